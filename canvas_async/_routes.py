@@ -1,0 +1,176 @@
+"""The Canvas REST API as this project implements it: one entry per operation.
+
+Everything the vendor's documentation leaves open and the spec marks
+**(assumed)** lives in this module and nowhere else: request paths, query
+parameter names, which status a documented error text arrives with, and which
+envelope ``State`` an error carries. The SDK builds its requests from this
+table and the bundled emulator serves exactly this table, so correcting an
+assumption here corrects both (spec: "Route table", "Errors as documented").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+# -- Environments (spec: "Environments") --------------------------------------
+
+ENVIRONMENTS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "dev": "https://canvastest.connectmyapps.com/api",
+        "prd": "https://canvas.connectmyapps.com/api",
+    }
+)
+
+# -- Headers (spec: "Authentication") -------------------------------------------
+
+CONSUMER_HEADER: Final = "Consumer"
+SECRET_KEY_HEADER: Final = "SecretKey"
+ACCOUNT_HEADER: Final = "ManagedAccountId"
+AUTHORIZATION_HEADER: Final = "Authorization"
+
+
+class Auth(enum.Enum):
+    """What an operation needs to be authenticated."""
+
+    NONE = "none"
+    """No credentials at all (GetMetaData, Describe)."""
+    KEYS = "keys"
+    """The ``Consumer``/``SecretKey`` pair, in either mode (Authenticate)."""
+    SESSION = "session"
+    """Keys in key mode, ``Authorization: Bearer`` in token mode."""
+    REFRESH = "refresh"
+    """The refresh token, passed in the query string (token mode only)."""
+
+
+@attrs.frozen
+class Route:
+    """One API operation.
+
+    Attributes:
+        key: Unique key of the operation within this table.
+        operation: The operation's name as GetMetaData lists it (two routes may
+            share one, e.g. ``Workflow`` GET and POST).
+        method: HTTP verb.
+        path: Path under the base URL, starting with ``/``.
+        auth: What the request must carry to be authenticated.
+        idempotent: Whether repeating the request after an ambiguous failure
+            (sent, but no answer) can do no harm. Non-idempotent requests are
+            only retried when the failure proves they never reached the server.
+        query: Names of the query parameters the operation takes.
+        body: Name of the DTO sent as the JSON body, if any.
+        aliases: Other paths the server also answers on.
+        returns: What the success body is, for readers and the emulator.
+    """
+
+    key: str
+    operation: str
+    method: str
+    path: str
+    auth: Auth
+    idempotent: bool
+    query: tuple[str, ...] = ()
+    body: str | None = None
+    aliases: tuple[str, ...] = ()
+    returns: str = "JSON"
+
+
+def _r(*routes: Route) -> Mapping[str, Route]:
+    table = {route.key: route for route in routes}
+    if len(table) != len(routes):  # pragma: no cover - guards edits to this module
+        raise AssertionError("duplicate route key")
+    return MappingProxyType(table)
+
+
+# Paths are flat action names under the base URL, following the two documented
+# request lines (GET <base>/Authenticate, GET <base>/GetMetaData). Every other
+# path, and every query parameter name, is assumed.
+ROUTES: Final[Mapping[str, Route]] = _r(
+    Route("get_metadata", "GetMetaData", "GET", "/GetMetaData", Auth.NONE, True,
+          returns="JSON array of endpoint descriptors"),
+    Route("describe", "Describe", "GET", "/Describe", Auth.NONE, True, query=("name",),
+          returns="JSON array of property descriptors"),
+    Route("authenticate", "Authenticate", "GET", "/Authenticate", Auth.KEYS, True,
+          returns="true (key mode) or a token object (token mode)"),
+    # Refreshing may rotate the refresh token, so a repeat after an ambiguous
+    # failure could present a token the server already consumed.
+    Route("refresh_access_token", "RefreshAccessToken", "GET", "/RefreshAccessToken",
+          Auth.REFRESH, False, query=("token",), returns="token object"),
+    Route("delete_token", "DeleteToken", "DELETE", "/DeleteToken", Auth.REFRESH, True,
+          query=("refreshToken",), returns="true"),
+    Route("list_accounts", "Accounts", "GET", "/Accounts", Auth.SESSION, True,
+          aliases=("/Clients",), returns="JSON array of Account"),
+    Route("create_account", "Account", "POST", "/Account", Auth.SESSION, False,
+          body="AddAccountApiDto", returns="account id as a JSON string"),
+    Route("list_applications", "Applications", "GET", "/Applications", Auth.SESSION, True,
+          returns="JSON array of Application"),
+    Route("list_reg_applications", "RegApplications", "GET", "/RegApplications",
+          Auth.SESSION, True, returns="JSON array of RegApplication"),
+    Route("create_reg_application", "RegApplication", "POST", "/RegApplication",
+          Auth.SESSION, False, body="AddRegApplicationApiDto", returns="id as a JSON string"),
+    Route("list_workflow_templates", "WorkflowTemplates", "GET", "/WorkflowTemplates",
+          Auth.SESSION, True, returns="JSON array of WorkflowTemplate"),
+    Route("list_workflows", "Workflows", "GET", "/Workflows", Auth.SESSION, True,
+          returns="JSON array of Workflow"),
+    Route("get_workflow", "Workflow", "GET", "/Workflow", Auth.SESSION, True, query=("id",),
+          returns="Workflow"),
+    Route("create_workflow", "Workflow", "POST", "/Workflow", Auth.SESSION, False,
+          body="AddWorkflowApiDto", returns="id as a JSON string"),
+    # GET (sic): the documentation lists DeleteWorkflow with the GET verb.
+    Route("delete_workflow", "DeleteWorkflow", "GET", "/DeleteWorkflow", Auth.SESSION, True,
+          query=("id",), returns="true"),
+    Route("run_workflow", "RunWorkflow", "POST", "/RunWorkflow", Auth.SESSION, False,
+          body="RunMetadataApiDto", returns="text: Workflow will now run"),
+    # Sets a state: repeating it leaves the same state, so it may be retried.
+    Route("workflow_scheduler", "WorkflowScheduler", "POST", "/WorkflowScheduler",
+          Auth.SESSION, True, body="UpdateWorkfowSchedulerApiDto",
+          returns="text: Workflow Scheduler enabled / Workflow Scheduler disabled"),
+)  # fmt: skip
+
+# RefreshAccessToken is documented with ``token``; GetMetaData names the
+# parameter ``refreshToken``. Servers are to accept both.
+REFRESH_TOKEN_QUERY_ALIASES: Final = ("token", "refreshToken")
+
+
+def route(key: str) -> Route:
+    """Return the route for ``key``; a ``KeyError`` names an unknown key."""
+    return ROUTES[key]
+
+
+def iter_routes() -> Iterator[Route]:
+    """Yield every route in table order."""
+    return iter(ROUTES.values())
+
+
+# -- Answers: documented texts, and the statuses they are assumed to carry -----
+# (spec: "Errors as documented")
+
+UNAUTHORIZED_TEXT: Final = "Unauthorized"
+REFRESH_TOKEN_NOT_FOUND_TEXT: Final = "refresh token is not found"
+ACCOUNT_EXISTS_TEXT: Final = "Account has already been created"
+ADMIN_ROLE_REFUSED_TEXT: Final = "Role Admin is not supported. Please use SuperPartner or User"
+# RegApplication: the first missing field's line carries this prefix; every
+# missing field, named by its credential field's ``Name``, gets one line.
+CREDENTIALS_ERROR_PREFIX: Final = "Authentication Error: "
+MISSING_CREDENTIAL_TEXT: Final = "You must enter a value for {name}."
+RUN_TEXT: Final = "Workflow will now run"
+SCHEDULER_ENABLED_TEXT: Final = "Workflow Scheduler enabled"
+SCHEDULER_DISABLED_TEXT: Final = "Workflow Scheduler disabled"
+
+# HTTP status for the plain-text validation errors of Account and RegApplication
+# (assumed).
+TEXT_ERROR_STATUS: Final = 400
+
+# The JSON error envelope {"State": <code>, "Msg": <text>} and its codes.
+# It is an error whatever HTTP status carries it, 200 included (assumed).
+ENVELOPE_STATE_KEY: Final = "State"
+ENVELOPE_MESSAGE_KEY: Final = "Msg"
+UNKNOWN_TEMPLATE_STATE: Final = 500  # documented
+NOT_FOUND_STATE: Final = 404  # unknown workflow id (assumed)
+BAD_REQUEST_STATE: Final = 400  # e.g. out-of-range blocks (assumed)
+FORBIDDEN_STATE: Final = 403  # account outside the organization (assumed)
+UNKNOWN_TEMPLATE_TEXT: Final = "Unknown workflow template {id}"
