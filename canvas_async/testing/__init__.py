@@ -1,0 +1,1 @@
+"""A Canvas emulator for tests: an in-process ``aiohttp.web`` server."""
