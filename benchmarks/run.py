@@ -1,0 +1,122 @@
+"""Run every benchmark and write ``benchmarks/results.md`` and ``results.png``.
+
+Usage::
+
+    python benchmarks/run.py            # the full run (a few minutes)
+    python benchmarks/run.py --quick    # small sizes: checks that it all works
+    python benchmarks/run.py --only parse,schedule
+
+Each benchmark module exposes ``run(quick: bool) -> Table | list[Table]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _harness import Table, machine  # noqa: E402
+
+BENCHMARKS = {
+    "overhead": "bench_overhead",
+    "bulk": "bench_bulk",
+    "parse": "bench_parse",
+    "schedule": "bench_schedule",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
+    parser.add_argument(
+        "--only", default="", help="comma-separated subset of: " + ", ".join(BENCHMARKS)
+    )
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.md/.png go")
+    args = parser.parse_args(argv)
+
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+
+    tables: list[Table] = []
+    for name in names:
+        module = importlib.import_module(BENCHMARKS[name])
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        result = module.run(args.quick)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        produced = result if isinstance(result, list) else [result]
+        for table in produced:
+            print(table.markdown(), flush=True)
+        tables += produced
+        print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_markdown(args.out / "results.md", tables, quick=args.quick)
+    write_chart(args.out / "results.png", tables)
+    print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
+    return 0
+
+
+def write_markdown(path: Path, tables: list[Table], *, quick: bool) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "quick (small sizes; times not judged)" if quick else "full"
+    head = [
+        "# canvas-async benchmarks",
+        "",
+        f"Run {stamp}, mode: {mode}. Reproduce with `python benchmarks/run.py`.",
+        "Contenders run side by side in the same process and the same run; figures",
+        "are medians of several runs, and the ratios are what to read.",
+        "",
+        *[f"- {line}" for line in machine()],
+        "",
+    ]
+    path.write_text("\n".join(head) + "\n" + "\n".join(t.markdown() for t in tables))
+
+
+def write_chart(path: Path, tables: list[Table]) -> None:
+    ratios = [(f"{t.title}: {k}", *v) for t in tables for k, v in t.ratios.items()]
+    if not ratios:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(ratios) + 1.5))
+    labels = [r[0] for r in ratios]
+    values = [r[1] for r in ratios]
+    colors = []
+    for _, value, target, higher in ratios:
+        if target is None:
+            colors.append("tab:blue")
+        elif (value >= target) if higher else (value <= target):
+            colors.append("tab:green")
+        else:
+            colors.append("tab:red")
+    ax.barh(labels, values, color=colors)
+    for i, (_, value, target, _) in enumerate(ratios):
+        ax.annotate(
+            f"{value:.2f}", (value, i), xytext=(3, 0), textcoords="offset points", va="center"
+        )
+        if target is not None:
+            ax.plot([target, target], [i - 0.4, i + 0.4], color="black", linewidth=2)
+    ax.invert_yaxis()
+    ax.set_xlabel("ratio (black bar: target; green: met, red: missed)")
+    ax.set_title("canvas-async benchmark ratios")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
