@@ -1,0 +1,402 @@
+"""Read a desired-state file (TOML or JSON) into a :class:`DesiredState`.
+
+Every problem in the file is collected and reported at once, each with the
+path of the value at fault (``accounts[3].applications.QUIN.tag``), before
+anything is sent. The format::
+
+    version = 1
+
+    [defaults.applications.QUIN]            # key: the application short name
+    tag = "Quinyx 2022-04-28"                # the registration's identity
+    credentials.apikey = "${QUINYX_KEY}"     # environment references only...
+    credentials.environment = { plain = "test" }   # ...or values marked plain
+
+    [defaults.workflows."Employee export"]   # key: the workflow's name
+    template = "Quinyx Employee Export Into FTP(CSV)"   # name or id
+    schedule = "0 0/5 * ? * * *"             # Quartz cron, or false
+    variables."API - Get Employees".apiKeys = ["${QUINYX_KEY}"]
+
+    [[accounts]]
+    id = "6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1"
+
+    [[accounts]]                             # found by e-mail, created if missing
+    email = "ops@example.com"
+    first_name = "Ada"
+    last_name = "Lovelace"
+    workflows."Employee export".schedule = false
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from canvas_async._errors import ValidationError
+
+from .spec import (
+    AccountSpec,
+    ApplicationSpec,
+    CredentialValue,
+    DesiredState,
+    NewAccount,
+    Plain,
+    WorkflowSpec,
+    as_ref,
+)
+
+__all__ = ["DesiredStateError", "from_data", "load", "loads"]
+
+FORMAT_VERSION: Final = 1
+_NEW_ACCOUNT_KEYS: Final = frozenset(
+    {"role", "phone", "country", "activated", "global_notifications", "notification_email"}
+)
+_ACCOUNT_KEYS: Final = frozenset(
+    {"id", "email", "first_name", "last_name", "applications", "workflows"} | _NEW_ACCOUNT_KEYS
+)
+_DEFAULT_KEYS: Final = frozenset({"applications", "workflows"} | _NEW_ACCOUNT_KEYS)
+_APPLICATION_KEYS: Final = frozenset({"application", "tag", "credentials"})
+_WORKFLOW_KEYS: Final = frozenset(
+    {"template", "applications", "variables", "schedule", "description"}
+)
+# AddAccountApiDto's roleName: Admin is refused by the server (spec: "Shapes").
+_ROLES: Final = ("User", "SuperPartner")
+
+
+class DesiredStateError(ValidationError):
+    """The desired-state file is not valid.
+
+    Attributes:
+        source: The file, for messages.
+        problems: One line per problem, each starting with the value's path.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+
+
+def load(path: str | Path) -> DesiredState:
+    """Read the desired-state file at ``path``: ``.json`` is JSON, anything else TOML.
+
+    Raises:
+        DesiredStateError: The file cannot be read or is not valid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    fmt = "json" if path.suffix.lower() == ".json" else "toml"
+    return loads(text, fmt=fmt, source=str(path))
+
+
+def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
+    """Parse desired state from ``text`` in ``fmt`` (``"toml"`` or ``"json"``)."""
+    data: object
+    try:
+        if fmt == "json":
+            data = json.loads(text)
+        elif fmt == "toml":
+            data = tomllib.loads(text)
+        else:
+            raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DesiredStateError(source, [f"not valid {fmt.upper()}: {exc}"]) from None
+    return from_data(data, source=source)
+
+
+def from_data(data: object, *, source: str = "<data>") -> DesiredState:
+    """Build desired state from already-parsed data (dicts, lists, scalars)."""
+    checker = _Checker()
+    accounts = checker.document(data)
+    if checker.problems:
+        raise DesiredStateError(source, checker.problems)
+    return DesiredState(tuple(accounts), source=source)
+
+
+class _Checker:
+    """Walks the parsed document, collecting every problem with its path."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    # -- structure ---------------------------------------------------------------
+
+    def table(self, value: object, path: str, allowed: frozenset[str] | None) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            self.problem(path, f"must be a table, not {_kind(value)}")
+            return {}
+        for key in value:
+            if not isinstance(key, str):
+                self.problem(path, f"key {key!r} must be text")
+        if allowed is not None:
+            unknown = sorted(k for k in value if isinstance(k, str) and k not in allowed)
+            for key in unknown:
+                known = ", ".join(sorted(allowed))
+                self.problem(_join(path, key), f"unknown key (expected one of: {known})")
+        return {k: v for k, v in value.items() if isinstance(k, str)}
+
+    def text(self, value: object, path: str, *, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.problem(path, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"must be non-empty text, not {_kind(value)}")
+            return None
+        return value
+
+    def flag(self, value: object, path: str) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        self.problem(path, f"must be true or false, not {_kind(value)}")
+        return None
+
+    # -- the document ------------------------------------------------------------
+
+    def document(self, data: object) -> list[AccountSpec]:
+        top = self.table(data, "file", frozenset({"version", "defaults", "accounts"}))
+        version = top.get("version", FORMAT_VERSION)
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            self.problem("version", f"unsupported format version {version!r}; this reads 1")
+        defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
+        raw_accounts = top.get("accounts")
+        if raw_accounts is None:
+            self.problem("accounts", "is required: declare at least one [[accounts]]")
+            return []
+        if not isinstance(raw_accounts, list):
+            self.problem("accounts", f"must be an array of tables, not {_kind(raw_accounts)}")
+            return []
+        accounts = []
+        seen: dict[str, str] = {}
+        for index, raw in enumerate(raw_accounts):
+            path = f"accounts[{index}]"
+            merged = _merge(defaults, self.table(raw, path, _ACCOUNT_KEYS))
+            account = self.account(merged, path, index)
+            if account is None:
+                continue
+            identity = account.label.casefold()
+            if identity in seen:
+                self.problem(path, f"declares {account.label} again (first at {seen[identity]})")
+                continue
+            seen[identity] = path
+            accounts.append(account)
+        return accounts
+
+    def account(self, raw: dict[str, Any], path: str, index: int) -> AccountSpec | None:
+        account_id: uuid.UUID | None = None
+        email = self.text(raw.get("email"), _join(path, "email"))
+        if "id" in raw:
+            try:
+                account_id = uuid.UUID(str(raw["id"]))
+            except ValueError:
+                self.problem(_join(path, "id"), f"not an account id: {raw['id']!r}")
+        if ("id" in raw) == ("email" in raw):
+            self.problem(path, "name the account by exactly one of 'id' or 'email'")
+        new = None
+        if "email" in raw:
+            new = self.new_account(raw, path)
+        elif {"first_name", "last_name"} & raw.keys():
+            self.problem(path, "first_name/last_name only apply to accounts named by 'email'")
+        if email is not None and "@" not in email:
+            self.problem(_join(path, "email"), f"not an e-mail address: {email!r}")
+            email = None
+        apps = self.applications(raw.get("applications", {}), _join(path, "applications"))
+        keys = {a.key for a in apps}
+        workflows = self.workflows(raw.get("workflows", {}), _join(path, "workflows"), keys)
+        if account_id is None and email is None:
+            return None
+        return AccountSpec(
+            id=account_id,
+            email=None if account_id is not None else email,
+            new=new,
+            applications=tuple(apps),
+            workflows=tuple(workflows),
+            index=index,
+        )
+
+    def new_account(self, raw: dict[str, Any], path: str) -> NewAccount | None:
+        first = self.text(raw.get("first_name"), _join(path, "first_name"), required=True)
+        last = self.text(raw.get("last_name"), _join(path, "last_name"), required=True)
+        role = raw.get("role", "User")
+        if role not in _ROLES:
+            self.problem(_join(path, "role"), f"must be one of {', '.join(_ROLES)}, not {role!r}")
+        country = self.text(raw.get("country"), _join(path, "country"))
+        if country is not None and not (len(country) == 2 and country.isalpha()):
+            self.problem(_join(path, "country"), "must be an ISO 3166 alpha-2 code, e.g. 'NO'")
+        activated = self.flag(raw.get("activated", True), _join(path, "activated"))
+        notify = self.flag(raw.get("global_notifications"), _join(path, "global_notifications"))
+        phone = self.text(raw.get("phone"), _join(path, "phone"))
+        email = self.text(raw.get("notification_email"), _join(path, "notification_email"))
+        if first is None or last is None or role not in _ROLES:
+            return None
+        return NewAccount(
+            first_name=first,
+            last_name=last,
+            role=role,
+            phone=phone,
+            country=country.upper() if country else None,
+            activated=True if activated is None else activated,
+            global_notifications=notify,
+            notification_email=email,
+        )
+
+    def applications(self, raw: object, path: str) -> list[ApplicationSpec]:
+        specs = []
+        for key, value in self.table(raw, path, None).items():
+            if value is False:
+                continue  # an account dropping an application the defaults declare
+            app_path = _join(path, key)
+            table = self.table(value, app_path, _APPLICATION_KEYS)
+            short = self.text(table.get("application", key), _join(app_path, "application"))
+            tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
+            creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
+            if short is not None and tag is not None:
+                specs.append(ApplicationSpec(key, short, tag, creds))
+        return specs
+
+    def credentials(self, raw: object, path: str) -> dict[str, CredentialValue]:
+        values: dict[str, CredentialValue] = {}
+        for name, value in self.table(raw, path, None).items():
+            field = _join(path, name)
+            if isinstance(value, str):
+                ref = as_ref(value)
+                if ref is None:
+                    self.problem(
+                        field,
+                        "is a literal credential value; credentials must not be written in "
+                        'the file: write "${VARIABLE}" and set VARIABLE in the environment '
+                        '(or, for a setting that is not a secret, { plain = "..." })',
+                    )
+                    continue
+                values[name] = ref
+            elif isinstance(value, Mapping) and set(value) == {"plain"}:
+                plain = value["plain"]
+                if plain is not None and not isinstance(plain, str | bool | int | float):
+                    self.problem(field, "a plain value must be text, a number or a boolean")
+                    continue
+                values[name] = Plain(plain)
+            else:
+                self.problem(
+                    field,
+                    f'must be "${{VARIABLE}}" or {{ plain = ... }}, not {_kind(value)}',
+                )
+        return values
+
+    def workflows(self, raw: object, path: str, app_keys: set[str]) -> list[WorkflowSpec]:
+        specs = []
+        for name, value in self.table(raw, path, None).items():
+            if value is False:
+                continue  # an account dropping a workflow the defaults declare
+            wf_path = _join(path, name)
+            if not name.strip():
+                self.problem(wf_path, "a workflow name must not be empty")
+                continue
+            table = self.table(value, wf_path, _WORKFLOW_KEYS)
+            template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
+            bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
+            variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))
+            schedule = self.schedule(table.get("schedule", False), _join(wf_path, "schedule"))
+            description = table.get("description")
+            if description is not None and not isinstance(description, str):
+                self.problem(_join(wf_path, "description"), "must be text")
+                description = None
+            if template is not None:
+                specs.append(
+                    WorkflowSpec(name, template, bindings, variables, schedule, description)
+                )
+        return specs
+
+    def bindings(self, raw: object, wf_path: str, app_keys: set[str]) -> dict[str, str]:
+        path = _join(wf_path, "applications")
+        bindings: dict[str, str] = {}
+        for short, key in self.table(raw, path, None).items():
+            if not isinstance(key, str):
+                self.problem(_join(path, short), f"must name an application key, not {_kind(key)}")
+            elif key not in app_keys:
+                known = ", ".join(sorted(app_keys)) or "none"
+                self.problem(
+                    _join(path, short),
+                    f"names application {key!r}, which this account does not declare "
+                    f"(declared: {known})",
+                )
+            else:
+                bindings[short] = key
+        return bindings
+
+    def variables(self, raw: object, path: str) -> dict[str, dict[str, Any]]:
+        blocks: dict[str, dict[str, Any]] = {}
+        for block, values in self.table(raw, path, None).items():
+            block_values = self.table(values, _join(path, block), None)
+            blocks[block] = {k: _with_refs(v) for k, v in block_values.items()}
+        return blocks
+
+    def schedule(self, raw: object, path: str) -> str | None:
+        if raw is False or raw is None:
+            return None
+        if not isinstance(raw, str):
+            self.problem(path, f"must be a Quartz cron expression or false, not {_kind(raw)}")
+            return None
+        from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - load only when needed
+
+        try:
+            return str(Cron.parse(raw))
+        except CronError as exc:
+            self.problem(path, str(exc))
+            return None
+
+
+def _with_refs(value: Any) -> Any:
+    """Turn every string that is exactly ``${NAME}`` into an EnvRef."""
+    if isinstance(value, str):
+        ref = as_ref(value)
+        return value if ref is None else ref
+    if isinstance(value, Mapping):
+        return {k: _with_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_refs(v) for v in value]
+    return value
+
+
+def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``defaults``: tables merge key by key, anything else replaces."""
+    merged = dict(defaults)
+    for key, value in override.items():
+        base = merged.get(key)
+        if isinstance(base, Mapping) and isinstance(value, Mapping):
+            merged[key] = _merge(base, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _join(path: str, key: str) -> str:
+    if key.isidentifier():
+        return f"{path}.{key}"
+    return f"{path}.{json.dumps(key, ensure_ascii=False)}"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "a table"
+    return type(value).__name__

@@ -1,0 +1,534 @@
+"""The difference between desired and current state, computed over plain data.
+
+:func:`check` holds a :class:`DesiredState` against the organization's
+:class:`Catalog` (applications and templates) and lists every problem before
+anything is sent. :func:`diff` compares one account's spec with what the
+account holds now and returns the :class:`Change` list that brings it there.
+Neither does I/O: the models they read are built by the client or by a test.
+
+Workflow variables cannot be read back from the API, so a workflow created
+here carries a fingerprint of its declared variables at the end of its
+description (``[canvas-async:<hex>]``): that is how a later plan sees that the
+file's variables changed. Variables, template, bound applications and
+description cannot be updated in place: such drift is reported, and the
+workflow is only recreated when ``replace`` is asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import attrs
+
+from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
+
+from .spec import AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
+
+__all__ = [
+    "MARKER_PATTERN",
+    "AccountPlan",
+    "Action",
+    "Catalog",
+    "Change",
+    "Drift",
+    "check",
+    "diff",
+    "fingerprint",
+    "managed_description",
+    "split_description",
+]
+
+#: The fingerprint a managed workflow's description ends with.
+MARKER_PATTERN: Final = re.compile(r"\s*\[canvas-async:([0-9a-f]{16})\]\s*\Z")
+
+
+class Action(enum.StrEnum):
+    """What a change does."""
+
+    CREATE_ACCOUNT = "create-account"
+    REGISTER = "register"
+    CREATE_WORKFLOW = "create-workflow"
+    REPLACE_WORKFLOW = "replace-workflow"
+    SCHEDULE = "schedule"
+    UNSCHEDULE = "unschedule"
+    DELETE_WORKFLOW = "delete-workflow"
+
+
+@attrs.frozen
+class Change:
+    """One write that brings an account closer to its desired state.
+
+    Attributes:
+        action: What it does.
+        target: What it acts on: an account, an application key or a
+            workflow name.
+        detail: A human reading of it (tag text, cron, reasons).
+        workflow_id: The existing workflow it acts on, if any.
+        application: The application spec to register.
+        workflow: The workflow spec to create.
+        cron: The canonical cron to schedule on.
+    """
+
+    action: Action
+    target: str
+    detail: str = ""
+    workflow_id: uuid.UUID | None = None
+    application: ApplicationSpec | None = attrs.field(default=None, repr=False)
+    workflow: WorkflowSpec | None = attrs.field(default=None, repr=False)
+    cron: str | None = None
+
+    def describe(self) -> str:
+        """Return ``action target (detail)`` for tables and logs."""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.action} {self.target}{detail}"
+
+
+@attrs.frozen
+class Drift:
+    """A workflow that differs in what cannot be changed in place.
+
+    Attributes:
+        workflow: The workflow's name.
+        workflow_id: Its id.
+        reasons: What differs, one phrase each.
+    """
+
+    workflow: str
+    workflow_id: uuid.UUID
+    reasons: tuple[str, ...]
+
+    def describe(self) -> str:
+        """Return ``name: reason; reason``."""
+        return f"{self.workflow}: {'; '.join(self.reasons)}"
+
+
+@attrs.frozen
+class AccountPlan:
+    """What one account needs.
+
+    Attributes:
+        spec: The account's desired state.
+        account_id: Its id; None while it is still to be created.
+        changes: The writes, in the order they are to be made.
+        drift: Drift left in place because ``replace`` was not asked for.
+        notes: Things worth knowing that need no write (kept duplicates,
+            undeclared workflows that ``prune`` would delete).
+    """
+
+    spec: AccountSpec
+    account_id: uuid.UUID | None
+    changes: tuple[Change, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def converged(self) -> bool:
+        """Whether the account is as declared: nothing to write, no drift."""
+        return not self.changes and not self.drift
+
+
+@attrs.frozen
+class Catalog:
+    """What the organization offers: applications by short name, and templates."""
+
+    applications: Mapping[str, Application]
+    templates: tuple[WorkflowTemplate, ...]
+
+    @classmethod
+    def of(
+        cls, applications: Iterable[Application], templates: Iterable[WorkflowTemplate]
+    ) -> Catalog:
+        """Build a catalog from the lists the API returns."""
+        return cls({a.short_name: a for a in applications}, tuple(templates))
+
+    def template(self, ref: str) -> WorkflowTemplate | None:
+        """Return the template ``ref`` names by id or by name; None if unknown or ambiguous."""
+        found = self._templates(ref)
+        return found[0] if len(found) == 1 else None
+
+    def _templates(self, ref: str) -> list[WorkflowTemplate]:
+        try:
+            by_id = uuid.UUID(ref)
+        except ValueError:
+            return [t for t in self.templates if t.name == ref]
+        return [t for t in self.templates if t.id == by_id]
+
+
+# -- checking a file against the catalog --------------------------------------------
+
+
+def check(state: DesiredState, catalog: Catalog) -> list[str]:
+    """Return every problem of ``state`` against ``catalog``, each with its path.
+
+    Checked: applications exist; credentials name the application's fields,
+    give every required one, and plain ``select`` values are allowed options;
+    templates exist (by id, or by a unique name); every template application
+    is bound to an application of the account; variables name blocks and
+    variables the template has.
+    """
+    problems: list[str] = []
+    for account in state.accounts:
+        path = f"accounts[{account.index}]"
+        for app in account.applications:
+            problems.extend(_check_application(app, catalog, f"{path}.applications.{app.key}"))
+        for workflow in account.workflows:
+            wf_path = f"{path}.workflows.{json.dumps(workflow.name, ensure_ascii=False)}"
+            problems.extend(_check_workflow(workflow, account, catalog, wf_path))
+    return problems
+
+
+def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> list[str]:
+    known = catalog.applications.get(app.application)
+    if known is None:
+        names = ", ".join(sorted(catalog.applications)) or "none"
+        return [f"{path}: unknown application {app.application!r} (known: {names})"]
+    if not known.credential_fields:
+        return []
+    problems = []
+    fields = {f.short_name: f for f in known.credential_fields}
+    for name, value in app.credentials.items():
+        field = fields.get(name)
+        if field is None:
+            expected = ", ".join(fields)
+            problems.append(
+                f"{path}.credentials.{name}: {app.application} has no credential {name!r} "
+                f"(it has: {expected})"
+            )
+        elif field.options and isinstance(value, Plain):
+            allowed = [o.value for o in field.options]
+            if value.value not in allowed:
+                problems.append(f"{path}.credentials.{name}: must be one of {', '.join(allowed)}")
+    missing = [
+        f.short_name
+        for f in known.credential_fields
+        if not f.optional and not f.hidden and f.short_name not in app.credentials
+    ]
+    if missing:
+        problems.append(f"{path}.credentials: missing required {', '.join(missing)}")
+    return problems
+
+
+def _check_workflow(
+    workflow: WorkflowSpec, account: AccountSpec, catalog: Catalog, path: str
+) -> list[str]:
+    candidates = catalog._templates(workflow.template)
+    if not candidates:
+        return [f"{path}.template: unknown template {workflow.template!r}"]
+    if len(candidates) > 1:
+        return [
+            f"{path}.template: {len(candidates)} templates are named {workflow.template!r}; "
+            "name it by id"
+        ]
+    template = candidates[0]
+    problems = []
+    for short in workflow.applications:
+        if short not in template.applications:
+            problems.append(
+                f"{path}.applications.{short}: template {template.name!r} does not use {short} "
+                f"(it uses: {', '.join(template.applications)})"
+            )
+    for short in template.applications:
+        key = workflow.applications.get(short, short)
+        app = account.application(key)
+        if app is None:
+            problems.append(
+                f"{path}: template {template.name!r} needs application {short}; declare "
+                f"applications.{short} for this account or bind it in applications.{short}"
+            )
+        elif app.application != short:
+            problems.append(
+                f"{path}.applications.{short}: bound to {key!r}, which registers "
+                f"{app.application}, not {short}"
+            )
+    for block_ref, values in workflow.variables.items():
+        blocks = _blocks(template, block_ref)
+        if len(blocks) != 1:
+            what = "no block" if not blocks else f"{len(blocks)} blocks"
+            names = ", ".join(repr(b.block_name) for b in template.chain)
+            problems.append(
+                f"{path}.variables.{json.dumps(block_ref)}: template {template.name!r} has "
+                f"{what} named so (blocks: {names}); name blocks by name or uniqueBlockId"
+            )
+            continue
+        block = blocks[0]
+        unknown = sorted(set(values) - set(block.variables))
+        if unknown:
+            has = ", ".join(block.variables) or "none"
+            problems.append(
+                f"{path}.variables.{json.dumps(block_ref)}: block {block.block_name!r} has no "
+                f"variable {', '.join(unknown)} (it has: {has})"
+            )
+    return problems
+
+
+def _blocks(template: WorkflowTemplate, ref: str) -> list[Any]:
+    return [b for b in template.chain if b.block_name == ref or str(b.unique_block_id) == ref]
+
+
+# -- what a managed workflow looks like ----------------------------------------------
+
+
+def block_variables(
+    workflow: WorkflowSpec, template: WorkflowTemplate
+) -> dict[str, dict[str, Any]]:
+    """Return the declared variables keyed by ``uniqueBlockId``, each block's template
+    values filled in (references left unresolved)."""
+    out: dict[str, dict[str, Any]] = {}
+    for ref, values in workflow.variables.items():
+        block = _blocks(template, ref)[0]
+        out[str(block.unique_block_id)] = {**dict(block.variables), **dict(values)}
+    return out
+
+
+def fingerprint(workflow: WorkflowSpec, template: WorkflowTemplate) -> str:
+    """Return 16 hex digits that change whenever the declared variables change.
+
+    Computed over references as written (``${NAME}``), never over their
+    values, so no secret, however short, can be recovered from it.
+    """
+    declared = {
+        str(_blocks(template, ref)[0].unique_block_id): values
+        for ref, values in workflow.variables.items()
+    }
+    canonical = json.dumps(declared, sort_keys=True, default=_ref_text, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _ref_text(value: object) -> str:
+    if isinstance(value, EnvRef):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def managed_description(description: str | None, marker: str) -> str:
+    """Return the description to send: the declared one, then the fingerprint."""
+    tag = f"[canvas-async:{marker}]"
+    return f"{description} {tag}" if description else tag
+
+
+def split_description(description: str | None) -> tuple[str, str | None]:
+    """Return a workflow's description without the fingerprint, and the fingerprint."""
+    text = description or ""
+    match = MARKER_PATTERN.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()], match.group(1)
+
+
+# -- the diff ----------------------------------------------------------------------
+
+
+def find_registration(
+    regs: Sequence[RegApplication], application: Application, tag: str
+) -> list[RegApplication]:
+    """Return the registrations of ``application`` tagged ``tag``."""
+    return [
+        r
+        for r in regs
+        if r.tag_text == tag
+        and (
+            r.application_id == application.id
+            if r.application_id is not None
+            else r.short_name == application.short_name
+        )
+    ]
+
+
+def diff(
+    spec: AccountSpec,
+    catalog: Catalog,
+    *,
+    account_id: uuid.UUID | None,
+    registrations: Sequence[RegApplication] = (),
+    workflows: Sequence[Workflow] = (),
+    replace: bool = False,
+    prune: bool = False,
+) -> AccountPlan:
+    """Return what ``spec`` needs, given what the account holds now.
+
+    ``spec`` must have passed :func:`check` against ``catalog``.
+
+    Args:
+        spec: The account's desired state.
+        catalog: The organization's applications and templates.
+        account_id: The account's id; None when it does not exist yet (then
+            it holds nothing, and its creation comes first).
+        registrations: The account's registered applications.
+        workflows: The account's workflows.
+        replace: Recreate workflows that drifted in what cannot be updated.
+        prune: Delete workflows created here that the file no longer declares.
+    """
+    planner = _Planner(catalog, list(workflows), replace=replace, prune=prune)
+    if account_id is None:
+        planner.changes.append(Change(Action.CREATE_ACCOUNT, spec.label, "not found"))
+    reg_ids = {app.key: planner.registration(app, registrations) for app in spec.applications}
+    for wf_spec in spec.workflows:
+        planner.workflow(wf_spec, reg_ids)
+    planner.leftovers()
+    return AccountPlan(
+        spec, account_id, tuple(planner.changes), tuple(planner.drift), tuple(planner.notes)
+    )
+
+
+@attrs.define
+class _Planner:
+    """Collects one account's changes, drift and notes while :func:`diff` walks it."""
+
+    catalog: Catalog
+    workflows: list[Workflow]
+    replace: bool
+    prune: bool
+    changes: list[Change] = attrs.Factory(list)
+    drift: list[Drift] = attrs.Factory(list)
+    notes: list[str] = attrs.Factory(list)
+    kept: set[uuid.UUID] = attrs.Factory(set)
+
+    def registration(
+        self, app: ApplicationSpec, registrations: Sequence[RegApplication]
+    ) -> uuid.UUID | None:
+        """Return the id of ``app``'s registration, planning it when there is none."""
+        found = find_registration(
+            registrations, self.catalog.applications[app.application], app.tag
+        )
+        if not found:
+            detail = f"{app.application} tag {app.tag!r}"
+            self.changes.append(Change(Action.REGISTER, app.key, detail, application=app))
+            return None
+        if len(found) > 1:
+            self.notes.append(
+                f"{len(found)} registrations of {app.application} tagged {app.tag!r}; "
+                f"using {found[0].id}"
+            )
+        return found[0].id
+
+    def workflow(self, spec: WorkflowSpec, reg_ids: Mapping[str, uuid.UUID | None]) -> None:
+        """Plan one declared workflow."""
+        template = self.catalog.template(spec.template)
+        assert template is not None, "diff() needs a spec that passed check()"
+        marker = fingerprint(spec, template)
+        wanted = {reg_ids[spec.applications.get(short, short)] for short in template.applications}
+        same_name = [w for w in self.workflows if w.name == spec.name]
+        if not same_name:
+            self.changes.append(
+                Change(Action.CREATE_WORKFLOW, spec.name, template.name, workflow=spec)
+            )
+            self._schedule_new(spec)
+            return
+        judged = [(w, _drift_reasons(w, spec, template, marker, wanted)) for w in same_name]
+        # Keep the one that matches, else one created here, else the first.
+        current, reasons = min(judged, key=lambda pair: (bool(pair[1]), not _managed(pair[0])))
+        self.kept.add(current.id)
+        for other, _ in judged:
+            if other.id != current.id:
+                self._duplicate(spec.name, other)
+        if reasons and self.replace:
+            detail = "; ".join(reasons)
+            self.changes.append(
+                Change(
+                    Action.REPLACE_WORKFLOW,
+                    spec.name,
+                    detail,
+                    workflow_id=current.id,
+                    workflow=spec,
+                )
+            )
+            self._schedule_new(spec)
+            return
+        if reasons:
+            self.drift.append(Drift(spec.name, current.id, tuple(reasons)))
+        self.changes.extend(_schedule_changes(spec, current))
+
+    def _schedule_new(self, spec: WorkflowSpec) -> None:
+        # A workflow is created with its scheduler off.
+        if spec.schedule is not None:
+            self.changes.append(_schedule(spec, None))
+
+    def _duplicate(self, name: str, other: Workflow) -> None:
+        self.kept.add(other.id)
+        if not _managed(other):
+            self.notes.append(
+                f"another workflow named {name!r} ({other.id}) was not created here; left alone"
+            )
+        elif self.prune:
+            self.changes.append(
+                Change(Action.DELETE_WORKFLOW, name, "duplicate", workflow_id=other.id)
+            )
+        else:
+            self.notes.append(f"duplicate workflow {name!r} ({other.id}); --prune deletes it")
+
+    def leftovers(self) -> None:
+        """Plan the workflows created here that the file no longer declares."""
+        for workflow in self.workflows:
+            if workflow.id in self.kept or not _managed(workflow):
+                continue  # declared, or not created here: never touched
+            name = workflow.name or str(workflow.id)
+            if self.prune:
+                self.changes.append(
+                    Change(
+                        Action.DELETE_WORKFLOW, name, "no longer declared", workflow_id=workflow.id
+                    )
+                )
+            else:
+                self.notes.append(f"workflow {name!r} is no longer declared; --prune deletes it")
+
+
+def _managed(workflow: Workflow) -> bool:
+    return split_description(workflow.description)[1] is not None
+
+
+def _drift_reasons(
+    workflow: Workflow,
+    spec: WorkflowSpec,
+    template: WorkflowTemplate,
+    marker: str,
+    wanted_regs: set[uuid.UUID | None],
+) -> list[str]:
+    reasons = []
+    if workflow.workflow_template_id != template.id:
+        reasons.append("template differs")
+    if None in wanted_regs:
+        reasons.append("bound applications differ (a registration is new)")
+    elif set(workflow.reg_application_ids) != wanted_regs:
+        reasons.append("bound applications differ")
+    description, found = split_description(workflow.description)
+    if found is None:
+        reasons.append("not created by canvas-async: its variables cannot be checked")
+    else:
+        if found != marker:
+            reasons.append("variables differ")
+        if description != (spec.description or ""):
+            reasons.append("description differs")
+    return reasons
+
+
+def _schedule(spec: WorkflowSpec, workflow_id: uuid.UUID | None) -> Change:
+    return Change(
+        Action.SCHEDULE, spec.name, str(spec.schedule), workflow_id=workflow_id, cron=spec.schedule
+    )
+
+
+def _schedule_changes(spec: WorkflowSpec, workflow: Workflow) -> list[Change]:
+    if spec.schedule is None:
+        if workflow.is_scheduled:
+            return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow.id)]
+        return []
+    if workflow.is_scheduled and _canonical(workflow.cron) == spec.schedule:
+        return []
+    return [_schedule(spec, workflow.id)]
+
+
+def _canonical(cron: str | None) -> str | None:
+    if cron is None:
+        return None
+    from canvas_async.schedule import Cron, CronError  # noqa: PLC0415
+
+    try:
+        return str(Cron.parse(cron))
+    except CronError:
+        return None  # a schedule we cannot read is one that differs

@@ -1,0 +1,293 @@
+"""The diff of desired against current state, over plain models."""
+
+from __future__ import annotations
+
+import uuid
+
+import attrs
+import provision_factories as f
+import pytest
+
+from canvas_async.models import (
+    Application,
+    CredentialField,
+    CredentialOption,
+    RegApplication,
+    Workflow,
+)
+from canvas_async.provision.load import loads
+from canvas_async.provision.plan import (
+    Action,
+    Catalog,
+    check,
+    diff,
+    fingerprint,
+    managed_description,
+    split_description,
+)
+from canvas_async.provision.spec import AccountSpec
+
+ACCOUNT = uuid.UUID("6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1")
+QUIN = f.application(
+    "QUIN",
+    uuid.UUID("97cbc3b3-32c7-4e4a-b788-a332ea82aeff"),
+    (
+        CredentialField("apikey", "API key"),
+        CredentialField(
+            "environment",
+            "Environment",
+            "select",
+            options=(CredentialOption("live", "Live"), CredentialOption("test", "Test")),
+        ),
+    ),
+)
+FTP = f.application(
+    "FTP",
+    uuid.UUID("5f814909-01ea-4395-96ee-5ba7614128fc"),
+    (CredentialField("username", "User name"), CredentialField("port", "Port", optional=True)),
+)
+GET_EMPLOYEES = uuid.UUID("02d1424a-da90-4c12-9c28-96162e624bd7")
+TEMPLATE = f.template(
+    uuid.UUID("bbe52876-aca2-4ece-ba31-11e0d98ddc19"),
+    "Quinyx Employee Export Into FTP(CSV)",
+    ("QUIN", "FTP"),
+    (
+        f.block(GET_EMPLOYEES, "API - Get Employees", {"apiKeys": [], "badgeNo": None}),
+        f.block(
+            uuid.UUID("25782580-aabe-4a03-be1c-bc45dacd7e60"),
+            "FTP Upload",
+            {"filename": "NY", "fileformat": "csv", "filepath": "/"},
+        ),
+    ),
+)
+CATALOG = Catalog.of([QUIN, FTP], [TEMPLATE])
+
+FILE = f"""
+[defaults.applications.QUIN]
+tag = "Quinyx 2022"
+credentials = {{ apikey = "${{K}}", environment = {{ plain = "test" }} }}
+[defaults.applications.FTP]
+tag = "FTP 2022"
+credentials = {{ username = "${{U}}" }}
+[defaults.workflows.Export]
+template = "Quinyx Employee Export Into FTP(CSV)"
+schedule = "0 0/5 * ? * * *"
+variables."API - Get Employees".apiKeys = ["${{K}}"]
+
+[[accounts]]
+id = "{ACCOUNT}"
+"""
+
+
+def _spec(text: str = FILE) -> AccountSpec:
+    state = loads(text)
+    assert check(state, CATALOG) == []
+    return state.accounts[0]
+
+
+def _reg(app: Application, tag: str) -> RegApplication:
+    return f.registration(app, tag, ACCOUNT)
+
+
+def _in_sync(spec: AccountSpec) -> tuple[list[RegApplication], Workflow]:
+    regs = [_reg(QUIN, "Quinyx 2022"), _reg(FTP, "FTP 2022")]
+    [wf_spec] = spec.workflows
+    workflow = f.workflow(
+        "Export",
+        ACCOUNT,
+        description=managed_description(None, fingerprint(wf_spec, TEMPLATE)),
+        is_scheduled=True,
+        cron="0 */5 * ? * *",
+        template_id=TEMPLATE.id,
+        reg_ids=tuple(r.id for r in reversed(regs)),
+    )
+    return regs, workflow
+
+
+def test_an_empty_account_needs_everything_in_order() -> None:
+    plan = diff(_spec(), CATALOG, account_id=ACCOUNT)
+
+    assert [(c.action, c.target) for c in plan.changes] == [
+        (Action.REGISTER, "QUIN"),
+        (Action.REGISTER, "FTP"),
+        (Action.CREATE_WORKFLOW, "Export"),
+        (Action.SCHEDULE, "Export"),
+    ]
+    assert plan.changes[3].cron == "0 0/5 * ? * * *"
+    assert not plan.converged
+
+
+def test_a_missing_account_is_created_first() -> None:
+    plan = diff(_spec(), CATALOG, account_id=None)
+
+    assert plan.changes[0].action is Action.CREATE_ACCOUNT
+
+
+def test_an_account_in_sync_needs_nothing() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    assert plan.changes == ()
+    assert plan.drift == ()
+    assert plan.converged
+
+
+def test_a_different_schedule_is_set_and_a_dropped_one_unset() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    hourly = attrs.evolve(workflow, cron="0 0 * ? * *")
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[hourly])
+    assert [(c.action, c.workflow_id) for c in plan.changes] == [(Action.SCHEDULE, workflow.id)]
+
+    unscheduled = _spec(FILE.replace('schedule = "0 0/5 * ? * * *"', "schedule = false"))
+    plan = diff(unscheduled, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    assert [c.action for c in plan.changes] == [Action.UNSCHEDULE]
+
+
+def test_changed_variables_are_drift_left_alone_without_replace() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    changed = _spec(FILE.replace('apiKeys = ["${K}"]', 'apiKeys = ["${K}", "${K2}"]'))
+
+    plan = diff(changed, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    assert plan.changes == ()
+    [drift] = plan.drift
+    assert drift.workflow_id == workflow.id
+    assert drift.reasons == ("variables differ",)
+    assert not plan.converged
+
+    replaced = diff(
+        changed, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow], replace=True
+    )
+    assert [(c.action, c.workflow_id) for c in replaced.changes] == [
+        (Action.REPLACE_WORKFLOW, workflow.id),
+        (Action.SCHEDULE, None),
+    ]
+    assert replaced.drift == ()
+
+
+def test_a_new_tag_registers_anew_and_drifts_the_bound_workflow() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    retagged = _spec(FILE.replace('tag = "FTP 2022"', 'tag = "FTP 2023"'))
+
+    plan = diff(retagged, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    assert [(c.action, c.target) for c in plan.changes] == [(Action.REGISTER, "FTP")]
+    assert plan.drift[0].reasons == ("bound applications differ (a registration is new)",)
+
+
+def test_a_workflow_not_created_here_cannot_be_checked() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    by_hand = attrs.evolve(workflow, description="made in the UI")
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[by_hand])
+
+    assert plan.drift[0].reasons == (
+        "not created by canvas-async: its variables cannot be checked",
+    )
+
+
+def test_template_and_bindings_drift_are_named() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    other = attrs.evolve(workflow, workflow_template_id=uuid.uuid4(), reg_application_ids=())
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[other])
+
+    assert plan.drift[0].reasons == ("template differs", "bound applications differ")
+
+
+def test_prune_deletes_only_managed_workflows_no_longer_declared() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    ours = f.workflow("Old", ACCOUNT, description="[canvas-async:0123456789abcdef]")
+    theirs = f.workflow("Hand made", ACCOUNT, description="x")
+    current = [workflow, ours, theirs]
+
+    kept = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=current)
+    assert kept.changes == ()
+    assert kept.notes == ("workflow 'Old' is no longer declared; --prune deletes it",)
+    assert kept.converged  # pruning is only ever asked for
+
+    pruned = diff(
+        spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=current, prune=True
+    )
+    assert [(c.action, c.workflow_id) for c in pruned.changes] == [
+        (Action.DELETE_WORKFLOW, ours.id)
+    ]
+
+
+def test_the_matching_one_of_duplicates_is_kept() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    stale = attrs.evolve(workflow, id=uuid.uuid4(), workflow_template_id=None)
+
+    plan = diff(
+        spec,
+        CATALOG,
+        account_id=ACCOUNT,
+        registrations=regs,
+        workflows=[stale, workflow],
+        prune=True,
+    )
+
+    assert plan.drift == ()
+    assert [(c.action, c.workflow_id, c.detail) for c in plan.changes] == [
+        (Action.DELETE_WORKFLOW, stale.id, "duplicate")
+    ]
+
+
+def test_descriptions_carry_the_fingerprint() -> None:
+    assert (
+        managed_description("Nightly", "0123456789abcdef")
+        == "Nightly [canvas-async:0123456789abcdef]"
+    )
+    assert split_description("Nightly [canvas-async:0123456789abcdef]") == (
+        "Nightly",
+        "0123456789abcdef",
+    )
+    assert split_description(None) == ("", None)
+    assert split_description("[canvas-async:nothex]") == ("[canvas-async:nothex]", None)
+
+
+def test_fingerprints_follow_references_not_their_values() -> None:
+    spec = _spec()
+    same = _spec(FILE.replace("API - Get Employees", str(GET_EMPLOYEES)))
+
+    assert fingerprint(spec.workflows[0], TEMPLATE) == fingerprint(same.workflows[0], TEMPLATE)
+    assert len(fingerprint(spec.workflows[0], TEMPLATE)) == 16
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (('tag = "Quinyx 2022"', 'application = "NOPE"\ntag = "Q"'), "unknown application 'NOPE'"),
+        (("username", "user"), "FTP has no credential 'user'"),
+        (("username", "port"), "missing required username"),
+        (('plain = "test"', 'plain = "prod"'), "must be one of live, test"),
+        (("Quinyx Employee Export", "Unknown"), "unknown template"),
+        (("apiKeys", "apiKey"), "has no variable apiKey"),
+        (("API - Get Employees", "API"), "has no block named so"),
+    ],
+)
+def test_check_names_what_the_catalog_refuses(edit: tuple[str, str], expected: str) -> None:
+    problems = check(loads(FILE.replace(*edit)), CATALOG)
+
+    assert any(expected in p for p in problems), problems
+
+
+def test_check_wants_every_template_application_bound() -> None:
+    text = FILE.replace("[defaults.applications.FTP]", "[defaults.applications.FILES]")
+    text = text.replace('tag = "FTP 2022"', 'application = "FTP"\ntag = "FTP 2022"')
+
+    [problem] = check(loads(text), CATALOG)
+    assert "needs application FTP" in problem
+
+    bound = text + 'workflows.Export.applications.FTP = "FILES"\n'
+    assert check(loads(bound), CATALOG) == []
