@@ -1,0 +1,1 @@
+"""Quartz cron internals; the public face is :mod:`canvas_async.schedule`."""

@@ -1,0 +1,137 @@
+"""The canonical text of a :class:`Spec`.
+
+The canonical form is written from what fires, not from how it was typed, so
+two expressions that fire at the same times read the same: ``*/5``, ``/5``,
+``0/5`` and ``0-59/5`` all become ``0/5``; ``3`` and ``TUE`` in day-of-week
+become ``TUE``; ``6,2`` becomes ``2,6``; ``0/1`` becomes ``*``. Every day is
+``? *``, the year is always written (``*`` for any), and only forms every
+Quartz parser reads alike are used: no wrapping ranges, numbers (never names)
+around ``/``, ``L`` and ``#``, names for months and days of the week elsewhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Final
+
+import attrs
+
+from .fields import (
+    DAY_OF_MONTH,
+    DAY_OF_WEEK,
+    EVERY_DAY,
+    HOUR,
+    MINUTE,
+    MONTH,
+    SECOND,
+    YEAR,
+    DayRule,
+    DaysOfMonth,
+    DaysOfWeek,
+    Field,
+    LastDayOfMonth,
+    LastWeekdayOfMonth,
+    NearestWeekday,
+    NthWeekdayOfMonth,
+    Spec,
+    values_of,
+)
+
+__all__ = ["Part", "decompose", "render", "render_days", "render_field"]
+
+#: Fewest values written as ``a-b`` (two consecutive values stay a list).
+_MIN_RANGE: Final = 3
+#: Fewest values written as an increment ``a/k`` or ``a-b/k``.
+_MIN_STEP: Final = 3
+
+
+@attrs.frozen
+class Part:
+    """One item of a field's list: ``a`` (``stop == start``, ``step == 1``),
+    ``a-b`` (``step == 1``), ``a/k`` (``stop`` is None) or ``a-b/k``."""
+
+    start: int
+    stop: int | None
+    step: int = 1
+
+
+def decompose(mask: int, field: Field) -> list[Part] | None:
+    """Split a field's mask into list items; None when every value is set.
+
+    Months and days of the week never use increments: a list of names reads
+    better than ``1/3`` and means the same to every Quartz parser.
+    """
+    if mask == field.full:
+        return None
+    values = values_of(mask, field.base)
+    if len(values) >= _MIN_STEP and field not in (MONTH, DAY_OF_WEEK):
+        step = values[1] - values[0]
+        if step > 1 and all(b - a == step for a, b in itertools.pairwise(values)):
+            reaches_end = values[-1] + step > field.high
+            return [Part(values[0], None if reaches_end else values[-1], step)]
+    parts: list[Part] = []
+    run_start = previous = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        if previous - run_start + 1 >= _MIN_RANGE:
+            parts.append(Part(run_start, previous))
+        else:
+            parts.extend(Part(v, v) for v in range(run_start, previous + 1))
+        if value is not None:
+            run_start = previous = value
+    return parts
+
+
+def render_field(mask: int, field: Field) -> str:
+    """Return the canonical text of one plain field."""
+    parts = decompose(mask, field)
+    if parts is None:
+        return "*"
+    items = []
+    for part in parts:
+        if part.step != 1:
+            stop = "" if part.stop is None else f"-{part.stop}"
+            items.append(f"{part.start}{stop}/{part.step}")
+        elif part.stop == part.start:
+            items.append(field.name_of(part.start))
+        else:
+            assert part.stop is not None
+            items.append(f"{field.name_of(part.start)}-{field.name_of(part.stop)}")
+    return ",".join(items)
+
+
+def render_days(rule: DayRule) -> tuple[str, str]:
+    """Return the canonical day-of-month and day-of-week texts of a day rule."""
+    if rule == EVERY_DAY:
+        return "?", "*"
+    if isinstance(rule, DaysOfMonth):
+        return render_field(rule.mask, DAY_OF_MONTH), "?"
+    if isinstance(rule, DaysOfWeek):
+        return "?", render_field(rule.mask, DAY_OF_WEEK)
+    if isinstance(rule, LastDayOfMonth):
+        offset = f"-{rule.offset}" if rule.offset else ""
+        return f"L{offset}{'W' if rule.weekday else ''}", "?"
+    if isinstance(rule, NearestWeekday):
+        return f"{rule.day}W", "?"
+    if isinstance(rule, LastWeekdayOfMonth):
+        return "?", f"{rule.weekday}L"
+    assert isinstance(rule, NthWeekdayOfMonth)
+    return "?", f"{rule.weekday}#{rule.nth}"
+
+
+def render(spec: Spec) -> str:
+    """Return the canonical seven-field text of ``spec``."""
+    day_of_month, day_of_week = render_days(spec.days)
+    return " ".join(
+        (
+            render_field(spec.seconds, SECOND),
+            render_field(spec.minutes, MINUTE),
+            render_field(spec.hours, HOUR),
+            day_of_month,
+            render_field(spec.months, MONTH),
+            day_of_week,
+            render_field(spec.years, YEAR),
+        )
+    )
