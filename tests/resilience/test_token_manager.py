@@ -1,0 +1,429 @@
+"""Token mode: reading the token object, single-flight renewal, revocation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from canvas_async._errors import (
+    AuthenticationError,
+    CanvasConnectionError,
+    CanvasError,
+    UnexpectedResponseError,
+)
+from canvas_async._tokens import TokenManager, TokenPair, is_token_answer
+
+T0 = datetime(2022, 4, 27, 10, 18, 55, tzinfo=UTC)
+
+# The sample of spec "Authentication, token mode".
+SAMPLE = {
+    "access_token": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl",
+    "accessTokenExpiresDateTime": "2022-04-27T10:33:55.1774282+00:00",
+    "refresh_token": "07112d7bfcf44c09b2341249448a5ca4",
+    "refreshTokenExpiresDateTime": "2022-04-28T10:18:55.1774282+00:00",
+}
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+@attrs.define
+class FakeServer:
+    """The three token requests as plain async functions, with counters."""
+
+    now: datetime = T0
+    access_life: timedelta = timedelta(minutes=15)
+    refresh_life: timedelta = timedelta(days=1)
+    delay: float = 0.0
+    reject_refresh: bool = False
+    reject_keys: bool = False
+    fail_refresh: bool = False
+    fail_revoke: bool = False
+    exchanges: int = 0
+    refreshes: int = 0
+    revoked: list[str] = attrs.Factory(list)
+    live_refresh_tokens: set[str] = attrs.Factory(set)
+    _serial: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def _issue(self) -> dict[str, str]:
+        n = next(self._serial)
+        refresh = f"refresh-{n}"
+        self.live_refresh_tokens.add(refresh)
+        return {
+            "access_token": f"Bearer access-{n}",
+            "accessTokenExpiresDateTime": stamp(self.now + self.access_life),
+            "refresh_token": refresh,
+            "refreshTokenExpiresDateTime": stamp(self.now + self.refresh_life),
+        }
+
+    def _unauthorized(self, operation: str) -> AuthenticationError:
+        return AuthenticationError("refresh token is not found", status=401, operation=operation)
+
+    async def exchange(self) -> object:
+        self.exchanges += 1
+        await asyncio.sleep(self.delay)
+        if self.reject_keys:
+            raise AuthenticationError("Unauthorized", status=401, operation="Authenticate")
+        return self._issue()
+
+    async def refresh(self, token: str) -> object:
+        self.refreshes += 1
+        await asyncio.sleep(self.delay)
+        if self.fail_refresh:
+            raise CanvasConnectionError("reset", operation="RefreshAccessToken")
+        if self.reject_refresh or token not in self.live_refresh_tokens:
+            raise self._unauthorized("RefreshAccessToken")
+        self.live_refresh_tokens.discard(token)  # rotation
+        return self._issue()
+
+    async def revoke(self, token: str) -> object:
+        self.revoked.append(token)
+        if self.fail_revoke:
+            raise CanvasConnectionError("refused", operation="DeleteToken")
+        if token not in self.live_refresh_tokens:
+            raise self._unauthorized("DeleteToken")
+        self.live_refresh_tokens.discard(token)
+        return True
+
+    def manager(self) -> TokenManager:
+        return TokenManager(
+            exchange=self.exchange, refresh=self.refresh, revoke=self.revoke, now=self.clock
+        )
+
+
+class TestTokenPair:
+    def test_reads_the_documented_sample(self) -> None:
+        """The token object of the spec, seven fractional digits and all."""
+        pair = TokenPair.from_answer(SAMPLE, operation="Authenticate")
+
+        assert SAMPLE["access_token"] == pair.authorization
+        assert datetime(2022, 4, 27, 10, 33, 55, 177428, tzinfo=UTC) == pair.access_expires
+        assert pair.refresh_token == "07112d7bfcf44c09b2341249448a5ca4"
+        assert datetime(2022, 4, 28, 10, 18, 55, 177428, tzinfo=UTC) == pair.refresh_expires
+
+    def test_repr_hides_the_tokens(self) -> None:
+        """Neither token appears in a repr."""
+        text = repr(TokenPair.from_answer(SAMPLE, operation="Authenticate"))
+
+        assert "eyJ" not in text
+        assert SAMPLE["refresh_token"] not in text
+
+    def test_bare_token_gets_the_scheme(self) -> None:
+        """A value without ``Bearer `` is sent with it."""
+        pair = TokenPair.from_answer(
+            {**SAMPLE, "access_token": "eyJ.abc.def"}, operation="Authenticate"
+        )
+
+        assert pair.authorization == "Bearer eyJ.abc.def"
+
+    def test_timestamp_without_offset_is_utc(self) -> None:
+        """Spec "Timestamps": no offset means UTC."""
+        pair = TokenPair.from_answer(
+            {**SAMPLE, "accessTokenExpiresDateTime": "2022-04-27T10:33:55.1774282"},
+            operation="Authenticate",
+        )
+
+        assert pair.access_expires.tzinfo == UTC
+
+    def test_expiry_falls_back_to_the_jwt(self) -> None:
+        """Without accessTokenExpiresDateTime, the token's own ``exp`` counts."""
+        exp = int((T0 + timedelta(minutes=10)).timestamp())
+        claims = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=")
+        token = f"Bearer eyJhbGciOiJIUzI1NiJ9.{claims.decode()}.sig"
+        payload = {"access_token": token, "refresh_token": "r"}
+
+        pair = TokenPair.from_answer(payload, operation="Authenticate")
+
+        assert T0 + timedelta(minutes=10) == pair.access_expires
+        assert pair.refresh_expires is None
+
+    @pytest.mark.parametrize(
+        ("payload", "what"),
+        [
+            (True, "JSON object"),
+            ({**SAMPLE, "access_token": None}, "access_token"),
+            ({**SAMPLE, "refresh_token": ""}, "refresh_token"),
+            (
+                {**SAMPLE, "access_token": "Bearer opaque", "accessTokenExpiresDateTime": "soon"},
+                "accessTokenExpiresDateTime",
+            ),
+        ],
+    )
+    def test_bad_answers_are_named_without_secrets(self, payload: object, what: str) -> None:
+        """The error names the problem and never quotes a token."""
+        with pytest.raises(UnexpectedResponseError, match=what) as info:
+            TokenPair.from_answer(payload, operation="RefreshAccessToken")
+
+        assert "RefreshAccessToken" in str(info.value)
+        assert SAMPLE["refresh_token"] not in str(info.value)
+        assert info.value.body is None
+
+    def test_is_token_answer(self) -> None:
+        """Key mode answers true; token mode the token object."""
+        assert is_token_answer(SAMPLE)
+        assert not is_token_answer(True)
+        assert not is_token_answer({"State": 401, "Msg": "Unauthorized"})
+
+
+class TestAuthorization:
+    async def test_first_use_exchanges_the_keys(self) -> None:
+        """No pair yet: /Authenticate once, then the access token is reused."""
+        server = FakeServer()
+        manager = server.manager()
+
+        first = await manager.authorization()
+        again = await manager.authorization()
+
+        assert "Bearer access-1" == first == again
+        assert (server.exchanges, server.refreshes) == (1, 0)
+
+    async def test_expired_token_is_refreshed_once_for_500_tasks(self) -> None:
+        """500 tasks finding the access token expired cause one refresh."""
+        server = FakeServer(delay=0.01)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+
+        values = await asyncio.gather(*(manager.authorization() for _ in range(500)))
+
+        assert {"Bearer access-2"} == set(values)
+        assert (server.exchanges, server.refreshes) == (1, 1)
+
+    async def test_renewed_before_expiry(self) -> None:
+        """Within the margin before expiry, the token is renewed ahead of time."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += server.access_life - manager.refresh_margin / 2
+
+        assert await manager.authorization() == "Bearer access-2"
+
+    async def test_rejected_refresh_token_exchanges_the_keys_once(self) -> None:
+        """A refresh token the server does not know leads to one key exchange."""
+        server = FakeServer(reject_refresh=True, delay=0.01)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+
+        values = await asyncio.gather(*(manager.authorization() for _ in range(50)))
+
+        assert {"Bearer access-2"} == set(values)
+        assert (server.exchanges, server.refreshes) == (2, 1)
+
+    async def test_rejected_keys_raise_authentication_error(self) -> None:
+        """Refresh refused, keys refused: AuthenticationError, after one try each."""
+        server = FakeServer(reject_refresh=True)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        server.reject_keys = True
+
+        with pytest.raises(AuthenticationError):
+            await manager.authorization()
+
+        assert (server.exchanges, server.refreshes) == (2, 1)
+
+    async def test_expired_refresh_token_goes_straight_to_the_keys(self) -> None:
+        """A refresh token past its expiry is not even tried."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(days=2)
+
+        await manager.authorization()
+
+        assert (server.exchanges, server.refreshes) == (2, 0)
+
+    async def test_a_failed_renewal_is_shared_by_its_waiters(self) -> None:
+        """When the one refresh fails, every waiting task gets its error; none
+        starts a refresh of its own."""
+        server = FakeServer(delay=0.01)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        server.fail_refresh = True
+
+        results = await asyncio.gather(
+            *(manager.authorization() for _ in range(20)), return_exceptions=True
+        )
+
+        assert all(isinstance(r, CanvasConnectionError) for r in results)
+        assert server.refreshes == 1
+
+    async def test_a_later_call_tries_again_after_a_failure(self) -> None:
+        """A failed renewal is not remembered: the next call renews afresh."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        server.fail_refresh = True
+        with pytest.raises(CanvasConnectionError):
+            await manager.authorization()
+        server.fail_refresh = False
+
+        assert await manager.authorization() == "Bearer access-2"
+        assert server.refreshes == 2
+
+    async def test_a_cancelled_waiter_does_not_cancel_the_renewal(self) -> None:
+        """The task that started the refresh may be cancelled; the others get
+        the new token all the same."""
+        server = FakeServer(delay=0.05)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        starter = asyncio.create_task(manager.authorization())
+        await asyncio.sleep(0.01)
+        other = asyncio.create_task(manager.authorization())
+        starter.cancel()
+
+        assert await other == "Bearer access-2"
+        assert server.refreshes == 1
+        with pytest.raises(asyncio.CancelledError):
+            await starter
+
+
+class TestInvalidate:
+    async def test_401_drops_the_token_and_refreshes(self) -> None:
+        """A refused token is renewed with the refresh token, not the keys."""
+        server = FakeServer()
+        manager = server.manager()
+        used = await manager.authorization()
+
+        manager.invalidate(used)
+
+        assert await manager.authorization() == "Bearer access-2"
+        assert (server.exchanges, server.refreshes) == (1, 1)
+
+    async def test_stale_401_keeps_the_new_token(self) -> None:
+        """A task refused with a token that was renewed since drops nothing."""
+        server = FakeServer()
+        manager = server.manager()
+        old = await manager.authorization()
+        manager.invalidate(old)
+        new = await manager.authorization()
+
+        manager.invalidate(old)
+
+        assert new == await manager.authorization()
+        assert server.refreshes == 1
+
+    async def test_many_401s_with_one_token_refresh_once(self) -> None:
+        """500 tasks refused with the same token: one refresh, all retried with
+        the new token."""
+        server = FakeServer(delay=0.01)
+        manager = server.manager()
+        used = await manager.authorization()
+
+        async def refused_then_retry() -> str:
+            manager.invalidate(used)
+            return await manager.authorization()
+
+        values = await asyncio.gather(*(refused_then_retry() for _ in range(500)))
+
+        assert {"Bearer access-2"} == set(values)
+        assert server.refreshes == 1
+
+
+class TestClose:
+    async def test_revokes_once(self) -> None:
+        """aclose() sends one DeleteToken, however often it is called."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+
+        await asyncio.gather(manager.aclose(), manager.aclose())
+        await manager.aclose()
+
+        assert server.revoked == ["refresh-1"]
+        assert manager.tokens is None
+
+    async def test_revokes_the_current_refresh_token(self) -> None:
+        """After a rotation, the new refresh token is the one revoked."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        await manager.authorization()
+
+        await manager.aclose()
+
+        assert server.revoked == ["refresh-2"]
+        assert set() == server.live_refresh_tokens
+
+    async def test_nothing_to_revoke(self) -> None:
+        """A manager that never authenticated sends nothing."""
+        server = FakeServer()
+
+        await server.manager().aclose()
+
+        assert server.revoked == []
+
+    async def test_expired_refresh_token_is_not_revoked(self) -> None:
+        """The server has forgotten it: nothing to send."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(days=2)
+
+        await manager.aclose()
+
+        assert server.revoked == []
+
+    async def test_failed_revocation_is_logged_not_raised(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Closing does not fail; the log names the error, not the token."""
+        server = FakeServer(fail_revoke=True)
+        manager = server.manager()
+        await manager.authorization()
+
+        with caplog.at_level(logging.WARNING, logger="canvas_async"):
+            await manager.aclose()
+
+        assert "CanvasConnectionError" in caplog.text
+        assert "refresh-1" not in caplog.text
+
+    async def test_renewal_in_flight_is_revoked(self) -> None:
+        """Closing during a refresh revokes the pair the refresh brings."""
+        server = FakeServer(delay=0.05)
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+        waiter = asyncio.create_task(manager.authorization())
+        await asyncio.sleep(0.01)
+
+        await manager.aclose()
+
+        assert server.revoked == ["refresh-2"]
+        with pytest.raises(CanvasError, match="closed"):
+            await waiter
+
+    async def test_closed_manager_refuses(self) -> None:
+        """No token is handed out after close."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.aclose()
+
+        with pytest.raises(CanvasError, match="closed"):
+            await manager.authorization()
+
+    async def test_adopt(self) -> None:
+        """An /Authenticate answer read elsewhere (auth="auto") is used as is."""
+        server = FakeServer(now=datetime(2022, 4, 27, 10, 20, tzinfo=UTC))
+        manager = server.manager()
+
+        manager.adopt(SAMPLE)
+
+        assert SAMPLE["access_token"] == await manager.authorization()
+        assert server.exchanges == 0
