@@ -1,0 +1,68 @@
+"""The error answers the emulator gives, as exceptions its operations raise.
+
+An operation checks everything before it changes anything and raises one of
+these to refuse; the application turns it into the HTTP answer. Nothing here
+knows about aiohttp, so the rules stay readable and testable on their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from canvas_async import _routes
+
+__all__ = ["ApiAnswer", "EnvelopeError", "TextError", "bad_request", "forbidden", "not_found"]
+
+
+class ApiAnswer(Exception):
+    """A refusal the API documents (or the emulator chose), ready to send.
+
+    Attributes:
+        status: The HTTP status to answer with.
+        headers: Extra headers to send.
+    """
+
+    def __init__(self, message: str, *, status: int, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+    def body(self) -> Any:
+        """Return the body: a JSON value, or the text to send as ``text/plain``."""
+        return self.message
+
+
+class TextError(ApiAnswer):
+    """A plain-text error (spec: "Errors as documented": 401, Account, RegApplication)."""
+
+
+class EnvelopeError(ApiAnswer):
+    """The ``{"State": n, "Msg": text}`` envelope.
+
+    The emulator sends it with the HTTP status equal to its ``State``; the
+    ``ErrorEnvelope`` fault sends one with HTTP 200 instead.
+    """
+
+    def __init__(self, state: int, message: str) -> None:
+        super().__init__(message, status=state)
+        self.state = state
+
+    def body(self) -> Any:
+        """Return the envelope as a JSON object."""
+        return {_routes.ENVELOPE_STATE_KEY: self.state, _routes.ENVELOPE_MESSAGE_KEY: self.message}
+
+
+def bad_request(message: str) -> EnvelopeError:
+    """Return the envelope refusing malformed input (State 400, assumed)."""
+    return EnvelopeError(_routes.BAD_REQUEST_STATE, message)
+
+
+def not_found(message: str) -> EnvelopeError:
+    """Return the envelope for an unknown id (State 404, assumed)."""
+    return EnvelopeError(_routes.NOT_FOUND_STATE, message)
+
+
+def forbidden(message: str) -> EnvelopeError:
+    """Return the envelope for an account the caller may not act for (State 403, assumed)."""
+    return EnvelopeError(_routes.FORBIDDEN_STATE, message)

@@ -1,0 +1,254 @@
+"""The aiohttp application: the route table served, with auth, faults and a log.
+
+Routes are registered from ``canvas_async._routes.ROUTES`` (aliases included),
+so the emulator serves exactly the table the SDK is built from. A request
+travels: request log -> rate limits -> latency -> faults that answer instead
+of the operation -> authentication -> account scope -> the operation -> faults
+that strike after it. Any exception the emulator did not mean to raise is
+logged, kept in ``state.internal_errors`` and answered with a bare 500, so
+that an emulator bug shows instead of passing for an API answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Final
+
+import attrs
+from aiohttp import web
+
+from canvas_async import _routes
+from canvas_async._routes import ROUTES, Auth, Route
+
+from ._answers import ApiAnswer, EnvelopeError, TextError
+from ._describe import DESCRIPTORS
+from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults, RateLimit
+from ._handlers import HANDLERS, Call, json_answer, text_answer
+from ._records import AccountRecord, RequestRecord
+from ._state import EmulatorState
+
+__all__ = ["API_PREFIX", "Emulation", "build_app"]
+
+API_PREFIX: Final = "/api"
+"""The base URL's path, as in ``https://canvas.connectmyapps.com/api``."""
+
+logger = logging.getLogger("canvas_async.testing")
+
+
+@attrs.define
+class Emulation:
+    """What the application serves from: state, faults, keys and mode."""
+
+    state: EmulatorState
+    faults: Faults
+    token_mode: bool
+    consumer: str = attrs.field(repr=False)
+    secret_key: str = attrs.field(repr=False)
+
+    @property
+    def served(self) -> tuple[Route, ...]:
+        """The routes this emulator answers: refresh-token routes in token mode only."""
+        return tuple(
+            route for route in ROUTES.values() if self.token_mode or route.auth is not Auth.REFRESH
+        )
+
+
+_EMULATION: Final = web.AppKey("canvas_emulation", Emulation)
+
+
+@attrs.define
+class _Entry:
+    """A request-log entry while its request is being served."""
+
+    time: float
+    method: str
+    path: str
+    account_header: str | None
+    operation: str | None = None
+    status: int | None = None
+    faults: list[str] = attrs.field(factory=list)
+    took_effect: bool = False
+    dropped: bool = False
+
+    def freeze(self) -> RequestRecord:
+        return RequestRecord(
+            time=self.time,
+            operation=self.operation,
+            method=self.method,
+            path=self.path,
+            account_header=self.account_header,
+            status=None if self.dropped else self.status,
+            faults=tuple(self.faults),
+            took_effect=self.took_effect,
+        )
+
+
+_ENTRY: Final = web.RequestKey("canvas_log_entry", _Entry)
+
+
+def build_app(emulation: Emulation) -> web.Application:
+    """Return the application serving ``emulation`` under :data:`API_PREFIX`."""
+    if HANDLERS.keys() != ROUTES.keys() or DESCRIPTORS.keys() != ROUTES.keys():
+        raise RuntimeError("the emulator's handlers or descriptors do not match ROUTES")
+    app = web.Application(middlewares=[_record_and_contain])
+    app[_EMULATION] = emulation
+    for route in emulation.served:
+        endpoint = _endpoint(route)
+        for path in (route.path, *route.aliases):
+            app.router.add_route(route.method, API_PREFIX + path, endpoint)
+    return app
+
+
+@web.middleware
+async def _record_and_contain(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    emulation = request.app[_EMULATION]
+    entry = _Entry(
+        time=time.monotonic(),
+        method=request.method,
+        path=request.path,
+        account_header=request.headers.get(_routes.ACCOUNT_HEADER),
+    )
+    request[_ENTRY] = entry
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # aiohttp's own 404, 405, 413 ...
+        entry.status = exc.status
+        raise
+    except Exception as exc:
+        logger.exception("the emulator failed on %s %s", request.method, request.path)
+        emulation.state.internal_errors.append(f"{entry.operation}: {type(exc).__name__}: {exc}")
+        entry.status = 500
+        return text_answer("Internal emulator error; see the log", status=500)
+    else:
+        entry.status = response.status
+        return response
+    finally:
+        emulation.state.requests.append(entry.freeze())
+
+
+def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        return await _serve(route, request)
+
+    endpoint.__name__ = f"serve_{route.key}"
+    return endpoint
+
+
+async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
+    emulation = request.app[_EMULATION]
+    faults = emulation.faults
+    entry = request[_ENTRY]
+    entry.operation = route.key
+
+    retry_after = faults.throttle(route.key, time.monotonic())
+    if retry_after is not None:
+        entry.faults.append(RateLimit(1).label)
+        return _status_answer(ErrorStatus(429, retry_after=retry_after))
+    for latency in faults.latencies(route.key):
+        entry.faults.append(latency.label)
+        await asyncio.sleep(latency.seconds)
+    fault = faults.strike(route.key, after_effect=False)
+    if fault is not None:
+        entry.faults.append(fault.label)
+        return _fault_answer(fault, request, entry)
+
+    try:
+        acting = _authenticate(emulation, route, request)
+        call = Call(route, request, emulation.state, emulation.served, emulation.token_mode, acting)
+        response = await HANDLERS[route.key](call)
+    except ApiAnswer as answer:
+        return _api_answer(answer)
+    entry.took_effect = True
+
+    fault = faults.strike(route.key, after_effect=True)
+    if fault is not None:
+        entry.faults.append(fault.label)
+        return _fault_answer(fault, request, entry)
+    return response
+
+
+# -- authentication (spec: "Authentication") --------------------------------------
+
+
+def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> AccountRecord | None:
+    """Check what ``route`` needs; return the account a session call acts for."""
+    if route.auth in (Auth.NONE, Auth.REFRESH):
+        return None
+    headers = request.headers
+    if route.auth is Auth.KEYS or not emulation.token_mode:
+        consumer = headers.get(_routes.CONSUMER_HEADER, "")
+        secret = headers.get(_routes.SECRET_KEY_HEADER, "")
+        # Both compared in full, in constant time: no early exit on a bad consumer.
+        consumer_ok = hmac.compare_digest(consumer.encode(), emulation.consumer.encode())
+        secret_ok = hmac.compare_digest(secret.encode(), emulation.secret_key.encode())
+        if not (consumer_ok and secret_ok):
+            raise TextError(_routes.UNAUTHORIZED_TEXT, status=401)
+    elif emulation.state.tokens.account_for(headers.get(_routes.AUTHORIZATION_HEADER)) is None:
+        raise TextError(
+            _routes.UNAUTHORIZED_TEXT,
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if route.auth is not Auth.SESSION:
+        return None
+    return emulation.state.acting_account(headers.get(_routes.ACCOUNT_HEADER))
+
+
+# -- answers -----------------------------------------------------------------------
+
+
+def _api_answer(answer: ApiAnswer) -> web.Response:
+    body = answer.body()
+    if isinstance(body, str):
+        response = text_answer(body, status=answer.status)
+    else:
+        response = json_answer(body, status=answer.status)
+    response.headers.update(answer.headers)
+    return response
+
+
+def _status_answer(fault: ErrorStatus) -> web.Response:
+    try:
+        phrase = HTTPStatus(fault.status).phrase
+    except ValueError:
+        phrase = "Error"
+    response = text_answer(phrase, status=fault.status)
+    if fault.retry_after is not None and fault.status in (429, 503):
+        response.headers["Retry-After"] = str(fault.retry_after)
+    return response
+
+
+def _fault_answer(fault: Fault, request: web.Request, entry: _Entry) -> web.Response:
+    if isinstance(fault, ErrorStatus):
+        return _status_answer(fault)
+    if isinstance(fault, ErrorEnvelope):
+        envelope = EnvelopeError(fault.state, fault.message)
+        return json_answer(envelope.body(), status=fault.http_status)
+    if isinstance(fault, DropConnection):
+        _drop(request, reset=fault.reset)
+        entry.dropped = True
+        return web.Response(status=499)  # never reaches the client
+    raise AssertionError(f"{fault!r} does not answer")  # pragma: no cover
+
+
+def _drop(request: web.Request, *, reset: bool) -> None:
+    transport = request.transport
+    if transport is None:  # pragma: no cover - the client is already gone
+        return
+    sock = transport.get_extra_info("socket")
+    if reset and sock is not None:
+        # SO_LINGER with a zero timeout turns the close into a TCP reset;
+        # where the option is refused, the connection just closes.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

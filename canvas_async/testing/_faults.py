@@ -1,0 +1,286 @@
+"""Fault injection: make the emulator slow, failing, flaky or strict about rates.
+
+Add a fault with :meth:`Faults.add`, scoped to some operations (route keys of
+``canvas_async._routes.ROUTES``) or to all, for the next ``times`` calls, for a
+``fraction`` of calls, or for good::
+
+    emu.faults.add(ErrorStatus(503), times=2, operations={"list_workflows"})
+    emu.faults.add(DropConnection(after_effect=True), operations={"create_workflow"}, times=1)
+    emu.faults.add(Latency(0.05), fraction=0.5)
+    emu.faults.add(RateLimit(per_second=20))
+    emu.faults.clear()
+
+A request meets the faults in this order: rate limits, then latency (every
+matching latency fault adds its delay), then the first matching fault that
+answers *before* the operation (an error status, an envelope, a dropped
+connection), then the operation, then the first matching fault that strikes
+*after* it (only when the operation took effect). Fractions draw from one
+``random.Random(seed)``, so a run is repeatable for a given seed and request
+order. Faults act before authentication, as a proxy or load balancer would.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import random
+from collections.abc import Iterable
+from typing import Final
+
+import attrs
+
+from canvas_async._routes import ROUTES
+
+__all__ = [
+    "DropConnection",
+    "ErrorEnvelope",
+    "ErrorStatus",
+    "Fault",
+    "FaultRule",
+    "Faults",
+    "Latency",
+    "RateLimit",
+]
+
+_BEFORE_ONLY_STATUSES: Final = frozenset({429, 503})
+_WINDOW_SECONDS: Final = 1.0
+
+
+@attrs.frozen
+class Latency:
+    """Delay the answer by ``seconds`` before anything else happens."""
+
+    seconds: float = attrs.field(validator=attrs.validators.ge(0))
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return "latency"
+
+
+@attrs.frozen
+class ErrorStatus:
+    """Answer with an HTTP error status instead of (or after) the operation.
+
+    Args:
+        status: The status, e.g. 429, 500, 502 or 503.
+        retry_after: Seconds for the ``Retry-After`` header, sent with 429
+            and 503; ``None`` sends none.
+        after_effect: Run the operation first, then answer the error anyway.
+            Not allowed for 429 and 503, which say the request was not served.
+    """
+
+    status: int = attrs.field()
+    retry_after: int | None = attrs.field(default=1)
+    after_effect: bool = False
+
+    @status.validator
+    def _check_status(self, _: attrs.Attribute[int], status: int) -> None:
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+
+    @retry_after.validator
+    def _check_retry_after(self, _: attrs.Attribute[int | None], seconds: int | None) -> None:
+        if seconds is not None and seconds < 0:
+            raise ValueError("retry_after must not be negative")
+
+    def __attrs_post_init__(self) -> None:
+        if self.after_effect and self.status in _BEFORE_ONLY_STATUSES:
+            raise ValueError(f"a {self.status} answer comes before the operation takes effect")
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return f"status {self.status}{' after effect' if self.after_effect else ''}"
+
+
+@attrs.frozen
+class ErrorEnvelope:
+    """Answer ``{"State": state, "Msg": message}`` with HTTP ``http_status`` (200 by default)."""
+
+    state: int = 500
+    message: str = "Injected error"
+    http_status: int = 200
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return f"envelope {self.state}"
+
+
+@attrs.frozen
+class DropConnection:
+    """Close the connection without an answer.
+
+    Args:
+        after_effect: Run the operation first, so its change is stored but the
+            client never hears of it (tests duplicate side effects).
+        reset: Abort with a TCP reset (the client sees "connection reset");
+            otherwise close cleanly (the client sees "server disconnected").
+    """
+
+    after_effect: bool = False
+    reset: bool = True
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return f"drop {'after' if self.after_effect else 'before'} effect"
+
+
+@attrs.frozen
+class RateLimit:
+    """Serve at most ``per_second`` requests in any one-second window; refuse the
+    rest with 429 and ``Retry-After`` (whole seconds until the window frees up)."""
+
+    per_second: int = attrs.field()
+
+    @per_second.validator
+    def _check_rate(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 1:
+            raise ValueError("per_second must be at least 1")
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return "rate limit"
+
+
+Fault = Latency | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit
+"""Any fault :meth:`Faults.add` accepts."""
+
+
+@attrs.define(eq=False)
+class FaultRule:
+    """A fault added to the emulator, with what is left of it.
+
+    Attributes:
+        fault: What happens.
+        operations: Route keys it applies to; ``None`` for all.
+        remaining: Calls it still fires for; ``None`` for no limit.
+        fraction: Share of matching calls it fires for; ``None`` for all.
+        fired: How often it fired so far.
+    """
+
+    fault: Fault
+    operations: frozenset[str] | None
+    remaining: int | None
+    fraction: float | None
+    fired: int = 0
+    window: collections.deque[float] = attrs.field(
+        factory=collections.deque, repr=False, init=False
+    )
+    """Arrival times admitted within the last second (rate limits only)."""
+
+    def applies_to(self, operation: str) -> bool:
+        """Whether the rule is still active for ``operation``."""
+        return (self.operations is None or operation in self.operations) and (
+            self.remaining is None or self.remaining > 0
+        )
+
+
+@attrs.define
+class Faults:
+    """The faults configured on one emulator (``emu.faults``)."""
+
+    rng: random.Random = attrs.field(factory=lambda: random.Random(0), repr=False)
+    rules: list[FaultRule] = attrs.field(factory=list)
+
+    def add(
+        self,
+        fault: Fault,
+        *,
+        operations: Iterable[str] | None = None,
+        times: int | None = None,
+        fraction: float | None = None,
+    ) -> FaultRule:
+        """Add a fault; return its rule (to read ``fired`` or to :meth:`remove` it).
+
+        Args:
+            fault: What should happen.
+            operations: Route keys it applies to (e.g. ``"create_workflow"``);
+                all operations when omitted.
+            times: Fire for the next ``times`` matching calls only.
+            fraction: Fire for this share (0 < fraction <= 1) of matching
+                calls, drawn from the emulator's seeded random generator.
+        """
+        names = None if operations is None else frozenset(operations)
+        if names is not None:
+            unknown = sorted(names - ROUTES.keys())
+            if unknown or not names:
+                raise ValueError(f"unknown operations {unknown}; use keys of ROUTES")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1")
+        if fraction is not None and not 0 < fraction <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        if isinstance(fault, RateLimit) and (times is not None or fraction is not None):
+            raise ValueError("a rate limit takes neither times nor fraction")
+        rule = FaultRule(fault, names, times, fraction)
+        self.rules.append(rule)
+        return rule
+
+    def remove(self, rule: FaultRule) -> None:
+        """Remove one fault."""
+        self.rules.remove(rule)
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self.rules.clear()
+
+    # -- used by the application, in this order --------------------------------
+
+    def throttle(self, operation: str, now: float) -> int | None:
+        """Apply the rate limits at monotonic time ``now``.
+
+        Returns:
+            ``None`` if the request may pass (it then counts against every
+            matching limit), else the seconds for ``Retry-After``.
+        """
+        limits = [
+            (rule, rule.fault)
+            for rule in self.rules
+            if isinstance(rule.fault, RateLimit) and rule.applies_to(operation)
+        ]
+        for rule, limit in limits:
+            window = rule.window
+            while window and window[0] <= now - _WINDOW_SECONDS:
+                window.popleft()
+            if len(window) >= limit.per_second:
+                rule.fired += 1
+                return max(1, math.ceil(window[0] + _WINDOW_SECONDS - now))
+        for rule, _ in limits:
+            rule.window.append(now)
+        return None
+
+    def latencies(self, operation: str) -> list[Latency]:
+        """Return the latency faults that fire for this call."""
+        return [
+            rule.fault
+            for rule in self.rules
+            if isinstance(rule.fault, Latency) and rule.applies_to(operation) and self._draw(rule)
+        ]
+
+    def strike(self, operation: str, *, after_effect: bool) -> Fault | None:
+        """Return the first answering fault that fires for this call, if any.
+
+        Args:
+            operation: The route key.
+            after_effect: Look for faults that strike after the operation
+                took effect, rather than instead of it.
+        """
+        for rule in self.rules:
+            fault = rule.fault
+            if isinstance(fault, Latency | RateLimit) or not rule.applies_to(operation):
+                continue
+            if getattr(fault, "after_effect", False) == after_effect and self._draw(rule):
+                return fault
+        return None
+
+    def _draw(self, rule: FaultRule) -> bool:
+        """Decide whether an applicable rule fires now; count it if it does."""
+        if rule.fraction is not None and self.rng.random() >= rule.fraction:
+            return False
+        rule.fired += 1
+        if rule.remaining is not None:
+            rule.remaining -= 1
+        return True

@@ -1,0 +1,238 @@
+"""One handler per operation of the route table: read the request, answer.
+
+A handler receives a :class:`Call` whose authentication and account scope the
+application has already settled; it reads its input through the call (which
+refuses malformed input with a 4xx), asks the state to do the work, and turns
+the result into the documented answer.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+from aiohttp import web
+
+from canvas_async import _routes
+from canvas_async._routes import Route
+
+from ._answers import ApiAnswer, bad_request, not_found
+from ._describe import describe, endpoint_descriptors
+from ._input import (
+    NewAccount,
+    NewRegApplication,
+    NewWorkflow,
+    RunRequest,
+    SchedulerUpdate,
+    parse_guid,
+    parse_json,
+)
+from ._records import AccountRecord, to_wire
+from ._state import EmulatorState
+
+__all__ = ["HANDLERS", "Call", "Handler", "json_answer", "text_answer"]
+
+_JSON_TYPES: Final = ("application/json", "text/json")
+_dumps: Final = partial(json.dumps, ensure_ascii=False)
+
+
+def json_answer(value: Any, *, status: int = 200) -> web.Response:
+    """Return ``value`` as a JSON answer."""
+    return web.json_response(value, status=status, dumps=_dumps)
+
+
+def text_answer(text: str, *, status: int = 200) -> web.Response:
+    """Return a plain-text answer."""
+    return web.Response(text=text, status=status, content_type="text/plain", charset="utf-8")
+
+
+@attrs.frozen
+class Call:
+    """One authenticated request, as a handler sees it.
+
+    Attributes:
+        route: The operation called.
+        request: The aiohttp request.
+        state: The emulator's state.
+        served: Every route the emulator serves (for GetMetaData).
+        token_mode: Whether the emulator speaks token mode.
+        acting: The account the call acts for (operations that need a
+            session only).
+    """
+
+    route: Route
+    request: web.Request
+    state: EmulatorState
+    served: tuple[Route, ...]
+    token_mode: bool
+    acting: AccountRecord | None
+
+    @property
+    def account(self) -> AccountRecord:
+        """The account the call acts for."""
+        if self.acting is None:  # pragma: no cover - the route table guarantees it
+            raise RuntimeError(f"{self.route.key} does not act for an account")
+        return self.acting
+
+    async def body(self) -> Any:
+        """Return the JSON body; 415 for another content type, 400 for bad JSON."""
+        content_type = self.request.content_type
+        if content_type not in _JSON_TYPES and not (
+            content_type.startswith("application/") and content_type.endswith("+json")
+        ):
+            raise ApiAnswer(
+                f"{self.route.body} must be sent as application/json",
+                status=415,
+            )
+        return parse_json(await self.request.read(), f"The {self.route.body} body")
+
+    def query(self, *names: str) -> str:
+        """Return the query parameter sent under one of ``names``; 400 if none is.
+
+        Args:
+            names: Accepted names; the route's own first parameter when omitted.
+        """
+        names = names or self.route.query[:1]
+        values = {self.request.query[name] for name in names if name in self.request.query}
+        if len(values) != 1:
+            shown = " or ".join(names)
+            raise bad_request(f"The query needs exactly one value for {shown}")
+        return values.pop()
+
+    def query_guid(self) -> uuid.UUID:
+        """Return the route's GUID query parameter (``id``)."""
+        name = self.route.query[0]
+        return parse_guid(self.query(), f"The {name} query parameter")
+
+
+Handler = Callable[[Call], Awaitable[web.Response]]
+
+
+# -- help ----------------------------------------------------------------------
+
+
+async def _get_metadata(call: Call) -> web.Response:
+    return json_answer(endpoint_descriptors(call.served, token_mode=call.token_mode))
+
+
+async def _describe(call: Call) -> web.Response:
+    name = call.query()
+    properties = describe(name)
+    if properties is None:
+        raise not_found(f"Unknown object {name}")
+    return json_answer(properties)
+
+
+# -- authentication --------------------------------------------------------------
+
+
+async def _authenticate(call: Call) -> web.Response:
+    if call.token_mode:
+        return json_answer(call.state.tokens.issue(call.state.caller))
+    return json_answer(True)
+
+
+def _refresh_token(call: Call) -> str:
+    return call.query(*_routes.REFRESH_TOKEN_QUERY_ALIASES)
+
+
+async def _refresh_access_token(call: Call) -> web.Response:
+    return json_answer(call.state.tokens.refresh(_refresh_token(call)))
+
+
+async def _delete_token(call: Call) -> web.Response:
+    call.state.tokens.delete(_refresh_token(call))
+    return json_answer(True)
+
+
+# -- accounts and applications ---------------------------------------------------
+
+
+async def _list_accounts(call: Call) -> web.Response:
+    return json_answer(to_wire(call.state.listed_accounts()))
+
+
+async def _create_account(call: Call) -> web.Response:
+    new = NewAccount.parse(await call.body())
+    return json_answer(str(call.state.create_account(call.account, new).id))
+
+
+async def _list_applications(call: Call) -> web.Response:
+    return json_answer(to_wire(list(call.state.applications.values())))
+
+
+async def _list_reg_applications(call: Call) -> web.Response:
+    return json_answer(to_wire(call.state.reg_applications_of(call.account)))
+
+
+async def _create_reg_application(call: Call) -> web.Response:
+    new = NewRegApplication.parse(await call.body())
+    return json_answer(str(call.state.register_application(call.account, new).id))
+
+
+# -- workflows -------------------------------------------------------------------
+
+
+async def _list_workflow_templates(call: Call) -> web.Response:
+    return json_answer(to_wire(call.state.visible_templates(call.account)))
+
+
+async def _list_workflows(call: Call) -> web.Response:
+    return json_answer(to_wire(call.state.workflows_of(call.account)))
+
+
+async def _get_workflow(call: Call) -> web.Response:
+    return json_answer(to_wire(call.state.workflow_of(call.account, call.query_guid())))
+
+
+async def _create_workflow(call: Call) -> web.Response:
+    new = NewWorkflow.parse(await call.body())
+    return json_answer(str(call.state.create_workflow(call.account, new).id))
+
+
+async def _delete_workflow(call: Call) -> web.Response:
+    call.state.delete_workflow(call.account, call.query_guid())
+    return json_answer(True)
+
+
+async def _run_workflow(call: Call) -> web.Response:
+    call.state.run_workflow(call.account, RunRequest.parse(await call.body()))
+    return text_answer(_routes.RUN_TEXT)
+
+
+async def _workflow_scheduler(call: Call) -> web.Response:
+    update = SchedulerUpdate.parse(await call.body())
+    call.state.schedule_workflow(call.account, update)
+    enabled = update.is_scheduled
+    return text_answer(
+        _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
+    )
+
+
+HANDLERS: Final[Mapping[str, Handler]] = MappingProxyType(
+    {
+        "get_metadata": _get_metadata,
+        "describe": _describe,
+        "authenticate": _authenticate,
+        "refresh_access_token": _refresh_access_token,
+        "delete_token": _delete_token,
+        "list_accounts": _list_accounts,
+        "create_account": _create_account,
+        "list_applications": _list_applications,
+        "list_reg_applications": _list_reg_applications,
+        "create_reg_application": _create_reg_application,
+        "list_workflow_templates": _list_workflow_templates,
+        "list_workflows": _list_workflows,
+        "get_workflow": _get_workflow,
+        "create_workflow": _create_workflow,
+        "delete_workflow": _delete_workflow,
+        "run_workflow": _run_workflow,
+        "workflow_scheduler": _workflow_scheduler,
+    }
+)
+"""Route key -> handler; the application checks it covers the route table exactly."""

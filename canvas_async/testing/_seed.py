@@ -1,0 +1,127 @@
+"""What the emulator holds when it starts.
+
+``samples.json`` holds the vendor's sample answers (seed 001) copied as they
+are, plus what they leave out and the emulator needs: the caller's own
+account, the applications the samples refer to (FTP Server, File Hub,
+Microsoft SQL On-premise, MyStore, Fiken; their credential fields are the
+emulator's invention), the block chains of the sample workflows, and an
+account of a foreign organization, with an application and a workflow, that
+scoping must keep out of reach.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any, Final, Literal
+
+from ._records import (
+    AccountRecord,
+    ApplicationRecord,
+    Block,
+    RegApplicationRecord,
+    TemplateRecord,
+    WorkflowRecord,
+    from_wire,
+)
+from ._state import ROLE_IDS, EmulatorState
+from ._time import net_timestamp
+
+__all__ = ["SeedName", "seed_state", "synthetic_accounts"]
+
+SeedName = Literal["samples", "empty"]
+"""``"samples"``: the documented sample data; ``"empty"``: only the caller's
+account, the application catalog and the workflow templates."""
+
+_FIRST_NAMES: Final = (
+    "Anna", "Bjorn", "Camille", "Dmitri", "Eva", "Farid", "Greta", "Hiro", "Ingrid", "Jonas",
+    "Kari", "Lars", "Maja", "Nils", "Olga", "Paal", "Rania", "Sven", "Tuva", "Ulrik",
+)  # fmt: skip
+_LAST_NAMES: Final = (
+    "Andersen", "Berg", "Dahl", "Eriksen", "Fossum", "Hansen", "Johansen", "Karlsen", "Lie",
+    "Moen", "Nilsen", "Olsen", "Pedersen", "Solberg", "Strand", "Vik",
+)  # fmt: skip
+_SYNTHETIC_EPOCH: Final = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+@functools.cache
+def _samples_text() -> str:
+    return (
+        resources.files("canvas_async.testing").joinpath("samples.json").read_text(encoding="utf-8")
+    )
+
+
+def _samples() -> dict[str, Any]:
+    # Parsed afresh each time: every emulator gets records of its own.
+    samples: dict[str, Any] = json.loads(_samples_text())
+    return samples
+
+
+def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: random.Random) -> None:
+    """Fill an empty ``state``.
+
+    Args:
+        state: The state to fill.
+        seed: Which data to load.
+        synthetic: How many synthetic managed accounts to add.
+        rng: Draws the synthetic accounts (ids, names, roles).
+    """
+    samples = _samples()
+    caller = from_wire(samples["caller"], AccountRecord)
+    state.caller_id = caller.id
+    state.accounts[caller.id] = caller
+    for app in samples["applications"]:
+        app_record = from_wire(app, ApplicationRecord)
+        state.applications[app_record.id] = app_record
+    for template in samples["workflowTemplates"]:
+        template_record = from_wire(template, TemplateRecord)
+        state.templates[template_record.id] = template_record
+    if seed == "samples":
+        for account in samples["accounts"]:
+            state.add_managed_account(from_wire(account, AccountRecord))
+        for account in samples["foreignAccounts"]:
+            foreign = from_wire(account, AccountRecord)
+            state.accounts[foreign.id] = foreign
+        for reg in samples["regApplications"]:
+            reg_record = from_wire(reg, RegApplicationRecord)
+            state.reg_applications[reg_record.id] = reg_record
+        chains = samples["workflowChains"]
+        for workflow in samples["workflows"]:
+            flow = from_wire(workflow, WorkflowRecord)
+            flow.chain = [from_wire(block, Block) for block in chains[str(flow.id)]]
+            state.workflows[flow.id] = flow
+    for account in synthetic_accounts(synthetic, rng, organization=caller):
+        state.add_managed_account(account)
+
+
+def synthetic_accounts(
+    count: int, rng: random.Random, *, organization: AccountRecord
+) -> list[AccountRecord]:
+    """Return ``count`` plausible accounts in ``organization``'s organization.
+
+    Everything is drawn from ``rng``, so the same seed gives the same accounts;
+    e-mail addresses are unique (they carry the account's number).
+    """
+    accounts = []
+    for number in range(1, count + 1):
+        first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+        role = rng.choice(("User", "SuperPartner"))
+        created = _SYNTHETIC_EPOCH + timedelta(seconds=rng.randrange(3 * 365 * 24 * 3600))
+        accounts.append(
+            AccountRecord(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                first_name=first,
+                last_name=last,
+                email=f"{first}.{last}.{number:05d}@example.org".lower(),
+                organization_id=organization.organization_id,
+                organization_name=organization.organization_name,
+                role_id=ROLE_IDS[role],
+                role=role,
+                date_created=net_timestamp(created),
+            )
+        )
+    return accounts

@@ -1,0 +1,181 @@
+"""CanvasEmulator: a Canvas API server in your test's event loop."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+import warnings
+from datetime import timedelta
+from types import TracebackType
+from typing import Literal, Self
+
+import attrs
+from aiohttp import web
+
+from ._app import API_PREFIX, Emulation, build_app
+from ._faults import Faults
+from ._records import RequestRecord
+from ._seed import SeedName, seed_state
+from ._state import EmulatorState
+from ._time import Clock, SystemClock
+from ._tokens import TokenStore
+
+__all__ = ["AuthMode", "CanvasEmulator"]
+
+AuthMode = Literal["keys", "token"]
+"""``"keys"``: every call carries the key headers (seed 001). ``"token"``: the
+keys are exchanged at Authenticate for a bearer token (seed 000)."""
+
+
+@attrs.define(init=False)
+class CanvasEmulator:
+    """An in-process Canvas API with in-memory state, fault injection and a request log.
+
+    Use it as an async context manager; it listens on ``host`` at a free port
+    and serves the API under :attr:`url`::
+
+        async with CanvasEmulator(auth="token") as emu:
+            async with Canvas(emu.url, consumer=emu.consumer, secret_key=emu.secret_key) as canvas:
+                ...
+            assert emu.state.tokens.refreshes == 0
+
+    Args:
+        auth: ``"keys"`` or ``"token"`` (see :data:`AuthMode`).
+        seed: ``"samples"`` (the documented sample data) or ``"empty"`` (only the
+            caller's account, the application catalog and the templates).
+        synthetic_accounts: Add this many generated managed accounts, each able
+            to register applications and create workflows from the templates.
+        random_seed: Seeds the synthetic accounts and the fault fractions, so
+            a run is repeatable.
+        clock: Where "now" comes from (timestamps, token expiry); pass a
+            :class:`ManualClock` to move time in tests.
+        access_token_lifetime: How long an access token is valid (token mode).
+        refresh_token_lifetime: How long a refresh token is valid (token mode).
+        host: The address to listen on (loopback by default).
+        port: The port; 0 picks a free one.
+
+    Attributes:
+        consumer: The ``Consumer`` key the emulator accepts (random per instance).
+        secret_key: The ``SecretKey`` it accepts (random per instance).
+        state: Everything the emulator holds; inspect or arrange it.
+        faults: Faults to inject (see :class:`Faults`).
+        clock: The clock in use.
+    """
+
+    auth: AuthMode
+    state: EmulatorState
+    faults: Faults
+    clock: Clock
+    host: str
+    consumer: str = attrs.field(repr=False)
+    secret_key: str = attrs.field(repr=False)
+    _port: int = attrs.field(repr=False)
+    _runner: web.AppRunner | None = attrs.field(default=None, repr=False)
+    _url: str | None = attrs.field(default=None, repr=False)
+
+    def __init__(
+        self,
+        *,
+        auth: AuthMode = "keys",
+        seed: SeedName = "samples",
+        synthetic_accounts: int = 0,
+        random_seed: int = 0,
+        clock: Clock | None = None,
+        access_token_lifetime: timedelta = timedelta(minutes=10),
+        refresh_token_lifetime: timedelta = timedelta(days=1),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if auth not in ("keys", "token"):
+            raise ValueError(f"auth must be 'keys' or 'token', not {auth!r}")
+        if seed not in ("samples", "empty"):
+            raise ValueError(f"seed must be 'samples' or 'empty', not {seed!r}")
+        if synthetic_accounts < 0:
+            raise ValueError("synthetic_accounts must not be negative")
+        if access_token_lifetime <= timedelta(0) or refresh_token_lifetime <= timedelta(0):
+            raise ValueError("token lifetimes must be positive")
+        clock = SystemClock() if clock is None else clock
+        rng = random.Random(random_seed)
+        tokens = TokenStore(clock, access_token_lifetime, refresh_token_lifetime)
+        state = EmulatorState(clock, tokens)
+        seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
+        self.__attrs_init__(
+            auth=auth,
+            state=state,
+            faults=Faults(rng),
+            clock=clock,
+            host=host,
+            # The keys' formats follow the documentation's examples.
+            consumer=secrets.token_hex(32).upper(),
+            secret_key=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
+            port=port,
+        )
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:43121/api``; set once started."""
+        if self._url is None:
+            raise RuntimeError("the emulator is not running; use 'async with' or start()")
+        return self._url
+
+    @property
+    def log(self) -> list[RequestRecord]:
+        """Every request received so far, oldest first (``state.requests``)."""
+        return self.state.requests
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token issued so far expired (token mode)."""
+        self.state.tokens.expire_access_tokens()
+
+    async def start(self) -> None:
+        """Start listening; :attr:`url` is set when this returns."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        emulation = Emulation(
+            self.state,
+            self.faults,
+            token_mode=self.auth == "token",
+            consumer=self.consumer,
+            secret_key=self.secret_key,
+        )
+        # In-flight requests get a second to finish when the emulator closes.
+        runner = web.AppRunner(build_app(emulation), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        host, port = runner.addresses[0][:2]
+        origin = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        self.state.tokens.issuer = origin
+        self._runner = runner
+        self._url = origin + API_PREFIX
+
+    async def close(self) -> None:
+        """Stop listening and drop open connections; safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        where = self._url if self._runner is not None else "not running"
+        return f"<CanvasEmulator auth={self.auth!r} {where}>"
+
+    def __del__(self) -> None:
+        if getattr(self, "_runner", None) is not None:
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self, stacklevel=1)
