@@ -341,20 +341,29 @@ class EmulatorState:
         return record
 
     def schedule_workflow(self, acting: AccountRecord, update: SchedulerUpdate) -> None:
-        """Switch a workflow's schedule on or off, storing the new frequency if given."""
+        """Switch a workflow's schedule on or off, storing the new frequency if given.
+
+        A frequency sent is checked even when switching off; switching on
+        without one uses the stored frequency.
+        """
         workflow = self.workflow_of(acting, update.workflow_id)
+        now = self.clock.now()
+        cron = update.cron
+        if cron is None and update.is_scheduled:
+            cron = _stored_cron(workflow)
         next_run: datetime | None = None
-        if update.is_scheduled:
-            cron = _stored_cron(workflow) if update.cron is None else update.cron
+        if cron is not None:
             try:
-                next_run = next_schedule(cron, self.clock.now())
-            except ValueError as exc:
-                raise bad_request(f"Invalid cron schedule {cron!r}: {exc}") from exc
+                next_run = next_schedule(cron, now)
+            except ValueError as exc:  # CronError names the field and the reason
+                raise bad_request(str(exc)) from exc
         if update.schedule_frequency is not None:
             workflow.scheduler_frequency = update.schedule_frequency
         workflow.is_scheduled = update.is_scheduled
-        workflow.date_next_schedule = None if next_run is None else offset_timestamp(next_run)
-        workflow.date_modified = net_timestamp(self.clock.now())
+        workflow.date_next_schedule = (
+            offset_timestamp(next_run) if update.is_scheduled and next_run else None
+        )
+        workflow.date_modified = net_timestamp(now)
 
 
 def _stored_cron(workflow: WorkflowRecord) -> str:

@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from canvas_async.schedule import Cron
+
 __all__ = [
     "Clock",
     "ManualClock",
@@ -112,23 +114,15 @@ def token_timestamp(moment: datetime) -> str:
 # -- schedules ----------------------------------------------------------------
 
 
-def next_schedule(cron: str, after: datetime) -> datetime | None:
+def next_schedule(cron: str, after: datetime) -> datetime:
     """Return when the Quartz expression ``cron`` fires next after ``after``.
 
-    Returns ``None`` while :mod:`canvas_async.schedule` is not available.
-
     Raises:
-        ValueError: ``cron`` is not a valid Quartz expression (the message
-            names the problem), or it never fires again.
+        ValueError: ``cron`` is not a valid Quartz expression (a
+            :class:`~canvas_async.schedule.CronError` naming the problem), or
+            it never fires again.
     """
-    try:
-        from canvas_async.schedule import (  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
-            Cron,
-        )
-    except ImportError:
-        return None
-    fire_times = Cron.parse(cron).next_fire_times(after, 1)
-    if not fire_times:
+    fire_time = Cron.parse(cron).next_fire_time(after)
+    if fire_time is None:
         raise ValueError(f"the schedule {cron!r} never fires after {offset_timestamp(after)}")
-    first: datetime = fire_times[0]
-    return first
+    return fire_time
