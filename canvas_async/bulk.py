@@ -50,6 +50,7 @@ __all__ = [
     "ItemResult",
     "Outcome",
     "Progress",
+    "concurrency_of",
     "current_step",
     "each",
     "each_account",
@@ -474,7 +475,9 @@ def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
     return account.id
 
 
-def _client_concurrency(canvas: Canvas) -> int:
+def concurrency_of(canvas: Canvas) -> int:
+    """Return how many accounts to handle at once: the client's ``max_concurrency``
+    when it has one, else :data:`DEFAULT_CONCURRENCY`."""
     limit = getattr(canvas, "max_concurrency", None)
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
         return limit
@@ -511,7 +514,7 @@ def each_account(
         ids,
         call,
         _identity,
-        concurrency=_client_concurrency(canvas) if concurrency is None else concurrency,
+        concurrency=concurrency_of(canvas) if concurrency is None else concurrency,
         fail_fast=fail_fast,
         on_progress=on_progress,
     )
@@ -552,11 +555,7 @@ async def for_each_account(
 
 
 def _matches_app(reg: RegApplication, app: Application, tag_text: str) -> bool:
-    if reg.application_id is not None:
-        same_app = reg.application_id == app.id
-    else:
-        same_app = reg.short_name == app.short_name
-    return same_app and reg.tag_text == tag_text
+    return reg.application_id == app.id and reg.tag_text == tag_text
 
 
 async def ensure_registered(

@@ -119,6 +119,7 @@ class AccountPlan:
         drift: Drift left in place because ``replace`` was not asked for.
         notes: Things worth knowing that need no write (kept duplicates,
             undeclared workflows that ``prune`` would delete).
+        registrations: Application key to the id of its existing registration.
     """
 
     spec: AccountSpec
@@ -126,6 +127,7 @@ class AccountPlan:
     changes: tuple[Change, ...] = ()
     drift: tuple[Drift, ...] = ()
     notes: tuple[str, ...] = ()
+    registrations: Mapping[str, uuid.UUID] = attrs.field(factory=dict)
 
     @property
     def converged(self) -> bool:
@@ -328,16 +330,7 @@ def find_registration(
     regs: Sequence[RegApplication], application: Application, tag: str
 ) -> list[RegApplication]:
     """Return the registrations of ``application`` tagged ``tag``."""
-    return [
-        r
-        for r in regs
-        if r.tag_text == tag
-        and (
-            r.application_id == application.id
-            if r.application_id is not None
-            else r.short_name == application.short_name
-        )
-    ]
+    return [r for r in regs if r.application_id == application.id and r.tag_text == tag]
 
 
 def diff(
@@ -372,7 +365,12 @@ def diff(
         planner.workflow(wf_spec, reg_ids)
     planner.leftovers()
     return AccountPlan(
-        spec, account_id, tuple(planner.changes), tuple(planner.drift), tuple(planner.notes)
+        spec,
+        account_id,
+        tuple(planner.changes),
+        tuple(planner.drift),
+        tuple(planner.notes),
+        {key: reg_id for key, reg_id in reg_ids.items() if reg_id is not None},
     )
 
 

@@ -1,0 +1,317 @@
+"""What a plan or an apply found and did, per account: a table for people, JSON for scripts.
+
+A :class:`RunReport` holds one :class:`AccountReport` per account of the
+file. For ``apply`` each account ends ``done``, ``failed`` (with the reason)
+or ``outcome-unknown``; with ``fail_fast`` the accounts stopped early are
+``cancelled`` or ``skipped``. For ``plan`` each account is ``in-sync``,
+``changes``, ``drift`` or ``failed`` (its state could not be read). Every
+change carries its own status, so a report says exactly what was written.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import attrs
+
+from canvas_async.provision.plan import Action, Change, Drift
+
+__all__ = [
+    "REPORT_FORMAT",
+    "AccountReport",
+    "ChangeResult",
+    "ChangeStatus",
+    "RunReport",
+    "Status",
+    "format_table",
+]
+
+#: Version of the JSON report's shape.
+REPORT_FORMAT: Final = 1
+
+
+class Status(enum.StrEnum):
+    """How an account ended (apply) or stands (plan)."""
+
+    DONE = "done"
+    FAILED = "failed"
+    OUTCOME_UNKNOWN = "outcome-unknown"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    IN_SYNC = "in-sync"
+    CHANGES = "changes"
+    DRIFT = "drift"
+
+
+class ChangeStatus(enum.StrEnum):
+    """What happened to one change."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    FAILED = "failed"
+    OUTCOME_UNKNOWN = "outcome-unknown"
+    NOT_RUN = "not-run"
+
+
+@attrs.frozen
+class ChangeResult:
+    """One change and what became of it."""
+
+    change: Change
+    status: ChangeStatus
+    error: str | None = None
+
+
+@attrs.frozen
+class AccountReport:
+    """One account's outcome.
+
+    Attributes:
+        label: The account as the file names it (id or e-mail).
+        account_id: Its id, once known.
+        status: How it ended or stands.
+        changes: Each change with its status.
+        drift: Drift left in place (``replace`` not asked for).
+        notes: Remarks that need no write.
+        reason: Why it is not done, for failed and unknown outcomes.
+        operation: The API operation that failed, when known.
+        step: What it was doing when it failed.
+    """
+
+    label: str
+    account_id: uuid.UUID | None
+    status: Status
+    changes: tuple[ChangeResult, ...] = ()
+    drift: tuple[Drift, ...] = ()
+    notes: tuple[str, ...] = ()
+    reason: str | None = None
+    operation: str | None = None
+    step: str | None = None
+
+    def count(self, status: ChangeStatus) -> int:
+        """Return how many changes have ``status``."""
+        return sum(1 for c in self.changes if c.status is status)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return this account as JSON-ready data."""
+        return {
+            "account": self.label,
+            "account_id": str(self.account_id) if self.account_id else None,
+            "status": str(self.status),
+            "reason": self.reason,
+            "operation": self.operation,
+            "step": self.step,
+            "changes": [
+                {
+                    "action": str(c.change.action),
+                    "target": c.change.target,
+                    "detail": c.change.detail,
+                    "workflow_id": str(c.change.workflow_id) if c.change.workflow_id else None,
+                    "status": str(c.status),
+                    "error": c.error,
+                }
+                for c in self.changes
+            ],
+            "drift": [
+                {"workflow": d.workflow, "workflow_id": str(d.workflow_id), "reasons": [*d.reasons]}
+                for d in self.drift
+            ],
+            "notes": [*self.notes],
+        }
+
+
+_SYMBOLS: Final = {
+    Action.CREATE_ACCOUNT: "+",
+    Action.REGISTER: "+",
+    Action.CREATE_WORKFLOW: "+",
+    Action.REPLACE_WORKFLOW: "-/+",
+    Action.SCHEDULE: "~",
+    Action.UNSCHEDULE: "~",
+    Action.DELETE_WORKFLOW: "-",
+}
+
+
+@attrs.frozen
+class RunReport:
+    """Every account's outcome of one plan or apply.
+
+    Attributes:
+        mode: ``"plan"`` or ``"apply"``.
+        source: The desired-state file.
+        accounts: One report per account, in file order.
+        replace: Whether drifted workflows were to be recreated.
+        prune: Whether undeclared workflows were to be deleted.
+        elapsed: Seconds the run took.
+    """
+
+    mode: str
+    source: str
+    accounts: tuple[AccountReport, ...]
+    replace: bool = False
+    prune: bool = False
+    elapsed: float = 0.0
+
+    def count(self, status: Status) -> int:
+        """Return how many accounts have ``status``."""
+        return sum(1 for a in self.accounts if a.status is status)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every account is done (apply) or readable (plan)."""
+        bad = {Status.FAILED, Status.OUTCOME_UNKNOWN, Status.CANCELLED, Status.SKIPPED}
+        return not any(a.status in bad for a in self.accounts)
+
+    @property
+    def pending(self) -> bool:
+        """Whether a plan found anything to change or drift."""
+        return any(a.status in (Status.CHANGES, Status.DRIFT) for a in self.accounts)
+
+    def summary(self) -> dict[str, int]:
+        """Return the counts a summary line shows."""
+        counts = {str(s).replace("-", "_"): self.count(s) for s in self._statuses()}
+        done = ChangeStatus.PLANNED if self.mode == "plan" else ChangeStatus.DONE
+        return {
+            "accounts": len(self.accounts),
+            **counts,
+            "changes": sum(a.count(done) for a in self.accounts),
+            "drift": sum(len(a.drift) for a in self.accounts),
+        }
+
+    def _statuses(self) -> Sequence[Status]:
+        if self.mode == "plan":
+            return (Status.IN_SYNC, Status.CHANGES, Status.DRIFT, Status.FAILED)
+        return (
+            Status.DONE,
+            Status.FAILED,
+            Status.OUTCOME_UNKNOWN,
+            Status.CANCELLED,
+            Status.SKIPPED,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the whole report as JSON-ready data (no secret is ever in it)."""
+        return {
+            "format": REPORT_FORMAT,
+            "mode": self.mode,
+            "file": self.source,
+            "replace": self.replace,
+            "prune": self.prune,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "summary": self.summary(),
+            "accounts": [a.to_json() for a in self.accounts],
+        }
+
+    def summary_line(self) -> str:
+        """Return one line of counts, e.g. ``50 accounts: 48 done, 2 failed; 130 changes``."""
+        summary = self.summary()
+        parts = [
+            f"{summary[str(s).replace('-', '_')]} {s}"
+            for s in self._statuses()
+            if summary[str(s).replace("-", "_")] or s in (Status.DONE, Status.FAILED)
+        ]
+        verb = "to make" if self.mode == "plan" else "made"
+        line = f"{len(self.accounts)} accounts: {', '.join(parts)}"
+        line += f"; {summary['changes']} changes {verb}"
+        if summary["drift"]:
+            line += f"; {summary['drift']} drifted workflows (--replace recreates them)"
+        return line + f" in {self.elapsed:.1f} s"
+
+    def table(self, *, everything: bool = False) -> str:
+        """Return the summary table: one row per account that changed or is not done.
+
+        Args:
+            everything: Also list the accounts with nothing to report.
+        """
+        rows = []
+        quiet = 0
+        for account in self.accounts:
+            if not everything and not _worth_a_row(account):
+                quiet += 1
+                continue
+            rows.append(
+                [account.label, str(account.status), _changes_cell(account), _detail(account)]
+            )
+        out = format_table(["account", "status", "changes", "detail"], rows) if rows else ""
+        if quiet:
+            what = "in sync" if self.mode == "plan" else "done, nothing to change"
+            out += ("\n" if out else "") + f"({quiet} accounts {what})"
+        return out
+
+    def plan_text(self) -> str:
+        """Return the plan as people read it: per account, its changes, drift and notes."""
+        blocks = []
+        for account in self.accounts:
+            if not _worth_a_row(account) and not account.notes:
+                continue
+            head = account.label
+            if account.account_id and str(account.account_id) != account.label:
+                head += f" ({account.account_id})"
+            lines = [head]
+            if account.status is Status.FAILED:
+                lines.append(f"  failed: {account.reason}")
+            lines.extend(
+                f"  {_SYMBOLS[c.change.action]:>3} {c.change.describe()}" for c in account.changes
+            )
+            lines.extend(f"    ! drift {d.describe()}" for d in account.drift)
+            lines.extend(f"    # {note}" for note in account.notes)
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+def _worth_a_row(account: AccountReport) -> bool:
+    return bool(account.changes or account.drift or account.status not in _QUIET)
+
+
+_QUIET: Final = frozenset({Status.DONE, Status.IN_SYNC})
+
+
+def _changes_cell(account: AccountReport) -> str:
+    total = len(account.changes)
+    done = account.count(ChangeStatus.DONE)
+    if account.status in (Status.CHANGES, Status.DRIFT, Status.IN_SYNC):
+        return str(total)
+    return f"{done}/{total}" if done != total else str(total)
+
+
+def _detail(account: AccountReport) -> str:
+    if account.reason:
+        return account.reason
+    parts = [c.change.describe() for c in account.changes]
+    parts.extend(f"drift {d.describe()}" for d in account.drift)
+    return "; ".join(parts)
+
+
+def format_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, max_width: int = 60
+) -> str:
+    """Return ``rows`` as an aligned text table; the last column is never cut.
+
+    Args:
+        headers: Column titles.
+        rows: Cells as text.
+        max_width: Widest a column other than the last may get; longer cells
+            are cut with an ellipsis.
+    """
+    body = [[_one_line(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in body:
+        for i, cell in enumerate(row[:-1]):
+            widths[i] = min(max(widths[i], len(cell)), max_width)
+    lines = []
+    for row in [list(headers), ["-" * w for w in widths[:-1]] + ["-" * len(headers[-1])], *body]:
+        cells = [_fit(cell, widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fit(cell: str, width: int) -> str:
+    if len(cell) > width:
+        return cell[: width - 1] + "…"
+    return cell.ljust(width)
