@@ -26,7 +26,9 @@ __all__ = [
     "CanvasConnectionError",
     "CanvasError",
     "CanvasTimeoutError",
+    "ClientClosedError",
     "ConflictError",
+    "NotBoundError",
     "NotFoundError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
@@ -51,6 +53,14 @@ class CanvasError(Exception):
 
 class ValidationError(CanvasError, ValueError):
     """Bad input, refused before anything was sent."""
+
+
+class ClientClosedError(CanvasError, RuntimeError):
+    """The client was used after it was closed."""
+
+
+class NotBoundError(CanvasError, RuntimeError):
+    """An active-record method was called on a model not loaded through a client."""
 
 
 class TransportError(CanvasError):
@@ -216,6 +226,11 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
     ``Content-Type``; so JSON is tried first whatever the header says, except
     for an empty body, which decodes to ``""``.
     """
+    if content_type is not None and "json" in content_type:
+        try:  # the common case: parse the bytes without a decoded copy first
+            return json.loads(raw)
+        except ValueError:
+            pass
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         return ""
@@ -283,6 +298,9 @@ def raise_for_answer(
         code, message = found
     elif status >= 400:
         code, message = status, _text_of(payload)
+    elif 300 <= status < 400:
+        # Redirects are not followed, so the keys never reach another host.
+        code, message = status, "the server redirected the request; redirects are not followed"
     else:
         return
     cls = _classify(code, message)

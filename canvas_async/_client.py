@@ -1,0 +1,278 @@
+"""The client: environment, auth, one pooled session, lifecycle, account views."""
+
+# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+import warnings
+from types import TracebackType
+from typing import Final, Self
+
+import aiohttp
+import attrs
+import yarl
+
+from . import _routes, _validate, models
+from ._auth import KeyAuth
+from ._errors import AuthenticationError, ValidationError
+from ._resources import (
+    AccountsAPI,
+    ApplicationsAPI,
+    MetaAPI,
+    RegApplicationsAPI,
+    TemplatesAPI,
+    WorkflowsAPI,
+)
+from ._resources._base import parse_true
+from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._transport import Transport
+
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "Canvas", "resolve_base_url"]
+
+DEFAULT_MAX_CONCURRENCY: Final = 64
+"""Requests one client has in flight at once, across all its account views."""
+
+_LOOPBACK_NAMES: Final = frozenset({"localhost"})
+
+
+def resolve_base_url(env: str) -> yarl.URL:
+    """Return the base URL for ``"dev"``, ``"prd"`` or a custom URL.
+
+    A custom URL must be ``https://``; ``http://`` is allowed only for a
+    loopback host (127.0.0.0/8, ::1, localhost), such as the emulator.
+
+    Raises:
+        ValidationError: An unknown name, or a URL that would send the keys
+            in the clear or to an ambiguous place.
+    """
+    if not isinstance(env, str) or not env.strip():
+        raise ValidationError("env must be 'dev', 'prd' or a base URL")
+    env = env.strip()
+    known = _routes.ENVIRONMENTS.get(env.casefold())
+    if known is not None:
+        return yarl.URL(known)
+    try:
+        url = yarl.URL(env)
+    except (TypeError, ValueError):
+        raise ValidationError("env must be 'dev', 'prd' or a base URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        names = ", ".join(repr(name) for name in _routes.ENVIRONMENTS)
+        raise ValidationError(f"env must be one of {names} or an http(s) base URL")
+    if url.user is not None or url.password is not None:
+        raise ValidationError("the base URL must not carry a user name or password")
+    if url.query_string or url.fragment:
+        raise ValidationError("the base URL must not have a query or fragment")
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ValidationError(
+            f"refusing http:// for {url.host}: the keys would travel in the clear; "
+            "use https:// (http:// is allowed for loopback hosts only)"
+        )
+    return url.with_path(url.path.rstrip("/"))
+
+
+def _is_loopback(host: str) -> bool:
+    if host.casefold() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.frozen
+class AccountView:
+    """The resource APIs acting for one managed account (or for none).
+
+    A view shares everything with its client (session, limits, auth); only
+    the ``ManagedAccountId`` header differs, and it is set per request. Models
+    loaded through a view act through it.
+
+    Attributes:
+        account_id: The ``ManagedAccountId`` sent, or None for the caller's own.
+    """
+
+    _client: Canvas = attrs.field(repr=False, alias="client")
+    account_id: uuid.UUID | None
+    accounts: AccountsAPI = attrs.field(init=False, repr=False, eq=False)
+    applications: ApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
+    reg_applications: RegApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
+    templates: TemplatesAPI = attrs.field(init=False, repr=False, eq=False)
+    workflows: WorkflowsAPI = attrs.field(init=False, repr=False, eq=False)
+    meta: MetaAPI = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Resource APIs are small objects holding only this view.
+        for name, api in (
+            ("accounts", AccountsAPI),
+            ("applications", ApplicationsAPI),
+            ("reg_applications", RegApplicationsAPI),
+            ("templates", TemplatesAPI),
+            ("workflows", WorkflowsAPI),
+            ("meta", MetaAPI),
+        ):
+            object.__setattr__(self, name, api(self))
+
+    @property
+    def _transport(self) -> Transport:
+        return self._client._transport
+
+    def for_account(self, account: models.Account | uuid.UUID | str) -> AccountView:
+        """Return a view of the same client acting for ``account``."""
+        return self._client.for_account(account)
+
+
+class Canvas:
+    """An async client of the Canvas REST API (key mode).
+
+    Use it as an async context manager, or call :meth:`aclose` when done::
+
+        async with Canvas(consumer=..., secret_key=..., env="dev") as canvas:
+            accounts = await canvas.accounts.list()
+            acct = canvas.for_account(accounts[0])
+            workflows = await acct.workflows.list()
+
+    One client holds one connection pool; share it. :meth:`for_account` gives
+    views acting for managed accounts over the same pool.
+
+    Args:
+        consumer: The consumer key.
+        secret_key: The secret key.
+        env: ``"dev"``, ``"prd"`` or a base URL (``https://``, or ``http://``
+            on a loopback host).
+        timeout: Default timeout of every request: a :class:`Timeout`, seconds
+            for every phase, or None for no limit.
+        max_concurrency: Most requests in flight at once.
+        session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
+            it (it is not closed here). Its own timeout and limits apply
+            alongside this client's.
+    """
+
+    __slots__ = ("__weakref__", "_root", "_transport", "base_url", "env")
+
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        secret_key: str,
+        env: str = "dev",
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+            raise ValidationError("max_concurrency must be an int")
+        if max_concurrency < 1:
+            raise ValidationError("max_concurrency must be >= 1")
+        self.base_url: yarl.URL = resolve_base_url(env)
+        self.env: str = env.strip() if env.strip() in _routes.ENVIRONMENTS else "custom"
+        self._transport = Transport(
+            base_url=self.base_url,
+            auth=KeyAuth.from_keys(consumer, secret_key),
+            timeout=Timeout.of(timeout),
+            max_concurrency=max_concurrency,
+            session=session,
+        )
+        self._root = AccountView(self, None)
+
+    def __repr__(self) -> str:
+        return f"<Canvas env={self.env!r} base_url='{self.base_url}' state={self.state!r}>"
+
+    @property
+    def state(self) -> str:
+        """``"unopened"`` (no session yet), ``"open"`` or ``"closed"``."""
+        return self._transport.state
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless the caller passed the session).
+
+        Idempotent; a closed client refuses further requests.
+        """
+        await self._transport.aclose()
+
+    def __del__(self) -> None:
+        transport = getattr(self, "_transport", None)
+        if transport is not None and transport.owns_open_session:
+            warnings.warn(
+                f"unclosed {self!r}: use 'async with Canvas(...)' or 'await canvas.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
+
+    # -- accounts -----------------------------------------------------------------
+
+    def for_account(self, account: models.Account | uuid.UUID | str) -> AccountView:
+        """Return a view acting for the managed ``account`` (model, id or id string).
+
+        The view shares this client's session, limits and auth; only the
+        ``ManagedAccountId`` header differs. Models loaded through it act
+        through it.
+
+        Raises:
+            ValidationError: ``account`` is not a GUID.
+        """
+        return AccountView(self, _validate.as_uuid(account, "account id"))
+
+    @property
+    def account_id(self) -> None:
+        """The client acts for the caller's own account: no ``ManagedAccountId``."""
+        return None
+
+    @property
+    def accounts(self) -> AccountsAPI:
+        """The organization's accounts."""
+        return self._root.accounts
+
+    @property
+    def applications(self) -> ApplicationsAPI:
+        """The applications Canvas supports."""
+        return self._root.applications
+
+    @property
+    def reg_applications(self) -> RegApplicationsAPI:
+        """The caller's registered applications."""
+        return self._root.reg_applications
+
+    @property
+    def templates(self) -> TemplatesAPI:
+        """Workflow templates."""
+        return self._root.templates
+
+    @property
+    def workflows(self) -> WorkflowsAPI:
+        """The caller's workflows."""
+        return self._root.workflows
+
+    @property
+    def meta(self) -> MetaAPI:
+        """GetMetaData and Describe."""
+        return self._root.meta
+
+    async def authenticate(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> bool:
+        """Check the keys: True if the server accepts them, False on a 401.
+
+        Other failures (a 403 for a refused IP address, a server error, no
+        connection) raise.
+        """
+        try:
+            return await self._transport.request("authenticate", parse_true, timeout=timeout)
+        except AuthenticationError:
+            return False

@@ -1,0 +1,385 @@
+"""The one cattrs converter: Canvas JSON to models, request DTOs to JSON.
+
+Serialization rules live here, not in the models (cattrs ``docs/why.md``): one
+hook factory generates a structure function per attrs class, mapping each
+snake_case field to its camelCase key (PascalCase for credential fields) once,
+at first use. The rules the API imposes:
+
+* timestamps come in several forms, with or without offset; naive ones are UTC
+  (spec: "Timestamps"), and every datetime leaves here aware, in UTC;
+* ``schedulerFrequency`` and ``credentialsJson`` are JSON-encoded strings inside
+  the JSON (spec: "Shapes");
+* unknown keys are ignored and unknown enum-like values stay strings, so a
+  server that grows does not break parsing.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+import cattrs.errors
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from . import _requests, models
+
+__all__ = ["converter", "cron_from_frequency", "frequency_from_cron", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+# -- scalar hooks ---------------------------------------------------------------
+
+
+_fromisoformat = datetime.fromisoformat
+_UTC_SUFFIX: Final = "+00:00"
+
+
+def _structure_datetime(value: Any, _: object = None) -> datetime:
+    """Read a timestamp; one without an offset is UTC (spec: "Timestamps").
+
+    ``fromisoformat`` on 3.11 reads every form the server sends, including
+    seven fractional digits (truncated to microseconds). Appending the offset
+    to the text is much cheaper than ``replace(tzinfo=...)`` afterwards.
+    """
+    if len(value) >= 19 and value[-6] not in "+-" and value[-1] != "Z":
+        return _fromisoformat(value + _UTC_SUFFIX)
+    parsed = _fromisoformat(value)
+    if parsed.tzinfo is None:  # a bare date
+        return parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is not UTC:
+        return parsed.astimezone(UTC)
+    return parsed
+
+
+def _structure_optional_datetime(value: Any, _: object) -> datetime | None:
+    return None if value is None else _structure_datetime(value)
+
+
+_new_uuid = object.__new__
+# ``UUID`` is immutable: its slots are written through their descriptors, as
+# ``UUID.__init__`` does with ``object.__setattr__``.
+_set_uuid_int = uuid.UUID.__dict__["int"].__set__
+_set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
+_SAFE_UNKNOWN: Final = uuid.SafeUUID.unknown
+
+
+def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
+    """Read a GUID string.
+
+    The canonical 36-character form is built directly, as ``UUID.__init__``
+    does once it has stripped the hyphens, at half the cost of the
+    constructor; anything else goes through ``uuid.UUID``, which accepts the
+    same values.
+    """
+    if value.__class__ is str and len(value) == 36:
+        hex_digits = value.replace("-", "")
+        if len(hex_digits) == 32:
+            result: uuid.UUID = _new_uuid(uuid.UUID)
+            _set_uuid_int(result, int(hex_digits, 16))
+            _set_uuid_is_safe(result, _SAFE_UNKNOWN)
+            return result
+    if isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(value)
+
+
+def _structure_optional_uuid(value: Any, _: object) -> uuid.UUID | None:
+    return None if value is None else _structure_uuid(value)
+
+
+def _structure_uuids(value: Any, _: object) -> tuple[uuid.UUID, ...]:
+    return tuple([_structure_uuid(item) for item in value])
+
+
+_OPTION_SEPARATOR: Final = ","
+_LABEL_SEPARATOR: Final = "|"
+
+
+def _structure_options(value: Any, _: object) -> tuple[models.CredentialOption, ...]:
+    """Read ``Options`` (``value|Label,value|Label``) into pairs; a bare value is
+    its own label."""
+    if not value:
+        return ()
+    if isinstance(value, list):  # tolerate a server that sends a JSON array
+        value = _OPTION_SEPARATOR.join(str(v) for v in value)
+    options = []
+    for item in str(value).split(_OPTION_SEPARATOR):
+        option, _sep, label = item.partition(_LABEL_SEPARATOR)
+        option = option.strip()
+        if option:
+            options.append(models.CredentialOption(option, label.strip() or option))
+    return tuple(options)
+
+
+_CRON_KEY: Final = "cronSchedule"
+
+
+def cron_from_frequency(value: Any, _: object = None) -> str | None:
+    """Read ``schedulerFrequency`` (``'{"cronSchedule":"0 0 * ? * *"}'``) to the cron.
+
+    A bare cron string is accepted as well; null or empty reads as None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # A few schedules are shared by many workflows: decode each text once.
+        return _cron_from_text(value)
+    if isinstance(value, Mapping):
+        return _cron_from_decoded(value)
+    raise ValueError("expected a JSON-encoded schedule")
+
+
+@functools.lru_cache(maxsize=1024)
+def _cron_from_text(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text  # not JSON: the cron itself
+    return _cron_from_decoded(decoded)
+
+
+def _cron_from_decoded(decoded: object) -> str | None:
+    if isinstance(decoded, Mapping):
+        cron = decoded.get(_CRON_KEY)
+        return cron.strip() if isinstance(cron, str) and cron.strip() else None
+    return decoded.strip() or None if isinstance(decoded, str) else None
+
+
+def frequency_from_cron(cron: str | None) -> str | None:
+    """Encode a cron for ``scheduleFrequency``: ``'{"cronSchedule":"..."}'``."""
+    if cron is None:
+        return None
+    return json.dumps({_CRON_KEY: cron}, separators=(",", ":"))
+
+
+def _credentials_json(credentials: Mapping[str, object]) -> str:
+    # ``credentialsJson`` is a JSON-encoded string holding the object.
+    return json.dumps(dict(credentials), separators=(",", ":"), ensure_ascii=False)
+
+
+# -- key naming -------------------------------------------------------------------
+
+_WORD_START: Final = re.compile(r"_([a-z0-9])")
+
+
+def camel(name: str) -> str:
+    """``date_time_utc_authenticated`` -> ``dateTimeUtcAuthenticated``."""
+    return _WORD_START.sub(lambda m: m.group(1).upper(), name)
+
+
+def pascal(name: str) -> str:
+    """``short_name`` -> ``ShortName``."""
+    key = camel(name)
+    return key[:1].upper() + key[1:]
+
+
+# Per class: how its field names become keys, and fields with their own rules.
+_PASCAL_CASE: Final = frozenset({models.CredentialField})
+_FIELD_RULES: Final[Mapping[tuple[type, str], Any]] = {
+    (models.Workflow, "cron"): override(
+        rename="schedulerFrequency", struct_hook=cron_from_frequency
+    ),
+    (models.CredentialField, "options"): override(rename="Options", struct_hook=_structure_options),
+    (_requests.NewRegApplication, "credentials"): override(
+        rename="credentialsJson", unstruct_hook=_credentials_json
+    ),
+    (_requests.SchedulerUpdate, "cron"): override(
+        rename="scheduleFrequency", unstruct_hook=frequency_from_cron
+    ),
+}
+
+
+def _overrides(cls: type) -> dict[str, Any]:
+    key = pascal if cls in _PASCAL_CASE else camel
+    rules: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        if field.alias == "view":  # the private account view: never JSON
+            rules[field.name] = override(omit=True)
+        else:
+            rules[field.name] = _FIELD_RULES.get(
+                (cls, field.name), override(rename=key(field.name))
+            )
+    return rules
+
+
+_JSON_OBJECT: Final = Mapping[str, Any]
+
+
+def _structure_json_object(value: Any, _: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+# -- enum-or-string values -------------------------------------------------------
+
+
+def _enum_or_str(tp: Any) -> type[enum.StrEnum] | None:
+    """Return ``E`` if ``tp`` is ``E | str`` (or ``E | str | None``) for a
+    StrEnum ``E``, else None."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    args = set(typing.get_args(tp)) - {type(None)}
+    if len(args) != 2 or str not in args:
+        return None
+    (other,) = args - {str}
+    if isinstance(other, type) and issubclass(other, enum.StrEnum):
+        return other
+    return None
+
+
+def _enum_or_str_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    enum_cls = _enum_or_str(tp)
+    assert enum_cls is not None
+    known: Mapping[str, Any] = enum_cls._value2member_map_
+    optional = type(None) in typing.get_args(tp)
+
+    def structure(value: Any, _: object) -> Any:
+        if isinstance(value, str):
+            return known.get(value, value)
+        if value is None and optional:
+            return None
+        raise ValueError(f"expected a string for {enum_cls.__name__}")
+
+    return structure
+
+
+# -- primitives and optionals ------------------------------------------------------
+# cattrs' generic hooks dispatch per call; these closures are bound once per
+# type, which is what keeps a 10,000-workflow listing fast.
+
+_PRIMITIVES: Final = (str, int, bool, float)
+
+
+def _primitive_hook(cls: type) -> Callable[[Any, Any], Any]:
+    # Strict: a JSON value of the wrong type is an unexpected answer, not
+    # something to coerce (``str(None)`` would be ``"None"``).
+    def structure(value: Any, _: object) -> Any:
+        if value.__class__ is cls:
+            return value
+        if cls is float and value.__class__ is int:
+            return float(value)
+        raise ValueError(f"expected a JSON {cls.__name__}")
+
+    return structure
+
+
+def _optional_inner(tp: Any) -> Any:
+    """Return ``X`` if ``tp`` is ``X | None`` for a single non-union ``X``, else None."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    args = typing.get_args(tp)
+    if len(args) != 2 or type(None) not in args:
+        return None
+    (inner,) = (a for a in args if a is not type(None))
+    return inner
+
+
+_OPTIONAL_HOOKS: Final[Mapping[type, Callable[[Any, Any], Any]]] = {
+    uuid.UUID: _structure_optional_uuid,
+    datetime: _structure_optional_datetime,
+}
+
+
+def _optional_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        inner = _optional_inner(tp)
+        if inner in _PRIMITIVES:  # one call instead of two: these are common
+            strict = _primitive_hook(inner)
+
+            def structure_primitive(value: Any, _: object) -> Any:
+                if value is None or value.__class__ is inner:
+                    return value
+                return strict(value, inner)
+
+            return structure_primitive
+        if inner in _OPTIONAL_HOOKS:
+            return _OPTIONAL_HOOKS[inner]
+        hook = conv.get_structure_hook(inner)
+
+        def structure(value: Any, _: object) -> Any:
+            return None if value is None else hook(value, inner)
+
+        return structure
+
+    return factory
+
+
+def _resolve_types(cls: type) -> None:
+    # Models name the account view type only for type checkers (an import
+    # cycle otherwise); give it to attrs before cattrs reads the annotations.
+    from ._client import AccountView  # noqa: PLC0415
+
+    attrs.resolve_types(cls, localns={"AccountView": AccountView})
+
+
+# -- the converter ------------------------------------------------------------------
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    for primitive in _PRIMITIVES:
+        conv.register_structure_hook(primitive, _primitive_hook(primitive))
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_structure_hook(uuid.UUID, _structure_uuid)
+    conv.register_structure_hook_func(lambda t: t == tuple[uuid.UUID, ...], _structure_uuids)
+    conv.register_structure_hook_factory(
+        lambda t: _optional_inner(t) is not None and _enum_or_str(t) is None,
+        _optional_hook_factory(conv),
+    )
+    conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_structure_hook_factory(lambda t: _enum_or_str(t) is not None, _enum_or_str_hook)
+    # ``Mapping[str, Any]`` fields (block variables, credentialsJson) hold
+    # free-form JSON: take it as the server sent it.
+    conv.register_structure_hook_func(lambda t: t == _JSON_OBJECT, _structure_json_object)
+
+    def structure_factory(cls: type) -> Any:
+        _resolve_types(cls)
+        return make_dict_structure_fn(cls, conv, **_overrides(cls))
+
+    def unstructure_factory(cls: type) -> Any:
+        # Optional request fields left at None are not sent at all.
+        return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **_overrides(cls))
+
+    conv.register_structure_hook_factory(attrs.has, structure_factory)
+    conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    return conv
+
+
+converter: Final = _make_converter()
+
+
+def structure(payload: object, cl: type[T]) -> T:
+    """Structure a decoded JSON ``payload`` into ``cl``.
+
+    Raises:
+        ValueError: (or ``TypeError``, ``KeyError``...) the payload does not
+            have the shape of ``cl``.
+    """
+    try:
+        return converter.structure(payload, cl)
+    except cattrs.errors.CattrsError as error:
+        raise ValueError(str(error)) from error
+
+
+def unstructure(obj: object) -> Any:
+    """Unstructure a request DTO into JSON-ready data."""
+    return converter.unstructure(obj)
+
+
+def parse_workflows(raw: bytes) -> list[models.Workflow]:
+    """Decode a ``Workflows`` answer body into models (the parsing fast path)."""
+    return structure(json.loads(raw), list[models.Workflow])

@@ -1,0 +1,16 @@
+"""The resource APIs, one per family of operations."""
+
+from ._accounts import AccountsAPI
+from ._applications import ApplicationsAPI, RegApplicationsAPI
+from ._meta import MetaAPI
+from ._templates import TemplatesAPI
+from ._workflows import WorkflowsAPI
+
+__all__ = [
+    "AccountsAPI",
+    "ApplicationsAPI",
+    "MetaAPI",
+    "RegApplicationsAPI",
+    "TemplatesAPI",
+    "WorkflowsAPI",
+]

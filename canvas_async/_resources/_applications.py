@@ -1,0 +1,122 @@
+"""Applications Canvas supports, and their registrations for an account."""
+
+# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+
+from canvas_async import _convert, _requests, _validate, models
+from canvas_async._errors import UnexpectedResponseError
+from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from canvas_async._transport import label
+
+from ._base import Resource, not_found, parse_guid
+
+
+class ApplicationsAPI(Resource):
+    """``canvas.applications``: the third-party applications Canvas supports."""
+
+    async def list(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> list[models.Application]:
+        """Return every application, with the credential fields each asks for."""
+        return await self._call(
+            "list_applications", self._models(models.Application), timeout=timeout
+        )
+
+    async def get(
+        self,
+        application: str | uuid.UUID,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.Application:
+        """Return one application by short name (``"QUIN"``) or id.
+
+        Raises:
+            NotFoundError: No application has that short name or id.
+        """
+        if not isinstance(application, uuid.UUID):
+            _validate.check_name(application, "application")
+        found = find_application(await self.list(timeout=timeout), application)
+        if found is None:
+            raise not_found(
+                "list_applications", f"no application {str(application)!r}", self.account_id
+            )
+        return found
+
+
+def find_application(
+    applications: list[models.Application], wanted: str | uuid.UUID
+) -> models.Application | None:
+    """Find by id, then by exact short name, then by short name in any case."""
+    key = str(wanted).strip()
+    try:
+        wanted_id: uuid.UUID | None = uuid.UUID(key)
+    except ValueError:
+        wanted_id = None
+    for app in applications:
+        if app.id == wanted_id or app.short_name == key:
+            return app
+    folded = [app for app in applications if app.short_name.casefold() == key.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+class RegApplicationsAPI(Resource):
+    """``view.reg_applications``: applications registered for the account."""
+
+    async def list(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> list[models.RegApplication]:
+        """Return the account's registered applications (never their credentials)."""
+        return await self._call(
+            "list_reg_applications", self._models(models.RegApplication), timeout=timeout
+        )
+
+    async def create(
+        self,
+        application: models.Application | str | uuid.UUID,
+        *,
+        tag_text: str,
+        credentials: Mapping[str, object],
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.RegApplication:
+        """Register ``application`` for the account with its credentials.
+
+        The credentials are checked against the application's credential
+        fields first (required fields present, ``select`` values among the
+        options, no unknown fields); they are sent as ``credentialsJson``, a
+        JSON-encoded string, and never kept. The new registration is read
+        back and returned.
+
+        Args:
+            application: The :class:`~canvas_async.Application`, or its short
+                name or id (then the applications are listed to check against).
+            tag_text: The registration's label, e.g. ``"Quinyx 2022-04-28"``.
+            credentials: Credential short name to value.
+            timeout: The timeout of each request made.
+
+        Raises:
+            ValidationError: Bad credentials or tag (nothing was sent).
+        """
+        _validate.check_name(tag_text, "tag_text")
+        if not isinstance(application, models.Application):
+            application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
+        _validate.check_credentials(application, credentials)
+        body = _requests.NewRegApplication(
+            application_id=application.id, tag_text=tag_text, credentials=credentials
+        )
+        new_id = await self._call(
+            "create_reg_application", parse_guid, body=_convert.unstructure(body), timeout=timeout
+        )
+        for registration in await self.list(timeout=timeout):
+            if registration.id == new_id:
+                return registration
+        raise UnexpectedResponseError(
+            f"{application.short_name} was registered as {new_id}, "
+            "but RegApplications does not list it",
+            status=200,
+            operation=label("list_reg_applications"),
+            account_id=self.account_id,
+        )

@@ -1,0 +1,217 @@
+"""Workflows: create from a template, run, schedule, delete."""
+
+# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from canvas_async import _convert, _requests, _routes, _validate, models
+from canvas_async._errors import ValidationError
+from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from canvas_async.schedule import Cron
+
+from ._base import Resource, parse_guid, parse_text, parse_true
+from ._templates import TemplatesAPI
+
+_WorkflowRef = models.Workflow | uuid.UUID | str
+_TemplateRef = models.WorkflowTemplate | uuid.UUID | str
+
+
+class WorkflowsAPI(Resource):
+    """``view.workflows``: the account's workflows."""
+
+    async def list(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> builtins.list[models.Workflow]:
+        """Return the account's workflows."""
+        return await self._call("list_workflows", self._models(models.Workflow), timeout=timeout)
+
+    async def get(
+        self,
+        workflow: _WorkflowRef,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.Workflow:
+        """Return one workflow by id (or read a :class:`~canvas_async.Workflow` again).
+
+        Raises:
+            NotFoundError: The account has no such workflow.
+        """
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        return await self._call(
+            "get_workflow",
+            self._model(models.Workflow),
+            params={"id": str(workflow_id)},
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        template: _TemplateRef,
+        *,
+        name: str,
+        applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+        variables: Mapping[str, Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.Workflow:
+        """Create a workflow from ``template`` and return it.
+
+        Args:
+            template: The :class:`~canvas_async.WorkflowTemplate`, or its id or
+                name (then the templates are listed to check against: pass the
+                model when creating many workflows from one template).
+            name: The workflow's name.
+            applications: For each application short name the template uses,
+                exactly, the registration to use (a
+                :class:`~canvas_async.RegApplication` of that application, or
+                its id).
+            variables: Block variables to override, by block name or
+                ``uniqueBlockId``; each is laid over the block's own variables.
+            description: The workflow's description.
+            timeout: The timeout of each request made.
+
+        Raises:
+            ValidationError: Applications or variables do not fit the
+                template, or the name is empty (nothing was sent).
+        """
+        _validate.check_name(name, "name")
+        if not isinstance(template, models.WorkflowTemplate):
+            template = await TemplatesAPI(self._view).get(template, timeout=timeout)
+        registrations = _validate.resolve_applications(template, applications)
+        chain = None
+        if variables:
+            chain = tuple(
+                _requests.ChainOverride(block.unique_block_id, merged)
+                for block, merged in _validate.resolve_variables(template, variables)
+            )
+        body = _requests.NewWorkflow(
+            workflow_template_id=template.id,
+            applications=registrations,
+            name=name,
+            description=description,
+            chain=chain,
+        )
+        new_id = await self._call(
+            "create_workflow", parse_guid, body=_convert.unstructure(body), timeout=timeout
+        )
+        return await self.get(new_id, timeout=timeout)
+
+    async def run(
+        self,
+        workflow: _WorkflowRef,
+        *,
+        from_block: int | None = None,
+        till_block: int | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Start a run of the whole chain, or of blocks ``from_block``..``till_block``.
+
+        Block numbers are 1-based and inclusive; either may be left out (from
+        the first, till the last). The server starts the run and answers at
+        once; it does not wait for the run to finish.
+
+        Raises:
+            ValidationError: A block number below 1, or ``from_block`` after
+                ``till_block`` (nothing was sent).
+        """
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        _validate.check_block_range(from_block, till_block)
+        body = _requests.RunMetadata(workflow_id, from_block, till_block)
+        await self._call(
+            "run_workflow",
+            parse_text(_routes.RUN_TEXT),
+            body=_convert.unstructure(body),
+            timeout=timeout,
+        )
+
+    async def schedule(
+        self,
+        workflow: _WorkflowRef,
+        cron: str | Cron,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.Workflow:
+        """Turn the workflow's scheduler on with the Quartz ``cron``; return it updated.
+
+        Args:
+            workflow: The workflow or its id.
+            cron: A Quartz expression, e.g. ``"0 0/5 * ? * * *"`` (every five
+                minutes), or a :class:`~canvas_async.schedule.Cron`; checked
+                before sending, and sent in its canonical form.
+            timeout: The timeout of each request made.
+
+        Raises:
+            CronError: ``cron`` is not a valid Quartz expression (a
+                :class:`~canvas_async.ValidationError`; nothing was sent).
+        """
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        text = _check_cron(cron)
+        return await self._set_schedule(workflow_id, text, enabled=True, timeout=timeout)
+
+    async def unschedule(
+        self,
+        workflow: _WorkflowRef,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> models.Workflow:
+        """Turn the workflow's scheduler off (its cron is kept); return it updated."""
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        return await self._set_schedule(workflow_id, None, enabled=False, timeout=timeout)
+
+    async def delete(
+        self,
+        workflow: _WorkflowRef,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Delete the workflow."""
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        await self._call(
+            "delete_workflow",
+            _deleted(workflow_id),
+            params={"id": str(workflow_id)},
+            timeout=timeout,
+        )
+
+    async def _set_schedule(
+        self,
+        workflow_id: uuid.UUID,
+        cron: str | None,
+        *,
+        enabled: bool,
+        timeout: TimeoutTypes | UseClientDefault,
+    ) -> models.Workflow:
+        body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
+        expected = _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
+        await self._call(
+            "workflow_scheduler",
+            parse_text(expected),
+            body=_convert.unstructure(body),
+            timeout=timeout,
+        )
+        return await self.get(workflow_id, timeout=timeout)
+
+
+def _check_cron(cron: object) -> str:
+    """Return the canonical form of a Quartz expression (what is sent)."""
+    if isinstance(cron, Cron):
+        return str(cron)
+    if not isinstance(cron, str):
+        raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
+    return str(Cron.parse(cron))  # raises CronError naming the bad field
+
+
+def _deleted(workflow_id: uuid.UUID) -> Any:
+    # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
+    # Guid, so the deleted workflow's id is accepted too.
+    def parse(payload: Any) -> None:
+        if isinstance(payload, str) and payload.strip().strip('"') == str(workflow_id):
+            return
+        parse_true(payload)
+
+    return parse

@@ -1,0 +1,78 @@
+"""Timeouts: the client default, and the per-call override sentinel."""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Any, Final, TypeAlias
+
+import aiohttp
+import attrs
+
+from ._errors import ValidationError
+
+__all__ = ["DEFAULT_TIMEOUT", "USE_CLIENT_DEFAULT", "Timeout", "TimeoutTypes", "UseClientDefault"]
+
+
+def _check_seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"timeout {attribute.name} must be a number of seconds or None")
+    if not (math.isfinite(value) and value > 0):
+        raise ValidationError(f"timeout {attribute.name} must be a positive, finite number")
+
+
+@attrs.frozen
+class Timeout:
+    """How long a request may take, in seconds; ``None`` means no limit.
+
+    Attributes:
+        total: The whole request, from sending to the last byte read.
+        connect: Opening a TCP (and TLS) connection.
+        read: The longest wait for the next chunk of the answer.
+    """
+
+    total: float | None = attrs.field(default=60.0, validator=_check_seconds)
+    connect: float | None = attrs.field(default=10.0, validator=_check_seconds)
+    read: float | None = attrs.field(default=30.0, validator=_check_seconds)
+
+    @classmethod
+    def of(cls, value: TimeoutTypes) -> Timeout:
+        """Return ``value`` as a :class:`Timeout`: a number applies to every phase,
+        ``None`` lifts every limit."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(None, None, None)
+        return cls(value, value, value)
+
+    def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        """Return the equivalent ``aiohttp.ClientTimeout``.
+
+        ``connect`` maps to ``sock_connect``, not aiohttp's ``connect``: the
+        latter also counts the wait for a free pooled connection, which under a
+        burst of tasks would time out requests that never started.
+        """
+        return aiohttp.ClientTimeout(
+            total=self.total, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+class UseClientDefault(enum.Enum):
+    """The type of :data:`USE_CLIENT_DEFAULT`."""
+
+    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
+"""Per-call ``timeout=`` default: use the timeout the client was created with
+(``timeout=None`` would mean "no limit")."""
+
+TimeoutTypes: TypeAlias = Timeout | float | None
+"""What ``timeout=`` accepts: a :class:`Timeout`, seconds for every phase, or None."""
+
+DEFAULT_TIMEOUT: Final = Timeout()

@@ -1,0 +1,351 @@
+"""The Canvas resources as frozen attrs classes, with their active-record methods.
+
+Every model is plain data (JSON keys become snake_case fields; the converter in
+:mod:`canvas_async._convert` does the mapping). A model loaded through a client
+remembers the account view it came from, so ``await workflow.run()`` acts for
+the same ``ManagedAccountId`` it was read with, even when many accounts are
+handled at once. Each active-record method is a one-liner handing off to that
+view's resource API, where the checks and the request live.
+
+Values the server may extend (role, status, state, field type) are typed
+``SomeEnum | str``: known values arrive as the enum member (a ``StrEnum``, so it
+also compares equal to its text), unknown ones stay plain strings.
+"""
+
+# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._errors import NotBoundError
+from ._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from .schedule import Cron
+
+if TYPE_CHECKING:
+    from ._client import AccountView
+
+__all__ = [
+    "Account",
+    "Application",
+    "Block",
+    "CredentialField",
+    "CredentialFieldType",
+    "CredentialOption",
+    "EndpointInfo",
+    "PropertyInfo",
+    "RegApplication",
+    "Role",
+    "TemplateState",
+    "Workflow",
+    "WorkflowStatus",
+    "WorkflowTemplate",
+]
+
+
+class Role(enum.StrEnum):
+    """An account's role (spec: "Shapes", Account)."""
+
+    USER = "User"
+    ADMIN = "Admin"
+    SUPER_PARTNER = "SuperPartner"
+
+
+class WorkflowStatus(enum.StrEnum):
+    """A workflow's status; only ``Ready`` is documented, others stay strings."""
+
+    READY = "Ready"
+
+
+class TemplateState(enum.StrEnum):
+    """A workflow template's state."""
+
+    PUBLISHED = "Published"
+    DRAFT = "Draft"
+
+
+class CredentialFieldType(enum.StrEnum):
+    """How a credential field is entered; unlisted types stay strings."""
+
+    TEXT = "text"
+    SELECT = "select"
+    PASSWORD = "password"
+    CHECKBOX = "checkbox"
+
+
+def _bound(view: AccountView | None, model: object) -> AccountView:
+    if view is None:
+        name = type(model).__name__
+        raise NotBoundError(
+            f"this {name} was not loaded through a Canvas client; "
+            "call the resource API of a client instead"
+        )
+    return view
+
+
+@attrs.frozen
+class Account:
+    """An account of the organization (``Accounts``)."""
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    email: str
+    organization_id: uuid.UUID
+    organization_name: str | None
+    role_id: uuid.UUID | None
+    role: Role | str
+    date_created: datetime | None
+
+
+@attrs.frozen
+class CredentialOption:
+    """One choice of a ``select`` credential field (``value|Label``)."""
+
+    value: str
+    label: str
+
+
+@attrs.frozen
+class CredentialField:
+    """One credential an application asks for (PascalCase keys in JSON).
+
+    Attributes:
+        short_name: The key in the credentials object (``ShortName``).
+        name: The label the server's error messages use (``Name``).
+        type: ``text``, ``select``, ...
+        options: For ``select``: the allowed values with their labels.
+        optional: Whether the field may be left empty.
+    """
+
+    short_name: str
+    name: str | None = None
+    type: CredentialFieldType | str | None = None
+    # A preset value; kept out of repr in case a server ever fills it in.
+    value: str | None = attrs.field(default=None, repr=False)
+    options: tuple[CredentialOption, ...] = ()
+    optional: bool = False
+    desc: str | None = None
+    hidden: bool = False
+
+
+@attrs.frozen
+class Application:
+    """A third-party application Canvas supports (``Applications``)."""
+
+    id: uuid.UUID
+    name: str
+    short_name: str
+    description: str | None
+    vendor_url: str | None
+    credential_fields: tuple[CredentialField, ...]
+    credentials_json: Mapping[str, Any] | None
+    tag: str | None
+    session_time_mins: int
+    session_sliding_expiry: bool
+    # The account view it was loaded through: not data (no eq, no repr).
+    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The comma-separated :attr:`tag` as a tuple of trimmed tags."""
+        return tuple(t.strip() for t in (self.tag or "").split(",") if t.strip())
+
+    async def register(
+        self,
+        *,
+        tag_text: str,
+        credentials: Mapping[str, object],
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> RegApplication:
+        """Register this application for the account it was loaded for.
+
+        See :meth:`canvas_async.RegApplicationsAPI.create`.
+        """
+        api = _bound(self._view, self).reg_applications
+        return await api.create(self, tag_text=tag_text, credentials=credentials, timeout=timeout)
+
+
+@attrs.frozen
+class RegApplication:
+    """An application registered for an account (``RegApplications``).
+
+    Its credentials are never sent back by the server and never stored here.
+    """
+
+    id: uuid.UUID
+    short_name: str
+    account_id: uuid.UUID
+    application_id: uuid.UUID
+    name: str | None
+    tag_text: str | None
+    description: str | None
+    is_authenticated: bool
+    is_o_auth_app: bool
+    date_modified: datetime | None
+    date_time_utc_authenticated: datetime | None
+    date_time_for_re_auth: datetime | None
+    session_time_mins: int
+    session_sliding_expiry: bool
+    faulted: bool
+
+
+@attrs.frozen
+class Block:
+    """One block of a template's chain."""
+
+    unique_block_id: uuid.UUID
+    block_name: str
+    variables: Mapping[str, Any]
+
+
+@attrs.frozen
+class WorkflowTemplate:
+    """A template workflows are created from (``WorkflowTemplates``)."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    date_created: datetime | None
+    date_modified: datetime | None
+    state: TemplateState | str
+    version: str | None
+    draft_is_committed: bool | None
+    date_committed: datetime | None
+    organization_id: uuid.UUID | None
+    applications: tuple[str, ...]
+    chain: tuple[Block, ...]
+    # The account view it was loaded through: not data (no eq, no repr).
+    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+
+    async def create_workflow(
+        self,
+        *,
+        name: str,
+        applications: Mapping[str, RegApplication | uuid.UUID | str],
+        variables: Mapping[str, Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Workflow:
+        """Create a workflow from this template for the account it was loaded for.
+
+        See :meth:`canvas_async.WorkflowsAPI.create`.
+        """
+        api = _bound(self._view, self).workflows
+        return await api.create(
+            self,
+            name=name,
+            applications=applications,
+            variables=variables,
+            description=description,
+            timeout=timeout,
+        )
+
+
+@attrs.frozen
+class Workflow:
+    """A workflow of an account (``Workflows``, ``Workflow``).
+
+    Attributes:
+        cron: The Quartz cron expression decoded from ``schedulerFrequency``
+            (a JSON-encoded ``{"cronSchedule": ...}`` on the wire), or None.
+        is_scheduled: Whether the scheduler is on; :attr:`cron` is kept when off.
+    """
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    status: WorkflowStatus | str
+    is_scheduled: bool
+    cron: str | None
+    workflow_template_id: uuid.UUID | None
+    is_customized_structure: bool
+    account_id: uuid.UUID
+    organization_id: uuid.UUID
+    date_created: datetime | None
+    date_modified: datetime | None
+    date_last_run: datetime | None
+    date_next_schedule: datetime | None
+    reg_application_ids: tuple[uuid.UUID, ...]
+    current_block: int
+    # The account view it was loaded through: not data (no eq, no repr).
+    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+
+    async def run(
+        self,
+        *,
+        from_block: int | None = None,
+        till_block: int | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Run the whole chain, or the blocks ``from_block``..``till_block`` (1-based)."""
+        api = _bound(self._view, self).workflows
+        await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
+
+    async def schedule(
+        self, cron: str | Cron, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> Workflow:
+        """Turn the scheduler on with a Quartz ``cron``; return the updated workflow."""
+        return await _bound(self._view, self).workflows.schedule(self, cron, timeout=timeout)
+
+    async def unschedule(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> Workflow:
+        """Turn the scheduler off; return the updated workflow."""
+        return await _bound(self._view, self).workflows.unschedule(self, timeout=timeout)
+
+    async def refresh(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> Workflow:
+        """Read this workflow again; return the fresh copy."""
+        return await _bound(self._view, self).workflows.get(self.id, timeout=timeout)
+
+    async def delete(
+        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+    ) -> None:
+        """Delete this workflow."""
+        await _bound(self._view, self).workflows.delete(self, timeout=timeout)
+
+    def next_runs(self, count: int = 1, *, after: datetime | None = None) -> list[datetime]:
+        """Return the next ``count`` fire times (UTC) of the schedule after ``after``.
+
+        Computed locally from :attr:`cron`; empty when the scheduler is off.
+
+        Args:
+            count: How many fire times to return.
+            after: Start of the search; now when omitted. A naive value is UTC.
+        """
+        if not self.is_scheduled or not self.cron:
+            return []
+        start = datetime.now(UTC) if after is None else after
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return Cron.parse(self.cron).next_fire_times(start, count=count)
+
+
+@attrs.frozen
+class EndpointInfo:
+    """One operation as ``GetMetaData`` describes it."""
+
+    name: str
+    parameters: str
+    verb: str
+    authenticate: bool
+    description: str
+    returns: str
+
+
+@attrs.frozen
+class PropertyInfo:
+    """One property of a DTO as ``Describe`` describes it."""
+
+    property_name: str
+    type_name: str
+    generic_parameters: str
+    is_required: bool
