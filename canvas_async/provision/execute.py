@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
     from canvas_async.models import Account, Workflow
 
-__all__ = ["apply", "plan"]
+__all__ = ["AccountNotFoundError", "apply", "plan"]
 
 ProgressCallback = Callable[[bulk.Progress], object]
 

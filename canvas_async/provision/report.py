@@ -279,9 +279,14 @@ def _changes_cell(account: AccountReport) -> str:
 def _detail(account: AccountReport) -> str:
     if account.reason:
         return account.reason
-    parts = [c.change.describe() for c in account.changes]
-    parts.extend(f"drift {d.describe()}" for d in account.drift)
-    return "; ".join(parts)
+    counts: dict[str, int] = {}
+    for result in account.changes:
+        action = str(result.change.action)
+        counts[action] = counts.get(action, 0) + 1
+    parts = [f"{action} {n}" for action, n in counts.items()]
+    if account.drift:
+        parts.append(f"drift {len(account.drift)}")
+    return ", ".join(parts)
 
 
 def format_table(

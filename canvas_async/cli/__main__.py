@@ -1,0 +1,5 @@
+"""``python -m canvas_async.cli``: the ``canvas-async`` command."""
+
+from canvas_async.cli import main
+
+raise SystemExit(main())

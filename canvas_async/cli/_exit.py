@@ -1,0 +1,33 @@
+"""Exit statuses scripts can rely on."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from canvas_async.provision.report import RunReport, Status
+
+__all__ = ["FAILED", "INTERRUPTED", "OK", "PENDING", "UNKNOWN", "USAGE", "for_report"]
+
+OK: Final = 0
+"""Everything asked for is done (apply: every account done)."""
+FAILED: Final = 1
+"""Something failed: an API error, refused keys, an account that failed or
+was left with drift."""
+USAGE: Final = 2
+"""Bad input, refused before anything was sent: arguments, the desired-state
+file, a cron expression, an unset environment reference, missing keys."""
+UNKNOWN: Final = 3
+"""No failure, but a write's outcome is unknown: run ``apply`` again."""
+PENDING: Final = 4
+"""``plan --detailed-exitcode``: there are changes or drift to apply."""
+INTERRUPTED: Final = 130
+"""Interrupted (Ctrl-C); work in flight was cancelled."""
+
+
+def for_report(report: RunReport) -> int:
+    """Return the exit status of an apply."""
+    if any(a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED) for a in report.accounts):
+        return FAILED
+    if report.count(Status.OUTCOME_UNKNOWN):
+        return UNKNOWN
+    return OK
