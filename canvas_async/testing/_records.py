@@ -236,20 +236,35 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
+def _wire_name(field: attrs.Attribute[Any]) -> str | None:
+    name: str | None = field.metadata.get(_WIRE, _camel(field.name))
+    return name
+
+
+def _override(field: attrs.Attribute[Any]) -> Any:
+    wire = _wire_name(field)
+    return override(omit=True) if wire is None else override(rename=wire)
+
+
 def _overrides(cls: type[Any]) -> dict[str, Any]:
-    overrides = {}
-    for field in attrs.fields(cls):
-        wire = field.metadata.get(_WIRE, _camel(field.name))
-        if wire is None:
-            overrides[field.name] = override(omit=True)
-        else:
-            omit_none = field.metadata.get(_OMIT_NONE, False)
-            overrides[field.name] = override(rename=wire, omit_if_default=omit_none)
-    return overrides
+    return {field.name: _override(field) for field in attrs.fields(cls)}
 
 
 def _unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    return make_dict_unstructure_fn(cls, _converter, **_overrides(cls))
+    unstructure = make_dict_unstructure_fn(cls, _converter, **_overrides(cls))
+    omit_none = [f.metadata[_WIRE] for f in attrs.fields(cls) if f.metadata.get(_OMIT_NONE)]
+    if not omit_none:
+        return unstructure
+
+    def unstructure_omitting_none(record: Any) -> dict[str, Any]:
+        # Dropped in place, so the other keys keep their documented order.
+        wire = unstructure(record)
+        for key in omit_none:
+            if wire.get(key, "") is None:
+                del wire[key]
+        return wire
+
+    return unstructure_omitting_none
 
 
 def _structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
@@ -263,8 +278,11 @@ _unstructure_application = _unstructure_factory(ApplicationRecord)
 
 
 def _application_to_wire(app: ApplicationRecord) -> dict[str, Any]:
-    wire = _unstructure_application(app)
-    wire["credentialsJson"] = {field.short_name: None for field in app.credential_fields}
+    wire: dict[str, Any] = {}
+    for key, value in _unstructure_application(app).items():
+        wire[key] = value
+        if key == "credentialFields":  # the documented key order
+            wire["credentialsJson"] = {field.short_name: None for field in app.credential_fields}
     return wire
 
 

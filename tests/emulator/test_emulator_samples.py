@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -36,7 +37,10 @@ def _is_guid(value: object) -> bool:
     ],
 )
 async def test_documented_answers(api: Api, key: str, query: dict[str, str], payload: str) -> None:
-    assert await api.ok(key, query=query) == PAYLOADS[payload]
+    served = await api.ok(key, query=query)
+    assert served == PAYLOADS[payload]
+    # Keys come in the documented order too.
+    assert json.dumps(served) == json.dumps(PAYLOADS[payload])
 
 
 async def test_clients_is_an_alias_of_accounts(api: Api) -> None:
@@ -49,6 +53,7 @@ async def test_documented_applications_are_served_in_place(api: Api) -> None:
     documented = PAYLOADS["Applications"]
     assert served[:2] == documented[:2]
     assert served[-1] == documented[-1]
+    assert json.dumps(served[:2] + served[-1:]) == json.dumps(documented)
     assert {app["shortName"] for app in served} >= {"FTP", "CMAF", "MSQL", "MYST2", "FIKE"}
 
 
