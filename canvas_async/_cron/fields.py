@@ -36,11 +36,22 @@ __all__ = [
     "NthWeekdayOfMonth",
     "Spec",
     "mask_of",
+    "quote",
+    "span_mask",
     "values_of",
 ]
 
 #: Longest expression quoted in a :class:`CronError` message.
 _MAX_QUOTED: Final = 80
+#: Longest part of an expression quoted in a reason.
+_MAX_QUOTED_PART: Final = 24
+
+
+def quote(part: str) -> str:
+    """Quote a piece of an expression for a message, clipped if long."""
+    if len(part) > _MAX_QUOTED_PART:
+        part = part[: _MAX_QUOTED_PART - 1] + "…"
+    return repr(part)
 
 
 class CronError(ValidationError):
@@ -71,6 +82,11 @@ def _rebuild(reason: str, expression: str, field: str | None) -> CronError:
     return CronError(reason, expression=expression, field=field)
 
 
+def span_mask(low: int, high: int, base: int = 0) -> int:
+    """Return the mask of the values ``low`` to ``high`` (bit ``v - base`` per value)."""
+    return ((1 << (high - low + 1)) - 1) << (low - base)
+
+
 @attrs.frozen
 class Field:
     """One field of a Quartz expression: its range, names and largest increment.
@@ -91,11 +107,12 @@ class Field:
     max_step: int
     names: Mapping[str, int] = MappingProxyType({})
     base: int = 0
+    full: int = attrs.field(init=False)
+    """The mask with every value of the field set."""
 
-    @property
-    def full(self) -> int:
-        """The mask with every value of the field set."""
-        return mask_of(range(self.low, self.high + 1), self.base)
+    @full.default
+    def _full(self) -> int:
+        return span_mask(self.low, self.high, self.base)
 
     def name_of(self, value: int) -> str:
         """Return the name of ``value``, or its digits if the field has no names."""

@@ -37,6 +37,8 @@ from .fields import (
     NearestWeekday,
     NthWeekdayOfMonth,
     Spec,
+    quote,
+    span_mask,
 )
 
 __all__ = ["NO_SPEC", "parse", "parse_field"]
@@ -52,6 +54,9 @@ _DOM_LAST: Final = re.compile(r"L(?:(?P<dash>-)(?P<offset>[0-9]*))?(?P<weekday>W
 _DOM_NEAREST: Final = re.compile(r"(?P<day>[0-9]+)W")
 _DOW_LAST: Final = re.compile(rf"(?P<weekday>{_VALUE})L")
 _DOW_NTH: Final = re.compile(rf"(?P<weekday>{_VALUE})#(?P<nth>[0-9]*)")
+_LAST_WEEKDAY_IN_DOM: Final = re.compile(r"[0-9]+L")
+_DOM_ONLY: Final = re.compile(r"L-[0-9]*W?|LW|[0-9]+W")
+_LAST: Final = re.compile(r"[0-9]*L")
 
 #: Quartz's largest ``L-n`` offset.
 _MAX_LAST_OFFSET: Final = 30
@@ -137,7 +142,7 @@ def _day_rule(
         else:
             fix = "Quartz cannot combine a day of the month with a day of the week"
         raise CronError(
-            f"day-of-month ({parts[3]}) and day-of-week ({parts[5]}) are both given;"
+            f"day-of-month ({quote(parts[3])}) and day-of-week ({quote(parts[5])}) are both given;"
             f" exactly one of them must be '?': {fix}",
             expression=text,
         )
@@ -166,7 +171,7 @@ def parse_field(text: str, field: Field) -> int | str | DayRule:
         raise _Refusal("'?' must stand alone")
     items = text.split(",")
     if "" in items:
-        raise _Refusal(f"empty value in {text!r}")
+        raise _Refusal(f"empty value in {quote(text)}")
     if field is DAY_OF_MONTH:
         specials = [item for item in items if "L" in item or "W" in item]
     elif field is DAY_OF_WEEK:
@@ -176,7 +181,7 @@ def parse_field(text: str, field: Field) -> int | str | DayRule:
     if specials:
         rule = _special_day(specials[0], field)
         if len(items) > 1:
-            raise _Refusal(f"{specials[0]!r} cannot be combined with other values")
+            raise _Refusal(f"{quote(specials[0])} cannot be combined with other values")
         return rule
     mask = 0
     for item in items:
@@ -193,15 +198,15 @@ def _item_mask(item: str, field: Field) -> int:
         raise _Refusal(misplaced)
     match = _ITEM.fullmatch(item)
     if match is None:
-        raise _Refusal(f"cannot read {item!r}")
+        raise _Refusal(f"cannot read {quote(item)}")
     start, end, slash, step_text = match.group("start", "end", "slash", "step")
     step = 1
     if slash:
         if not step_text:
-            raise _Refusal(f"'/' must be followed by an increment in {item!r}")
+            raise _Refusal(f"'/' must be followed by an increment in {quote(item)}")
         step = _number(step_text, "increment")
         if step < 1:
-            raise _Refusal(f"increment must be at least 1 in {item!r}")
+            raise _Refusal(f"increment must be at least 1 in {quote(item)}")
         if step > field.max_step:
             raise _Refusal(
                 f"increment {step} is beyond the field's range (at most {field.max_step})"
@@ -211,10 +216,12 @@ def _item_mask(item: str, field: Field) -> int:
     else:
         low = _value(start, field)
         high = _value(end, field) if end is not None else field.high if slash else low
+    if step == 1 and low <= high:
+        return span_mask(low, high, field.base)
     span = field.high - field.low + 1
     if high < low:
         if field is YEAR:
-            raise _Refusal(f"range {item!r} runs backwards; year ranges cannot wrap")
+            raise _Refusal(f"range {quote(item)} runs backwards; year ranges cannot wrap")
         high += span  # Quartz wraps a backward range past the field's end
     mask = 0
     for value in range(low, high + 1, step):
@@ -229,7 +236,7 @@ def _special_day(item: str, field: Field) -> DayRule:
             offset = 0
             if last.group("dash"):
                 if not last.group("offset"):
-                    raise _Refusal(f"'L-' must be followed by a number of days in {item!r}")
+                    raise _Refusal(f"'L-' must be followed by a number of days in {quote(item)}")
                 offset = _number(last.group("offset"), "offset")
                 if offset > _MAX_LAST_OFFSET:
                     raise _Refusal(
@@ -252,7 +259,7 @@ def _special_day(item: str, field: Field) -> DayRule:
             if not ordinal or not 1 <= _number(ordinal, "'#'") <= _MAX_NTH:
                 raise _Refusal(f"'#' must be followed by a number from 1 to {_MAX_NTH}")
             return NthWeekdayOfMonth(weekday, int(ordinal))
-    raise _Refusal(_misplaced(item, field) or f"cannot read {item!r}")
+    raise _Refusal(_misplaced(item, field) or f"cannot read {quote(item)}")
 
 
 def _value(token: str, field: Field) -> int:
@@ -264,9 +271,11 @@ def _value(token: str, field: Field) -> int:
             raise _Refusal(f"{value} is out of range ({field.low}-{field.high}){hint}")
         return value
     if not field.names:
-        raise _Refusal(f"{token!r} is not a number")
+        raise _Refusal(f"{quote(token)} is not a number")
     if token not in field.names:
-        raise _Refusal(f"unknown {field.name} name {token!r} (use one of {', '.join(field.names)})")
+        raise _Refusal(
+            f"unknown {field.name} name {quote(token)} (use one of {', '.join(field.names)})"
+        )
     return field.names[token]
 
 
@@ -281,12 +290,12 @@ def _misplaced(item: str, field: Field) -> str | None:
     if "#" in item and field is not DAY_OF_WEEK:
         return "'#' is only allowed in day-of-week"
     if field is DAY_OF_MONTH:
-        if re.fullmatch(r"[0-9]+L", item):
-            return f"{item!r} (the last given weekday) is only allowed in day-of-week"
+        if _LAST_WEEKDAY_IN_DOM.fullmatch(item):
+            return f"{quote(item)} (the last given weekday) is only allowed in day-of-week"
         if "W" in item:
-            return f"{item!r}: 'W' takes a single day, e.g. '15W'"
-    elif re.fullmatch(r"L-[0-9]*W?|LW|[0-9]+W", item):
-        return f"{item!r}: 'L-n', 'LW' and 'nW' are only allowed in day-of-month"
-    elif field is not DAY_OF_WEEK and re.fullmatch(r"[0-9]*L", item):
-        return f"{item!r}: 'L' is only allowed in day-of-month and day-of-week"
+            return f"{quote(item)}: 'W' takes a single day, e.g. '15W'"
+    elif _DOM_ONLY.fullmatch(item):
+        return f"{quote(item)}: 'L-n', 'LW' and 'nW' are only allowed in day-of-month"
+    elif field is not DAY_OF_WEEK and _LAST.fullmatch(item):
+        return f"{quote(item)}: 'L' is only allowed in day-of-month and day-of-week"
     return None

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from .fields import DAY_OF_WEEK, CronError
+from .fields import DAY_OF_WEEK, CronError, quote
 from .parse import parse
 from .render import render_field
 
@@ -56,7 +56,7 @@ def quartz_from_unix(text: str) -> str:
     if body.startswith("@"):
         if body.lower() not in _SHORTHANDS:
             raise CronError(
-                f"unknown shorthand {body!r} (use one of {', '.join(_SHORTHANDS)})",
+                f"unknown shorthand {quote(body)} (use one of {', '.join(_SHORTHANDS)})",
                 expression=text,
             )
         body = _SHORTHANDS[body.lower()]
@@ -74,7 +74,7 @@ def quartz_from_unix(text: str) -> str:
     for name, part in zip(_FIELD_NAMES[:4], parts[:4], strict=True):
         pattern = _MONTHS if name == "month" else _NUMERIC
         if not pattern.fullmatch(part):
-            raise CronError(f"cannot read {part!r} as Unix cron", expression=text, field=name)
+            raise CronError(f"cannot read {quote(part)} as Unix cron", expression=text, field=name)
     weekdays = render_field(_weekday_mask(day_of_week, text), DAY_OF_WEEK)
     if day_of_month == "*":
         day_of_month = "?"
@@ -82,7 +82,7 @@ def quartz_from_unix(text: str) -> str:
         weekdays = "?"
     else:
         raise CronError(
-            f"day-of-month ({day_of_month}) and day-of-week ({day_of_week}) are both"
+            f"day-of-month ({quote(day_of_month)}) and day-of-week ({quote(day_of_week)}) are both"
             " restricted; Unix cron then fires on days matching either, which Quartz"
             " cannot express (use two schedules, one per day field)",
             expression=text,
@@ -101,7 +101,7 @@ def _weekday_mask(text: str, expression: str) -> int:
     for item in text.split(","):
         match = _WEEKDAY_ITEM.fullmatch(item)
         if match is None:
-            raise _refuse(f"cannot read {item!r} as Unix cron", expression)
+            raise _refuse(f"cannot read {quote(item)} as Unix cron", expression)
         star, start, end, step = match.group("star", "start", "end", "step")
         if star:
             low, high = 0, _LAST_UNIX_WEEKDAY
@@ -113,7 +113,7 @@ def _weekday_mask(text: str, expression: str) -> int:
             elif step:
                 high = _LAST_UNIX_WEEKDAY
         if high < low:
-            raise _refuse(f"range {item!r} runs backwards", expression)
+            raise _refuse(f"range {quote(item)} runs backwards", expression)
         increment = int(step) if step else 1
         if not 1 <= increment <= _LAST_UNIX_WEEKDAY:
             raise _refuse(f"increment must be 1-{_LAST_UNIX_WEEKDAY}, got {increment}", expression)
@@ -134,7 +134,7 @@ def _unix_weekday(token: str, expression: str) -> int:
         return day
     if token not in _UNIX_WEEKDAYS:
         raise _refuse(
-            f"unknown day-of-week name {token!r} (use one of {', '.join(_UNIX_WEEKDAYS)})",
+            f"unknown day-of-week name {quote(token)} (use one of {', '.join(_UNIX_WEEKDAYS)})",
             expression,
         )
     return _UNIX_WEEKDAYS.index(token)
