@@ -187,20 +187,28 @@ class Engine:
                 continue
             if found != day:
                 day, hour, minute, second = found, 0, 0, 0
-            found = _next_bit(self.hours, hour)
-            if found < 0:
+            time = self._time_of_day(hour, minute, second)
+            if time is None:
                 day, hour, minute, second = day + 1, 0, 0, 0
                 continue
-            if found != hour:
-                hour, minute, second = found, 0, 0
-            found = _next_bit(self.minutes, minute)
-            if found < 0:
-                hour, minute, second = hour + 1, 0, 0
-                continue
-            if found != minute:
-                minute, second = found, 0
+            return year, month, day, *time
+
+    def _time_of_day(self, hour: int, minute: int, second: int) -> tuple[int, int, int] | None:
+        """Return the first time of day at or after ``hour:minute:second`` that fires."""
+        found = _next_bit(self.hours, hour)
+        if found < 0:
+            return None
+        if found != hour:
+            return found, self._first_minute, self._first_second
+        found = _next_bit(self.minutes, minute)
+        if found == minute:
             found = _next_bit(self.seconds, second)
-            if found < 0:
-                minute, second = minute + 1, 0
-                continue
-            return year, month, day, hour, minute, found
+            if found >= 0:
+                return hour, minute, found
+            found = _next_bit(self.minutes, minute + 1)
+        if found >= 0:
+            return hour, found, self._first_second
+        found = _next_bit(self.hours, hour + 1)
+        if found < 0:
+            return None
+        return found, self._first_minute, self._first_second
