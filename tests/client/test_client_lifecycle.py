@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-import yarl
 from aiohttp import web
+from client_support import serve
 from leak_check import record_text
 
 from canvas_async import (
@@ -285,7 +283,7 @@ class TestTransportFailures:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", redirect)
         async with (
-            _serve(app) as url,
+            serve(app) as url,
             Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
         ):
             with pytest.raises(APIError, match="302 Found") as info:
@@ -306,17 +304,3 @@ class TestTransportFailures:
             f"Workflows: GET /Workflows account={account} -> 200 in "
         )
         assert emu.secret_key not in record.getMessage()
-
-
-@contextlib.asynccontextmanager
-async def _serve(app: web.Application) -> AsyncIterator[yarl.URL]:
-    """Serve ``app`` on 127.0.0.1 at a free port; yield its ``/api`` base URL."""
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield yarl.URL(f"http://127.0.0.1:{port}/api")
-    finally:
-        await runner.cleanup()
