@@ -37,7 +37,13 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import attrs
 
-from ._errors import CanvasError, OutcomeUnknownError, ValidationError
+from ._errors import (
+    CanvasError,
+    OutcomeUnknownError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from ._client import AccountView, Canvas
@@ -45,11 +51,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DOUBTFUL",
     "BulkReport",
     "BulkRun",
     "ItemResult",
     "Outcome",
     "Progress",
+    "WriteNotDoneError",
     "concurrency_of",
     "current_step",
     "each",
@@ -58,6 +66,7 @@ __all__ = [
     "ensure_schedule",
     "ensure_workflow",
     "for_each_account",
+    "read_back",
     "run_each",
     "step",
 ]
@@ -553,6 +562,45 @@ async def for_each_account(
 
 # -- idempotent helpers --------------------------------------------------------
 
+#: Failures of a create after which it may have taken effect: read back first.
+DOUBTFUL: Final = (OutcomeUnknownError, TransportError, ServerError)
+
+
+class WriteNotDoneError(CanvasError):
+    """A write whose outcome was in doubt did not take effect: reading back showed so.
+
+    Attributes:
+        operation: The operation of the write that failed.
+    """
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(f"{cause} (read back: it did not take effect)")
+        operation = getattr(cause, "operation", None)
+        self.operation = operation if isinstance(operation, str) else None
+
+
+async def read_back(exc: Exception, read: Callable[[], Awaitable[list[T]]]) -> list[T]:
+    """Read once to settle a create that failed with ``exc`` (one of :data:`DOUBTFUL`).
+
+    A server error that leaves no doubt (a 501, say) is raised again at once.
+    When the read fails too, the outcome stays unknown, and that is raised
+    as an :class:`OutcomeUnknownError`.
+    """
+    if isinstance(exc, ServerError) and exc.status not in (500, 502, 504):
+        raise exc
+    try:
+        with step("read back after an unknown outcome"):
+            return await read()
+    except CanvasError as read_error:
+        if isinstance(exc, OutcomeUnknownError):
+            raise exc from read_error
+        unknown = OutcomeUnknownError(
+            f"{exc}; reading back failed too, so it may or may not have taken effect",
+            operation=str(getattr(exc, "operation", "write")),
+            account_id=getattr(exc, "account_id", None),
+        )
+        raise unknown from exc
+
 
 def _matches_app(reg: RegApplication, app: Application, tag_text: str) -> bool:
     return reg.application_id == app.id and reg.tag_text == tag_text
@@ -590,12 +638,12 @@ async def ensure_registered(
             created = await view.reg_applications.create(
                 app, tag_text=tag_text, credentials=credentials
             )
-        except OutcomeUnknownError:
+        except DOUBTFUL as exc:
             # The request may have registered it: look once before giving up.
-            again = await view.reg_applications.list()
+            again = await read_back(exc, view.reg_applications.list)
             found = _first(r for r in again if _matches_app(r, app, tag_text))
             if found is None:
-                raise
+                raise WriteNotDoneError(exc) from exc
             return found, True
     return created, True
 
@@ -636,11 +684,11 @@ async def ensure_workflow(
                 variables=variables,
                 description=description,
             )
-        except OutcomeUnknownError:
-            again = await view.workflows.list()
+        except DOUBTFUL as exc:
+            again = await read_back(exc, view.workflows.list)
             found = _first(w for w in again if w.name == name)
             if found is None:
-                raise
+                raise WriteNotDoneError(exc) from exc
             return found, True
     return created, True
 

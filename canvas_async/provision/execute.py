@@ -19,18 +19,12 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from canvas_async import bulk
-from canvas_async._errors import (
-    CanvasError,
-    NotFoundError,
-    OutcomeUnknownError,
-    ServerError,
-    TransportError,
-)
+from canvas_async._errors import CanvasError, NotFoundError, OutcomeUnknownError
 from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
     AccountPlan,
@@ -57,10 +51,9 @@ if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
     from canvas_async.models import Account, Workflow
 
-__all__ = ["AccountNotFoundError", "WriteNotDoneError", "apply", "plan"]
+__all__ = ["AccountNotFoundError", "apply", "plan"]
 
 ProgressCallback = Callable[[bulk.Progress], object]
-T = TypeVar("T")
 
 
 async def plan(
@@ -298,11 +291,11 @@ class _Context:
                 global_notifications=new.global_notifications,
                 default_notification_email=new.notification_email,
             )
-        except _AMBIGUOUS as exc:
-            found = await _read_back(exc, self.canvas.accounts.list)
+        except bulk.DOUBTFUL as exc:
+            found = await bulk.read_back(exc, self.canvas.accounts.list)
             account_id = self._find_account(spec, found)
             if account_id is None:
-                raise _not_done(exc) from exc
+                raise bulk.WriteNotDoneError(exc) from exc
             return account_id
 
 
@@ -352,11 +345,11 @@ class _Executor:
             reg = await self.view.reg_applications.create(
                 application, tag_text=app_spec.tag, credentials=credentials
             )
-        except _AMBIGUOUS as exc:
-            regs = await _read_back(exc, self.view.reg_applications.list)
+        except bulk.DOUBTFUL as exc:
+            regs = await bulk.read_back(exc, self.view.reg_applications.list)
             found = find_registration(regs, application, app_spec.tag)
             if not found:
-                raise _not_done(exc) from exc
+                raise bulk.WriteNotDoneError(exc) from exc
             reg = found[0]
         self.reg_ids[app_spec.key] = reg.id
 
@@ -379,11 +372,11 @@ class _Executor:
                 variables=variables,
                 description=description,
             )
-        except _AMBIGUOUS as exc:
-            workflows = await _read_back(exc, self.view.workflows.list)
+        except bulk.DOUBTFUL as exc:
+            workflows = await bulk.read_back(exc, self.view.workflows.list)
             found = [w for w in workflows if w.name == spec.name and w.description == description]
             if not found:
-                raise _not_done(exc) from exc
+                raise bulk.WriteNotDoneError(exc) from exc
             workflow = found[0]
         self.created[spec.name] = workflow
 
@@ -395,49 +388,6 @@ class _Executor:
     async def _delete(self, workflow_id: uuid.UUID) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: what was wanted
             await self.view.workflows.delete(workflow_id)
-
-
-# A create that failed this way may have taken effect: read back before deciding.
-_AMBIGUOUS = (OutcomeUnknownError, TransportError, ServerError)
-
-
-class WriteNotDoneError(CanvasError):
-    """A write whose outcome was in doubt did not take effect: reading back showed so.
-
-    The original failure is chained as ``__cause__``.
-    """
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(f"{cause} (read back: it did not take effect)")
-        operation = getattr(cause, "operation", None)
-        self.operation = operation if isinstance(operation, str) else None
-
-
-def _not_done(exc: Exception) -> Exception:
-    return WriteNotDoneError(exc)
-
-
-async def _read_back(exc: Exception, read: Callable[[], Awaitable[list[T]]]) -> list[T]:
-    """Read once to settle a write that failed with ``exc``.
-
-    A failure that leaves no doubt (a 501, say) is raised again at once. When
-    the read fails too, the outcome stays unknown: that is raised as an
-    :class:`OutcomeUnknownError`.
-    """
-    if isinstance(exc, ServerError) and exc.status not in (500, 502, 504):
-        raise exc
-    try:
-        with bulk.step("read back after an unknown outcome"):
-            return await read()
-    except CanvasError as read_error:
-        if isinstance(exc, OutcomeUnknownError):
-            raise exc from read_error
-        unknown = OutcomeUnknownError(
-            f"{exc}; reading back failed too, so it may or may not have taken effect",
-            operation=str(getattr(exc, "operation", "write")),
-            account_id=getattr(exc, "account_id", None),
-        )
-        raise unknown from exc
 
 
 # -- reports -------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""for_each_account and the idempotent helpers against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from canvas_async import bulk
+from canvas_async._client import AccountView, Canvas
+from canvas_async._errors import ValidationError
+from canvas_async.bulk import Outcome
+from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
+
+TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
+QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
+FTP_CREDENTIALS = {"username": "u", "password": "p", "port": "21", "address": "ftp.example.org"}
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[CanvasEmulator]:
+    async with CanvasEmulator(seed="empty", synthetic_accounts=8, random_seed=2) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
+    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
+        yield canvas
+
+
+async def _setup(view: AccountView) -> tuple[uuid.UUID, bool]:
+    quin, _ = await bulk.ensure_registered(view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS)
+    ftp, _ = await bulk.ensure_registered(view, "FTP", tag_text="F", credentials=FTP_CREDENTIALS)
+    workflow, created = await bulk.ensure_workflow(
+        view,
+        name="Export",
+        template=TEMPLATE,
+        applications={"QUIN": quin, "FTP": ftp},
+        variables={"FTP Upload": {"filepath": "/x"}},
+    )
+    workflow, _ = await bulk.ensure_schedule(workflow, "0 0/5 * ? * *")
+    return workflow.id, created
+
+
+async def test_each_account_gets_its_own_result(emu: CanvasEmulator, canvas: Canvas) -> None:
+    accounts = await canvas.accounts.list()
+    seen: list[bulk.Progress] = []
+
+    report = await bulk.for_each_account(canvas, accounts, _setup, on_progress=seen.append)
+
+    assert report.ok
+    assert [r.key for r in report] == [a.id for a in accounts]
+    assert all(created for _, created in report.values().values())
+    assert seen[-1].done == len(accounts)
+    for result in report:
+        assert emu.state.workflows[result.unwrap()[0]].account_id == result.key
+
+
+async def test_running_again_creates_nothing(emu: CanvasEmulator, canvas: Canvas) -> None:
+    ids = emu.state.managed_ids[:3]
+    await bulk.for_each_account(canvas, ids, _setup)
+    counts = (len(emu.state.reg_applications), len(emu.state.workflows))
+    schedules_before = sum(1 for r in emu.log if r.path.endswith("/WorkflowScheduler"))
+
+    again = await bulk.for_each_account(canvas, ids, _setup)
+
+    assert again.ok
+    assert not any(created for _, created in again.values().values())
+    assert (len(emu.state.reg_applications), len(emu.state.workflows)) == counts
+    assert sum(1 for r in emu.log if r.path.endswith("/WorkflowScheduler")) == schedules_before
+
+
+async def test_a_failing_account_does_not_stop_the_others(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    emu.faults.add(ErrorStatus(400), operations={"create_workflow"}, times=1)
+
+    report = await bulk.for_each_account(canvas, emu.state.managed_ids[:4], _setup, concurrency=1)
+
+    assert [r.outcome for r in report] == [Outcome.FAILED] + [Outcome.DONE] * 3
+    failed = report.results[0]
+    assert failed.operation == "Workflow (POST)"
+    assert failed.step == "create workflow 'Export'"
+
+
+async def test_an_unknown_registration_is_found_by_reading_back(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    emu.faults.add(
+        DropConnection(after_effect=True), operations={"create_reg_application"}, times=1
+    )
+
+    reg, created = await bulk.ensure_registered(
+        view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS
+    )
+
+    assert created
+    assert reg.tag_text == "Q"
+    assert len(emu.state.reg_applications) == 1
+
+
+async def test_a_create_that_never_happened_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    emu.faults.add(DropConnection(), operations={"create_reg_application"}, times=1)
+
+    with pytest.raises(bulk.WriteNotDoneError, match="did not take effect") as info:
+        await bulk.ensure_registered(view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS)
+
+    assert info.value.operation == "RegApplication"
+    assert emu.state.reg_applications == {}
+
+
+async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None:
+    async def never(view: AccountView) -> None:
+        raise AssertionError("ran")
+
+    with pytest.raises(ValidationError, match="not an account id"):
+        await bulk.for_each_account(canvas, ["nope"], never)
