@@ -23,7 +23,12 @@ from typing import Final
 
 import attrs
 
-from ._errors import AuthenticationError, CanvasError, UnexpectedResponseError
+from ._errors import (
+    AuthenticationError,
+    CanvasError,
+    ClientClosedError,
+    UnexpectedResponseError,
+)
 
 __all__ = ["TokenManager", "TokenPair", "is_token_answer"]
 
@@ -61,25 +66,28 @@ def _timestamp(value: object) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _jwt_expiry(token: str) -> datetime | None:
-    """Read the ``exp`` claim of a JWT without checking its signature.
+def _jwt_claims(token: str) -> dict[str, object]:
+    """Read the claims of a JWT without checking its signature.
 
-    Only a fallback for an answer without ``accessTokenExpiresDateTime``: the
-    client is the bearer of the token, not the one who verifies it.
+    The client is the bearer of the token, not the one who verifies it: it
+    only reads ``iat`` and ``exp`` to time the renewal. Empty if unreadable.
     """
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     segment = parts[1]
     try:
         claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     except (binascii.Error, ValueError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _epoch(value: object) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        return datetime.fromtimestamp(exp, UTC)
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -90,15 +98,27 @@ class TokenPair:
 
     Attributes:
         authorization: The ``Authorization`` header value, ``Bearer <jwt>``.
-        access_expires: When the access token expires (UTC).
+        access_expires: When the access token expires (UTC), by the server's
+            clock.
         refresh_token: The refresh token.
         refresh_expires: When the refresh token expires (UTC), if known.
+        issued_at: When the server issued the access token (its ``iat``
+            claim), if the token says.
     """
 
     authorization: str = attrs.field(repr=False)
     access_expires: datetime
     refresh_token: str = attrs.field(repr=False)
     refresh_expires: datetime | None
+    issued_at: datetime | None = None
+
+    @property
+    def lifetime(self) -> timedelta | None:
+        """How long the access token was issued for, if the token says when
+        it was issued: a span, so it does not depend on the clocks agreeing."""
+        if self.issued_at is None:
+            return None
+        return max(self.access_expires - self.issued_at, timedelta(0))
 
     @classmethod
     def from_answer(cls, payload: object, *, operation: str) -> TokenPair:
@@ -127,9 +147,8 @@ class TokenPair:
         # The server's value already carries the scheme; accept a bare token too.
         if not access.lower().startswith(_BEARER.lower()):
             access = _BEARER + access
-        expires = _timestamp(payload.get(_ACCESS_EXPIRES)) or _jwt_expiry(
-            access[len(_BEARER) :].strip()
-        )
+        claims = _jwt_claims(access[len(_BEARER) :].strip())
+        expires = _timestamp(payload.get(_ACCESS_EXPIRES)) or _epoch(claims.get("exp"))
         if expires is None:
             raise bad(f"no readable {_ACCESS_EXPIRES}")
         return cls(
@@ -137,11 +156,20 @@ class TokenPair:
             access_expires=expires,
             refresh_token=refresh.strip(),
             refresh_expires=_timestamp(payload.get(_REFRESH_EXPIRES)),
+            issued_at=_epoch(claims.get("iat")),
         )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@attrs.frozen
+class _Held:
+    """A pair in use, and when (by this client's clock) to renew it."""
+
+    pair: TokenPair
+    renew_at: datetime
 
 
 @attrs.define
@@ -153,6 +181,12 @@ class TokenManager:
     refreshes with the refresh token; if the server rejects it (or it has
     expired), the keys are exchanged afresh, once; if that is refused too,
     :class:`~canvas_async.AuthenticationError` propagates.
+
+    The renewal is timed by this client's clock from the moment a pair
+    arrives: the token's lifetime (``exp - iat``, or the expiry the server
+    named) less ``refresh_margin``, but never less than half the lifetime. So
+    a client clock that runs ahead of the server's does not renew on every
+    call, and tokens that live shorter than the margin are still used.
 
     Args:
         exchange: Sends ``/Authenticate`` with the keys; returns the decoded
@@ -170,55 +204,62 @@ class TokenManager:
     _revoke: Callable[[str], Awaitable[object]] = attrs.field(alias="revoke")
     _now: Callable[[], datetime] = attrs.field(default=_now, alias="now")
     refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN
-    _tokens: TokenPair | None = attrs.field(default=None, init=False)
-    _renewal: asyncio.Future[TokenPair] | None = attrs.field(default=None, init=False)
+    _held: _Held | None = attrs.field(default=None, init=False)
+    _renewal: asyncio.Future[_Held] | None = attrs.field(default=None, init=False)
     _closed: bool = attrs.field(default=False, init=False)
 
     @property
     def tokens(self) -> TokenPair | None:
         """The pair in use, if any."""
-        return self._tokens
+        return None if self._held is None else self._held.pair
+
+    def _hold(self, pair: TokenPair) -> _Held:
+        received = self._now()
+        lifetime = pair.lifetime
+        if lifetime is None:
+            lifetime = max(pair.access_expires - received, timedelta(0))
+        margin = min(self.refresh_margin, lifetime / 2)
+        return _Held(pair, received + lifetime - margin)
 
     def adopt(self, payload: object, *, operation: str = "Authenticate") -> None:
         """Start from an answer the client already has (``auth="auto"`` reads
         ``/Authenticate`` once to pick the mode)."""
-        self._tokens = TokenPair.from_answer(payload, operation=operation)
-
-    def _fresh(self, tokens: TokenPair | None) -> bool:
-        return tokens is not None and self._now() < tokens.access_expires - self.refresh_margin
+        self._held = self._hold(TokenPair.from_answer(payload, operation=operation))
 
     async def authorization(self) -> str:
         """Return the ``Authorization`` value to send, renewing it if needed.
 
         Raises:
             AuthenticationError: The keys were refused.
-            CanvasError: The manager was closed.
+            ClientClosedError: The manager was closed.
         """
-        while True:
-            if self._closed:
-                raise CanvasError("the client is closed; its tokens were revoked")
-            tokens = self._tokens
-            if self._fresh(tokens):
-                assert tokens is not None
-                return tokens.authorization
-            renewal = self._renewal
-            if renewal is None:
-                renewal = self._renewal = asyncio.ensure_future(self._renew(tokens))
-                renewal.add_done_callback(self._renewed)
-            # Shielded: a caller that is cancelled leaves the renewal running
-            # for the others. Then the loop re-checks the expiry: the renewal
-            # may have been for an older pair than the one now held.
-            await asyncio.shield(renewal)
+        if self._closed:
+            raise _closed_error()
+        held = self._held
+        if held is not None and self._now() < held.renew_at:
+            return held.pair.authorization
+        renewal = self._renewal
+        if renewal is None:
+            renewal = self._renewal = asyncio.ensure_future(self._renew(held))
+            renewal.add_done_callback(self._renewed)
+        # Shielded: a caller that is cancelled leaves the renewal running for
+        # the others. Its pair is used even if it already looks due for
+        # renewal (tokens shorter-lived than the margin): no renewal loop.
+        held = await asyncio.shield(renewal)
+        if self._closed:
+            raise _closed_error()
+        return held.pair.authorization
 
-    def _renewed(self, renewal: asyncio.Future[TokenPair]) -> None:
+    def _renewed(self, renewal: asyncio.Future[_Held]) -> None:
         if self._renewal is renewal:
             self._renewal = None
         if renewal.cancelled():
             return
         if renewal.exception() is None and not self._closed:
-            self._tokens = renewal.result()
+            self._held = renewal.result()
 
-    async def _renew(self, tokens: TokenPair | None) -> TokenPair:
+    async def _renew(self, held: _Held | None) -> _Held:
+        tokens = None if held is None else held.pair
         if tokens is not None and (
             tokens.refresh_expires is None or self._now() < tokens.refresh_expires
         ):
@@ -228,8 +269,8 @@ class TokenManager:
                 # Rejected (unknown, revoked or rotated away): exchange the keys.
                 log.info("the refresh token was rejected; exchanging the keys again")
             else:
-                return TokenPair.from_answer(answer, operation="RefreshAccessToken")
-        return TokenPair.from_answer(await self._exchange(), operation="Authenticate")
+                return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
+        return self._hold(TokenPair.from_answer(await self._exchange(), operation="Authenticate"))
 
     def invalidate(self, authorization: str) -> None:
         """Mark the access token expired after the server refused it with 401.
@@ -239,9 +280,9 @@ class TokenManager:
         new one away. The refresh token is kept, so the next
         :meth:`authorization` refreshes rather than exchanging the keys.
         """
-        tokens = self._tokens
-        if tokens is not None and tokens.authorization == authorization:
-            self._tokens = attrs.evolve(tokens, access_expires=_EXPIRED)
+        held = self._held
+        if held is not None and held.pair.authorization == authorization:
+            self._held = _Held(held.pair, _EXPIRED)
 
     async def aclose(self) -> None:
         """Revoke the tokens with ``/DeleteToken``, once; later calls do nothing.
@@ -254,15 +295,20 @@ class TokenManager:
         renewal = self._renewal
         if renewal is not None:
             # Let a renewal in flight finish, so the pair it brings is revoked.
-            with_result = await asyncio.gather(renewal, return_exceptions=True)
-            if isinstance(with_result[0], TokenPair):
-                self._tokens = with_result[0]
-        tokens, self._tokens = self._tokens, None
-        if tokens is None:
+            (outcome,) = await asyncio.gather(renewal, return_exceptions=True)
+            if isinstance(outcome, _Held):
+                self._held = outcome
+        held, self._held = self._held, None
+        if held is None:
             return
+        tokens = held.pair
         if tokens.refresh_expires is not None and self._now() >= tokens.refresh_expires:
             return  # the server has forgotten it already
         try:
             await self._revoke(tokens.refresh_token)
         except CanvasError as exc:
             log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
+
+
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("this Canvas client is closed; its tokens were revoked")

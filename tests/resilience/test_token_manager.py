@@ -293,6 +293,70 @@ class TestAuthorization:
             await starter
 
 
+def jwt(claims: dict[str, object]) -> str:
+    def segment(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"Bearer {segment({'alg': 'HS256'})}.{segment(claims)}.c2ln"
+
+
+class TestRenewalTiming:
+    async def test_client_clock_ahead_of_the_server(self) -> None:
+        """A token's life is measured from its arrival (exp - iat), so a client
+        clock an hour ahead neither renews on every call nor keeps the token
+        past its life."""
+        calls = 0
+
+        async def exchange() -> object:
+            nonlocal calls
+            calls += 1
+            iat = int(T0.timestamp())
+            return {
+                "access_token": jwt({"iat": iat, "exp": iat + 900}),
+                "accessTokenExpiresDateTime": stamp(T0 + timedelta(minutes=15)),
+                "refresh_token": "r",
+            }
+
+        async def refuse(token: str) -> object:
+            raise AuthenticationError("refresh token is not found", status=401, operation="R")
+
+        now = T0 + timedelta(hours=1)
+        manager = TokenManager(exchange=exchange, refresh=refuse, revoke=refuse, now=lambda: now)
+
+        await manager.authorization()
+        now += timedelta(minutes=10)
+        await manager.authorization()
+        assert calls == 1
+        now += timedelta(minutes=5)
+        await manager.authorization()
+        assert calls == 2
+
+    async def test_tokens_shorter_lived_than_the_margin_are_used(self) -> None:
+        """A 10 s token is renewed at half its life, not on every call."""
+        server = FakeServer(access_life=timedelta(seconds=10))
+        manager = server.manager()
+
+        await manager.authorization()
+        server.now += timedelta(seconds=4)
+        await manager.authorization()
+
+        assert server.refreshes == 0
+        server.now += timedelta(seconds=2)
+        await manager.authorization()
+        assert server.refreshes == 1
+
+    async def test_an_expired_answer_does_not_loop(self) -> None:
+        """A pair that arrives already expired is used once, not renewed forever."""
+        server = FakeServer(access_life=timedelta(seconds=-5))
+        manager = server.manager()
+
+        async with asyncio.timeout(1):
+            value = await manager.authorization()
+
+        assert value == "Bearer access-1"
+        assert (server.exchanges, server.refreshes) == (1, 0)
+
+
 class TestInvalidate:
     async def test_401_drops_the_token_and_refreshes(self) -> None:
         """A refused token is renewed with the refresh token, not the keys."""
