@@ -34,10 +34,12 @@ upper case, written from what fires, so equal schedules read the same
 day is ``? *``). Two :class:`Cron` are equal when their canonical forms are.
 
 Time zones: fire times are wall-clock times in the zone given (UTC unless
-told otherwise). On a daylight-saving change, a wall-clock time that does not
-exist (02:30 on a spring-forward day in Europe/Oslo) is skipped, not moved;
-one that happens twice (02:30 on a fall-back day) fires once, at its first
-occurrence.
+told otherwise; a :class:`zoneinfo.ZoneInfo`, or any ``tzinfo`` that honours
+``fold``). On a daylight-saving change, a wall-clock time that does not exist
+(02:30 on a spring-forward day in Europe/Oslo) is skipped, not moved; one that
+happens twice (02:30 on a fall-back day) fires once, at its first occurrence.
+So an hourly schedule has one run fewer on the spring-forward day, and one
+every two hours across the repeated hour of the fall-back day.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 DayPredicate = Callable[[date], bool]
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Expected:
     """What an expression means, in plain Python."""
 
@@ -31,6 +31,12 @@ class Expected:
     day: DayPredicate
     months: frozenset[int]
     years: frozenset[int]
+
+    def __repr__(self) -> str:
+        # Short: Hypothesis prints this next to the expression's text on failure.
+        sizes = (self.seconds, self.minutes, self.hours, self.months, self.years)
+        counts = "/".join(str(len(values)) for values in sizes)
+        return f"Expected({counts} values per field)"
 
     def matches_wall(self, when: datetime) -> bool:
         """Tell whether the wall-clock fields of ``when`` fire (zone ignored)."""
