@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 
 import yarl
 from aiohttp import web
+from leak_check import register_secret
+
+from canvas_async.testing import CanvasEmulator
 
 
 @contextlib.asynccontextmanager
@@ -21,3 +24,12 @@ async def serve(app: web.Application) -> AsyncIterator[yarl.URL]:
         yield yarl.URL(f"http://127.0.0.1:{port}/api")
     finally:
         await runner.cleanup()
+
+
+async def running(emulator: CanvasEmulator) -> AsyncIterator[CanvasEmulator]:
+    """Start ``emulator``, register its keys as secrets, check it stayed healthy."""
+    register_secret(emulator.consumer)
+    register_secret(emulator.secret_key)
+    async with emulator:
+        yield emulator
+    assert emulator.state.internal_errors == []

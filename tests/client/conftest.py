@@ -5,19 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from leak_check import record_text, register_secret
+from client_support import running
+from leak_check import record_text
 
 from canvas_async import Canvas
 from canvas_async.testing import CanvasEmulator
-
-
-async def running(emulator: CanvasEmulator) -> AsyncIterator[CanvasEmulator]:
-    """Start ``emulator``, register its keys as secrets, check it stayed healthy."""
-    register_secret(emulator.consumer)
-    register_secret(emulator.secret_key)
-    async with emulator:
-        yield emulator
-    assert emulator.state.internal_errors == []
 
 
 @pytest.fixture

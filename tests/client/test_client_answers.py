@@ -1,0 +1,224 @@
+"""Error answers and unexpected bodies, over HTTP.
+
+Errors come from the emulator's fault injection; bodies the emulator never
+sends (a malformed id, a wrong acknowledgement) from a small stand-in server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from client_support import serve
+
+from canvas_async import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    Canvas,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    _routes,
+)
+from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
+
+Call = Callable[[Canvas], Awaitable[object]]
+
+WORKFLOW_ID = uuid.UUID("ef7a56e6-448f-4787-b58d-47b063d6e983")  # a sample workflow
+QUIN_ID = uuid.UUID("97cbc3b3-32c7-4e4a-b788-a332ea82aeff")
+
+# One call per authenticated route key: every one must carry the keys.
+AUTHENTICATED_CALLS: dict[str, Call] = {
+    "authenticate": lambda c: c._transport.request("authenticate", bool),
+    "list_accounts": lambda c: c.accounts.list(),
+    "create_account": lambda c: c.accounts.create(
+        first_name="A", last_name="B", email="a@example.com"
+    ),
+    "list_applications": lambda c: c.applications.list(),
+    "list_reg_applications": lambda c: c.reg_applications.list(),
+    "create_reg_application": lambda c: c._transport.request(
+        "create_reg_application",
+        str,
+        body={"applicationId": str(QUIN_ID), "tagText": "t", "credentialsJson": "{}"},
+    ),
+    "list_workflow_templates": lambda c: c.templates.list(),
+    "list_workflows": lambda c: c.workflows.list(),
+    "get_workflow": lambda c: c.workflows.get(WORKFLOW_ID),
+    "create_workflow": lambda c: c._transport.request(
+        "create_workflow", str, body={"workflowTemplateId": str(uuid.uuid4()), "applications": {}}
+    ),
+    "delete_workflow": lambda c: c.workflows.delete(WORKFLOW_ID),
+    "run_workflow": lambda c: c.workflows.run(WORKFLOW_ID),
+    "workflow_scheduler": lambda c: c.workflows.unschedule(WORKFLOW_ID),
+}
+
+
+def test_every_authenticated_key_mode_route_is_covered() -> None:
+    key_mode = {
+        r.key for r in _routes.iter_routes() if r.auth in (_routes.Auth.KEYS, _routes.Auth.SESSION)
+    }
+    assert set(AUTHENTICATED_CALLS) == key_mode
+
+
+@pytest.mark.parametrize("key", sorted(AUTHENTICATED_CALLS))
+async def test_wrong_keys_are_refused_everywhere(emu: CanvasEmulator, key: str) -> None:
+    async with Canvas(consumer=emu.consumer, secret_key="wrong-secret", env=emu.url) as canvas:
+        with pytest.raises(AuthenticationError) as info:
+            await AUTHENTICATED_CALLS[key](canvas)
+
+    assert info.value.status == 401
+    assert [r.operation for r in emu.log] == [key]
+    assert emu.state.workflows[WORKFLOW_ID]  # nothing happened
+
+
+class TestEnvelope:
+    @pytest.mark.parametrize(
+        ("state", "cls"),
+        [
+            (_routes.NOT_FOUND_STATE, NotFoundError),
+            (_routes.BAD_REQUEST_STATE, BadRequestError),
+            (_routes.FORBIDDEN_STATE, PermissionDeniedError),
+            (_routes.UNKNOWN_TEMPLATE_STATE, ServerError),
+        ],
+    )
+    async def test_with_http_200_is_an_error(
+        self, canvas: Canvas, emu: CanvasEmulator, state: int, cls: type[APIError]
+    ) -> None:
+        """The ``{"State", "Msg"}`` envelope raises even when it comes with 200."""
+        emu.faults.add(
+            ErrorEnvelope(state, "Injected trouble", http_status=200),
+            operations={"list_workflows"},
+            times=1,
+        )
+
+        with pytest.raises(cls) as info:
+            await canvas.workflows.list()
+
+        assert (info.value.status, info.value.http_status) == (state, 200)
+        assert info.value.message == "Injected trouble"
+        assert info.value.operation == "Workflows"
+        assert await canvas.workflows.list()  # the next call is fine
+
+    async def test_with_an_error_status(self, canvas: Canvas, emu: CanvasEmulator) -> None:
+        emu.faults.add(
+            ErrorEnvelope(404, "Unknown workflow", http_status=404), operations={"run_workflow"}
+        )
+
+        with pytest.raises(NotFoundError) as info:
+            await canvas.workflows.run(WORKFLOW_ID)
+
+        assert (info.value.status, info.value.http_status) == (404, 404)
+        assert emu.state.runs == []
+
+
+class TestStatuses:
+    async def test_rate_limited(self, canvas: Canvas, emu: CanvasEmulator) -> None:
+        emu.faults.add(ErrorStatus(429, retry_after=3), operations={"list_accounts"}, times=1)
+
+        with pytest.raises(RateLimitError) as info:
+            await canvas.accounts.list()
+
+        assert info.value.retry_after == 3.0
+        assert info.value.status == 429
+
+    @pytest.mark.parametrize("status", [500, 502, 503, 504])
+    async def test_server_errors(self, canvas: Canvas, emu: CanvasEmulator, status: int) -> None:
+        emu.faults.add(ErrorStatus(status), operations={"get_workflow"}, times=1)
+
+        with pytest.raises(ServerError) as info:
+            await canvas.workflows.get(WORKFLOW_ID)
+
+        assert info.value.status == status
+
+    async def test_error_after_effect_still_raises(
+        self, canvas: Canvas, emu: CanvasEmulator
+    ) -> None:
+        """The server did the work but answered 500: the caller hears of the error."""
+        emu.faults.add(ErrorStatus(500, after_effect=True), operations={"run_workflow"})
+
+        with pytest.raises(ServerError):
+            await canvas.workflows.run(WORKFLOW_ID)
+
+        assert len(emu.state.runs) == 1
+
+
+def _stand_in(answers: dict[str, Any]) -> web.Application:
+    """A server answering each path with a fixed body (a str goes out as text)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = answers[request.path.removeprefix("/api")]
+        if isinstance(body, str):
+            return web.Response(text=body)
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+class TestUnexpectedBodies:
+    @pytest.mark.parametrize(
+        ("path", "body", "call"),
+        [
+            ("/Account", "created!", lambda c: c.accounts.create(
+                first_name="A", last_name="B", email="a@example.com")),
+            ("/Account", 42, lambda c: c.accounts.create(
+                first_name="A", last_name="B", email="a@example.com")),
+            ("/Workflows", [{"id": "not-a-guid"}], lambda c: c.workflows.list()),
+            ("/Workflows", {"workflows": []}, lambda c: c.workflows.list()),
+            ("/Workflow", [], lambda c: c.workflows.get(WORKFLOW_ID)),
+            ("/RunWorkflow", "Workflow will not run", lambda c: c.workflows.run(WORKFLOW_ID)),
+            ("/DeleteWorkflow", False, lambda c: c.workflows.delete(WORKFLOW_ID)),
+            ("/DeleteWorkflow", str(uuid.uuid4()), lambda c: c.workflows.delete(WORKFLOW_ID)),
+            ("/Authenticate", "maybe", lambda c: c.authenticate()),
+            ("/WorkflowScheduler", _routes.SCHEDULER_DISABLED_TEXT,
+             lambda c: c.workflows.schedule(WORKFLOW_ID, "0 0/5 * ? * * *")),
+        ],
+    )  # fmt: skip
+    async def test_raise(self, path: str, body: object, call: Call) -> None:
+        async with (
+            serve(_stand_in({path: body})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            with pytest.raises(UnexpectedResponseError) as info:
+                await call(canvas)
+
+        assert info.value.status == 200
+        assert info.value.body == body
+        assert "unexpected answer" in str(info.value)
+
+    @pytest.mark.parametrize(
+        "body", ["Workflow will now run", '"Workflow will now run"', "workflow will now run\n"]
+    )
+    async def test_text_answer_forms(self, body: str) -> None:
+        async with (
+            serve(_stand_in({"/RunWorkflow": body})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            await canvas.workflows.run(WORKFLOW_ID)
+
+    @pytest.mark.parametrize("body", [True, "true", str(WORKFLOW_ID)])
+    async def test_delete_answer_forms(self, body: object) -> None:
+        """``true`` as documented; GetMetaData says a Guid, so the id is accepted."""
+        async with (
+            serve(_stand_in({"/DeleteWorkflow": body})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            await canvas.workflows.delete(WORKFLOW_ID)
+
+    async def test_bare_guid_text_is_an_id(self) -> None:
+        new_id = uuid.uuid4()
+        async with (
+            serve(_stand_in({"/Account": str(new_id)})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            assert (
+                await canvas.accounts.create(first_name="A", last_name="B", email="a@example.com")
+                == new_id
+            )
