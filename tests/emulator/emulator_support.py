@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 from typing import Any, Final
@@ -76,7 +77,7 @@ class Api:
         *,
         query: dict[str, str] | None = None,
         body: Any = NO_BODY,
-        data: bytes | str | None = None,
+        data: bytes | str | io.BytesIO | None = None,
         headers: dict[str, str] | None = None,
         account: str | None = None,
         alias: bool = False,
