@@ -305,3 +305,32 @@ def test_exit_status_of_an_apply_report() -> None:
     assert _exit.for_report(report(Status.DONE, Status.OUTCOME_UNKNOWN)) == _exit.UNKNOWN
     assert _exit.for_report(report(Status.OUTCOME_UNKNOWN, Status.FAILED)) == _exit.FAILED
     assert _exit.for_report(report(Status.SKIPPED)) == _exit.FAILED
+
+
+async def test_the_emulator_command_serves_until_interrupted() -> None:
+    import signal
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "canvas_async.cli",
+        "emulator",
+        "--port",
+        "0",
+        "--accounts",
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=base,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    first = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+    assert b"Canvas emulator listening at http://127.0.0.1:" in first
+    proc.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+
+    assert proc.returncode == _exit.INTERRUPTED
+    assert b"CANVAS_SECRET_KEY=" in out
+    assert b"Traceback" not in err
