@@ -17,20 +17,24 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from types import MappingProxyType
+from typing import Final, Generic, Literal, TypeVar
 
 import attrs
 
+from . import _routes
+from ._auth import KeyAuth
 from ._errors import (
     AuthenticationError,
     CanvasError,
     ClientClosedError,
     UnexpectedResponseError,
+    ValidationError,
 )
 
-__all__ = ["TokenManager", "TokenPair", "is_token_answer"]
+__all__ = ["SingleFlight", "TokenAuth", "TokenManager", "TokenPair", "is_token_answer"]
 
 log = logging.getLogger("canvas_async")
 
@@ -45,6 +49,8 @@ _REFRESH: Final = "refresh_token"
 _REFRESH_EXPIRES: Final = "refreshTokenExpiresDateTime"
 _BEARER: Final = "Bearer "
 _EXPIRED: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+T = TypeVar("T")
 
 
 def is_token_answer(payload: object) -> bool:
@@ -164,6 +170,39 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@attrs.define
+class SingleFlight(Generic[T]):
+    """Runs one coroutine at a time on behalf of every task that asks.
+
+    The first caller starts the work; callers arriving while it runs wait
+    for the same result or the same exception. A caller that is cancelled
+    does not cancel the work for the others. Once it is done the next call
+    starts afresh: a failure is not remembered.
+    """
+
+    _running: asyncio.Future[T] | None = attrs.field(default=None, init=False)
+
+    @property
+    def running(self) -> asyncio.Future[T] | None:
+        """The work in flight, if any."""
+        return self._running
+
+    async def run(self, start: Callable[[], Awaitable[T]]) -> T:
+        """Return the result of the work in flight, starting it with ``start``
+        if none is."""
+        running = self._running
+        if running is None:
+            running = self._running = asyncio.ensure_future(start())
+            running.add_done_callback(self._done)
+        return await asyncio.shield(running)
+
+    def _done(self, running: asyncio.Future[T]) -> None:
+        if self._running is running:
+            self._running = None
+        if not running.cancelled():
+            running.exception()  # retrieved: the waiters have it, or nobody wanted it
+
+
 @attrs.frozen
 class _Held:
     """A pair in use, and when (by this client's clock) to renew it."""
@@ -205,7 +244,7 @@ class TokenManager:
     _now: Callable[[], datetime] = attrs.field(default=_now, alias="now")
     refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN
     _held: _Held | None = attrs.field(default=None, init=False)
-    _renewal: asyncio.Future[_Held] | None = attrs.field(default=None, init=False)
+    _renewal: SingleFlight[_Held] = attrs.field(factory=SingleFlight, init=False)
     _closed: bool = attrs.field(default=False, init=False)
 
     @property
@@ -238,28 +277,20 @@ class TokenManager:
         held = self._held
         if held is not None and self._now() < held.renew_at:
             return held.pair.authorization
-        renewal = self._renewal
-        if renewal is None:
-            renewal = self._renewal = asyncio.ensure_future(self._renew(held))
-            renewal.add_done_callback(self._renewed)
-        # Shielded: a caller that is cancelled leaves the renewal running for
-        # the others. Its pair is used even if it already looks due for
-        # renewal (tokens shorter-lived than the margin): no renewal loop.
-        held = await asyncio.shield(renewal)
+        # The renewal's pair is used even if it already looks due for renewal
+        # (tokens shorter-lived than the margin): no renewal loop.
+        held = await self._renewal.run(lambda: self._renew(held))
         if self._closed:
             raise _closed_error()
         return held.pair.authorization
 
-    def _renewed(self, renewal: asyncio.Future[_Held]) -> None:
-        if self._renewal is renewal:
-            self._renewal = None
-        if renewal.cancelled():
-            return
-        if renewal.exception() is None and not self._closed:
-            self._held = renewal.result()
-
     async def _renew(self, held: _Held | None) -> _Held:
-        tokens = None if held is None else held.pair
+        renewed = await self._fetch(None if held is None else held.pair)
+        if not self._closed:
+            self._held = renewed
+        return renewed
+
+    async def _fetch(self, tokens: TokenPair | None) -> _Held:
         if tokens is not None and (
             tokens.refresh_expires is None or self._now() < tokens.refresh_expires
         ):
@@ -292,10 +323,10 @@ class TokenManager:
         if self._closed:
             return
         self._closed = True
-        renewal = self._renewal
-        if renewal is not None:
+        running = self._renewal.running
+        if running is not None:
             # Let a renewal in flight finish, so the pair it brings is revoked.
-            (outcome,) = await asyncio.gather(renewal, return_exceptions=True)
+            (outcome,) = await asyncio.gather(running, return_exceptions=True)
             if isinstance(outcome, _Held):
                 self._held = outcome
         held, self._held = self._held, None
@@ -312,3 +343,123 @@ class TokenManager:
 
 def _closed_error() -> ClientClosedError:
     return ClientClosedError("this Canvas client is closed; its tokens were revoked")
+
+
+# -- the auth strategy -----------------------------------------------------------
+
+Send = Callable[[str, Mapping[str, str] | None], Awaitable[object]]
+"""Sends the operation with the given route key and query parameters; returns
+the decoded success answer, raises the API's error."""
+
+_NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
+
+
+@attrs.define
+class TokenAuth:
+    """Token mode: the keys are exchanged for a bearer token (spec:
+    "Authentication, token mode").
+
+    Pass ``auth="token"`` (or ``"auto"``) to the client, or an instance to
+    tune it: ``Canvas(..., auth=TokenAuth(refresh_margin=timedelta(minutes=2)))``.
+    An instance belongs to one client.
+
+    Args:
+        auto: Pick the mode from the server's answer to ``/Authenticate``:
+            ``true`` means key mode, a token object token mode.
+        refresh_margin: How long before its expiry the access token is renewed.
+    """
+
+    auto: bool = False
+    refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN
+    _keys: KeyAuth | None = attrs.field(default=None, init=False, repr=False)
+    _send: Send | None = attrs.field(default=None, init=False, repr=False)
+    _manager: TokenManager | None = attrs.field(default=None, init=False, repr=False)
+    _mode: Literal["keys", "token"] | None = attrs.field(default=None, init=False)
+    _detection: SingleFlight[Literal["keys", "token"]] = attrs.field(
+        factory=SingleFlight, init=False, repr=False
+    )
+
+    def bind(self, keys: KeyAuth, send: Send) -> None:
+        """Give the strategy the keys and a way to send; the client calls this.
+
+        Raises:
+            ValidationError: The instance already belongs to a client.
+        """
+        if self._send is not None:
+            raise ValidationError("a TokenAuth belongs to one client; create one per client")
+        self._keys = keys
+        self._send = send
+        self._manager = TokenManager(
+            exchange=lambda: send("authenticate", None),
+            refresh=lambda token: send("refresh_access_token", {"token": token}),
+            revoke=lambda token: send("delete_token", {"refreshToken": token}),
+            refresh_margin=self.refresh_margin,
+        )
+        if not self.auto:
+            self._mode = "token"
+
+    @property
+    def mode(self) -> Literal["keys", "token"] | None:
+        """The mode in use: ``None`` until ``auto`` has asked the server."""
+        return self._mode
+
+    @property
+    def manager(self) -> TokenManager:
+        """The token manager (once bound)."""
+        if self._manager is None:
+            raise RuntimeError("TokenAuth is not bound to a client")
+        return self._manager
+
+    def _bound(self) -> tuple[KeyAuth, Send, TokenManager]:
+        if self._keys is None or self._send is None or self._manager is None:
+            raise RuntimeError("TokenAuth is not bound to a client")
+        return self._keys, self._send, self._manager
+
+    async def resolve(self) -> Literal["keys", "token"]:
+        """Return the mode, asking ``/Authenticate`` once if ``auto``.
+
+        In token mode the answer is kept as the first token pair, so asking
+        costs no extra exchange.
+        """
+        if self._mode is not None:
+            return self._mode
+        return await self._detection.run(self._detect)
+
+    async def _detect(self) -> Literal["keys", "token"]:
+        _, send, manager = self._bound()
+        payload = await send("authenticate", None)
+        if is_token_answer(payload):
+            manager.adopt(payload)
+            self._mode = "token"
+        elif payload is True:
+            self._mode = "keys"
+        else:
+            raise UnexpectedResponseError(
+                "Authenticate answered neither true (key mode) nor a token object",
+                status=200,
+                operation="Authenticate",
+            )
+        log.info("the server speaks %s mode", self._mode)
+        return self._mode
+
+    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
+        """Return the headers that authenticate a request for ``route``."""
+        keys, _, manager = self._bound()
+        if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
+            return _NO_HEADERS  # the refresh token travels in the query string
+        if route.auth is _routes.Auth.KEYS or await self.resolve() == "keys":
+            return await keys.headers(route)
+        return {_routes.AUTHORIZATION_HEADER: await manager.authorization()}
+
+    async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
+        """Drop the refused access token (if still current): send once more."""
+        value = sent.get(_routes.AUTHORIZATION_HEADER)
+        if route.auth is not _routes.Auth.SESSION or value is None or self._manager is None:
+            return False
+        self._manager.invalidate(value)
+        return True
+
+    async def aclose(self) -> None:
+        """Revoke the tokens with one ``/DeleteToken``."""
+        if self._manager is not None:
+            await self._manager.aclose()

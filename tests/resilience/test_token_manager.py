@@ -7,18 +7,22 @@ import base64
 import itertools
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
 
+from canvas_async import _routes
+from canvas_async._auth import KeyAuth
 from canvas_async._errors import (
     AuthenticationError,
     CanvasConnectionError,
     CanvasError,
     UnexpectedResponseError,
+    ValidationError,
 )
-from canvas_async._tokens import TokenManager, TokenPair, is_token_answer
+from canvas_async._tokens import TokenAuth, TokenManager, TokenPair, is_token_answer
 
 T0 = datetime(2022, 4, 27, 10, 18, 55, tzinfo=UTC)
 
@@ -491,3 +495,140 @@ class TestClose:
 
         assert SAMPLE["access_token"] == await manager.authorization()
         assert server.exchanges == 0
+
+
+# -- TokenAuth: the strategy the transport talks to ------------------------------
+
+KEYS = KeyAuth.from_keys("consumer", "secret")
+SESSION_ROUTE = _routes.route("list_workflows")
+
+
+@attrs.define
+class Wired:
+    """A FakeServer behind the ``send`` callable the client gives TokenAuth."""
+
+    server: FakeServer
+    key_mode: bool = False
+    sent: list[tuple[str, Mapping[str, str] | None]] = attrs.Factory(list)
+
+    async def send(self, key: str, params: Mapping[str, str] | None) -> object:
+        self.sent.append((key, params))
+        if key == "authenticate":
+            return True if self.key_mode else await self.server.exchange()
+        assert params is not None
+        if key == "refresh_access_token":
+            return await self.server.refresh(params["token"])
+        if key == "delete_token":
+            return await self.server.revoke(params["refreshToken"])
+        raise AssertionError(key)
+
+    def auth(self, *, auto: bool = False) -> TokenAuth:
+        auth = TokenAuth(auto=auto)
+        auth.bind(KEYS, self.send)
+        auth.manager._now = self.server.clock
+        return auth
+
+
+class TestTokenAuth:
+    async def test_session_routes_carry_the_bearer_token(self) -> None:
+        """Authorization carries the server's value as it is; no keys."""
+        auth = Wired(FakeServer()).auth()
+
+        headers = await auth.headers(SESSION_ROUTE)
+
+        assert headers == {"Authorization": "Bearer access-1"}
+
+    async def test_authenticate_carries_the_keys(self) -> None:
+        """The exchange itself is sent with the keys."""
+        auth = Wired(FakeServer()).auth()
+
+        headers = await auth.headers(_routes.route("authenticate"))
+
+        assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
+
+    @pytest.mark.parametrize("key", ["get_metadata", "refresh_access_token", "delete_token"])
+    def test_no_credentials_in_headers(self, key: str) -> None:
+        """Open routes carry nothing; the refresh token travels in the query."""
+        auth = Wired(FakeServer()).auth()
+
+        assert asyncio.run(auth.headers(_routes.route(key))) == {}
+
+    async def test_401_invalidates_the_token_sent(self) -> None:
+        """on_unauthorized drops the refused token and asks for one more try."""
+        wired = Wired(FakeServer())
+        auth = wired.auth()
+        sent = await auth.headers(SESSION_ROUTE)
+
+        assert await auth.on_unauthorized(SESSION_ROUTE, sent)
+        assert await auth.headers(SESSION_ROUTE) == {"Authorization": "Bearer access-2"}
+        assert wired.server.refreshes == 1
+
+    async def test_401_on_the_exchange_is_final(self) -> None:
+        """Refused keys are not retried."""
+        auth = Wired(FakeServer()).auth()
+        keys = await auth.headers(_routes.route("authenticate"))
+
+        assert not await auth.on_unauthorized(_routes.route("authenticate"), keys)
+
+    async def test_auto_picks_token_mode_without_a_second_exchange(self) -> None:
+        """auto: 100 tasks, one /Authenticate, whose tokens are then used."""
+        wired = Wired(FakeServer(delay=0.01))
+        auth = wired.auth(auto=True)
+
+        values = await asyncio.gather(*(auth.headers(SESSION_ROUTE) for _ in range(100)))
+
+        assert auth.mode == "token"
+        assert [key for key, _ in wired.sent] == ["authenticate"]
+        assert {v["Authorization"] for v in values} == {"Bearer access-1"}
+
+    async def test_auto_picks_key_mode(self) -> None:
+        """auto against a key-mode server: the keys on every request."""
+        wired = Wired(FakeServer(), key_mode=True)
+        auth = wired.auth(auto=True)
+
+        headers = await auth.headers(SESSION_ROUTE)
+        await auth.aclose()
+
+        assert auth.mode == "keys"
+        assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
+        assert [key for key, _ in wired.sent] == ["authenticate"]
+
+    async def test_auto_with_an_odd_answer(self) -> None:
+        """Neither true nor tokens: a clear error, and the next call asks again."""
+        calls = 0
+
+        async def send(key: str, params: Mapping[str, str] | None) -> object:
+            nonlocal calls
+            calls += 1
+            return "yes"
+
+        auth = TokenAuth(auto=True)
+        auth.bind(KEYS, send)
+
+        for _ in range(2):
+            with pytest.raises(UnexpectedResponseError, match="neither true"):
+                await auth.headers(SESSION_ROUTE)
+        assert calls == 2
+
+    async def test_close_revokes_with_the_refresh_token(self) -> None:
+        """aclose() sends DeleteToken?refreshToken=<current refresh token>."""
+        wired = Wired(FakeServer())
+        auth = wired.auth()
+        await auth.headers(SESSION_ROUTE)
+
+        await auth.aclose()
+
+        assert wired.sent[-1] == ("delete_token", {"refreshToken": "refresh-1"})
+
+    def test_one_client_per_instance(self) -> None:
+        """Binding twice is refused: tokens are not shared between clients."""
+        auth = Wired(FakeServer()).auth()
+
+        with pytest.raises(ValidationError, match="one client"):
+            auth.bind(KEYS, Wired(FakeServer()).send)
+
+    def test_repr_shows_no_secrets(self) -> None:
+        """Neither keys nor tokens in the repr."""
+        auth = Wired(FakeServer()).auth()
+
+        assert "secret" not in repr(auth)
