@@ -1,0 +1,106 @@
+"""``canvas-async-emulator``: run the Canvas emulator until Ctrl-C.
+
+    canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
+
+It prints the base URL and the keys to connect with. The keys are printed on
+purpose: they are the emulator's own, made up at start, and a client needs
+them to talk to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from ._server import CanvasEmulator
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="canvas-async-emulator",
+        description="Serve the Canvas REST API from memory, for tests and local development.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=("keys", "token"),
+        default="keys",
+        help="keys: key headers on every call; token: keys exchanged for bearer tokens",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=("samples", "empty"),
+        default="samples",
+        help="start with the documented sample data, or with the catalog only",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="add N synthetic managed accounts",
+    )
+    parser.add_argument(
+        "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
+    )
+    return parser
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not on Windows: there Ctrl-C arrives as KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with emulator:
+        out.write(
+            f"Canvas emulator ({emulator.auth} mode) listening on {emulator.url}\n"
+            f"Consumer:  {emulator.consumer}\n"
+            f"SecretKey: {emulator.secret_key}\n"
+            "Press Ctrl-C to stop.\n"
+        )
+        out.flush()
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator; return the exit status."""
+    args = _parser().parse_args(argv)
+    emulator = CanvasEmulator(
+        auth=args.auth,
+        seed=args.seed,
+        synthetic_accounts=args.accounts,
+        random_seed=args.random_seed,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        asyncio.run(_serve(emulator, sys.stdout))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:  # e.g. the port is taken
+        print(f"canvas-async-emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
