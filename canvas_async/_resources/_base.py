@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -55,26 +56,39 @@ class Resource:
 
     def _models(self, cls: type[T]) -> Callable[[Any], list[T]]:
         """Return a parser of a JSON array of ``cls``, bound to this view."""
-        view = self._view
-        bind = any(field.alias == "view" for field in attrs.fields(cls))  # type: ignore[arg-type]
-
-        def parse(payload: Any) -> list[T]:
-            items = _convert.structure(payload, list[cls])  # type: ignore[valid-type]
-            if bind:
-                for item in items:
-                    bind_view(item, view)
-            return items
-
-        return parse
+        model: Any = cls
+        return functools.partial(
+            _structure_models, _list_of(model), self._view if _bindable(model) else None
+        )
 
     def _model(self, cls: type[T]) -> Callable[[Any], T]:
         """Return a parser of one JSON object of ``cls``, bound to this view."""
-        view = self._view
+        model: Any = cls
+        return functools.partial(_structure_model, cls, self._view if _bindable(model) else None)
 
-        def parse(payload: Any) -> T:
-            return bind_view(_convert.structure(payload, cls), view)
 
-        return parse
+@functools.cache
+def _list_of(cls: Any) -> Any:
+    # One ``list[cls]`` per class: the converter's dispatch cache keys on it.
+    return list[cls]
+
+
+@functools.cache
+def _bindable(cls: Any) -> bool:
+    return any(field.alias == "view" for field in attrs.fields(cls))
+
+
+def _structure_models(list_type: Any, view: AccountView | None, payload: Any) -> list[Any]:
+    items: list[Any] = _convert.structure(payload, list_type)
+    if view is not None:
+        for item in items:
+            bind_view(item, view)
+    return items
+
+
+def _structure_model(cls: type[T], view: AccountView | None, payload: Any) -> T:
+    item = _convert.structure(payload, cls)
+    return item if view is None else bind_view(item, view)
 
 
 def bind_view(model: T, view: AccountView) -> T:

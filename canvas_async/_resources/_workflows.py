@@ -17,6 +17,10 @@ from canvas_async.schedule import Cron
 from ._base import Resource, parse_guid, parse_text, parse_true
 from ._templates import TemplatesAPI
 
+_RUN_STARTED = parse_text(_routes.RUN_TEXT)
+_SCHEDULER_ENABLED = parse_text(_routes.SCHEDULER_ENABLED_TEXT)
+_SCHEDULER_DISABLED = parse_text(_routes.SCHEDULER_DISABLED_TEXT)
+
 _WorkflowRef = models.Workflow | uuid.UUID | str
 _TemplateRef = models.WorkflowTemplate | uuid.UUID | str
 
@@ -124,7 +128,7 @@ class WorkflowsAPI(Resource):
         body = _requests.RunMetadata(workflow_id, from_block, till_block)
         await self._call(
             "run_workflow",
-            parse_text(_routes.RUN_TEXT),
+            _RUN_STARTED,
             body=_convert.unstructure(body),
             timeout=timeout,
         )
@@ -187,10 +191,9 @@ class WorkflowsAPI(Resource):
         timeout: TimeoutTypes | UseClientDefault,
     ) -> models.Workflow:
         body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
-        expected = _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
         await self._call(
             "workflow_scheduler",
-            parse_text(expected),
+            _SCHEDULER_ENABLED if enabled else _SCHEDULER_DISABLED,
             body=_convert.unstructure(body),
             timeout=timeout,
         )
