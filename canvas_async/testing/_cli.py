@@ -15,11 +15,13 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Final, TextIO
 
 from ._server import CanvasEmulator
 
 __all__ = ["main"]
+
+_LOG_LIMIT: Final = 10_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         random_seed=args.random_seed,
         host=args.host,
         port=args.port,
+        # A long-running server keeps the newest requests only.
+        log_limit=_LOG_LIMIT,
     )
     try:
         asyncio.run(_serve(emulator, sys.stdout))

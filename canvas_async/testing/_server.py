@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 import secrets
 import uuid
@@ -54,6 +55,8 @@ class CanvasEmulator:
         refresh_token_lifetime: How long a refresh token is valid (token mode).
         host: The address to listen on (loopback by default).
         port: The port; 0 picks a free one.
+        log_limit: Keep only the newest ``log_limit`` requests in the request
+            log (for long runs); all of them by default.
 
     Attributes:
         consumer: The ``Consumer`` key the emulator accepts (random per instance).
@@ -86,6 +89,7 @@ class CanvasEmulator:
         refresh_token_lifetime: timedelta = timedelta(days=1),
         host: str = "127.0.0.1",
         port: int = 0,
+        log_limit: int | None = None,
     ) -> None:
         if auth not in ("keys", "token"):
             raise ValueError(f"auth must be 'keys' or 'token', not {auth!r}")
@@ -93,12 +97,14 @@ class CanvasEmulator:
             raise ValueError(f"seed must be 'samples' or 'empty', not {seed!r}")
         if synthetic_accounts < 0:
             raise ValueError("synthetic_accounts must not be negative")
+        if log_limit is not None and log_limit < 0:
+            raise ValueError("log_limit must not be negative")
         if access_token_lifetime <= timedelta(0) or refresh_token_lifetime <= timedelta(0):
             raise ValueError("token lifetimes must be positive")
         clock = SystemClock() if clock is None else clock
         rng = random.Random(random_seed)
         tokens = TokenStore(clock, access_token_lifetime, refresh_token_lifetime)
-        state = EmulatorState(clock, tokens)
+        state = EmulatorState(clock, tokens, requests=collections.deque(maxlen=log_limit))
         seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
         self.__attrs_init__(
             auth=auth,
@@ -121,8 +127,8 @@ class CanvasEmulator:
 
     @property
     def log(self) -> list[RequestRecord]:
-        """Every request received so far, oldest first (``state.requests``)."""
-        return self.state.requests
+        """The requests received so far, oldest first (a copy of ``state.requests``)."""
+        return list(self.state.requests)
 
     def expire_access_tokens(self) -> None:
         """Make every access token issued so far expired (token mode)."""

@@ -23,6 +23,7 @@ refused request leaves no trace.
 
 from __future__ import annotations
 
+import collections
 import copy
 import uuid
 from collections.abc import Iterator
@@ -88,7 +89,8 @@ class EmulatorState:
         workflows: Workflows of all accounts.
         runs: Every accepted RunWorkflow call, oldest first.
         outbox: Activation e-mails "sent" for accounts created inactive.
-        requests: Every request received, oldest first.
+        requests: The requests received, oldest first (the newest ``log_limit``
+            of them when the emulator was given a limit).
         internal_errors: Unexpected exceptions the emulator hit (its own bugs),
             as ``"<route>: <exception>"``; always empty unless something is wrong.
     """
@@ -104,7 +106,7 @@ class EmulatorState:
     workflows: dict[uuid.UUID, WorkflowRecord] = attrs.field(factory=dict)
     runs: list[RunRecord] = attrs.field(factory=list)
     outbox: list[ActivationMail] = attrs.field(factory=list)
-    requests: list[RequestRecord] = attrs.field(factory=list)
+    requests: collections.deque[RequestRecord] = attrs.field(factory=collections.deque)
     internal_errors: list[str] = attrs.field(factory=list)
 
     @property

@@ -58,6 +58,7 @@ async def test_an_emulator_left_running_warns() -> None:
         ({"seed": "lots"}, "seed must be 'samples' or 'empty'"),
         ({"synthetic_accounts": -1}, "must not be negative"),
         ({"access_token_lifetime": timedelta(0)}, "lifetimes must be positive"),
+        ({"log_limit": -1}, "log_limit must not be negative"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
@@ -166,3 +167,11 @@ def test_state_repr_hides_registered_credentials() -> None:
     reg.credentials["password"] = "hunter2"
     assert "hunter2" not in repr(emu.state)
     assert str(uuid.UUID(str(reg.id))) in repr(emu.state)
+
+
+async def test_the_log_can_be_bounded(session: aiohttp.ClientSession) -> None:
+    async with CanvasEmulator(log_limit=2) as emu:
+        api = Api(session, emu)
+        for key in ("get_metadata", "list_accounts", "list_workflows"):
+            await api.ok(key)
+        assert [record.operation for record in emu.log] == ["list_accounts", "list_workflows"]
