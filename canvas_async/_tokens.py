@@ -301,7 +301,15 @@ class TokenManager:
                 log.info("the refresh token was rejected; exchanging the keys again")
             else:
                 return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
-        return self._hold(TokenPair.from_answer(await self._exchange(), operation="Authenticate"))
+        answer = await self._exchange()
+        if answer is True:
+            raise UnexpectedResponseError(
+                "Authenticate answered true: the server speaks key mode; "
+                "use auth='keys' or auth='auto'",
+                status=200,
+                operation="Authenticate",
+            )
+        return self._hold(TokenPair.from_answer(answer, operation="Authenticate"))
 
     def invalidate(self, authorization: str) -> None:
         """Mark the access token expired after the server refused it with 401.

@@ -593,6 +593,13 @@ class TestTokenAuth:
         assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
         assert [key for key, _ in wired.sent] == ["authenticate"]
 
+    async def test_token_mode_against_a_key_mode_server(self) -> None:
+        """auth="token" where /Authenticate answers true: a clear error."""
+        auth = Wired(FakeServer(), key_mode=True).auth()
+
+        with pytest.raises(UnexpectedResponseError, match="key mode"):
+            await auth.headers(SESSION_ROUTE)
+
     async def test_auto_with_an_odd_answer(self) -> None:
         """Neither true nor tokens: a clear error, and the next call asks again."""
         calls = 0
