@@ -30,7 +30,7 @@ from canvas_async._routes import ROUTES, Auth, Route
 
 from ._answers import ApiAnswer, EnvelopeError, TextError
 from ._describe import DESCRIPTORS
-from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults, RateLimit
+from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults
 from ._handlers import HANDLERS, Call, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
 from ._state import EmulatorState
@@ -53,10 +53,11 @@ class Emulation:
     consumer: str = attrs.field(repr=False)
     secret_key: str = attrs.field(repr=False)
 
-    @property
-    def served(self) -> tuple[Route, ...]:
-        """The routes this emulator answers: refresh-token routes in token mode only."""
-        return tuple(
+    served: tuple[Route, ...] = attrs.field(init=False)
+    """The routes this emulator answers: refresh-token routes in token mode only."""
+
+    def __attrs_post_init__(self) -> None:
+        self.served = tuple(
             route for route in ROUTES.values() if self.token_mode or route.auth is not Auth.REFRESH
         )
 
@@ -150,9 +151,10 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     entry = request[_ENTRY]
     entry.operation = route.key
 
-    retry_after = faults.throttle(route.key, time.monotonic())
-    if retry_after is not None:
-        entry.faults.append(RateLimit(1).label)
+    refused = faults.throttle(route.key, time.monotonic())
+    if refused is not None:
+        limit, retry_after = refused
+        entry.faults.append(limit.label)
         return _status_answer(ErrorStatus(429, retry_after=retry_after))
     for latency in faults.latencies(route.key):
         entry.faults.append(latency.label)

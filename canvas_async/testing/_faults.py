@@ -229,12 +229,13 @@ class Faults:
 
     # -- used by the application, in this order --------------------------------
 
-    def throttle(self, operation: str, now: float) -> int | None:
+    def throttle(self, operation: str, now: float) -> tuple[RateLimit, int] | None:
         """Apply the rate limits at monotonic time ``now``.
 
         Returns:
             ``None`` if the request may pass (it then counts against every
-            matching limit), else the seconds for ``Retry-After``.
+            matching limit), else the limit that refuses it and the seconds
+            for ``Retry-After``.
         """
         limits = [
             (rule, rule.fault)
@@ -247,7 +248,7 @@ class Faults:
                 window.popleft()
             if len(window) >= limit.per_second:
                 rule.fired += 1
-                return max(1, math.ceil(window[0] + _WINDOW_SECONDS - now))
+                return limit, max(1, math.ceil(window[0] + _WINDOW_SECONDS - now))
         for rule, _ in limits:
             rule.window.append(now)
         return None

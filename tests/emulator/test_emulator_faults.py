@@ -151,11 +151,13 @@ async def test_a_rate_limit_refuses_the_excess_with_retry_after(api: Api) -> Non
 
 def test_a_rate_limit_window_slides() -> None:
     faults = Faults()
-    rule = faults.add(RateLimit(per_second=2))
-    assert [faults.throttle("list_workflows", t) for t in (0.0, 0.2, 0.4)] == [None, None, 1]
-    assert faults.throttle("list_workflows", 0.99) == 1
+    limit = RateLimit(per_second=2)
+    rule = faults.add(limit)
+    refused = (limit, 1)
+    assert [faults.throttle("list_workflows", t) for t in (0.0, 0.2, 0.4)] == [None, None, refused]
+    assert faults.throttle("list_workflows", 0.99) == refused
     assert faults.throttle("list_workflows", 1.0) is None  # the call at 0.0 left the window
-    assert faults.throttle("list_workflows", 1.1) == 1
+    assert faults.throttle("list_workflows", 1.1) == refused
     assert faults.throttle("list_workflows", 1.21) is None
     assert rule.fired == 3
 
