@@ -62,7 +62,12 @@ def _structure_datetime(value: Any, _: object = None) -> datetime:
 
 
 def _structure_optional_datetime(value: Any, _: object) -> datetime | None:
-    return None if value is None else _structure_datetime(value)
+    # The common case inlined: optional timestamps are most of a listing.
+    if value is None:
+        return None
+    if len(value) >= 19 and value[-6] not in "+-" and value[-1] != "Z":
+        return _fromisoformat(value + _UTC_SUFFIX)
+    return _structure_datetime(value)
 
 
 _new_uuid = object.__new__
@@ -98,7 +103,19 @@ def _structure_optional_uuid(value: Any, _: object) -> uuid.UUID | None:
 
 
 def _structure_uuids(value: Any, _: object) -> tuple[uuid.UUID, ...]:
-    return tuple([_structure_uuid(item) for item in value])
+    # ``_structure_uuid`` inlined: id lists are long and common.
+    result = []
+    for item in value:
+        if item.__class__ is str and len(item) == 36:
+            hex_digits = item.replace("-", "")
+            if len(hex_digits) == 32:
+                parsed = _new_uuid(uuid.UUID)
+                _set_uuid_int(parsed, int(hex_digits, 16))
+                _set_uuid_is_safe(parsed, _SAFE_UNKNOWN)
+                result.append(parsed)
+                continue
+        result.append(_structure_uuid(item))
+    return tuple(result)
 
 
 _OPTION_SEPARATOR: Final = ","

@@ -259,6 +259,14 @@ class TestUUIDs:
             assert hash(parsed) == hash(value)
             assert parsed.is_safe is uuid.SafeUUID.unknown
 
+    @given(st.lists(st.uuids(), max_size=4))
+    def test_id_lists_in_every_form(self, values: list[uuid.UUID]) -> None:
+        texts = [form(v) for v in values for form in (str, lambda u: str(u).upper(), _hex)]
+
+        parsed = _convert.structure({**WORKFLOW, "regApplicationIds": texts}, Workflow)
+
+        assert parsed.reg_application_ids == tuple(v for v in values for _ in range(3))
+
     @pytest.mark.parametrize(
         "text",
         [
@@ -271,6 +279,10 @@ class TestUUIDs:
     def test_malformed_is_refused(self, text: str) -> None:
         with pytest.raises(ValueError, match=r"hexadecimal|base 16"):
             _convert.structure({**WORKFLOW, "id": text}, Workflow)
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
 
 
 class TestApplication:
