@@ -204,6 +204,8 @@ class Faults:
             fraction: Fire for this share (0 < fraction <= 1) of matching
                 calls, drawn from the emulator's seeded random generator.
         """
+        if isinstance(operations, str):
+            raise TypeError("operations takes a collection of route keys, e.g. {'list_workflows'}")
         names = None if operations is None else frozenset(operations)
         if names is not None:
             unknown = sorted(names - ROUTES.keys())

@@ -118,8 +118,10 @@ class EmulatorState:
 
     def add_managed_account(self, account: AccountRecord) -> None:
         """Store ``account`` as one the caller manages."""
+        known = account.id in self.accounts
         self.accounts[account.id] = account
-        if account.id not in self.managed_ids:
+        # A new account cannot be managed yet: skip the list scan for it.
+        if not known or account.id not in self.managed_ids:
             self.managed_ids.append(account.id)
 
     def activate_account(self, account_id: uuid.UUID) -> None:

@@ -8,6 +8,9 @@ Assumed where the documentation is silent:
 - DeleteToken revokes the refresh token and the access token last issued with
   it.
 - An expired refresh token is treated as not found.
+
+The claims are the sample token's, with the emulator's own origin as ``iss``
+(the real server names itself there) and the caller's e-mail, id and role.
 """
 
 from __future__ import annotations

@@ -195,6 +195,11 @@ def test_bad_fault_options_are_refused(fault: Any, options: dict[str, Any], mess
         Faults().add(fault, **options)
 
 
+def test_operations_is_a_collection() -> None:
+    with pytest.raises(TypeError, match="collection of route keys"):
+        Faults().add(ErrorStatus(500), operations="list_workflows")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
