@@ -260,7 +260,7 @@ def _unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
         # Dropped in place, so the other keys keep their documented order.
         wire = unstructure(record)
         for key in omit_none:
-            if wire.get(key, "") is None:
+            if key in wire and wire[key] is None:
                 del wire[key]
         return wire
 
