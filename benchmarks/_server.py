@@ -18,13 +18,13 @@ from typing import Any
 
 CHILD = r"""
 import asyncio, json, sys
-from canvas_async.testing import CanvasEmulator
+from canvas_async.testing import CanvasEmulator, Latency
 
 async def main(options):
     latency = options.pop("latency", 0.0)
     async with CanvasEmulator(**options) as emu:
         if latency:
-            emu.faults.latency(latency)
+            emu.faults.add(Latency(latency))
         print(json.dumps({"url": emu.url, "consumer": emu.consumer,
                           "secret_key": emu.secret_key}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
