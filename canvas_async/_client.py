@@ -166,7 +166,8 @@ class Canvas:
         if max_concurrency < 1:
             raise ValidationError("max_concurrency must be >= 1")
         self.base_url: yarl.URL = resolve_base_url(env)
-        self.env: str = env.strip() if env.strip() in _routes.ENVIRONMENTS else "custom"
+        name = env.strip().casefold()
+        self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
         self._transport = Transport(
             base_url=self.base_url,
             auth=KeyAuth.from_keys(consumer, secret_key),

@@ -104,6 +104,12 @@ class TestConstruction:
         assert "SECRET" not in repr(canvas._transport.auth)
         assert "SECRET" not in repr(canvas.for_account(uuid.uuid4()))
 
+    @pytest.mark.parametrize(
+        ("env", "name"), [("DEV", "dev"), ("prd", "prd"), ("http://127.0.0.1/api", "custom")]
+    )
+    def test_env_name(self, env: str, name: str) -> None:
+        assert Canvas(consumer="c" * 8, secret_key="s" * 8, env=env).env == name
+
     def test_timeout_forms(self) -> None:
         assert Timeout.of(DEFAULT_TIMEOUT) is DEFAULT_TIMEOUT
         assert Timeout.of(3) == Timeout(3, 3, 3)
