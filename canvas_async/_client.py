@@ -1,7 +1,5 @@
 """The client: environment, auth, one pooled session, lifecycle, account views."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import ipaddress

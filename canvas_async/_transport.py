@@ -10,8 +10,6 @@ Seams for what comes next are marked ``SEAM``: retries (decided by
 ``AuthStrategy`` already gets a say on every 401).
 """
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import asyncio

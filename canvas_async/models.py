@@ -12,8 +12,6 @@ Values the server may extend (role, status, state, field type) are typed
 also compares equal to its text), unknown ones stay plain strings.
 """
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import enum

@@ -1,7 +1,5 @@
 """Accounts: list the organization's accounts, create one."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import uuid

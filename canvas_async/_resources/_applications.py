@@ -1,7 +1,5 @@
 """Applications Canvas supports, and their registrations for an account."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import uuid

@@ -1,7 +1,5 @@
 """What every resource API shares: the view it acts through, and answer parsers."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import functools

@@ -1,7 +1,5 @@
 """The self-describing operations: GetMetaData and Describe (no auth)."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 from canvas_async import _validate, models

@@ -1,7 +1,5 @@
 """Workflow templates: what workflows are created from."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import uuid

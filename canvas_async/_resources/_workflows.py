@@ -1,7 +1,5 @@
 """Workflows: create from a template, run, schedule, delete."""
 
-# ruff: noqa: ASYNC109 - every call takes ``timeout=``, passed down to the transport
-
 from __future__ import annotations
 
 import builtins
