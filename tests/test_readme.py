@@ -1,0 +1,35 @@
+"""The README's complete Python examples run as written."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+# A block that starts with an import is a complete program; fragments are not.
+PROGRAMS = [
+    block
+    for block in re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    if block.startswith(("import ", "from "))
+]
+
+
+def test_readme_has_programs() -> None:
+    assert len(PROGRAMS) >= 2
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.splitlines()[-1][:40])
+def test_readme_program_runs(program: str) -> None:
+    result = subprocess.run(  # noqa: S603 - our interpreter, our README
+        [sys.executable, "-W", "error", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
