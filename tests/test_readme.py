@@ -33,3 +33,16 @@ def test_readme_program_runs(program: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _try_it_commands() -> list[str]:
+    section = README.read_text(encoding="utf-8").split("## Try it", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", section, re.S)
+
+
+def test_ci_runs_the_readme_commands_verbatim() -> None:
+    commands = _try_it_commands()
+    assert len(commands) == 2, "the README starts with the main job and the test command"
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    for command in commands:
+        assert command in ci
