@@ -5,15 +5,16 @@ from __future__ import annotations
 import ipaddress
 import uuid
 import warnings
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Literal, Self, TypeAlias
 
 import aiohttp
 import attrs
 import yarl
 
 from . import _routes, _validate, models
-from ._auth import KeyAuth
+from ._auth import AuthStrategy, KeyAuth
 from ._errors import AuthenticationError, ValidationError
 from ._resources import (
     AccountsAPI,
@@ -24,10 +25,16 @@ from ._resources import (
     WorkflowsAPI,
 )
 from ._resources._base import parse_true
+from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._tokens import TokenAuth
 from ._transport import Transport
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "Canvas", "resolve_base_url"]
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "AuthMode", "Canvas", "resolve_base_url"]
+
+AuthMode: TypeAlias = Literal["keys", "token", "auto"]
+"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
+bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
 
 DEFAULT_MAX_CONCURRENCY: Final = 64
 """Requests one client has in flight at once, across all its account views."""
@@ -89,10 +96,13 @@ class AccountView:
 
     Attributes:
         account_id: The ``ManagedAccountId`` sent, or None for the caller's own.
+        retries: The retry settings of calls made through this view, or
+            ``USE_CLIENT_DEFAULT``.
     """
 
     _client: Canvas = attrs.field(repr=False, alias="client")
     account_id: uuid.UUID | None
+    retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
     accounts: AccountsAPI = attrs.field(init=False, repr=False, eq=False)
     applications: ApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
     reg_applications: RegApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
@@ -117,12 +127,22 @@ class AccountView:
         return self._client._transport
 
     def for_account(self, account: models.Account | uuid.UUID | str) -> AccountView:
-        """Return a view of the same client acting for ``account``."""
-        return self._client.for_account(account)
+        """Return a view of the same client acting for ``account`` (with this
+        view's retry settings)."""
+        return attrs.evolve(self._client.for_account(account), retries=self.retries)
+
+    def with_retries(self, retries: Retries | int) -> AccountView:
+        """Return this view with other retry settings for the calls made through it.
+
+        Args:
+            retries: A :class:`Retries`, or ``max_retries`` as an int
+                (``with_retries(0)``: never repeat a request).
+        """
+        return attrs.evolve(self, retries=Retries.of(retries))
 
 
 class Canvas:
-    """An async client of the Canvas REST API (key mode).
+    """An async client of the Canvas REST API.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
 
@@ -141,7 +161,16 @@ class Canvas:
             on a loopback host).
         timeout: Default timeout of every request: a :class:`Timeout`, seconds
             for every phase, or None for no limit.
-        max_concurrency: Most requests in flight at once.
+            A timeout bounds each attempt; retries make further attempts.
+        max_concurrency: Most requests in flight at once, across all account
+            views; also the size of the connection pool.
+        rate_limit: Most requests sent per second, evenly spaced, across all
+            account views; None (the default) for no limit.
+        retries: What to do after a failure: a :class:`Retries`, or
+            ``max_retries`` as an int (default 2). Override per call with
+            :meth:`with_retries`.
+        auth: ``"keys"`` (the default), ``"token"``, ``"auto"`` (see
+            :data:`AuthMode`), or an auth object such as :class:`TokenAuth`.
         session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
             it (it is not closed here). Its own timeout and limits apply
             alongside this client's.
@@ -157,6 +186,9 @@ class Canvas:
         env: str = "dev",
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        rate_limit: float | None = None,
+        retries: Retries | int = DEFAULT_RETRIES,
+        auth: AuthMode | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
@@ -166,14 +198,25 @@ class Canvas:
         self.base_url: yarl.URL = resolve_base_url(env)
         name = env.strip().casefold()
         self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
+        keys = KeyAuth.from_keys(consumer, secret_key)
+        strategy = _strategy(auth, keys)
         self._transport = Transport(
             base_url=self.base_url,
-            auth=KeyAuth.from_keys(consumer, secret_key),
+            auth=strategy,
             timeout=Timeout.of(timeout),
             max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
+            retries=Retries.of(retries),
             session=session,
         )
+        if isinstance(strategy, TokenAuth):
+            strategy.bind(keys, self._send_token_request)
         self._root = AccountView(self, None)
+
+    async def _send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
+        # Revoking on close is tried once: closing must not linger.
+        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
+        return await self._transport.request(key, _as_is, params=params, retries=retries)
 
     def __repr__(self) -> str:
         return f"<Canvas env={self.env!r} base_url='{self.base_url}' state={self.state!r}>"
@@ -182,6 +225,15 @@ class Canvas:
     def state(self) -> str:
         """``"unopened"`` (no session yet), ``"open"`` or ``"closed"``."""
         return self._transport.state
+
+    @property
+    def auth_mode(self) -> Literal["keys", "token"] | None:
+        """The authentication mode in use; None while ``auth="auto"`` has not
+        yet asked the server, or for a custom auth object."""
+        auth = self._transport.auth
+        if isinstance(auth, TokenAuth):
+            return auth.mode
+        return "keys" if isinstance(auth, KeyAuth) else None
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -228,6 +280,18 @@ class Canvas:
         """
         return AccountView(self, _validate.as_uuid(account, "account id"))
 
+    def with_retries(self, retries: Retries | int) -> AccountView:
+        """Return a view of this client (for the caller's own account) whose
+        calls use other retry settings::
+
+            await canvas.with_retries(0).workflows.create(...)
+            await canvas.with_retries(Retries(max_retries=5)).workflows.list()
+
+        Args:
+            retries: A :class:`Retries`, or ``max_retries`` as an int.
+        """
+        return self._root.with_retries(retries)
+
     @property
     def account_id(self) -> None:
         """The client acts for the caller's own account: no ``ManagedAccountId``."""
@@ -268,10 +332,42 @@ class Canvas:
     ) -> bool:
         """Check the keys: True if the server accepts them, False on a 401.
 
-        Other failures (a 403 for a refused IP address, a server error, no
+        In token mode this exchanges the keys for the client's tokens (if it
+        holds none yet), so no extra token pair is left behind. Other
+        failures (a 403 for a refused IP address, a server error, no
         connection) raise.
         """
+        auth = self._transport.auth
         try:
+            if isinstance(auth, TokenAuth) and await auth.resolve() == "token":
+                await auth.manager.authorization()
+                return True
             return await self._transport.request("authenticate", parse_true, timeout=timeout)
         except AuthenticationError:
             return False
+
+
+def _as_is(payload: object) -> object:
+    return payload
+
+
+def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:
+    if auth == "keys":
+        return keys
+    if auth == "token":
+        return TokenAuth()
+    if auth == "auto":
+        return TokenAuth(auto=True)
+    if isinstance(auth, TokenAuth | KeyAuth):
+        return auth
+    if isinstance(auth, str):
+        # The value is not echoed: it might be a key passed in the wrong place.
+        raise ValidationError("auth must be 'keys', 'token' or 'auto' (or an auth object)")
+    if not all(
+        callable(getattr(auth, name, None)) for name in ("headers", "on_unauthorized", "aclose")
+    ):
+        raise ValidationError(
+            "auth must be 'keys', 'token', 'auto' or an auth object with headers(), "
+            f"on_unauthorized() and aclose(), not a {type(auth).__name__}"
+        )
+    return auth  # type: ignore[return-value]  # checked for the protocol's methods above

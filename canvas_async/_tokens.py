@@ -154,9 +154,16 @@ class TokenPair:
         if not access.lower().startswith(_BEARER.lower()):
             access = _BEARER + access
         claims = _jwt_claims(access[len(_BEARER) :].strip())
-        expires = _timestamp(payload.get(_ACCESS_EXPIRES)) or _epoch(claims.get("exp"))
-        if expires is None:
+        # The earlier of what the answer says and what the token says: a
+        # JWT's exp is in whole seconds, so it may come before the answer's.
+        named = [
+            moment
+            for moment in (_timestamp(payload.get(_ACCESS_EXPIRES)), _epoch(claims.get("exp")))
+            if moment is not None
+        ]
+        if not named:
             raise bad(f"no readable {_ACCESS_EXPIRES}")
+        expires = min(named)
         return cls(
             authorization=access,
             access_expires=expires,

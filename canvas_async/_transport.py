@@ -3,11 +3,11 @@
 :meth:`Transport.request` takes a route from the table, the account it acts
 for and the decoded parameters, and returns the decoded answer or raises. It
 is the only code that touches ``aiohttp.ClientSession``; everything it decides
-about an answer is delegated to the pure functions of :mod:`._errors`.
-
-Seams for what comes next are marked ``SEAM``: retries (decided by
-``Route.idempotent``), a shared rate limit and 429 pause, and token auth (the
-``AuthStrategy`` already gets a say on every 401).
+about an answer is delegated to pure functions: :mod:`._errors` maps answers
+to exceptions, :mod:`._retry` decides what is retried, and the loop of
+:mod:`._retry_loop` runs the attempts. Every attempt waits for the client's
+shared :class:`~._limits.Limits` (a concurrency slot, the request rate, the
+pause after a 429); a timeout bounds each attempt.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from ._errors import (
     decode_body,
     raise_for_answer,
 )
+from ._limits import Limits
+from ._retry import DEFAULT_RETRIES, Retries
+from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 
 __all__ = ["Transport"]
@@ -99,7 +102,12 @@ class Transport:
         auth: The authentication strategy.
         timeout: The default timeout.
         max_concurrency: Most requests in flight at once; also the size of
-            the connection pool of a session created here.
+            the connection pool of a session created here, so no request
+            waits for a connection inside aiohttp (where the wait would count
+            against its timeout).
+        rate_limit: Most requests sent per second, evenly spaced; None for no
+            limit.
+        retries: The default retry settings.
         session: A caller's session to use instead of creating one; it is
             never closed here.
     """
@@ -108,13 +116,17 @@ class Transport:
     auth: AuthStrategy = attrs.field(repr=False)
     timeout: Timeout
     max_concurrency: int
+    rate_limit: float | None = None
+    retries: Retries = DEFAULT_RETRIES
     _session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False, alias="session")
     _owns_session: bool = attrs.field(init=False, repr=False)
     _state: _State = attrs.field(init=False, default=_State.UNOPENED)
+    _closing: bool = attrs.field(init=False, default=False, repr=False)
     _urls: Mapping[str, yarl.URL] = attrs.field(init=False, repr=False)
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
-    # SEAM: a shared rate limiter and a 429 pause would sit next to this slot.
-    _slots: asyncio.Semaphore = attrs.field(init=False, repr=False)
+    limits: Limits = attrs.field(init=False, repr=False)
+    """The concurrency slots, the request rate and the 429 pause, shared by
+    every request of the client and its account views."""
 
     def __attrs_post_init__(self) -> None:
         self._owns_session = self._session is None
@@ -125,7 +137,7 @@ class Transport:
             route.key: self.base_url.with_path(base + route.path) for route in _routes.iter_routes()
         }
         self._client_timeout = self.timeout.to_aiohttp()
-        self._slots = asyncio.Semaphore(self.max_concurrency)
+        self.limits = Limits(self.max_concurrency, self.rate_limit)
 
     @property
     def state(self) -> str:
@@ -157,16 +169,24 @@ class Transport:
         return self._session
 
     async def aclose(self) -> None:
-        """Close the session if it was created here; idempotent."""
-        if self._state is _State.CLOSED:
+        """Release the auth strategy, then close the session if it was created
+        here; idempotent.
+
+        The strategy goes first: token mode revokes its tokens with a request
+        of its own, while the session is still open. It never raises; the
+        session is closed whatever happens.
+        """
+        if self._state is _State.CLOSED or self._closing:
             return
-        self._state = _State.CLOSED
-        session, self._session = self._session, None
+        self._closing = True
         try:
+            if self._state is _State.OPEN:
+                await self.auth.aclose()
+        finally:
+            self._state = _State.CLOSED
+            session, self._session = self._session, None
             if session is not None and self._owns_session:
                 await session.close()
-        finally:
-            await self.auth.aclose()
 
     async def request(
         self,
@@ -177,6 +197,7 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: object = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+        retries: Retries | int | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> T:
         """Send the operation ``key`` and return its success body, parsed.
 
@@ -188,11 +209,15 @@ class Transport:
             account_id: Sent as ``ManagedAccountId`` when given.
             params: Query parameters; must be among the route's ``query`` names.
             body: A JSON-ready value sent as the request body.
-            timeout: This call's timeout; the client default when omitted.
+            timeout: Each attempt's timeout; the client default when omitted.
+            retries: This call's retry settings (or ``max_retries`` as an
+                int); the client default when omitted.
 
         Raises:
             APIError: The server answered with an error (a subclass names it),
                 or :class:`UnexpectedResponseError` with an unexpected body.
+            OutcomeUnknownError: A non-idempotent request failed after it may
+                have taken effect; it is not repeated.
             CanvasConnectionError: No connection, or it was lost.
             CanvasTimeoutError: No answer in time.
         """
@@ -204,22 +229,22 @@ class Transport:
             if timeout is USE_CLIENT_DEFAULT
             else Timeout.of(timeout).to_aiohttp()
         )
+        policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         label = _LABELS[key]
-        async with self._slots:
-            # SEAM: retries with backoff go around this call, for idempotent
-            # routes or failures that prove nothing was sent.
-            attempts = 0
-            while True:
-                attempts += 1
-                auth_headers = await self.auth.headers(route)
-                headers: Mapping[str, str] = auth_headers
-                if account_id is not None or data is not None:
-                    # Per request, never on the shared session.
-                    headers = dict(auth_headers)
-                    if account_id is not None:
-                        headers[_routes.ACCOUNT_HEADER] = str(account_id)
-                    if data is not None:
-                        headers.update(_JSON_HEADERS)
+
+        async def attempt() -> Answer:
+            # The headers come before the slot: renewing a token sends
+            # requests of its own, which must not wait for a slot held here.
+            auth_headers = await self.auth.headers(route)
+            headers: Mapping[str, str] = auth_headers
+            if account_id is not None or data is not None:
+                # Per request, never on the shared session.
+                headers = dict(auth_headers)
+                if account_id is not None:
+                    headers[_routes.ACCOUNT_HEADER] = str(account_id)
+                if data is not None:
+                    headers.update(_JSON_HEADERS)
+            async with self.limits.slot(policy.max_retry_after):
                 status, answer_headers, payload = await self._send(
                     session=session,
                     route=route,
@@ -230,25 +255,32 @@ class Transport:
                     client_timeout=client_timeout,
                     account_id=account_id,
                 )
-                if (
-                    status == 401
-                    and attempts == 1
-                    and await self.auth.on_unauthorized(route, auth_headers)
-                ):
-                    continue
-                raise_for_answer(
-                    status, answer_headers, payload, operation=label, account_id=account_id
-                )
-                try:
-                    return parse(payload)
-                except _SHAPE_ERRORS as error:
-                    raise UnexpectedResponseError(
-                        f"unexpected answer ({type(error).__name__}: {error})",
-                        status=status,
-                        operation=label,
-                        account_id=account_id,
-                        body=payload,
-                    ) from error
+            return Answer(status, answer_headers, payload, auth_headers)
+
+        async def on_unauthorized(answer: Answer) -> bool:
+            return await self.auth.on_unauthorized(route, answer.sent)
+
+        answer = await run_attempts(
+            route,
+            attempt,
+            policy=policy,
+            gate=self.limits.gate,
+            operation=label,
+            account_id=account_id,
+            on_unauthorized=on_unauthorized,
+        )
+        status, payload = answer.status, answer.payload
+        raise_for_answer(status, answer.headers, payload, operation=label, account_id=account_id)
+        try:
+            return parse(payload)
+        except _SHAPE_ERRORS as error:
+            raise UnexpectedResponseError(
+                f"unexpected answer ({type(error).__name__}: {error})",
+                status=status,
+                operation=label,
+                account_id=account_id,
+                body=payload,
+            ) from error
 
     async def _send(
         self,

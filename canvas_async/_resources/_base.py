@@ -50,6 +50,7 @@ class Resource:
             params=params,
             body=body,
             timeout=timeout,
+            retries=self._view.retries,
         )
 
     def _models(self, cls: type[T]) -> Callable[[Any], list[T]]:

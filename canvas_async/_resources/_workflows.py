@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from canvas_async import _convert, _requests, _routes, _validate, models
-from canvas_async._errors import ValidationError
+from canvas_async._errors import CanvasError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
@@ -80,6 +80,10 @@ class WorkflowsAPI(Resource):
         Raises:
             ValidationError: Applications or variables do not fit the
                 template, or the name is empty (nothing was sent).
+            OutcomeUnknownError: The create failed in a way that leaves open
+                whether the workflow exists; list the workflows to find out.
+            CanvasError: If reading the new workflow back fails, the error
+                carries a note with the id of the workflow that was created.
         """
         _validate.check_name(name, "name")
         if not isinstance(template, models.WorkflowTemplate):
@@ -101,7 +105,15 @@ class WorkflowsAPI(Resource):
         new_id = await self._call(
             "create_workflow", parse_guid, body=_convert.unstructure(body), timeout=timeout
         )
-        return await self.get(new_id, timeout=timeout)
+        try:
+            return await self.get(new_id, timeout=timeout)
+        except CanvasError as error:
+            # The workflow exists: say so, lest the caller create it again.
+            error.add_note(
+                f"The workflow was created (id {new_id}); only reading it back failed. "
+                "Do not create it again: read it with workflows.get()."
+            )
+            raise
 
     async def run(
         self,

@@ -152,6 +152,20 @@ class TestTokenPair:
         assert T0 + timedelta(minutes=10) == pair.access_expires
         assert pair.refresh_expires is None
 
+    def test_the_earlier_expiry_counts(self) -> None:
+        """A JWT exp (whole seconds) before the answer's expiry wins."""
+        exp = int((T0 + timedelta(minutes=10)).timestamp())
+        claims = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).rstrip(b"=")
+        payload = {
+            **SAMPLE,
+            "access_token": f"Bearer eyJhbGciOiJIUzI1NiJ9.{claims.decode()}.sig",
+            "accessTokenExpiresDateTime": stamp(T0 + timedelta(minutes=10, seconds=0.9)),
+        }
+
+        pair = TokenPair.from_answer(payload, operation="Authenticate")
+
+        assert pair.access_expires == T0 + timedelta(minutes=10)
+
     @pytest.mark.parametrize(
         ("payload", "what"),
         [
