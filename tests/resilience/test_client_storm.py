@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 
@@ -143,3 +144,23 @@ async def test_one_429_pauses_every_account_view(canvas_emulator: CanvasEmulator
     after = [r for r in log if r.time > limited.time]
     assert after
     assert min(r.time for r in after) >= limited.time + 1
+
+
+async def test_client_rate_at_the_server_limit_meets_no_429() -> None:
+    """rate_limit is shared by every account view: at the server's own limit,
+    the requests arrive evenly spaced and none is refused."""
+    async with CanvasEmulator(seed="empty", synthetic_accounts=5) as emu:
+        emu.faults.add(RateLimit(per_second=40))
+        accounts = emu.state.managed_ids[:5]
+        async with Canvas(
+            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, rate_limit=40
+        ) as canvas:
+            await asyncio.gather(
+                *(canvas.for_account(accounts[i % 5]).workflows.list() for i in range(60))
+            )
+
+    times = [r.time for r in emu.log]
+    assert [r.status for r in emu.log] == [200] * 60
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert (times[-1] - times[0]) / len(gaps) >= 0.95 / 40
+    assert min(gaps) > 0.4 / 40, min(gaps)  # no burst (arrival times jitter a little)

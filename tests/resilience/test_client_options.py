@@ -1,0 +1,123 @@
+"""The client's resilience options: checked before anything is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from canvas_async import Canvas, ValidationError, _routes
+from canvas_async._retry import Retries
+from canvas_async._tokens import TokenAuth
+from canvas_async.testing import CanvasEmulator
+
+
+def keys(**options: object) -> Canvas:
+    return Canvas(consumer="c", secret_key="s", env="dev", **options)  # type: ignore[arg-type]
+
+
+class TestRefused:
+    @pytest.mark.parametrize(
+        ("options", "match"),
+        [
+            ({"rate_limit": 0}, "rate_limit"),
+            ({"rate_limit": "fast"}, "rate_limit"),
+            ({"retries": -1}, "max_retries"),
+            ({"retries": "3"}, "max_retries"),
+            ({"auth": "bearer"}, "auth must be"),
+            ({"auth": object()}, "auth must be"),
+        ],
+    )
+    def test_bad_options(self, options: dict[str, object], match: str) -> None:
+        """A clear error names the option."""
+        with pytest.raises(ValidationError, match=match):
+            keys(**options)
+
+    def test_a_wrong_auth_string_is_not_echoed(self) -> None:
+        """A key passed as auth= by mistake does not end up in the message."""
+        with pytest.raises(ValidationError) as info:
+            keys(auth="0123-secret-key")
+
+        assert "0123-secret-key" not in str(info.value)
+
+    def test_a_token_auth_serves_one_client(self) -> None:
+        """Tokens are per client: a second client refuses the same object."""
+        auth = TokenAuth()
+        keys(auth=auth)
+
+        with pytest.raises(ValidationError, match="one client"):
+            keys(auth=auth)
+
+
+class TestViews:
+    def test_with_retries_keeps_the_account(self) -> None:
+        """A view's retry settings carry over to for_account() and back."""
+        canvas = keys()
+        account = "0d2d8b53-8c2f-4f1b-8a45-3c3d0c0a6a01"
+
+        view = canvas.with_retries(0).for_account(account)
+
+        assert view.retries == Retries(max_retries=0)
+        assert str(view.account_id) == account
+        assert view.with_retries(Retries(max_retries=4)).retries.max_retries == 4  # type: ignore[union-attr]
+
+
+class TestAuthMode:
+    def test_modes(self) -> None:
+        """auth_mode names the mode; auto is undecided until the server said."""
+        assert keys().auth_mode == "keys"
+        assert keys(auth="token").auth_mode == "token"
+        assert keys(auth="auto").auth_mode is None
+
+    async def test_custom_strategy(self, canvas_emulator: CanvasEmulator) -> None:
+        """Any object with headers(), on_unauthorized() and aclose() will do."""
+        closed = []
+
+        class Static:
+            async def headers(self, route: _routes.Route) -> Mapping[str, str]:
+                return {
+                    _routes.CONSUMER_HEADER: canvas_emulator.consumer,
+                    _routes.SECRET_KEY_HEADER: canvas_emulator.secret_key,
+                }
+
+            async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
+                return False
+
+            async def aclose(self) -> None:
+                closed.append(True)
+
+        async with Canvas(
+            consumer="unused", secret_key="unused", env=canvas_emulator.url, auth=Static()
+        ) as canvas:
+            assert isinstance(await canvas.workflows.list(), list)
+            assert canvas.auth_mode is None
+
+        assert closed == [True]
+
+    @pytest.mark.canvas_emulator(auth="token")
+    async def test_authenticate_in_token_mode(self, canvas_emulator: CanvasEmulator) -> None:
+        """authenticate() exchanges the keys for the client's own tokens: no
+        pair is left behind unrevoked."""
+        async with Canvas(
+            consumer=canvas_emulator.consumer,
+            secret_key=canvas_emulator.secret_key,
+            env=canvas_emulator.url,
+            auth="auto",
+        ) as canvas:
+            assert await canvas.authenticate()
+            assert canvas.auth_mode == "token"
+            await canvas.workflows.list()
+
+        tokens = canvas_emulator.state.tokens
+        assert (tokens.issued, tokens.deletes) == (1, 1)
+
+    @pytest.mark.canvas_emulator(auth="token")
+    async def test_authenticate_with_wrong_keys(self, canvas_emulator: CanvasEmulator) -> None:
+        """Refused keys: False, as in key mode."""
+        async with Canvas(
+            consumer=canvas_emulator.consumer,
+            secret_key="wrong",
+            env=canvas_emulator.url,
+            auth="token",
+        ) as canvas:
+            assert not await canvas.authenticate()
