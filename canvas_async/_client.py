@@ -152,7 +152,8 @@ class Canvas:
             workflows = await acct.workflows.list()
 
     One client holds one connection pool; share it. :meth:`for_account` gives
-    views acting for managed accounts over the same pool.
+    views acting for managed accounts over the same pool, the same limits
+    (concurrency, rate, the pause after a 429) and the same tokens.
 
     Args:
         consumer: The consumer key.
@@ -160,8 +161,8 @@ class Canvas:
         env: ``"dev"``, ``"prd"`` or a base URL (``https://``, or ``http://``
             on a loopback host).
         timeout: Default timeout of every request: a :class:`Timeout`, seconds
-            for every phase, or None for no limit.
-            A timeout bounds each attempt; retries make further attempts.
+            for every phase, or None for no limit. It bounds each attempt;
+            a retry is a new attempt with a timeout of its own.
         max_concurrency: Most requests in flight at once, across all account
             views; also the size of the connection pool.
         rate_limit: Most requests sent per second, evenly spaced, across all

