@@ -30,6 +30,7 @@ from ._errors import (
     AuthenticationError,
     CanvasError,
     ClientClosedError,
+    OutcomeUnknownError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -224,8 +225,9 @@ class TokenManager:
 
     However many tasks find the access token expired at once, one renewal
     runs and they all wait for its result (success or error). A renewal
-    refreshes with the refresh token; if the server rejects it (or it has
-    expired), the keys are exchanged afresh, once; if that is refused too,
+    refreshes with the refresh token; if the server rejects it, it has
+    expired, or the refresh got no answer (the server may have rotated it
+    unheard), the keys are exchanged afresh, once; if that is refused too,
     :class:`~canvas_async.AuthenticationError` propagates.
 
     The renewal is timed by this client's clock from the moment a pair
@@ -306,6 +308,10 @@ class TokenManager:
             except AuthenticationError:
                 # Rejected (unknown, revoked or rotated away): exchange the keys.
                 log.info("the refresh token was rejected; exchanging the keys again")
+            except OutcomeUnknownError:
+                # The server may have rotated the refresh token without our
+                # hearing of the new one: start afresh from the keys.
+                log.info("the refresh got no answer; exchanging the keys again")
             else:
                 return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
         answer = await self._exchange()

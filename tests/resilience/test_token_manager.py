@@ -19,6 +19,7 @@ from canvas_async._errors import (
     AuthenticationError,
     CanvasConnectionError,
     CanvasError,
+    OutcomeUnknownError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -237,6 +238,22 @@ class TestAuthorization:
         values = await asyncio.gather(*(manager.authorization() for _ in range(50)))
 
         assert {"Bearer access-2"} == set(values)
+        assert (server.exchanges, server.refreshes) == (2, 1)
+
+    async def test_unanswered_refresh_exchanges_the_keys(self) -> None:
+        """A refresh that may have rotated the token unheard: start from the keys."""
+        server = FakeServer()
+        manager = server.manager()
+        await manager.authorization()
+        server.now += timedelta(minutes=20)
+
+        async def lost(token: str) -> object:
+            server.refreshes += 1
+            raise OutcomeUnknownError("no answer", operation="RefreshAccessToken")
+
+        manager._refresh = lost
+
+        assert await manager.authorization() == "Bearer access-2"
         assert (server.exchanges, server.refreshes) == (2, 1)
 
     async def test_rejected_keys_raise_authentication_error(self) -> None:
