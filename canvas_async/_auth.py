@@ -3,7 +3,7 @@
 The transport asks the strategy for a request's headers, tells it about a
 401, and closes it with the client. Key mode (spec: "Authentication") sends the
 ``Consumer`` and ``SecretKey`` headers on every authenticated request; token
-mode plugs in behind the same three calls.
+mode (:class:`~._tokens.TokenAuth`) plugs in behind the same three calls.
 """
 
 from __future__ import annotations
