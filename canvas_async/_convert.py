@@ -77,22 +77,36 @@ _set_uuid_int = uuid.UUID.__dict__["int"].__set__
 _set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
 _SAFE_UNKNOWN: Final = uuid.SafeUUID.unknown
 
+# Ids repeat: every workflow of a listing names the same organization and
+# account, a few templates and registrations; clients read the same objects
+# again and again. Each GUID text is read once and its (immutable) UUID shared.
+# Bounded: emptied when full, so a long-running process does not grow.
+_UUIDS: Final[dict[str, uuid.UUID]] = {}
+_UUIDS_MAX: Final = 8192
+
 
 def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
     """Read a GUID string.
 
     The canonical 36-character form is built directly, as ``UUID.__init__``
     does once it has stripped the hyphens, at half the cost of the
-    constructor; anything else goes through ``uuid.UUID``, which accepts the
-    same values.
+    constructor, and remembered; anything else goes through ``uuid.UUID``,
+    which accepts the same values.
     """
-    if value.__class__ is str and len(value) == 36:
-        hex_digits = value.replace("-", "")
-        if len(hex_digits) == 32:
-            result: uuid.UUID = _new_uuid(uuid.UUID)
-            _set_uuid_int(result, int(hex_digits, 16))
-            _set_uuid_is_safe(result, _SAFE_UNKNOWN)
-            return result
+    if value.__class__ is str:
+        cached = _UUIDS.get(value)
+        if cached is not None:
+            return cached
+        if len(value) == 36:
+            hex_digits = value.replace("-", "")
+            if len(hex_digits) == 32:
+                result: uuid.UUID = _new_uuid(uuid.UUID)
+                _set_uuid_int(result, int(hex_digits, 16))
+                _set_uuid_is_safe(result, _SAFE_UNKNOWN)
+                if len(_UUIDS) >= _UUIDS_MAX:
+                    _UUIDS.clear()
+                _UUIDS[value] = result
+                return result
     if isinstance(value, uuid.UUID):
         return value
     return uuid.UUID(value)
@@ -103,18 +117,13 @@ def _structure_optional_uuid(value: Any, _: object) -> uuid.UUID | None:
 
 
 def _structure_uuids(value: Any, _: object) -> tuple[uuid.UUID, ...]:
-    # ``_structure_uuid`` inlined: id lists are long and common.
+    # The cache lookup inlined: id lists are long and common. (A UUID is
+    # never false, so ``or`` only calls the reader on a miss.)
+    # A plain loop: a comprehension costs more than the lookups of a short list.
+    cached = _UUIDS.get
     result = []
     for item in value:
-        if item.__class__ is str and len(item) == 36:
-            hex_digits = item.replace("-", "")
-            if len(hex_digits) == 32:
-                parsed = _new_uuid(uuid.UUID)
-                _set_uuid_int(parsed, int(hex_digits, 16))
-                _set_uuid_is_safe(parsed, _SAFE_UNKNOWN)
-                result.append(parsed)
-                continue
-        result.append(_structure_uuid(item))
+        result.append(cached(item) or _structure_uuid(item))
     return tuple(result)
 
 
