@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 
 from canvas_async import _convert, _requests, _validate, models
-from canvas_async._errors import UnexpectedResponseError
+from canvas_async._errors import CanvasError, UnexpectedResponseError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async._transport import label
 
@@ -108,7 +108,16 @@ class RegApplicationsAPI(Resource):
         new_id = await self._call(
             "create_reg_application", parse_guid, body=_convert.unstructure(body), timeout=timeout
         )
-        for registration in await self.list(timeout=timeout):
+        try:
+            registrations = await self.list(timeout=timeout)
+        except CanvasError as error:
+            # The registration exists: say so, lest the caller register again.
+            error.add_note(
+                f"{application.short_name} was registered (id {new_id}); only reading it "
+                "back failed. Do not register it again: list the registrations."
+            )
+            raise
+        for registration in registrations:
             if registration.id == new_id:
                 return registration
         raise UnexpectedResponseError(

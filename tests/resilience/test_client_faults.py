@@ -258,3 +258,19 @@ class TestWhatIsRetried:
                 await canvas.accounts.create(first_name="A", last_name="B", email="a@example.com")
 
         assert starts == 3
+
+
+async def test_a_failed_read_back_says_the_registration_exists(
+    canvas_emulator: CanvasEmulator, canvas: Canvas
+) -> None:
+    """Registered, then listing failed: the error carries the new id."""
+    quinyx = await canvas.applications.get("QUIN")
+    canvas_emulator.faults.add(ErrorStatus(500), operations={"list_reg_applications"}, times=1)
+
+    with pytest.raises(ServerError) as info:
+        await quinyx.register(tag_text="again", credentials={"apikey": "k", "environment": "live"})
+
+    (created,) = [
+        r for r in canvas_emulator.state.reg_applications.values() if r.tag_text == "again"
+    ]
+    assert any(str(created.id) in note for note in info.value.__notes__)
