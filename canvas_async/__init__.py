@@ -9,7 +9,8 @@ in :mod:`canvas_async.bulk`, desired-state provisioning in
 
 from __future__ import annotations
 
-from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, Canvas
+from ._auth import AuthStrategy, KeyAuth
+from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -37,7 +38,9 @@ from ._resources import (
     TemplatesAPI,
     WorkflowsAPI,
 )
+from ._retry import Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, UseClientDefault
+from ._tokens import TokenAuth
 from .models import (
     Account,
     Application,
@@ -66,6 +69,8 @@ __all__ = [
     "AccountsAPI",
     "Application",
     "ApplicationsAPI",
+    "AuthMode",
+    "AuthStrategy",
     "AuthenticationError",
     "BadRequestError",
     "Block",
@@ -81,6 +86,7 @@ __all__ = [
     "Cron",
     "CronError",
     "EndpointInfo",
+    "KeyAuth",
     "MetaAPI",
     "NotBoundError",
     "NotFoundError",
@@ -90,11 +96,13 @@ __all__ = [
     "RateLimitError",
     "RegApplication",
     "RegApplicationsAPI",
+    "Retries",
     "Role",
     "ServerError",
     "TemplateState",
     "TemplatesAPI",
     "Timeout",
+    "TokenAuth",
     "TransportError",
     "UnexpectedResponseError",
     "UseClientDefault",

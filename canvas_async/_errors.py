@@ -50,6 +50,21 @@ MAX_MESSAGE_CHARS: Final = 500
 class CanvasError(Exception):
     """Base class of every exception this package raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default rebuilds with ``cls(*args)``, which the keyword-only
+        # constructors below refuse; pickling (multiprocessing, task queues)
+        # restores the arguments and attributes without calling ``__init__``.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(
+    cls: type[CanvasError], args: tuple[object, ...], state: dict[str, Any]
+) -> CanvasError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(CanvasError, ValueError):
     """Bad input, refused before anything was sent."""
@@ -138,26 +153,6 @@ class APIError(CanvasError):
         where = f" (account {self.account_id})" if self.account_id else ""
         text = _clip(self.message) or "no message"
         return f"{self.operation} failed with {self.status}{phrase}{where}: {text}"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keyword-only constructor arguments: pickle (multiprocessing, some
-        # task queues) must be told how to rebuild the exception.
-        state = {
-            "status": self.status,
-            "operation": self.operation,
-            "account_id": self.account_id,
-            "body": self.body,
-            "http_status": self.http_status,
-        }
-        return (_rebuild_api_error, (type(self), self.message, state, self.__dict__))
-
-
-def _rebuild_api_error(
-    cls: type[APIError], message: str, state: dict[str, Any], extra: dict[str, Any]
-) -> APIError:
-    error = cls(message, **state)
-    error.__dict__.update(extra)  # e.g. RateLimitError.retry_after
-    return error
 
 
 class BadRequestError(APIError):

@@ -17,6 +17,7 @@ from canvas_async import (
     CanvasTimeoutError,
     ConflictError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -209,3 +210,21 @@ def test_hierarchy() -> None:
         assert not issubclass(transport, APIError)
     for api in (AuthenticationError, RateLimitError, ServerError, UnexpectedResponseError):
         assert issubclass(api, APIError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        CanvasConnectionError("lost", operation="Workflows", account_id=ACCOUNT),
+        CanvasTimeoutError("slow", operation="Workflows"),
+        OutcomeUnknownError("maybe", operation="Workflow (POST)", account_id=ACCOUNT),
+        ValidationError("bad input"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_error_pickles(error: CanvasError) -> None:
+    clone = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    assert type(clone) is type(error)
+    assert str(clone) == str(error)
+    assert vars(clone) == vars(error)
