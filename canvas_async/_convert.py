@@ -77,21 +77,41 @@ _set_uuid_int = uuid.UUID.__dict__["int"].__set__
 _set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
 _SAFE_UNKNOWN: Final = uuid.SafeUUID.unknown
 
-# Ids repeat: every workflow of a listing names the same organization and
-# account, a few templates and registrations; clients read the same objects
-# again and again. Each GUID text is read once and its (immutable) UUID shared.
-# Bounded: emptied when full, so a long-running process does not grow.
-_UUIDS: Final[dict[str, uuid.UUID]] = {}
-_UUIDS_MAX: Final = 8192
 
-
-def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
-    """Read a GUID string.
+def _structure_own_uuid(value: Any, _: object = None) -> uuid.UUID:
+    """Read an object's own id (unique within a listing, so not remembered).
 
     The canonical 36-character form is built directly, as ``UUID.__init__``
     does once it has stripped the hyphens, at half the cost of the
-    constructor, and remembered; anything else goes through ``uuid.UUID``,
-    which accepts the same values.
+    constructor; anything else goes through ``uuid.UUID``, which accepts the
+    same values.
+    """
+    if value.__class__ is str and len(value) == 36:
+        hex_digits = value.replace("-", "")
+        if len(hex_digits) == 32:
+            result: uuid.UUID = _new_uuid(uuid.UUID)
+            _set_uuid_int(result, int(hex_digits, 16))
+            _set_uuid_is_safe(result, _SAFE_UNKNOWN)
+            return result
+    if isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(value)
+
+
+# The ids an object refers to repeat: every workflow of a listing names the
+# same organization and account, a few templates and registrations. Each such
+# GUID text is read once and its (immutable) UUID shared. Bounded: emptied
+# when full, so a long-running process does not grow; small, so it stays in
+# the processor's cache (a listing refers to a few hundred ids at most).
+_UUIDS: Final[dict[str, uuid.UUID]] = {}
+_UUIDS_MAX: Final = 2048
+
+
+def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
+    """Read a GUID string that refers to another object (``accountId``...).
+
+    Built as :func:`_structure_own_uuid` does (inlined: most reads are
+    misses where ids do not repeat), and remembered.
     """
     if value.__class__ is str:
         cached = _UUIDS.get(value)
@@ -228,12 +248,18 @@ _FIELD_RULES: Final[Mapping[tuple[type, str], Any]] = {
 }
 
 
+# A model's own id: unique in a listing, unlike the ids it refers to.
+_OWN_ID: Final = "id"
+
+
 def _overrides(cls: type) -> dict[str, Any]:
     key = pascal if cls in _PASCAL_CASE else camel
     rules: dict[str, Any] = {}
     for field in attrs.fields(cls):
         if field.alias == "view":  # the private account view: never JSON
             rules[field.name] = override(omit=True)
+        elif field.name == _OWN_ID and field.type is uuid.UUID:
+            rules[field.name] = override(rename=_OWN_ID, struct_hook=_structure_own_uuid)
         else:
             rules[field.name] = _FIELD_RULES.get(
                 (cls, field.name), override(rename=key(field.name))
