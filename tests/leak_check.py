@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 SECRETS: set[str] = set()
@@ -29,12 +28,15 @@ def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list
 
     The line does not quote the secret (test output is a log too).
     """
-    wanted = sorted(set(secrets), key=len, reverse=True)
-    if not wanted:
-        return []
-    pattern = re.compile("|".join(re.escape(secret) for secret in wanted))
+    texts = list(texts)
+    # One substring search per secret over all the texts at once (str's search
+    # is fast; a regex alternation of hundreds of literals is not), and only a
+    # secret that is found somewhere is looked for text by text.
+    everything = "\x00".join(text for _, text in texts)
+    found = [secret for secret in set(secrets) if secret in everything]
     return [
-        f"{where}: contains a registered secret of {len(found.group())} characters"
+        f"{where}: contains a registered secret of {len(secret)} characters"
         for where, text in texts
-        if (found := pattern.search(text)) is not None
+        for secret in found
+        if secret in text
     ]
