@@ -228,6 +228,11 @@ class Canvas:
         return self._transport.state
 
     @property
+    def max_concurrency(self) -> int:
+        """Most requests in flight at once, shared by every account view."""
+        return self._transport.max_concurrency
+
+    @property
     def auth_mode(self) -> Literal["keys", "token"] | None:
         """The authentication mode in use; None while ``auth="auto"`` has not
         yet asked the server, or for a custom auth object."""

@@ -485,12 +485,8 @@ def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
 
 
 def concurrency_of(canvas: Canvas) -> int:
-    """Return how many accounts to handle at once: the client's ``max_concurrency``
-    when it has one, else :data:`DEFAULT_CONCURRENCY`."""
-    limit = getattr(canvas, "max_concurrency", None)
-    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-        return limit
-    return DEFAULT_CONCURRENCY
+    """Return how many accounts to handle at once: the client's ``max_concurrency``."""
+    return canvas.max_concurrency
 
 
 def each_account(
@@ -510,7 +506,7 @@ def each_account(
             runs.
         fn: Called with ``canvas.for_account(id)`` once per account.
         concurrency: Most accounts in progress at once; the client's
-            ``max_concurrency`` when it has one, else :data:`DEFAULT_CONCURRENCY`.
+            ``max_concurrency`` when omitted.
         fail_fast: Stop at the first account that does not end ``DONE``.
         on_progress: Called with a :class:`Progress` after every account.
     """
