@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -216,7 +217,14 @@ def _check_cron(cron: object) -> str:
         return str(cron)
     if not isinstance(cron, str):
         raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
-    return str(Cron.parse(cron))  # raises CronError naming the bad field
+    return _canonical_cron(cron)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_cron(text: str) -> str:
+    # A provisioning run schedules many workflows on a few expressions: each
+    # text is parsed once. Raises CronError naming the bad field (not cached).
+    return str(Cron.parse(text))
 
 
 def _deleted(workflow_id: uuid.UUID) -> Any:
