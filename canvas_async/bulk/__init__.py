@@ -1,0 +1,62 @@
+"""Fan out over many managed accounts: one result per account, never one for all.
+
+:func:`for_each_account` runs an async function once per account, each through
+its own :meth:`Canvas.for_account <canvas_async.Canvas.for_account>` view, a
+bounded number at a time; the client's own limits (connections, rate) still
+apply underneath. Every account gets an :class:`ItemResult`: the value, or the
+exception with the API operation and the caller's :func:`step` that failed.
+One account's failure never stops the others unless ``fail_fast`` is asked
+for, and leaving early (an exception, a cancellation, a ``break``) cancels and
+awaits everything still running.
+
+The idempotent helpers (:func:`ensure_registered`, :func:`ensure_workflow`,
+:func:`ensure_schedule`) make a function safe to run again after any failure:
+they look before they write, and resolve an :class:`OutcomeUnknownError` by
+reading the state back once.
+"""
+
+from __future__ import annotations
+
+from ._accounts import concurrency_of, each_account, for_each_account
+from ._engine import (
+    DEFAULT_CONCURRENCY,
+    BulkReport,
+    BulkRun,
+    ItemResult,
+    Outcome,
+    Progress,
+    current_step,
+    each,
+    run_each,
+    step,
+)
+from ._ensure import (
+    DOUBTFUL,
+    WriteNotDoneError,
+    ensure_registered,
+    ensure_schedule,
+    ensure_workflow,
+    read_back,
+)
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DOUBTFUL",
+    "BulkReport",
+    "BulkRun",
+    "ItemResult",
+    "Outcome",
+    "Progress",
+    "WriteNotDoneError",
+    "concurrency_of",
+    "current_step",
+    "each",
+    "each_account",
+    "ensure_registered",
+    "ensure_schedule",
+    "ensure_workflow",
+    "for_each_account",
+    "read_back",
+    "run_each",
+    "step",
+]

@@ -1,0 +1,102 @@
+"""Bulk runs over managed accounts, each through its own account view."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from typing import TYPE_CHECKING
+
+from canvas_async._errors import ValidationError
+
+if TYPE_CHECKING:
+    from canvas_async._client import AccountView, Canvas
+    from canvas_async.models import Account
+
+from ._engine import BulkReport, BulkRun, Progress, T
+
+
+def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
+    if isinstance(account, uuid.UUID):
+        return account
+    if isinstance(account, str):
+        try:
+            return uuid.UUID(account)
+        except ValueError:
+            raise ValidationError(f"not an account id: {account!r}") from None
+    return account.id
+
+
+def concurrency_of(canvas: Canvas) -> int:
+    """Return how many accounts to handle at once: the client's ``max_concurrency``."""
+    return canvas.max_concurrency
+
+
+def each_account(
+    canvas: Canvas,
+    accounts: Iterable[Account | uuid.UUID | str],
+    fn: Callable[[AccountView], Awaitable[T]],
+    *,
+    concurrency: int | None = None,
+    fail_fast: bool = False,
+    on_progress: Callable[[Progress], object] | None = None,
+) -> BulkRun[uuid.UUID, uuid.UUID, T]:
+    """Return a :class:`BulkRun` of ``fn`` over ``accounts``' views.
+
+    Args:
+        canvas: The client; every view shares its session and limits.
+        accounts: Accounts, account ids or their text; checked before anything
+            runs.
+        fn: Called with ``canvas.for_account(id)`` once per account.
+        concurrency: Most accounts in progress at once; the client's
+            ``max_concurrency`` when omitted.
+        fail_fast: Stop at the first account that does not end ``DONE``.
+        on_progress: Called with a :class:`Progress` after every account.
+    """
+    ids = [_account_id(a) for a in accounts]
+
+    async def call(account_id: uuid.UUID) -> T:
+        return await fn(canvas.for_account(account_id))
+
+    return BulkRun(
+        ids,
+        call,
+        _identity,
+        concurrency=concurrency_of(canvas) if concurrency is None else concurrency,
+        fail_fast=fail_fast,
+        on_progress=on_progress,
+    )
+
+
+def _identity(value: uuid.UUID) -> uuid.UUID:
+    return value
+
+
+async def for_each_account(
+    canvas: Canvas,
+    accounts: Iterable[Account | uuid.UUID | str],
+    fn: Callable[[AccountView], Awaitable[T]],
+    *,
+    concurrency: int | None = None,
+    fail_fast: bool = False,
+    on_progress: Callable[[Progress], object] | None = None,
+) -> BulkReport[uuid.UUID, T]:
+    """Run ``fn`` once per account, concurrently; return every account's result.
+
+    See :func:`each_account` for the arguments. Nothing ``fn`` raises escapes:
+    read it from the report (:meth:`BulkReport.failures`).
+    """
+    async with each_account(
+        canvas,
+        accounts,
+        fn,
+        concurrency=concurrency,
+        fail_fast=fail_fast,
+        on_progress=on_progress,
+    ) as run:
+        async for _ in run:
+            pass
+    return run.report()
