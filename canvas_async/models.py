@@ -308,10 +308,15 @@ class Workflow:
         return await _bound(self._view, self).workflows.get(self.id, timeout=timeout)
 
     async def delete(
-        self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
+        self,
+        *,
+        missing_ok: bool = False,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> None:
-        """Delete this workflow."""
-        await _bound(self._view, self).workflows.delete(self, timeout=timeout)
+        """Delete this workflow; ``missing_ok`` takes "already gone" as done."""
+        await _bound(self._view, self).workflows.delete(
+            self, missing_ok=missing_ok, timeout=timeout
+        )
 
     def next_runs(self, count: int = 1, *, after: datetime | None = None) -> list[datetime]:
         """Return the next ``count`` fire times (UTC) of the schedule after ``after``.

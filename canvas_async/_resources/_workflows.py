@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from canvas_async import _convert, _requests, _routes, _validate, models
-from canvas_async._errors import CanvasError, ValidationError
+from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
@@ -182,16 +182,33 @@ class WorkflowsAPI(Resource):
         self,
         workflow: _WorkflowRef,
         *,
+        missing_ok: bool = False,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> None:
-        """Delete the workflow."""
+        """Delete the workflow.
+
+        Args:
+            workflow: The workflow or its id.
+            missing_ok: Take "no such workflow" as done. A delete is retried
+                after a lost connection, and the retry of a delete that had
+                already taken effect finds nothing to delete; so code that
+                must converge (clean-ups, provisioning) passes True.
+            timeout: This call's timeout.
+
+        Raises:
+            NotFoundError: No such workflow, unless ``missing_ok``.
+        """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        await self._call(
-            "delete_workflow",
-            _deleted(workflow_id),
-            params={"id": str(workflow_id)},
-            timeout=timeout,
-        )
+        try:
+            await self._call(
+                "delete_workflow",
+                _deleted(workflow_id),
+                params={"id": str(workflow_id)},
+                timeout=timeout,
+            )
+        except NotFoundError:
+            if not missing_ok:
+                raise
 
     async def _set_schedule(
         self,

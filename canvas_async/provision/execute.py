@@ -387,7 +387,7 @@ class _Executor:
 
     async def _delete(self, workflow_id: uuid.UUID) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: what was wanted
-            await self.view.workflows.delete(workflow_id)
+            await self.view.workflows.delete(workflow_id, missing_ok=True)
 
 
 # -- reports -------------------------------------------------------------------------
