@@ -59,7 +59,7 @@ def starts(count: int) -> list[datetime]:
 
 def _croniter() -> Any:
     try:
-        from croniter import croniter
+        from croniter import croniter  # type: ignore[import-untyped]
     except ImportError:
         return None
     return croniter
