@@ -33,7 +33,14 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _requests, models
 
-__all__ = ["converter", "cron_from_frequency", "frequency_from_cron", "structure", "unstructure"]
+__all__ = [
+    "converter",
+    "cron_from_frequency",
+    "frequency_from_cron",
+    "read_own_uuid",
+    "structure",
+    "unstructure",
+]
 
 T = TypeVar("T")
 
@@ -78,7 +85,7 @@ _set_uuid_is_safe = uuid.UUID.__dict__["is_safe"].__set__
 _SAFE_UNKNOWN: Final = uuid.SafeUUID.unknown
 
 
-def _structure_own_uuid(value: Any, _: object = None) -> uuid.UUID:
+def read_own_uuid(value: Any, _: object = None) -> uuid.UUID:
     """Read an object's own id (unique within a listing, so not remembered).
 
     The canonical 36-character form is built directly, as ``UUID.__init__``
@@ -110,7 +117,7 @@ _UUIDS_MAX: Final = 2048
 def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
     """Read a GUID string that refers to another object (``accountId``...).
 
-    Built as :func:`_structure_own_uuid` does (inlined: most reads are
+    Built as :func:`read_own_uuid` does (inlined: most reads are
     misses where ids do not repeat), and remembered.
     """
     if value.__class__ is str:
@@ -259,7 +266,7 @@ def _overrides(cls: type) -> dict[str, Any]:
         if field.alias == "view":  # the private account view: never JSON
             rules[field.name] = override(omit=True)
         elif field.name == _OWN_ID and field.type is uuid.UUID:
-            rules[field.name] = override(rename=_OWN_ID, struct_hook=_structure_own_uuid)
+            rules[field.name] = override(rename=_OWN_ID, struct_hook=read_own_uuid)
         else:
             rules[field.name] = _FIELD_RULES.get(
                 (cls, field.name), override(rename=key(field.name))
