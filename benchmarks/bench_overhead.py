@@ -133,8 +133,8 @@ async def _measure(quick: bool) -> Table:
     table = Table(
         title="Overhead vs the limit (emulator in its own process)",
         columns=["operation", "concurrency", "canvas-async req/s", "raw aiohttp req/s",
-                 "httpx req/s", "canvas-async / aiohttp", "client CPU µs/req (canvas-async,"
-                 " aiohttp, httpx)", "emulator CPU µs/req"],
+                 "httpx req/s", "canvas-async / aiohttp", "same, per round (min-max)",
+                 "client CPU µs/req (canvas-async, aiohttp, httpx)", "emulator CPU µs/req"],
     )  # fmt: skip
     ratios: list[float] = []
     cpu_ratios: list[float] = []
@@ -149,10 +149,13 @@ async def _measure(quick: bool) -> Table:
                     for ops in contenders.values():  # warm-up: connections, caches
                         await _drive(ops[op], max(concurrency, 20), concurrency, server)
                     samples: dict[str, list[Sample]] = {name: [] for name in contenders}
-                    for _ in range(rounds):  # interleaved: noise hits all alike
-                        for name, ops in contenders.items():
+                    for turn in range(rounds):  # interleaved: noise hits all alike
+                        for name in _rotated(list(contenders), turn):
+                            ops = contenders[name]
                             sample = await _drive(ops[op], counts[name], concurrency, server)
                             samples[name].append(sample)
+                    ours, limit = samples["canvas-async"], samples["raw aiohttp"]
+                    paired = [a.rate / b.rate for a, b in zip(ours, limit, strict=True)]
                     rate = {k: statistics.median(s.rate for s in v) for k, v in samples.items()}
                     cpu = {
                         k: statistics.median(s.client_cpu for s in v) for k, v in samples.items()
@@ -165,7 +168,7 @@ async def _measure(quick: bool) -> Table:
                     cpu_ratios.append(cpu["raw aiohttp"] / cpu["canvas-async"])
                     table.add(
                         op, concurrency, rate["canvas-async"], rate["raw aiohttp"],
-                        rate["httpx"], f"{ratio:.2f}",
+                        rate["httpx"], f"{ratio:.2f}", f"{min(paired):.2f}-{max(paired):.2f}",
                         ", ".join(f"{cpu[k] * 1e6:.0f}" for k in contenders),
                         f"{served * 1e6:.0f}",
                     )  # fmt: skip
@@ -188,7 +191,8 @@ async def _measure(quick: bool) -> Table:
     )
     table.notes.append(
         f"{n:,} requests per cell and contender (httpx: {HTTPX_SHARE:.0%} of that), after a "
-        f"warm-up; median of {rounds} interleaved rounds. Client CPU: this process's CPU "
+        f"warm-up; median of {rounds} interleaved rounds, each starting with another "
+        "contender; the per-round range shows the noise. Client CPU: this process's CPU "
         "time per request, the SDK's own cost; emulator CPU: the server process's, per "
         "request (canvas-async and aiohttp rounds). Both processes share 2 cores with "
         "whatever else the machine runs, so req/s at 16 and 64 is bounded by the pair's "
@@ -197,9 +201,99 @@ async def _measure(quick: bool) -> Table:
     return table
 
 
-def run(quick: bool) -> Table:
-    return asyncio.run(_measure(quick))
+async def _breakdown(quick: bool) -> Table:
+    """Client CPU per request, layer by layer, for one cell (get workflow, C = 16)."""
+    import aiohttp
+
+    from canvas_async import Canvas
+    from canvas_async._timeouts import DEFAULT_TIMEOUT
+
+    n, rounds, concurrency = (100, 1, 16) if quick else (500, 7, 16)
+    with emulator_process(seed="samples", log_limit=1000) as server:
+        keys = {
+            _routes.CONSUMER_HEADER: server.consumer,
+            _routes.SECRET_KEY_HEADER: server.secret_key,
+        }
+        canvas = Canvas(consumer=server.consumer, secret_key=server.secret_key, env=server.url)
+        await canvas.__aenter__()
+        wf_id = str((await canvas.workflows.list())[0].id)
+        params = {"id": wf_id}
+        url = server.url + _routes.ROUTES["get_workflow"].path
+        timeout = DEFAULT_TIMEOUT.to_aiohttp()
+        plain = aiohttp.ClientSession(headers=keys)
+        # The session canvas-async opens: its timeouts (connect, read, total),
+        # its default headers, a pool the size of its concurrency limit.
+        alike = aiohttp.ClientSession(
+            timeout=timeout,
+            connector=aiohttp.TCPConnector(limit=64),
+            headers={"User-Agent": "canvas-async", "Accept": "application/json, text/plain"},
+        )
+
+        async def raw() -> object:
+            async with plain.get(url, params=params) as response:
+                return json.loads(await response.read())
+
+        async def configured() -> object:
+            async with alike.request(
+                "GET", url, params=params, headers=keys, allow_redirects=False
+            ) as response:
+                return json.loads(await response.read())
+
+        async def transport() -> object:
+            # The SDK's request path without the resource API and the model.
+            return await canvas._transport.request("get_workflow", _as_is, params=params)
+
+        layers: dict[str, Op] = {
+            "raw aiohttp (defaults: total timeout only, session headers)": raw,
+            "aiohttp as canvas-async configures it (connect/read/total timeouts, "
+            "per-request headers, no redirects)": configured,
+            "canvas-async transport (limits, retry loop, error mapping), no model": transport,
+            "canvas-async `workflows.get` (checks the id, builds the model)": lambda: (
+                canvas.workflows.get(wf_id)
+            ),
+        }
+        try:
+            for op in layers.values():
+                await _drive(op, 50, concurrency, server)
+            cpu: dict[str, list[float]] = {name: [] for name in layers}
+            for turn in range(rounds):
+                for name in _rotated(list(layers), turn):
+                    sample = await _drive(layers[name], n, concurrency, server)
+                    cpu[name].append(sample.client_cpu)
+        finally:
+            await canvas.aclose()
+            await plain.close()
+            await alike.close()
+    table = Table(
+        title="Where canvas-async's client CPU goes (get workflow, concurrency 16)",
+        columns=["layer", "client CPU µs/req", "added by this layer µs/req"],
+    )
+    previous = None
+    for name, samples in cpu.items():
+        value = statistics.median(samples) * 1e6
+        table.add(name, value, "" if previous is None else f"{value - previous:+.0f}")
+        previous = value
+    table.notes.append(
+        f"{n:,} requests per layer and round, median of {rounds} interleaved rounds; "
+        "this process's CPU time per request, so what the emulator costs does not count."
+    )
+    return table
+
+
+def _rotated(names: list[str], turn: int) -> list[str]:
+    # Each round starts with another contender: none always runs first.
+    shift = turn % len(names)
+    return names[shift:] + names[:shift]
+
+
+def _as_is(payload: object) -> object:
+    return payload
+
+
+def run(quick: bool) -> list[Table]:
+    return [asyncio.run(_measure(quick)), asyncio.run(_breakdown(quick))]
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv).markdown())
+    for table in run("--quick" in sys.argv):
+        print(table.markdown())
