@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     write_markdown(args.out / "results.md", tables, quick=args.quick)
-    write_chart(args.out / "results.png", tables)
-    print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
+    print(f"wrote {args.out / 'results.md'}")
+    if write_chart(args.out / "results.png", tables):
+        print(f"wrote {args.out / 'results.png'}")
     return 0
 
 
@@ -83,12 +84,16 @@ def write_markdown(path: Path, tables: list[Table], *, quick: bool) -> None:
     path.write_text("\n".join(head) + "\n" + "\n".join(t.markdown() for t in tables))
 
 
-def write_chart(path: Path, tables: list[Table]) -> None:
+def write_chart(path: Path, tables: list[Table]) -> bool:
+    """Draw every ratio against its target; return whether the chart was written."""
     ratios = [(f"{t.title}: {k}", *v) for t in tables for k, v in t.ratios.items()]
     if not ratios:
-        return
-    import matplotlib
-
+        return False
+    try:
+        import matplotlib
+    except ImportError:  # the bench extra is not installed
+        print(f"matplotlib is not installed: no {path.name} (pip install -e '.[bench]')")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -116,6 +121,7 @@ def write_chart(path: Path, tables: list[Table]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
 
 
 if __name__ == "__main__":
