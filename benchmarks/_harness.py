@@ -131,10 +131,18 @@ def machine() -> list[str]:
         f"Python: {platform.python_implementation()} {platform.python_version()}",
     ]
     versions = []
-    for dist in ("canvas-async", "aiohttp", "attrs", "cattrs", "httpx", "pydantic", "msgspec"):
+    for dist in (
+        "canvas-async", "aiohttp", "yarl", "attrs", "cattrs", "httpx", "pydantic", "msgspec",
+        "croniter",
+    ):  # fmt: skip
         try:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{dist} (not installed)")
     lines.append("Versions: " + ", ".join(versions))
     return lines
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())

@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import Table, machine  # noqa: E402
+from _harness import Table, load, machine  # noqa: E402
 
 BENCHMARKS = {
     "overhead": "bench_overhead",
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
 
     tables: list[Table] = []
+    load_before = load()
     for name in names:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"== {name}", flush=True)
@@ -61,24 +62,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_markdown(args.out / "results.md", tables, quick=args.quick)
+    loads = (load_before, load())
+    write_markdown(args.out / "results.md", tables, quick=args.quick, loads=loads)
     print(f"wrote {args.out / 'results.md'}")
     if write_chart(args.out / "results.png", tables):
         print(f"wrote {args.out / 'results.png'}")
     return 0
 
 
-def write_markdown(path: Path, tables: list[Table], *, quick: bool) -> None:
+def write_markdown(path: Path, tables: list[Table], *, quick: bool, loads: tuple[str, str]) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick (small sizes; times not judged)" if quick else "full"
     head = [
         "# canvas-async benchmarks",
         "",
         f"Run {stamp}, mode: {mode}. Reproduce with `python benchmarks/run.py`.",
-        "Contenders run side by side in the same process and the same run; figures",
-        "are medians of several runs, and the ratios are what to read.",
+        "Contenders run side by side in the same run, interleaved; figures are medians",
+        "of several runs, and the ratios are what to read.",
         "",
         *[f"- {line}" for line in machine()],
+        f"- Load average (1, 5, 15 min) at the start: {loads[0]}; at the end: {loads[1]}. "
+        "Other work on the machine (2 cores, shared) moves absolute figures by tens of "
+        "percent between runs; the min-max ranges in the tables show it.",
         "",
     ]
     path.write_text("\n".join(head) + "\n" + "\n".join(t.markdown() for t in tables))
