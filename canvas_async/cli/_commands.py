@@ -106,16 +106,11 @@ async def accounts(args: argparse.Namespace, out: Out) -> int:
     """List the organization's accounts."""
     async with connect(args, out) as conn:
         found = await conn.canvas.accounts.list()
-    if out.json:
-        out.data(found)
-    else:
-        out.table(
-            ["id", "email", "name", "role", "created"],
-            (
-                [a.id, a.email, f"{a.first_name} {a.last_name}", a.role, _date(a.date_created)]
-                for a in found
-            ),
-        )
+    out.listing(
+        found,
+        ["id", "email", "name", "role", "created"],
+        lambda a: [a.id, a.email, f"{a.first_name} {a.last_name}", a.role, _date(a.date_created)],
+    )
     return _exit.OK
 
 
@@ -123,23 +118,16 @@ async def applications(args: argparse.Namespace, out: Out) -> int:
     """List the applications Canvas supports."""
     async with connect(args, out) as conn:
         found = await (await _scope(conn.canvas, args)).applications.list()
-    if out.json:
-        out.data(found)
-    else:
-        out.table(
-            ["short name", "name", "credentials", "tags"],
-            (
-                [
-                    a.short_name,
-                    a.name,
-                    ", ".join(
-                        f.short_name + ("" if not f.optional else "?") for f in a.credential_fields
-                    ),
-                    a.tag,
-                ]
-                for a in found
-            ),
-        )
+    out.listing(
+        found,
+        ["short name", "name", "credentials", "tags"],
+        lambda a: [
+            a.short_name,
+            a.name,
+            ", ".join(f.short_name + ("" if not f.optional else "?") for f in a.credential_fields),
+            a.tag,
+        ],
+    )
     return _exit.OK
 
 
@@ -147,16 +135,13 @@ async def registered(args: argparse.Namespace, out: Out) -> int:
     """List an account's registered applications."""
     async with connect(args, out) as conn:
         found = await (await _scope(conn.canvas, args)).reg_applications.list()
-    if out.json:
-        out.data(found)
-    else:
-        out.table(
-            ["id", "app", "tag text", "authenticated", "modified"],
-            (
-                [r.id, r.short_name, r.tag_text, _yes(r.is_authenticated), _date(r.date_modified)]
-                for r in found
-            ),
-        )
+    out.listing(
+        found,
+        ["id", "app", "tag text", "authenticated", "modified"],
+        lambda r: (
+            [r.id, r.short_name, r.tag_text, _yes(r.is_authenticated), _date(r.date_modified)]
+        ),
+    )
     return _exit.OK
 
 
@@ -164,23 +149,18 @@ async def templates(args: argparse.Namespace, out: Out) -> int:
     """List workflow templates."""
     async with connect(args, out) as conn:
         found = await (await _scope(conn.canvas, args)).templates.list()
-    if out.json:
-        out.data(found)
-    else:
-        out.table(
-            ["id", "name", "state", "version", "applications", "blocks"],
-            (
-                [
-                    t.id,
-                    t.name,
-                    t.state,
-                    t.version,
-                    ", ".join(t.applications),
-                    " > ".join(b.block_name for b in t.chain),
-                ]
-                for t in found
-            ),
-        )
+    out.listing(
+        found,
+        ["id", "name", "state", "version", "applications", "blocks"],
+        lambda t: [
+            t.id,
+            t.name,
+            t.state,
+            t.version,
+            ", ".join(t.applications),
+            " > ".join(b.block_name for b in t.chain),
+        ],
+    )
     return _exit.OK
 
 
@@ -188,23 +168,18 @@ async def workflows(args: argparse.Namespace, out: Out) -> int:
     """List an account's workflows."""
     async with connect(args, out) as conn:
         found = await (await _scope(conn.canvas, args)).workflows.list()
-    if out.json:
-        out.data(found)
-    else:
-        out.table(
-            ["id", "name", "status", "scheduled", "cron", "next run"],
-            (
-                [
-                    w.id,
-                    w.name,
-                    w.status,
-                    _yes(w.is_scheduled),
-                    w.cron if w.is_scheduled else "",
-                    _time(w.date_next_schedule) if w.is_scheduled else "",
-                ]
-                for w in found
-            ),
-        )
+    out.listing(
+        found,
+        ["id", "name", "status", "scheduled", "cron", "next run"],
+        lambda w: [
+            w.id,
+            w.name,
+            w.status,
+            _yes(w.is_scheduled),
+            w.cron if w.is_scheduled else "",
+            _time(w.date_next_schedule) if w.is_scheduled else "",
+        ],
+    )
     return _exit.OK
 
 

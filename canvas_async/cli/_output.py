@@ -6,15 +6,17 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypeVar
 
 import attrs
 
 from canvas_async.bulk import Progress
 from canvas_async.provision.report import format_table
+
+T = TypeVar("T")
 
 __all__ = ["Out", "ProgressDisplay", "to_jsonable"]
 
@@ -62,6 +64,18 @@ class Out:
             self.info("(none)")
             return
         self.line(format_table(headers, text_rows))
+
+    def listing(
+        self,
+        items: Sequence[T],
+        headers: Sequence[str],
+        row: Callable[[T], Sequence[object]],
+    ) -> None:
+        """Print ``items`` as JSON with ``--json``, else as a table of ``row(item)``."""
+        if self.json:
+            self.data(items)
+        else:
+            self.table(headers, (row(item) for item in items))
 
     def line(self, text: str = "") -> None:
         """Print a line on stdout."""
