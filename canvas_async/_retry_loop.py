@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Final
 
+import aiohttp
 import attrs
 
 from . import _routes
@@ -31,9 +32,9 @@ from ._errors import (
     raise_for_answer,
 )
 from ._limits import ClientPausedError, PauseGate
-from ._retry import Failure, FailureKind, Retries, Verdict, decide, failure_of
+from ._retry import Failure, FailureKind, Retries, Verdict, decide
 
-__all__ = ["Answer", "run_attempts"]
+__all__ = ["Answer", "failure_of", "run_attempts"]
 
 logger: Final = logging.getLogger("canvas_async")
 
@@ -69,6 +70,23 @@ def _why(failure: Failure) -> str:
     if failure.kind is FailureKind.TIMEOUT:
         return "no answer arrived in time after the request was sent"
     return "the connection was lost after the request was sent"
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    """Return the failure an exception from sending a request stands for.
+
+    Returns ``None`` for an exception that is not a transport failure (a bug,
+    a cancellation), which must propagate as it is.
+    """
+    # Order matters: the connect errors are subclasses of the broader ones.
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        # No connection was established, so nothing was sent.
+        return Failure(FailureKind.NOT_SENT)
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+        return Failure(FailureKind.TIMEOUT)
+    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+        return Failure(FailureKind.LOST)
+    return None
 
 
 async def run_attempts(

@@ -13,7 +13,6 @@ pause after a 429); a timeout bounds each attempt.
 from __future__ import annotations
 
 import asyncio
-import collections
 import enum
 import importlib.metadata
 import json
@@ -64,25 +63,6 @@ class _State(enum.Enum):
     """A session is in use (ours or the caller's); requests are sent."""
     CLOSED = "closed"
     """``aclose()`` ran; requests are refused. A closed client stays closed."""
-
-
-def _labels() -> Mapping[str, str]:
-    # "Workflow (POST)" where two routes share an operation name, else "Accounts".
-    counts = collections.Counter(route.operation for route in _routes.iter_routes())
-    return {
-        route.key: f"{route.operation} ({route.method})"
-        if counts[route.operation] > 1
-        else route.operation
-        for route in _routes.iter_routes()
-    }
-
-
-_LABELS: Final = _labels()
-
-
-def label(key: str) -> str:
-    """Return the operation's name for messages and logs, e.g. ``"Workflow (POST)"``."""
-    return _LABELS[key]
 
 
 def _user_agent() -> str:
@@ -230,7 +210,7 @@ class Transport:
             else Timeout.of(timeout).to_aiohttp()
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
-        label = _LABELS[key]
+        label = route.label
 
         async def attempt() -> Answer:
             # The headers come before the slot: renewing a token sends
@@ -281,6 +261,13 @@ class Transport:
                 account_id=account_id,
                 body=payload,
             ) from error
+
+    async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
+        """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
+        DeleteToken) for the auth strategy; return the decoded answer."""
+        # Revoking on close is tried once: closing must not linger.
+        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
+        return await self.request(key, _as_is, params=params, retries=retries)
 
     async def _send(
         self,
@@ -334,6 +321,10 @@ class Transport:
                 (time.perf_counter() - started) * 1e3,
             )
         return status, answer_headers, decode_body(content_type, raw)
+
+
+def _as_is(payload: object) -> object:
+    return payload
 
 
 def _encode(body: object) -> bytes:

@@ -1,0 +1,423 @@
+"""One definition per operation: arguments -> checked request; answer -> value.
+
+Pure (no I/O): an :class:`Operation` names its route, checks the caller's
+arguments and builds the query and JSON body (:meth:`Operation.__call__`),
+and reads the success answer into the value returned (:attr:`Operation.parse`).
+The resource APIs hand the result to the transport; the request bodies (the
+API's ``...ApiDto`` shapes) live here too, with any serialization rule of
+their own in the field's ``json`` metadata (read by :mod:`._convert`).
+
+Adding an operation: a route in :mod:`._routes`, a definition here, a method
+in a resource API (and a handler in the emulator).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Generic, NamedTuple, ParamSpec, TypeVar
+
+import attrs
+from cattrs.gen import override
+
+from . import _convert, _routes, _validate, models
+from ._errors import NotFoundError, ValidationError
+from .schedule import Cron
+
+__all__ = [
+    "Call",
+    "ChainOverride",
+    "NewAccount",
+    "NewRegApplication",
+    "NewWorkflow",
+    "Operation",
+    "Request",
+    "RunMetadata",
+    "SchedulerUpdate",
+    "not_found",
+    "parse_guid",
+    "parse_text",
+    "parse_true",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# -- request bodies (spec: "Shapes"); a field left at None is not sent ----------
+
+
+@attrs.frozen
+class NewAccount:
+    """AddAccountApiDto."""
+
+    first_name: str
+    last_name: str
+    email: str
+    role_name: str
+    phone: str | None = None
+    country_key: str | None = None
+    global_notifications: bool | None = None
+    default_notification_email: str | None = None
+    activated: bool | None = None
+
+
+@attrs.frozen
+class NewRegApplication:
+    """AddRegApplicationApiDto; ``credentials`` goes out as ``credentialsJson``,
+    a JSON-encoded string."""
+
+    application_id: uuid.UUID
+    tag_text: str
+    credentials: Mapping[str, object] = attrs.field(
+        repr=False,
+        metadata={
+            "json": override(rename="credentialsJson", unstruct_hook=_convert.credentials_json)
+        },
+    )
+
+
+@attrs.frozen
+class ChainOverride:
+    """One entry of AddWorkflowApiDto's ``chain``."""
+
+    unique_block_id: uuid.UUID
+    variables: Mapping[str, Any]
+
+
+@attrs.frozen
+class NewWorkflow:
+    """AddWorkflowApiDto."""
+
+    workflow_template_id: uuid.UUID
+    applications: Mapping[str, uuid.UUID]
+    name: str | None = None
+    description: str | None = None
+    chain: tuple[ChainOverride, ...] | None = None
+
+
+@attrs.frozen
+class RunMetadata:
+    """RunMetadataApiDto; block numbers are 1-based and optional."""
+
+    workflow_id: uuid.UUID
+    run_from_block: int | None = None
+    run_till_block: int | None = None
+
+
+@attrs.frozen
+class SchedulerUpdate:
+    """UpdateWorkfowSchedulerApiDto (sic); ``cron`` goes out as
+    ``scheduleFrequency``, a JSON-encoded ``{"cronSchedule": ...}``."""
+
+    workflow_id: uuid.UUID
+    is_scheduled: bool
+    cron: str | None = attrs.field(
+        default=None,
+        metadata={
+            "json": override(rename="scheduleFrequency", unstruct_hook=_convert.frequency_from_cron)
+        },
+    )
+
+
+# -- the operation ---------------------------------------------------------------
+
+Query = Mapping[str, str] | None
+Parse = Callable[["models.View | None", Any], T]
+
+
+class Request(NamedTuple):
+    """What an operation sends, as its definition built it from the arguments.
+
+    Attributes:
+        params: The query parameters.
+        body: The JSON-ready body.
+        parse: Reads the answer when what is expected depends on the
+            arguments (a scheduler turned on must say "enabled"); else None
+            for the operation's own :attr:`Operation.parse`.
+    """
+
+    params: Query = None
+    body: object = None
+    parse: Parse[Any] | None = None
+
+
+class Call(NamedTuple, Generic[T]):
+    """An operation with its checked request, ready for the transport."""
+
+    operation: Operation[..., T]
+    request: Request
+
+
+@attrs.frozen
+class Operation(Generic[P, T]):
+    """One API operation's definition.
+
+    Attributes:
+        key: The route's key in :data:`._routes.ROUTES`.
+        build: Checks the arguments (raising
+            :class:`~canvas_async.ValidationError` before anything is sent)
+            and returns the query parameters and the JSON-ready body.
+        parse: Reads the decoded success body into the value returned, bound
+            to the account view it was loaded through (None for none); a body
+            of the wrong shape raises ``ValueError``, ``TypeError``...
+    """
+
+    key: str
+    build: Callable[P, Request]
+    parse: Parse[T]
+
+    @property
+    def route(self) -> _routes.Route:
+        """The operation's route."""
+        return _routes.ROUTES[self.key]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        """Check the arguments and return the request to send."""
+        return Call(self, self.build(*args, **kwargs))
+
+
+# -- answers ----------------------------------------------------------------------
+
+
+def parse_guid(payload: Any) -> uuid.UUID:
+    """Read a new object's id: a JSON string holding a GUID (or the bare GUID)."""
+    if not isinstance(payload, str):
+        raise TypeError(f"expected a GUID string, got {type(payload).__name__}")
+    # The converter's reader: the canonical form without the constructor's cost.
+    return _convert.read_own_uuid(payload.strip().strip('"'))
+
+
+def parse_true(payload: Any) -> bool:
+    """Read a ``true`` acknowledgement (JSON ``true`` or the text ``true``)."""
+    if payload is True or (isinstance(payload, str) and payload.strip().casefold() == "true"):
+        return True
+    raise ValueError("expected true")
+
+
+def parse_text(*expected: str) -> Callable[[Any], str]:
+    """Return a parser accepting one of the ``expected`` texts (any case, JSON
+    string or plain text) and returning the one found."""
+    wanted = {text.casefold(): text for text in expected}
+
+    def parse(payload: Any) -> str:
+        if isinstance(payload, str):
+            found = wanted.get(payload.strip().strip('"').strip().casefold())
+            if found is not None:
+                return found
+        raise ValueError(f"expected {' or '.join(repr(t) for t in expected)}")
+
+    return parse
+
+
+def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
+    """A parser of a plain value: there is no model to bind to the view."""
+    return lambda view, payload: parse(payload)
+
+
+def _bindable(cls: type) -> bool:
+    return any(field.alias == "view" for field in attrs.fields(cls))
+
+
+def _models(cls: type[T]) -> Parse[list[T]]:
+    """Parse a JSON array of ``cls``, each bound to the view it came through."""
+    list_type: Any = list[cls]  # type: ignore[valid-type]  # one per class, for cattrs' cache
+    if not _bindable(cls):
+        return lambda view, payload: _convert.structure(payload, list_type)
+
+    def parse(view: models.View | None, payload: Any) -> list[T]:
+        items: list[T] = _convert.structure(payload, list_type)
+        if view is not None:
+            for item in items:
+                models.bind_view(item, view)
+        return items
+
+    return parse
+
+
+def _model(cls: type[T]) -> Parse[T]:
+    """Parse one JSON object of ``cls``, bound to the view it came through."""
+
+    def parse(view: models.View | None, payload: Any) -> T:
+        item = _convert.structure(payload, cls)
+        return item if view is None else models.bind_view(item, view)
+
+    return parse
+
+
+def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
+    """Return the error for an object missing from a successful listing.
+
+    ``status`` is 404 (what the object is), ``http_status`` 200 (what the
+    listing was): the server was asked for the list, not for the object.
+    """
+    return NotFoundError(
+        message, status=404, http_status=200, operation=_routes.label(key), account_id=account_id
+    )
+
+
+# -- the definitions ----------------------------------------------------------------
+
+_NOTHING: Final = Request()
+
+
+def _no_arguments() -> Request:
+    return _NOTHING
+
+
+def _body(dto: object) -> Request:
+    return Request(body=_convert.unstructure(dto))
+
+
+def _by_id(workflow: object) -> Request:
+    return Request({"id": str(_validate.as_uuid(workflow, "workflow id"))})
+
+
+def _describe(name: str) -> Request:
+    _validate.check_name(name, "name")
+    return Request({"name": name.strip()})
+
+
+GET_METADATA: Final = Operation("get_metadata", _no_arguments, _models(models.EndpointInfo))
+DESCRIBE: Final = Operation("describe", _describe, _models(models.PropertyInfo))
+LIST_ACCOUNTS: Final = Operation("list_accounts", _no_arguments, _models(models.Account))
+LIST_APPLICATIONS: Final = Operation(
+    "list_applications", _no_arguments, _models(models.Application)
+)
+LIST_REG_APPLICATIONS: Final = Operation(
+    "list_reg_applications", _no_arguments, _models(models.RegApplication)
+)
+LIST_WORKFLOW_TEMPLATES: Final = Operation(
+    "list_workflow_templates", _no_arguments, _models(models.WorkflowTemplate)
+)
+LIST_WORKFLOWS: Final = Operation("list_workflows", _no_arguments, _models(models.Workflow))
+GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
+
+
+def _new_account(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: models.Role | str,
+    phone: str | None,
+    country_key: str | None,
+    global_notifications: bool | None,
+    default_notification_email: str | None,
+    activated: bool,
+) -> Request:
+    _validate.check_account(
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        country_key=country_key,
+        default_notification_email=default_notification_email,
+    )
+    return _body(
+        NewAccount(
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            email=email.strip(),
+            role_name=str(role),
+            phone=phone,
+            country_key=country_key,
+            global_notifications=global_notifications,
+            default_notification_email=default_notification_email,
+            activated=activated,
+        )
+    )
+
+
+CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _unbound(parse_guid))
+
+
+def _new_registration(
+    application: models.Application, tag_text: str, credentials: Mapping[str, object]
+) -> Request:
+    _validate.check_name(tag_text, "tag_text")
+    _validate.check_credentials(application, credentials)
+    return _body(NewRegApplication(application.id, tag_text, credentials))
+
+
+CREATE_REG_APPLICATION: Final = Operation(
+    "create_reg_application", _new_registration, _unbound(parse_guid)
+)
+
+
+def _new_workflow(
+    template: models.WorkflowTemplate,
+    name: str,
+    applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+    variables: Mapping[str, Mapping[str, Any]] | None,
+    description: str | None,
+) -> Request:
+    _validate.check_name(name, "name")
+    registrations = _validate.resolve_applications(template, applications)
+    chain = None
+    if variables:
+        chain = tuple(
+            ChainOverride(block.unique_block_id, merged)
+            for block, merged in _validate.resolve_variables(template, variables)
+        )
+    return _body(NewWorkflow(template.id, registrations, name, description, chain))
+
+
+CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _unbound(parse_guid))
+
+
+def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
+    workflow_id = _validate.as_uuid(workflow, "workflow id")
+    _validate.check_block_range(from_block, till_block)
+    return _body(RunMetadata(workflow_id, from_block, till_block))
+
+
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, _unbound(parse_text(_routes.RUN_TEXT)))
+
+
+_SCHEDULER_ANSWERS: Final = {
+    True: _unbound(parse_text(_routes.SCHEDULER_ENABLED_TEXT)),
+    False: _unbound(parse_text(_routes.SCHEDULER_DISABLED_TEXT)),
+}
+
+
+def _scheduler(workflow_id: uuid.UUID, cron: str | None) -> Request:
+    """Turn the scheduler on with ``cron``, or off (None)."""
+    enabled = cron is not None
+    body = _convert.unstructure(SchedulerUpdate(workflow_id, enabled, cron))
+    return Request(body=body, parse=_SCHEDULER_ANSWERS[enabled])
+
+
+WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _SCHEDULER_ANSWERS[True])
+
+
+def check_cron(cron: object) -> str:
+    """Return the canonical form of a Quartz expression (what is sent)."""
+    if isinstance(cron, Cron):
+        return str(cron)
+    if not isinstance(cron, str):
+        raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
+    return _canonical_cron(cron)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_cron(text: str) -> str:
+    # A provisioning run schedules many workflows on a few expressions: each
+    # text is parsed once. Raises CronError naming the bad field (not cached).
+    return str(Cron.parse(text))
+
+
+def _delete(workflow: object) -> Request:
+    workflow_id = str(_validate.as_uuid(workflow, "workflow id"))
+
+    # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
+    # Guid, so the deleted workflow's id is accepted too.
+    def parse(view: models.View | None, payload: Any) -> None:
+        if isinstance(payload, str) and payload.strip().strip('"') == workflow_id:
+            return
+        parse_true(payload)
+
+    return Request({"id": workflow_id}, parse=parse)
+
+
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _unbound(parse_true))
