@@ -264,7 +264,14 @@ class Transport:
 
     async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
         """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
-        DeleteToken) for the auth strategy; return the decoded answer."""
+        DeleteToken) for the auth strategy's flows; return the decoded answer.
+
+        Their routes authenticate with the keys or the refresh token, never
+        with the session's token: sending one never waits for a renewal, so a
+        renewal's requests cannot wait on themselves.
+        """
+        if _routes.route(key).auth is _routes.Auth.SESSION:
+            raise ValueError(f"{key} is not a token request")
         # Revoking on close is tried once: closing must not linger.
         retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
         return await self.request(key, _as_is, params=params, retries=retries)
