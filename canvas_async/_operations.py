@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Generic, NamedTuple, ParamSpec, TypeVar
+from typing import Any, Final, Generic, ParamSpec, TypeAlias, TypeVar
 
 import attrs
 from cattrs.gen import override
@@ -126,27 +126,15 @@ Query = Mapping[str, str] | None
 Parse = Callable[["models.View | None", Any], T]
 
 
-class Request(NamedTuple):
-    """What an operation sends, as its definition built it from the arguments.
+Request: TypeAlias = tuple[Query, object, "Parse[Any] | None"]
+"""What an operation sends, as its definition built it from the arguments:
+``(params, body, parse)``: the query parameters, the JSON-ready body, and a
+reader of the answer when what is expected depends on the arguments (a
+scheduler turned on must say "enabled"), else None for the operation's own
+:attr:`Operation.parse`. A plain tuple: it is built on every request."""
 
-    Attributes:
-        params: The query parameters.
-        body: The JSON-ready body.
-        parse: Reads the answer when what is expected depends on the
-            arguments (a scheduler turned on must say "enabled"); else None
-            for the operation's own :attr:`Operation.parse`.
-    """
-
-    params: Query = None
-    body: object = None
-    parse: Parse[Any] | None = None
-
-
-class Call(NamedTuple, Generic[T]):
-    """An operation with its checked request, ready for the transport."""
-
-    operation: Operation[..., T]
-    request: Request
+Call: TypeAlias = tuple["Operation[..., T]", Request]
+"""An operation with its checked request, ready for the transport."""
 
 
 @attrs.frozen
@@ -174,7 +162,7 @@ class Operation(Generic[P, T]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
         """Check the arguments and return the request to send."""
-        return Call(self, self.build(*args, **kwargs))
+        return self, self.build(*args, **kwargs)
 
 
 # -- answers ----------------------------------------------------------------------
@@ -258,7 +246,7 @@ def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundE
 
 # -- the definitions ----------------------------------------------------------------
 
-_NOTHING: Final = Request()
+_NOTHING: Final[Request] = (None, None, None)
 
 
 def _no_arguments() -> Request:
@@ -266,16 +254,16 @@ def _no_arguments() -> Request:
 
 
 def _body(dto: object) -> Request:
-    return Request(body=_convert.unstructure(dto))
+    return None, _convert.unstructure(dto), None
 
 
 def _by_id(workflow: object) -> Request:
-    return Request({"id": str(_validate.as_uuid(workflow, "workflow id"))})
+    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
 
 
 def _describe(name: str) -> Request:
     _validate.check_name(name, "name")
-    return Request({"name": name.strip()})
+    return {"name": name.strip()}, None, None
 
 
 GET_METADATA: Final = Operation("get_metadata", _no_arguments, _models(models.EndpointInfo))
@@ -385,7 +373,7 @@ def _scheduler(workflow_id: uuid.UUID, cron: str | None) -> Request:
     """Turn the scheduler on with ``cron``, or off (None)."""
     enabled = cron is not None
     body = _convert.unstructure(SchedulerUpdate(workflow_id, enabled, cron))
-    return Request(body=body, parse=_SCHEDULER_ANSWERS[enabled])
+    return None, body, _SCHEDULER_ANSWERS[enabled]
 
 
 WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _SCHEDULER_ANSWERS[True])
@@ -417,7 +405,7 @@ def _delete(workflow: object) -> Request:
             return
         parse_true(payload)
 
-    return Request({"id": workflow_id}, parse=parse)
+    return {"id": workflow_id}, None, parse
 
 
 DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _unbound(parse_true))

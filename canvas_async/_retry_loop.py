@@ -206,13 +206,13 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    budget = _Budget(route, policy, operation, account_id)
+    budget: _Budget | None = None  # only a failure needs one
     reauthorize = on_unauthorized
     while True:
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise budget.paused(paused) from None
+            raise _Budget(route, policy, operation, account_id).paused(paused) from None
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
@@ -228,6 +228,8 @@ async def run_attempts(
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure = found
+        if budget is None:
+            budget = _Budget(route, policy, operation, account_id)
         verdict = budget.verdict(failure)
         if verdict is Verdict.RAISE:
             if isinstance(outcome, TransportError):

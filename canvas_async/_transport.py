@@ -216,20 +216,12 @@ class Transport:
             # The headers come before the slot: renewing a token sends
             # requests of its own, which must not wait for a slot held here.
             auth_headers = await self.auth.headers(route)
-            headers: Mapping[str, str] = auth_headers
-            if account_id is not None or data is not None:
-                # Per request, never on the shared session.
-                headers = dict(auth_headers)
-                if account_id is not None:
-                    headers[_routes.ACCOUNT_HEADER] = str(account_id)
-                if data is not None:
-                    headers.update(_JSON_HEADERS)
             async with self.limits.slot(policy.max_retry_after):
                 status, answer_headers, payload = await self._send(
                     session=session,
                     route=route,
                     label=label,
-                    headers=headers,
+                    headers=_headers(auth_headers, account_id, data),
                     params=params,
                     data=data,
                     client_timeout=client_timeout,
@@ -249,18 +241,7 @@ class Transport:
             account_id=account_id,
             on_unauthorized=on_unauthorized,
         )
-        status, payload = answer.status, answer.payload
-        raise_for_answer(status, answer.headers, payload, operation=label, account_id=account_id)
-        try:
-            return parse(payload)
-        except _SHAPE_ERRORS as error:
-            raise UnexpectedResponseError(
-                f"unexpected answer ({type(error).__name__}: {error})",
-                status=status,
-                operation=label,
-                account_id=account_id,
-                body=payload,
-            ) from error
+        return _value(answer, parse, label, account_id)
 
     async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
         """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
@@ -328,6 +309,37 @@ class Transport:
                 (time.perf_counter() - started) * 1e3,
             )
         return status, answer_headers, decode_body(content_type, raw)
+
+
+def _headers(
+    auth_headers: Mapping[str, str], account_id: uuid.UUID | None, data: bytes | None
+) -> Mapping[str, str]:
+    if account_id is None and data is None:
+        return auth_headers
+    headers = dict(auth_headers)  # per request, never on the shared session
+    if account_id is not None:
+        headers[_routes.ACCOUNT_HEADER] = str(account_id)
+    if data is not None:
+        headers.update(_JSON_HEADERS)
+    return headers
+
+
+def _value(
+    answer: Answer, parse: Callable[[Any], T], label: str, account_id: uuid.UUID | None
+) -> T:
+    """Raise the answer's error, or return its body parsed."""
+    status, payload = answer.status, answer.payload
+    raise_for_answer(status, answer.headers, payload, operation=label, account_id=account_id)
+    try:
+        return parse(payload)
+    except _SHAPE_ERRORS as error:
+        raise UnexpectedResponseError(
+            f"unexpected answer ({type(error).__name__}: {error})",
+            status=status,
+            operation=label,
+            account_id=account_id,
+            body=payload,
+        ) from error
 
 
 def _as_is(payload: object) -> object:

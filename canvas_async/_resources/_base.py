@@ -33,14 +33,14 @@ class Resource:
         self, call: Call[T], timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> T:
         """Send an operation's checked request through the view; return its value."""
-        operation, request = call
+        operation, (params, body, parse) = call
         view = self._view
         return await view._transport.request(
             operation.key,
-            functools.partial(request.parse or operation.parse, view),
+            functools.partial(parse or operation.parse, view),
             account_id=view.account_id,
-            params=request.params,
-            body=request.body,
+            params=params,
+            body=body,
             timeout=timeout,
             retries=view.retries,
         )
