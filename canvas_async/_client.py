@@ -106,7 +106,8 @@ class _Family(Generic[R]):
     def __get__(self, scope: _Scope | None, owner: type) -> R | Self:
         if scope is None:
             return self
-        view = scope._resource_view
+        # An account view acts through itself, the client through its root view.
+        view = scope if isinstance(scope, AccountView) else scope._root
         apis = view._apis
         api = apis.get(self._name)
         if api is None:  # resource APIs are small objects holding only the view
@@ -121,10 +122,7 @@ class _Scope:
     """
 
     __slots__ = ()
-
-    @property
-    def _resource_view(self) -> AccountView:
-        raise NotImplementedError
+    _root: AccountView  # the client's own view (set by Canvas)
 
     accounts = _Family(AccountsAPI, "The organization's accounts.")
     applications = _Family(ApplicationsAPI, "The applications Canvas supports.")
@@ -152,10 +150,6 @@ class AccountView(_Scope):
     account_id: uuid.UUID | None
     retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
     _apis: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
-
-    @property
-    def _resource_view(self) -> AccountView:
-        return self
 
     @property
     def _transport(self) -> Transport:
@@ -245,10 +239,6 @@ class Canvas(_Scope):
         if isinstance(strategy, TokenAuth):
             strategy.bind(keys, self._transport.send_token_request)
         self._root = AccountView(self, None)
-
-    @property
-    def _resource_view(self) -> AccountView:
-        return self._root
 
     def __repr__(self) -> str:
         return f"<Canvas env={self.env!r} base_url='{self.base_url}' state={self.state!r}>"

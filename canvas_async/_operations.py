@@ -183,12 +183,12 @@ def parse_true(payload: Any) -> bool:
     raise ValueError("expected true")
 
 
-def parse_text(*expected: str) -> Callable[[Any], str]:
+def parse_text(*expected: str) -> Parse[str]:
     """Return a parser accepting one of the ``expected`` texts (any case, JSON
     string or plain text) and returning the one found."""
     wanted = {text.casefold(): text for text in expected}
 
-    def parse(payload: Any) -> str:
+    def parse(view: models.View | None, payload: Any) -> str:
         if isinstance(payload, str):
             found = wanted.get(payload.strip().strip('"').strip().casefold())
             if found is not None:
@@ -213,11 +213,13 @@ def _models(cls: type[T]) -> Parse[list[T]]:
     if not _bindable(cls):
         return lambda view, payload: _convert.structure(payload, list_type)
 
+    bind = models.bind_view
+
     def parse(view: models.View | None, payload: Any) -> list[T]:
         items: list[T] = _convert.structure(payload, list_type)
         if view is not None:
             for item in items:
-                models.bind_view(item, view)
+                bind(item, view)
         return items
 
     return parse
@@ -357,15 +359,15 @@ CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _unbound(pa
 def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
     workflow_id = _validate.as_uuid(workflow, "workflow id")
     _validate.check_block_range(from_block, till_block)
-    return _body(RunMetadata(workflow_id, from_block, till_block))
+    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
 
 
-RUN_WORKFLOW: Final = Operation("run_workflow", _run, _unbound(parse_text(_routes.RUN_TEXT)))
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, parse_text(_routes.RUN_TEXT))
 
 
 _SCHEDULER_ANSWERS: Final = {
-    True: _unbound(parse_text(_routes.SCHEDULER_ENABLED_TEXT)),
-    False: _unbound(parse_text(_routes.SCHEDULER_DISABLED_TEXT)),
+    True: parse_text(_routes.SCHEDULER_ENABLED_TEXT),
+    False: parse_text(_routes.SCHEDULER_DISABLED_TEXT),
 }
 
 

@@ -161,11 +161,6 @@ def _answer_failure(answer: Answer, gate: PauseGate) -> Failure:
     return Failure.answer(answer.status, retry_after)
 
 
-def _is_final(answer: Answer) -> bool:
-    # A success, or the envelope: the server's verdict on a processed request.
-    return answer.status < 400 or envelope(answer.payload) is not None
-
-
 async def run_attempts(
     route: _routes.Route,
     attempt: Callable[[], Awaitable[Answer]],
@@ -216,7 +211,8 @@ async def run_attempts(
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
-            if _is_final(outcome):
+            # A success, or the envelope: the server's verdict on a processed request.
+            if outcome.status < 400 or envelope(outcome.payload) is not None:
                 return outcome
             if outcome.status == 401 and reauthorize is not None:
                 again, reauthorize = await reauthorize(outcome), None

@@ -35,7 +35,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
     decode_body,
-    raise_for_answer,
+    error_for_answer,
 )
 from ._limits import Limits
 from ._retry import DEFAULT_RETRIES, Retries
@@ -201,8 +201,10 @@ class Transport:
             CanvasConnectionError: No connection, or it was lost.
             CanvasTimeoutError: No answer in time.
         """
-        route = _routes.route(key)
-        session = self.open()
+        route = _routes.ROUTES[key]
+        session = self._session if self._state is _State.OPEN else None
+        if session is None:
+            session = self.open()
         data = None if body is None else _encode(body)
         client_timeout = (
             self._client_timeout
@@ -221,7 +223,9 @@ class Transport:
                     session=session,
                     route=route,
                     label=label,
-                    headers=_headers(auth_headers, account_id, data),
+                    headers=auth_headers
+                    if account_id is None and data is None
+                    else _headers(auth_headers, account_id, data),
                     params=params,
                     data=data,
                     client_timeout=client_timeout,
@@ -314,8 +318,6 @@ class Transport:
 def _headers(
     auth_headers: Mapping[str, str], account_id: uuid.UUID | None, data: bytes | None
 ) -> Mapping[str, str]:
-    if account_id is None and data is None:
-        return auth_headers
     headers = dict(auth_headers)  # per request, never on the shared session
     if account_id is not None:
         headers[_routes.ACCOUNT_HEADER] = str(account_id)
@@ -329,7 +331,11 @@ def _value(
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
     status, payload = answer.status, answer.payload
-    raise_for_answer(status, answer.headers, payload, operation=label, account_id=account_id)
+    error = error_for_answer(
+        status, answer.headers, payload, operation=label, account_id=account_id
+    )
+    if error is not None:
+        raise error
     try:
         return parse(payload)
     except _SHAPE_ERRORS as error:
