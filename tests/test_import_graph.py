@@ -23,7 +23,6 @@ PURE_CORE = (
     "canvas_async._convert",
     "canvas_async._errors",
     "canvas_async._operations",
-    "canvas_async._requests",
     "canvas_async._retry",
     "canvas_async._routes",
     "canvas_async._sentinel",

@@ -11,7 +11,7 @@ from leak_check import SECRETS, TEXTS, find_leaks
 
 from canvas_async import Canvas, ValidationError
 from canvas_async._auth import KeyAuth
-from canvas_async._requests import NewRegApplication
+from canvas_async._operations import NewRegApplication
 from canvas_async.testing import CanvasEmulator
 
 
