@@ -145,7 +145,7 @@ class Operation(Generic[P, T]):
         key: The route's key in :data:`._routes.ROUTES`.
         build: Checks the arguments (raising
             :class:`~canvas_async.ValidationError` before anything is sent)
-            and returns the query parameters and the JSON-ready body.
+            and returns the :data:`Request`.
         parse: Reads the decoded success body into the value returned, bound
             to the account view it was loaded through (None for none); a body
             of the wrong shape raises ``ValueError``, ``TypeError``...
@@ -227,6 +227,8 @@ def _models(cls: type[T]) -> Parse[list[T]]:
 
 def _model(cls: type[T]) -> Parse[T]:
     """Parse one JSON object of ``cls``, bound to the view it came through."""
+    if not _bindable(cls):
+        return lambda view, payload: _convert.structure(payload, cls)
 
     def parse(view: models.View | None, payload: Any) -> T:
         item = _convert.structure(payload, cls)
