@@ -30,6 +30,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._hooks import CallEvent, CallInfo, Hooks
 from ._resources import (
     AccountsAPI,
     ApplicationsAPI,
@@ -74,6 +75,8 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Block",
+    "CallEvent",
+    "CallInfo",
     "Canvas",
     "CanvasConnectionError",
     "CanvasError",
@@ -86,6 +89,7 @@ __all__ = [
     "Cron",
     "CronError",
     "EndpointInfo",
+    "Hooks",
     "KeyAuth",
     "MetaAPI",
     "NotBoundError",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
+import ssl as _ssl
 import uuid
 import warnings
 from collections.abc import Callable
@@ -13,10 +16,11 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _operations, _routes, _validate, models
+from . import _config, _operations, _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
 from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
+from ._hooks import Hooks
 from ._resources import (
     AccountsAPI,
     ApplicationsAPI,
@@ -28,7 +32,7 @@ from ._resources import (
 from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._tokens import TokenAuth
-from ._transport import Transport
+from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "AuthMode", "Canvas", "resolve_base_url"]
 
@@ -40,6 +44,7 @@ DEFAULT_MAX_CONCURRENCY: Final = 64
 """Requests one client has in flight at once, across all its account views."""
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
+_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def resolve_base_url(env: str) -> yarl.URL:
@@ -203,7 +208,28 @@ class Canvas(_Scope):
             :data:`AuthMode`), or an auth object such as :class:`TokenAuth`.
         session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
             it (it is not closed here). Its own timeout and limits apply
-            alongside this client's.
+            alongside this client's; the User-Agent is sent per request, and
+            a pool smaller than ``max_concurrency`` draws a warning.
+        proxy: An ``http://`` proxy to send every request through (its URL
+            may carry the proxy's credentials).
+        trust_env: Read proxies (``HTTP_PROXY``, ``HTTPS_PROXY``,
+            ``NO_PROXY``) and ``.netrc`` from the environment, as aiohttp
+            does (not for a caller's session, which has its own setting).
+        ssl: How the server's certificate is checked: an ``ssl.SSLContext``,
+            or the path of a CA bundle to trust (a company's TLS-inspecting
+            proxy, a private deployment); the system's CAs by default.
+        request_id_header: The header carrying a random id per call, the
+            same on its retries (default ``X-Request-Id``); None sends none.
+            The id is in the DEBUG log and on the call's exception
+            (``error.request_id``).
+        hooks: Async callbacks on every call's attempts, retries and end
+            (:class:`Hooks`), shared by the account views.
+
+    With no ``consumer``/``secret_key``, they are read from ``CANVAS_CONSUMER``
+    and ``CANVAS_SECRET_KEY`` (or from the files ``CANVAS_CONSUMER_FILE`` and
+    ``CANVAS_SECRET_KEY_FILE`` name); with no ``env``, from ``CANVAS_ENV``
+    (default ``"dev"``). ``CANVAS_LOG=debug|info`` sends this package's log
+    to stderr.
     """
 
     __slots__ = ("__weakref__", "_root", "_transport", "base_url", "env")
@@ -211,17 +237,26 @@ class Canvas(_Scope):
     def __init__(
         self,
         *,
-        consumer: str,
-        secret_key: str,
-        env: str = "dev",
+        consumer: str | None = None,
+        secret_key: str | None = None,
+        env: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = None,
         retries: Retries | int = DEFAULT_RETRIES,
         auth: AuthMode | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
+        proxy: str | yarl.URL | None = None,
+        trust_env: bool = False,
+        ssl: _ssl.SSLContext | str | os.PathLike[str] | None = None,
+        request_id_header: str | None = DEFAULT_REQUEST_ID_HEADER,
+        hooks: Hooks | None = None,
     ) -> None:
         check_concurrency(max_concurrency)
+        _config.setup_logging_from_environ()
+        consumer, secret_key = _config.keys_from_environ(consumer, secret_key)
+        if env is None:
+            env = _config.env_from_environ()
         self.base_url: yarl.URL = resolve_base_url(env)
         name = env.strip().casefold()
         self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
@@ -235,6 +270,11 @@ class Canvas(_Scope):
             rate_limit=rate_limit,
             retries=Retries.of(retries),
             session=session,
+            proxy=_config.proxy_option(proxy),
+            trust_env=trust_env,
+            ssl=_config.ssl_option(ssl),
+            request_id_header=_check_header(request_id_header),
+            observer=hooks,
         )
         if isinstance(strategy, TokenAuth):
             strategy.bind(keys, self._transport.send_token_request)
@@ -344,6 +384,13 @@ class Canvas(_Scope):
             )
         except AuthenticationError:
             return False
+
+
+def _check_header(name: str | None) -> str | None:
+    # RFC 9110 section 5.1: a field name is a token.
+    if name is not None and not (isinstance(name, str) and _TOKEN.fullmatch(name)):
+        raise ValidationError("request_id_header must be a header name, e.g. 'X-Request-Id'")
+    return name
 
 
 def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:

@@ -49,7 +49,14 @@ MAX_MESSAGE_CHARS: Final = 500
 
 
 class CanvasError(Exception):
-    """Base class of every exception this package raises on purpose."""
+    """Base class of every exception this package raises on purpose.
+
+    Attributes:
+        request_id: The id the failed call sent in its request id header
+            (quote it in a support request), or None.
+    """
+
+    request_id: str | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
         # The default rebuilds with ``cls(*args)``, which the keyword-only

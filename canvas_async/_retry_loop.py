@@ -79,6 +79,7 @@ class _Budget:
     policy: Retries
     operation: str
     account_id: uuid.UUID | None
+    request_id: str | None = None
     retried: int = 0
     rate_limited: int = 0
 
@@ -121,10 +122,13 @@ class _Budget:
             account_id=self.account_id,
         )
 
-    def log(self, verdict: Verdict, failure: Failure, delay: float) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
+    def log(
+        self, verdict: Verdict, failure: Failure, delay: float, attempt: int, error: str
+    ) -> None:
+        # INFO: a retry is worth seeing in production; one line per retry, not per request.
+        if logger.isEnabledFor(logging.INFO):
             waiting = verdict is Verdict.WAIT
-            logger.debug(
+            logger.info(
                 "%s: %s (account=%s); %s %d in %.3f s",
                 self.operation,
                 _why(failure) if failure.kind is FailureKind.ANSWER else failure.kind.value,
@@ -132,6 +136,15 @@ class _Budget:
                 "rate limited, try" if waiting else "retry",
                 self.rate_limited if waiting else self.retried,
                 delay,
+                extra={
+                    "operation": self.operation,
+                    "account": None if self.account_id is None else str(self.account_id),
+                    "attempt": attempt,
+                    "status": failure.status,
+                    "error": error,
+                    "wait": delay,
+                    "request_id": self.request_id,
+                },
             )
 
 
@@ -170,6 +183,8 @@ async def run_attempts(
     operation: str,
     account_id: uuid.UUID | None = None,
     on_unauthorized: Callable[[Answer], Awaitable[bool]] | None = None,
+    on_retry: Callable[[Failure, float, str], Awaitable[None]] | None = None,
+    request_id: str | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
 ) -> Answer:
@@ -191,6 +206,10 @@ async def run_attempts(
         on_unauthorized: Called on the first 401; True sends once more (a
             token mode that dropped a refused token). Not a retry: it uses
             up no budget and waits for nothing.
+        on_retry: Told each failure that will be retried, the wait chosen
+            and the failure's name (the transport error's type, or the
+            status), before the wait.
+        request_id: The call's request id, for the log.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
 
@@ -203,7 +222,9 @@ async def run_attempts(
     """
     budget: _Budget | None = None  # only a failure needs one
     reauthorize = on_unauthorized
+    attempts = 0
     while True:
+        attempts += 1
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
@@ -225,7 +246,7 @@ async def run_attempts(
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure = found
         if budget is None:
-            budget = _Budget(route, policy, operation, account_id)
+            budget = _Budget(route, policy, operation, account_id, request_id)
         verdict = budget.verdict(failure)
         if verdict is Verdict.RAISE:
             if isinstance(outcome, TransportError):
@@ -234,7 +255,12 @@ async def run_attempts(
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
         delay = budget.delay(verdict, failure, random)
-        budget.log(verdict, failure, delay)
+        failed = (
+            type(outcome).__name__ if isinstance(outcome, TransportError) else str(failure.status)
+        )
+        budget.log(verdict, failure, delay, attempts, failed)
+        if on_retry is not None:
+            await on_retry(failure, delay, failed)
         await sleep(delay)
 
 

@@ -17,8 +17,10 @@ import enum
 import importlib.metadata
 import json
 import logging
+import ssl
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -30,6 +32,7 @@ from . import _routes
 from ._auth import AuthStrategy
 from ._errors import (
     CanvasConnectionError,
+    CanvasError,
     CanvasTimeoutError,
     ClientClosedError,
     UnexpectedResponseError,
@@ -37,8 +40,9 @@ from ._errors import (
     decode_body,
     error_for_answer,
 )
+from ._hooks import CallEvent, CallInfo, Observer, chain
 from ._limits import Limits
-from ._retry import DEFAULT_RETRIES, Retries
+from ._retry import DEFAULT_RETRIES, Failure, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 
@@ -53,6 +57,9 @@ T = TypeVar("T")
 _SHAPE_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json; charset=utf-8"}
+
+DEFAULT_REQUEST_ID_HEADER: Final = "X-Request-Id"
+"""The header carrying each call's client-generated id (see :class:`Transport`)."""
 
 
 class _State(enum.Enum):
@@ -89,7 +96,15 @@ class Transport:
             limit.
         retries: The default retry settings.
         session: A caller's session to use instead of creating one; it is
-            never closed here.
+            never closed here. The User-Agent is then sent with each request.
+        proxy: An ``http://`` proxy every request goes through, or None.
+        trust_env: Let a session created here read ``HTTP(S)_PROXY``,
+            ``NO_PROXY`` and ``.netrc`` from the environment.
+        ssl: The TLS context the server is verified with; None for the
+            system's default.
+        request_id_header: The header carrying a new random id per call (the
+            same on its retries), or None to send none. The id is logged and
+            kept on the call's exception as ``request_id``.
     """
 
     base_url: yarl.URL
@@ -99,6 +114,14 @@ class Transport:
     rate_limit: float | None = None
     retries: Retries = DEFAULT_RETRIES
     _session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False, alias="session")
+    proxy: yarl.URL | None = attrs.field(default=None, repr=False)
+    trust_env: bool = False
+    ssl: ssl.SSLContext | None = attrs.field(default=None, repr=False)
+    request_id_header: str | None = DEFAULT_REQUEST_ID_HEADER
+    observer: Observer | None = attrs.field(default=None, repr=False)
+    """Told every event of every call (hooks, tracing); see :meth:`add_observer`."""
+    _options: dict[str, Any] = attrs.field(init=False, repr=False)
+    _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
     _owns_session: bool = attrs.field(init=False, repr=False)
     _state: _State = attrs.field(init=False, default=_State.UNOPENED)
     _closing: bool = attrs.field(init=False, default=False, repr=False)
@@ -110,8 +133,16 @@ class Transport:
 
     def __attrs_post_init__(self) -> None:
         self._owns_session = self._session is None
+        # Options sent with each request: only those set, so aiohttp's defaults stay.
+        self._options = {} if self.proxy is None else {"proxy": self.proxy}
+        # A session created here carries the User-Agent; a caller's gets it per request.
+        self._fixed_headers = {}
         if self._session is not None:
             self._state = _State.OPEN
+            self._fixed_headers["User-Agent"] = _user_agent()
+            if self.ssl is not None:
+                self._options["ssl"] = self.ssl
+            _check_pool(self._session, self.max_concurrency)
         base = self.base_url.path.rstrip("/")
         self._urls = {
             route.key: self.base_url.with_path(base + route.path) for route in _routes.iter_routes()
@@ -138,8 +169,11 @@ class Transport:
         if self._session is None:
             asyncio.get_running_loop()  # a session belongs to a running loop
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_concurrency),
+                connector=aiohttp.TCPConnector(
+                    limit=self.max_concurrency, ssl=True if self.ssl is None else self.ssl
+                ),
                 timeout=self._client_timeout,
+                trust_env=self.trust_env,
                 raise_for_status=False,
                 auto_decompress=True,
                 json_serialize=json.dumps,
@@ -213,39 +247,90 @@ class Transport:
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         label = route.label
+        header = self.request_id_header
+        request_id: str | None = None
+        extra = self._fixed_headers
+        if header is not None:
+            request_id = str(uuid.uuid4())
+            extra = {**extra, header: request_id}
+        observe = self.observer  # the one check the call makes when nothing observes
+        call = CallInfo(
+            label, route.method, route.path, account_id, request_id, time.perf_counter()
+        )
+        attempts = 0
 
         async def attempt() -> Answer:
+            nonlocal attempts
+            attempts += 1
             # The headers come before the slot: renewing a token sends
             # requests of its own, which must not wait for a slot held here.
             auth_headers = await self.auth.headers(route)
+            if observe is not None:
+                await observe(CallEvent("request", call, attempts))
             async with self.limits.slot(policy.max_retry_after):
-                status, answer_headers, payload = await self._send(
+                status, answer_headers, payload, took = await self._send(
                     session=session,
                     route=route,
-                    label=label,
-                    headers=auth_headers
-                    if account_id is None and data is None
-                    else _headers(auth_headers, account_id, data),
+                    call=call,
+                    attempt=attempts,
+                    headers=_headers(auth_headers, extra, account_id, data),
                     params=params,
                     data=data,
                     client_timeout=client_timeout,
-                    account_id=account_id,
+                )
+            if observe is not None:
+                await observe(
+                    CallEvent("response", call, attempts, status, took, headers=answer_headers)
                 )
             return Answer(status, answer_headers, payload, auth_headers)
 
         async def on_unauthorized(answer: Answer) -> bool:
             return await self.auth.on_unauthorized(route, answer.sent)
 
-        answer = await run_attempts(
-            route,
-            attempt,
-            policy=policy,
-            gate=self.limits.gate,
-            operation=label,
-            account_id=account_id,
-            on_unauthorized=on_unauthorized,
-        )
-        return _value(answer, parse, label, account_id)
+        async def on_retry(failure: Failure, wait: float, error: str) -> None:
+            assert observe is not None  # only passed when observing
+            await observe(CallEvent("retry", call, attempts, failure.status, None, wait, error))
+
+        try:
+            answer = await run_attempts(
+                route,
+                attempt,
+                policy=policy,
+                gate=self.limits.gate,
+                operation=label,
+                account_id=account_id,
+                on_unauthorized=on_unauthorized,
+                on_retry=None if observe is None else on_retry,
+                request_id=request_id,
+            )
+            value = _value(answer, parse, label, account_id)
+        except CanvasError as error:
+            if request_id is not None:
+                error.request_id = request_id
+                error.add_note(f"request id: {request_id}")
+            if observe is not None:
+                await observe(
+                    CallEvent(
+                        "give_up",
+                        call,
+                        attempts,
+                        getattr(error, "status", None),
+                        time.perf_counter() - call.started,
+                        error=type(error).__name__,
+                    )
+                )
+            raise
+        if observe is not None:
+            await observe(
+                CallEvent(
+                    "success", call, attempts, answer.status, time.perf_counter() - call.started
+                )
+            )
+        return value
+
+    def add_observer(self, observer: Observer) -> None:
+        """Tell ``observer`` every event of every call, after those told so far."""
+        self.observer = chain(self.observer, observer)
 
     async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
         """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
@@ -266,13 +351,15 @@ class Transport:
         *,
         session: aiohttp.ClientSession,
         route: _routes.Route,
-        label: str,
+        call: CallInfo,
+        attempt: int,
         headers: Mapping[str, str],
         params: Mapping[str, str] | None,
         data: bytes | None,
         client_timeout: aiohttp.ClientTimeout,
-        account_id: uuid.UUID | None,
-    ) -> tuple[int, Mapping[str, str], object]:
+    ) -> tuple[int, Mapping[str, str], object, float]:
+        """Send one attempt; return its status, headers, decoded body and duration."""
+        label = call.operation
         started = time.perf_counter()
         try:
             async with session.request(
@@ -283,42 +370,41 @@ class Transport:
                 headers=headers,
                 timeout=client_timeout,
                 allow_redirects=False,  # never send the keys to another host
+                **self._options,
             ) as response:
                 raw = await response.read()
                 status = response.status
                 answer_headers = response.headers
                 content_type = response.headers.get("Content-Type")
         except TimeoutError as error:
-            _log_failure(label, route, account_id, started, "timeout")
+            _log_attempt(call, attempt, started, "timeout")
             raise CanvasTimeoutError(
                 f"{label} got no answer in time ({_describe(client_timeout)})",
                 operation=label,
-                account_id=account_id,
+                account_id=call.account_id,
             ) from error
         except aiohttp.ClientError as error:
-            _log_failure(label, route, account_id, started, type(error).__name__)
+            _log_attempt(call, attempt, started, type(error).__name__)
             raise CanvasConnectionError(
                 f"{label} failed: {_connection_problem(error)}",
                 operation=label,
-                account_id=account_id,
+                account_id=call.account_id,
             ) from error
+        took = time.perf_counter() - started
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s: %s %s account=%s -> %d in %.1f ms",
-                label,
-                route.method,
-                route.path,
-                account_id,
-                status,
-                (time.perf_counter() - started) * 1e3,
-            )
-        return status, answer_headers, decode_body(content_type, raw)
+            _log_attempt(call, attempt, started, status, took)
+        return status, answer_headers, decode_body(content_type, raw), took
 
 
 def _headers(
-    auth_headers: Mapping[str, str], account_id: uuid.UUID | None, data: bytes | None
+    auth_headers: Mapping[str, str],
+    extra: Mapping[str, str],
+    account_id: uuid.UUID | None,
+    data: bytes | None,
 ) -> Mapping[str, str]:
-    headers = dict(auth_headers)  # per request, never on the shared session
+    if not extra and account_id is None and data is None:
+        return auth_headers
+    headers = {**auth_headers, **extra}  # per request, never on the shared session
     if account_id is not None:
         headers[_routes.ACCOUNT_HEADER] = str(account_id)
     if data is not None:
@@ -385,16 +471,47 @@ def _connection_problem(error: aiohttp.ClientError) -> str:
     return f"connection problem ({type(error).__name__})"
 
 
-def _log_failure(
-    label: str, route: _routes.Route, account_id: uuid.UUID | None, started: float, what: str
-) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s: %s %s account=%s -> %s after %.1f ms",
-            label,
-            route.method,
-            route.path,
-            account_id,
-            what,
-            (time.perf_counter() - started) * 1e3,
+def _check_pool(session: aiohttp.ClientSession, max_concurrency: int) -> None:
+    limit = session.connector.limit if session.connector is not None else 0
+    if 0 < limit < max_concurrency:
+        warnings.warn(
+            f"the session's connection pool holds {limit} connections, fewer than "
+            f"max_concurrency={max_concurrency}: requests beyond {limit} wait for a "
+            "connection inside aiohttp, where the wait counts against their timeout; "
+            f"use aiohttp.TCPConnector(limit={max_concurrency}) or lower max_concurrency",
+            UserWarning,
+            stacklevel=5,
         )
+
+
+def _log_attempt(
+    call: CallInfo,
+    attempt: int,
+    started: float,
+    outcome: int | str,
+    took: float | None = None,
+) -> None:
+    """Log one attempt at DEBUG, with its fields as ``extra`` for structured handlers."""
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    took = time.perf_counter() - started if took is None else took
+    logger.debug(
+        "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
+        call.operation,
+        call.method,
+        call.path,
+        call.account_id,
+        outcome,
+        "in" if isinstance(outcome, int) else "after",
+        took * 1e3,
+        call.request_id,
+        extra={
+            "operation": call.operation,
+            "account": None if call.account_id is None else str(call.account_id),
+            "attempt": attempt,
+            "status": outcome if isinstance(outcome, int) else None,
+            "error": None if isinstance(outcome, int) else outcome,
+            "duration": took,
+            "request_id": call.request_id,
+        },
+    )

@@ -13,6 +13,7 @@ from typing import Final
 import attrs
 
 from canvas_async._client import Canvas
+from canvas_async._config import CONSUMER_VAR, ENV_VAR, SECRET_KEY_VAR, read_key_variable
 from canvas_async._errors import ValidationError
 from canvas_async.cli._output import Out
 
@@ -23,10 +24,6 @@ DEMO_ACCOUNTS: Final = 50
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
 #: accepts any credential).
 PLACEHOLDER: Final = "emulator-placeholder"
-
-CONSUMER_VAR: Final = "CANVAS_CONSUMER"
-SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
-ENV_VAR: Final = "CANVAS_ENV"
 
 
 class UsageError(ValidationError):
@@ -57,8 +54,11 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
     path = getattr(args, file_attr, None)
     if path:
         return _read_key(path, what)
-    value = os.environ.get(var, "").strip()
-    if not value:
+    try:  # the variable, or the file VAR_FILE names, as Canvas() reads them
+        value = read_key_variable(var, what)
+    except ValidationError as error:
+        raise UsageError(str(error)) from None
+    if value is None:
         flag = "--" + file_attr.replace("_", "-")
         raise UsageError(
             f"no {what}: set {var} or pass {flag} "

@@ -76,7 +76,7 @@ class TestConstruction:
         ("kwargs", "message"),
         [
             ({"consumer": ""}, "consumer must be a non-empty string"),
-            ({"secret_key": None}, "secret_key must be a non-empty string"),
+            ({"secret_key": ""}, "secret_key must be a non-empty string"),
             ({"max_concurrency": 0}, "max_concurrency must be >= 1"),
             ({"max_concurrency": 2.5}, "max_concurrency must be an int"),
             ({"timeout": -1}, "timeout total must be a positive"),
