@@ -11,8 +11,9 @@ awaits everything still running.
 
 The idempotent helpers (:func:`ensure_registered`, :func:`ensure_workflow`,
 :func:`ensure_schedule`) make a function safe to run again after any failure:
-they look before they write, and resolve an :class:`OutcomeUnknownError` by
-reading the state back once.
+they look before they write, and write through :func:`reconcile_write`, the
+one write primitive of reconciling: on an unknown outcome it reads the state
+back, and sends again only when the write provably did not take effect.
 """
 
 from __future__ import annotations
@@ -30,17 +31,18 @@ from ._engine import (
     run_each,
     step,
 )
-from ._ensure import (
+from ._ensure import ensure_registered, ensure_schedule, ensure_workflow
+from ._reconcile import (
+    DEFAULT_WRITE_ATTEMPTS,
     DOUBTFUL,
     WriteNotDoneError,
-    ensure_registered,
-    ensure_schedule,
-    ensure_workflow,
     read_back,
+    reconcile_write,
 )
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_WRITE_ATTEMPTS",
     "DOUBTFUL",
     "BulkReport",
     "BulkRun",
@@ -57,6 +59,7 @@ __all__ = [
     "ensure_workflow",
     "for_each_account",
     "read_back",
+    "reconcile_write",
     "run_each",
     "step",
 ]
