@@ -33,15 +33,22 @@ from ._engine import (
 )
 from ._ensure import ensure_registered, ensure_schedule, ensure_workflow
 from ._reconcile import (
+    DEFAULT_REQUEUE,
     DEFAULT_WRITE_ATTEMPTS,
     DOUBTFUL,
+    Requeue,
+    Stop,
+    StoppedError,
     WriteNotDoneError,
     read_back,
     reconcile_write,
+    requeue,
+    transient,
 )
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_REQUEUE",
     "DEFAULT_WRITE_ATTEMPTS",
     "DOUBTFUL",
     "BulkReport",
@@ -49,6 +56,9 @@ __all__ = [
     "ItemResult",
     "Outcome",
     "Progress",
+    "Requeue",
+    "Stop",
+    "StoppedError",
     "WriteNotDoneError",
     "concurrency_of",
     "current_step",
@@ -60,6 +70,8 @@ __all__ = [
     "for_each_account",
     "read_back",
     "reconcile_write",
+    "requeue",
     "run_each",
     "step",
+    "transient",
 ]

@@ -236,6 +236,8 @@ class BulkRun(Generic[I, K, T]):
     fail_fast: bool = False
     _on_progress: Callable[[Progress], object] | None = None
     _results: dict[int, ItemResult[K, T]] = attrs.Factory(dict)
+    # Kept as results arrive, so progress costs the same at any size.
+    _counts: dict[Outcome, int] = attrs.Factory(lambda: dict.fromkeys(Outcome, 0))
     _running: dict[asyncio.Task[ItemResult[K, T]], int] = attrs.Factory(dict)
     _started: bool = False
     _gen: AsyncGenerator[ItemResult[K, T], None] | None = None
@@ -266,9 +268,7 @@ class BulkRun(Generic[I, K, T]):
 
     def progress(self) -> Progress:
         """Return the counts so far."""
-        counts = dict.fromkeys(Outcome, 0)
-        for result in self._results.values():
-            counts[result.outcome] += 1
+        counts = self._counts
         return Progress(
             total=len(self._items),
             done=counts[Outcome.DONE],
@@ -299,7 +299,7 @@ class BulkRun(Generic[I, K, T]):
                 for task in sorted(finished, key=self._running.__getitem__):
                     index = self._running.pop(task)
                     result = self._settle(task, index)
-                    self._results[index] = result
+                    self._store(index, result)
                     self._report_progress()
                     yield result
                     if self.fail_fast and not result.ok and not stopping:
@@ -309,11 +309,15 @@ class BulkRun(Generic[I, K, T]):
             if stopping:
                 for index, item in pending:
                     skipped: ItemResult[K, T] = ItemResult(self._key(item), index, Outcome.SKIPPED)
-                    self._results[index] = skipped
+                    self._store(index, skipped)
                     self._report_progress()
                     yield skipped
         finally:
             await self._cancel_running()
+
+    def _store(self, index: int, result: ItemResult[K, T]) -> None:
+        self._results[index] = result
+        self._counts[result.outcome] += 1
 
     def _settle(self, task: asyncio.Task[ItemResult[K, T]], index: int) -> ItemResult[K, T]:
         if task.cancelled():
@@ -361,7 +365,7 @@ class BulkRun(Generic[I, K, T]):
                 cancelled_here = True
         for task, index in list(self._running.items()):
             if task.done() and index not in self._results:
-                self._results[index] = self._settle(task, index)
+                self._store(index, self._settle(task, index))
         self._running.clear()
         if cancelled_here:
             raise asyncio.CancelledError

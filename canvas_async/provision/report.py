@@ -79,6 +79,8 @@ class AccountReport:
         reason: Why it is not done, for failed and unknown outcomes.
         operation: The API operation that failed, when known.
         step: What it was doing when it failed.
+        attempts: How many times it was tried (apply): more than one after a
+            transient failure.
     """
 
     label: str
@@ -90,6 +92,7 @@ class AccountReport:
     reason: str | None = None
     operation: str | None = None
     step: str | None = None
+    attempts: int = 0
 
     def count(self, status: ChangeStatus) -> int:
         """Return how many changes have ``status``."""
@@ -145,6 +148,8 @@ class RunReport:
         replace: Whether drifted workflows were to be recreated.
         prune: Whether undeclared workflows were to be deleted.
         elapsed: Seconds the run took.
+        stopped: Why the run stopped before every account was done (a
+            deadline, a signal); None when it did not.
     """
 
     mode: str
@@ -153,6 +158,7 @@ class RunReport:
     replace: bool = False
     prune: bool = False
     elapsed: float = 0.0
+    stopped: str | None = None
 
     def count(self, status: Status) -> int:
         """Return how many accounts have ``status``."""
@@ -215,6 +221,9 @@ class RunReport:
         verb = "to make" if self.mode == "plan" else "made"
         line = f"{len(self.accounts)} accounts: {', '.join(parts)}"
         line += f"; {summary['changes']} changes {verb}"
+        if self.stopped:
+            left = self.count(Status.SKIPPED) + self.count(Status.CANCELLED)
+            line += f"; stopped early ({self.stopped}): {left} accounts left"
         if summary["drift"]:
             line += f"; {summary['drift']} drifted workflows (--replace recreates them)"
         return line + f" in {self.elapsed:.1f} s"
