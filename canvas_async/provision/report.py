@@ -107,6 +107,7 @@ class AccountReport:
             "reason": self.reason,
             "operation": self.operation,
             "step": self.step,
+            "attempts": self.attempts,
             "changes": [
                 {
                     "action": str(c.change.action),
@@ -206,6 +207,7 @@ class RunReport:
             "replace": self.replace,
             "prune": self.prune,
             "elapsed_seconds": round(self.elapsed, 3),
+            "stopped": self.stopped,
             "summary": self.summary(),
             "accounts": [a.to_json() for a in self.accounts],
         }
