@@ -259,13 +259,19 @@ class _Context:
         requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
         stop: bulk.Stop | None = None,
     ) -> _Context:
-        applications = await canvas.applications.list()
-        templates = await canvas.templates.list()
-        catalog = Catalog.of(applications, templates)
-        problems = check(state, catalog)
-        if problems:
-            raise DesiredStateError(state.source, problems)
-        accounts = _AccountIndex.of(await canvas.accounts.list())
+        stop = stop or bulk.Stop()
+
+        async def read(_: int) -> tuple[Catalog, _AccountIndex]:
+            applications = await canvas.applications.list()
+            templates = await canvas.templates.list()
+            catalog = Catalog.of(applications, templates)
+            problems = check(state, catalog)
+            if problems:
+                raise DesiredStateError(state.source, problems)
+            return catalog, _AccountIndex.of(await canvas.accounts.list())
+
+        # What every account needs is read again after a transient failure too.
+        catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
         return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop or bulk.Stop())
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
