@@ -329,13 +329,15 @@ class _Context:
         if run.account_id is None and run.spec.id is None:
             if attempt > 1:  # an earlier attempt may have created it after all
                 run.account_id = await self._find_account(run.spec)
-                run.results = _settled(run.results)
+                missing = run.account_id is None
+                creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
+                run.results = _settled(run.results, creating)
             if run.account_id is None:
                 change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
                 run.account_id = await self._do(run, change, [], self._create_account(run.spec))
                 fresh = True
         run.plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
-        run.results = _settled(run.results)
+        run.results = _settled(run.results, run.plan.changes)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
         executor = _Executor(self, view, dict(run.plan.registrations))
@@ -398,9 +400,27 @@ class _Context:
 _KEPT: Final = frozenset({ChangeStatus.DONE, ChangeStatus.OUTCOME_UNKNOWN})
 
 
-def _settled(results: list[ChangeResult]) -> list[ChangeResult]:
-    """Drop the doubts that reading the state has just settled."""
-    return [r for r in results if r.status is ChangeStatus.DONE]
+def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[ChangeResult]:
+    """Settle the doubts once the state is read: done unless still ``pending``.
+
+    A change whose outcome was unknown took effect if the fresh plan holds no
+    change of its kind for its target any more; else it is dropped here, and
+    made (and recorded) again.
+    """
+    left = {_identity(change) for change in pending}
+    settled = []
+    for result in results:
+        if result.status is ChangeStatus.DONE:
+            settled.append(result)
+        elif _identity(result.change) not in left:
+            settled.append(ChangeResult(result.change, ChangeStatus.DONE))
+    return settled
+
+
+def _identity(change: Change) -> tuple[Action, str]:
+    # Replacing a workflow ends in creating it: the same change, as far as doubts go.
+    action = change.action
+    return (Action.CREATE_WORKFLOW if action is Action.REPLACE_WORKFLOW else action, change.target)
 
 
 class AccountNotFoundError(CanvasError):

@@ -261,6 +261,32 @@ async def test_an_outcome_left_unknown_is_reported_as_such(
     assert len([a for a in emu.state.accounts.values() if a.email == "new-0@example.org"]) == 1
 
 
+async def test_a_doubt_settled_by_the_next_attempt_counts_as_done(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    state = _state(emu, 0, emails=1)
+
+    def break_after_prepare(progress: Progress) -> None:
+        if progress.finished == 0 and not emu.faults.rules:
+            emu.faults.add(DropConnection(after_effect=True), operations={"create_account"})
+            # Every read-back of the first attempt fails (3 reads of 3 tries each).
+            emu.faults.add(ErrorStatus(500), operations={"list_accounts"}, times=9)
+
+    report = await provision.apply(
+        canvas, state, environ=ENV, on_progress=break_after_prepare, requeue=FAST
+    )
+
+    [account] = report.accounts
+    assert account.status is Status.DONE, report.table()
+    assert account.attempts == 2
+    assert (account.changes[0].change.action, account.changes[0].status) == (
+        "create-account",
+        ChangeStatus.DONE,
+    )
+    assert len([a for a in emu.state.accounts.values() if a.email == "new-0@example.org"]) == 1
+    assert_matches(emu, state)
+
+
 async def test_changed_variables_need_replace(emu: CanvasEmulator, canvas: Canvas) -> None:
     state = _state(emu, 2)
     assert (await provision.apply(canvas, state, environ=ENV)).ok
