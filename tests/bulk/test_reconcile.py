@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from canvas_async import Canvas, OutcomeUnknownError, ServerError, ValidationError, bulk
+from canvas_async import (
+    Canvas,
+    OutcomeUnknownError,
+    PermissionDeniedError,
+    ServerError,
+    ValidationError,
+    bulk,
+)
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 
 QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
@@ -139,3 +146,83 @@ async def test_attempts_are_checked(emu: CanvasEmulator, canvas: Canvas, attempt
         await bulk.reconcile_write(reg.send, reg.find, attempts=attempts)  # type: ignore[arg-type]
 
     assert reg.sent("create_reg_application") == 0
+
+
+# -- requeue: an item tried again after transient failures, within its budget ------
+
+NO_WAIT = bulk.Requeue(max_attempts=4, backoff_initial=0.0, backoff_max=0.0)
+
+
+def _failing(errors: list[Exception]) -> tuple[list[int], Callable[[int], Awaitable[str]]]:
+    """Return the attempts seen, and work that raises ``errors`` in turn, then returns."""
+    seen: list[int] = []
+
+    async def work(attempt: int) -> str:
+        seen.append(attempt)
+        if errors:
+            raise errors.pop(0)
+        return "done"
+
+    return seen, work
+
+
+def _server_error(status: int) -> ServerError:
+    return ServerError("answered", status=status, operation="Workflows")
+
+
+async def test_requeue_tries_again_after_transient_failures() -> None:
+    seen, work = _failing([_server_error(502), bulk.WriteNotDoneError(_server_error(500))])
+
+    assert await bulk.requeue(work, NO_WAIT) == "done"
+    assert seen == [1, 2, 3]
+
+
+async def test_requeue_raises_a_permanent_failure_at_once() -> None:
+    seen, work = _failing([PermissionDeniedError("no", status=403, operation="Workflow")])
+
+    with pytest.raises(PermissionDeniedError):
+        await bulk.requeue(work, NO_WAIT)
+    assert seen == [1]
+
+
+async def test_requeue_stops_at_the_attempts_budget() -> None:
+    seen, work = _failing([_server_error(503) for _ in range(10)])
+
+    with pytest.raises(ServerError):
+        await bulk.requeue(work, NO_WAIT)
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_requeue_starts_nothing_once_stopped() -> None:
+    stop = bulk.Stop()
+    seen, work = _failing([_server_error(500), _server_error(500)])
+    stop.ask("interrupted (SIGINT)")
+
+    with pytest.raises(ServerError):
+        await bulk.requeue(work, NO_WAIT, stop=stop)
+    assert seen == [1]
+    with pytest.raises(bulk.StoppedError, match="SIGINT"):
+        stop.check(started=True)
+
+
+async def test_a_passed_deadline_stops() -> None:
+    assert bulk.Stop.after(0).reason() == "deadline passed"
+    assert bulk.Stop.after(None).reason() is None
+    with pytest.raises(ValidationError, match="deadline"):
+        bulk.Stop.after(-1)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"max_attempts": 0}, {"timeout": 0}, {"backoff_initial": -1}, {"backoff_max": float("nan")}],
+)
+def test_requeue_settings_are_checked(settings: dict[str, float]) -> None:
+    with pytest.raises(ValidationError, match=next(iter(settings))):
+        bulk.Requeue(**settings)  # type: ignore[arg-type]
+
+
+def test_requeue_backoff_is_full_jitter() -> None:
+    policy = bulk.Requeue(backoff_initial=1.0, backoff_max=3.0)
+
+    assert [policy.backoff(n, lambda: 1.0) for n in (1, 2, 3, 4)] == [1.0, 2.0, 3.0, 3.0]
+    assert policy.backoff(3, lambda: 0.0) == 0.0

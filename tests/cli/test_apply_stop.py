@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,3 +130,32 @@ async def test_a_deadline_stops_new_work_and_says_what_is_left(
     assert report["stopped"] == "deadline passed"
     assert report["summary"]["skipped"] + report["summary"]["cancelled"] == ACCOUNTS
     assert b"stopped early (deadline passed)" in out
+
+
+async def test_a_server_that_is_down_ends_within_the_deadline(
+    emu: CanvasEmulator, tmp_path: Path
+) -> None:
+    state = _state_file(tmp_path, emu)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
+    keys = {"CANVAS_CONSUMER": emu.consumer, "CANVAS_SECRET_KEY": emu.secret_key}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "canvas_async.cli",
+        "apply",
+        str(state),
+        "--deadline",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**base, **keys, "CANVAS_ENV": f"http://127.0.0.1:{port}/api"},
+        cwd=ROOT,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+
+    assert proc.returncode == _exit.FAILED
+    assert b"Traceback" not in err
+    assert b"127.0.0.1" in err

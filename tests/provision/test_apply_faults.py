@@ -155,3 +155,26 @@ async def test_an_account_whose_writes_are_refused_fails_alone_with_the_reason(
         r for r in emu.log if r.operation in WRITES and r.account_header == str(refused)
     ]
     assert len(refused_writes) == 1  # refused once, not tried again
+
+
+async def test_an_existing_empty_account_takes_six_requests(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    ids = emu.state.managed_ids[:3]
+    state = DesiredState(_state(emu).accounts[:3])
+    before = len(emu.log)
+
+    report = await provision.apply(canvas, state, environ=ENV)
+
+    assert report.ok, report.table()
+    for account_id in ids:
+        sent = collections.Counter(
+            r.operation for r in emu.log[before:] if r.account_header == str(account_id)
+        )
+        assert sent == {
+            "list_reg_applications": 1,
+            "list_workflows": 1,
+            "create_reg_application": 2,
+            "create_workflow": 1,
+            "workflow_scheduler": 1,
+        }
