@@ -14,6 +14,8 @@ The idempotent helpers (:func:`ensure_registered`, :func:`ensure_workflow`,
 they look before they write, and write through :func:`reconcile_write`, the
 one write primitive of reconciling: on an unknown outcome it reads the state
 back, and sends again only when the write provably did not take effect.
+:func:`requeue` tries a whole item again after a transient failure, within a
+:class:`Requeue` budget, until a :class:`Stop` (deadline, signal) says no.
 """
 
 from __future__ import annotations
@@ -33,18 +35,13 @@ from ._engine import (
 )
 from ._ensure import ensure_registered, ensure_schedule, ensure_workflow
 from ._reconcile import (
-    DEFAULT_REQUEUE,
     DEFAULT_WRITE_ATTEMPTS,
     DOUBTFUL,
-    Requeue,
-    Stop,
-    StoppedError,
     WriteNotDoneError,
     read_back,
     reconcile_write,
-    requeue,
-    transient,
 )
+from ._requeue import DEFAULT_REQUEUE, Requeue, Stop, StoppedError, requeue, transient
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

@@ -402,8 +402,6 @@ def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None
 
 async def emulator(args: argparse.Namespace, out: Out) -> int:
     """Serve the bundled emulator until interrupted."""
-    import asyncio  # noqa: PLC0415
-
     from canvas_async.testing import CanvasEmulator  # noqa: PLC0415
 
     async with CanvasEmulator(
