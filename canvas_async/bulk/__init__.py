@@ -28,6 +28,7 @@ from ._engine import (
     ItemResult,
     Outcome,
     Progress,
+    StoppedError,
     current_step,
     each,
     run_each,
@@ -41,7 +42,7 @@ from ._reconcile import (
     read_back,
     reconcile_write,
 )
-from ._requeue import DEFAULT_REQUEUE, Requeue, Stop, StoppedError, requeue, transient
+from ._requeue import DEFAULT_REQUEUE, Requeue, Stop, requeue, transient
 
 __all__ = [
     "DEFAULT_CONCURRENCY",

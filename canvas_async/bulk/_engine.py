@@ -43,9 +43,28 @@ class Outcome(enum.StrEnum):
     OUTCOME_UNKNOWN = "outcome-unknown"
     """A write may or may not have taken effect (:class:`OutcomeUnknownError`)."""
     CANCELLED = "cancelled"
-    """Started, then cancelled because another item failed (``fail_fast``)."""
+    """Started, then cancelled because another item failed (``fail_fast``) or
+    the run stopped (:class:`StoppedError`)."""
     SKIPPED = "skipped"
-    """Never started because another item failed (``fail_fast``)."""
+    """Never started because another item failed (``fail_fast``) or the run
+    stopped (:class:`StoppedError`)."""
+
+
+class StoppedError(CanvasError):
+    """The run stopped (deadline passed, or asked to stop) before this item finished.
+
+    An item that raises it ends ``CANCELLED`` if it had started its work,
+    else ``SKIPPED``.
+
+    Attributes:
+        reason: Why the run stopped, e.g. ``"deadline passed"``.
+        started: Whether the item had started its work.
+    """
+
+    def __init__(self, reason: str, *, started: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.started = started
 
 
 @attrs.frozen
@@ -333,9 +352,7 @@ class BulkRun(Generic[I, K, T]):
         try:
             value = await self._fn(item)
         except Exception as exc:  # one item's failure must not stop the others
-            outcome = (
-                Outcome.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
-            )
+            outcome = _outcome_of(exc)
             operation = getattr(exc, "operation", None)
             return ItemResult(
                 key,
@@ -373,6 +390,12 @@ class BulkRun(Generic[I, K, T]):
     def _report_progress(self) -> None:
         if self._on_progress is not None:
             self._on_progress(self.progress())
+
+
+def _outcome_of(exc: Exception) -> Outcome:
+    if isinstance(exc, StoppedError):
+        return Outcome.CANCELLED if exc.started else Outcome.SKIPPED
+    return Outcome.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
 
 
 def each(

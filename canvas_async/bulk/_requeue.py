@@ -22,7 +22,6 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from canvas_async._errors import (
-    CanvasError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -30,13 +29,13 @@ from canvas_async._errors import (
 )
 from canvas_async._retry import Retries
 
+from ._engine import StoppedError
 from ._reconcile import WriteNotDoneError
 
 __all__ = [
     "DEFAULT_REQUEUE",
     "Requeue",
     "Stop",
-    "StoppedError",
     "requeue",
     "transient",
 ]
@@ -104,15 +103,6 @@ def transient(exc: BaseException) -> bool:
 
 
 _TRANSIENT_STATUSES: Final = frozenset({500, 502, 503, 504})
-
-
-class StoppedError(CanvasError):
-    """The run stopped (deadline passed, or asked to stop) before this item finished."""
-
-    def __init__(self, reason: str, *, started: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.started = started
 
 
 @attrs.define
