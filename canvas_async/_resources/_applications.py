@@ -97,8 +97,9 @@ class RegApplicationsAPI(Resource):
         if not isinstance(application, models.Application):
             _validate.check_name(tag_text, "tag_text")  # before the applications are listed
             application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
-        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
-        new_id = await self._send(call, timeout)
+        new_id = await self.create_id(
+            application, tag_text=tag_text, credentials=credentials, timeout=timeout
+        )
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
@@ -118,3 +119,18 @@ class RegApplicationsAPI(Resource):
             operation=_routes.label("list_reg_applications"),
             account_id=self.account_id,
         )
+
+    async def create_id(
+        self,
+        application: models.Application,
+        *,
+        tag_text: str,
+        credentials: Mapping[str, object],
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> uuid.UUID:
+        """Register ``application`` as :meth:`create` does, in one request: return the new id.
+
+        Nothing is read back, for callers that need only the id (provisioning).
+        """
+        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+        return await self._send(call, timeout)

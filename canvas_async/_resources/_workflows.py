@@ -76,11 +76,14 @@ class WorkflowsAPI(Resource):
             CanvasError: If reading the new workflow back fails, the error
                 carries a note with the id of the workflow that was created.
         """
-        if not isinstance(template, models.WorkflowTemplate):
-            _validate.check_name(name, "name")  # before the templates are listed
-            template = await TemplatesAPI(self._view).get(template, timeout=timeout)
-        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
-        new_id = await self._send(call, timeout)
+        new_id = await self.create_id(
+            template,
+            name=name,
+            applications=applications,
+            variables=variables,
+            description=description,
+            timeout=timeout,
+        )
         try:
             return await self.get(new_id, timeout=timeout)
         except CanvasError as error:
@@ -90,6 +93,26 @@ class WorkflowsAPI(Resource):
                 "Do not create it again: read it with workflows.get()."
             )
             raise
+
+    async def create_id(
+        self,
+        template: _TemplateRef,
+        *,
+        name: str,
+        applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+        variables: Mapping[str, Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> uuid.UUID:
+        """Create a workflow as :meth:`create` does, in one request: return the new id.
+
+        Nothing is read back, for callers that need only the id (provisioning).
+        """
+        if not isinstance(template, models.WorkflowTemplate):
+            _validate.check_name(name, "name")  # before the templates are listed
+            template = await TemplatesAPI(self._view).get(template, timeout=timeout)
+        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+        return await self._send(call, timeout)
 
     async def run(
         self,
@@ -170,6 +193,18 @@ class WorkflowsAPI(Resource):
         except NotFoundError:
             if not missing_ok:
                 raise
+
+    async def set_scheduler(
+        self,
+        workflow: _WorkflowRef,
+        cron: str | Cron | None,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Schedule on ``cron``, or unschedule for None, in one request: nothing is read back."""
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        text = None if cron is None else op.check_cron(cron)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, text), timeout)
 
     async def _set_schedule(
         self,
