@@ -36,6 +36,7 @@ from ._resources import (
     ApplicationsAPI,
     MetaAPI,
     RegApplicationsAPI,
+    RunResult,
     TemplatesAPI,
     WorkflowsAPI,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "RegApplicationsAPI",
     "Retries",
     "Role",
+    "RunResult",
     "ServerError",
     "TemplateState",
     "TemplatesAPI",

@@ -27,7 +27,7 @@ from ._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 from .schedule import Cron
 
 if TYPE_CHECKING:
-    from ._resources import RegApplicationsAPI, WorkflowsAPI
+    from ._resources import RegApplicationsAPI, RunResult, WorkflowsAPI
     from ._timeouts import TimeoutTypes
 
 __all__ = [
@@ -321,6 +321,26 @@ class Workflow:
         """Run the whole chain, or the blocks ``from_block``..``till_block`` (1-based)."""
         api = _bound(self._view, self).workflows
         await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
+
+    async def run_and_wait(
+        self,
+        *,
+        from_block: int | None = None,
+        till_block: int | None = None,
+        timeout: float = 600.0,
+        poll: float = 1.0,
+        request_timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> RunResult:
+        """Run, then wait for the server to show the run finished; see
+        :meth:`WorkflowsAPI.run_and_wait` (and what it assumes)."""
+        return await _bound(self._view, self).workflows.run_and_wait(
+            self,
+            from_block=from_block,
+            till_block=till_block,
+            timeout=timeout,
+            poll=poll,
+            request_timeout=request_timeout,
+        )
 
     async def schedule(
         self, cron: str | Cron, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

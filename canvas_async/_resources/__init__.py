@@ -4,13 +4,14 @@ from ._accounts import AccountsAPI
 from ._applications import ApplicationsAPI, RegApplicationsAPI
 from ._meta import MetaAPI
 from ._templates import TemplatesAPI
-from ._workflows import WorkflowsAPI
+from ._workflows import RunResult, WorkflowsAPI
 
 __all__ = [
     "AccountsAPI",
     "ApplicationsAPI",
     "MetaAPI",
     "RegApplicationsAPI",
+    "RunResult",
     "TemplatesAPI",
     "WorkflowsAPI",
 ]

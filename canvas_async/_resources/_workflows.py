@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
+
+import attrs
 
 from canvas_async import _operations as op
 from canvas_async import _validate, models
-from canvas_async._errors import CanvasError, NotFoundError
+from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
@@ -18,6 +21,51 @@ from ._templates import TemplatesAPI
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
 _TemplateRef = models.WorkflowTemplate | uuid.UUID | str
+
+
+DEFAULT_RUN_WAIT: Final = 600.0
+"""Seconds :meth:`WorkflowsAPI.run_and_wait` waits by default."""
+DEFAULT_POLL: Final = 1.0
+"""Seconds before its first read of the workflow, by default."""
+MAX_POLL: Final = 30.0
+"""The longest interval between its reads (unless ``poll`` is longer)."""
+
+# Statuses taken to mean "still running" (assumed: the API documents none).
+_RUNNING_STATUSES: Final = frozenset(
+    {"running", "inprogress", "in progress", "executing", "started"}
+)
+
+
+@attrs.frozen
+class RunResult:
+    """What :meth:`WorkflowsAPI.run_and_wait` saw.
+
+    Attributes:
+        workflow: The workflow as last read: after the run when
+            ``finished``, else the state when the wait ran out.
+        before: The workflow as read just before the run.
+        finished: Whether the server showed the run finished in time.
+        polls: How many times the workflow was read after the run started.
+    """
+
+    workflow: models.Workflow
+    before: models.Workflow = attrs.field(repr=False)
+    finished: bool
+    polls: int
+
+    @property
+    def timed_out(self) -> bool:
+        """The wait ran out before the server showed the run finished."""
+        return not self.finished
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _finished(before: models.Workflow, now: models.Workflow) -> bool:
+    running = str(now.status).casefold() in _RUNNING_STATUSES
+    return now.date_last_run != before.date_last_run and not running
 
 
 class WorkflowsAPI(Resource):
@@ -133,6 +181,66 @@ class WorkflowsAPI(Resource):
                 ``till_block`` (nothing was sent).
         """
         await self._send(op.RUN_WORKFLOW(workflow, from_block, till_block), timeout)
+
+    async def run_and_wait(
+        self,
+        workflow: _WorkflowRef,
+        *,
+        from_block: int | None = None,
+        till_block: int | None = None,
+        timeout: float = DEFAULT_RUN_WAIT,
+        poll: float = DEFAULT_POLL,
+        request_timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> RunResult:
+        """Run the workflow (as :meth:`run`) and wait until the server shows
+        the run finished; return the workflow as it then reads.
+
+        The API documents no run states (spec: "Other points"), so this
+        assumes: the server stamps ``dateLastRun`` when a run finishes, and a
+        workflow whose ``status`` reads ``"Running"`` (or ``"InProgress"``,
+        ``"Executing"``, ``"Started"``, any case) is still running. The run is
+        taken as finished once ``dateLastRun`` differs from its value before
+        the run and the status is not one of those. A server that stamps
+        ``dateLastRun`` when a run *starts* makes this return at the start.
+
+        The workflow is read before the run (``dateLastRun``,
+        ``currentBlock``, ``status``) and then every ``poll`` seconds, the
+        interval growing by half each time up to :data:`MAX_POLL` seconds;
+        each read is an ordinary call, under the client's limits and retries.
+
+        Args:
+            workflow: The workflow or its id.
+            from_block: First block to run (1-based), as :meth:`run`.
+            till_block: Last block to run (inclusive), as :meth:`run`.
+            timeout: Seconds to wait for the run to finish. On timeout the
+                last state read is returned with ``finished=False``; the run
+                itself goes on on the server.
+            poll: Seconds before the first read after the run starts.
+            request_timeout: The timeout of each request made.
+
+        Raises:
+            ValidationError: Bad block numbers, or a ``timeout``/``poll``
+                that is not a positive number (nothing was sent).
+        """
+        if not _positive(timeout) or not _positive(poll):
+            raise ValidationError("timeout and poll must be positive numbers of seconds")
+        before = await self.get(workflow, timeout=request_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self.run(
+            before, from_block=from_block, till_block=till_block, timeout=request_timeout
+        )
+        state, polls, interval = before, 0, poll
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return RunResult(state, before, finished=False, polls=polls)
+            await asyncio.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, max(poll, MAX_POLL))
+            state = await self.get(before, timeout=request_timeout)
+            polls += 1
+            if _finished(before, state):
+                return RunResult(state, before, finished=True, polls=polls)
 
     async def schedule(
         self,

@@ -57,6 +57,10 @@ class CanvasEmulator:
         port: The port; 0 picks a free one.
         log_limit: Keep only the newest ``log_limit`` requests in the request
             log (for long runs); all of them by default.
+        run_block_seconds: How long each block of a workflow run takes: while
+            a run goes on, the workflow's ``status`` is ``"Running"`` and its
+            ``currentBlock`` moves on; at the end it is ``"Ready"`` again and
+            ``dateLastRun`` is stamped. 0 (the default): a run is done at once.
 
     Attributes:
         consumer: The ``Consumer`` key the emulator accepts (random per instance).
@@ -90,6 +94,7 @@ class CanvasEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         log_limit: int | None = None,
+        run_block_seconds: float = 0.0,
     ) -> None:
         if auth not in ("keys", "token"):
             raise ValueError(f"auth must be 'keys' or 'token', not {auth!r}")
@@ -99,12 +104,15 @@ class CanvasEmulator:
             raise ValueError("synthetic_accounts must not be negative")
         if log_limit is not None and log_limit < 0:
             raise ValueError("log_limit must not be negative")
+        if run_block_seconds < 0:
+            raise ValueError("run_block_seconds must not be negative")
         if access_token_lifetime <= timedelta(0) or refresh_token_lifetime <= timedelta(0):
             raise ValueError("token lifetimes must be positive")
         clock = SystemClock() if clock is None else clock
         rng = random.Random(random_seed)
         tokens = TokenStore(clock, access_token_lifetime, refresh_token_lifetime)
         state = EmulatorState(clock, tokens, requests=collections.deque(maxlen=log_limit))
+        state.timed_runs.block_seconds = run_block_seconds
         seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
         self.__attrs_init__(
             auth=auth,
@@ -163,6 +171,7 @@ class CanvasEmulator:
     async def close(self) -> None:
         """Stop listening and drop open connections; safe to call twice."""
         runner, self._runner = self._runner, None
+        self.state.timed_runs.cancel()
         if runner is not None:
             await runner.cleanup()
 

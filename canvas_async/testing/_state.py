@@ -55,6 +55,7 @@ from ._records import (
     TemplateRecord,
     WorkflowRecord,
 )
+from ._runs import TimedRuns
 from ._time import Clock, net_timestamp, next_schedule, offset_timestamp
 from ._tokens import TokenStore
 
@@ -91,6 +92,7 @@ class EmulatorState:
         outbox: Activation e-mails "sent" for accounts created inactive.
         requests: The requests received, oldest first (the newest ``log_limit``
             of them when the emulator was given a limit).
+        timed_runs: The runs in progress, and how long a block takes.
         internal_errors: Unexpected exceptions the emulator hit (its own bugs),
             as ``"<route>: <exception>"``; always empty unless something is wrong.
     """
@@ -108,6 +110,7 @@ class EmulatorState:
     outbox: list[ActivationMail] = attrs.field(factory=list)
     requests: collections.deque[RequestRecord] = attrs.field(factory=collections.deque)
     internal_errors: list[str] = attrs.field(factory=list)
+    timed_runs: TimedRuns = attrs.field(factory=TimedRuns)
 
     @property
     def caller(self) -> AccountRecord:
@@ -337,10 +340,8 @@ class EmulatorState:
                 f"Blocks {first} to {last} are out of range: workflow {workflow.id} "
                 f"has {blocks} block{'s' if blocks != 1 else ''}"
             )
-        now = self.clock.now()
-        workflow.date_last_run = offset_timestamp(now)
-        workflow.current_block = last
-        record = RunRecord(workflow.id, acting.id, first, last, now)
+        record = RunRecord(workflow.id, acting.id, first, last, self.clock.now())
+        self.timed_runs.start(workflow, first, last, self.clock)
         self.runs.append(record)
         return record
 
