@@ -1,0 +1,1 @@
+"""Optional integrations, each needing an extra (e.g. ``canvas-async[otel]``)."""
