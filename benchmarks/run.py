@@ -29,6 +29,7 @@ BENCHMARKS = {
     "bulk": "bench_bulk",
     "parse": "bench_parse",
     "schedule": "bench_schedule",
+    "hooks": "bench_hooks",
 }
 
 

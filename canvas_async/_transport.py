@@ -17,6 +17,7 @@ import enum
 import importlib.metadata
 import json
 import logging
+import secrets
 import ssl
 import time
 import uuid
@@ -251,7 +252,7 @@ class Transport:
         request_id: str | None = None
         extra = self._fixed_headers
         if header is not None:
-            request_id = str(uuid.uuid4())
+            request_id = secrets.token_hex(16)  # 128 random bits, cheaper than uuid4()
             extra = {**extra, header: request_id}
         observe = self.observer  # the one check the call makes when nothing observes
         call = CallInfo(
