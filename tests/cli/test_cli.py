@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -55,10 +55,7 @@ def _no_traceback(result: Result) -> None:
     assert "Traceback" not in result.err
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="samples", synthetic_accounts=4, random_seed=9) as emu:
-        yield emu
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
 
 
 def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:

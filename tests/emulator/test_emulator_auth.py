@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from emulator_support import CALLER, Api
 
 from canvas_async._routes import (
     AUTHORIZATION_HEADER,
@@ -23,6 +22,7 @@ from canvas_async._routes import (
 )
 from canvas_async.testing import ManualClock
 from canvas_async.testing._jwt import decode, encode
+from tests.emulator.emulator_support import CALLER, Api
 
 SESSION_KEYS = [route.key for route in ROUTES.values() if route.auth is Auth.SESSION]
 TOKEN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00")

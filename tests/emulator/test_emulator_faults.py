@@ -7,7 +7,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_support import CALLER_FTP, CALLER_QUIN, MANAGED, QUINYX_TEMPLATE, Api, snapshot
 
 from canvas_async.testing import (
     CanvasEmulator,
@@ -17,6 +16,14 @@ from canvas_async.testing import (
     Faults,
     Latency,
     RateLimit,
+)
+from tests.emulator.emulator_support import (
+    CALLER_FTP,
+    CALLER_QUIN,
+    MANAGED,
+    QUINYX_TEMPLATE,
+    Api,
+    snapshot,
 )
 
 NEW_WORKFLOW = {

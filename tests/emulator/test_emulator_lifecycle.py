@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_support import PAYLOADS, QUINYX_APP, QUINYX_TEMPLATE, Api
 
 from canvas_async.testing import CanvasEmulator, ManualClock
 from canvas_async.testing._time import net_timestamp, offset_timestamp, token_timestamp
+from tests.emulator.emulator_support import PAYLOADS, QUINYX_APP, QUINYX_TEMPLATE, Api
 
 
 async def test_start_and_close() -> None:

@@ -11,9 +11,9 @@ import aiohttp
 import attrs
 import pytest
 
-from canvas_async import Canvas
-from canvas_async._retry import Retries
+from canvas_async import Canvas, Retries
 from canvas_async.testing import CanvasEmulator, ErrorStatus, RateLimit
+from tests.support import client_of, started
 
 CALLS = 1000
 ACCOUNTS = 50
@@ -52,7 +52,7 @@ class ClientLog:
 
 @pytest.fixture
 async def storm() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS) as emulator:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS)) as emulator:
         emulator.faults.add(RateLimit(per_second=SERVER_RATE))
         yield emulator
 
@@ -150,12 +150,10 @@ async def test_one_429_pauses_every_account_view(canvas_emulator: CanvasEmulator
 async def test_client_rate_at_the_server_limit_meets_no_429() -> None:
     """rate_limit is shared by every account view: at the server's own limit,
     the requests arrive evenly spaced and none is refused."""
-    async with CanvasEmulator(seed="empty", synthetic_accounts=5) as emu:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=5)) as emu:
         emu.faults.add(RateLimit(per_second=40))
         accounts = emu.state.managed_ids[:5]
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, rate_limit=40
-        ) as canvas:
+        async with client_of(emu, rate_limit=40) as canvas:
             await asyncio.gather(
                 *(canvas.for_account(accounts[i % 5]).workflows.list() for i in range(60))
             )

@@ -6,11 +6,11 @@ import itertools
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from cron_reference import Expected, expressions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from canvas_async.schedule import Cron, CronError
+from tests.schedule.cron_reference import Expected, expressions
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEW_YORK = ZoneInfo("America/New_York")
