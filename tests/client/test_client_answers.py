@@ -22,11 +22,11 @@ from canvas_async import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    Retries,
     ServerError,
     UnexpectedResponseError,
     _routes,
 )
-from canvas_async._retry import Retries
 from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
 from tests.support import serve
 

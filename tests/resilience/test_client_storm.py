@@ -108,20 +108,19 @@ async def test_retries_are_spread_not_in_lockstep(canvas_emulator: CanvasEmulato
     """50 reads failing together with 503 come back at 50 different moments
     spread over the backoff window, not in one burst."""
     canvas_emulator.faults.add(ErrorStatus(503, retry_after=None), times=50)
-    async with Canvas(
-        consumer=canvas_emulator.consumer,
-        secret_key=canvas_emulator.secret_key,
-        env=canvas_emulator.url,
-        retries=Retries(backoff_initial=0.2),
-    ) as canvas:
+    async with client_of(canvas_emulator, retries=Retries(backoff_initial=1.0)) as canvas:
         await asyncio.gather(*(canvas.workflows.list() for _ in range(50)))
 
     refused = [r.time for r in canvas_emulator.log if r.status == 503]
     retried = sorted(r.time for r in canvas_emulator.log if r.status == 200)
     assert len(refused) == len(retried) == 50
     start = max(refused)
-    buckets = {int((t - start) / 0.01) for t in retried}  # 10 ms buckets
-    assert len(buckets) >= 12, sorted(buckets)
+    # 50 ms buckets over a 1 s window: 50 uniform waits fill ~18 of the 20,
+    # in lockstep they would fill one or two. The buckets are wide and the
+    # bar low because arrivals are timed on the server, whose event loop a
+    # loaded machine stalls for tens of milliseconds at a time, bunching them.
+    buckets = {int((t - start) / 0.05) for t in retried}
+    assert len(buckets) >= 8, sorted(buckets)
 
 
 async def test_one_429_pauses_every_account_view(canvas_emulator: CanvasEmulator) -> None:

@@ -116,7 +116,7 @@ def test_fire_days_match_a_day_by_day_scan(drawn: tuple[str, Expected], start: d
     except CronError:
         return  # never fires; the round-trip property covers the refusal
     after = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    days = []
+    days: list[datetime] = []
     day = start
     horizon = start + timedelta(days=800)
     while day < horizon and len(days) < 12:
