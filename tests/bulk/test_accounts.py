@@ -95,15 +95,31 @@ async def test_an_unknown_registration_is_found_by_reading_back(
     assert len(emu.state.reg_applications) == 1
 
 
-async def test_a_create_that_never_happened_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
+async def test_a_create_that_never_happened_is_sent_again(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
     view = canvas.for_account(emu.state.managed_ids[0])
     emu.faults.add(DropConnection(), operations={"create_reg_application"}, times=1)
+
+    reg, created = await bulk.ensure_registered(
+        view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS
+    )
+
+    assert created
+    assert [r.id for r in emu.state.reg_applications.values()] == [reg.id]
+
+
+async def test_a_create_that_never_happens_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    emu.faults.add(DropConnection(), operations={"create_reg_application"})
 
     with pytest.raises(bulk.WriteNotDoneError, match="did not take effect") as info:
         await bulk.ensure_registered(view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS)
 
     assert info.value.operation == "RegApplication"
     assert emu.state.reg_applications == {}
+    sent = [r.operation for r in emu.log].count("create_reg_application")
+    assert sent == bulk.DEFAULT_WRITE_ATTEMPTS
 
 
 async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None:

@@ -164,11 +164,20 @@ class TestWhatIsRetried:
         assert isinstance(await canvas.workflows.list(), list)
         assert [r.operation for r in canvas_emulator.log].count("list_workflows") == 3
 
-    async def test_reads_are_not_repeated_after_a_500(
+    async def test_reads_are_repeated_after_a_500(
         self, canvas_emulator: CanvasEmulator, canvas: Canvas
     ) -> None:
-        """A 500 is raised at once, even for a read."""
+        """A 500 on a read is repeated: reading again can do no harm."""
         canvas_emulator.faults.add(ErrorStatus(500), operations={"list_workflows"}, times=1)
+
+        assert isinstance(await canvas.workflows.list(), list)
+        assert [r.operation for r in canvas_emulator.log].count("list_workflows") == 2
+
+    async def test_reads_are_not_repeated_after_a_501(
+        self, canvas_emulator: CanvasEmulator, canvas: Canvas
+    ) -> None:
+        """A 501 is raised at once, even for a read: it will not change."""
+        canvas_emulator.faults.add(ErrorStatus(501), operations={"list_workflows"}, times=1)
 
         with pytest.raises(ServerError):
             await canvas.workflows.list()
@@ -254,7 +263,7 @@ async def test_a_failed_read_back_says_the_registration_exists(
 ) -> None:
     """Registered, then listing failed: the error carries the new id."""
     quinyx = await canvas.applications.get("QUIN")
-    canvas_emulator.faults.add(ErrorStatus(500), operations={"list_reg_applications"}, times=1)
+    canvas_emulator.faults.add(ErrorStatus(501), operations={"list_reg_applications"}, times=1)
 
     with pytest.raises(ServerError) as info:
         await quinyx.register(tag_text="again", credentials={"apikey": "k", "environment": "live"})

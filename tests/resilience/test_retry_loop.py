@@ -145,11 +145,18 @@ class TestIdempotent:
 
         assert script.sleeps == [2.0]
 
-    async def test_500_is_not_retried(self) -> None:
-        """A 500 on a read is raised at once."""
+    async def test_500_is_retried(self) -> None:
+        """A 500 on a read is repeated: a read can do no harm."""
         script = Script([status(500), OK])
 
-        assert (await script.run()).status == 500
+        assert await script.run() is OK
+        assert script.attempts == 2
+
+    async def test_501_is_not_retried(self) -> None:
+        """A 501 on a read is raised at once: it will not change."""
+        script = Script([status(501), OK])
+
+        assert (await script.run()).status == 501
         assert script.attempts == 1
 
     async def test_envelope_is_not_retried(self) -> None:
