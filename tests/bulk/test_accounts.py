@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
-from canvas_async import bulk
-from canvas_async._client import AccountView, Canvas
-from canvas_async._errors import ValidationError
+from canvas_async import AccountView, Canvas, ValidationError, bulk
 from canvas_async.bulk import Outcome
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
+from tests.leak_check import register_secret
 
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
-QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
-FTP_CREDENTIALS = {"username": "u", "password": "p", "port": "21", "address": "ftp.example.org"}
+QUIN_CREDENTIALS = {"apikey": register_secret("bulk-quinyx-key"), "environment": "test"}
+FTP_CREDENTIALS = {
+    "username": "u",
+    "password": register_secret("bulk-ftp-password"),
+    "port": "21",
+    "address": "ftp.example.org",
+}
 
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=8, random_seed=2) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
-        yield canvas
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=8, random_seed=2)
 
 
 async def _setup(view: AccountView) -> tuple[uuid.UUID, bool]:

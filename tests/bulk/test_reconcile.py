@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -20,18 +20,10 @@ from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=2, random_seed=3) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(
-        consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, retries=0
-    ) as canvas:
-        yield canvas
+pytestmark = [
+    pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=2, random_seed=3),
+    pytest.mark.canvas_client(retries=0),
+]
 
 
 class _Register:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = 120
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS, random_seed=4) as emu:
-        yield emu
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=ACCOUNTS, random_seed=4)
 
 
 def _state_file(tmp_path: Path, emu: CanvasEmulator) -> Path:

@@ -10,7 +10,6 @@ import sys
 
 import aiohttp
 import pytest
-from emulator_support import CALLER_FTP, CALLER_QUIN, MANAGED, QUINYX_TEMPLATE, Api
 
 from canvas_async.testing import (
     TRANSIENT_FAULTS,
@@ -20,6 +19,8 @@ from canvas_async.testing import (
     ErrorStatus,
     RandomFaults,
 )
+from tests.emulator.emulator_support import CALLER_FTP, CALLER_QUIN, MANAGED, QUINYX_TEMPLATE, Api
+from tests.support import started
 
 NEW_WORKFLOW = {
     "workflowTemplateId": QUINYX_TEMPLATE,
@@ -59,7 +60,7 @@ async def test_the_same_seed_fails_the_same_requests(
 ) -> None:
     runs = []
     for _ in range(2):
-        async with CanvasEmulator(random_seed=8) as emu:
+        async with started(CanvasEmulator(random_seed=8)) as emu:
             emu.faults.add(RandomFaults(), fraction=0.3)
             runs.append(await _outcomes(Api(session, emu), 40))
     assert runs[0] == runs[1]

@@ -11,10 +11,11 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 import trustme
-from relay import relay
 
 from canvas_async import Canvas, CanvasConnectionError, NotFoundError, ValidationError
 from canvas_async.testing import CanvasEmulator
+from tests.observability.relay import relay
+from tests.support import client_of
 
 _ENV_NAMES = (
     "CANVAS_CONSUMER",
@@ -95,13 +96,7 @@ class TestNetworkOptions:
     async def test_proxy_sees_every_request(self, emu: CanvasEmulator) -> None:
         async with (
             relay(emu.url) as proxy,
-            Canvas(
-                consumer=emu.consumer,
-                secret_key=emu.secret_key,
-                env=emu.url,
-                timeout=5,
-                proxy=str(proxy.url),
-            ) as canvas,
+            client_of(emu, proxy=str(proxy.url)) as canvas,
         ):
             await canvas.accounts.list()
             await canvas.workflows.list()

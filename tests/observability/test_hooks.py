@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from leak_check import record_text
 
 import canvas_async._config
 from canvas_async import (
@@ -19,6 +18,8 @@ from canvas_async import (
     Retries,
 )
 from canvas_async.testing import CanvasEmulator, ErrorStatus
+from tests.leak_check import record_text
+from tests.support import client_of
 
 FAST = Retries(max_retries=2, backoff_initial=0.01, backoff_max=0.02)
 
@@ -54,14 +55,8 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def canvas(emu: CanvasEmulator, recorder: Recorder) -> AsyncIterator[Canvas]:
-    async with Canvas(
-        consumer=emu.consumer,
-        secret_key=emu.secret_key,
-        env=emu.url,
-        timeout=5,
-        retries=FAST,
-        hooks=recorder.hooks(),
-    ) as client:
+    """A client of ``emu`` whose every event ``recorder`` records."""
+    async with client_of(emu, retries=FAST, hooks=recorder.hooks()) as client:
         yield client
 
 
@@ -149,12 +144,7 @@ async def test_raising_hook_is_logged_and_the_call_goes_on(
     async def after(event: CallEvent) -> None:
         seen.append(event.kind)
 
-    async with Canvas(
-        consumer=emu.consumer,
-        secret_key=emu.secret_key,
-        env=emu.url,
-        hooks=Hooks(on_request=[broken, after], on_success=broken),
-    ) as canvas:
+    async with client_of(emu, hooks=Hooks(on_request=[broken, after], on_success=broken)) as canvas:
         with caplog.at_level(logging.WARNING, logger="canvas_async"):
             accounts = await canvas.accounts.list()
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Sequence
 
 import attrs
 import pytest
-from leak_check import record_text
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -20,6 +19,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from canvas_async import Canvas, NotFoundError, Retries
 from canvas_async.contrib.otel import instrument
 from canvas_async.testing import CanvasEmulator, ErrorStatus
+from tests.leak_check import record_text
+from tests.support import client_of
 
 
 @attrs.frozen
@@ -54,13 +55,7 @@ async def traced(emu: CanvasEmulator) -> AsyncIterator[tuple[Canvas, Telemetry]]
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    async with Canvas(
-        consumer=emu.consumer,
-        secret_key=emu.secret_key,
-        env=emu.url,
-        timeout=5,
-        retries=Retries(backoff_initial=0.01, backoff_max=0.02),
-    ) as canvas:
+    async with client_of(emu, retries=Retries(backoff_initial=0.01, backoff_max=0.02)) as canvas:
         instrument(
             canvas,
             tracer_provider=tracer_provider,

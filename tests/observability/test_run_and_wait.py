@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,14 +11,6 @@ from canvas_async.testing import CanvasEmulator
 
 # Short blocks: the tests assert what the client saw, never how long it took.
 BLOCK = 0.05
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(
-        consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, timeout=5
-    ) as client:
-        yield client
 
 
 async def _longest_workflow(canvas: Canvas, emu: CanvasEmulator) -> Workflow:

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from canvas_async import bulk, provision
-from canvas_async._client import Canvas
+from canvas_async import Canvas, bulk, provision
 from canvas_async.bulk import Progress
 from canvas_async.provision import ChangeStatus, DesiredState, Status
 from canvas_async.provision.plan import split_description
 from canvas_async.schedule import Cron
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorEnvelope, ErrorStatus
+from tests.leak_check import register_secret
+from tests.support import client_of, started
 
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
-ENV = {"QUINYX_KEY": "k-quinyx", "FTP_USER": "u", "FTP_PASSWORD": "p"}
+ENV = {
+    "QUINYX_KEY": register_secret("provision-quinyx-key"),
+    "FTP_USER": "u",
+    "FTP_PASSWORD": register_secret("provision-ftp-password"),
+}
 #: Requeue within the default attempts, with waits short enough for a test.
 FAST = bulk.Requeue(backoff_initial=0.01, backoff_max=0.05)
+
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=12, random_seed=3)
 
 
 def _document(account_ids: list[uuid.UUID], *, emails: int = 0) -> dict[str, Any]:
@@ -66,18 +72,6 @@ def _document(account_ids: list[uuid.UUID], *, emails: int = 0) -> dict[str, Any
         },
         "accounts": accounts,
     }
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=12, random_seed=3) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
-        yield canvas
 
 
 def _state(emu: CanvasEmulator, count: int, *, emails: int = 0) -> DesiredState:
@@ -164,7 +158,7 @@ async def test_plan_writes_nothing_and_lists_every_change(
 async def test_two_hundred_accounts_with_ten_percent_faults_converge_in_one_run(
     emu: CanvasEmulator,
 ) -> None:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=200, random_seed=5) as big:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=200, random_seed=5)) as big:
         state = _state(big, 200)
         for fault in (
             ErrorStatus(500),
@@ -174,7 +168,7 @@ async def test_two_hundred_accounts_with_ten_percent_faults_converge_in_one_run(
             DropConnection(),
         ):
             big.faults.add(fault, fraction=0.02)
-        async with Canvas(consumer=big.consumer, secret_key=big.secret_key, env=big.url) as c:
+        async with client_of(big) as c:
             first = await provision.apply(c, state, environ=ENV, requeue=FAST)
             assert first.ok, first.table()  # converged in one run
             assert any(r.faults for r in big.log)  # the faults did strike

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -65,18 +64,10 @@ def _state(emu: CanvasEmulator) -> DesiredState:
     return provision.from_data(document, source="faults.toml")
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=EXISTING, random_seed=11) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(
-        consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, retries=FAST_RETRIES
-    ) as canvas:
-        yield canvas
+pytestmark = [
+    pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=EXISTING, random_seed=11),
+    pytest.mark.canvas_client(retries=FAST_RETRIES),
+]
 
 
 def _account_ids(emu: CanvasEmulator) -> list[uuid.UUID]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -14,27 +13,17 @@ from canvas_async import (
     CanvasConnectionError,
     CanvasError,
     OutcomeUnknownError,
+    Retries,
     ServerError,
     Workflow,
     WorkflowTemplate,
 )
-from canvas_async._retry import Retries
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 
 EXPORT_TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
 FAST = Retries(backoff_initial=0.01, backoff_max=0.05)
 
-
-@pytest.fixture
-async def canvas(canvas_emulator: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(
-        consumer=canvas_emulator.consumer,
-        secret_key=canvas_emulator.secret_key,
-        env=canvas_emulator.url,
-        timeout=5,
-        retries=FAST,
-    ) as client:
-        yield client
+pytestmark = pytest.mark.canvas_client(retries=FAST)
 
 
 async def new_workflow(canvas: Canvas, template: WorkflowTemplate, name: str) -> Workflow:

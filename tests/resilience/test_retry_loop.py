@@ -8,17 +8,17 @@ import aiohttp
 import attrs
 import pytest
 
-from canvas_async import _routes
-from canvas_async._errors import (
+from canvas_async import (
     CanvasConnectionError,
     CanvasTimeoutError,
     OutcomeUnknownError,
     RateLimitError,
+    Retries,
     ServerError,
     TransportError,
+    _routes,
 )
 from canvas_async._limits import ClientPausedError, PauseGate
-from canvas_async._retry import Retries
 from canvas_async._retry_loop import Answer, run_attempts
 
 READ = _routes.route("list_workflows")

@@ -11,13 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canvas_async import _routes
-from canvas_async._errors import ValidationError
+from canvas_async import Retries, ValidationError, _routes
 from canvas_async._retry import (
     DEFAULT_RETRIES,
     Failure,
     FailureKind,
-    Retries,
     Verdict,
     classify,
     decide,
