@@ -66,8 +66,8 @@ class CallEvent:
         status: The HTTP status of the answer, if one arrived (``response``,
             and ``retry``/``give_up`` after an error answer).
         duration: Seconds: the attempt's, from sending to the whole answer
-            read (``response``, ``retry``), or the whole call's, retries and
-            waits included (``give_up``, ``success``).
+            read (``response``), or the whole call's, retries and waits
+            included (``give_up``, ``success``); None otherwise.
         wait: Seconds waited before the next attempt (``retry`` only).
         error: The failure's type name (``give_up``: the exception raised;
             ``retry``: the transport error or ``"HTTP 503"``-style status).

@@ -18,7 +18,7 @@ span, with the wait chosen. The account and the request id are
 ``canvas.account_id`` and ``canvas.request_id``. Spans carry no header, body
 or key.
 
-Metrics: ``http.client.request.duration`` (seconds, per attempt),
+Metrics: ``http.client.request.duration`` (seconds, per attempt answered),
 ``canvas.client.requests`` (attempts sent) and ``canvas.client.retries``.
 
 The package never imports this module (nor OpenTelemetry) by itself.
@@ -171,7 +171,7 @@ class _Telemetry:
             span.set_status(StatusCode.ERROR)
             measured["error.type"] = error
         span.end()
-        if event.duration is not None and event.kind in ("response", "retry"):
+        if event.kind == "response" and event.duration is not None:
             self._duration.record(event.duration, measured)
 
     def _end_call(self, event: CallEvent, call: CallInfo) -> None:

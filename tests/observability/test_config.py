@@ -104,7 +104,7 @@ class TestNetworkOptions:
         assert [seen.path for seen in proxy.seen] == ["/api/Accounts", "/api/Workflows"]
         assert len(emu.log) == 2
 
-    @pytest.mark.parametrize("proxy", ["ftp://proxy:21", "proxy:3128", "http://"])
+    @pytest.mark.parametrize("proxy", ["ftp://proxy:21", "proxy:3128", "http://", 3128])
     def test_bad_proxy_refused(self, proxy: str) -> None:
         with pytest.raises(ValidationError, match="proxy must be an http:// URL"):
             Canvas(consumer="c" * 8, secret_key="s" * 8, proxy=proxy)
@@ -142,6 +142,8 @@ class TestNetworkOptions:
     def test_bad_ca_bundle_refused(self, tmp_path: Path) -> None:
         with pytest.raises(ValidationError, match="cannot use the CA bundle"):
             Canvas(consumer="c" * 8, secret_key="s" * 8, ssl=tmp_path / "missing.pem")
+        with pytest.raises(ValidationError, match="not a bool"):
+            Canvas(consumer="c" * 8, secret_key="s" * 8, ssl=False)  # type: ignore[arg-type]
 
 
 def _context_trusting(ca: trustme.CA) -> ssl.SSLContext:

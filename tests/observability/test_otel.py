@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from canvas_async import Canvas, NotFoundError, Retries
+from canvas_async import CallEvent, Canvas, CanvasConnectionError, Hooks, NotFoundError, Retries
 from canvas_async.contrib.otel import instrument
 from canvas_async.testing import CanvasEmulator, ErrorStatus
 from tests.leak_check import record_text
@@ -136,3 +136,35 @@ def test_the_package_does_not_import_opentelemetry() -> None:
     ).stdout
 
     assert out.strip() == "[]"
+
+
+async def test_no_answer_ends_each_attempt_with_its_error() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    kinds: list[str] = []
+
+    async def hook(event: CallEvent) -> None:
+        kinds.append(event.kind)
+
+    async with Canvas(
+        consumer="c" * 8,
+        secret_key="s" * 8,
+        env="http://127.0.0.1:9/api",  # the discard port: nothing listens
+        retries=Retries(max_retries=1, backoff_initial=0.01),
+        hooks=Hooks(on_request=hook, on_retry=hook, on_give_up=hook),
+    ) as canvas:
+        instrument(canvas, tracer_provider=provider, meter_provider=MeterProvider())
+        with pytest.raises(CanvasConnectionError):
+            await canvas.accounts.list()
+
+    spans = exporter.get_finished_spans()
+    (parent,) = [s for s in spans if s.parent is None]
+    attempts = [s for s in spans if s.parent is not None]
+    assert len(attempts) == 2
+    for span in (parent, *attempts):
+        assert span.attributes is not None
+        assert span.attributes["error.type"] == "CanvasConnectionError"
+        assert span.status.status_code is StatusCode.ERROR
+    # The hooks given to the client still see every event, before the tracing.
+    assert kinds == ["request", "retry", "request", "give_up"]
