@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -216,3 +219,20 @@ class TestStructuredLogs:
 
         assert "CANVAS_LOG must be one of debug, info, warning" in caplog.text
         assert logging.getLogger("canvas_async").handlers == before
+
+
+def test_canvas_log_without_code() -> None:
+    code = (
+        "import logging; from canvas_async import Canvas; "
+        "Canvas(consumer='c' * 8, secret_key='s' * 8); "
+        "logging.getLogger('canvas_async').debug('seen at debug')"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "CANVAS_LOG": "debug"},
+    )
+
+    assert "DEBUG canvas_async seen at debug" in result.stderr
