@@ -11,12 +11,15 @@ emulator process, side by side and interleaved in rounds:
 
 Reported: this process's CPU time per request (``process_time``), the
 median over rounds and the spread (lowest-highest), and each contender's
-ratio to "off". Run alone: ``python benchmarks/bench_hooks.py [--quick]``.
+ratio to "off". Run alone: ``python benchmarks/bench_hooks.py [--quick]``;
+``--off-only`` measures the default client alone, as an older checkout
+without hooks is measured (``PYTHONPATH=<its copy>``), for comparing the two.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import sys
 from pathlib import Path
@@ -57,7 +60,7 @@ def _otel(canvas: Any) -> tuple[Any, Any] | None:
     return exporter, reader
 
 
-async def _measure(quick: bool) -> Table:
+async def _measure(quick: bool, off_only: bool = False) -> Table:
     import canvas_async
     from canvas_async import Canvas
 
@@ -66,8 +69,10 @@ async def _measure(quick: bool) -> Table:
     with emulator_process(seed="samples", log_limit=1000) as server:
         keys = {"consumer": server.consumer, "secret_key": server.secret_key, "env": server.url}
         clients = {OFF: Canvas(**keys)}
-        hooks = getattr(canvas_async, "Hooks", None)
-        if hooks is None:
+        hooks = None if off_only else getattr(canvas_async, "Hooks", None)
+        if off_only:
+            notes.append("--off-only: the default client alone, as an older checkout runs.")
+        elif hooks is None:
             # An older canvas_async (PYTHONPATH=...): its request path as the baseline.
             notes.append(f"canvas_async from {canvas_async.__file__}: no hooks; off only.")
         else:
@@ -94,10 +99,12 @@ async def _measure(quick: bool) -> Table:
                 await _drive(op, 50, concurrency, server)
             for turn in range(rounds):
                 for name in _rotated(list(ops), turn):
+                    # Each client starts clean: no spans kept, no garbage of the last.
+                    if otel is not None:
+                        otel[0].clear()
+                    gc.collect()
                     sample = await _drive(ops[name], n, concurrency, server)
                     cpu[name].append(sample.client_cpu)
-                if otel is not None:
-                    otel[0].clear()
         finally:
             for canvas in clients.values():
                 await canvas.aclose()
@@ -123,4 +130,6 @@ def run(quick: bool) -> Table:
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv).markdown())
+    # --off-only: the default client alone, to compare with an older checkout
+    # run the same way (PYTHONPATH=<its copy> python benchmarks/bench_hooks.py).
+    print(asyncio.run(_measure("--quick" in sys.argv, "--off-only" in sys.argv)).markdown())
