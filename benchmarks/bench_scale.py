@@ -126,7 +126,7 @@ def provision_steps(n: int) -> dict[str, Step]:
     ):
         path = Path(tmp) / "accounts.toml"
         ids = asyncio.run(_account_ids(server))
-        path.write_text(DEFAULTS + "".join(f'[[accounts]]\nid = "{a}"\n' for a in ids))
+        path.write_text(_file_text(ids))
         env = {
             **os.environ,
             **SECRETS,
@@ -234,6 +234,59 @@ def emulator_cpu(sizes: tuple[int, ...], *, accounts: int, rounds: int) -> dict[
     return found
 
 
+# -- reading the file ------------------------------------------------------------
+
+
+def _file_text(ids: list[str]) -> str:
+    return DEFAULTS + "".join(f'[[accounts]]\nid = "{a}"\n' for a in ids)
+
+
+def read_file(n: int) -> tuple[float, float]:
+    """Read an ``n``-account file: (bytes it keeps per account, CPU s per account)."""
+    import gc
+    import tracemalloc
+    import uuid
+
+    from canvas_async.provision.load import loads
+
+    text = _file_text([str(uuid.UUID(int=number, version=4)) for number in range(1, n + 1)])
+    loads(_file_text([str(uuid.UUID(int=0, version=4))]))  # imports and caches warm
+    gc.collect()
+    cpu = time.process_time()
+    loads(text)
+    cpu = time.process_time() - cpu
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        state = loads(text)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(state.accounts) == n
+    return kept / n, cpu / n
+
+
+def load_table(sizes: tuple[int, ...], *, runs: int) -> Table:
+    table = Table(
+        title="Scaling: reading the desired-state file",
+        columns=["accounts", "desired state kept, bytes per account", "CPU µs per account"],
+    )
+    for n in sizes:
+        samples = [read_file(n) for _ in range(runs)]
+        table.add(
+            f"{n:,}",
+            _spread([kept for kept, _ in samples], 1, ""),
+            _spread([cpu for _, cpu in samples], 1e6, ""),
+        )
+    table.notes.append(
+        "`canvas_async.provision.load.loads` on the same file as the CLI steps, in this "
+        "process: bytes still allocated (tracemalloc) once the parsed document is freed, "
+        f"and CPU time without tracemalloc; median (min-max) of {runs} runs."
+    )
+    return table
+
+
 # -- tables --------------------------------------------------------------------------
 
 
@@ -327,12 +380,14 @@ def emulator_table(sizes: tuple[int, ...], *, quick: bool) -> Table:
 
 
 def run(quick: bool, sizes: tuple[int, ...] | None = None, only: str | None = None) -> list[Table]:
-    """Both parts (or ``only`` one), at ``sizes`` or the mode's default sizes."""
+    """Every part (or ``only`` one), at ``sizes`` or the mode's default sizes."""
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     tables = []
-    if only != "emulator":
+    if only in (None, "load"):
+        tables.append(load_table(sizes, runs=3 if quick else 5))
+    if only in (None, "provision"):
         tables.append(provision_table(sizes, runs=1 if quick else 2))
-    if only != "provision":
+    if only in (None, "emulator"):
         tables.append(emulator_table(sizes, quick=quick))
     return tables
 
@@ -341,7 +396,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="", help="accounts, e.g. 100,1000,5000,20000")
     parser.add_argument("--quick", action="store_true", help="fewer runs and rounds")
-    parser.add_argument("--only", choices=("provision", "emulator"), help="one part only")
+    parser.add_argument("--only", choices=("load", "provision", "emulator"), help="one part")
     args = parser.parse_args()
     sizes = tuple(int(size) for size in args.sizes.split(",")) if args.sizes else None
     for table in run(args.quick, sizes, args.only):

@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py            # the full run (a few minutes)
     python benchmarks/run.py --quick    # small sizes: checks that it all works
     python benchmarks/run.py --only parse,schedule
+    python benchmarks/run.py --quick --only scale --scale-sizes 100,1000,20000
 
 Each benchmark module exposes ``run(quick: bool) -> Table | list[Table]``.
 """
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "bulk": "bench_bulk",
     "parse": "bench_parse",
     "schedule": "bench_schedule",
+    "scale": "bench_scale",
 }
 
 
@@ -39,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", help="comma-separated subset of: " + ", ".join(BENCHMARKS)
     )
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md/.png go")
+    parser.add_argument(
+        "--scale-sizes",
+        default="",
+        help="accounts for the scaling benchmark, e.g. 100,1000,5000,20000 "
+        "(default: 100,1000 with --quick, all four otherwise)",
+    )
     args = parser.parse_args(argv)
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
@@ -52,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        result = module.run(args.quick)
+        options = {}
+        if name == "scale" and args.scale_sizes:
+            options["sizes"] = tuple(int(size) for size in args.scale_sizes.split(","))
+        result = module.run(args.quick, **options)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         produced = result if isinstance(result, list) else [result]
