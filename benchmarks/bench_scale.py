@@ -375,9 +375,10 @@ def provision_table(sizes: tuple[int, ...], *, runs: int) -> Table:
         f"(min-max) of {runs} run{'s' if runs != 1 else ''}; requests are what the "
         "emulator logged during the step. CPU: user + system of each process. Targets "
         f"(judged at 20,000 only): wall per account within {PER_ACCOUNT_TARGET}x of that "
-        f"at 1,000; CLI peak RSS below {RSS_TARGET_MB:.0f} MB. The CLI's CPU per account "
-        "is given as context: wall time moves with whatever else the 2 shared cores run, "
-        "CPU time much less."
+        f"at 1,000; CLI peak RSS below {RSS_TARGET_MB:.0f} MB. Sizes run one after "
+        "another, minutes apart, so the wall ratios carry whatever the 2 shared cores' load "
+        "did meanwhile, and each wall includes the CLI's start-up (~0.3 s); the CLI's CPU "
+        "per account ratios, given as context, carry much less of either."
     )
     return table
 

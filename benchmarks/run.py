@@ -88,8 +88,10 @@ def write_markdown(path: Path, tables: list[Table], *, quick: bool, loads: tuple
         "# canvas-async benchmarks",
         "",
         f"Run {stamp}, mode: {mode}. Reproduce with `python benchmarks/run.py`.",
-        "Contenders run side by side in the same run, interleaved; figures are medians",
-        "of several runs, and the ratios are what to read.",
+        "Contenders run side by side in the same run, interleaved. Figures are medians",
+        "over runs or rounds, with their min-max where the table gives one; the ratios,",
+        "measured within one run, are what to read. On a shared machine CPU time per",
+        "request is stable where requests/s is not: the overhead headline is CPU.",
         "",
         *[f"- {line}" for line in machine()],
         f"- Load average (1, 5, 15 min) at the start: {loads[0]}; at the end: {loads[1]}. "

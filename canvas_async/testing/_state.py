@@ -103,13 +103,15 @@ class EmulatorState:
         clock: What "now" is for timestamps and token expiry.
         tokens: Issued tokens and exchange counters (token mode).
         caller_id: The account the keys belong to.
-        accounts: Every account, of every organization.
+        accounts: Every account, of every organization (a mapping indexed by
+            e-mail as well; assign a plain dict and it is indexed too).
         managed_ids: The accounts the caller manages, in the order Accounts
-            lists them.
+            lists them (a list whose ``in`` is a set lookup).
         applications: The application catalog.
-        reg_applications: Registered applications of all accounts.
+        reg_applications: Registered applications of all accounts (indexed by
+            account: replace a record rather than change its ``account_id``).
         templates: Workflow templates.
-        workflows: Workflows of all accounts.
+        workflows: Workflows of all accounts (indexed like ``reg_applications``).
         runs: Every accepted RunWorkflow call, oldest first.
         outbox: Activation e-mails "sent" for accounts created inactive.
         requests: The requests received, oldest first (the newest ``log_limit``
