@@ -17,11 +17,12 @@ from types import FrameType
 from typing import Any, Final
 
 import aiohttp
-from emulator_support import Api
 
 import canvas_async.testing
 from canvas_async.testing import CanvasEmulator
 from canvas_async.testing._seed import provision_accounts
+from tests.emulator.emulator_support import Api
+from tests.support import started
 
 _WATCHED: Final = (str(Path(canvas_async.testing.__file__).parent), str(uuid.__file__))
 _CRON: Final = json.dumps({"cronSchedule": "0 0/5 * ? * * *"})
@@ -64,7 +65,8 @@ async def _one_account(api: Api, account: str, apps: dict[str, str], template: s
 
 async def _calls_for_one_account(session: aiohttp.ClientSession, accounts: int) -> int:
     """Count the emulator's calls while it serves one account of ``accounts``."""
-    async with CanvasEmulator(seed="empty", synthetic_accounts=accounts, random_seed=3) as emu:
+    emulator = CanvasEmulator(seed="empty", synthetic_accounts=accounts, random_seed=3)
+    async with started(emulator) as emu:
         provision_accounts(emu.state, list(emu.state.managed_ids))
         api = Api(session, emu)
         apps = {a["shortName"]: a["id"] for a in await api.ok("list_applications")}
@@ -85,7 +87,6 @@ async def _calls_for_one_account(session: aiohttp.ClientSession, accounts: int) 
             await _one_account(api, account, apps, template)
         finally:
             sys.setprofile(previous)
-        assert emu.state.internal_errors == []
         return calls
 
 
