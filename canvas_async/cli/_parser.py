@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from canvas_async.cli import _commands
+from canvas_async.cli import _commands, _shards
 from canvas_async.cli._connect import DEMO_ACCOUNTS
 
 __all__ = ["build_parser"]
@@ -192,3 +192,9 @@ def _state_commands(commands: _Commands) -> None:
                 action="store_true",
                 help="exit 4 when there is anything to apply",
             )
+        _shards.add_options(sub, apply=name == "apply")
+    shards = _command(
+        commands, "shards", _shards.shards, "show which shard every account of a file belongs to"
+    )
+    shards.add_argument("file", help="the desired-state file (.toml or .json)")
+    shards.add_argument("--shards", type=_positive, required=True, metavar="N", help="shards")

@@ -45,6 +45,7 @@ from canvas_async.provision.report import (
     RunReport,
     Status,
 )
+from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnvironmentError, resolve
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ async def plan(
     prune: bool = False,
     concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
     """Read every account's state and return what ``apply`` would change; write nothing.
 
@@ -74,6 +76,7 @@ async def plan(
         prune: Plan to delete workflows created here that are no longer declared.
         concurrency: Most accounts read at once (see :func:`bulk.each`).
         on_progress: Called with the progress after every account.
+        shard: Read only this shard's accounts (see :mod:`.shard`).
 
     Raises:
         DesiredStateError: The file does not fit the organization's
@@ -81,7 +84,7 @@ async def plan(
     """
     started = time.monotonic()
     ctx = await _Context.prepare(canvas, state, replace=replace, prune=prune, environ={})
-    runs = [ctx.account_run(spec) for spec in state.accounts]
+    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
 
     async def read(run: _AccountRun) -> None:
         run.plan = await ctx.read_and_diff(run.spec, run.account_id)
@@ -91,7 +94,13 @@ async def plan(
     )
     accounts = tuple(_plan_report(run, result) for run, result in zip(runs, report, strict=True))
     return RunReport(
-        "plan", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
+        "plan",
+        state.source,
+        accounts,
+        replace,
+        prune,
+        time.monotonic() - started,
+        *_pinned(state, shard),
     )
 
 
@@ -105,6 +114,7 @@ async def apply(
     concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
     environ: Mapping[str, str] | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
     """Bring every account to its desired state; return what happened to each.
 
@@ -122,6 +132,7 @@ async def apply(
         on_progress: Called with the progress after every account.
         environ: Where ``${NAME}`` references are looked up; ``os.environ``
             when omitted.
+        shard: Converge only this shard's accounts (see :mod:`.shard`).
 
     Raises:
         MissingEnvironmentError: A referenced variable is not set; nothing sent.
@@ -134,7 +145,7 @@ async def apply(
     if missing:
         raise MissingEnvironmentError(missing)
     ctx = await _Context.prepare(canvas, state, replace=replace, prune=prune, environ=env)
-    runs = [ctx.account_run(spec) for spec in state.accounts]
+    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
     report = await _run(
         canvas,
         runs,
@@ -145,8 +156,24 @@ async def apply(
     )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
     return RunReport(
-        "apply", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
+        "apply",
+        state.source,
+        accounts,
+        replace,
+        prune,
+        time.monotonic() - started,
+        *_pinned(state, shard),
     )
+
+
+def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
+    """The accounts a run handles: the whole file, or one shard of it."""
+    return state.accounts if shard is None else shard.select(state).accounts
+
+
+def _pinned(state: DesiredState, shard: Shard | None) -> tuple[str | None, str | None]:
+    """The report's shard and file hash."""
+    return (None if shard is None else str(shard)), state.digest
 
 
 async def _run(

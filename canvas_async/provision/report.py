@@ -145,6 +145,9 @@ class RunReport:
         replace: Whether drifted workflows were to be recreated.
         prune: Whether undeclared workflows were to be deleted.
         elapsed: Seconds the run took.
+        shard: The shard converged (``I/N``), when the run was one shard.
+        file_hash: The file's content hash, when it was pinned (see
+            :mod:`canvas_async.provision.shard`).
     """
 
     mode: str
@@ -153,6 +156,8 @@ class RunReport:
     replace: bool = False
     prune: bool = False
     elapsed: float = 0.0
+    shard: str | None = None
+    file_hash: str | None = None
 
     def count(self, status: Status) -> int:
         """Return how many accounts have ``status``."""
@@ -197,6 +202,8 @@ class RunReport:
             "format": REPORT_FORMAT,
             "mode": self.mode,
             "file": self.source,
+            "file_hash": self.file_hash,
+            "shard": self.shard,
             "replace": self.replace,
             "prune": self.prune,
             "elapsed_seconds": round(self.elapsed, 3),
