@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from canvas_async.cli import _commands, _shards
+from canvas_async.cli import _commands, _shards, _temporal
 from canvas_async.cli._connect import DEMO_ACCOUNTS
 
 __all__ = ["build_parser"]
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_commands(commands)
     _workflow_commands(commands)
     _state_commands(commands)
+    _temporal.add_commands(commands)
     emu = _command(commands, "emulator", _commands.emulator, "serve the bundled emulator")
     emu.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     emu.add_argument(

@@ -37,6 +37,7 @@ __all__ = [
     "account_key",
     "assign",
     "file_hash",
+    "load_bytes",
     "load_file",
     "shard_of",
 ]
@@ -172,12 +173,23 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
         content = path.read_bytes()
     except OSError as exc:
         raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    return load_bytes(content, source=str(path), expect_hash=expect_hash)
+
+
+def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -> DesiredState:
+    """Parse a desired-state file's bytes, pinning (and checking) their hash.
+
+    Args:
+        content: The file's bytes, UTF-8.
+        source: Where they came from; ``.json`` at the end means JSON, else TOML.
+        expect_hash: Refuse the bytes unless their hash is this.
+    """
     digest = file_hash(content)
     if expect_hash is not None and expect_hash.strip().lower() != digest:
-        raise FileHashMismatchError(str(path), expect_hash.strip(), digest)
+        raise FileHashMismatchError(source, expect_hash.strip(), digest)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DesiredStateError(str(path), [f"not UTF-8 text: {exc.reason}"]) from None
-    fmt = "json" if path.suffix.lower() == ".json" else "toml"
-    return attrs.evolve(loads(text, fmt=fmt, source=str(path)), digest=digest)
+        raise DesiredStateError(source, [f"not UTF-8 text: {exc.reason}"]) from None
+    fmt = "json" if source.lower().endswith(".json") else "toml"
+    return attrs.evolve(loads(text, fmt=fmt, source=source), digest=digest)

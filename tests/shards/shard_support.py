@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,16 @@ WRITES = frozenset(
 def writes(emu: CanvasEmulator) -> int:
     """Count the requests that changed state."""
     return sum(1 for r in emu.log if r.took_effect and r.operation in WRITES)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()``, checking between the emulator's answers.
+
+    The emulator runs in this event loop, so a process it serves cannot get
+    further than one answer past the moment ``condition`` became true.
+    """
+    while not condition():  # noqa: ASYNC110 - the state is the emulator's, not an event
+        await asyncio.sleep(0.002)
 
 
 def cli_env(emu: CanvasEmulator, **extra: str) -> dict[str, str]:

@@ -3,7 +3,6 @@ JOB_COMPLETION_INDEX set, against one emulator; one index SIGKILLed midway and r
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import signal
@@ -13,7 +12,16 @@ from pathlib import Path
 
 import pytest
 from leak_check import register_secret
-from shard_support import ROOT, cli_env, converged, duplicates, finish, spawn, write_file
+from shard_support import (
+    ROOT,
+    cli_env,
+    converged,
+    duplicates,
+    finish,
+    spawn,
+    until,
+    write_file,
+)
 
 from canvas_async.cli import _exit
 from canvas_async.provision.shard import Shard, load_file
@@ -83,9 +91,8 @@ async def test_an_index_killed_midway_is_retried_and_every_shard_converges(
     pods = [await spawn(*args, env=pod(i)) for i in range(SHARDS)]
     # Kill the victim once it has made some of its shard's objects but not all
     # (it cannot make more without this loop serving it, so the check is exact).
-    while _made_in(emu, victims) < 6:
-        assert pods[victim].returncode is None
-        await asyncio.sleep(0.002)
+    await until(lambda: _made_in(emu, victims) >= 6)
+    assert pods[victim].returncode is None
     pods[victim].send_signal(signal.SIGKILL)
     killed = await finish(pods[victim])
     assert killed[0] == -signal.SIGKILL
