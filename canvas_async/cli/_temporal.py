@@ -13,6 +13,7 @@ import gc
 import signal
 from typing import TYPE_CHECKING, Any
 
+from canvas_async._errors import CanvasError
 from canvas_async.cli import _exit
 from canvas_async.cli._connect import UsageError
 from canvas_async.cli._output import Out
@@ -106,7 +107,7 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
     temporal = _extra()
     if args.max_concurrent_activities < 1:
         raise UsageError("--max-concurrent-activities must be at least 1")
-    client = await temporal.connect(args.address, args.namespace, runtime=_runtime())
+    client = await _connect(temporal, args)
     running = temporal.worker(
         client, args.task_queue, max_concurrent_activities=args.max_concurrent_activities
     )
@@ -124,6 +125,20 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return _exit.OK
+
+
+async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
+    """Connect to Temporal; a bad TLS file or an unreachable server is one clear line."""
+    try:
+        return await temporal.connect(args.address, args.namespace, runtime=_runtime())
+    except OSError as exc:  # a certificate or key file named by TEMPORAL_TLS_* / a profile
+        raise UsageError(f"cannot read Temporal's TLS files: {exc}") from None
+    except RuntimeError as exc:
+        raise TemporalConnectError(f"cannot connect to Temporal: {exc}") from None
+
+
+class TemporalConnectError(CanvasError):
+    """Temporal is not reachable (exit status 1)."""
 
 
 def _where(client: Any) -> str:
@@ -153,7 +168,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         prune=args.prune,
         heartbeat_timeout=args.heartbeat_timeout,
     )
-    client = await temporal.connect(args.address, args.namespace, runtime=_runtime())
+    client = await _connect(temporal, args)
     if args.schedule:
         handle = await temporal.schedule_converge(
             client, job, task_queue=args.task_queue, cron=args.schedule

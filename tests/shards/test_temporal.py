@@ -273,3 +273,22 @@ async def test_importing_canvas_async_and_its_help_never_import_temporalio() -> 
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
+
+
+async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
+    env = {"PATH": "/usr/bin:/bin"}
+    for args, status, message in (
+        (["--address", "127.0.0.1:9", "--shards", "2"], _exit.FAILED, "cannot connect"),
+        (["--shards", "0"], _exit.USAGE, "at least 1"),
+        (["--shards", "2", "--org", "!!"], _exit.USAGE, "organization"),
+    ):
+        code, _, err = await finish(await spawn("temporal", "apply", str(path), *args, env=env))
+        assert code == status, err
+        assert message in err
+        assert "Traceback" not in err
+    (tmp_path / "bad.toml").write_text("accounts = 3\n", encoding="utf-8")
+    code, _, err = await finish(
+        await spawn("temporal", "apply", str(tmp_path / "bad.toml"), "--shards", "2", env=env)
+    )
+    assert code == _exit.USAGE, err

@@ -26,6 +26,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from canvas_async._errors import ValidationError
 from canvas_async.provision.shard import load_bytes
 
 from ._activities import converge_shard, read_file
@@ -113,7 +114,7 @@ def workflow_id(organization: str, file_hash: str) -> str:
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-")
     if not slug:
-        raise ValueError(f"an organization name needs letters or digits, not {text!r}")
+        raise ValidationError(f"an organization name needs letters or digits, not {text!r}")
     return slug
 
 
