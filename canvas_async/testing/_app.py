@@ -125,6 +125,9 @@ async def _record_and_contain(
     except web.HTTPException as exc:  # aiohttp's own 404, 405, 413 ...
         entry.status = exc.status
         raise
+    except ConnectionResetError:  # the client went away mid-request (e.g. it was killed)
+        entry.status = None
+        raise
     except Exception as exc:
         logger.exception("the emulator failed on %s %s", request.method, request.path)
         emulation.state.internal_errors.append(f"{entry.operation}: {type(exc).__name__}: {exc}")
@@ -156,11 +159,13 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         limit, retry_after = refused
         entry.faults.append(limit.label)
         return _status_answer(ErrorStatus(429, retry_after=retry_after))
-    for latency in faults.latencies(route.key):
+    account = request.headers.get(_routes.ACCOUNT_HEADER)
+    for latency in faults.latencies(route.key, account):
         entry.faults.append(latency.label)
         await asyncio.sleep(latency.seconds)
-    fault = faults.strike(route.key, after_effect=False)
-    if fault is not None:
+    # A random fault may pick a kind that strikes after the effect: kept for then.
+    fault = faults.strike(route.key, after_effect=False, account=account)
+    if fault is not None and not getattr(fault, "after_effect", False):
         entry.faults.append(fault.label)
         return _fault_answer(fault, request, entry)
 
@@ -172,7 +177,8 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         return _api_answer(answer)
     entry.took_effect = True
 
-    fault = faults.strike(route.key, after_effect=True)
+    if fault is None:
+        fault = faults.strike(route.key, after_effect=True, account=account)
     if fault is not None:
         entry.faults.append(fault.label)
         return _fault_answer(fault, request, entry)

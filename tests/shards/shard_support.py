@@ -12,9 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from leak_check import record_text, register_secret
-
 from canvas_async.testing import CanvasEmulator
+from tests.leak_check import record_text, register_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,12 +7,14 @@ import json
 import re
 import signal
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from leak_check import register_secret
-from shard_support import (
+
+from canvas_async.cli import _exit
+from canvas_async.provision.shard import Shard, load_file
+from canvas_async.testing import CanvasEmulator, Latency
+from tests.shards.shard_support import (
     ROOT,
     cli_env,
     converged,
@@ -23,9 +25,8 @@ from shard_support import (
     write_file,
 )
 
-from canvas_async.cli import _exit
-from canvas_async.provision.shard import Shard, load_file
-from canvas_async.testing import CanvasEmulator, Latency
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=60, random_seed=11)
+
 
 MANIFESTS = ROOT / "examples" / "k8s"
 SHARDS = 4
@@ -47,13 +48,6 @@ def job_args(path: Path, digest: str, lease_dir: Path) -> list[str]:
     args = [replace.get(a, a) for a in args]
     at = args.index("--report")  # the pod's report path: each test pod writes none
     return [*args[:at], *args[at + 2 :], "--lease-dir", str(lease_dir)]
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=60, random_seed=11) as emu:
-        register_secret(emu.secret_key)
-        yield emu
 
 
 def test_the_manifests_fail_an_index_on_the_bad_input_exit_status() -> None:

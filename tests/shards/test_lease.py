@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from leak_check import register_secret
-from shard_support import ENV, converged, duplicates, write_file, writes
 
 from canvas_async import Canvas, provision
 from canvas_async.provision.lease import (
@@ -24,13 +21,9 @@ from canvas_async.provision.lease import (
 )
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Latency
+from tests.shards.shard_support import ENV, converged, duplicates, write_file, writes
 
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=24, random_seed=5) as emu:
-        register_secret(emu.secret_key)
-        yield emu
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=24, random_seed=5)
 
 
 async def test_a_lease_is_held_by_one_attempt_at_a_time(tmp_path: Path) -> None:

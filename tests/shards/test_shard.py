@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from shard_support import write_file
 
 from canvas_async import provision
 from canvas_async.provision.shard import (
@@ -22,6 +21,7 @@ from canvas_async.provision.shard import (
     shard_of,
 )
 from canvas_async.provision.spec import AccountSpec
+from tests.shards.shard_support import write_file
 
 IDS = [uuid.UUID(int=n * 7919 + 1) for n in range(400)]
 

