@@ -160,14 +160,17 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         raise UsageError("--heartbeat-timeout must be positive")
     if args.schedule:
         Cron.from_unix(args.schedule)  # a clear error before anything is sent
-    job = await temporal.pinned_input(
-        args.file,
-        shards=args.shards,
-        organization=args.org,
-        replace=args.replace,
-        prune=args.prune,
-        heartbeat_timeout=args.heartbeat_timeout,
-    )
+    try:
+        job = await temporal.pinned_input(
+            args.file,
+            shards=args.shards,
+            organization=args.org,
+            replace=args.replace,
+            prune=args.prune,
+            heartbeat_timeout=args.heartbeat_timeout,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc}") from None
     client = await _connect(temporal, args)
     if args.schedule:
         handle = await temporal.schedule_converge(

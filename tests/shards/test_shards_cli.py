@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from canvas_async.cli import _exit
+from canvas_async.provision.lease import FileLease
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import (
+    bare_env,
     cli_env,
     converged,
     duplicates,
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=12, ra
 
 
 #: No keys and no server: for commands that must not connect.
-NO_SERVER = {"PATH": "/usr/bin:/bin", "CANVAS_ENV": "http://127.0.0.1:9/api"}
+NO_SERVER = bare_env(CANVAS_ENV="http://127.0.0.1:9/api")
 
 
 async def test_shards_prints_where_every_account_goes(tmp_path: Path) -> None:
@@ -95,3 +97,22 @@ async def test_apply_one_shard_converges_only_its_accounts_and_says_so(
     code, out, _ = await finish(await spawn("--json", "plan", str(path), "--shard", "0/2", env=env))
     assert code == _exit.OK
     assert {a["status"] for a in json.loads(out)["accounts"]} == {"in-sync"}
+
+
+async def test_a_second_attempt_of_a_shard_waits_for_the_lease_or_gives_up(
+    emu: CanvasEmulator, tmp_path: Path
+) -> None:
+    path = write_file(tmp_path / "state.json", emu.state.managed_ids[:4])
+    leases = tmp_path / "leases"
+    args = ["apply", str(path), "--shard", "0/2", "--lease-dir", str(leases)]
+    async with FileLease(leases, Shard(0, 2).lease_name, file_hash="sha256:other").hold():
+        for wait, said in (("0", ""), ("0.2", "waiting: lease 'shard-0-of-2' is held")):
+            code, _, err = await finish(await spawn(*args, "--lease-wait", wait, env=cli_env(emu)))
+            assert code == _exit.FAILED, err
+            assert "held by another attempt" in err
+            assert "sha256:other" in err
+            assert said in err
+    assert writes(emu) == 0
+    code, _, err = await finish(await spawn(*args, "--lease-wait", "-1", env=cli_env(emu)))
+    assert code == _exit.USAGE
+    assert "must not be negative" in err

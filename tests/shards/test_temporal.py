@@ -4,6 +4,7 @@ from the test), workers as processes, one SIGKILLed while its shards run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import signal
@@ -17,18 +18,24 @@ import pytest
 
 pytest.importorskip("temporalio", reason="the temporal extra is not installed")
 
+from aiohttp import web
 from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
     WorkflowFailureError,
 )
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime, TelemetryConfig
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
+from canvas_async.provision.lease import LeaseLostError
+from canvas_async.provision.shard import load_file
 from canvas_async.testing import CanvasEmulator, Latency
 from tests.shards.shard_support import (
+    bare_env,
+    changes_of,
     cli_env,
     converged,
     duplicates,
@@ -38,6 +45,7 @@ from tests.shards.shard_support import (
     write_file,
     writes,
 )
+from tests.support import serve
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=400, random_seed=13)
 
@@ -224,7 +232,7 @@ async def test_the_cli_converges_and_schedules(
         assert code == _exit.OK, err
         data = json.loads(out)
         assert data["accounts"] == 12
-        assert data["changes"] == 12 * 4
+        assert data["changes"] == changes_of(load_file(path).accounts)
         assert converged(emu, ids) == []
 
         code, out, err = await finish(
@@ -240,6 +248,14 @@ async def test_the_cli_converges_and_schedules(
         action = described.schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert action.id == temporal.workflow_id("acme", json.loads(out)["file_hash"])
+
+        code, again, err = await finish(  # a second time: the schedule is updated
+            await spawn(*args, "--org", "acme", "--schedule", "0 3 * * *", env=env)
+        )
+        assert code == _exit.OK, err
+        assert json.loads(again)["schedule_id"] == json.loads(out)["schedule_id"]
+        described = await schedule.describe()
+        assert {(t.hour, t.minute) for t in described.info.next_action_times} == {(3, 0)}
 
         code, _, err = await finish(await spawn(*args, "--schedule", "not a cron", env=env))
         assert code == _exit.USAGE
@@ -272,11 +288,12 @@ async def test_importing_canvas_async_and_its_help_never_import_temporalio() -> 
 
 async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) -> None:
     path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
-    env = {"PATH": "/usr/bin:/bin"}
+    env = bare_env()
     for args, status, message in (
         (["--address", "127.0.0.1:9", "--shards", "2"], _exit.FAILED, "cannot connect"),
         (["--shards", "0"], _exit.USAGE, "at least 1"),
         (["--shards", "2", "--org", "!!"], _exit.USAGE, "organization"),
+        (["--shards", "2", "--schedule", "61 * * * *"], _exit.USAGE, "minute"),
     ):
         code, _, err = await finish(await spawn("temporal", "apply", str(path), *args, env=env))
         assert code == status, err
@@ -287,3 +304,81 @@ async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) ->
         await spawn("temporal", "apply", str(tmp_path / "bad.toml"), "--shards", "2", env=env)
     )
     assert code == _exit.USAGE, err
+
+
+async def test_an_attempt_stops_once_cancelled_or_silent_past_its_heartbeat_timeout() -> None:
+    env = ActivityEnvironment()
+    beats: list[tuple[object, ...]] = []
+    env.on_heartbeat = lambda *details: beats.append(details)
+    started = asyncio.Event()
+
+    async def cancelled_attempt() -> None:
+        lease = temporal.ActivityLease(None)
+        await lease.acquire()
+        await lease.check()
+        started.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(60)
+        with pytest.raises(LeaseLostError, match="cancelled"):
+            await lease.check()
+
+    running = asyncio.create_task(env.run(cancelled_attempt))
+    await started.wait()
+    env.cancel()
+    await running
+
+    async def silent_attempt() -> None:
+        lease = temporal.ActivityLease(0.01)
+        await lease.acquire()
+        await asyncio.sleep(0.05)  # no heartbeat for longer than the timeout
+        with pytest.raises(LeaseLostError, match="no heartbeat"):
+            await lease.check()
+        lease.beat(1)
+        await lease.check()
+
+    await ActivityEnvironment().run(silent_attempt)
+    assert beats == [()]
+
+
+async def test_a_shard_attempt_says_why_it_cannot_run(
+    emu: CanvasEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_file(tmp_path / "accounts.json", emu.state.managed_ids[:4])
+    digest = str(load_file(path).digest)
+    for name, value in cli_env(emu).items():
+        monkeypatch.setenv(name, value)
+    cases = [
+        (temporal.ShardInput(str(tmp_path / "gone.json"), digest, 0, 2), "FileUnreadable", False),
+        (temporal.ShardInput(str(path), "sha256:00", 0, 2), "FileHashMismatchError", True),
+    ]
+    monkeypatch.delenv("CANVAS_CONSUMER")
+    cases.append((temporal.ShardInput(str(path), digest, 0, 2), "MissingKeys", False))
+    for job, kind, permanent in cases:
+        with pytest.raises(ApplicationError) as caught:
+            await ActivityEnvironment().run(temporal.converge_shard, job)
+        assert caught.value.type == kind
+        assert caught.value.non_retryable is permanent
+    monkeypatch.setenv("CANVAS_CONSUMER", emu.consumer)
+    monkeypatch.delenv("QUINYX_KEY")
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            temporal.converge_shard, temporal.ShardInput(str(path), digest, 0, 2)
+        )
+    assert caught.value.type == "MissingEnvironmentError"
+    assert caught.value.non_retryable
+    assert writes(emu) == 0
+
+
+async def test_the_file_is_read_by_url_too(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
+
+    async def serve_file(_: web.Request) -> web.Response:
+        return web.Response(body=path.read_bytes())
+
+    app = web.Application()
+    app.router.add_get("/api/accounts.json", serve_file)
+    async with serve(app) as base:
+        job = await temporal.pinned_input(f"{base}/accounts.json", shards=2, organization="a")
+        assert job.file_hash == load_file(path).digest
+        with pytest.raises(OSError, match="cannot fetch"):
+            await temporal.read_file(f"{base}/missing.json")

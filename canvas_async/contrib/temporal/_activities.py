@@ -85,13 +85,20 @@ class ActivityLease:
 
 
 async def read_file(reference: str) -> bytes:
-    """Read the desired-state file by reference: a local path or an ``http(s)://`` URL."""
+    """Read the desired-state file by reference: a local path or an ``http(s)://`` URL.
+
+    Raises:
+        OSError: It cannot be read or fetched.
+    """
     if reference.startswith(("http://", "https://")):
-        async with (
-            aiohttp.ClientSession(raise_for_status=True) as session,
-            session.get(reference) as answer,
-        ):
-            return await answer.read()
+        try:
+            async with (
+                aiohttp.ClientSession(raise_for_status=True) as session,
+                session.get(reference) as answer,
+            ):
+                return await answer.read()
+        except aiohttp.ClientError as exc:
+            raise OSError(f"cannot fetch {reference}: {exc}") from None
     with open(reference, "rb") as file:  # noqa: ASYNC230 - a small local file, read once
         return file.read()
 
