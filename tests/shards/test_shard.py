@@ -27,13 +27,12 @@ IDS = [uuid.UUID(int=n * 7919 + 1) for n in range(400)]
 
 
 def test_assignment_is_a_fixed_function_of_the_key() -> None:
-    # Pinned values: a change of hash would move every account to another shard.
-    assert shard_of("id:00000000-0000-0000-0000-000000000001", 8) == shard_of(
-        "id:00000000-0000-0000-0000-000000000001", 8
-    )
+    # Pinned: a change of hash would move accounts to other shards between
+    # releases, and two versions in one fleet would overlap.
+    assert shard_of("id:00000000-0000-0000-0000-000000000001", 8) == 4
     assert [shard_of(f"email:user{n}@example.org", 8) for n in range(8)] == [
-        shard_of(f"email:user{n}@example.org", 8) for n in range(8)
-    ]
+        0, 5, 1, 2, 3, 5, 2, 3
+    ]  # fmt: skip
     assert shard_of("email:a@example.org", 1) == 0
 
 
