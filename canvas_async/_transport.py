@@ -388,9 +388,14 @@ def _as_is(payload: object) -> object:
     return payload
 
 
+# Built once: ``json.dumps`` with keyword arguments builds an encoder per call.
+# The same settings as ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``.
+_to_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _encode(body: object) -> bytes:
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return _to_json(body).encode()
     except (TypeError, ValueError) as error:
         # The message names the offending type, never a value.
         raise ValidationError(f"the request body is not JSON: {error}") from None
