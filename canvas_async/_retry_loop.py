@@ -183,10 +183,11 @@ async def run_attempts(
     operation: str,
     account_id: uuid.UUID | None = None,
     on_unauthorized: Callable[[Answer], Awaitable[bool]] | None = None,
-    on_retry: Callable[[Failure, float, str], Awaitable[None]] | None = None,
+    on_retry: Callable[[Failure, float, str, int], Awaitable[None]] | None = None,
     request_id: str | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
+    first: Answer | TransportError | ClientPausedError | None = None,
 ) -> Answer:
     """Run ``attempt`` until it gets an answer to return, or give up.
 
@@ -206,12 +207,15 @@ async def run_attempts(
         on_unauthorized: Called on the first 401; True sends once more (a
             token mode that dropped a refused token). Not a retry: it uses
             up no budget and waits for nothing.
-        on_retry: Told each failure that will be retried, the wait chosen
-            and the failure's name (the transport error's type, or the
-            status), before the wait.
+        on_retry: Told each failure that will be retried, the wait chosen,
+            the failure's name (the transport error's type, or the status)
+            and the number of the attempt that failed, before the wait.
         request_id: The call's request id, for the log.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
+        first: What a first attempt the caller made itself got (its answer,
+            or the error it raised); the loop goes on from there, with
+            ``attempt`` sending the next ones. None: ``attempt`` sends them all.
 
     Raises:
         OutcomeUnknownError: A non-idempotent request failed in a way that
@@ -226,7 +230,13 @@ async def run_attempts(
     while True:
         attempts += 1
         try:
-            outcome: Answer | TransportError = await attempt()
+            if first is None:
+                outcome: Answer | TransportError = await attempt()
+            elif isinstance(first, Answer):
+                outcome, first = first, None
+            else:
+                raised, first = first, None
+                raise raised
         except ClientPausedError as paused:
             raise _Budget(route, policy, operation, account_id).paused(paused) from None
         except TransportError as error:
@@ -260,7 +270,7 @@ async def run_attempts(
         )
         budget.log(verdict, failure, delay, attempts, failed)
         if on_retry is not None:
-            await on_retry(failure, delay, failed)
+            await on_retry(failure, delay, failed, attempts)
         await sleep(delay)
 
 

@@ -22,7 +22,7 @@ import ssl
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -36,13 +36,14 @@ from ._errors import (
     CanvasError,
     CanvasTimeoutError,
     ClientClosedError,
+    TransportError,
     UnexpectedResponseError,
     ValidationError,
     decode_body,
     error_for_answer,
 )
 from ._hooks import CallEvent, CallInfo, Observer, chain
-from ._limits import Limits
+from ._limits import ClientPausedError, Limits
 from ._retry import DEFAULT_RETRIES, Failure, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
@@ -248,19 +249,15 @@ class Transport:
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         label = route.label
-        header = self.request_id_header
-        request_id: str | None = None
-        extra = self._fixed_headers
-        if header is not None:
-            request_id = secrets.token_hex(16)  # 128 random bits, cheaper than uuid4()
-            extra = {**extra, header: request_id}
+        limits = self.limits
+        request_id, extra = self._correlation()
         observe = self.observer  # the one check the call makes when nothing observes
         call = CallInfo(
             label, route.method, route.path, account_id, request_id, time.perf_counter()
         )
         attempts = 0
 
-        async def attempt() -> Answer:
+        async def send_once() -> tuple[int, Mapping[str, str], object, Mapping[str, str]]:
             nonlocal attempts
             attempts += 1
             # The headers come before the slot: renewing a token sends
@@ -268,7 +265,8 @@ class Transport:
             auth_headers = await self.auth.headers(route)
             if observe is not None:
                 await observe(CallEvent("request", call, attempts))
-            async with self.limits.slot(policy.max_retry_after):
+            await limits.acquire(policy.max_retry_after)
+            try:
                 status, answer_headers, payload, took = await self._send(
                     session=session,
                     route=route,
@@ -279,55 +277,96 @@ class Transport:
                     data=data,
                     client_timeout=client_timeout,
                 )
+            finally:
+                limits.release()
             if observe is not None:
                 await observe(
                     CallEvent("response", call, attempts, status, took, headers=answer_headers)
                 )
-            return Answer(status, answer_headers, payload, auth_headers)
+            return status, answer_headers, payload, auth_headers
+
+        try:
+            # Fast path: the first attempt is sent here, not by the retry loop.
+            # Most requests need no other, and so a success costs no loop, no
+            # attempt closure and no Answer. Whatever is not a success (an error
+            # answer, no answer, a pause too long) is handed to the loop as its
+            # first outcome: retries, the 429 pause and the 401 hook are as before.
+            first: Answer | TransportError | ClientPausedError | None = None
+            try:
+                status, answer_headers, payload, auth_headers = await send_once()
+            except (TransportError, ClientPausedError) as error:
+                first = error
+            else:
+                if status >= 400:  # below: a success, or the envelope; no retry either way
+                    first = Answer(status, answer_headers, payload, auth_headers)
+            if first is not None:
+                answer = await self._retry(
+                    route,
+                    send_once=send_once,
+                    first=first,
+                    policy=policy,
+                    call=call,
+                    observe=observe,
+                )
+                status, answer_headers, payload = answer.status, answer.headers, answer.payload
+            value = _value(
+                status, answer_headers, payload, parse, label=label, account_id=account_id
+            )
+        except CanvasError as error:
+            await _gave_up(error, call, attempts, observe)
+            raise
+        if observe is not None:
+            await observe(
+                CallEvent("success", call, attempts, status, time.perf_counter() - call.started)
+            )
+        return value
+
+    def _correlation(self) -> tuple[str | None, Mapping[str, str]]:
+        """A new request id, and the headers every attempt of the call adds."""
+        header = self.request_id_header
+        if header is None:
+            return None, self._fixed_headers
+        request_id = secrets.token_hex(16)  # 128 random bits, cheaper than uuid4()
+        return request_id, {**self._fixed_headers, header: request_id}
+
+    async def _retry(
+        self,
+        route: _routes.Route,
+        *,
+        send_once: Callable[
+            [], Awaitable[tuple[int, Mapping[str, str], object, Mapping[str, str]]]
+        ],
+        first: Answer | TransportError | ClientPausedError,
+        policy: Retries,
+        call: CallInfo,
+        observe: Observer | None,
+    ) -> Answer:
+        """Go on from a first attempt that was no success: the retry loop."""
+
+        async def attempt() -> Answer:
+            return Answer(*await send_once())
 
         async def on_unauthorized(answer: Answer) -> bool:
             return await self.auth.on_unauthorized(route, answer.sent)
 
-        async def on_retry(failure: Failure, wait: float, error: str) -> None:
-            assert observe is not None  # only passed when observing
-            await observe(CallEvent("retry", call, attempts, failure.status, None, wait, error))
-
-        try:
-            answer = await run_attempts(
-                route,
-                attempt,
-                policy=policy,
-                gate=self.limits.gate,
-                operation=label,
-                account_id=account_id,
-                on_unauthorized=on_unauthorized,
-                on_retry=None if observe is None else on_retry,
-                request_id=request_id,
-            )
-            value = _value(answer, parse, label, account_id)
-        except CanvasError as error:
-            if request_id is not None:
-                error.request_id = request_id
-                error.add_note(f"request id: {request_id}")
-            if observe is not None:
-                await observe(
-                    CallEvent(
-                        "give_up",
-                        call,
-                        attempts,
-                        getattr(error, "status", None),
-                        time.perf_counter() - call.started,
-                        error=type(error).__name__,
-                    )
-                )
-            raise
+        on_retry = None
         if observe is not None:
-            await observe(
-                CallEvent(
-                    "success", call, attempts, answer.status, time.perf_counter() - call.started
-                )
-            )
-        return value
+
+            async def on_retry(failure: Failure, wait: float, error: str, attempt: int) -> None:
+                await observe(CallEvent("retry", call, attempt, failure.status, None, wait, error))
+
+        return await run_attempts(
+            route,
+            attempt,
+            policy=policy,
+            gate=self.limits.gate,
+            operation=call.operation,
+            account_id=call.account_id,
+            on_unauthorized=on_unauthorized,
+            on_retry=on_retry,
+            request_id=call.request_id,
+            first=first,
+        )
 
     def add_observer(self, observer: Observer) -> None:
         """Tell ``observer`` every event of every call, after those told so far."""
@@ -404,7 +443,7 @@ def _headers(
     data: bytes | None,
 ) -> Mapping[str, str]:
     if not extra and account_id is None and data is None:
-        return auth_headers
+        return auth_headers  # the strategy's read-only mapping, as it is
     headers = {**auth_headers, **extra}  # per request, never on the shared session
     if account_id is not None:
         headers[_routes.ACCOUNT_HEADER] = str(account_id)
@@ -414,13 +453,16 @@ def _headers(
 
 
 def _value(
-    answer: Answer, parse: Callable[[Any], T], label: str, account_id: uuid.UUID | None
+    status: int,
+    headers: Mapping[str, str],
+    payload: object,
+    parse: Callable[[Any], T],
+    *,
+    label: str,
+    account_id: uuid.UUID | None,
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
-    status, payload = answer.status, answer.payload
-    error = error_for_answer(
-        status, answer.headers, payload, operation=label, account_id=account_id
-    )
+    error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
     if error is not None:
         raise error
     try:
@@ -439,9 +481,14 @@ def _as_is(payload: object) -> object:
     return payload
 
 
+# Built once: ``json.dumps`` with keyword arguments builds an encoder per call.
+# The same settings as ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``.
+_to_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _encode(body: object) -> bytes:
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return _to_json(body).encode()
     except (TypeError, ValueError) as error:
         # The message names the offending type, never a value.
         raise ValidationError(f"the request body is not JSON: {error}") from None
@@ -470,6 +517,26 @@ def _connection_problem(error: aiohttp.ClientError) -> str:
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return "the server closed the connection before answering"
     return f"connection problem ({type(error).__name__})"
+
+
+async def _gave_up(
+    error: CanvasError, call: CallInfo, attempts: int, observe: Observer | None
+) -> None:
+    """Keep the request id on a call's exception; tell the observer the call failed."""
+    if call.request_id is not None:
+        error.request_id = call.request_id
+        error.add_note(f"request id: {call.request_id}")
+    if observe is not None:
+        await observe(
+            CallEvent(
+                "give_up",
+                call,
+                attempts,
+                getattr(error, "status", None),
+                time.perf_counter() - call.started,
+                error=type(error).__name__,
+            )
+        )
 
 
 def _check_pool(session: aiohttp.ClientSession, max_concurrency: int) -> None:

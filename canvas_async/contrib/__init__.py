@@ -1,1 +1,6 @@
-"""Optional integrations, each needing an extra (e.g. ``canvas-async[otel]``)."""
+"""Optional integrations, each an extra: engines that run canvas-async work for
+you (``temporal``), and tracing and metrics (``otel``).
+
+Nothing here is imported by ``canvas_async`` itself, so an extra that is not
+installed costs nothing.
+"""
