@@ -1,6 +1,7 @@
 """``canvas-async-emulator``: run the Canvas emulator until Ctrl-C.
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
+    canvas-async-emulator --auth token --token-lifetime 5   # renewals every few seconds
 
 It prints the base URL and the keys to connect with. The keys are printed on
 purpose: they are the emulator's own, made up at start, and a client needs
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -53,9 +55,33 @@ def _parser() -> argparse.ArgumentParser:
         help="add N synthetic managed accounts",
     )
     parser.add_argument(
+        "--token-lifetime",
+        type=_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="token mode: how long an access token lives (default 600)",
+    )
+    parser.add_argument(
+        "--refresh-token-lifetime",
+        type=_seconds,
+        default=86400.0,
+        metavar="SECONDS",
+        help="token mode: how long a refresh token lives (default 86400, a day)",
+    )
+    parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
 
 
 def _count(text: str) -> int:
@@ -91,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         synthetic_accounts=args.accounts,
         random_seed=args.random_seed,
+        access_token_lifetime=args.token_lifetime,
+        refresh_token_lifetime=args.refresh_token_lifetime,
         host=args.host,
         port=args.port,
         # A long-running server keeps the newest requests only.
