@@ -3,8 +3,10 @@
 Keys come from ``CANVAS_CONSUMER`` and ``CANVAS_SECRET_KEY`` (or
 ``--consumer-file`` / ``--secret-key-file``, ``-`` for standard input; never
 from a plain command-line value, which would show in ``ps``), the server from
-``CANVAS_ENV`` or ``--env`` (``dev``, ``prd`` or a base URL). ``--emulator``
-runs everything against the bundled emulator instead.
+``CANVAS_ENV`` or ``--env`` (``dev``, ``prd`` or a base URL), the auth mode
+from ``CANVAS_AUTH`` or ``--auth`` (``keys``, ``token``, or ``auto``, the
+default, which asks the server). ``--emulator`` runs everything against the
+bundled emulator instead.
 
 Exit statuses:
 
@@ -27,13 +29,13 @@ from collections.abc import Sequence
 
 from canvas_async._errors import (
     APIError,
-    AuthenticationError,
     CanvasError,
     OutcomeUnknownError,
     TransportError,
     ValidationError,
 )
 from canvas_async.cli import _exit
+from canvas_async.cli._connect import RefusedError
 from canvas_async.cli._output import Out
 from canvas_async.cli._parser import build_parser
 
@@ -62,11 +64,8 @@ def _report_error(exc: CanvasError, out: Out) -> int:
     if isinstance(exc, ValidationError):
         out.error(str(exc))
         return _exit.USAGE
-    if isinstance(exc, AuthenticationError):
-        out.error(
-            f"{exc}\nthe keys were refused: check CANVAS_CONSUMER / CANVAS_SECRET_KEY "
-            "and the server (CANVAS_ENV)"
-        )
+    if isinstance(exc, RefusedError):
+        out.error(str(exc))  # names the mode and what was refused
         return _exit.FAILED
     if isinstance(exc, OutcomeUnknownError):
         out.error(f"{exc}\nthe request may or may not have taken effect: check before repeating")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from canvas_async import provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async.cli import _exit
-from canvas_async.cli._connect import UsageError, connect, environ_for
+from canvas_async.cli._connect import UsageError, connect, environ_for, refusal
 from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.models import Workflow
 from canvas_async.provision.report import RunReport
@@ -90,15 +90,20 @@ async def _workflow(view: Canvas | AccountView, ref: str) -> Workflow:
 
 
 async def auth(args: argparse.Namespace, out: Out) -> int:
-    """Check that the keys are accepted."""
+    """Check that the keys are accepted, and say in which mode."""
     async with connect(args, out) as conn:
         ok = await conn.canvas.authenticate()
+        mode = conn.canvas.auth_mode
     if out.json:
-        out.data({"authenticated": ok, "server": conn.where})
+        out.data({"authenticated": ok, "server": conn.where, "mode": mode})
     elif ok:
-        out.line(f"authenticated: the keys are accepted by {conn.where}")
+        out.line(
+            f"authenticated: the keys are accepted by {conn.where}, {conn.auth.describe(mode)}"
+        )
     else:
-        out.error(f"the keys are refused by {conn.where} (401 Unauthorized)")
+        out.error(
+            f"{conn.where} answered 401 Unauthorized\n{refusal('Authenticate', conn.auth, mode)}"
+        )
     return _exit.OK if ok else _exit.FAILED
 
 

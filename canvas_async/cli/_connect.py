@@ -1,4 +1,11 @@
-"""Open a client from the environment, from key files, or on the bundled emulator."""
+"""Open a client from the environment, from key files, or on the bundled emulator.
+
+The auth mode comes from ``--auth``, else ``CANVAS_AUTH``, else ``auto`` (the
+client asks ``/Authenticate``: ``true`` means key mode, a token object token
+mode; spec: "Authentication"). When the server refuses the credentials, the
+message names the mode in use and what was refused: the keys, an access
+token or a refresh token.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,31 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 
-from canvas_async._client import Canvas
-from canvas_async._errors import ValidationError
+from canvas_async._client import AuthMode, Canvas
+from canvas_async._errors import (
+    AuthenticationError,
+    CanvasError,
+    UnexpectedResponseError,
+    ValidationError,
+)
 from canvas_async.cli._output import Out
 
-__all__ = ["DEMO_ACCOUNTS", "PLACEHOLDER", "Connection", "UsageError", "connect", "environ_for"]
+__all__ = [
+    "AUTH_MODES",
+    "DEMO_ACCOUNTS",
+    "PLACEHOLDER",
+    "AuthChoice",
+    "Connection",
+    "RefusedError",
+    "UsageError",
+    "auth_choice",
+    "connect",
+    "environ_for",
+]
 
 #: Managed accounts the emulator started by ``--emulator`` is seeded with.
 DEMO_ACCOUNTS: Final = 50
@@ -27,10 +50,101 @@ PLACEHOLDER: Final = "emulator-placeholder"
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
+AUTH_VAR: Final = "CANVAS_AUTH"
+AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
+
+# What the server's GetMetaData lists in token mode only (spec: "Authentication").
+_TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
+_CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"
 
 
 class UsageError(ValidationError):
     """The command was called in a way that cannot work (exit status 2)."""
+
+
+class RefusedError(CanvasError):
+    """The server refused the credentials; the message says which, in which mode."""
+
+
+@attrs.frozen
+class AuthChoice:
+    """The auth mode asked for, and where it was asked (for messages)."""
+
+    mode: AuthMode
+    source: str
+
+    def describe(self, in_use: Literal["keys", "token"] | None) -> str:
+        """Name the mode in use, e.g. ``token mode (detected by auto)``."""
+        if in_use is None:
+            return f"auto mode ({self.source}), not detected yet"
+        how = "detected by auto" if self.mode == "auto" else f"from {self.source}"
+        return f"{'key' if in_use == 'keys' else 'token'} mode ({how})"
+
+
+def auth_choice(args: argparse.Namespace) -> AuthChoice:
+    """Return the mode ``--auth`` or ``CANVAS_AUTH`` asks for; ``auto`` if neither.
+
+    Raises:
+        UsageError: ``CANVAS_AUTH`` holds something else.
+    """
+    flag = getattr(args, "auth", None)
+    if flag:
+        return AuthChoice(flag, "--auth")
+    value = os.environ.get(AUTH_VAR, "").strip().casefold()
+    if not value:
+        return AuthChoice("auto", "the default")
+    if value not in AUTH_MODES:
+        # The value is not echoed: it might be a key set in the wrong variable.
+        raise UsageError(f"{AUTH_VAR} must be one of {', '.join(AUTH_MODES)}")
+    return AuthChoice(value, AUTH_VAR)
+
+
+def refusal(
+    operation: str,
+    choice: AuthChoice,
+    in_use: Literal["keys", "token"] | None,
+    *,
+    catalogue: Literal["keys", "token"] | None = None,
+) -> str:
+    """Say what the server refused with 401, in which mode, and what to check.
+
+    Args:
+        operation: The refused operation's name, e.g. ``"Authenticate"``.
+        choice: The mode asked for.
+        in_use: The mode in use when it was refused (None: ``auto`` had not
+            detected one, since ``/Authenticate`` refused the keys).
+        catalogue: The mode the server's GetMetaData shows, if it was read.
+    """
+    mode = choice.describe(in_use)
+    if operation == "Authenticate":
+        return f"{mode}: the server refused the keys at Authenticate: {_CHECK_KEYS}"
+    if operation in _TOKEN_OPERATIONS:
+        return (
+            f"{mode}: the server refused the refresh token at {operation} "
+            "(the keys had been accepted): it expired, or another client revoked it"
+        )
+    if in_use == "token":
+        return (
+            f"{mode}: the server refused the access token for {operation}, also after "
+            "renewing it (the keys were accepted at Authenticate): check the server "
+            f"({ENV_VAR}) and that it accepts this client's address"
+        )
+    if catalogue == "token":
+        return (
+            f"{mode}: the server refused the keys for {operation}: it speaks token mode "
+            "(its GetMetaData lists RefreshAccessToken and DeleteToken): "
+            f"use --auth token or --auth auto (or unset {AUTH_VAR})"
+        )
+    return f"{mode}: the server refused the keys for {operation}: {_CHECK_KEYS}"
+
+
+async def _catalogue_mode(canvas: Canvas) -> Literal["keys", "token"] | None:
+    """Return the mode the server's GetMetaData shows; None if it cannot be read."""
+    try:
+        names = {endpoint.name for endpoint in await canvas.meta.endpoints()}
+    except CanvasError:
+        return None
+    return "token" if names & _TOKEN_OPERATIONS else "keys"
 
 
 @attrs.frozen
@@ -40,6 +154,7 @@ class Connection:
     canvas: Canvas
     emulator: bool
     where: str
+    auth: AuthChoice = AuthChoice("auto", "the default")
 
 
 def _read_key(path: str, what: str) -> str:
@@ -69,23 +184,70 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
 
 @contextlib.asynccontextmanager
 async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connection]:
-    """Open the client the arguments ask for; close it (and any emulator) on exit."""
+    """Open the client the arguments ask for; close it (and any emulator) on exit.
+
+    Closing revokes the tokens in token mode (one DeleteToken), whether the
+    command succeeded, failed or was interrupted.
+
+    Raises:
+        RefusedError: The server refused the credentials (401); the message
+            names the mode and what was refused.
+    """
+    choice = auth_choice(args)
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
-        async with CanvasEmulator(seed="samples", synthetic_accounts=DEMO_ACCOUNTS) as emu:
+        served: Literal["keys", "token"] = "token" if choice.mode == "token" else "keys"
+        async with CanvasEmulator(
+            seed="samples", synthetic_accounts=DEMO_ACCOUNTS, auth=served
+        ) as emu:
             out.info(
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as c:
-                yield Connection(c, emulator=True, where="the bundled emulator")
+            canvas = Canvas(
+                consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, auth=choice.mode
+            )
+            async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as conn:
+                yield conn
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    async with Canvas(consumer=consumer, secret_key=secret_key, env=env) as canvas:
-        yield Connection(canvas, emulator=False, where=str(canvas.base_url))
+    canvas = Canvas(consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode)
+    async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def _opened(conn: Connection) -> AsyncIterator[Connection]:
+    """Run the command on ``conn``; say which credentials a 401 refused."""
+    async with conn.canvas as canvas:
+        try:
+            yield conn
+        except AuthenticationError as exc:
+            in_use = canvas.auth_mode
+            # Keys refused after Authenticate: perhaps the server speaks token mode.
+            catalogue = (
+                await _catalogue_mode(canvas)
+                if in_use == "keys" and exc.operation != "Authenticate"
+                else None
+            )
+            raise RefusedError(
+                f"{exc}\n{refusal(exc.operation, conn.auth, in_use, catalogue=catalogue)}"
+            ) from exc
+        except UnexpectedResponseError as exc:
+            if (
+                exc.operation != "Authenticate"
+                or conn.auth.mode != "token"
+                or await _catalogue_mode(canvas) != "keys"
+            ):
+                raise
+            raise RefusedError(
+                f"{exc}\ntoken mode (from {conn.auth.source}) was asked for, but the server "
+                "speaks key mode (its GetMetaData lists no RefreshAccessToken or DeleteToken): "
+                "use --auth keys or --auth auto"
+            ) from exc
 
 
 def environ_for(

@@ -6,23 +6,25 @@ import argparse
 from typing import Any
 
 from canvas_async.cli import _commands
-from canvas_async.cli._connect import DEMO_ACCOUNTS
+from canvas_async.cli._connect import AUTH_MODES, DEMO_ACCOUNTS
 
 __all__ = ["build_parser"]
 
 _EPILOG = """\
 keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-file),
-server: CANVAS_ENV or --env (dev, prd, or a base URL).
+server: CANVAS_ENV or --env (dev, prd, or a base URL),
+auth mode: CANVAS_AUTH or --auth (keys, token, or auto: ask the server; the default).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 (apply again), 4 plan --detailed-exitcode found changes, 130 interrupted.
 """
 
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def _common(parser: argparse.ArgumentParser, *, top: bool, auth: bool = True) -> None:
     """Add the options every command takes, before or after its name.
 
     On subcommands the defaults are suppressed, so a value given before the
-    command name is not overwritten by the subcommand's default.
+    command name is not overwritten by the subcommand's default. ``auth``
+    False leaves out ``--auth`` (the emulator command has its own).
     """
 
     def default(value: Any) -> Any:
@@ -46,6 +48,15 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default(None),
         help="read the secret key from PATH ('-' for stdin) instead of $CANVAS_SECRET_KEY",
     )
+    if auth:
+        group.add_argument(
+            "--auth",
+            choices=AUTH_MODES,
+            default=default(None),
+            help="keys: the keys on every request; token: keys exchanged for bearer tokens, "
+            "revoked at the end; auto: whichever the server speaks "
+            "(default: $CANVAS_AUTH, else auto)",
+        )
     group.add_argument(
         "--emulator",
         action="store_true",
@@ -73,10 +84,12 @@ def _positive(text: str) -> int:
 _Commands = Any  # argparse's private _SubParsersAction
 
 
-def _command(commands: _Commands, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
+def _command(
+    commands: _Commands, name: str, handler: Any, text: str, *, auth: bool = True
+) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
     sub.set_defaults(handler=handler)
-    _common(sub, top=False)
+    _common(sub, top=False, auth=auth)
     return sub
 
 
@@ -110,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_commands(commands)
     _workflow_commands(commands)
     _state_commands(commands)
-    emu = _command(commands, "emulator", _commands.emulator, "serve the bundled emulator")
+    emu = _command(
+        commands, "emulator", _commands.emulator, "serve the bundled emulator", auth=False
+    )
     emu.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     emu.add_argument(
         "--accounts",
@@ -118,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEMO_ACCOUNTS,
         help=f"demo accounts to seed (default {DEMO_ACCOUNTS})",
     )
-    emu.add_argument("--auth", choices=("keys", "token"), default="keys", help="auth mode")
+    emu.add_argument(
+        "--auth", choices=("keys", "token"), default="keys", help="the mode the emulator speaks"
+    )
     return parser
 
 
