@@ -27,15 +27,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from canvas_async._errors import (
-    APIError,
-    CanvasError,
-    OutcomeUnknownError,
-    TransportError,
-    ValidationError,
-)
+from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationError
 from canvas_async.cli import _exit
-from canvas_async.cli._connect import RefusedError
 from canvas_async.cli._output import Out
 from canvas_async.cli._parser import build_parser
 
@@ -61,17 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _report_error(exc: CanvasError, out: Out) -> int:
     """Print an expected failure as one readable message; return its exit status."""
+    # The notes say more: e.g. which credentials a 401 refused, in which mode.
+    text = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
     if isinstance(exc, ValidationError):
-        out.error(str(exc))
+        out.error(text)
         return _exit.USAGE
-    if isinstance(exc, RefusedError):
-        out.error(str(exc))  # names the mode and what was refused
-        return _exit.FAILED
     if isinstance(exc, OutcomeUnknownError):
-        out.error(f"{exc}\nthe request may or may not have taken effect: check before repeating")
+        out.error(f"{text}\nthe request may or may not have taken effect: check before repeating")
         return _exit.UNKNOWN
-    if isinstance(exc, APIError | TransportError):
-        out.error(str(exc))
-        return _exit.FAILED
-    out.error(str(exc))
+    out.error(text)
     return _exit.FAILED

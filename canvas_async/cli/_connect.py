@@ -34,7 +34,6 @@ __all__ = [
     "PLACEHOLDER",
     "AuthChoice",
     "Connection",
-    "RefusedError",
     "UsageError",
     "auth_choice",
     "connect",
@@ -60,10 +59,6 @@ _CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({
 
 class UsageError(ValidationError):
     """The command was called in a way that cannot work (exit status 2)."""
-
-
-class RefusedError(CanvasError):
-    """The server refused the credentials; the message says which, in which mode."""
 
 
 @attrs.frozen
@@ -189,9 +184,8 @@ async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connectio
     Closing revokes the tokens in token mode (one DeleteToken), whether the
     command succeeded, failed or was interrupted.
 
-    Raises:
-        RefusedError: The server refused the credentials (401); the message
-            names the mode and what was refused.
+    A refusal (401) raises with a note that names the mode and what was
+    refused (:func:`refusal`).
     """
     choice = auth_choice(args)
     if args.emulator:
@@ -221,7 +215,7 @@ async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connectio
 
 @contextlib.asynccontextmanager
 async def _opened(conn: Connection) -> AsyncIterator[Connection]:
-    """Run the command on ``conn``; say which credentials a 401 refused."""
+    """Run the command on ``conn``; note on a refusal which credentials were refused."""
     async with conn.canvas as canvas:
         try:
             yield conn
@@ -233,21 +227,20 @@ async def _opened(conn: Connection) -> AsyncIterator[Connection]:
                 if in_use == "keys" and exc.operation != "Authenticate"
                 else None
             )
-            raise RefusedError(
-                f"{exc}\n{refusal(exc.operation, conn.auth, in_use, catalogue=catalogue)}"
-            ) from exc
+            exc.add_note(refusal(exc.operation, conn.auth, in_use, catalogue=catalogue))
+            raise
         except UnexpectedResponseError as exc:
             if (
-                exc.operation != "Authenticate"
-                or conn.auth.mode != "token"
-                or await _catalogue_mode(canvas) != "keys"
+                exc.operation == "Authenticate"
+                and conn.auth.mode == "token"
+                and await _catalogue_mode(canvas) == "keys"
             ):
-                raise
-            raise RefusedError(
-                f"{exc}\ntoken mode (from {conn.auth.source}) was asked for, but the server "
-                "speaks key mode (its GetMetaData lists no RefreshAccessToken or DeleteToken): "
-                "use --auth keys or --auth auto"
-            ) from exc
+                exc.add_note(
+                    f"token mode (from {conn.auth.source}) was asked for, but the server "
+                    "speaks key mode (its GetMetaData lists no RefreshAccessToken or "
+                    "DeleteToken): use --auth keys or --auth auto"
+                )
+            raise
 
 
 def environ_for(
