@@ -2,6 +2,7 @@
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
     canvas-async-emulator --auth token --token-lifetime 5   # renewals every few seconds
+    canvas-async-emulator --accounts 300 --faults 0.1 --random-seed 7   # a flaky server
 
 It prints the base URL and the keys to connect with. The keys are printed on
 purpose: they are the emulator's own, made up at start, and a client needs
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final, TextIO
 
+from ._faults import RandomFaults
 from ._server import CanvasEmulator
 
 __all__ = ["main"]
@@ -71,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
     )
+    parser.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
+        "500, 502, 503, 504, 429, connections dropped before or after the effect",
+    )
     return parser
 
 
@@ -81,6 +91,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
 
 
@@ -124,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
     )
+    if args.faults:
+        emulator.faults.add(RandomFaults(), fraction=args.faults)
     try:
         asyncio.run(_serve(emulator, sys.stdout))
     except KeyboardInterrupt:

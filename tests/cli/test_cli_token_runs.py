@@ -13,10 +13,10 @@ import collections
 from collections.abc import Iterable
 from pathlib import Path
 
-from test_cli import Result, _keys, cli
-from test_cli_tokens import _seen
-
 from canvas_async.testing import CanvasEmulator, Latency
+from tests.cli.test_cli import Result, _keys, cli
+from tests.cli.test_cli_tokens import _seen
+from tests.support import started
 
 ACCOUNTS = 300
 CRON = "0 0/5 * ? * * *"
@@ -85,7 +85,7 @@ def _sent(emu: CanvasEmulator) -> collections.Counter[tuple[str | None, int | No
 
 
 async def test_a_long_apply_renews_the_tokens_and_revokes_them_once(tmp_path: Path) -> None:
-    async with _token_emulator() as emu:
+    async with started(_token_emulator()) as emu:
         result = await _apply(emu, _state_file(tmp_path, emu.state.managed_ids))
 
         assert result.code == 0, result.out[-2000:] + result.err[-2000:]
@@ -103,7 +103,7 @@ async def test_a_long_apply_renews_the_tokens_and_revokes_them_once(tmp_path: Pa
 async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewal(
     tmp_path: Path,
 ) -> None:
-    async with _token_emulator() as emu:
+    async with started(_token_emulator()) as emu:
         path = _state_file(tmp_path, emu.state.managed_ids[:60])
 
         async def expire_now_and_then() -> None:

@@ -10,20 +10,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from leak_check import record_text, register_secret
-from test_cli import ROOT, Result, _file, _keys, cli
 
 from canvas_async.cli import _exit
 from canvas_async.cli._connect import AuthChoice, refusal
 from canvas_async.testing import AuthMode, CanvasEmulator, ErrorStatus, Latency
+from tests.cli.test_cli import ROOT, Result, _file, _keys, cli
+from tests.leak_check import record_text, register_secret
+from tests.support import started
 
 WRONG_KEY = "0f0e0d0c-wrong-secret-key-0000"
 
 
 def _seen(result: Result, emu: CanvasEmulator) -> None:
     """Hand the output to the leak check, and assert no traceback."""
-    for secret in (emu.consumer, emu.secret_key, WRONG_KEY):
-        register_secret(secret)
+    register_secret(WRONG_KEY)
     record_text("canvas-async output", result.out + result.err)
     assert "Traceback" not in result.err
 
@@ -33,7 +33,7 @@ def _sent(emu: CanvasEmulator, since: int) -> collections.Counter[str | None]:
 
 
 async def test_every_command_detects_token_mode_and_revokes_its_tokens(tmp_path: Path) -> None:
-    async with CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9) as emu:
+    async with started(CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9)) as emu:
         env = _keys(emu, QUINYX_KEY="quinyx-key", FTP_USER="ftp-user")
         path = str(_file(tmp_path, emu))
         account = str(emu.state.managed_ids[-1])
@@ -66,7 +66,7 @@ async def test_every_command_detects_token_mode_and_revokes_its_tokens(tmp_path:
 
 
 async def test_a_failing_command_revokes_its_tokens_too() -> None:
-    async with CanvasEmulator(auth="token", synthetic_accounts=1) as emu:
+    async with started(CanvasEmulator(auth="token", synthetic_accounts=1)) as emu:
         account = str(emu.state.managed_ids[-1])
         result = await cli("run", "-a", account, "no such workflow", env=_keys(emu))
         _seen(result, emu)
@@ -75,7 +75,7 @@ async def test_a_failing_command_revokes_its_tokens_too() -> None:
 
 
 async def test_ctrl_c_revokes_the_tokens(tmp_path: Path) -> None:
-    async with CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9) as emu:
+    async with started(CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9)) as emu:
         emu.faults.add(Latency(0.2), operations={"list_workflows", "list_reg_applications"})
         base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
         process = await asyncio.create_subprocess_exec(
@@ -168,7 +168,7 @@ async def test_a_refusal_names_the_mode_and_what_was_refused(
     right_keys: bool,
     expected: str,
 ) -> None:
-    async with CanvasEmulator(auth=served, seed="empty") as emu:
+    async with started(CanvasEmulator(auth=served, seed="empty")) as emu:
         env = _keys(emu) if right_keys else _keys(emu, CANVAS_SECRET_KEY=WRONG_KEY)
         if variable is not None:
             env["CANVAS_AUTH"] = variable
@@ -181,7 +181,7 @@ async def test_a_refusal_names_the_mode_and_what_was_refused(
 
 
 async def test_a_refused_access_token_is_named_as_such() -> None:
-    async with CanvasEmulator(auth="token", seed="empty") as emu:
+    async with started(CanvasEmulator(auth="token", seed="empty")) as emu:
         # Refused, renewed, refused again: not a matter of the keys.
         emu.faults.add(ErrorStatus(401), operations={"list_accounts"}, times=2)
         result = await cli("accounts", env=_keys(emu))
@@ -196,7 +196,7 @@ async def test_a_refused_access_token_is_named_as_such() -> None:
 
 
 async def test_the_auth_command_names_the_mode_of_a_refusal() -> None:
-    async with CanvasEmulator(auth="token", seed="empty") as emu:
+    async with started(CanvasEmulator(auth="token", seed="empty")) as emu:
         result = await cli("auth", "--auth", "token", env=_keys(emu, CANVAS_SECRET_KEY=WRONG_KEY))
         _seen(result, emu)
         assert result.code == _exit.FAILED
@@ -206,7 +206,7 @@ async def test_the_auth_command_names_the_mode_of_a_refusal() -> None:
 
 
 async def test_a_bad_canvas_auth_is_a_usage_error() -> None:
-    async with CanvasEmulator(seed="empty") as emu:
+    async with started(CanvasEmulator(seed="empty")) as emu:
         result = await cli("accounts", env=_keys(emu, CANVAS_AUTH="oauth"))
         assert result.code == _exit.USAGE
         assert "CANVAS_AUTH must be one of keys, token, auto" in result.err

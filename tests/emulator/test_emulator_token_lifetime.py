@@ -9,9 +9,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from emulator_support import Api
-from test_emulator_auth import claims_of, login
-from test_emulator_cli import started
 
 from canvas_async._routes import (
     AUTHORIZATION_HEADER,
@@ -20,6 +17,10 @@ from canvas_async._routes import (
     SECRET_KEY_HEADER,
 )
 from canvas_async.testing import CanvasEmulator, ManualClock
+from tests.emulator.emulator_support import Api
+from tests.emulator.test_emulator_auth import claims_of, login
+from tests.emulator.test_emulator_cli import started as started_command
+from tests.support import started
 
 COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))
 
@@ -34,8 +35,10 @@ async def test_lifetimes_in_seconds_expire_by_the_clock(
     # On a whole second: the JWT's exp is in whole seconds, so a token issued
     # at x.5 s dies at the earlier of its exp and its named expiry.
     clock.set(clock.now().replace(microsecond=0))
-    async with CanvasEmulator(
-        auth="token", clock=clock, access_token_lifetime=4, refresh_token_lifetime=9.5
+    async with started(
+        CanvasEmulator(
+            auth="token", clock=clock, access_token_lifetime=4, refresh_token_lifetime=9.5
+        )
     ) as emu:
         api = Api(session, emu)
         token = await login(api)
@@ -57,7 +60,7 @@ async def test_lifetimes_in_seconds_expire_by_the_clock(
 async def test_an_expired_token_is_refused_by_the_real_clock(
     session: aiohttp.ClientSession,
 ) -> None:
-    async with CanvasEmulator(auth="token", access_token_lifetime=1) as emu:
+    async with started(CanvasEmulator(auth="token", access_token_lifetime=1)) as emu:
         api = Api(session, emu)
         token = await login(api)
         # Wait until the token's own expiry has passed, however slowly we got here.
@@ -69,7 +72,7 @@ async def test_an_expired_token_is_refused_by_the_real_clock(
 
 
 async def test_the_command_takes_token_lifetimes(session: aiohttp.ClientSession) -> None:
-    process, printed = await started(
+    process, printed = await started_command(
         "--port", "0", "--auth", "token", "--token-lifetime", "7", "--refresh-token-lifetime", "60"
     )
     try:
