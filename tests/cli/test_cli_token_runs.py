@@ -13,7 +13,7 @@ import collections
 from collections.abc import Iterable
 from pathlib import Path
 
-from canvas_async.testing import CanvasEmulator, Latency
+from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus, Latency, RandomFaults
 from tests.cli.test_cli import Result, _keys, cli
 from tests.cli.test_cli_tokens import _seen
 from tests.support import started
@@ -125,3 +125,30 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
         refused = sum(count for (_, status), count in sent.items() if status == 401)
         assert refused >= 1, sent
         assert sent["delete_token", 200] == 1
+
+
+async def test_a_long_apply_converges_in_token_mode_under_random_faults(tmp_path: Path) -> None:
+    async with _token_emulator() as emu:
+        # The renewals themselves fail, first: a 503 on every try, then a 500
+        # after the refresh token was rotated, then a connection dropped after it.
+        on_refresh = [
+            emu.faults.add(
+                ErrorStatus(503, retry_after=None), operations={"refresh_access_token"}, times=3
+            ),
+            emu.faults.add(
+                ErrorStatus(500, after_effect=True), operations={"refresh_access_token"}, times=1
+            ),
+            emu.faults.add(
+                DropConnection(after_effect=True), operations={"refresh_access_token"}, times=1
+            ),
+        ]
+        emu.faults.add(RandomFaults(), fraction=0.1)
+        result = await _apply(emu, _state_file(tmp_path, emu.state.managed_ids))
+
+        assert result.code == 0, result.out[-2000:] + result.err[-2000:]
+        assert f"{ACCOUNTS} accounts: {ACCOUNTS} done, 0 failed" in result.out
+        _assert_converged(emu)
+        sent = _sent(emu)
+        assert on_refresh[0].fired == 3, sent  # the first renewal met them all
+        assert sent["refresh_access_token", 200] + sent["authenticate", 200] - 1 >= 2, sent
+        assert emu.state.tokens.deletes == 1
