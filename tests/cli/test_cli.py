@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -67,8 +67,16 @@ def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
     }
 
 
-def _file(tmp_path: Path, emu: CanvasEmulator, *, filepath: str = "/exports") -> Path:
-    accounts = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in emu.state.managed_ids[-4:])
+def _file(
+    tmp_path: Path,
+    emu: CanvasEmulator,
+    *,
+    filepath: str = "/exports",
+    ids: Sequence[uuid.UUID] | None = None,
+) -> Path:
+    """Two registrations and a scheduled workflow for ``ids`` (the last 4 accounts)."""
+    chosen = emu.state.managed_ids[-4:] if ids is None else ids
+    accounts = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in chosen)
     text = f"""
 [defaults.applications.QUIN]
 tag = "Quinyx"

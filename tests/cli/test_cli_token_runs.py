@@ -10,39 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterable
 from pathlib import Path
 
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus, Latency, RandomFaults
-from tests.cli.test_cli import Result, _keys, cli
+from tests.cli.test_cli import Result, _file, _keys, cli
 from tests.cli.test_cli_tokens import _seen
 from tests.support import started
 
 ACCOUNTS = 300
-CRON = "0 0/5 * ? * * *"
 ENV = {"QUINYX_KEY": "long-run-quinyx-key", "FTP_USER": "long-run-ftp-user"}
-
-
-def _state_file(tmp_path: Path, account_ids: Iterable[object]) -> Path:
-    """Two registrations and one scheduled workflow for every account."""
-    header = f"""
-[defaults.applications.QUIN]
-tag = "Quinyx"
-credentials = {{ apikey = "${{QUINYX_KEY}}", environment = {{ plain = "test" }} }}
-[defaults.applications.FTP]
-tag = "FTP"
-credentials.username = "${{FTP_USER}}"
-credentials.password = "${{FTP_USER}}"
-credentials.address = {{ plain = "ftp.example.org" }}
-credentials.port = {{ plain = "21" }}
-[defaults.workflows.Export]
-template = "Quinyx Employee Export Into FTP(CSV)"
-schedule = "{CRON}"
-variables."FTP Upload".filepath = "/exports"
-"""
-    path = tmp_path / "many.toml"
-    path.write_text(header + "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in account_ids))
-    return path
 
 
 def _token_emulator() -> CanvasEmulator:
@@ -86,7 +62,7 @@ def _sent(emu: CanvasEmulator) -> collections.Counter[tuple[str | None, int | No
 
 async def test_a_long_apply_renews_the_tokens_and_revokes_them_once(tmp_path: Path) -> None:
     async with started(_token_emulator()) as emu:
-        result = await _apply(emu, _state_file(tmp_path, emu.state.managed_ids))
+        result = await _apply(emu, _file(tmp_path, emu, ids=emu.state.managed_ids))
 
         assert result.code == 0, result.out[-2000:] + result.err[-2000:]
         assert f"{ACCOUNTS} accounts: {ACCOUNTS} done, 0 failed" in result.out
@@ -104,7 +80,7 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
     tmp_path: Path,
 ) -> None:
     async with started(_token_emulator()) as emu:
-        path = _state_file(tmp_path, emu.state.managed_ids[:60])
+        path = _file(tmp_path, emu, ids=emu.state.managed_ids[:60])
 
         async def expire_now_and_then() -> None:
             # As if the server's clock ran ahead: tokens die before the
@@ -143,7 +119,7 @@ async def test_a_long_apply_converges_in_token_mode_under_random_faults(tmp_path
             ),
         ]
         emu.faults.add(RandomFaults(), fraction=0.1)
-        result = await _apply(emu, _state_file(tmp_path, emu.state.managed_ids))
+        result = await _apply(emu, _file(tmp_path, emu, ids=emu.state.managed_ids))
 
         assert result.code == 0, result.out[-2000:] + result.err[-2000:]
         assert f"{ACCOUNTS} accounts: {ACCOUNTS} done, 0 failed" in result.out

@@ -284,20 +284,28 @@ class TestAuthorization:
 
         assert (server.exchanges, server.refreshes) == (2, 0)
 
-    async def test_a_failed_renewal_is_shared_by_its_waiters(self) -> None:
-        """When the one renewal fails (refresh, then the keys), every waiting
-        task gets its error; none starts a refresh or an exchange of its own."""
+    @pytest.mark.parametrize(
+        ("keys", "error"),
+        [("fail_exchange", CanvasConnectionError), ("reject_keys", AuthenticationError)],
+    )
+    async def test_a_failed_renewal_is_shared_by_its_waiters(
+        self, keys: str, error: type[CanvasError]
+    ) -> None:
+        """When the one renewal fails (refresh, then the keys: no connection,
+        or refused), every waiting task gets its error; none starts a refresh
+        or an exchange of its own."""
         server = FakeServer(delay=0.01)
         manager = server.manager()
         await manager.authorization()
         server.now += timedelta(minutes=20)
-        server.fail_refresh = server.fail_exchange = True
+        server.fail_refresh = True
+        setattr(server, keys, True)
 
         results = await asyncio.gather(
             *(manager.authorization() for _ in range(20)), return_exceptions=True
         )
 
-        assert all(isinstance(r, CanvasConnectionError) for r in results)
+        assert all(isinstance(r, error) for r in results)
         assert (server.refreshes, server.exchanges) == (1, 2)
 
     async def test_a_later_call_tries_again_after_a_failure(self) -> None:

@@ -75,21 +75,6 @@ async def test_a_refresh_answer_that_is_no_token_gives_way_too() -> None:
     assert (server.refreshes, server.exchanges) == (1, 2)
 
 
-async def test_refused_keys_after_a_failed_refresh_reach_every_waiter() -> None:
-    server = FakeServer(delay=0.01, fail_refresh=False)
-    manager = server.manager()
-    await manager.authorization()
-    server.now += timedelta(minutes=20)
-    server.fail_refresh = server.reject_keys = True
-
-    results = await asyncio.gather(
-        *(manager.authorization() for _ in range(30)), return_exceptions=True
-    )
-
-    assert all(isinstance(result, AuthenticationError) for result in results)
-    assert (server.refreshes, server.exchanges) == (1, 2)
-
-
 @pytest.mark.parametrize(
     ("fault", "times"),
     [
