@@ -74,7 +74,14 @@ async def test_a_failing_command_revokes_its_tokens_too() -> None:
         assert (_sent(emu, 0)["authenticate"], emu.state.tokens.deletes) == (1, 1)
 
 
-async def test_ctrl_c_revokes_the_tokens(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [(signal.SIGINT, _exit.INTERRUPTED), (signal.SIGTERM, _exit.TERMINATED)],
+    ids=["SIGINT", "SIGTERM"],
+)
+async def test_a_stopped_apply_revokes_the_tokens(
+    tmp_path: Path, stop: signal.Signals, status: int
+) -> None:
     async with started(CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9)) as emu:
         emu.faults.add(Latency(0.2), operations={"list_workflows", "list_reg_applications"})
         base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
@@ -94,10 +101,10 @@ async def test_ctrl_c_revokes_the_tokens(tmp_path: Path) -> None:
             # The request log offers nothing to wait on; it is polled.
             while not _sent(emu, 0)["list_reg_applications"]:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         _seen(Result(process.returncode or 0, out.decode(), err.decode()), emu)
-        assert process.returncode == _exit.INTERRUPTED
+        assert process.returncode == status
         assert emu.state.tokens.deletes == 1
         assert _sent(emu, 0)["delete_token"] == 1
 
