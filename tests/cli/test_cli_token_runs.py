@@ -1,9 +1,9 @@
 """A long ``canvas-async apply`` in token mode: tokens expire and are renewed mid-run.
 
-The emulator's access tokens live 4 seconds and every request takes 0.1 s, so
-the run (at least 300 accounts x 10 requests x 0.1 s / 48 at once, ~6 s,
-however fast the machine) outlives several tokens. No mode flag is given: the
-command detects token mode.
+The emulator's access tokens live 4 seconds (renewed after about 2) and every
+request takes 0.1 s, so the run (300 accounts x 6 requests in turn x 0.1 s / 24
+at once: 7.5 s at the least, however fast the machine) outlives several
+tokens. No mode flag is given: the command detects token mode.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _token_emulator() -> CanvasEmulator:
 
 
 async def _apply(emu: CanvasEmulator, path: Path) -> Result:
-    result = await cli("apply", str(path), "--concurrency", "48", env=_keys(emu, **ENV))
+    result = await cli("apply", str(path), "--concurrency", "24", env=_keys(emu, **ENV))
     _seen(result, emu)
     return result
 
@@ -80,7 +80,8 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
     tmp_path: Path,
 ) -> None:
     async with started(_token_emulator()) as emu:
-        path = _file(tmp_path, emu, ids=emu.state.managed_ids[:60])
+        # 120 accounts: 3 s at the least, so tokens are expired under it at least once.
+        path = _file(tmp_path, emu, ids=emu.state.managed_ids[:120])
 
         async def expire_now_and_then() -> None:
             # As if the server's clock ran ahead: tokens die before the
@@ -96,7 +97,7 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
             expiring.cancel()
 
         assert result.code == 0, result.out[-2000:] + result.err[-2000:]
-        assert "60 accounts: 60 done, 0 failed" in result.out
+        assert "120 accounts: 120 done, 0 failed" in result.out
         sent = _sent(emu)
         refused = sum(count for (_, status), count in sent.items() if status == 401)
         assert refused >= 1, sent
