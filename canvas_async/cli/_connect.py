@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Final, Literal
 
+import aiohttp
 import attrs
 
 from canvas_async._client import AuthMode, Canvas
@@ -178,14 +179,16 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connection]:
+async def connect(
+    args: argparse.Namespace, out: Out, *, session: aiohttp.ClientSession | None = None
+) -> AsyncIterator[Connection]:
     """Open the client the arguments ask for; close it (and any emulator) on exit.
 
-    Closing revokes the tokens in token mode (one DeleteToken), whether the
-    command succeeded, failed or was interrupted.
-
-    A refusal (401) raises with a note that names the mode and what was
-    refused (:func:`refusal`).
+    ``session``, when given, is the ``aiohttp`` session the client sends with
+    (a shard's lease-checking one); the caller closes it. Closing revokes the
+    tokens in token mode (one DeleteToken), whether the command succeeded,
+    failed or was interrupted. A refusal (401) raises with a note that names
+    the mode and what was refused (:func:`refusal`).
     """
     choice = auth_choice(args)
     if args.emulator:
@@ -200,7 +203,11 @@ async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connectio
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
             canvas = Canvas(
-                consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, auth=choice.mode
+                consumer=emu.consumer,
+                secret_key=emu.secret_key,
+                env=emu.url,
+                auth=choice.mode,
+                session=session,
             )
             async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as conn:
                 yield conn
@@ -208,7 +215,9 @@ async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connectio
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    canvas = Canvas(consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode)
+    canvas = Canvas(
+        consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
+    )
     async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
         yield conn
 
