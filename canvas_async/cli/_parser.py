@@ -1,34 +1,65 @@
-"""The command line: one ``argparse`` parser with a subcommand per job."""
+"""The command line: one ``argparse`` parser with a subcommand per job.
+
+Kept light on purpose: building the parser imports nothing but the standard
+library, and each command names its handler as ``module:function`` text,
+imported only when that command runs, so ``--help``, ``cron explain`` and
+``completion`` never load aiohttp.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Final
 
-from canvas_async.cli import _commands
-from canvas_async.cli._connect import DEMO_ACCOUNTS
+__all__ = ["CONNECTION_OPTIONS", "DEFAULT_CONCURRENCY", "build_parser"]
 
-__all__ = ["build_parser"]
+#: ``--concurrency``'s default: the client's own ``DEFAULT_MAX_CONCURRENCY``
+#: (a test keeps the two equal without importing the client here).
+DEFAULT_CONCURRENCY: Final = 64
+#: Managed accounts the bundled emulator is seeded with, however it is started.
+DEMO_ACCOUNTS: Final = 50
+#: The destinations of the connection options, for checks and completion.
+CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator")
 
 _EPILOG = """\
 keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-file),
-server: CANVAS_ENV or --env (dev, prd, or a base URL).
+server: CANVAS_ENV or --env (dev, prd, or a base URL ending in /api).
+output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 (apply again), 4 plan --detailed-exitcode found changes, 130 interrupted.
 """
 
+_COMMANDS: Final = "canvas_async.cli._commands"
+_OFFLINE: Final = "canvas_async.cli._offline"
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """Add the options every command takes, before or after its name.
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help that says every default, without repeating ``(default: None)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "%(default)" not in text
+            and "default" not in text
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _connection(*, top: bool) -> argparse.ArgumentParser:
+    """Return the connection options, shared by every command that talks to Canvas.
 
     On subcommands the defaults are suppressed, so a value given before the
-    command name is not overwritten by the subcommand's default.
+    command name (``canvas-async --emulator apply ...``) is kept.
     """
 
     def default(value: Any) -> Any:
         return value if top else argparse.SUPPRESS
 
-    group = parser.add_argument_group("connection and output")
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection")
     group.add_argument(
         "--env",
         default=default(None),
@@ -52,15 +83,19 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default(False),
         help=f"run against the bundled emulator ({DEMO_ACCOUNTS} demo accounts, no keys needed)",
     )
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="print JSON on stdout instead of tables",
+    return parent
+
+
+def _json_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--json", action="store_true", help="print JSON on stdout instead of tables and text"
     )
+    return parent
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """Read a whole number of at least 1 (an ``argparse`` type)."""
     try:
         value = int(text)
     except ValueError:
@@ -73,11 +108,29 @@ def _positive(text: str) -> int:
 _Commands = Any  # argparse's private _SubParsersAction
 
 
-def _command(commands: _Commands, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
-    sub.set_defaults(handler=handler)
-    _common(sub, top=False)
-    return sub
+class _Builder:
+    """Adds subcommands with the shared parents that fit each."""
+
+    def __init__(self) -> None:
+        self.connection = _connection(top=False)
+        self.json = _json_option()
+
+    def command(
+        self,
+        commands: _Commands,
+        name: str,
+        handler: str,
+        text: str,
+        *,
+        connects: bool = True,
+        json: bool = True,
+    ) -> argparse.ArgumentParser:
+        parents = [p for p, wanted in ((self.connection, connects), (self.json, json)) if wanted]
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, help=text, description=text, parents=parents, formatter_class=_Formatter
+        )
+        sub.set_defaults(handler=handler, connects=connects)
+        return sub
 
 
 def _account_option(sub: argparse.ArgumentParser, *, required: bool) -> None:
@@ -91,100 +144,187 @@ def _account_option(sub: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def _times_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--count", "-n", type=positive, default=5, help="fire times to show")
+    sub.add_argument("--tz", metavar="ZONE", help="time zone of the fire times (default: UTC)")
     sub.add_argument(
-        "--count", "-n", type=_positive, default=5, help="fire times to show (default 5)"
+        "--unix", action="store_true", help="read a five-field Unix cron and show it as Quartz"
     )
-    sub.add_argument("--tz", metavar="ZONE", help="time zone of the fire times (default UTC)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``canvas-async`` command."""
     parser = argparse.ArgumentParser(
         prog="canvas-async",
-        description="Work with the Canvas REST API of ConnectMyApps, one account or hundreds.",
+        description="Work with the Canvas REST API of ConnectMyApps, one account or thousands.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
+        parents=[_connection(top=True)],
     )
-    _common(parser, top=True)
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    _reading_commands(commands)
-    _workflow_commands(commands)
-    _state_commands(commands)
-    emu = _command(commands, "emulator", _commands.emulator, "serve the bundled emulator")
-    emu.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    emu.add_argument(
-        "--accounts",
-        type=int,
-        default=DEMO_ACCOUNTS,
-        help=f"demo accounts to seed (default {DEMO_ACCOUNTS})",
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.set_defaults(connects=False, handler=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    build = _Builder()
+    _reading_commands(build, commands)
+    _workflow_commands(build, commands)
+    _state_commands(build, commands)
+    emu = build.command(
+        commands,
+        "emulator",
+        "canvas_async.testing._cli:command",
+        "serve the bundled emulator (same as canvas-async-emulator)",
+        connects=False,
+        json=False,
     )
-    emu.add_argument("--auth", choices=("keys", "token"), default="keys", help="auth mode")
+    add_emulator_options(emu)
+    completion = build.command(
+        commands,
+        "completion",
+        f"{_OFFLINE}:completion",
+        "print a shell completion script, e.g. canvas-async completion bash >> ~/.bashrc",
+        connects=False,
+        json=False,
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
 
 
-def _reading_commands(commands: _Commands) -> None:
-    _command(commands, "auth", _commands.auth, "check that the keys are accepted")
-    _command(commands, "accounts", _commands.accounts, "list the organization's accounts")
-    for name, handler, text in (
-        ("applications", _commands.applications, "list the applications Canvas supports"),
-        ("registered", _commands.registered, "list an account's registered applications"),
-        ("templates", _commands.templates, "list workflow templates"),
-        ("workflows", _commands.workflows, "list an account's workflows"),
+def add_emulator_options(parser: argparse.ArgumentParser) -> None:
+    """Add the emulator's options: one definition for both ways of starting it."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=("keys", "token"),
+        default="keys",
+        help="keys: key headers on every call; token: keys exchanged for bearer tokens",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=("samples", "empty"),
+        default="samples",
+        help="start with the documented sample data, or with the catalog only",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=_count,
+        default=DEMO_ACCOUNTS,
+        metavar="N",
+        help="synthetic managed accounts to add (the demo file uses 50)",
+    )
+    parser.add_argument(
+        "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
+    )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _reading_commands(build: _Builder, commands: _Commands) -> None:
+    build.command(commands, "auth", f"{_COMMANDS}:auth", "check that the keys are accepted")
+    build.command(commands, "accounts", f"{_COMMANDS}:accounts", "list the organization's accounts")
+    for name, text in (
+        ("applications", "list the applications Canvas supports"),
+        ("registered", "list an account's registered applications"),
+        ("templates", "list workflow templates"),
+        ("workflows", "list an account's workflows"),
     ):
-        _account_option(_command(commands, name, handler, text), required=False)
+        _account_option(build.command(commands, name, f"{_COMMANDS}:{name}", text), required=False)
 
 
-def _workflow_commands(commands: _Commands) -> None:
-    run = _command(commands, "run", _commands.run, "run a workflow, whole or a block range")
+def _workflow_commands(build: _Builder, commands: _Commands) -> None:
+    run = build.command(
+        commands, "run", f"{_COMMANDS}:run", "run a workflow, whole or a block range"
+    )
     _account_option(run, required=True)
     run.add_argument("workflow", help="the workflow's id or name")
-    run.add_argument("--from", dest="from_block", type=_positive, help="first block (1-based)")
-    run.add_argument("--till", dest="till_block", type=_positive, help="last block (inclusive)")
+    run.add_argument("--from", dest="from_block", type=positive, help="first block (1-based)")
+    run.add_argument("--till", dest="till_block", type=positive, help="last block (inclusive)")
 
-    sched = _command(commands, "schedule", _commands.schedule, "schedule a workflow (Quartz cron)")
+    sched = build.command(
+        commands, "schedule", f"{_COMMANDS}:schedule", "schedule a workflow (Quartz cron)"
+    )
     _account_option(sched, required=True)
     sched.add_argument("workflow", help="the workflow's id or name")
     sched.add_argument("cron", help='Quartz cron, e.g. "0 0/5 * ? * * *" (quote it)')
     _times_options(sched)
 
-    unsched = _command(commands, "unschedule", _commands.unschedule, "turn a scheduler off")
+    unsched = build.command(
+        commands, "unschedule", f"{_COMMANDS}:unschedule", "turn a scheduler off"
+    )
     _account_option(unsched, required=True)
     unsched.add_argument("workflow", help="the workflow's id or name")
 
-    cron = _command(commands, "cron", _commands.cron_explain, "explain a cron expression")
+    cron = build.command(
+        commands,
+        "cron",
+        f"{_OFFLINE}:cron_explain",
+        "explain a cron expression (no connection)",
+        connects=False,
+        json=False,
+    )
     actions = cron.add_subparsers(title="cron commands", metavar="ACTION", required=True)
-    explain = _command(
-        actions, "explain", _commands.cron_explain, "say what a cron means and when it fires"
+    explain = build.command(
+        actions,
+        "explain",
+        f"{_OFFLINE}:cron_explain",
+        "say what a cron means and when it fires",
+        connects=False,
     )
     explain.add_argument("expression", help='e.g. "0 0 2,6 ? * TUE *" (quote it)')
-    explain.add_argument(
-        "--unix", action="store_true", help="read a five-field Unix cron and show it as Quartz"
-    )
     _times_options(explain)
 
 
-def _state_commands(commands: _Commands) -> None:
-    for name, handler, text in (
-        ("plan", _commands.plan, "show what apply would change in every account; write nothing"),
-        ("apply", _commands.apply, "bring every account of a desired-state file to its state"),
+def _state_commands(build: _Builder, commands: _Commands) -> None:
+    for name, text in (
+        ("plan", "show what apply would change in every account; write nothing"),
+        ("apply", "bring every account of a desired-state file to its state"),
     ):
-        sub = _command(commands, name, handler, text)
+        sub = build.command(commands, name, f"{_COMMANDS}:{name}", text)
         sub.add_argument("file", help="the desired-state file (.toml or .json)")
         sub.add_argument(
             "--replace",
             action="store_true",
-            help="recreate workflows that drifted in what cannot be updated in place",
+            help="delete and recreate workflows that drifted in what cannot be updated in "
+            "place (template, bound applications, variables, description); registrations "
+            "are never recreated",
         )
         sub.add_argument(
             "--prune",
             action="store_true",
             help="delete workflows created by canvas-async that the file no longer declares",
         )
-        sub.add_argument("--concurrency", type=_positive, help="most accounts handled at once")
+        sub.add_argument(
+            "--concurrency",
+            type=positive,
+            default=DEFAULT_CONCURRENCY,
+            help="most accounts handled at once",
+        )
         sub.add_argument("--report", metavar="PATH", help="also write the JSON report to PATH")
+        sub.add_argument(
+            "--verbose",
+            "-v",
+            action="store_true",
+            help="list every account (apply: a row each; plan: its changes one by one)",
+        )
         if name == "apply":
             sub.add_argument(
                 "--fail-fast", action="store_true", help="stop at the first account that fails"
+            )
+            sub.add_argument(
+                "--yes",
+                "-y",
+                action="store_true",
+                help="apply without showing the plan and asking first (never asked when "
+                "standard input is not a terminal)",
             )
         else:
             sub.add_argument(

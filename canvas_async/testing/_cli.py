@@ -1,10 +1,12 @@
-"""``canvas-async-emulator``: run the Canvas emulator until Ctrl-C.
+"""The emulator command, started as ``canvas-async-emulator`` or ``canvas-async emulator``.
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
 
-It prints the base URL and the keys to connect with. The keys are printed on
-purpose: they are the emulator's own, made up at start, and a client needs
-them to talk to it.
+Both start the same emulator with the same options (:func:`add_emulator_options`),
+with the sample data and 50 demo accounts by default, the number the
+README's demo file uses. It prints the base URL and the keys to connect
+with. The keys are printed on purpose: they are the emulator's own, made up
+at start, and a client needs them to talk to it.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from ._server import CanvasEmulator
+from canvas_async.cli._parser import add_emulator_options
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from ._server import CanvasEmulator
+
+__all__ = ["command", "main"]
 
 _LOG_LIMIT: Final = 10_000
 
@@ -27,45 +33,15 @@ _LOG_LIMIT: Final = 10_000
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="canvas-async-emulator",
-        description="Serve the Canvas REST API from memory, for tests and local development.",
+        description="Serve the Canvas REST API from memory, for tests and local development "
+        "(the same as canvas-async emulator).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
-    )
-    parser.add_argument(
-        "--auth",
-        choices=("keys", "token"),
-        default="keys",
-        help="keys: key headers on every call; token: keys exchanged for bearer tokens",
-    )
-    parser.add_argument(
-        "--seed",
-        choices=("samples", "empty"),
-        default="samples",
-        help="start with the documented sample data, or with the catalog only",
-    )
-    parser.add_argument(
-        "--accounts",
-        type=_count,
-        default=0,
-        metavar="N",
-        help="add N synthetic managed accounts",
-    )
-    parser.add_argument(
-        "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
-    )
+    add_emulator_options(parser)
     return parser
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
+async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -78,14 +54,22 @@ async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
             f"Consumer:  {emulator.consumer}\n"
             f"SecretKey: {emulator.secret_key}\n"
             "Press Ctrl-C to stop.\n"
+            f"Seeded with {accounts} synthetic accounts. Point canvas-async at it "
+            "(the keys are valid for this run only):\n"
+            f"  export CANVAS_ENV={emulator.url}\n"
+            f"  export CANVAS_CONSUMER={emulator.consumer}\n"
+            f"  export CANVAS_SECRET_KEY={emulator.secret_key}\n"
         )
         out.flush()
         await stop.wait()
+    out.write("Canvas emulator stopped; what it held lived in memory and is gone.\n")
+    out.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator; return the exit status."""
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace, prog: str) -> int:
+    """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
+    from ._server import CanvasEmulator  # noqa: PLC0415 - aiohttp only once it is asked for
+
     emulator = CanvasEmulator(
         auth=args.auth,
         seed=args.seed,
@@ -97,13 +81,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_limit=_LOG_LIMIT,
     )
     try:
-        asyncio.run(_serve(emulator, sys.stdout))
+        asyncio.run(_serve(emulator, args.accounts, sys.stdout))
     except KeyboardInterrupt:
-        pass
-    except OSError as exc:  # e.g. the port is taken
-        print(f"canvas-async-emulator: {exc}", file=sys.stderr)
+        print("Canvas emulator stopped.", file=sys.stdout)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"{prog}: port {args.port} on {args.host} is already in use (another emulator?); "
+                "stop what holds it, or pick another with --port (0 picks a free one)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{prog}: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def command(args: argparse.Namespace) -> int:
+    """``canvas-async emulator``: the handler the main command's parser names."""
+    return run(args, "canvas-async emulator")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``canvas-async-emulator``: run the emulator; return the exit status."""
+    return run(_parser().parse_args(argv), "canvas-async-emulator")
 
 
 if __name__ == "__main__":  # pragma: no cover
