@@ -175,7 +175,10 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
             ]
             account = accounts[index] if index < len(accounts) else None
             if keys and _holds(defaults, keys) and not _holds(account, keys):
-                line = f"defaults{path}: {message}"
+                line = "defaults"
+                for key in keys:
+                    line = _join(line, key)
+                line += f": {message}"
                 if line not in inherited:
                     located.append(line)
                 inherited[line] = inherited.get(line, 0) + 1

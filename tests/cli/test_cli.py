@@ -7,11 +7,10 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
-import pytest
 
 from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
@@ -53,12 +52,6 @@ async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "")
 
 def _no_traceback(result: Result) -> None:
     assert "Traceback" not in result.err
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="samples", synthetic_accounts=4, random_seed=9) as emu:
-        yield emu
 
 
 def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
