@@ -136,25 +136,30 @@ class Out:
             self.table(headers, (row(item) for item in items))
 
     def line(self, text: str = "") -> None:
-        """Print a line on stdout, as it is."""
-        self.stdout.write(text + "\n")
+        """Print a line on stdout: as it is, or wrapped at words on a terminal."""
+        if self.terminal:
+            self.console.print(text, markup=False)
+        else:
+            self.stdout.write(text + "\n")
 
     def styled(self, markup: str) -> None:
-        """Print a line with rich markup (``[red]...[/]``); plain text off a terminal."""
-        self.console.print(markup, soft_wrap=True)
+        """Print a line with rich markup (``[red]...[/]``); plain and unwrapped off a terminal."""
+        self.console.print(markup, soft_wrap=not self.terminal)
 
     def info(self, text: str) -> None:
         """Print a remark for people on stderr (never mixed into JSON on stdout)."""
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        self._err(text)
 
     def error(self, text: str) -> None:
         """Print an error on stderr, prefixed with the command's name."""
-        lines = text.rstrip().splitlines() or [""]
-        self.stderr.write(f"{PROG}: error: {lines[0]}\n")
-        for extra in lines[1:]:
-            self.stderr.write(f"{extra}\n")
-        self.stderr.flush()
+        self._err(f"{PROG}: error: {text.rstrip()}")
+
+    def _err(self, text: str) -> None:
+        if _is_tty(self.stderr):
+            self.err_console.print(text, markup=False)
+        else:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
 
 
 def _duration(seconds: float) -> str:

@@ -44,7 +44,7 @@ async def test_the_plan_ends_with_counts_of_changes_not_accounts() -> None:
     # identical changes across accounts are one line each
     assert "  + register QUIN (QUIN tag 'Quinyx 2024-06') on 50 accounts" in lines
     assert len(lines) < 25
-    summary = data.json()["summary"]  # type: ignore[call-overload, index]
+    summary = data.json()["summary"]  # type: ignore[index]
     assert summary["accounts"] == 50
     assert summary["with_changes"] == 50
     assert summary["changes"] == 212
@@ -288,7 +288,7 @@ async def test_both_emulator_commands_serve_the_demo_accounts(
             if line.startswith("  export ")
         }
         credentials = ("FTP_PASSWORD", "FTP_USER", "MYSTORE_API_KEY", "QUINYX_API_KEY")
-        env.update({name: "demo" for name in credentials})
+        env.update(dict.fromkeys(credentials, "demo"))
         env["QUINYX_API_KEY_ACCOUNT_7"] = "demo"
         applied = await cli("apply", str(DEMO), "--yes", "--json", env=env)
     finally:
@@ -422,3 +422,15 @@ def test_commands_without_a_server_import_neither_aiohttp_nor_rich(args: list[st
 
     assert not {m for m in imported if m.split(".")[0] in ("aiohttp", "rich")}
     assert json.dumps(done.stdout)  # printed something
+
+
+def test_the_library_never_imports_rich() -> None:
+    program = (
+        "import sys, canvas_async, canvas_async.provision, canvas_async.bulk; "
+        "canvas_async.Canvas; print(sorted(m for m in sys.modules if m.startswith('rich')))"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+
+    assert done.stdout.strip() == "[]"
