@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -43,6 +42,8 @@ def command(handler: AsyncCommand) -> Callable[[argparse.Namespace], int]:
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        import asyncio  # noqa: PLC0415 - commands that need no loop start faster
+
         out = Out(json=getattr(args, "json", False))
         return guarded(out, lambda: asyncio.run(handler(args, out)))
 

@@ -453,7 +453,16 @@ class _Checker:
         try:
             return str(Cron.parse(raw))
         except CronError as exc:
-            self.problem(path, str(exc))
+            message = str(exc)
+            if len(raw.split()) == 5:  # a Unix cron: say what it is in Quartz
+                try:
+                    message = (
+                        f"{raw!r} is a five-field Unix cron; in Quartz, which Canvas reads, "
+                        f"write {str(Cron.from_unix(raw))!r}"
+                    )
+                except CronError:
+                    pass
+            self.problem(path, message)
             return None
 
 

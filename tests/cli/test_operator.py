@@ -113,6 +113,7 @@ async def test_small_mistakes_get_a_hint(tmp_path: Path) -> None:
 [[accounts]]
 id = "6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1"
 applications.QUIN = { tag = "t", credentials.apikey = "$QUINYX_KEY" }
+workflows.X = { template = "t", schedule = "*/5 * * * *" }
 """
     result = await cli("plan", _state(tmp_path, text), "--emulator")
 
@@ -122,6 +123,9 @@ applications.QUIN = { tag = "t", credentials.apikey = "$QUINYX_KEY" }
         "accounts[0].applications.QUIN.credentials.apikey: is '$QUINYX_KEY', which is read "
         'as a literal value: write "${QUINYX_KEY}" (with braces)'
     ) in result.err
+    assert "five-field Unix cron; in Quartz, which Canvas reads, write '0 0/5 * ? * * *'" in (
+        result.err
+    )
 
 
 async def test_unknown_names_against_the_catalog_get_a_suggestion_once(
