@@ -28,6 +28,7 @@ anything is sent. The format::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
@@ -455,13 +456,11 @@ class _Checker:
         except CronError as exc:
             message = str(exc)
             if len(raw.split()) == 5:  # a Unix cron: say what it is in Quartz
-                try:
+                with contextlib.suppress(CronError):
                     message = (
                         f"{raw!r} is a five-field Unix cron; in Quartz, which Canvas reads, "
                         f"write {str(Cron.from_unix(raw))!r}"
                     )
-                except CronError:
-                    pass
             self.problem(path, message)
             return None
 
