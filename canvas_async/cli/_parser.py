@@ -9,6 +9,7 @@ imported only when that command runs, so ``--help``, ``cron explain`` and
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any, Final
 
 __all__ = ["CONNECTION_OPTIONS", "DEFAULT_CONCURRENCY", "build_parser"]
@@ -94,15 +95,26 @@ def _json_option() -> argparse.ArgumentParser:
     return parent
 
 
-def positive(text: str) -> int:
-    """Read a whole number of at least 1 (an ``argparse`` type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be {minimum} or more, not {value}"
+                if minimum == 0
+                else f"must be at least {minimum}, not {value}"
+            )
+        return value
+
+    return read
+
+
+positive = _at_least(1)
 
 
 _Commands = Any  # argparse's private _SubParsersAction
@@ -208,7 +220,7 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--accounts",
-        type=_count,
+        type=_at_least(0),
         default=DEMO_ACCOUNTS,
         metavar="N",
         help="synthetic managed accounts to add (the demo file uses 50)",
@@ -216,16 +228,6 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
     )
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def _reading_commands(build: _Builder, commands: _Commands) -> None:
