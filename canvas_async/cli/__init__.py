@@ -70,8 +70,15 @@ def _main(argv: Sequence[str] | None) -> int:
                 file=sys.stderr,
             )
             return _exit.USAGE
+    import inspect  # noqa: PLC0415 - not needed for --help
+
     module, _, name = args.handler.partition(":")
     handler = getattr(importlib.import_module(module), name)
+    if inspect.iscoroutinefunction(handler):
+        # ``async (args, out)``: run in a loop, expected failures printed as one message.
+        from canvas_async.cli._run import command  # noqa: PLC0415
+
+        handler = command(handler)
     status: int = handler(args)
     sys.stdout.flush()
     return status

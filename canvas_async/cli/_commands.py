@@ -19,7 +19,7 @@ from canvas_async.cli._connect import Connection, connect, environ_for
 from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
 from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.cli._present import show_apply, show_plan
-from canvas_async.cli._run import UsageError, command
+from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
 from canvas_async.provision.load import DesiredStateError, locate
 from canvas_async.provision.report import RunReport
@@ -77,7 +77,6 @@ async def _workflow(view: Canvas | AccountView, ref: str) -> Workflow:
 # -- reading -------------------------------------------------------------------------
 
 
-@command
 async def auth(args: argparse.Namespace, out: Out) -> int:
     """Check that the keys are accepted."""
     async with connect(args, out) as conn:
@@ -91,7 +90,6 @@ async def auth(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK if ok else _exit.FAILED
 
 
-@command
 async def accounts(args: argparse.Namespace, out: Out) -> int:
     """List the organization's accounts."""
     async with connect(args, out) as conn:
@@ -104,7 +102,6 @@ async def accounts(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def applications(args: argparse.Namespace, out: Out) -> int:
     """List the applications Canvas supports."""
     async with connect(args, out) as conn:
@@ -122,7 +119,6 @@ async def applications(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def registered(args: argparse.Namespace, out: Out) -> int:
     """List an account's registered applications."""
     async with connect(args, out) as conn:
@@ -137,7 +133,6 @@ async def registered(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def templates(args: argparse.Namespace, out: Out) -> int:
     """List workflow templates."""
     async with connect(args, out) as conn:
@@ -157,7 +152,6 @@ async def templates(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def workflows(args: argparse.Namespace, out: Out) -> int:
     """List an account's workflows."""
     async with connect(args, out) as conn:
@@ -180,7 +174,6 @@ async def workflows(args: argparse.Namespace, out: Out) -> int:
 # -- acting on one workflow ----------------------------------------------------------------
 
 
-@command
 async def run(args: argparse.Namespace, out: Out) -> int:
     """Run a workflow, whole or a block range."""
     async with connect(args, out) as conn:
@@ -208,7 +201,6 @@ async def run(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def schedule(args: argparse.Namespace, out: Out) -> int:
     """Schedule a workflow on a Quartz cron, showing the next fire times."""
     cron = parse_cron(args.cron, unix=args.unix)  # checked before connecting
@@ -232,7 +224,6 @@ async def schedule(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def unschedule(args: argparse.Namespace, out: Out) -> int:
     """Turn a workflow's scheduler off."""
     async with connect(args, out) as conn:
@@ -248,7 +239,6 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
 # -- desired state ----------------------------------------------------------------------
 
 
-@command
 async def plan(args: argparse.Namespace, out: Out) -> int:
     """Show what apply would change; write nothing."""
     state = _load(args)
@@ -267,7 +257,6 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-@command
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Bring every account of the file to its declared state (after a yes on a terminal)."""
     state = _load(args)
