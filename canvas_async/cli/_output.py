@@ -34,6 +34,8 @@ T = TypeVar("T")
 __all__ = ["Out", "ProgressDisplay", "to_jsonable"]
 
 PROG: Final = "canvas-async"
+#: The plain progress line's bar, in characters.
+_BAR: Final = 20
 
 
 def to_jsonable(value: Any) -> Any:
@@ -248,11 +250,12 @@ class ProgressDisplay:
             self._rich = None
 
     def render(self, progress: Progress, *, elapsed: float = 0.0) -> str:
-        """Return one plain line, e.g. ``apply 30/50 accounts (60%)  done 28  failed 2 ...``."""
+        """Return one plain line, e.g. ``apply [###...] 30/50 accounts  done 28  failed 2 ...``."""
         total = max(progress.total, 1)
+        filled = _BAR * progress.finished // total
         line = (
-            f"{self.label} {progress.finished:,}/{progress.total:,} accounts "
-            f"({100 * progress.finished // total}%)  {_counts(progress)}"
+            f"{self.label} [{'#' * filled}{'.' * (_BAR - filled)}] "
+            f"{progress.finished:,}/{progress.total:,} accounts  {_counts(progress)}"
         )
         if elapsed > 0 and progress.finished:
             rate = progress.finished / elapsed

@@ -160,7 +160,7 @@ async def test_the_demo_applies_on_the_bundled_emulator(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "Apply: 50 accounts: 50 done, 0 failed" in result.out
     assert "placeholder" in result.err  # unset references are announced
-    assert "apply 50/50 accounts (100%)" in result.err  # progress, as plain lines off a terminal
+    assert "] 50/50 accounts  done 50" in result.err  # progress, as plain lines off a terminal
     data = json.loads(report_path.read_text())
     assert data["summary"]["accounts"] == 50
     assert data["summary"]["done"] == 50

@@ -25,9 +25,7 @@ def test_a_log_gets_a_line_per_tenth_and_the_last() -> None:
     lines = stream.getvalue().splitlines()
     assert len(lines) == 11
     assert "\r" not in stream.getvalue()
-    assert lines[-1].startswith(
-        "apply 100/100 accounts (100%)  done 100  failed 0  1.0/s  in 1m40s"
-    )
+    assert lines[-1] == f"apply [{'#' * 20}] 100/100 accounts  done 100  failed 0  1.0/s  in 1m40s"
     assert "ETA 1m30s" in lines[1]  # 10 done in 10 s: 90 left at 1 a second
 
 
