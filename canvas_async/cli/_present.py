@@ -10,6 +10,7 @@ what needs reading.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Final
 
@@ -162,4 +163,6 @@ def show_apply(report: RunReport, out: Out, *, verbose: bool) -> None:
 
 
 def _done(account: AccountReport) -> str:
-    return ", ".join(str(c.change.describe()) for c in account.changes) or "nothing to change"
+    """Count an account's changes by action: ``register 2, create-workflow 1``."""
+    counts = Counter(str(c.change.action) for c in account.changes)
+    return ", ".join(f"{action} {n}" for action, n in counts.items()) or "nothing to change"

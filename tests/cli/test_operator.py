@@ -438,3 +438,14 @@ def test_the_library_never_imports_rich() -> None:
     )
 
     assert done.stdout.strip() == "[]"
+
+
+async def test_verbose_lists_every_account() -> None:
+    planned = await cli("plan", str(DEMO), "--emulator", "--verbose")
+    applied = await cli("apply", str(DEMO), "--emulator", "--verbose")
+
+    assert planned.out.count("  + register QUIN (QUIN tag 'Quinyx 2024-06')\n") == 50
+    rows = [line for line in applied.out.splitlines() if "  done  " in line]
+    assert len(rows) == 50
+    assert "register 2, create-workflow 1, schedule 1" in applied.out
+    assert applied.out.splitlines()[-1].startswith("Apply: 50 accounts: 50 done, 0 failed")
