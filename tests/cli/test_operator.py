@@ -449,3 +449,11 @@ async def test_verbose_lists_every_account() -> None:
     assert len(rows) == 50
     assert "register 2, create-workflow 1, schedule 1" in applied.out
     assert applied.out.splitlines()[-1].startswith("Apply: 50 accounts: 50 done, 0 failed")
+
+
+async def test_force_color_colours_a_pipe() -> None:
+    forced = await cli("plan", str(DEMO), "--emulator", env={"FORCE_COLOR": "1"})
+    plain = await cli("plan", str(DEMO), "--emulator")
+
+    assert "\x1b[32m  +\x1b[0m register QUIN" in forced.out
+    assert "\x1b[" not in plain.out + plain.err
