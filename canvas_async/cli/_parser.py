@@ -87,10 +87,14 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
     return parent
 
 
-def _json_option() -> argparse.ArgumentParser:
+def _json_option(*, top: bool) -> argparse.ArgumentParser:
+    """Return ``--json``, taken before the command's name too (as the connection options)."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--json", action="store_true", help="print JSON on stdout instead of tables and text"
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print JSON on stdout instead of tables and text",
     )
     return parent
 
@@ -125,7 +129,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.connection = _connection(top=False)
-        self.json = _json_option()
+        self.json = _json_option(top=False)
 
     def command(
         self,
@@ -170,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Work with the Canvas REST API of ConnectMyApps, one account or thousands.",
         epilog=_EPILOG,
         formatter_class=_Formatter,
-        parents=[_connection(top=True)],
+        parents=[_connection(top=True), _json_option(top=True)],
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.set_defaults(connects=False, handler=None)

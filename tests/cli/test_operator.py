@@ -343,6 +343,14 @@ async def test_connection_options_are_only_where_they_apply() -> None:
     assert DEFAULT_CONCURRENCY == DEFAULT_MAX_CONCURRENCY
 
 
+async def test_json_is_taken_before_or_after_the_command() -> None:
+    before = await cli("--json", "cron", "explain", "0 0 * ? * *", "-n", "1")
+    after = await cli("cron", "explain", "0 0 * ? * *", "-n", "1", "--json")
+
+    assert before.code == after.code == 0
+    assert before.json() == after.json()
+
+
 async def test_version() -> None:
     result = await cli("--version")
 
