@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from leak_check import register_secret
 
 from canvas_async.testing import CanvasEmulator
 
@@ -13,4 +14,5 @@ from canvas_async.testing import CanvasEmulator
 async def emu() -> AsyncIterator[CanvasEmulator]:
     """An emulator with the sample data and four synthetic accounts."""
     async with CanvasEmulator(seed="samples", synthetic_accounts=4, random_seed=9) as emu:
+        register_secret(emu.secret_key)
         yield emu

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
+from leak_check import record_text, register_secret
 
 from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
@@ -18,7 +19,7 @@ from canvas_async.testing import CanvasEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-accounts.toml"
-SECRET_VALUE = "quinyx-s3cr3t-value"
+SECRET_VALUE = register_secret("quinyx-s3cr3t-value")
 
 
 @attrs.frozen
@@ -47,7 +48,10 @@ async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "")
     )
     out, err = await proc.communicate(stdin.encode())
     assert proc.returncode is not None
-    return Result(proc.returncode, out.decode(), err.decode())
+    result = Result(proc.returncode, out.decode(), err.decode())
+    # What the command printed is searched for every registered secret too.
+    record_text(f"canvas-async {' '.join(args)}", result.out + result.err)
+    return result
 
 
 def _no_traceback(result: Result) -> None:
