@@ -21,7 +21,7 @@ from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.cli._present import show_apply, show_plan
 from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
-from canvas_async.provision.load import DesiredStateError, locate
+from canvas_async.provision.load import DesiredStateError, locate, read
 from canvas_async.provision.report import RunReport
 from canvas_async.provision.spec import DesiredState, EnvRef, iter_refs
 
@@ -318,21 +318,11 @@ def _checked(args: argparse.Namespace) -> Iterator[None]:
     try:
         yield
     except DesiredStateError as exc:
-        data = _raw(args.file)
-        if data is None:
-            raise
+        try:
+            data = read(args.file)
+        except DesiredStateError:  # changed since it was loaded: report it as found
+            raise exc from None
         raise DesiredStateError(exc.source, locate(exc.problems, data)) from None
-
-
-def _raw(path: str) -> object:
-    import json  # noqa: PLC0415
-    import tomllib  # noqa: PLC0415
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-        return json.loads(text) if path.lower().endswith(".json") else tomllib.loads(text)
-    except (OSError, ValueError):
-        return None
 
 
 async def _plan(

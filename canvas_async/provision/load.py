@@ -51,7 +51,7 @@ from .spec import (
     as_ref,
 )
 
-__all__ = ["DesiredStateError", "did_you_mean", "from_data", "load", "loads", "locate"]
+__all__ = ["DesiredStateError", "did_you_mean", "from_data", "load", "loads", "locate", "read"]
 
 FORMAT_VERSION: Final = 1
 _NEW_ACCOUNT_KEYS: Final = frozenset(
@@ -93,17 +93,30 @@ def load(path: str | Path) -> DesiredState:
     Raises:
         DesiredStateError: The file cannot be read or is not valid.
     """
+    return from_data(read(path), source=str(path))
+
+
+def read(path: str | Path) -> object:
+    """Return the document at ``path`` as parsed data, unchecked (for :func:`locate`).
+
+    Raises:
+        DesiredStateError: The file cannot be read or parsed.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
     fmt = "json" if path.suffix.lower() == ".json" else "toml"
-    return loads(text, fmt=fmt, source=str(path))
+    return _parse(text, fmt, str(path))
 
 
 def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
     """Parse desired state from ``text`` in ``fmt`` (``"toml"`` or ``"json"``)."""
+    return from_data(_parse(text, fmt, source), source=source)
+
+
+def _parse(text: str, fmt: str, source: str) -> object:
     data: object
     try:
         if fmt == "json":
@@ -124,7 +137,7 @@ def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredS
         else:
             text = f"not valid TOML: {text}"
         raise DesiredStateError(source, [text]) from None
-    return from_data(data, source=source)
+    return data
 
 
 def from_data(data: object, *, source: str = "<data>") -> DesiredState:
