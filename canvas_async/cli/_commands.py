@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from canvas_async import provision
+from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async._validate import check_block_range
 from canvas_async.cli import _exit
@@ -260,6 +261,8 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Bring every account of the file to its declared state (after a yes on a terminal)."""
     state = _load(args)
+    requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
+    stop = bulk.Stop.after(args.deadline)
     async with connect(args, out) as conn:
         environ = _environ(state, conn, out)
         if _asks(args, conn, out):
@@ -273,7 +276,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                 return _exit.FAILED
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
-            with _checked(args):
+            with _checked(args), _stop_on_signals(stop, out) as signalled:
                 report = await provision.apply(
                     conn.canvas,
                     state,
@@ -283,6 +286,8 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                     concurrency=args.concurrency,
                     on_progress=display,
                     environ=environ,
+                    requeue=requeue,
+                    stop=stop,
                 )
         except (KeyboardInterrupt, asyncio.CancelledError):
             display.close()
@@ -295,6 +300,8 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
         out.data(report.to_json())
     else:
         show_apply(report, out, verbose=args.verbose)
+    if signalled:
+        return _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
     return _exit.for_report(report)
 
 
@@ -410,6 +417,39 @@ def _refs_of(account: provision.AccountSpec, name: str) -> Iterator[str]:
             for variable, value in values.items():
                 if any(ref.name == name for ref in iter_refs(value)):
                     yield f'workflows."{workflow.name}".variables."{block}".{variable}'
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: bulk.Stop, out: Out) -> Iterator[list[int]]:
+    """On SIGINT or SIGTERM, ask ``stop`` to stop; yield the signals received.
+
+    The first signal lets the requests in flight finish, so the summary and
+    the report can say what was done; a second one is handled as usual
+    (Ctrl-C cancels what is in flight).
+    """
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+    handled: list[int] = []
+
+    def handle(signum: int) -> None:
+        received.append(signum)
+        for other in handled:
+            loop.remove_signal_handler(other)
+        name = signal.Signals(signum).name
+        stop.ask(f"interrupted ({name})")
+        out.info(f"{name}: starting nothing new; letting requests in flight finish")
+
+    for wanted in (signal.SIGINT, signal.SIGTERM):
+        # Not on Windows: there Ctrl-C arrives as KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(wanted, handle, int(wanted))
+            handled.append(wanted)
+    try:
+        yield received
+    finally:
+        if not received:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
 
 
 def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None:

@@ -22,9 +22,10 @@ UNKNOWN: Final = 3
 PENDING: Final = 4
 """``plan --detailed-exitcode``: there are changes or drift to apply."""
 INTERRUPTED: Final = 130
-"""Interrupted (Ctrl-C, SIGINT); work in flight was cancelled."""
+"""Interrupted (Ctrl-C, SIGINT): ``apply`` started no new work, let what was
+in flight finish and reported what was done; a second Ctrl-C cancels it."""
 TERMINATED: Final = 143
-"""Stopped by SIGTERM; work in flight was cancelled."""
+"""Terminated (SIGTERM): as for :data:`INTERRUPTED`."""
 
 
 def for_report(report: RunReport) -> int:

@@ -9,6 +9,7 @@ imported only when that command runs, so ``--help``, ``cron explain`` and
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -17,6 +18,10 @@ __all__ = ["CONNECTION_OPTIONS", "DEFAULT_CONCURRENCY", "build_parser"]
 #: ``--concurrency``'s default: the client's own ``DEFAULT_MAX_CONCURRENCY``
 #: (a test keeps the two equal without importing the client here).
 DEFAULT_CONCURRENCY: Final = 64
+#: ``--max-attempts`` and ``--account-timeout``'s defaults: ``bulk.Requeue()``'s
+#: (kept equal by a test, without importing the bulk engine here).
+DEFAULT_MAX_ATTEMPTS: Final = 5
+DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
 #: Managed accounts the bundled emulator is seeded with, however it is started.
 DEMO_ACCOUNTS: Final = 50
 #: The destinations of the connection options, for checks and completion.
@@ -27,7 +32,8 @@ keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-f
 server: CANVAS_ENV or --env (dev, prd, or a base URL ending in /api).
 output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
-(apply again), 4 plan --detailed-exitcode found changes, 130 interrupted.
+(apply again), 4 plan --detailed-exitcode found changes, 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).
 """
 
 _COMMANDS: Final = "canvas_async.cli._commands"
@@ -149,6 +155,39 @@ class _Builder:
         return sub
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _budget_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--max-attempts",
+        type=positive,
+        default=DEFAULT_MAX_ATTEMPTS,
+        metavar="N",
+        help="tries per account after transient failures, the first included",
+    )
+    sub.add_argument(
+        "--account-timeout",
+        type=_seconds,
+        default=DEFAULT_ACCOUNT_TIMEOUT,
+        metavar="SECONDS",
+        help="time per account over all its tries",
+    )
+    sub.add_argument(
+        "--deadline",
+        type=_seconds,
+        metavar="SECONDS",
+        help="start no new work after SECONDS; the report says what is left",
+    )
+
+
 def _account_option(sub: argparse.ArgumentParser, *, required: bool) -> None:
     sub.add_argument(
         "--account",
@@ -232,6 +271,24 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
     )
+    parser.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
+        "500, 502, 503, 504, 429, connections dropped before or after the effect",
+    )
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
 
 
 def _reading_commands(build: _Builder, commands: _Commands) -> None:
@@ -332,6 +389,7 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
                 help="apply without showing the plan and asking first (never asked when "
                 "standard input is not a terminal)",
             )
+            _budget_options(sub)
         else:
             sub.add_argument(
                 "--detailed-exitcode",

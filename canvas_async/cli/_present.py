@@ -136,9 +136,10 @@ def attention_lines(report: RunReport) -> Iterator[str]:
         yield f"[bold]{len(needs):,} {noun} attention:[/]"
         yield from (_attention(a) for a in needs)
     if stopped:
+        why = report.stopped or "--fail-fast"
         yield (
-            f"[yellow]{len(stopped):,} accounts were not finished[/] (stopped early, "
-            "e.g. by --fail-fast); apply again to converge them"
+            f"[yellow]{len(stopped):,} accounts were not finished[/] (stopped early: {why}); "
+            "apply again to converge them"
         )
     if any(a.status is Status.OUTCOME_UNKNOWN for a in report.accounts):
         yield "outcome unknown: the write may or may not have happened; apply again to settle it"

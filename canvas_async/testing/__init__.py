@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._faults import (
+        TRANSIENT_FAULTS,
+        WRITES,
         DropConnection,
         ErrorEnvelope,
         ErrorStatus,
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
         FaultRule,
         Faults,
         Latency,
+        RandomFaults,
         RateLimit,
     )
     from ._records import (
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
     from ._tokens import TokenStore
 
 __all__ = [
+    "TRANSIENT_FAULTS",
+    "WRITES",
     "AccountRecord",
     "ActivationMail",
     "ApplicationRecord",
@@ -64,6 +69,7 @@ __all__ = [
     "Faults",
     "Latency",
     "ManualClock",
+    "RandomFaults",
     "RateLimit",
     "RegApplicationRecord",
     "RequestRecord",
@@ -76,7 +82,7 @@ __all__ = [
 
 _MODULES = {
     "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
-                "Latency", "RateLimit"),
+                "Latency", "RandomFaults", "RateLimit", "TRANSIENT_FAULTS", "WRITES"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",
                  "CredentialField", "RegApplicationRecord", "RequestRecord", "RunRecord",
                  "TemplateRecord", "WorkflowRecord"),

@@ -1,6 +1,7 @@
 """The emulator command, started as ``canvas-async-emulator`` or ``canvas-async emulator``.
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
+    canvas-async-emulator --accounts 300 --faults 0.1 --random-seed 7   # a flaky server
 
 Both start the same emulator with the same options (:func:`add_emulator_options`),
 with the sample data and 50 demo accounts by default, the number the
@@ -68,7 +69,8 @@ async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, prog: str) -> int:
     """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
-    from ._server import CanvasEmulator  # noqa: PLC0415 - aiohttp only once it is asked for
+    from ._faults import RandomFaults  # noqa: PLC0415 - aiohttp only once it is asked for
+    from ._server import CanvasEmulator  # noqa: PLC0415
 
     emulator = CanvasEmulator(
         auth=args.auth,
@@ -80,6 +82,8 @@ def run(args: argparse.Namespace, prog: str) -> int:
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
     )
+    if args.faults:
+        emulator.faults.add(RandomFaults(), fraction=args.faults)
     try:
         asyncio.run(_serve(emulator, args.accounts, sys.stdout))
     except KeyboardInterrupt:

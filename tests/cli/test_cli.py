@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
-from leak_check import record_text, register_secret
+import pytest
 
 from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.testing import CanvasEmulator
+from tests.leak_check import record_text, register_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-accounts.toml"
@@ -56,6 +57,9 @@ async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "")
 
 def _no_traceback(result: Result) -> None:
     assert "Traceback" not in result.err
+
+
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
 
 
 def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
@@ -318,20 +322,28 @@ async def test_the_emulator_command_serves_until_interrupted() -> None:
     import signal
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "canvas_async.cli",
-        "emulator",
-        "--port",
-        "0",
-        "--accounts",
-        "3",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=base,
-        cwd=ROOT,
-    )
+    # A shell without job control starts background jobs with SIGINT ignored,
+    # and a child inherits an ignored signal (the command would never see
+    # the Ctrl-C): while spawning, handle it, so the child starts with it at
+    # its default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "canvas_async.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--accounts",
+            "3",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=base,
+            cwd=ROOT,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert proc.stdout is not None
     first = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
     assert b"Canvas emulator (keys mode) listening on http://127.0.0.1:" in first

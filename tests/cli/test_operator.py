@@ -17,18 +17,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_cli import DEMO, ROOT, SECRET_VALUE, _file, _keys, _no_traceback, cli
 
 from canvas_async import DEFAULT_MAX_CONCURRENCY
+from canvas_async.bulk import Requeue
 from canvas_async.cli import _exit
-from canvas_async.cli._parser import DEFAULT_CONCURRENCY
+from canvas_async.cli._parser import (
+    DEFAULT_ACCOUNT_TIMEOUT,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_ATTEMPTS,
+)
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.provision.plan import Action, Change
 from canvas_async.provision.report import ChangeResult, ChangeStatus
 from canvas_async.testing import CanvasEmulator
+from tests.cli.test_cli import DEMO, ROOT, SECRET_VALUE, _file, _keys, _no_traceback, cli
 
 BASH = shutil.which("bash") or "/bin/bash"
 EMULATOR_COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))
+
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
 
 
 # -- 1. the summary --------------------------------------------------------------------
@@ -340,7 +347,12 @@ async def test_connection_options_are_only_where_they_apply() -> None:
     assert "--consumer-file" in plan_help.out
     assert "--consumer-file" not in cron_help.out
     assert "(default: 64)" in plan_help.out
+    # The parser states the library's defaults without importing it.
     assert DEFAULT_CONCURRENCY == DEFAULT_MAX_CONCURRENCY
+    assert (
+        Requeue().max_attempts,
+        Requeue().timeout,
+    ) == (DEFAULT_MAX_ATTEMPTS, DEFAULT_ACCOUNT_TIMEOUT)
 
 
 async def test_json_is_taken_before_or_after_the_command() -> None:

@@ -18,14 +18,16 @@ from collections.abc import Mapping
 
 import attrs
 import pytest
-from test_cli import DEMO, ROOT, _file, _keys
 
 from canvas_async.cli import _exit
 from canvas_async.testing import CanvasEmulator
+from tests.cli.test_cli import DEMO, ROOT, _file, _keys
 
 # Control sequences: CSI (colours, cursor moves, erasing) and OSC (titles, links).
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;")
+
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
 
 
 @attrs.frozen

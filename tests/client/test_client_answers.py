@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from client_support import serve
 
 from canvas_async import (
     APIError,
@@ -23,12 +22,13 @@ from canvas_async import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    Retries,
     ServerError,
     UnexpectedResponseError,
     _routes,
 )
-from canvas_async._retry import Retries
 from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
+from tests.support import serve
 
 Call = Callable[[Canvas], Awaitable[object]]
 
