@@ -477,3 +477,35 @@ async def test_force_color_colours_a_pipe() -> None:
 
     assert "\x1b[32m  +\x1b[0m register QUIN" in forced.out
     assert "\x1b[" not in plain.out + plain.err
+
+
+async def test_plan_lists_the_accounts_it_could_not_read_before_its_last_line(
+    tmp_path: Path, emu: CanvasEmulator
+) -> None:
+    ids = [str(uuid.UUID(int=5)), *(str(a) for a in emu.state.managed_ids[-4:])]
+    text = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in ids)
+
+    result = await cli("plan", _state(tmp_path, text), env=_keys(emu))
+
+    assert result.code == _exit.FAILED
+    lines = result.out.splitlines()
+    assert "could not read 1 of 5 accounts:" in lines
+    assert lines[lines.index("could not read 1 of 5 accounts:") + 1].startswith(
+        f"  x {ids[0]}: failed"
+    )
+    assert lines[-1] == "Plan: 0 to add, 0 to change, 0 to destroy, across 0 of 5 accounts."
+
+
+async def test_an_account_is_named_by_id_or_e_mail(emu: CanvasEmulator) -> None:
+    env = _keys(emu)
+    listed = (await cli("accounts", "--json", env=env)).json()
+    assert isinstance(listed, list)
+    email = next(a["email"] for a in listed if a["id"] == str(emu.state.managed_ids[-1]))
+
+    found = await cli("workflows", "-a", email.upper(), "--json", env=env)
+    missing = await cli("workflows", "-a", "nobody@example.org", env=env)
+
+    assert found.code == 0, found.err
+    assert found.json() == []
+    assert missing.code == _exit.USAGE
+    assert "no account with the id or e-mail 'nobody@example.org'" in missing.err
