@@ -5,16 +5,17 @@ from __future__ import annotations
 import ipaddress
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable
 from types import TracebackType
-from typing import Final, Literal, Self, TypeAlias
+from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
 
 import aiohttp
 import attrs
 import yarl
 
-from . import _routes, _validate, models
+from . import _operations, _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
+from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
 from ._resources import (
     AccountsAPI,
@@ -24,7 +25,6 @@ from ._resources import (
     TemplatesAPI,
     WorkflowsAPI,
 )
-from ._resources._base import parse_true
 from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._tokens import TokenAuth
@@ -86,8 +86,54 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+R = TypeVar("R")
+
+
+class _Family(Generic[R]):
+    """A family of operations on a scope: its resource API, built once per view."""
+
+    def __init__(self, api: Callable[[AccountView], R], doc: str) -> None:
+        self._api = api
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, scope: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, scope: _Scope, owner: type) -> R: ...
+    def __get__(self, scope: _Scope | None, owner: type) -> R | Self:
+        if scope is None:
+            return self
+        # An account view acts through itself, the client through its root view.
+        view = scope if isinstance(scope, AccountView) else scope._root
+        apis = view._apis
+        api = apis.get(self._name)
+        if api is None:  # resource APIs are small objects holding only the view
+            api = apis[self._name] = self._api(view)
+        return api
+
+
+class _Scope:
+    """What ``Canvas`` and its account views share: the resource families.
+
+    A new family of operations is one line here.
+    """
+
+    __slots__ = ()
+    _root: AccountView  # the client's own view (set by Canvas)
+
+    accounts = _Family(AccountsAPI, "The organization's accounts.")
+    applications = _Family(ApplicationsAPI, "The applications Canvas supports.")
+    reg_applications = _Family(RegApplicationsAPI, "The account's registered applications.")
+    templates = _Family(TemplatesAPI, "Workflow templates.")
+    workflows = _Family(WorkflowsAPI, "The account's workflows.")
+    meta = _Family(MetaAPI, "GetMetaData and Describe.")
+
+
 @attrs.frozen
-class AccountView:
+class AccountView(_Scope):
     """The resource APIs acting for one managed account (or for none).
 
     A view shares everything with its client (session, limits, auth); only
@@ -103,24 +149,7 @@ class AccountView:
     _client: Canvas = attrs.field(repr=False, alias="client")
     account_id: uuid.UUID | None
     retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
-    accounts: AccountsAPI = attrs.field(init=False, repr=False, eq=False)
-    applications: ApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
-    reg_applications: RegApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
-    templates: TemplatesAPI = attrs.field(init=False, repr=False, eq=False)
-    workflows: WorkflowsAPI = attrs.field(init=False, repr=False, eq=False)
-    meta: MetaAPI = attrs.field(init=False, repr=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        # Resource APIs are small objects holding only this view.
-        for name, api in (
-            ("accounts", AccountsAPI),
-            ("applications", ApplicationsAPI),
-            ("reg_applications", RegApplicationsAPI),
-            ("templates", TemplatesAPI),
-            ("workflows", WorkflowsAPI),
-            ("meta", MetaAPI),
-        ):
-            object.__setattr__(self, name, api(self))
+    _apis: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 
     @property
     def _transport(self) -> Transport:
@@ -141,7 +170,7 @@ class AccountView:
         return attrs.evolve(self, retries=Retries.of(retries))
 
 
-class Canvas:
+class Canvas(_Scope):
     """An async client of the Canvas REST API.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
@@ -192,10 +221,7 @@ class Canvas:
         auth: AuthMode | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise ValidationError("max_concurrency must be an int")
-        if max_concurrency < 1:
-            raise ValidationError("max_concurrency must be >= 1")
+        check_concurrency(max_concurrency)
         self.base_url: yarl.URL = resolve_base_url(env)
         name = env.strip().casefold()
         self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
@@ -211,13 +237,8 @@ class Canvas:
             session=session,
         )
         if isinstance(strategy, TokenAuth):
-            strategy.bind(keys, self._send_token_request)
+            strategy.bind(keys, self._transport.send_token_request)
         self._root = AccountView(self, None)
-
-    async def _send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
-        # Revoking on close is tried once: closing must not linger.
-        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
-        return await self._transport.request(key, _as_is, params=params, retries=retries)
 
     def __repr__(self) -> str:
         return f"<Canvas env={self.env!r} base_url='{self.base_url}' state={self.state!r}>"
@@ -303,36 +324,6 @@ class Canvas:
         """The client acts for the caller's own account: no ``ManagedAccountId``."""
         return None
 
-    @property
-    def accounts(self) -> AccountsAPI:
-        """The organization's accounts."""
-        return self._root.accounts
-
-    @property
-    def applications(self) -> ApplicationsAPI:
-        """The applications Canvas supports."""
-        return self._root.applications
-
-    @property
-    def reg_applications(self) -> RegApplicationsAPI:
-        """The caller's registered applications."""
-        return self._root.reg_applications
-
-    @property
-    def templates(self) -> TemplatesAPI:
-        """Workflow templates."""
-        return self._root.templates
-
-    @property
-    def workflows(self) -> WorkflowsAPI:
-        """The caller's workflows."""
-        return self._root.workflows
-
-    @property
-    def meta(self) -> MetaAPI:
-        """GetMetaData and Describe."""
-        return self._root.meta
-
     async def authenticate(
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> bool:
@@ -348,13 +339,11 @@ class Canvas:
             if isinstance(auth, TokenAuth) and await auth.resolve() == "token":
                 await auth.manager.authorization()
                 return True
-            return await self._transport.request("authenticate", parse_true, timeout=timeout)
+            return await self._transport.request(
+                "authenticate", _operations.parse_true, timeout=timeout
+            )
         except AuthenticationError:
             return False
-
-
-def _as_is(payload: object) -> object:
-    return payload
 
 
 def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:

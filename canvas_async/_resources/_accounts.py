@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from canvas_async import _convert, _requests, _validate, models
+from canvas_async import _operations as op
+from canvas_async import models
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, parse_guid
+from ._base import Resource
 
 
 class AccountsAPI(Resource):
@@ -17,7 +18,7 @@ class AccountsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Account]:
         """Return every active account of the organization."""
-        return await self._call("list_accounts", self._models(models.Account), timeout=timeout)
+        return await self._send(op.LIST_ACCOUNTS(), timeout)
 
     async def create(
         self,
@@ -54,25 +55,15 @@ class AccountsAPI(Resource):
         Raises:
             ValidationError: A field is missing or malformed (nothing was sent).
         """
-        _validate.check_account(
+        call = op.CREATE_ACCOUNT(
             first_name=first_name,
             last_name=last_name,
             email=email,
             role=role,
-            country_key=country_key,
-            default_notification_email=default_notification_email,
-        )
-        body = _requests.NewAccount(
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
-            email=email.strip(),
-            role_name=str(role),
             phone=phone,
             country_key=country_key,
             global_notifications=global_notifications,
             default_notification_email=default_notification_email,
             activated=activated,
         )
-        return await self._call(
-            "create_account", parse_guid, body=_convert.unstructure(body), timeout=timeout
-        )
+        return await self._send(call, timeout)

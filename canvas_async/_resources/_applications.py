@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from canvas_async import _convert, _requests, _validate, models
+from canvas_async import _operations as op
+from canvas_async import _routes, _validate, models
 from canvas_async._errors import CanvasError, UnexpectedResponseError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
-from canvas_async._transport import label
 
-from ._base import Resource, not_found, parse_guid
+from ._base import Resource
 
 
 class ApplicationsAPI(Resource):
@@ -20,9 +20,7 @@ class ApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Application]:
         """Return every application, with the credential fields each asks for."""
-        return await self._call(
-            "list_applications", self._models(models.Application), timeout=timeout
-        )
+        return await self._send(op.LIST_APPLICATIONS(), timeout)
 
     async def get(
         self,
@@ -39,7 +37,7 @@ class ApplicationsAPI(Resource):
             _validate.check_name(application, "application")
         found = find_application(await self.list(timeout=timeout), application)
         if found is None:
-            raise not_found(
+            raise op.not_found(
                 "list_applications", f"no application {str(application)!r}", self.account_id
             )
         return found
@@ -68,9 +66,7 @@ class RegApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.RegApplication]:
         """Return the account's registered applications (never their credentials)."""
-        return await self._call(
-            "list_reg_applications", self._models(models.RegApplication), timeout=timeout
-        )
+        return await self._send(op.LIST_REG_APPLICATIONS(), timeout)
 
     async def create(
         self,
@@ -99,7 +95,7 @@ class RegApplicationsAPI(Resource):
             ValidationError: Bad credentials or tag (nothing was sent).
         """
         if not isinstance(application, models.Application):
-            _validate.check_name(tag_text, "tag_text")
+            _validate.check_name(tag_text, "tag_text")  # before the applications are listed
             application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
         new_id = await self.create_id(
             application, tag_text=tag_text, credentials=credentials, timeout=timeout
@@ -120,7 +116,7 @@ class RegApplicationsAPI(Resource):
             f"{application.short_name} was registered as {new_id}, "
             "but RegApplications does not list it",
             status=200,
-            operation=label("list_reg_applications"),
+            operation=_routes.label("list_reg_applications"),
             account_id=self.account_id,
         )
 
@@ -136,11 +132,5 @@ class RegApplicationsAPI(Resource):
 
         Nothing is read back, for callers that need only the id (provisioning).
         """
-        _validate.check_name(tag_text, "tag_text")
-        _validate.check_credentials(application, credentials)
-        body = _requests.NewRegApplication(
-            application_id=application.id, tag_text=tag_text, credentials=credentials
-        )
-        return await self._call(
-            "create_reg_application", parse_guid, body=_convert.unstructure(body), timeout=timeout
-        )
+        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+        return await self._send(call, timeout)

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import builtins
-import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from canvas_async import _convert, _requests, _routes, _validate, models
-from canvas_async._errors import CanvasError, NotFoundError, ValidationError
+from canvas_async import _operations as op
+from canvas_async import _validate, models
+from canvas_async._errors import CanvasError, NotFoundError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
-from ._base import Resource, parse_guid, parse_text, parse_true
+from ._base import Resource
 from ._templates import TemplatesAPI
-
-_RUN_STARTED = parse_text(_routes.RUN_TEXT)
-_SCHEDULER_ENABLED = parse_text(_routes.SCHEDULER_ENABLED_TEXT)
-_SCHEDULER_DISABLED = parse_text(_routes.SCHEDULER_DISABLED_TEXT)
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
 _TemplateRef = models.WorkflowTemplate | uuid.UUID | str
@@ -31,7 +27,7 @@ class WorkflowsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> builtins.list[models.Workflow]:
         """Return the account's workflows."""
-        return await self._call("list_workflows", self._models(models.Workflow), timeout=timeout)
+        return await self._send(op.LIST_WORKFLOWS(), timeout)
 
     async def get(
         self,
@@ -44,13 +40,7 @@ class WorkflowsAPI(Resource):
         Raises:
             NotFoundError: The account has no such workflow.
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._call(
-            "get_workflow",
-            self._model(models.Workflow),
-            params={"id": str(workflow_id)},
-            timeout=timeout,
-        )
+        return await self._send(op.GET_WORKFLOW(workflow), timeout)
 
     async def create(
         self,
@@ -118,26 +108,11 @@ class WorkflowsAPI(Resource):
 
         Nothing is read back, for callers that need only the id (provisioning).
         """
-        _validate.check_name(name, "name")
         if not isinstance(template, models.WorkflowTemplate):
+            _validate.check_name(name, "name")  # before the templates are listed
             template = await TemplatesAPI(self._view).get(template, timeout=timeout)
-        registrations = _validate.resolve_applications(template, applications)
-        chain = None
-        if variables:
-            chain = tuple(
-                _requests.ChainOverride(block.unique_block_id, merged)
-                for block, merged in _validate.resolve_variables(template, variables)
-            )
-        body = _requests.NewWorkflow(
-            workflow_template_id=template.id,
-            applications=registrations,
-            name=name,
-            description=description,
-            chain=chain,
-        )
-        return await self._call(
-            "create_workflow", parse_guid, body=_convert.unstructure(body), timeout=timeout
-        )
+        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+        return await self._send(call, timeout)
 
     async def run(
         self,
@@ -157,15 +132,7 @@ class WorkflowsAPI(Resource):
             ValidationError: A block number below 1, or ``from_block`` after
                 ``till_block`` (nothing was sent).
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
-        _validate.check_block_range(from_block, till_block)
-        body = _requests.RunMetadata(workflow_id, from_block, till_block)
-        await self._call(
-            "run_workflow",
-            _RUN_STARTED,
-            body=_convert.unstructure(body),
-            timeout=timeout,
-        )
+        await self._send(op.RUN_WORKFLOW(workflow, from_block, till_block), timeout)
 
     async def schedule(
         self,
@@ -188,8 +155,7 @@ class WorkflowsAPI(Resource):
                 :class:`~canvas_async.ValidationError`; nothing was sent).
         """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        text = _check_cron(cron)
-        return await self._set_schedule(workflow_id, text, enabled=True, timeout=timeout)
+        return await self._set_schedule(workflow_id, op.check_cron(cron), timeout)
 
     async def unschedule(
         self,
@@ -199,7 +165,7 @@ class WorkflowsAPI(Resource):
     ) -> models.Workflow:
         """Turn the workflow's scheduler off (its cron is kept); return it updated."""
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._set_schedule(workflow_id, None, enabled=False, timeout=timeout)
+        return await self._set_schedule(workflow_id, None, timeout)
 
     async def delete(
         self,
@@ -221,14 +187,9 @@ class WorkflowsAPI(Resource):
         Raises:
             NotFoundError: No such workflow, unless ``missing_ok``.
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        call = op.DELETE_WORKFLOW(workflow)
         try:
-            await self._call(
-                "delete_workflow",
-                _deleted(workflow_id),
-                params={"id": str(workflow_id)},
-                timeout=timeout,
-            )
+            await self._send(call, timeout)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -242,59 +203,14 @@ class WorkflowsAPI(Resource):
     ) -> None:
         """Schedule on ``cron``, or unschedule for None, in one request: nothing is read back."""
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        text = None if cron is None else _check_cron(cron)
-        await self._send_schedule(workflow_id, text, enabled=cron is not None, timeout=timeout)
+        text = None if cron is None else op.check_cron(cron)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, text), timeout)
 
     async def _set_schedule(
         self,
         workflow_id: uuid.UUID,
         cron: str | None,
-        *,
-        enabled: bool,
         timeout: TimeoutTypes | UseClientDefault,
     ) -> models.Workflow:
-        await self._send_schedule(workflow_id, cron, enabled=enabled, timeout=timeout)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, cron), timeout)
         return await self.get(workflow_id, timeout=timeout)
-
-    async def _send_schedule(
-        self,
-        workflow_id: uuid.UUID,
-        cron: str | None,
-        *,
-        enabled: bool,
-        timeout: TimeoutTypes | UseClientDefault,
-    ) -> None:
-        body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
-        await self._call(
-            "workflow_scheduler",
-            _SCHEDULER_ENABLED if enabled else _SCHEDULER_DISABLED,
-            body=_convert.unstructure(body),
-            timeout=timeout,
-        )
-
-
-def _check_cron(cron: object) -> str:
-    """Return the canonical form of a Quartz expression (what is sent)."""
-    if isinstance(cron, Cron):
-        return str(cron)
-    if not isinstance(cron, str):
-        raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
-    return _canonical_cron(cron)
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_cron(text: str) -> str:
-    # A provisioning run schedules many workflows on a few expressions: each
-    # text is parsed once. Raises CronError naming the bad field (not cached).
-    return str(Cron.parse(text))
-
-
-def _deleted(workflow_id: uuid.UUID) -> Any:
-    # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
-    # Guid, so the deleted workflow's id is accepted too.
-    def parse(payload: Any) -> None:
-        if isinstance(payload, str) and payload.strip().strip('"') == str(workflow_id):
-            return
-        parse_true(payload)
-
-    return parse

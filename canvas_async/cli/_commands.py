@@ -14,7 +14,7 @@ from pathlib import Path
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
-from canvas_async._validate import check_block_range
+from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit
 from canvas_async.cli._connect import Connection, connect, environ_for
 from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
