@@ -13,7 +13,10 @@ import math
 from collections.abc import Callable
 from typing import Any, Final
 
-__all__ = ["CONNECTION_OPTIONS", "DEFAULT_CONCURRENCY", "build_parser"]
+# Light on purpose (argparse only), and shared with canvas-async-emulator.
+from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options
+
+__all__ = ["CONNECTION_OPTIONS", "DEFAULT_CONCURRENCY", "DEMO_ACCOUNTS", "build_parser"]
 
 #: ``--concurrency``'s default: the client's own ``DEFAULT_MAX_CONCURRENCY``
 #: (a test keeps the two equal without importing the client here).
@@ -22,8 +25,6 @@ DEFAULT_CONCURRENCY: Final = 64
 #: (kept equal by a test, without importing the bulk engine here).
 DEFAULT_MAX_ATTEMPTS: Final = 5
 DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
-#: Managed accounts the bundled emulator is seeded with, however it is started.
-DEMO_ACCOUNTS: Final = 50
 #: The destinations of the connection options, for checks and completion.
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator")
 
@@ -241,54 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
-
-
-def add_emulator_options(parser: argparse.ArgumentParser) -> None:
-    """Add the emulator's options: one definition for both ways of starting it."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
-    )
-    parser.add_argument(
-        "--auth",
-        choices=("keys", "token"),
-        default="keys",
-        help="keys: key headers on every call; token: keys exchanged for bearer tokens",
-    )
-    parser.add_argument(
-        "--seed",
-        choices=("samples", "empty"),
-        default="samples",
-        help="start with the documented sample data, or with the catalog only",
-    )
-    parser.add_argument(
-        "--accounts",
-        type=_at_least(0),
-        default=DEMO_ACCOUNTS,
-        metavar="N",
-        help="synthetic managed accounts to add (the demo file uses 50)",
-    )
-    parser.add_argument(
-        "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
-    )
-    parser.add_argument(
-        "--faults",
-        type=_fraction,
-        default=0.0,
-        metavar="FRACTION",
-        help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
-        "500, 502, 503, 504, 429, connections dropped before or after the effect",
-    )
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
 
 
 def _reading_commands(build: _Builder, commands: _Commands) -> None:

@@ -13,7 +13,6 @@ at start, and a client needs them to talk to it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import signal
@@ -21,14 +20,73 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, TextIO
 
-from canvas_async.cli._parser import add_emulator_options
-
 if TYPE_CHECKING:
     from ._server import CanvasEmulator
 
-__all__ = ["command", "main"]
+__all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "command", "main"]
 
 _LOG_LIMIT: Final = 10_000
+#: Managed accounts the emulator is seeded with by default, however it is
+#: started (``canvas-async --emulator`` too): the demo file's 50.
+DEMO_ACCOUNTS: Final = 50
+
+
+def add_emulator_options(parser: argparse.ArgumentParser) -> None:
+    """Add the emulator's options: one definition for both ways of starting it."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
+    )
+    parser.add_argument(
+        "--auth",
+        choices=("keys", "token"),
+        default="keys",
+        help="keys: key headers on every call; token: keys exchanged for bearer tokens",
+    )
+    parser.add_argument(
+        "--seed",
+        choices=("samples", "empty"),
+        default="samples",
+        help="start with the documented sample data, or with the catalog only",
+    )
+    parser.add_argument(
+        "--accounts",
+        type=_count,
+        default=DEMO_ACCOUNTS,
+        metavar="N",
+        help="synthetic managed accounts to add (the demo file uses 50)",
+    )
+    parser.add_argument(
+        "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
+    )
+    parser.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
+        "500, 502, 503, 504, 429, connections dropped before or after the effect",
+    )
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
+    import asyncio  # noqa: PLC0415 - the parser above is imported by canvas-async --help
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -69,6 +129,8 @@ async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
 
 def run(args: argparse.Namespace, prog: str) -> int:
     """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
+    import asyncio  # noqa: PLC0415
+
     from ._faults import RandomFaults  # noqa: PLC0415 - aiohttp only once it is asked for
     from ._server import CanvasEmulator  # noqa: PLC0415
 
