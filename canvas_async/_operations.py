@@ -270,7 +270,7 @@ def _body(dto: object) -> Request:
 
 
 def _by_id(workflow: object) -> Request:
-    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
+    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
 
 
 def _describe(name: str) -> Request:
@@ -627,7 +627,7 @@ def _canonical_cron(text: str) -> str:
 
 
 def _delete(workflow: object) -> Request:
-    workflow_id = str(_validate.as_uuid(workflow, "workflow id"))
+    workflow_id = _validate.id_text(workflow, "workflow id")
 
     # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
     # Guid, so the deleted workflow's id is accepted too.

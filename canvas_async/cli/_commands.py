@@ -15,7 +15,7 @@ from pathlib import Path
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async._operations import check_block_range
-from canvas_async.cli import _exit
+from canvas_async.cli import _exit, _shards
 from canvas_async.cli._connect import Connection, connect, environ_for
 from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
 from canvas_async.cli._output import Out, ProgressDisplay
@@ -24,6 +24,7 @@ from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
 from canvas_async.provision.load import DesiredStateError, locate, read
 from canvas_async.provision.report import RunReport
+from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import DesiredState, EnvRef, iter_refs
 
 __all__ = [
@@ -243,9 +244,10 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
 async def plan(args: argparse.Namespace, out: Out) -> int:
     """Show what apply would change; write nothing."""
     state = _load(args)
+    shard = _shards.shard(args)
     async with connect(args, out) as conn:
         _environ(state, conn, out)
-        report = await _plan(conn, state, args, out)
+        report = await _plan(conn, state, args, out, shard)
     _write_report(report, args, out)
     if out.json:
         out.data(report.to_json())
@@ -259,14 +261,18 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
-    """Bring every account of the file to its declared state (after a yes on a terminal)."""
+    """Bring every account of the file (or of one shard) to its state, after a yes on a terminal."""
     state = _load(args)
+    shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
-    async with connect(args, out) as conn:
+    async with (
+        _shards.leased(args, shard, state, out) as session,
+        connect(args, out, session=session) as conn,
+    ):
         environ = _environ(state, conn, out)
         if _asks(args, conn, out):
-            planned = await _plan(conn, state, args, out)
+            planned = await _plan(conn, state, args, out, shard)
             show_plan(planned, out, verbose=args.verbose)
             if not planned.pending:
                 out.line("Nothing to apply.")
@@ -288,6 +294,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                     environ=environ,
                     requeue=requeue,
                     stop=stop,
+                    shard=shard,
                 )
         except (KeyboardInterrupt, asyncio.CancelledError):
             display.close()
@@ -316,7 +323,8 @@ def _interrupted(out: Out, display: ProgressDisplay) -> None:
 
 
 def _load(args: argparse.Namespace) -> DesiredState:
-    return provision.load(args.file)
+    """Read the file once, its content hash pinned (and checked with --expect-hash)."""
+    return _shards.load(args)
 
 
 @contextlib.contextmanager
@@ -333,7 +341,11 @@ def _checked(args: argparse.Namespace) -> Iterator[None]:
 
 
 async def _plan(
-    conn: Connection, state: DesiredState, args: argparse.Namespace, out: Out
+    conn: Connection,
+    state: DesiredState,
+    args: argparse.Namespace,
+    out: Out,
+    shard: Shard | None,
 ) -> RunReport:
     display = ProgressDisplay("plan", stream=out.stderr)
     try:
@@ -345,6 +357,7 @@ async def _plan(
                 prune=args.prune,
                 concurrency=args.concurrency,
                 on_progress=display,
+                shard=shard,
             )
     finally:
         display.close()

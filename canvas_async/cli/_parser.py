@@ -39,6 +39,8 @@ exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 
 _COMMANDS: Final = "canvas_async.cli._commands"
 _OFFLINE: Final = "canvas_async.cli._offline"
+_SHARDS: Final = "canvas_async.cli._shards"
+_TEMPORAL: Final = "canvas_async.cli._temporal"
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_commands(build, commands)
     _workflow_commands(build, commands)
     _state_commands(build, commands)
+    _temporal_commands(build, commands)
     emu = build.command(
         commands,
         "emulator",
@@ -349,3 +352,106 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
                 action="store_true",
                 help="exit 4 when there is anything to apply",
             )
+        _shard_options(sub, apply=name == "apply")
+    shards = build.command(
+        commands,
+        "shards",
+        f"{_SHARDS}:shards",
+        "show which shard every account of a file belongs to (no connection)",
+        connects=False,
+    )
+    shards.add_argument("file", help="the desired-state file (.toml or .json)")
+    shards.add_argument("--shards", type=positive, required=True, metavar="N", help="shards")
+
+
+def _shard_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:
+    """Add the shard options to ``plan`` (``apply=False``) or ``apply``."""
+    group = sub.add_argument_group("shards (one worker of several)")
+    group.add_argument(
+        "--shard", metavar="I/N", help="handle only shard I of N (0-based), e.g. 2/8"
+    )
+    group.add_argument(
+        "--shard-from-env",
+        metavar="VAR",
+        help="take the shard index from $VAR (e.g. JOB_COMPLETION_INDEX); needs --shards",
+    )
+    group.add_argument("--shards", type=int, metavar="N", help="the number of shards")
+    group.add_argument(
+        "--expect-hash",
+        metavar="HASH",
+        help="refuse the file (exit 2) unless its content hash is HASH (see 'shards')",
+    )
+    if not apply:
+        return
+    group.add_argument(
+        "--lease-dir",
+        metavar="DIR",
+        help="where shard leases (lock files) live (default: $CANVAS_LEASE_DIR, "
+        "else canvas-async-leases in the temporary directory)",
+    )
+    group.add_argument(
+        "--lease-wait",
+        type=float,
+        metavar="SECONDS",
+        help="give up (exit 1) when another attempt holds the shard's lease this long "
+        "(default: wait until it is free)",
+    )
+    group.add_argument(
+        "--no-lease",
+        action="store_true",
+        help="do not take the shard's lease (two attempts of one shard may then overlap)",
+    )
+
+
+def _temporal_commands(build: _Builder, commands: _Commands) -> None:
+    """Add ``temporal worker`` and ``temporal apply`` (the temporal extra; none imported here)."""
+    text = "converge files on Temporal, one activity per shard (the temporal extra)"
+    top = build.command(
+        commands, "temporal", f"{_TEMPORAL}:worker", text, connects=False, json=False
+    )
+    actions = top.add_subparsers(title="temporal commands", metavar="ACTION", required=True)
+    run = _temporal_command(build, actions, "worker", "run a worker: converge shards as activities")
+    run.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=8,
+        metavar="N",
+        help="shards this worker converges at once",
+    )
+    start = _temporal_command(build, actions, "apply", "converge a file: one activity per shard")
+    start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
+    start.add_argument("--shards", type=int, required=True, metavar="N", help="activities")
+    start.add_argument(
+        "--org",
+        default="default",
+        help="the organization (part of the workflow id: one convergence per org and file)",
+    )
+    start.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='converge daily instead: a Temporal Schedule on a five-field cron, e.g. "30 2 * * *"',
+    )
+    start.add_argument("--replace", action="store_true", help="as apply --replace")
+    start.add_argument("--prune", action="store_true", help="as apply --prune")
+    start.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="presume a shard's attempt lost after this long without a heartbeat",
+    )
+    start.add_argument(
+        "--no-wait", action="store_true", help="start the workflow and return its id"
+    )
+
+
+def _temporal_command(
+    build: _Builder, actions: _Commands, name: str, text: str
+) -> argparse.ArgumentParser:
+    sub = build.command(actions, name, f"{_TEMPORAL}:{name}", text, connects=False)
+    sub.add_argument("--task-queue", default="canvas-async", help="Temporal's task queue")
+    sub.add_argument(
+        "--address", help="Temporal's host:port (default: $TEMPORAL_ADDRESS, else localhost:7233)"
+    )
+    sub.add_argument("--namespace", help="(default: $TEMPORAL_NAMESPACE, else default)")
+    return sub
