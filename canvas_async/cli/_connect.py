@@ -14,13 +14,12 @@ import aiohttp
 import attrs
 
 from canvas_async._client import Canvas
-from canvas_async._errors import ValidationError
+from canvas_async._errors import NotFoundError, ValidationError
 from canvas_async.cli._output import Out
+from canvas_async.cli._parser import DEMO_ACCOUNTS
+from canvas_async.cli._run import UsageError
 
-__all__ = ["DEMO_ACCOUNTS", "PLACEHOLDER", "Connection", "UsageError", "connect", "environ_for"]
-
-#: Managed accounts the emulator started by ``--emulator`` is seeded with.
-DEMO_ACCOUNTS: Final = 50
+__all__ = ["PLACEHOLDER", "Connection", "connect", "environ_for"]
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
 #: accepts any credential).
 PLACEHOLDER: Final = "emulator-placeholder"
@@ -28,10 +27,6 @@ PLACEHOLDER: Final = "emulator-placeholder"
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
-
-
-class UsageError(ValidationError):
-    """The command was called in a way that cannot work (exit status 2)."""
 
 
 @attrs.frozen
@@ -93,8 +88,22 @@ async def connect(
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    async with Canvas(consumer=consumer, secret_key=secret_key, env=env, session=session) as canvas:
-        yield Connection(canvas, emulator=False, where=str(canvas.base_url))
+    try:
+        canvas = Canvas(consumer=consumer, secret_key=secret_key, env=env, session=session)
+    except ValidationError as exc:
+        given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
+        raise UsageError(f"{given}: {exc}") from None
+    async with canvas:
+        try:
+            yield Connection(canvas, emulator=False, where=str(canvas.base_url))
+        except NotFoundError as exc:
+            if not canvas.base_url.path.rstrip("/").endswith("/api"):
+                exc.add_note(
+                    f"the server is {canvas.base_url}, whose path does not end in /api: "
+                    "Canvas answers under /api (e.g. https://canvas.connectmyapps.com/api); "
+                    "is CANVAS_ENV / --env missing it?"
+                )
+            raise
 
 
 def environ_for(
