@@ -24,25 +24,23 @@ from canvas_async._client import AuthMode, Canvas
 from canvas_async._errors import (
     AuthenticationError,
     CanvasError,
+    NotFoundError,
     UnexpectedResponseError,
     ValidationError,
 )
 from canvas_async.cli._output import Out
+from canvas_async.cli._parser import AUTH_MODES, DEMO_ACCOUNTS
+from canvas_async.cli._run import UsageError
 
 __all__ = [
-    "AUTH_MODES",
-    "DEMO_ACCOUNTS",
     "PLACEHOLDER",
     "AuthChoice",
     "Connection",
-    "UsageError",
     "auth_choice",
     "connect",
     "environ_for",
+    "refusal",
 ]
-
-#: Managed accounts the emulator started by ``--emulator`` is seeded with.
-DEMO_ACCOUNTS: Final = 50
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
 #: accepts any credential).
 PLACEHOLDER: Final = "emulator-placeholder"
@@ -51,15 +49,10 @@ CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
 AUTH_VAR: Final = "CANVAS_AUTH"
-AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
 
 # What the server's GetMetaData lists in token mode only (spec: "Authentication").
 _TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
 _CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"
-
-
-class UsageError(ValidationError):
-    """The command was called in a way that cannot work (exit status 2)."""
 
 
 @attrs.frozen
@@ -215,16 +208,20 @@ async def connect(
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    canvas = Canvas(
-        consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
-    )
+    try:
+        canvas = Canvas(
+            consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
+        )
+    except ValidationError as exc:
+        given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
+        raise UsageError(f"{given}: {exc}") from None
     async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
         yield conn
 
 
 @contextlib.asynccontextmanager
 async def _opened(conn: Connection) -> AsyncIterator[Connection]:
-    """Run the command on ``conn``; note on a refusal which credentials were refused."""
+    """Run the command on ``conn``; note on some failures what to check."""
     async with conn.canvas as canvas:
         try:
             yield conn
@@ -248,6 +245,14 @@ async def _opened(conn: Connection) -> AsyncIterator[Connection]:
                     f"token mode (from {conn.auth.source}) was asked for, but the server "
                     "speaks key mode (its GetMetaData lists no RefreshAccessToken or "
                     "DeleteToken): use --auth keys or --auth auto"
+                )
+            raise
+        except NotFoundError as exc:
+            if not canvas.base_url.path.rstrip("/").endswith("/api"):
+                exc.add_note(
+                    f"the server is {canvas.base_url}, whose path does not end in /api: "
+                    "Canvas answers under /api (e.g. https://canvas.connectmyapps.com/api); "
+                    "is CANVAS_ENV / --env missing it?"
                 )
             raise
 
