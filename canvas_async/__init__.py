@@ -10,6 +10,7 @@ in :mod:`canvas_async.bulk`, desired-state provisioning in
 from __future__ import annotations
 
 from ._auth import AuthStrategy, KeyAuth
+from ._catalogue import Difference, DifferenceKind, DriftReport
 from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
 from ._errors import (
     APIError,
@@ -52,6 +53,7 @@ from .models import (
     PropertyInfo,
     RegApplication,
     Role,
+    RunStarted,
     TemplateState,
     Workflow,
     WorkflowStatus,
@@ -85,6 +87,9 @@ __all__ = [
     "CredentialOption",
     "Cron",
     "CronError",
+    "Difference",
+    "DifferenceKind",
+    "DriftReport",
     "EndpointInfo",
     "KeyAuth",
     "MetaAPI",
@@ -98,6 +103,7 @@ __all__ = [
     "RegApplicationsAPI",
     "Retries",
     "Role",
+    "RunStarted",
     "ServerError",
     "TemplateState",
     "TemplatesAPI",

@@ -442,3 +442,13 @@ def unstructure(obj: object) -> Any:
 def parse_workflows(raw: bytes) -> list[models.Workflow]:
     """Decode a ``Workflows`` answer body into models (the parsing fast path)."""
     return structure(json.loads(raw), list[models.Workflow])
+
+
+def wire_keys(cls: type) -> dict[str, str]:
+    """Return each field of the attrs class ``cls`` with its JSON key (fields
+    never sent, such as the account view, left out)."""
+    return {
+        name: rule.rename
+        for name, rule in _overrides(cls).items()
+        if not rule.omit and rule.rename is not None
+    }

@@ -40,6 +40,7 @@ __all__ = [
     "PropertyInfo",
     "RegApplication",
     "Role",
+    "RunStarted",
     "TemplateState",
     "Workflow",
     "WorkflowStatus",
@@ -355,3 +356,19 @@ class PropertyInfo:
     type_name: str
     generic_parameters: str
     is_required: bool
+
+
+@attrs.frozen
+class RunStarted:
+    """A run the server accepted (``RunWorkflow``): it started, and may still be running.
+
+    Attributes:
+        workflow_id: The workflow started.
+        run_id: The run's id where the server sends one: the page shows the
+            text ``Workflow will now run``, its GetMetaData says a Guid
+            (spec: "Where the documentation disagrees with itself"); None
+            when the answer carries no GUID.
+    """
+
+    workflow_id: uuid.UUID
+    run_id: uuid.UUID | None = None

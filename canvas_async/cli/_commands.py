@@ -23,6 +23,7 @@ __all__ = [
     "apply",
     "auth",
     "cron_explain",
+    "doctor",
     "emulator",
     "plan",
     "registered",
@@ -181,6 +182,31 @@ async def workflows(args: argparse.Namespace, out: Out) -> int:
         ],
     )
     return _exit.OK
+
+
+async def doctor(args: argparse.Namespace, out: Out) -> int:
+    """Compare the server's own catalogue with what this SDK sends; fail on breaking drift."""
+    async with connect(args, out) as conn:
+        report = await conn.canvas.meta.check()
+    if out.json:
+        out.data(
+            {
+                "server": conn.where,
+                "ok": report.ok,
+                "differences": [
+                    {
+                        "kind": d.kind.text,
+                        "subject": d.subject,
+                        "detail": d.detail,
+                        "breaking": d.breaking,
+                    }
+                    for d in report.differences
+                ],
+            }
+        )
+    else:
+        out.line(f"{conn.where}: {report}")
+    return _exit.OK if report.ok else _exit.FAILED
 
 
 # -- acting on one workflow ----------------------------------------------------------------

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _reading_commands(commands: _Commands) -> None:
     _command(commands, "auth", _commands.auth, "check that the keys are accepted")
     _command(commands, "accounts", _commands.accounts, "list the organization's accounts")
+    _command(
+        commands,
+        "doctor",
+        _commands.doctor,
+        "compare the server's own catalogue with what canvas-async sends (exit 1 if a call breaks)",
+    )
     for name, handler, text in (
         ("applications", _commands.applications, "list the applications Canvas supports"),
         ("registered", _commands.registered, "list an account's registered applications"),

@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._dialect import Dialect
     from ._faults import (
         DropConnection,
         ErrorEnvelope,
@@ -55,6 +56,7 @@ __all__ = [
     "CanvasEmulator",
     "Clock",
     "CredentialField",
+    "Dialect",
     "DropConnection",
     "EmulatorState",
     "ErrorEnvelope",
@@ -75,6 +77,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "_dialect": ("Dialect",),
     "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
                 "Latency", "RateLimit"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Final, TextIO
 
+from ._dialect import Dialect
 from ._server import CanvasEmulator
 
 __all__ = ["main"]
@@ -55,7 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
     )
+    parser.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="answer where the documentation disagrees with itself: run=text|guid|empty|true, "
+        "scheduler=text|empty|true, account=id|empty, delete=true|empty|guid, "
+        "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
+        "(repeatable; 'metadata' for every answer as GetMetaData states it)",
+    )
     return parser
+
+
+def _dialect(options: Sequence[str]) -> Dialect:
+    dialect = Dialect()
+    for option in options:
+        dialect = dialect.with_option(option)
+    return dialect
 
 
 def _count(text: str) -> int:
@@ -85,7 +103,12 @@ async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        dialect = _dialect(args.answer)
+    except ValueError as exc:
+        parser.error(str(exc))
     emulator = CanvasEmulator(
         auth=args.auth,
         seed=args.seed,
@@ -95,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
+        dialect=dialect,
     )
     try:
         asyncio.run(_serve(emulator, sys.stdout))
