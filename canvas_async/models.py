@@ -285,10 +285,10 @@ class Workflow:
         from_block: int | None = None,
         till_block: int | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> None:
+    ) -> RunStarted:
         """Run the whole chain, or the blocks ``from_block``..``till_block`` (1-based)."""
         api = _bound(self._view, self).workflows
-        await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
+        return await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
 
     async def schedule(
         self, cron: str | Cron, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

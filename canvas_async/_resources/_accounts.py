@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from canvas_async import _convert, _requests, _validate, models
+from canvas_async import _convert, _requests, _success, _validate, models
+from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, parse_guid
+from ._base import Resource, accepted_unresolved
 
 
 class AccountsAPI(Resource):
@@ -36,7 +37,9 @@ class AccountsAPI(Resource):
         """Create an account and return its id.
 
         An account created with ``activated=False`` stays inactive until the
-        person completes the activation e-mail the server sends.
+        person completes the activation e-mail the server sends. A server
+        that answers without the id (GetMetaData says Account returns ``""``)
+        has the account found by its e-mail in the listing.
 
         Args:
             first_name: Given name.
@@ -53,6 +56,8 @@ class AccountsAPI(Resource):
 
         Raises:
             ValidationError: A field is missing or malformed (nothing was sent).
+            OutcomeUnknownError: The create may have taken effect (or did,
+                but its id could not be found); list before repeating it.
         """
         _validate.check_account(
             first_name=first_name,
@@ -73,6 +78,19 @@ class AccountsAPI(Resource):
             default_notification_email=default_notification_email,
             activated=activated,
         )
-        return await self._call(
-            "create_account", parse_guid, body=_convert.unstructure(body), timeout=timeout
+        new_id = await self._call(
+            "create_account", _success.guid_in, body=_convert.unstructure(body), timeout=timeout
         )
+        if new_id is not None:
+            return new_id
+        try:
+            listed = await self.list(timeout=timeout)
+        except CanvasError as error:
+            problem = "it answered without the new id, and listing the accounts failed"
+            raise accepted_unresolved("create_account", problem, self.account_id) from error
+        found = _success.find_created("create_account", listed, body.email)
+        if found is None:
+            # An inactive account is not listed until activated.
+            problem = f"it answered without the new id, and no active account has {body.email!r}"
+            raise accepted_unresolved("create_account", problem, self.account_id)
+        return found.id

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from canvas_async import _convert, _requests, _validate, models
-from canvas_async._errors import CanvasError, UnexpectedResponseError
+from canvas_async import _convert, _requests, _success, _validate, models
+from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
-from canvas_async._transport import label
 
-from ._base import Resource, not_found, parse_guid
+from ._base import Resource, accepted_unresolved, not_found
 
 
 class ApplicationsAPI(Resource):
@@ -97,6 +96,8 @@ class RegApplicationsAPI(Resource):
 
         Raises:
             ValidationError: Bad credentials or tag (nothing was sent).
+            OutcomeUnknownError: The registration may have been made, or was
+                but could not be read back; list before registering again.
         """
         _validate.check_name(tag_text, "tag_text")
         if not isinstance(application, models.Application):
@@ -105,25 +106,21 @@ class RegApplicationsAPI(Resource):
         body = _requests.NewRegApplication(
             application_id=application.id, tag_text=tag_text, credentials=credentials
         )
+        key = "create_reg_application"
         new_id = await self._call(
-            "create_reg_application", parse_guid, body=_convert.unstructure(body), timeout=timeout
+            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
         )
+        if new_id is None:
+            problem = f"it answered without the id of the {application.short_name} registration"
+            raise accepted_unresolved(key, problem, self.account_id)
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
             # The registration exists: say so, lest the caller register again.
-            error.add_note(
-                f"{application.short_name} was registered (id {new_id}); only reading it "
-                "back failed. Do not register it again: list the registrations."
-            )
-            raise
+            problem = f"{application.short_name} was registered (id {new_id}); reading it failed"
+            raise accepted_unresolved(key, problem, self.account_id) from error
         for registration in registrations:
             if registration.id == new_id:
                 return registration
-        raise UnexpectedResponseError(
-            f"{application.short_name} was registered as {new_id}, "
-            "but RegApplications does not list it",
-            status=200,
-            operation=label("list_reg_applications"),
-            account_id=self.account_id,
-        )
+        problem = f"it registered {new_id}, which RegApplications does not list"
+        raise accepted_unresolved(key, problem, self.account_id)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 
 from canvas_async import _convert
-from canvas_async._errors import NotFoundError
+from canvas_async._errors import NotFoundError, OutcomeUnknownError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async._transport import label
 
@@ -100,34 +100,11 @@ def bind_view(model: T, view: AccountView) -> T:
     return model
 
 
-def parse_guid(payload: Any) -> uuid.UUID:
-    """Read a new object's id: a JSON string holding a GUID (or the bare GUID)."""
-    if not isinstance(payload, str):
-        raise TypeError(f"expected a GUID string, got {type(payload).__name__}")
-    # The converter's reader: the canonical form without the constructor's cost.
-    return _convert.read_own_uuid(payload.strip().strip('"'))
-
-
 def parse_true(payload: Any) -> bool:
     """Read a ``true`` acknowledgement (JSON ``true`` or the text ``true``)."""
     if payload is True or (isinstance(payload, str) and payload.strip().casefold() == "true"):
         return True
     raise ValueError("expected true")
-
-
-def parse_text(*expected: str) -> Callable[[Any], str]:
-    """Return a parser accepting one of the ``expected`` texts (any case, JSON
-    string or plain text) and returning the one found."""
-    wanted = {text.casefold(): text for text in expected}
-
-    def parse(payload: Any) -> str:
-        if isinstance(payload, str):
-            found = wanted.get(payload.strip().strip('"').strip().casefold())
-            if found is not None:
-                return found
-        raise ValueError(f"expected {' or '.join(repr(t) for t in expected)}")
-
-    return parse
 
 
 def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
@@ -138,4 +115,23 @@ def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundE
     """
     return NotFoundError(
         message, status=404, http_status=200, operation=label(key), account_id=account_id
+    )
+
+
+def accepted_unresolved(
+    key: str, problem: str, account_id: uuid.UUID | None
+) -> OutcomeUnknownError:
+    """Return the error for a write the server accepted whose result cannot be read.
+
+    The write took effect (spec: "Where the documentation disagrees with
+    itself"), so no other error may say it failed: a caller who repeated it
+    would do it twice. It is an :class:`OutcomeUnknownError`: read back before
+    repeating.
+    """
+    operation = label(key)
+    return OutcomeUnknownError(
+        f"{operation} was accepted by the server, but {problem}; "
+        "do not repeat it before listing what exists",
+        operation=operation,
+        account_id=account_id,
     )

@@ -8,17 +8,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from canvas_async import _convert, _requests, _routes, _validate, models
+from canvas_async import _convert, _requests, _success, _validate, models
 from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
-from ._base import Resource, parse_guid, parse_text, parse_true
+from ._base import Resource, accepted_unresolved
 from ._templates import TemplatesAPI
-
-_RUN_STARTED = parse_text(_routes.RUN_TEXT)
-_SCHEDULER_ENABLED = parse_text(_routes.SCHEDULER_ENABLED_TEXT)
-_SCHEDULER_DISABLED = parse_text(_routes.SCHEDULER_DISABLED_TEXT)
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
 _TemplateRef = models.WorkflowTemplate | uuid.UUID | str
@@ -82,9 +78,9 @@ class WorkflowsAPI(Resource):
             ValidationError: Applications or variables do not fit the
                 template, or the name is empty (nothing was sent).
             OutcomeUnknownError: The create failed in a way that leaves open
-                whether the workflow exists; list the workflows to find out.
-            CanvasError: If reading the new workflow back fails, the error
-                carries a note with the id of the workflow that was created.
+                whether the workflow exists, or it was created but could not
+                be read back (the message names its id); list the workflows
+                to find out.
         """
         _validate.check_name(name, "name")
         if not isinstance(template, models.WorkflowTemplate):
@@ -103,18 +99,19 @@ class WorkflowsAPI(Resource):
             description=description,
             chain=chain,
         )
+        key = "create_workflow"
         new_id = await self._call(
-            "create_workflow", parse_guid, body=_convert.unstructure(body), timeout=timeout
+            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
         )
+        if new_id is None:
+            problem = f"it answered without the id of the workflow {name!r}"
+            raise accepted_unresolved(key, problem, self.account_id)
         try:
             return await self.get(new_id, timeout=timeout)
         except CanvasError as error:
             # The workflow exists: say so, lest the caller create it again.
-            error.add_note(
-                f"The workflow was created (id {new_id}); only reading it back failed. "
-                "Do not create it again: read it with workflows.get()."
-            )
-            raise
+            problem = f"the workflow was created (id {new_id}); reading it back failed"
+            raise accepted_unresolved(key, problem, self.account_id) from error
 
     async def run(
         self,
@@ -123,12 +120,13 @@ class WorkflowsAPI(Resource):
         from_block: int | None = None,
         till_block: int | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> None:
+    ) -> models.RunStarted:
         """Start a run of the whole chain, or of blocks ``from_block``..``till_block``.
 
         Block numbers are 1-based and inclusive; either may be left out (from
         the first, till the last). The server starts the run and answers at
-        once; it does not wait for the run to finish.
+        once; it does not wait for the run to finish. The result carries the
+        run's id where the server answers with one.
 
         Raises:
             ValidationError: A block number below 1, or ``from_block`` after
@@ -137,9 +135,9 @@ class WorkflowsAPI(Resource):
         workflow_id = _validate.as_uuid(workflow, "workflow id")
         _validate.check_block_range(from_block, till_block)
         body = _requests.RunMetadata(workflow_id, from_block, till_block)
-        await self._call(
+        return await self._call(
             "run_workflow",
-            _RUN_STARTED,
+            _success.run_started(workflow_id),
             body=_convert.unstructure(body),
             timeout=timeout,
         )
@@ -202,7 +200,7 @@ class WorkflowsAPI(Resource):
         try:
             await self._call(
                 "delete_workflow",
-                _deleted(workflow_id),
+                _success.accepted,
                 params={"id": str(workflow_id)},
                 timeout=timeout,
             )
@@ -221,7 +219,7 @@ class WorkflowsAPI(Resource):
         body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
         await self._call(
             "workflow_scheduler",
-            _SCHEDULER_ENABLED if enabled else _SCHEDULER_DISABLED,
+            _success.accepted,
             body=_convert.unstructure(body),
             timeout=timeout,
         )
@@ -242,14 +240,3 @@ def _canonical_cron(text: str) -> str:
     # A provisioning run schedules many workflows on a few expressions: each
     # text is parsed once. Raises CronError naming the bad field (not cached).
     return str(Cron.parse(text))
-
-
-def _deleted(workflow_id: uuid.UUID) -> Any:
-    # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
-    # Guid, so the deleted workflow's id is accepted too.
-    def parse(payload: Any) -> None:
-        if isinstance(payload, str) and payload.strip().strip('"') == str(workflow_id):
-            return
-        parse_true(payload)
-
-    return parse
