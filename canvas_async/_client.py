@@ -7,7 +7,7 @@ import uuid
 import warnings
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Final, Literal, Self, TypeAlias
+from typing import Any, Final, Literal, Self, TypeAlias
 
 import aiohttp
 import attrs
@@ -16,6 +16,7 @@ import yarl
 from . import _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
 from ._errors import AuthenticationError, ValidationError
+from ._paths import check_params, check_pinned, custom_route
 from ._resources import (
     AccountsAPI,
     ApplicationsAPI,
@@ -140,6 +141,52 @@ class AccountView:
         """
         return attrs.evolve(self, retries=Retries.of(retries))
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Any:
+        """Send a request the SDK has no method for; return the decoded answer body.
+
+        For an operation or a path this SDK does not know yet. The request
+        goes through everything a typed call does: this view's account
+        header, the client's auth, concurrency and rate limits, the pause
+        after a 429, retries (after an ambiguous failure only for idempotent
+        verbs), timeouts, redacted logs and the mapping of error answers
+        (the ``{"State", "Msg"}`` envelope included) to exceptions::
+
+            workflows = await canvas.request("GET", "/Workflows")
+
+        Args:
+            method: The HTTP verb, e.g. ``"GET"``.
+            path: The path under the base URL, e.g. ``"/Workflows"``.
+            json: A JSON-ready value to send as the body.
+            params: Query parameters, names to strings.
+            timeout: This call's timeout.
+
+        Returns:
+            The answer body: decoded JSON, or the text for a non-JSON answer.
+
+        Raises:
+            ValidationError: A bad verb, path, body or parameters (nothing
+                was sent).
+            APIError: The server answered with an error.
+        """
+        route = custom_route(method, path)
+        return await self._transport.request(
+            route,
+            _as_is,
+            account_id=self.account_id,
+            params=check_params(params),
+            body=json,
+            timeout=timeout,
+            retries=self.retries,
+        )
+
 
 class Canvas:
     """An async client of the Canvas REST API.
@@ -175,6 +222,13 @@ class Canvas:
         session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
             it (it is not closed here). Its own timeout and limits apply
             alongside this client's.
+        catalogue: Send each operation where the server's own GetMetaData
+            lists it (``/Clients`` where it lists ``Clients`` instead of
+            ``Accounts``), reading it once, when an operation it could move
+            is first sent; where it cannot be read, the route table's paths
+            are used. False: always the route table's paths.
+        paths: Route key -> path to use whatever the catalogue says, e.g.
+            ``{"list_accounts": "/Clients"}``.
     """
 
     __slots__ = ("__weakref__", "_root", "_transport", "base_url", "env")
@@ -191,11 +245,16 @@ class Canvas:
         retries: Retries | int = DEFAULT_RETRIES,
         auth: AuthMode | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
+        catalogue: bool = True,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise ValidationError("max_concurrency must be an int")
         if max_concurrency < 1:
             raise ValidationError("max_concurrency must be >= 1")
+        if not isinstance(catalogue, bool):
+            raise ValidationError("catalogue must be True or False")
+        pinned = check_pinned(paths)
         self.base_url: yarl.URL = resolve_base_url(env)
         name = env.strip().casefold()
         self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
@@ -209,6 +268,8 @@ class Canvas:
             rate_limit=rate_limit,
             retries=Retries.of(retries),
             session=session,
+            pinned_paths=pinned,
+            follow_catalogue=catalogue,
         )
         if isinstance(strategy, TokenAuth):
             strategy.bind(keys, self._send_token_request)
@@ -302,6 +363,18 @@ class Canvas:
     def account_id(self) -> None:
         """The client acts for the caller's own account: no ``ManagedAccountId``."""
         return None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Any:
+        """Send a request the SDK has no method for; see :meth:`AccountView.request`."""
+        return await self._root.request(method, path, json=json, params=params, timeout=timeout)
 
     @property
     def accounts(self) -> AccountsAPI:

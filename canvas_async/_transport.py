@@ -27,7 +27,7 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _routes
+from . import _convert, _routes, models
 from ._auth import AuthStrategy
 from ._errors import (
     CanvasConnectionError,
@@ -39,6 +39,7 @@ from ._errors import (
     raise_for_answer,
 )
 from ._limits import Limits
+from ._paths import Paths
 from ._retry import DEFAULT_RETRIES, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
@@ -110,6 +111,9 @@ class Transport:
         retries: The default retry settings.
         session: A caller's session to use instead of creating one; it is
             never closed here.
+        pinned_paths: Route key -> path, whatever the catalogue says.
+        follow_catalogue: Place operations where the server's GetMetaData
+            lists them (read once, when first needed).
     """
 
     base_url: yarl.URL
@@ -119,10 +123,13 @@ class Transport:
     rate_limit: float | None = None
     retries: Retries = DEFAULT_RETRIES
     _session: aiohttp.ClientSession | None = attrs.field(default=None, repr=False, alias="session")
+    pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
     _state: _State = attrs.field(init=False, default=_State.UNOPENED)
     _closing: bool = attrs.field(init=False, default=False, repr=False)
-    _urls: Mapping[str, yarl.URL] = attrs.field(init=False, repr=False)
+    paths: Paths = attrs.field(init=False, repr=False)
+    """Where each operation is sent."""
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
     limits: Limits = attrs.field(init=False, repr=False)
     """The concurrency slots, the request rate and the 429 pause, shared by
@@ -132,10 +139,7 @@ class Transport:
         self._owns_session = self._session is None
         if self._session is not None:
             self._state = _State.OPEN
-        base = self.base_url.path.rstrip("/")
-        self._urls = {
-            route.key: self.base_url.with_path(base + route.path) for route in _routes.iter_routes()
-        }
+        self.paths = Paths(self.base_url, self.pinned_paths, self.follow_catalogue)
         self._client_timeout = self.timeout.to_aiohttp()
         self.limits = Limits(self.max_concurrency, self.rate_limit)
 
@@ -190,7 +194,7 @@ class Transport:
 
     async def request(
         self,
-        key: str,
+        key: str | _routes.Route,
         parse: Callable[[Any], T],
         *,
         account_id: uuid.UUID | None = None,
@@ -202,7 +206,8 @@ class Transport:
         """Send the operation ``key`` and return its success body, parsed.
 
         Args:
-            key: The route's key in the route table.
+            key: The route's key in the route table, or a route outside it
+                (``Canvas.request``).
             parse: Turns the decoded success body into the result; a body of
                 the wrong shape (it raises ``ValueError``, ``TypeError``,
                 ``KeyError``...) becomes an :class:`UnexpectedResponseError`.
@@ -221,7 +226,13 @@ class Transport:
             CanvasConnectionError: No connection, or it was lost.
             CanvasTimeoutError: No answer in time.
         """
-        route = _routes.route(key)
+        if isinstance(key, _routes.Route):
+            route, url, label = key, self.paths.custom(key.path), key.key
+        else:
+            route, label = _routes.route(key), _LABELS[key]
+            if self.paths.may_move(key):
+                await self.paths.settle(self._read_catalogue)
+            url = self.paths.url(key)
         session = self.open()
         data = None if body is None else _encode(body)
         client_timeout = (
@@ -230,7 +241,6 @@ class Transport:
             else Timeout.of(timeout).to_aiohttp()
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
-        label = _LABELS[key]
 
         async def attempt() -> Answer:
             # The headers come before the slot: renewing a token sends
@@ -248,6 +258,7 @@ class Transport:
                 status, answer_headers, payload = await self._send(
                     session=session,
                     route=route,
+                    url=url,
                     label=label,
                     headers=headers,
                     params=params,
@@ -282,11 +293,15 @@ class Transport:
                 body=payload,
             ) from error
 
+    async def _read_catalogue(self) -> list[models.EndpointInfo]:
+        return await self.request("get_metadata", _endpoints)
+
     async def _send(
         self,
         *,
         session: aiohttp.ClientSession,
         route: _routes.Route,
+        url: yarl.URL,
         label: str,
         headers: Mapping[str, str],
         params: Mapping[str, str] | None,
@@ -298,7 +313,7 @@ class Transport:
         try:
             async with session.request(
                 route.method,
-                self._urls[route.key],
+                url,
                 params=params,
                 data=data,
                 headers=headers,
@@ -334,6 +349,10 @@ class Transport:
                 (time.perf_counter() - started) * 1e3,
             )
         return status, answer_headers, decode_body(content_type, raw)
+
+
+def _endpoints(payload: Any) -> list[models.EndpointInfo]:
+    return _convert.structure(payload, list[models.EndpointInfo])
 
 
 def _encode(body: object) -> bytes:
