@@ -26,8 +26,8 @@ from canvas_async import (
     ServerError,
     UnexpectedResponseError,
     _routes,
+    models,
 )
-from canvas_async import models
 from canvas_async._retry import Retries
 from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
 from canvas_async.testing._records import to_wire

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import pytest
@@ -49,7 +50,7 @@ def _kinds(report: DriftReport) -> Kinds:
     return [(d.kind, d.subject) for d in report.differences]
 
 
-def _replace(endpoints: list[EndpointInfo], name: str, **changes: str) -> list[EndpointInfo]:
+def _replace(endpoints: list[EndpointInfo], name: str, **changes: Any) -> list[EndpointInfo]:
     return [attrs.evolve(e, **changes) if e.name == name else e for e in endpoints]
 
 

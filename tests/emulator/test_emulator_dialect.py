@@ -27,7 +27,7 @@ async def dialect_api(
         assert emu.state.internal_errors == []
 
 
-def _with(**fields: Any) -> Any:
+def _with(**fields: Any) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("dialect_api", [Dialect(**fields)], indirect=True)
 
 
