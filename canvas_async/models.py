@@ -18,7 +18,8 @@ import enum
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -37,6 +38,7 @@ __all__ = [
     "CredentialFieldType",
     "CredentialOption",
     "EndpointInfo",
+    "Model",
     "PropertyInfo",
     "RegApplication",
     "Role",
@@ -88,8 +90,32 @@ def _bound(view: AccountView | None, model: object) -> AccountView:
     return view
 
 
+NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 @attrs.frozen
-class Account:
+class Model:
+    """What every model read from the server has: the fields it did not know.
+
+    A server that grows sends fields this SDK has no attribute for; they are
+    kept, as the server sent them, in :attr:`extra` (spec: "Where the
+    documentation disagrees with itself"; design: "Forward compatible").
+    """
+
+    # Not data the SDK understands: left out of equality (and of hashing).
+    _extra: Mapping[str, Any] = attrs.field(
+        default=NO_EXTRA, eq=False, repr=False, kw_only=True, alias="extra"
+    )
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The fields the server sent that this model has no attribute for, by
+        their JSON key (in key order), as sent (read-only; empty when none)."""
+        return self._extra
+
+
+@attrs.frozen
+class Account(Model):
     """An account of the organization (``Accounts``)."""
 
     id: uuid.UUID
@@ -112,7 +138,7 @@ class CredentialOption:
 
 
 @attrs.frozen
-class CredentialField:
+class CredentialField(Model):
     """One credential an application asks for (PascalCase keys in JSON).
 
     Attributes:
@@ -135,7 +161,7 @@ class CredentialField:
 
 
 @attrs.frozen
-class Application:
+class Application(Model):
     """A third-party application Canvas supports (``Applications``)."""
 
     id: uuid.UUID
@@ -172,7 +198,7 @@ class Application:
 
 
 @attrs.frozen
-class RegApplication:
+class RegApplication(Model):
     """An application registered for an account (``RegApplications``).
 
     Its credentials are never sent back by the server and never stored here.
@@ -196,7 +222,7 @@ class RegApplication:
 
 
 @attrs.frozen
-class Block:
+class Block(Model):
     """One block of a template's chain."""
 
     unique_block_id: uuid.UUID
@@ -205,7 +231,7 @@ class Block:
 
 
 @attrs.frozen
-class WorkflowTemplate:
+class WorkflowTemplate(Model):
     """A template workflows are created from (``WorkflowTemplates``)."""
 
     id: uuid.UUID
@@ -251,7 +277,7 @@ class WorkflowTemplate:
 # frozen dict class by writing its ``__dict__`` directly, about twice as fast
 # as a slotted one's ``object.__setattr__`` per field.
 @attrs.frozen(slots=False)
-class Workflow:
+class Workflow(Model):
     """A workflow of an account (``Workflows``, ``Workflow``).
 
     Attributes:
@@ -337,7 +363,7 @@ class Workflow:
 
 
 @attrs.frozen
-class EndpointInfo:
+class EndpointInfo(Model):
     """One operation as ``GetMetaData`` describes it."""
 
     name: str
@@ -349,7 +375,7 @@ class EndpointInfo:
 
 
 @attrs.frozen
-class PropertyInfo:
+class PropertyInfo(Model):
     """One property of a DTO as ``Describe`` describes it."""
 
     property_name: str
