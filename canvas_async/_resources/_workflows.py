@@ -172,9 +172,15 @@ class WorkflowsAPI(Resource):
         *,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> models.Workflow:
-        """Turn the workflow's scheduler off (its cron is kept); return it updated."""
+        """Turn the workflow's scheduler off (its cron is kept); return it updated.
+
+        Given the :class:`~canvas_async.Workflow`, its cron is sent along, as
+        the documentation's example does when turning a schedule off (spec:
+        "Where the documentation disagrees with itself").
+        """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._set_schedule(workflow_id, None, enabled=False, timeout=timeout)
+        cron = workflow.cron if isinstance(workflow, models.Workflow) else None
+        return await self._set_schedule(workflow_id, cron, enabled=False, timeout=timeout)
 
     async def delete(
         self,

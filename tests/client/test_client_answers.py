@@ -6,6 +6,7 @@ sends (a malformed id, a wrong acknowledgement) from a small stand-in server.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -303,3 +304,33 @@ class TestUnexpectedBodies:
                 await canvas.accounts.create(first_name="A", last_name="B", email="a@example.com")
                 == new_id
             )
+
+
+async def test_turning_a_schedule_off_sends_the_known_cron() -> None:
+    """The page's example sends scheduleFrequency when switching off, too."""
+    sent: list[Any] = []
+
+    async def scheduler(request: web.Request) -> web.Response:
+        sent.append(await request.json())
+        return web.Response(text="")
+
+    async def workflow(request: web.Request) -> web.Response:
+        return web.json_response(SAMPLE_WORKFLOW)
+
+    app = web.Application()
+    app.router.add_post("/api/WorkflowScheduler", scheduler)
+    app.router.add_get("/api/Workflow", workflow)
+    async with (
+        serve(app) as url,
+        Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+    ):
+        model = await canvas.workflows.get(WORKFLOW_ID)
+        await model.unschedule()
+        await canvas.workflows.unschedule(WORKFLOW_ID)
+
+    assert model.cron is not None
+    assert sent == [
+        {"workflowId": str(WORKFLOW_ID), "isScheduled": False,
+         "scheduleFrequency": json.dumps({"cronSchedule": model.cron}, separators=(",", ":"))},
+        {"workflowId": str(WORKFLOW_ID), "isScheduled": False},
+    ]  # fmt: skip
