@@ -7,6 +7,7 @@ every call succeeds, nothing runs twice, nothing is created twice.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import AsyncIterator
 
@@ -109,10 +110,22 @@ async def test_every_call_succeeds_once(emu: CanvasEmulator) -> None:
 
 async def test_the_catalogue_is_read_once_for_many_calls(emu: CanvasEmulator) -> None:
     async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
-        for _ in range(3):
-            await canvas.accounts.list()
+        at_once = await asyncio.gather(*(canvas.accounts.list() for _ in range(20)))
+        await canvas.accounts.list()
 
+    assert {len(listing) for listing in at_once} == {3}
     assert [r.operation for r in emu.log].count("get_metadata") == 1
+
+
+async def test_token_mode_follows_the_catalogue_too() -> None:
+    async with CanvasEmulator(auth="token", dialect=Dialect.metadata()) as emu:
+        register_secret(emu.consumer)
+        register_secret(emu.secret_key)
+        async with Canvas(
+            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, auth="token"
+        ) as canvas:
+            assert len(await canvas.accounts.list()) == 3
+            assert (await canvas.meta.check()).ok
 
 
 async def test_a_run_answered_with_a_500_after_it_started_is_not_repeated(
