@@ -92,9 +92,9 @@ class Dialect:
     account: AccountAnswer = attrs.field(default="id", validator=_one_of)
     delete: DeleteAnswer = attrs.field(default="true", validator=_one_of)
     accounts_path: AccountsPath = attrs.field(default="both", validator=_one_of)
-    renamed: Mapping[str, str] = attrs.field(
-        factory=dict, converter=_frozen_mapping, eq=False, repr=False
-    )
+    # Compared, but left out of the hash (a mapping has none): equal dialects
+    # still hash equal.
+    renamed: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping, hash=False)
     required: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_set)
 
     @classmethod

@@ -166,7 +166,8 @@ async def _list_accounts(call: Call) -> web.Response:
 async def _create_account(call: Call) -> web.Response:
     new = NewAccount.parse(await call.body())
     account = call.state.create_account(call.account, new)
-    return text_answer("") if call.dialect.account == "empty" else json_answer(str(account.id))
+    form = "guid" if call.dialect.account == "id" else call.dialect.account
+    return _acknowledgement(form, guid=account.id)
 
 
 async def _list_applications(call: Call) -> web.Response:
