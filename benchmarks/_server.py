@@ -23,13 +23,16 @@ from typing import Any
 
 CHILD = r"""
 import asyncio, json, sys
-from canvas_async.testing import CanvasEmulator, Latency
+from canvas_async.testing import CanvasEmulator, Latency, RandomFaults
 
 async def main(options):
     latency = options.pop("latency", 0.0)
+    faults = options.pop("faults", 0.0)
     async with CanvasEmulator(**options) as emu:
         if latency:
             emu.faults.add(Latency(latency))
+        if faults:
+            emu.faults.add(RandomFaults(), fraction=faults)
         print(json.dumps({"url": emu.url, "consumer": emu.consumer,
                           "secret_key": emu.secret_key}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -82,8 +85,10 @@ def emulator_process(**options: Any) -> Iterator[EmulatorProcess]:
     """Start the emulator in a child process; yield where it listens.
 
     ``options`` go to ``CanvasEmulator`` (``seed``, ``synthetic_accounts``,
-    ``log_limit``...), plus ``latency``: seconds added to every answer. The
-    request log is filled in when the block exits.
+    ``log_limit``...), plus ``latency``: seconds added to every answer, and
+    ``faults``: the share of all requests failed with random kinds of faults
+    (``RandomFaults``, drawn from ``random_seed``). The request log is filled
+    in when the block exits.
     """
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", CHILD, json.dumps(options)],

@@ -7,7 +7,9 @@ network; the transport runs the loop.
 The rules (design: "Retries"):
 
 - An idempotent operation (``Route.idempotent``) is repeated after a
-  connection failure, a timeout, or an answer of 408, 429, 502, 503 or 504.
+  connection failure, a timeout, or an answer of 408, 429, 500, 502, 503 or
+  504. A 500 is usually transient (a worker restarted, a lock timed out), and
+  repeating a read or an idempotent write can do no harm.
 - A non-idempotent one (create an account, register an application, create or
   run a workflow) is repeated only when the failure proves that the request
   never reached the server: the connection could not be opened, or the server
@@ -48,7 +50,7 @@ __all__ = [
 ]
 
 #: Answers an idempotent operation is repeated after.
-RETRY_STATUSES: Final = frozenset({408, 429, 502, 503, 504})
+RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 #: Answers that prove the server did not process the request, so even a
 #: non-idempotent operation is repeated after them.
 UNPROCESSED_STATUSES: Final = frozenset({429, 503})

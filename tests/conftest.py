@@ -7,19 +7,35 @@ model the converter builds are collected. Tests register the secrets they use
 (:func:`register_secret`, or the ``secret`` fixture); when the session ends,
 the collected texts are searched for every registered secret, and a hit fails
 the run, naming where the secret appeared.
+
+The emulator and client every test uses (their keys registered, the emulator
+checked for internal errors) are the fixtures here:
+
+- ``emu``: a started emulator (sample data, key mode). Options as for the
+  public ``canvas_emulator`` fixture, through its marker or an indirect
+  parameter: ``pytestmark = pytest.mark.canvas_emulator(auth="token")``.
+  ``canvas_emulator`` itself is the same emulator.
+- ``canvas``: an open client of ``emu`` (its keys, a 5 s timeout); options of
+  :class:`~canvas_async.Canvas` through the ``canvas_client`` marker:
+  ``@pytest.mark.canvas_client(auth="token", retries=FAST)``.
+
+Other emulators and clients: ``tests.support.started`` and ``client_of``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from leak_check import SECRETS, TEXTS, find_leaks, record_text, register_secret
 
+# The converter's private entry point: the check wraps it to see every model built.
 import canvas_async._convert
-from canvas_async import CanvasError
+from canvas_async import Canvas, CanvasError
+from canvas_async.testing import CanvasEmulator
+from tests.leak_check import SECRETS, TEXTS, find_leaks, record_text, register_secret
+from tests.support import client_of, watched
 
 _WATCHED_LOGGERS = ("canvas_async", "aiohttp")
 
@@ -27,6 +43,35 @@ _WATCHED_LOGGERS = ("canvas_async", "aiohttp")
 class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         record_text(f"log {record.name}", self.format(record))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``canvas_client`` marker."""
+    config.addinivalue_line(
+        "markers", "canvas_client(**options): keyword arguments for the canvas fixture's Canvas"
+    )
+
+
+@pytest.fixture
+async def canvas_emulator(canvas_emulator: CanvasEmulator) -> AsyncIterator[CanvasEmulator]:
+    """The plugin's emulator, with its keys registered and its health checked."""
+    with watched(canvas_emulator):
+        yield canvas_emulator
+
+
+@pytest.fixture
+def emu(canvas_emulator: CanvasEmulator) -> CanvasEmulator:
+    """A started emulator: ``canvas_emulator`` under the suite's short name."""
+    return canvas_emulator
+
+
+@pytest.fixture
+async def canvas(emu: CanvasEmulator, request: pytest.FixtureRequest) -> AsyncIterator[Canvas]:
+    """An open client of ``emu``; options from the ``canvas_client`` marker."""
+    marker = request.node.get_closest_marker("canvas_client")
+    async with client_of(emu, **(marker.kwargs if marker is not None else {})) as client:
+        yield client
+        record_text("repr of Canvas", repr(client))
 
 
 @pytest.fixture

@@ -99,20 +99,13 @@ class RegApplicationsAPI(Resource):
             OutcomeUnknownError: The registration may have been made, or was
                 but could not be read back; list before registering again.
         """
-        _validate.check_name(tag_text, "tag_text")
         if not isinstance(application, models.Application):
+            _validate.check_name(tag_text, "tag_text")
             application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
-        _validate.check_credentials(application, credentials)
-        body = _requests.NewRegApplication(
-            application_id=application.id, tag_text=tag_text, credentials=credentials
-        )
         key = "create_reg_application"
-        new_id = await self._call(
-            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
+        new_id = await self.create_id(
+            application, tag_text=tag_text, credentials=credentials, timeout=timeout
         )
-        if new_id is None:
-            problem = f"it answered without the id of the {application.short_name} registration"
-            raise accepted_unresolved(key, problem, self.account_id)
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
@@ -124,3 +117,33 @@ class RegApplicationsAPI(Resource):
                 return registration
         problem = f"it registered {new_id}, which RegApplications does not list"
         raise accepted_unresolved(key, problem, self.account_id)
+
+    async def create_id(
+        self,
+        application: models.Application,
+        *,
+        tag_text: str,
+        credentials: Mapping[str, object],
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> uuid.UUID:
+        """Register ``application`` as :meth:`create` does, in one request: return the new id.
+
+        Nothing is read back, for callers that need only the id (provisioning).
+
+        Raises:
+            OutcomeUnknownError: The server accepted the registration but
+                answered without its id (or the request's outcome is unknown).
+        """
+        _validate.check_name(tag_text, "tag_text")
+        _validate.check_credentials(application, credentials)
+        body = _requests.NewRegApplication(
+            application_id=application.id, tag_text=tag_text, credentials=credentials
+        )
+        key = "create_reg_application"
+        new_id = await self._call(
+            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
+        )
+        if new_id is None:
+            problem = f"it answered without the id of the {application.short_name} registration"
+            raise accepted_unresolved(key, problem, self.account_id)
+        return new_id

@@ -82,6 +82,39 @@ class WorkflowsAPI(Resource):
                 be read back (the message names its id); list the workflows
                 to find out.
         """
+        new_id = await self.create_id(
+            template,
+            name=name,
+            applications=applications,
+            variables=variables,
+            description=description,
+            timeout=timeout,
+        )
+        try:
+            return await self.get(new_id, timeout=timeout)
+        except CanvasError as error:
+            # The workflow exists: say so, lest the caller create it again.
+            problem = f"the workflow was created (id {new_id}); reading it back failed"
+            raise accepted_unresolved("create_workflow", problem, self.account_id) from error
+
+    async def create_id(
+        self,
+        template: _TemplateRef,
+        *,
+        name: str,
+        applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+        variables: Mapping[str, Mapping[str, Any]] | None = None,
+        description: str | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> uuid.UUID:
+        """Create a workflow as :meth:`create` does, in one request: return the new id.
+
+        Nothing is read back, for callers that need only the id (provisioning).
+
+        Raises:
+            OutcomeUnknownError: The server accepted the workflow but answered
+                without its id (or the request's outcome is unknown).
+        """
         _validate.check_name(name, "name")
         if not isinstance(template, models.WorkflowTemplate):
             template = await TemplatesAPI(self._view).get(template, timeout=timeout)
@@ -106,12 +139,7 @@ class WorkflowsAPI(Resource):
         if new_id is None:
             problem = f"it answered without the id of the workflow {name!r}"
             raise accepted_unresolved(key, problem, self.account_id)
-        try:
-            return await self.get(new_id, timeout=timeout)
-        except CanvasError as error:
-            # The workflow exists: say so, lest the caller create it again.
-            problem = f"the workflow was created (id {new_id}); reading it back failed"
-            raise accepted_unresolved(key, problem, self.account_id) from error
+        return new_id
 
     async def run(
         self,
@@ -214,6 +242,18 @@ class WorkflowsAPI(Resource):
             if not missing_ok:
                 raise
 
+    async def set_scheduler(
+        self,
+        workflow: _WorkflowRef,
+        cron: str | Cron | None,
+        *,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        """Schedule on ``cron``, or unschedule for None, in one request: nothing is read back."""
+        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        text = None if cron is None else _check_cron(cron)
+        await self._send_schedule(workflow_id, text, enabled=cron is not None, timeout=timeout)
+
     async def _set_schedule(
         self,
         workflow_id: uuid.UUID,
@@ -222,6 +262,17 @@ class WorkflowsAPI(Resource):
         enabled: bool,
         timeout: TimeoutTypes | UseClientDefault,
     ) -> models.Workflow:
+        await self._send_schedule(workflow_id, cron, enabled=enabled, timeout=timeout)
+        return await self.get(workflow_id, timeout=timeout)
+
+    async def _send_schedule(
+        self,
+        workflow_id: uuid.UUID,
+        cron: str | None,
+        *,
+        enabled: bool,
+        timeout: TimeoutTypes | UseClientDefault,
+    ) -> None:
         body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
         await self._call(
             "workflow_scheduler",
@@ -229,7 +280,6 @@ class WorkflowsAPI(Resource):
             body=_convert.unstructure(body),
             timeout=timeout,
         )
-        return await self.get(workflow_id, timeout=timeout)
 
 
 def _check_cron(cron: object) -> str:

@@ -11,8 +11,11 @@ awaits everything still running.
 
 The idempotent helpers (:func:`ensure_registered`, :func:`ensure_workflow`,
 :func:`ensure_schedule`) make a function safe to run again after any failure:
-they look before they write, and resolve an :class:`OutcomeUnknownError` by
-reading the state back once.
+they look before they write, and write through :func:`reconcile_write`, the
+one write primitive of reconciling: on an unknown outcome it reads the state
+back, and sends again only when the write provably did not take effect.
+:func:`requeue` tries a whole item again after a transient failure, within a
+:class:`Requeue` budget, until a :class:`Stop` (deadline, signal) says no.
 """
 
 from __future__ import annotations
@@ -25,28 +28,35 @@ from ._engine import (
     ItemResult,
     Outcome,
     Progress,
+    StoppedError,
     current_step,
     each,
     run_each,
     step,
 )
-from ._ensure import (
+from ._ensure import ensure_registered, ensure_schedule, ensure_workflow
+from ._reconcile import (
+    DEFAULT_WRITE_ATTEMPTS,
     DOUBTFUL,
     WriteNotDoneError,
-    ensure_registered,
-    ensure_schedule,
-    ensure_workflow,
     read_back,
+    reconcile_write,
 )
+from ._requeue import DEFAULT_REQUEUE, Requeue, Stop, requeue, transient
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_REQUEUE",
+    "DEFAULT_WRITE_ATTEMPTS",
     "DOUBTFUL",
     "BulkReport",
     "BulkRun",
     "ItemResult",
     "Outcome",
     "Progress",
+    "Requeue",
+    "Stop",
+    "StoppedError",
     "WriteNotDoneError",
     "concurrency_of",
     "current_step",
@@ -57,6 +67,9 @@ __all__ = [
     "ensure_workflow",
     "for_each_account",
     "read_back",
+    "reconcile_write",
+    "requeue",
     "run_each",
     "step",
+    "transient",
 ]

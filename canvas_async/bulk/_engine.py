@@ -43,9 +43,28 @@ class Outcome(enum.StrEnum):
     OUTCOME_UNKNOWN = "outcome-unknown"
     """A write may or may not have taken effect (:class:`OutcomeUnknownError`)."""
     CANCELLED = "cancelled"
-    """Started, then cancelled because another item failed (``fail_fast``)."""
+    """Started, then cancelled because another item failed (``fail_fast``) or
+    the run stopped (:class:`StoppedError`)."""
     SKIPPED = "skipped"
-    """Never started because another item failed (``fail_fast``)."""
+    """Never started because another item failed (``fail_fast``) or the run
+    stopped (:class:`StoppedError`)."""
+
+
+class StoppedError(CanvasError):
+    """The run stopped (deadline passed, or asked to stop) before this item finished.
+
+    An item that raises it ends ``CANCELLED`` if it had started its work,
+    else ``SKIPPED``.
+
+    Attributes:
+        reason: Why the run stopped, e.g. ``"deadline passed"``.
+        started: Whether the item had started its work.
+    """
+
+    def __init__(self, reason: str, *, started: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.started = started
 
 
 @attrs.frozen
@@ -236,6 +255,8 @@ class BulkRun(Generic[I, K, T]):
     fail_fast: bool = False
     _on_progress: Callable[[Progress], object] | None = None
     _results: dict[int, ItemResult[K, T]] = attrs.Factory(dict)
+    # Kept as results arrive, so progress costs the same at any size.
+    _counts: dict[Outcome, int] = attrs.Factory(lambda: dict.fromkeys(Outcome, 0))
     _running: dict[asyncio.Task[ItemResult[K, T]], int] = attrs.Factory(dict)
     _started: bool = False
     _gen: AsyncGenerator[ItemResult[K, T], None] | None = None
@@ -266,9 +287,7 @@ class BulkRun(Generic[I, K, T]):
 
     def progress(self) -> Progress:
         """Return the counts so far."""
-        counts = dict.fromkeys(Outcome, 0)
-        for result in self._results.values():
-            counts[result.outcome] += 1
+        counts = self._counts
         return Progress(
             total=len(self._items),
             done=counts[Outcome.DONE],
@@ -299,7 +318,7 @@ class BulkRun(Generic[I, K, T]):
                 for task in sorted(finished, key=self._running.__getitem__):
                     index = self._running.pop(task)
                     result = self._settle(task, index)
-                    self._results[index] = result
+                    self._store(index, result)
                     self._report_progress()
                     yield result
                     if self.fail_fast and not result.ok and not stopping:
@@ -309,11 +328,15 @@ class BulkRun(Generic[I, K, T]):
             if stopping:
                 for index, item in pending:
                     skipped: ItemResult[K, T] = ItemResult(self._key(item), index, Outcome.SKIPPED)
-                    self._results[index] = skipped
+                    self._store(index, skipped)
                     self._report_progress()
                     yield skipped
         finally:
             await self._cancel_running()
+
+    def _store(self, index: int, result: ItemResult[K, T]) -> None:
+        self._results[index] = result
+        self._counts[result.outcome] += 1
 
     def _settle(self, task: asyncio.Task[ItemResult[K, T]], index: int) -> ItemResult[K, T]:
         if task.cancelled():
@@ -329,9 +352,7 @@ class BulkRun(Generic[I, K, T]):
         try:
             value = await self._fn(item)
         except Exception as exc:  # one item's failure must not stop the others
-            outcome = (
-                Outcome.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
-            )
+            outcome = _outcome_of(exc)
             operation = getattr(exc, "operation", None)
             return ItemResult(
                 key,
@@ -361,7 +382,7 @@ class BulkRun(Generic[I, K, T]):
                 cancelled_here = True
         for task, index in list(self._running.items()):
             if task.done() and index not in self._results:
-                self._results[index] = self._settle(task, index)
+                self._store(index, self._settle(task, index))
         self._running.clear()
         if cancelled_here:
             raise asyncio.CancelledError
@@ -369,6 +390,12 @@ class BulkRun(Generic[I, K, T]):
     def _report_progress(self) -> None:
         if self._on_progress is not None:
             self._on_progress(self.progress())
+
+
+def _outcome_of(exc: Exception) -> Outcome:
+    if isinstance(exc, StoppedError):
+        return Outcome.CANCELLED if exc.started else Outcome.SKIPPED
+    return Outcome.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
 
 
 def each(

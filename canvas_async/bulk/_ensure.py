@@ -1,17 +1,11 @@
-"""Idempotent helpers: look before writing, read back after an unknown outcome."""
+"""Idempotent helpers: look before writing; write through :func:`reconcile_write`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Iterable,
-    Mapping,
-)
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from canvas_async._errors import CanvasError, OutcomeUnknownError, ServerError, TransportError
 from canvas_async.schedule import Cron, CronError
 
 if TYPE_CHECKING:
@@ -19,45 +13,7 @@ if TYPE_CHECKING:
     from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
 from ._engine import T, step
-
-#: Failures of a create after which it may have taken effect: read back first.
-DOUBTFUL: Final = (OutcomeUnknownError, TransportError, ServerError)
-
-
-class WriteNotDoneError(CanvasError):
-    """A write whose outcome was in doubt did not take effect: reading back showed so.
-
-    Attributes:
-        operation: The operation of the write that failed.
-    """
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(f"{cause} (read back: it did not take effect)")
-        operation = getattr(cause, "operation", None)
-        self.operation = operation if isinstance(operation, str) else None
-
-
-async def read_back(exc: Exception, read: Callable[[], Awaitable[list[T]]]) -> list[T]:
-    """Read once to settle a create that failed with ``exc`` (one of :data:`DOUBTFUL`).
-
-    A server error that leaves no doubt (a 501, say) is raised again at once.
-    When the read fails too, the outcome stays unknown, and that is raised
-    as an :class:`OutcomeUnknownError`.
-    """
-    if isinstance(exc, ServerError) and exc.status not in (500, 502, 504):
-        raise exc
-    try:
-        with step("read back after an unknown outcome"):
-            return await read()
-    except CanvasError as read_error:
-        if isinstance(exc, OutcomeUnknownError):
-            raise exc from read_error
-        unknown = OutcomeUnknownError(
-            f"{exc}; reading back failed too, so it may or may not have taken effect",
-            operation=str(getattr(exc, "operation", "write")),
-            account_id=getattr(exc, "account_id", None),
-        )
-        raise unknown from exc
+from ._reconcile import reconcile_write
 
 
 def _matches_app(reg: RegApplication, app: Application, tag_text: str) -> bool:
@@ -86,23 +42,20 @@ async def ensure_registered(
         The registration, and whether this call created it.
     """
     app = await view.applications.get(application) if isinstance(application, str) else application
+
+    async def find() -> RegApplication | None:
+        registrations = await view.reg_applications.list()
+        return _first(r for r in registrations if _matches_app(r, app, tag_text))
+
+    async def register() -> RegApplication:
+        return await view.reg_applications.create(app, tag_text=tag_text, credentials=credentials)
+
     with step(f"find {app.short_name} {tag_text!r}"):
-        existing = await view.reg_applications.list()
-    found = _first(r for r in existing if _matches_app(r, app, tag_text))
+        found = await find()
     if found is not None:
         return found, False
     with step(f"register {app.short_name} {tag_text!r}"):
-        try:
-            created = await view.reg_applications.create(
-                app, tag_text=tag_text, credentials=credentials
-            )
-        except DOUBTFUL as exc:
-            # The request may have registered it: look once before giving up.
-            again = await read_back(exc, view.reg_applications.list)
-            found = _first(r for r in again if _matches_app(r, app, tag_text))
-            if found is None:
-                raise WriteNotDoneError(exc) from exc
-            return found, True
+        created = await reconcile_write(register, find)
     return created, True
 
 
@@ -124,9 +77,12 @@ async def ensure_workflow(
     Returns:
         The workflow, and whether this call created it.
     """
+
+    async def find() -> Workflow | None:
+        return _first(w for w in await view.workflows.list() if w.name == name)
+
     with step(f"find workflow {name!r}"):
-        existing = await view.workflows.list()
-    found = _first(w for w in existing if w.name == name)
+        found = await find()
     if found is not None:
         return found, False
     with step(f"create workflow {name!r}"):
@@ -134,20 +90,17 @@ async def ensure_workflow(
             tpl = await view.templates.get(template)
         else:
             tpl = template
-        try:
-            created = await view.workflows.create(
+
+        async def create() -> Workflow:
+            return await view.workflows.create(
                 tpl,
                 name=name,
                 applications=applications,
                 variables=variables,
                 description=description,
             )
-        except DOUBTFUL as exc:
-            again = await read_back(exc, view.workflows.list)
-            found = _first(w for w in again if w.name == name)
-            if found is None:
-                raise WriteNotDoneError(exc) from exc
-            return found, True
+
+        created = await reconcile_write(create, find)
     return created, True
 
 

@@ -15,7 +15,9 @@ Exit statuses:
 2     bad input, refused before anything was sent
 3     no failure, but some write's outcome is unknown: apply again
 4     ``plan --detailed-exitcode`` only: there are changes to apply
-130   interrupted
+130   interrupted (SIGINT): ``apply`` starts nothing new, lets what is in
+      flight finish, prints the summary and writes ``--report``
+143   terminated (SIGTERM), as for SIGINT
 ====  =================================================================
 """
 

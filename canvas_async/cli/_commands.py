@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from canvas_async import provision
+from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async.cli import _exit
 from canvas_async.cli._connect import UsageError, connect, environ_for
@@ -337,20 +341,25 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Bring every account of the file to its declared state."""
     state = provision.load(args.file)
+    requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
+    stop = bulk.Stop.after(args.deadline)
     async with connect(args, out) as conn:
         environ = environ_for(state.env_names(), conn, out)
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
-            report = await provision.apply(
-                conn.canvas,
-                state,
-                replace=args.replace,
-                prune=args.prune,
-                fail_fast=args.fail_fast,
-                concurrency=args.concurrency,
-                on_progress=display,
-                environ=environ,
-            )
+            with _stop_on_signals(stop, out) as signalled:
+                report = await provision.apply(
+                    conn.canvas,
+                    state,
+                    replace=args.replace,
+                    prune=args.prune,
+                    fail_fast=args.fail_fast,
+                    concurrency=args.concurrency,
+                    on_progress=display,
+                    environ=environ,
+                    requeue=requeue,
+                    stop=stop,
+                )
         finally:
             display.close()
     _write_report(report, args, out)
@@ -362,7 +371,42 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
             out.line(table)
             out.line()
         out.line("Apply: " + report.summary_line())
+    if signalled:
+        return _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
     return _exit.for_report(report)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: bulk.Stop, out: Out) -> Iterator[list[int]]:
+    """On SIGINT or SIGTERM, ask ``stop`` to stop; yield the signals received.
+
+    The first signal lets the requests in flight finish, so the summary and
+    the report can say what was done; a second one is handled as usual
+    (Ctrl-C cancels what is in flight).
+    """
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+    handled: list[int] = []
+
+    def handle(signum: int) -> None:
+        received.append(signum)
+        for other in handled:
+            loop.remove_signal_handler(other)
+        name = signal.Signals(signum).name
+        stop.ask(f"interrupted ({name})")
+        out.info(f"{name}: starting nothing new; letting requests in flight finish")
+
+    for wanted in (signal.SIGINT, signal.SIGTERM):
+        # Not on Windows: there Ctrl-C arrives as KeyboardInterrupt instead.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(wanted, handle, int(wanted))
+            handled.append(wanted)
+    try:
+        yield received
+    finally:
+        if not received:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
 
 
 def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None:
@@ -384,8 +428,6 @@ def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None
 
 async def emulator(args: argparse.Namespace, out: Out) -> int:
     """Serve the bundled emulator until interrupted."""
-    import asyncio  # noqa: PLC0415
-
     from canvas_async.testing import CanvasEmulator  # noqa: PLC0415
 
     async with CanvasEmulator(

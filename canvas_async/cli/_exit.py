@@ -6,7 +6,16 @@ from typing import Final
 
 from canvas_async.provision.report import RunReport, Status
 
-__all__ = ["FAILED", "INTERRUPTED", "OK", "PENDING", "UNKNOWN", "USAGE", "for_report"]
+__all__ = [
+    "FAILED",
+    "INTERRUPTED",
+    "OK",
+    "PENDING",
+    "TERMINATED",
+    "UNKNOWN",
+    "USAGE",
+    "for_report",
+]
 
 OK: Final = 0
 """Everything asked for is done (apply: every account done)."""
@@ -21,7 +30,10 @@ UNKNOWN: Final = 3
 PENDING: Final = 4
 """``plan --detailed-exitcode``: there are changes or drift to apply."""
 INTERRUPTED: Final = 130
-"""Interrupted (Ctrl-C); work in flight was cancelled."""
+"""Interrupted (Ctrl-C, SIGINT): ``apply`` started no new work, let what was
+in flight finish and reported what was done; a second Ctrl-C cancels it."""
+TERMINATED: Final = 143
+"""Terminated (SIGTERM): as for :data:`INTERRUPTED`."""
 
 
 def for_report(report: RunReport) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
+from canvas_async.bulk import Requeue
 from canvas_async.cli import _commands
 from canvas_async.cli._connect import DEMO_ACCOUNTS
 
@@ -14,7 +16,8 @@ _EPILOG = """\
 keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-file),
 server: CANVAS_ENV or --env (dev, prd, or a base URL).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
-(apply again), 4 plan --detailed-exitcode found changes, 130 interrupted.
+(apply again), 4 plan --detailed-exitcode found changes, 130 interrupted
+(SIGINT), 143 terminated (SIGTERM).
 """
 
 
@@ -71,6 +74,41 @@ def _positive(text: str) -> int:
 
 
 _Commands = Any  # argparse's private _SubParsersAction
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _budget_options(sub: argparse.ArgumentParser) -> None:
+    defaults = Requeue()
+    sub.add_argument(
+        "--max-attempts",
+        type=_positive,
+        default=defaults.max_attempts,
+        metavar="N",
+        help="tries per account after transient failures, the first included "
+        f"(default {defaults.max_attempts})",
+    )
+    sub.add_argument(
+        "--account-timeout",
+        type=_seconds,
+        default=defaults.timeout,
+        metavar="SECONDS",
+        help=f"time per account over all its tries (default {defaults.timeout:g})",
+    )
+    sub.add_argument(
+        "--deadline",
+        type=_seconds,
+        metavar="SECONDS",
+        help="start no new work after SECONDS; the report says what is left",
+    )
 
 
 def _command(commands: _Commands, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
@@ -192,6 +230,7 @@ def _state_commands(commands: _Commands) -> None:
             sub.add_argument(
                 "--fail-fast", action="store_true", help="stop at the first account that fails"
             )
+            _budget_options(sub)
         else:
             sub.add_argument(
                 "--detailed-exitcode",

@@ -3,12 +3,18 @@
 Both start the same way, before anything is written: every environment
 reference must be set (apply only), the organization's applications and
 templates are read once and the whole file is checked against them, and the
-account list is read once to find accounts by id or e-mail. Then each account
-is handled on its own (:mod:`canvas_async.bulk`): its registrations and
-workflows are read, :func:`~canvas_async.provision.plan.diff` says what it
-needs, and ``apply`` makes those changes in order, stopping that account at
-its first failure. A create whose outcome is unknown is resolved by reading
-the account back once, so a second ``apply`` never duplicates anything.
+account list is read once and indexed by id and e-mail. Then each account is
+handled on its own (:mod:`canvas_async.bulk`): its registrations and
+workflows are read (once each), :func:`~canvas_async.provision.plan.diff`
+says what it needs, and ``apply`` makes those changes in order.
+
+Every create goes through :func:`bulk.reconcile_write`: a clear answer is
+used as it is (no read-back), a doubtful one is settled by reading back, so
+nothing is ever duplicated. An account that fails transiently is requeued
+(:func:`bulk.requeue`): read again and resumed from where it stands, with
+backoff, within its budget; a permanent failure (the server refuses a
+value) ends it at once with the server's reason. A :class:`bulk.Stop`
+(deadline, signal) stops new work from starting; the report says what is left.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from canvas_async import bulk
 from canvas_async._errors import CanvasError, NotFoundError, OutcomeUnknownError
+from canvas_async.models import Account
 from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
     AccountPlan,
@@ -49,7 +56,6 @@ from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnviro
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
-    from canvas_async.models import Account, Workflow
 
 __all__ = ["AccountNotFoundError", "apply", "plan"]
 
@@ -84,7 +90,7 @@ async def plan(
     runs = [ctx.account_run(spec) for spec in state.accounts]
 
     async def read(run: _AccountRun) -> None:
-        run.plan = await ctx.read_and_diff(run.spec, run.account_id)
+        run.plan = await ctx.read_and_diff(run.spec, run.account_id, fresh=False)
 
     report = await _run(
         canvas, runs, read, concurrency=concurrency, fail_fast=False, on_progress=on_progress
@@ -105,6 +111,9 @@ async def apply(
     concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
     environ: Mapping[str, str] | None = None,
+    requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
+    deadline: float | None = None,
+    stop: bulk.Stop | None = None,
 ) -> RunReport:
     """Bring every account to its desired state; return what happened to each.
 
@@ -122,6 +131,13 @@ async def apply(
         on_progress: Called with the progress after every account.
         environ: Where ``${NAME}`` references are looked up; ``os.environ``
             when omitted.
+        requeue: How an account is tried again after a transient failure
+            (attempts, time, backoff).
+        deadline: Seconds from now after which no new work starts; what is
+            left is reported. None for no deadline.
+        stop: Ask it to stop (:meth:`bulk.Stop.ask`, e.g. from a signal
+            handler) and no new work starts; requests in flight finish.
+            It may carry a deadline of its own instead of ``deadline``.
 
     Raises:
         MissingEnvironmentError: A referenced variable is not set; nothing sent.
@@ -129,11 +145,17 @@ async def apply(
             applications and templates; nothing written.
     """
     started = time.monotonic()
+    if stop is None:
+        stop = bulk.Stop.after(deadline)
+    elif deadline is not None:
+        stop.deadline = bulk.Stop.after(deadline).deadline
     env = os.environ if environ is None else environ
     missing = state.missing_env(env)
     if missing:
         raise MissingEnvironmentError(missing)
-    ctx = await _Context.prepare(canvas, state, replace=replace, prune=prune, environ=env)
+    ctx = await _Context.prepare(
+        canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
+    )
     runs = [ctx.account_run(spec) for spec in state.accounts]
     report = await _run(
         canvas,
@@ -145,7 +167,13 @@ async def apply(
     )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
     return RunReport(
-        "apply", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
+        "apply",
+        state.source,
+        accounts,
+        replace,
+        prune,
+        elapsed=time.monotonic() - started,
+        stopped=stop.reason() if any(r.stopped for r in runs) else None,
     )
 
 
@@ -180,6 +208,30 @@ class _AccountRun:
     account_id: uuid.UUID | None
     plan: AccountPlan | None = None
     results: list[ChangeResult] = attrs.Factory(list)
+    attempts: int = 0
+    stopped: bool = False
+
+
+@attrs.frozen
+class _AccountIndex:
+    """The organization's accounts by id and by e-mail (folded), for finding one at once."""
+
+    ids: frozenset[uuid.UUID]
+    emails: Mapping[str, uuid.UUID]
+
+    @classmethod
+    def of(cls, accounts: Sequence[Account]) -> _AccountIndex:
+        emails: dict[str, uuid.UUID] = {}
+        for account in accounts:
+            # The first account listed with an e-mail wins, as a scan would find it.
+            emails.setdefault((account.email or "").casefold(), account.id)
+        return cls(frozenset(a.id for a in accounts), emails)
+
+    def find(self, spec: AccountSpec) -> uuid.UUID | None:
+        """Return the id of the account ``spec`` names, if it exists."""
+        if spec.id is not None:
+            return spec.id if spec.id in self.ids else None
+        return self.emails.get((spec.email or "").casefold())
 
 
 @attrs.define
@@ -188,10 +240,12 @@ class _Context:
 
     canvas: Canvas
     catalog: Catalog
-    accounts: Sequence[Account]
+    accounts: _AccountIndex
     replace: bool
     prune: bool
     environ: Mapping[str, str]
+    requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE
+    stop: bulk.Stop = attrs.Factory(bulk.Stop)
 
     @classmethod
     async def prepare(
@@ -202,31 +256,42 @@ class _Context:
         replace: bool,
         prune: bool,
         environ: Mapping[str, str],
+        requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
+        stop: bulk.Stop | None = None,
     ) -> _Context:
-        applications = await canvas.applications.list()
-        templates = await canvas.templates.list()
-        catalog = Catalog.of(applications, templates)
-        problems = check(state, catalog)
-        if problems:
-            raise DesiredStateError(state.source, problems)
-        accounts = await canvas.accounts.list()
-        return cls(canvas, catalog, accounts, replace, prune, environ)
+        stop = stop or bulk.Stop()
+
+        async def read(_: int) -> tuple[Catalog, _AccountIndex]:
+            applications = await canvas.applications.list()
+            templates = await canvas.templates.list()
+            catalog = Catalog.of(applications, templates)
+            problems = check(state, catalog)
+            if problems:
+                raise DesiredStateError(state.source, problems)
+            return catalog, _AccountIndex.of(await canvas.accounts.list())
+
+        # What every account needs is read again after a transient failure too.
+        catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
+        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop or bulk.Stop())
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
-        return _AccountRun(spec, self._find_account(spec, self.accounts))
+        return _AccountRun(spec, self.accounts.find(spec))
 
-    @staticmethod
-    def _find_account(spec: AccountSpec, accounts: Sequence[Account]) -> uuid.UUID | None:
-        if spec.id is not None:
-            return spec.id if any(a.id == spec.id for a in accounts) else None
-        email = (spec.email or "").casefold()
-        return next((a.id for a in accounts if (a.email or "").casefold() == email), None)
+    async def read_and_diff(
+        self, spec: AccountSpec, account_id: uuid.UUID | None, *, fresh: bool
+    ) -> AccountPlan:
+        """Read the account (once per collection) and diff it against ``spec``.
 
-    async def read_and_diff(self, spec: AccountSpec, account_id: uuid.UUID | None) -> AccountPlan:
+        Args:
+            fresh: The account was created by this run: it holds nothing yet,
+                so nothing is read.
+        """
         if account_id is None and spec.id is not None:
             raise AccountNotFoundError(spec.id)
-        if account_id is None:
-            return diff(spec, self.catalog, account_id=None, replace=self.replace, prune=self.prune)
+        if account_id is None or fresh:
+            return diff(
+                spec, self.catalog, account_id=account_id, replace=self.replace, prune=self.prune
+            )
         view = self.canvas.for_account(account_id)
         with bulk.step("read registered applications"):
             registrations = await view.reg_applications.list()
@@ -245,19 +310,47 @@ class _Context:
     # -- apply -------------------------------------------------------------------
 
     async def apply_account(self, run: _AccountRun) -> None:
+        try:
+            self.stop.check(started=False)
+            await bulk.requeue(
+                lambda attempt: self._attempt(run, attempt), self.requeue, stop=self.stop
+            )
+        except bulk.StoppedError:
+            run.stopped = True
+            raise
+
+    async def _attempt(self, run: _AccountRun, attempt: int) -> None:
+        """Bring the account to its desired state from where it stands now."""
+        run.attempts = attempt
+        # What an earlier attempt did stays done, and a write left in doubt
+        # stays so until the state is read; the rest is planned afresh.
+        run.results = [r for r in run.results if r.status in _KEPT]
+        fresh = False
         if run.account_id is None and run.spec.id is None:
-            change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
-            run.account_id = await self._do(run, change, [], self._create_account(run.spec))
-        run.plan = await self.read_and_diff(run.spec, run.account_id)
+            if attempt > 1:  # an earlier attempt may have created it after all
+                run.account_id = await self._find_account(run.spec)
+                missing = run.account_id is None
+                creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
+                run.results = _settled(run.results, creating)
+            if run.account_id is None:
+                change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
+                run.account_id = await self._do(run, change, [], self._create_account(run.spec))
+                fresh = True
+        run.plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
+        run.results = _settled(run.results, run.plan.changes)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
         executor = _Executor(self, view, dict(run.plan.registrations))
-        changes = list(run.plan.changes)
+        changes = [c for c in run.plan.changes if c.action is not Action.CREATE_ACCOUNT]
         for position, change in enumerate(changes):
-            await self._do(run, change, changes[position + 1 :], executor.execute(change))
+            rest = changes[position:]
+            if self.stop.reason() is not None:
+                run.results.extend(ChangeResult(c, ChangeStatus.NOT_RUN) for c in rest)
+                self.stop.check(started=True)
+            await self._do(run, change, rest[1:], executor.execute(change))
 
     async def _do(self, run: _AccountRun, change: Change, rest: Sequence[Change], work: Any) -> Any:
-        """Await ``work`` (one change), recording how it ended; a failure ends the account."""
+        """Await ``work`` (one change), recording how it ended; a failure ends the attempt."""
         try:
             with bulk.step(change.describe()):
                 value = await work
@@ -275,15 +368,21 @@ class _Context:
         run.results.append(ChangeResult(change, ChangeStatus.DONE))
         return value
 
+    async def _find_account(self, spec: AccountSpec) -> uuid.UUID | None:
+        with bulk.step("read accounts"):
+            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
+
     async def _create_account(self, spec: AccountSpec) -> uuid.UUID:
         new = spec.new
         assert new is not None
         assert spec.email is not None
-        try:
+        email = spec.email
+
+        async def send() -> uuid.UUID:
             return await self.canvas.accounts.create(
                 first_name=new.first_name,
                 last_name=new.last_name,
-                email=spec.email,
+                email=email,
                 role=new.role,
                 phone=new.phone,
                 country_key=new.country,
@@ -291,12 +390,37 @@ class _Context:
                 global_notifications=new.global_notifications,
                 default_notification_email=new.notification_email,
             )
-        except bulk.DOUBTFUL as exc:
-            found = await bulk.read_back(exc, self.canvas.accounts.list)
-            account_id = self._find_account(spec, found)
-            if account_id is None:
-                raise bulk.WriteNotDoneError(exc) from exc
-            return account_id
+
+        async def find() -> uuid.UUID | None:
+            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
+
+        return await bulk.reconcile_write(send, find)
+
+
+_KEPT: Final = frozenset({ChangeStatus.DONE, ChangeStatus.OUTCOME_UNKNOWN})
+
+
+def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[ChangeResult]:
+    """Settle the doubts once the state is read: done unless still ``pending``.
+
+    A change whose outcome was unknown took effect if the fresh plan holds no
+    change of its kind for its target any more; else it is dropped here, and
+    made (and recorded) again.
+    """
+    left = {_identity(change) for change in pending}
+    settled = []
+    for result in results:
+        if result.status is ChangeStatus.DONE:
+            settled.append(result)
+        elif _identity(result.change) not in left:
+            settled.append(ChangeResult(result.change, ChangeStatus.DONE))
+    return settled
+
+
+def _identity(change: Change) -> tuple[Action, str]:
+    # Replacing a workflow ends in creating it: the same change, as far as doubts go.
+    action = change.action
+    return (Action.CREATE_WORKFLOW if action is Action.REPLACE_WORKFLOW else action, change.target)
 
 
 class AccountNotFoundError(CanvasError):
@@ -309,12 +433,17 @@ class AccountNotFoundError(CanvasError):
 
 @attrs.define
 class _Executor:
-    """Makes one account's changes, remembering what it registered and created."""
+    """Makes one account's changes, remembering what it registered and created.
+
+    Each write is one request: the server answers a create with the new id,
+    which is all a later change needs, so nothing is read back unless the
+    outcome is in doubt (:func:`bulk.reconcile_write`).
+    """
 
     ctx: _Context
     view: AccountView
     reg_ids: dict[str, uuid.UUID]
-    created: dict[str, Workflow] = attrs.Factory(dict)
+    created: dict[str, uuid.UUID] = attrs.Factory(dict)
 
     async def execute(self, change: Change) -> None:
         if change.action is Action.REGISTER:
@@ -326,10 +455,12 @@ class _Executor:
             await self._delete(change.workflow_id)
             await self._create_workflow(change)
         elif change.action is Action.SCHEDULE:
-            await self._schedule(change)
+            assert change.cron is not None
+            target = change.workflow_id or self.created[change.target]
+            await self.view.workflows.set_scheduler(target, change.cron)
         elif change.action is Action.UNSCHEDULE:
             assert change.workflow_id is not None
-            await self.view.workflows.unschedule(change.workflow_id)
+            await self.view.workflows.set_scheduler(change.workflow_id, None)
         elif change.action is Action.DELETE_WORKFLOW:
             assert change.workflow_id is not None
             await self._delete(change.workflow_id)
@@ -341,17 +472,18 @@ class _Executor:
         assert app_spec is not None
         application = self.ctx.catalog.applications[app_spec.application]
         credentials = resolve(app_spec.credentials, self.ctx.environ)
-        try:
-            reg = await self.view.reg_applications.create(
+        registrations = self.view.reg_applications
+
+        async def send() -> uuid.UUID:
+            return await registrations.create_id(
                 application, tag_text=app_spec.tag, credentials=credentials
             )
-        except bulk.DOUBTFUL as exc:
-            regs = await bulk.read_back(exc, self.view.reg_applications.list)
-            found = find_registration(regs, application, app_spec.tag)
-            if not found:
-                raise bulk.WriteNotDoneError(exc) from exc
-            reg = found[0]
-        self.reg_ids[app_spec.key] = reg.id
+
+        async def find() -> uuid.UUID | None:
+            found = find_registration(await registrations.list(), application, app_spec.tag)
+            return found[0].id if found else None
+
+        self.reg_ids[app_spec.key] = await bulk.reconcile_write(send, find)
 
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
@@ -364,26 +496,26 @@ class _Executor:
         }
         variables = resolve(block_variables(spec, template), self.ctx.environ)
         description = managed_description(spec.description, fingerprint(spec, template))
-        try:
-            workflow = await self.view.workflows.create(
+        workflows = self.view.workflows
+
+        async def send() -> uuid.UUID:
+            return await workflows.create_id(
                 template,
                 name=spec.name,
                 applications=bindings,
                 variables=variables,
                 description=description,
             )
-        except bulk.DOUBTFUL as exc:
-            workflows = await bulk.read_back(exc, self.view.workflows.list)
-            found = [w for w in workflows if w.name == spec.name and w.description == description]
-            if not found:
-                raise bulk.WriteNotDoneError(exc) from exc
-            workflow = found[0]
-        self.created[spec.name] = workflow
 
-    async def _schedule(self, change: Change) -> None:
-        assert change.cron is not None
-        target = change.workflow_id or self.created[change.target].id
-        await self.view.workflows.schedule(target, change.cron)
+        async def find() -> uuid.UUID | None:
+            found = [
+                w.id
+                for w in await workflows.list()
+                if w.name == spec.name and w.description == description
+            ]
+            return found[0] if found else None
+
+        self.created[spec.name] = await bulk.reconcile_write(send, find)
 
     async def _delete(self, workflow_id: uuid.UUID) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: what was wanted
@@ -438,6 +570,16 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         reason = "drift left in place (apply with --replace to recreate): " + "; ".join(
             d.describe() for d in drift
         )
+    elif isinstance(result.error, bulk.StoppedError):
+        stopped = result.error
+        status = Status.CANCELLED if stopped.started else Status.SKIPPED
+        left = sum(1 for r in run.results if r.status is ChangeStatus.NOT_RUN)
+        reason = f"not started: {stopped.reason}"
+        if stopped.started:
+            reason = f"stopped ({stopped.reason}) with {left} changes left"
+    elif any(r.status is ChangeStatus.OUTCOME_UNKNOWN for r in run.results):
+        # Cancelled with a write in flight: it may or may not have taken effect.
+        status = Status.OUTCOME_UNKNOWN
     elif status in (Status.CANCELLED, Status.SKIPPED):
         reason = f"{status} after another account failed (--fail-fast)"
     return AccountReport(
@@ -450,4 +592,5 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         reason=reason,
         operation=result.operation,
         step=result.step,
+        attempts=run.attempts,
     )

@@ -16,7 +16,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
+from canvas_async._convert import converter
 from canvas_async.provision.plan import Action, Change, Drift
 
 __all__ = [
@@ -30,7 +33,7 @@ __all__ = [
 ]
 
 #: Version of the JSON report's shape.
-REPORT_FORMAT: Final = 1
+REPORT_FORMAT: Final = 2
 
 
 class Status(enum.StrEnum):
@@ -79,6 +82,8 @@ class AccountReport:
         reason: Why it is not done, for failed and unknown outcomes.
         operation: The API operation that failed, when known.
         step: What it was doing when it failed.
+        attempts: How many times it was tried (apply): more than one after a
+            transient failure.
     """
 
     label: str
@@ -90,37 +95,11 @@ class AccountReport:
     reason: str | None = None
     operation: str | None = None
     step: str | None = None
+    attempts: int = 0
 
     def count(self, status: ChangeStatus) -> int:
         """Return how many changes have ``status``."""
         return sum(1 for c in self.changes if c.status is status)
-
-    def to_json(self) -> dict[str, Any]:
-        """Return this account as JSON-ready data."""
-        return {
-            "account": self.label,
-            "account_id": str(self.account_id) if self.account_id else None,
-            "status": str(self.status),
-            "reason": self.reason,
-            "operation": self.operation,
-            "step": self.step,
-            "changes": [
-                {
-                    "action": str(c.change.action),
-                    "target": c.change.target,
-                    "detail": c.change.detail,
-                    "workflow_id": str(c.change.workflow_id) if c.change.workflow_id else None,
-                    "status": str(c.status),
-                    "error": c.error,
-                }
-                for c in self.changes
-            ],
-            "drift": [
-                {"workflow": d.workflow, "workflow_id": str(d.workflow_id), "reasons": [*d.reasons]}
-                for d in self.drift
-            ],
-            "notes": [*self.notes],
-        }
 
 
 _SYMBOLS: Final = {
@@ -145,6 +124,8 @@ class RunReport:
         replace: Whether drifted workflows were to be recreated.
         prune: Whether undeclared workflows were to be deleted.
         elapsed: Seconds the run took.
+        stopped: Why the run stopped before every account was done (a
+            deadline, a signal); None when it did not.
     """
 
     mode: str
@@ -153,6 +134,7 @@ class RunReport:
     replace: bool = False
     prune: bool = False
     elapsed: float = 0.0
+    stopped: str | None = None
 
     def count(self, status: Status) -> int:
         """Return how many accounts have ``status``."""
@@ -193,16 +175,8 @@ class RunReport:
 
     def to_json(self) -> dict[str, Any]:
         """Return the whole report as JSON-ready data (no secret is ever in it)."""
-        return {
-            "format": REPORT_FORMAT,
-            "mode": self.mode,
-            "file": self.source,
-            "replace": self.replace,
-            "prune": self.prune,
-            "elapsed_seconds": round(self.elapsed, 3),
-            "summary": self.summary(),
-            "accounts": [a.to_json() for a in self.accounts],
-        }
+        data: dict[str, Any] = _JSON.unstructure(self)
+        return {"format": REPORT_FORMAT, **data, "summary": self.summary()}
 
     def summary_line(self) -> str:
         """Return one line of counts, e.g. ``50 accounts: 48 done, 2 failed; 130 changes``."""
@@ -215,6 +189,9 @@ class RunReport:
         verb = "to make" if self.mode == "plan" else "made"
         line = f"{len(self.accounts)} accounts: {', '.join(parts)}"
         line += f"; {summary['changes']} changes {verb}"
+        if self.stopped:
+            left = self.count(Status.SKIPPED) + self.count(Status.CANCELLED)
+            line += f"; stopped early ({self.stopped}): {left} accounts left"
         if summary["drift"]:
             line += f"; {summary['drift']} drifted workflows (--replace recreates them)"
         return line + f" in {self.elapsed:.1f} s"
@@ -259,6 +236,30 @@ class RunReport:
             lines.extend(f"    # {note}" for note in account.notes)
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+def _report_converter() -> cattrs.Converter:
+    """The client's converter, writing field names as they are (snake_case).
+
+    Ids, enums and datetimes convert as everywhere else; a change's specs are
+    left out (the action, target and detail say what it was).
+    """
+    conv = converter.copy()
+    left_out = {(Change, "application"), (Change, "workflow")}
+
+    def factory(cls: type) -> Any:
+        omit: dict[str, Any] = {
+            field.name: override(omit=True)
+            for field in attrs.fields(cls)
+            if (cls, field.name) in left_out
+        }
+        return make_dict_unstructure_fn(cls, conv, **omit)
+
+    conv.register_unstructure_hook_factory(attrs.has, factory)
+    return conv
+
+
+_JSON: Final = _report_converter()
 
 
 def _worth_a_row(account: AccountReport) -> bool:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._dialect import Dialect
     from ._faults import (
+        TRANSIENT_FAULTS,
+        WRITES,
         DropConnection,
         ErrorEnvelope,
         ErrorStatus,
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
         FaultRule,
         Faults,
         Latency,
+        RandomFaults,
         RateLimit,
     )
     from ._records import (
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from ._tokens import TokenStore
 
 __all__ = [
+    "TRANSIENT_FAULTS",
+    "WRITES",
     "AccountRecord",
     "ActivationMail",
     "ApplicationRecord",
@@ -66,6 +71,7 @@ __all__ = [
     "Faults",
     "Latency",
     "ManualClock",
+    "RandomFaults",
     "RateLimit",
     "RegApplicationRecord",
     "RequestRecord",
@@ -79,7 +85,7 @@ __all__ = [
 _MODULES = {
     "_dialect": ("Dialect",),
     "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
-                "Latency", "RateLimit"),
+                "Latency", "RandomFaults", "RateLimit", "TRANSIENT_FAULTS", "WRITES"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",
                  "CredentialField", "RegApplicationRecord", "RequestRecord", "RunRecord",
                  "TemplateRecord", "WorkflowRecord"),

@@ -158,11 +158,13 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         limit, retry_after = refused
         entry.faults.append(limit.label)
         return _status_answer(ErrorStatus(429, retry_after=retry_after))
-    for latency in faults.latencies(route.key):
+    account = request.headers.get(_routes.ACCOUNT_HEADER)
+    for latency in faults.latencies(route.key, account):
         entry.faults.append(latency.label)
         await asyncio.sleep(latency.seconds)
-    fault = faults.strike(route.key, after_effect=False)
-    if fault is not None:
+    # A random fault may pick a kind that strikes after the effect: kept for then.
+    fault = faults.strike(route.key, after_effect=False, account=account)
+    if fault is not None and not getattr(fault, "after_effect", False):
         entry.faults.append(fault.label)
         return _fault_answer(fault, request, entry)
 
@@ -182,7 +184,8 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         return _api_answer(answer)
     entry.took_effect = True
 
-    fault = faults.strike(route.key, after_effect=True)
+    if fault is None:
+        fault = faults.strike(route.key, after_effect=True, account=account)
     if fault is not None:
         entry.faults.append(fault.label)
         return _fault_answer(fault, request, entry)

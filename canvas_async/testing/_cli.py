@@ -1,6 +1,7 @@
 """``canvas-async-emulator``: run the Canvas emulator until Ctrl-C.
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
+    canvas-async-emulator --accounts 300 --faults 0.1 --random-seed 7   # a flaky server
 
 It prints the base URL and the keys to connect with. The keys are printed on
 purpose: they are the emulator's own, made up at start, and a client needs
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from typing import Final, TextIO
 
 from ._dialect import Dialect
+from ._faults import RandomFaults
 from ._server import CanvasEmulator
 
 __all__ = ["main"]
@@ -66,7 +68,25 @@ def _parser() -> argparse.ArgumentParser:
         "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
         "(repeatable; 'metadata' for every answer as GetMetaData states it)",
     )
+    parser.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
+        "500, 502, 503, 504, 429, connections dropped before or after the effect",
+    )
     return parser
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
 
 
 def _dialect(options: Sequence[str]) -> Dialect:
@@ -120,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_limit=_LOG_LIMIT,
         dialect=dialect,
     )
+    if args.faults:
+        emulator.faults.add(RandomFaults(), fraction=args.faults)
     try:
         asyncio.run(_serve(emulator, sys.stdout))
     except KeyboardInterrupt:

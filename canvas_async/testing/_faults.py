@@ -8,13 +8,17 @@ Add a fault with :meth:`Faults.add`, scoped to some operations (route keys of
     emu.faults.add(DropConnection(after_effect=True), operations={"create_workflow"}, times=1)
     emu.faults.add(Latency(0.05), fraction=0.5)
     emu.faults.add(RateLimit(per_second=20))
+    emu.faults.add(RandomFaults(), fraction=0.1)   # 10% of all requests, of random kinds
+    emu.faults.add(ErrorStatus(403), accounts={account_id}, operations=WRITES)
     emu.faults.clear()
 
 A request meets the faults in this order: rate limits, then latency (every
 matching latency fault adds its delay), then the first matching fault that
 answers *before* the operation (an error status, an envelope, a dropped
 connection), then the operation, then the first matching fault that strikes
-*after* it (only when the operation took effect). Fractions draw from one
+*after* it (only when the operation took effect). A :class:`RandomFaults`
+picks its kind when it fires, before the operation; a kind that strikes after
+the effect then strikes after it. Fractions and kinds draw from one
 ``random.Random(seed)``, so a run is repeatable for a given seed and request
 order. Faults act before authentication, as a proxy or load balancer would.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import collections
 import math
 import random
+import uuid
 from collections.abc import Iterable
 from typing import Final
 
@@ -32,6 +37,8 @@ import attrs
 from canvas_async._routes import ROUTES
 
 __all__ = [
+    "TRANSIENT_FAULTS",
+    "WRITES",
     "DropConnection",
     "ErrorEnvelope",
     "ErrorStatus",
@@ -39,6 +46,7 @@ __all__ = [
     "FaultRule",
     "Faults",
     "Latency",
+    "RandomFaults",
     "RateLimit",
 ]
 
@@ -146,7 +154,56 @@ class RateLimit:
         return "rate limit"
 
 
-Fault = Latency | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit
+#: What a real server and the network do now and then: what :class:`RandomFaults`
+#: picks from by default. 429 and 503 ask to come back at once (``Retry-After: 0``).
+TRANSIENT_FAULTS: Final[tuple[ErrorStatus | DropConnection, ...]] = (
+    ErrorStatus(500, retry_after=None),
+    ErrorStatus(500, retry_after=None, after_effect=True),
+    ErrorStatus(502, retry_after=None),
+    ErrorStatus(503, retry_after=0),
+    ErrorStatus(504, retry_after=None),
+    ErrorStatus(429, retry_after=0),
+    DropConnection(),
+    DropConnection(after_effect=True),
+)
+
+#: The operations that change state, for faults that refuse writes only.
+WRITES: Final = frozenset(key for key, route in ROUTES.items() if route.method == "POST") | {
+    "delete_workflow"
+}
+
+
+def _kinds(
+    value: Iterable[ErrorStatus | DropConnection],
+) -> tuple[ErrorStatus | DropConnection, ...]:
+    kinds = tuple(value)
+    if not kinds or not all(isinstance(k, ErrorStatus | DropConnection) for k in kinds):
+        raise ValueError("kinds must be ErrorStatus and DropConnection faults, at least one")
+    return kinds
+
+
+@attrs.frozen
+class RandomFaults:
+    """Fail with a fault of a kind drawn at random, each time it fires.
+
+    Add it with a ``fraction`` to fail that share of all requests, as a
+    flaky server and network would: ``faults.add(RandomFaults(), fraction=0.1)``.
+
+    Args:
+        kinds: What to pick from, uniformly; :data:`TRANSIENT_FAULTS` by default.
+    """
+
+    kinds: tuple[ErrorStatus | DropConnection, ...] = attrs.field(
+        default=TRANSIENT_FAULTS, converter=_kinds
+    )
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log (the kind picked is logged instead)."""
+        return "random"
+
+
+Fault = Latency | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit | RandomFaults
 """Any fault :meth:`Faults.add` accepts."""
 
 
@@ -159,6 +216,8 @@ class FaultRule:
         operations: Route keys it applies to; ``None`` for all.
         remaining: Calls it still fires for; ``None`` for no limit.
         fraction: Share of matching calls it fires for; ``None`` for all.
+        accounts: ``ManagedAccountId`` values (lower-case text) it applies to;
+            ``None`` for any request.
         fired: How often it fired so far.
     """
 
@@ -166,16 +225,19 @@ class FaultRule:
     operations: frozenset[str] | None
     remaining: int | None
     fraction: float | None
+    accounts: frozenset[str] | None = None
     fired: int = 0
     window: collections.deque[float] = attrs.field(
         factory=collections.deque, repr=False, init=False
     )
     """Arrival times admitted within the last second (rate limits only)."""
 
-    def applies_to(self, operation: str) -> bool:
-        """Whether the rule is still active for ``operation``."""
-        return (self.operations is None or operation in self.operations) and (
-            self.remaining is None or self.remaining > 0
+    def applies_to(self, operation: str, account: str | None = None) -> bool:
+        """Whether the rule is still active for ``operation`` sent for ``account``."""
+        return (
+            (self.operations is None or operation in self.operations)
+            and (self.remaining is None or self.remaining > 0)
+            and (self.accounts is None or (account or "").strip().lower() in self.accounts)
         )
 
 
@@ -193,6 +255,7 @@ class Faults:
         operations: Iterable[str] | None = None,
         times: int | None = None,
         fraction: float | None = None,
+        accounts: Iterable[uuid.UUID | str] | None = None,
     ) -> FaultRule:
         """Add a fault; return its rule (to read ``fired`` or to :meth:`remove` it).
 
@@ -203,6 +266,8 @@ class Faults:
             times: Fire for the next ``times`` matching calls only.
             fraction: Fire for this share (0 < fraction <= 1) of matching
                 calls, drawn from the emulator's seeded random generator.
+            accounts: Only for requests sent for these accounts
+                (``ManagedAccountId``); any request when omitted.
         """
         if isinstance(operations, str):
             raise TypeError("operations takes a collection of route keys, e.g. {'list_workflows'}")
@@ -217,7 +282,8 @@ class Faults:
             raise ValueError("fraction must be in (0, 1]")
         if isinstance(fault, RateLimit) and (times is not None or fraction is not None):
             raise ValueError("a rate limit takes neither times nor fraction")
-        rule = FaultRule(fault, names, times, fraction)
+        scope = None if accounts is None else frozenset(str(a).lower() for a in accounts)
+        rule = FaultRule(fault, names, times, fraction, scope)
         self.rules.append(rule)
         return rule
 
@@ -255,25 +321,38 @@ class Faults:
             rule.window.append(now)
         return None
 
-    def latencies(self, operation: str) -> list[Latency]:
+    def latencies(self, operation: str, account: str | None = None) -> list[Latency]:
         """Return the latency faults that fire for this call."""
         return [
             rule.fault
             for rule in self.rules
-            if isinstance(rule.fault, Latency) and rule.applies_to(operation) and self._draw(rule)
+            if isinstance(rule.fault, Latency)
+            and rule.applies_to(operation, account)
+            and self._draw(rule)
         ]
 
-    def strike(self, operation: str, *, after_effect: bool) -> Fault | None:
+    def strike(
+        self, operation: str, *, after_effect: bool, account: str | None = None
+    ) -> Fault | None:
         """Return the first answering fault that fires for this call, if any.
+
+        A :class:`RandomFaults` fires only when looking before the effect,
+        and returns the kind it picked, which may strike after the effect:
+        the caller then applies it after the operation.
 
         Args:
             operation: The route key.
             after_effect: Look for faults that strike after the operation
                 took effect, rather than instead of it.
+            account: The request's ``ManagedAccountId``, if any.
         """
         for rule in self.rules:
             fault = rule.fault
-            if isinstance(fault, Latency | RateLimit) or not rule.applies_to(operation):
+            if isinstance(fault, Latency | RateLimit) or not rule.applies_to(operation, account):
+                continue
+            if isinstance(fault, RandomFaults):
+                if not after_effect and self._draw(rule):
+                    return self.rng.choice(fault.kinds)
                 continue
             if getattr(fault, "after_effect", False) == after_effect and self._draw(rule):
                 return fault

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
-from canvas_async import bulk
-from canvas_async._client import AccountView, Canvas
-from canvas_async._errors import ValidationError
+from canvas_async import AccountView, Canvas, ValidationError, bulk
 from canvas_async.bulk import Outcome
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
+from tests.leak_check import register_secret
 
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
-QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
-FTP_CREDENTIALS = {"username": "u", "password": "p", "port": "21", "address": "ftp.example.org"}
+QUIN_CREDENTIALS = {"apikey": register_secret("bulk-quinyx-key"), "environment": "test"}
+FTP_CREDENTIALS = {
+    "username": "u",
+    "password": register_secret("bulk-ftp-password"),
+    "port": "21",
+    "address": "ftp.example.org",
+}
 
-
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=8, random_seed=2) as emu:
-        yield emu
-
-
-@pytest.fixture
-async def canvas(emu: CanvasEmulator) -> AsyncIterator[Canvas]:
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
-        yield canvas
+pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=8, random_seed=2)
 
 
 async def _setup(view: AccountView) -> tuple[uuid.UUID, bool]:
@@ -102,15 +95,31 @@ async def test_an_unknown_registration_is_found_by_reading_back(
     assert len(emu.state.reg_applications) == 1
 
 
-async def test_a_create_that_never_happened_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
+async def test_a_create_that_never_happened_is_sent_again(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
     view = canvas.for_account(emu.state.managed_ids[0])
     emu.faults.add(DropConnection(), operations={"create_reg_application"}, times=1)
+
+    reg, created = await bulk.ensure_registered(
+        view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS
+    )
+
+    assert created
+    assert [r.id for r in emu.state.reg_applications.values()] == [reg.id]
+
+
+async def test_a_create_that_never_happens_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    emu.faults.add(DropConnection(), operations={"create_reg_application"})
 
     with pytest.raises(bulk.WriteNotDoneError, match="did not take effect") as info:
         await bulk.ensure_registered(view, "QUIN", tag_text="Q", credentials=QUIN_CREDENTIALS)
 
     assert info.value.operation == "RegApplication"
     assert emu.state.reg_applications == {}
+    sent = [r.operation for r in emu.log].count("create_reg_application")
+    assert sent == bulk.DEFAULT_WRITE_ATTEMPTS
 
 
 async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None:

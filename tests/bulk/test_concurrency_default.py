@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from canvas_async import AccountView, Canvas
 from canvas_async.bulk import concurrency_of, for_each_account
 from canvas_async.testing import CanvasEmulator
 
 
-async def test_bulk_follows_the_clients_max_concurrency() -> None:
-    async with (
-        CanvasEmulator(seed="samples", synthetic_accounts=12) as emu,
-        Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, max_concurrency=3
-        ) as canvas,
-    ):
-        in_progress = peak = 0
+@pytest.mark.canvas_emulator(synthetic_accounts=12)
+@pytest.mark.canvas_client(max_concurrency=3)
+async def test_bulk_follows_the_clients_max_concurrency(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    in_progress = peak = 0
 
-        async def probe(view: AccountView) -> None:
-            nonlocal in_progress, peak
-            in_progress += 1
-            peak = max(peak, in_progress)
-            await asyncio.sleep(0.01)
-            in_progress -= 1
+    async def probe(view: AccountView) -> None:
+        nonlocal in_progress, peak
+        in_progress += 1
+        peak = max(peak, in_progress)
+        await asyncio.sleep(0.01)
+        in_progress -= 1
 
-        report = await for_each_account(canvas, emu.state.managed_ids[-12:], probe)
+    report = await for_each_account(canvas, emu.state.managed_ids[-12:], probe)
 
     assert canvas.max_concurrency == 3
     assert concurrency_of(canvas) == 3

@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from canvas_async import bulk
-from canvas_async._errors import OutcomeUnknownError, ServerError, ValidationError
+from canvas_async import OutcomeUnknownError, ServerError, ValidationError, bulk
 from canvas_async.bulk import Outcome, Progress
 
 

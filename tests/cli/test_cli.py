@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -55,10 +55,7 @@ def _no_traceback(result: Result) -> None:
     assert "Traceback" not in result.err
 
 
-@pytest.fixture
-async def emu() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="samples", synthetic_accounts=4, random_seed=9) as emu:
-        yield emu
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
 
 
 def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
@@ -311,20 +308,28 @@ async def test_the_emulator_command_serves_until_interrupted() -> None:
     import signal
 
     base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "canvas_async.cli",
-        "emulator",
-        "--port",
-        "0",
-        "--accounts",
-        "3",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=base,
-        cwd=ROOT,
-    )
+    # A shell without job control starts background jobs with SIGINT ignored,
+    # and a child inherits an ignored signal (the command would never see
+    # the Ctrl-C): while spawning, handle it, so the child starts with it at
+    # its default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "canvas_async.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--accounts",
+            "3",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=base,
+            cwd=ROOT,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert proc.stdout is not None
     first = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
     assert b"Canvas emulator listening at http://127.0.0.1:" in first

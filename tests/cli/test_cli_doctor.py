@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from leak_check import register_secret
-from test_cli import cli
-
 from canvas_async.cli import _exit
 from canvas_async.testing import CanvasEmulator, Dialect
+from tests.cli.test_cli import cli
+from tests.support import started
 
 
 def _env(emu: CanvasEmulator) -> dict[str, str]:
-    register_secret(emu.consumer)
-    register_secret(emu.secret_key)
     return {"CANVAS_ENV": emu.url, "CANVAS_CONSUMER": emu.consumer,
             "CANVAS_SECRET_KEY": emu.secret_key}  # fmt: skip
 
 
 async def test_no_difference_against_the_emulator() -> None:
-    async with CanvasEmulator() as emu:
+    async with started(CanvasEmulator()) as emu:
         result = await cli("doctor", env=_env(emu))
 
     assert result.code == _exit.OK, result.err
@@ -29,7 +26,7 @@ async def test_no_difference_against_the_emulator() -> None:
 
 async def test_drift_is_named_and_fails() -> None:
     dialect = Dialect(renamed={"RunWorkflow": "StartWorkflow"}, required={"AddAccountApiDto.phone"})
-    async with CanvasEmulator(dialect=dialect) as emu:
+    async with started(CanvasEmulator(dialect=dialect)) as emu:
         text = await cli("doctor", env=_env(emu))
         data = await cli("doctor", "--json", env=_env(emu))
 
@@ -48,7 +45,7 @@ async def test_drift_is_named_and_fails() -> None:
 
 
 async def test_known_alternatives_are_notes_only() -> None:
-    async with CanvasEmulator(dialect=Dialect.metadata()) as emu:
+    async with started(CanvasEmulator(dialect=Dialect.metadata())) as emu:
         result = await cli("doctor", env=_env(emu))
 
     assert result.code == _exit.OK

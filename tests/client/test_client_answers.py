@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from client_support import serve
 
 from canvas_async import (
     APIError,
@@ -24,14 +23,15 @@ from canvas_async import (
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    Retries,
     ServerError,
     UnexpectedResponseError,
     _routes,
     models,
 )
-from canvas_async._retry import Retries
 from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
 from canvas_async.testing._records import to_wire
+from tests.support import serve
 
 Call = Callable[[Canvas], Awaitable[object]]
 

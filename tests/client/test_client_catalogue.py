@@ -7,9 +7,8 @@ from typing import Any
 
 import attrs
 import pytest
-from leak_check import register_secret
 
-from canvas_async import Canvas, DifferenceKind, DriftReport, EndpointInfo, PropertyInfo
+from canvas_async import DifferenceKind, DriftReport, EndpointInfo, PropertyInfo
 from canvas_async._catalogue import (
     Parameter,
     check,
@@ -20,6 +19,7 @@ from canvas_async._catalogue import (
 from canvas_async._routes import ROUTES, Auth
 from canvas_async.testing import CanvasEmulator, Dialect
 from canvas_async.testing._describe import describe, endpoint_descriptors
+from tests.support import client_of, started
 
 Kinds = list[tuple[DifferenceKind, str]]
 
@@ -224,11 +224,8 @@ class TestPaths:
     ],
 )
 async def test_meta_check_over_http(dialect: Dialect, expected: Kinds) -> None:
-    async with CanvasEmulator(dialect=dialect) as emu:
-        register_secret(emu.consumer)
-        register_secret(emu.secret_key)
-        async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as c:
-            report = await c.meta.check()
+    async with started(CanvasEmulator(dialect=dialect)) as emu, client_of(emu) as canvas:
+        report = await canvas.meta.check()
 
     assert _kinds(report) == expected
     assert report.ok is all(not kind.breaking for kind, _ in expected)

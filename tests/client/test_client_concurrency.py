@@ -5,24 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from aiohttp import web
-from client_support import running, serve
 
 from canvas_async import Application, Canvas, Workflow, WorkflowTemplate
 from canvas_async.testing import CanvasEmulator
+from tests.support import serve
 
 ACCOUNTS = 200
 EXPORT_TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
-
-
-@pytest.fixture
-async def crowd() -> AsyncIterator[CanvasEmulator]:
-    """An emulator with 200 synthetic managed accounts and nothing else."""
-    async for emulator in running(CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS)):
-        yield emulator
 
 
 def cron_of(index: int) -> str:
@@ -68,31 +61,28 @@ async def provision(
     return await wf.schedule(cron_of(index))
 
 
+@pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=ACCOUNTS)
+@pytest.mark.canvas_client(timeout=30)
 async def test_two_hundred_accounts_at_once(
-    crowd: CanvasEmulator, secret: Callable[[str], str]
+    emu: CanvasEmulator, canvas: Canvas, secret: Callable[[str], str]
 ) -> None:
     """Every side effect lands on the account whose view made it."""
-    ids = crowd.state.managed_ids[:ACCOUNTS]
+    ids = emu.state.managed_ids[:ACCOUNTS]
     assert len(ids) == ACCOUNTS
-    async with Canvas(
-        consumer=crowd.consumer, secret_key=crowd.secret_key, env=crowd.url, timeout=30
-    ) as canvas:
-        quinyx = await canvas.applications.get("QUIN")
-        ftp = await canvas.applications.get("FTP")
-        template = await canvas.templates.get(EXPORT_TEMPLATE)
+    quinyx = await canvas.applications.get("QUIN")
+    ftp = await canvas.applications.get("FTP")
+    template = await canvas.templates.get(EXPORT_TEMPLATE)
 
-        workflows = await asyncio.gather(
-            *(
-                provision(
-                    canvas, account, i, quinyx=quinyx, ftp=ftp, template=template, secret=secret
-                )
-                for i, account in enumerate(ids)
-            )
+    workflows = await asyncio.gather(
+        *(
+            provision(canvas, account, i, quinyx=quinyx, ftp=ftp, template=template, secret=secret)
+            for i, account in enumerate(ids)
         )
-        # Models act through the view they were loaded with, interleaved.
-        listed = await asyncio.gather(*(wf.refresh() for wf in reversed(workflows)))
+    )
+    # Models act through the view they were loaded with, interleaved.
+    listed = await asyncio.gather(*(wf.refresh() for wf in reversed(workflows)))
 
-    state = crowd.state
+    state = emu.state
     assert listed == list(reversed(workflows))
     for index, (account, wf) in enumerate(zip(ids, workflows, strict=True)):
         assert wf.account_id == account

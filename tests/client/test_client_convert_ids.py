@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from test_client_convert import WORKFLOW
-
 from canvas_async import _convert
 from canvas_async.models import Workflow
+from tests.client.test_client_convert import WORKFLOW
 
 
 def test_repeated_ids_share_one_uuid() -> None:

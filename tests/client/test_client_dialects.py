@@ -12,10 +12,11 @@ import collections
 from collections.abc import AsyncIterator
 
 import pytest
-from leak_check import register_secret
 
 from canvas_async import Canvas, OutcomeUnknownError, RunStarted, Workflow
 from canvas_async.testing import CanvasEmulator, Dialect, ErrorStatus
+from tests.leak_check import register_secret
+from tests.support import client_of, started
 
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
 QUINYX_KEY = "01d6-3e54-cff2-c7d8"
@@ -32,11 +33,8 @@ DIALECTS = {
 
 @pytest.fixture(params=sorted(DIALECTS))
 async def emu(request: pytest.FixtureRequest) -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="samples", dialect=DIALECTS[request.param]) as emulator:
-        register_secret(emulator.consumer)
-        register_secret(emulator.secret_key)
-        yield emulator
-        assert emulator.state.internal_errors == []
+    async with started(CanvasEmulator(seed="samples", dialect=DIALECTS[request.param])) as emu:
+        yield emu
 
 
 async def _surface(canvas: Canvas, emu: CanvasEmulator) -> Workflow:
@@ -87,7 +85,7 @@ async def _surface(canvas: Canvas, emu: CanvasEmulator) -> Workflow:
 async def test_every_call_succeeds_once(emu: CanvasEmulator) -> None:
     register_secret(QUINYX_KEY)
     register_secret(FTP_PASSWORD)
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
+    async with client_of(emu) as canvas:
         workflow = await _surface(canvas, emu)
 
     assert all(r.status is not None and r.status < 400 for r in emu.log), [
@@ -109,7 +107,7 @@ async def test_every_call_succeeds_once(emu: CanvasEmulator) -> None:
 
 
 async def test_the_catalogue_is_read_once_for_many_calls(emu: CanvasEmulator) -> None:
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
+    async with client_of(emu) as canvas:
         at_once = await asyncio.gather(*(canvas.accounts.list() for _ in range(20)))
         await canvas.accounts.list()
 
@@ -118,21 +116,19 @@ async def test_the_catalogue_is_read_once_for_many_calls(emu: CanvasEmulator) ->
 
 
 async def test_token_mode_follows_the_catalogue_too() -> None:
-    async with CanvasEmulator(auth="token", dialect=Dialect.metadata()) as emu:
-        register_secret(emu.consumer)
-        register_secret(emu.secret_key)
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, auth="token"
-        ) as canvas:
-            assert len(await canvas.accounts.list()) == 3
-            assert (await canvas.meta.check()).ok
+    async with (
+        started(CanvasEmulator(auth="token", dialect=Dialect.metadata())) as emu,
+        client_of(emu, auth="token") as canvas,
+    ):
+        assert len(await canvas.accounts.list()) == 3
+        assert (await canvas.meta.check()).ok
 
 
 async def test_a_run_answered_with_a_500_after_it_started_is_not_repeated(
     emu: CanvasEmulator,
 ) -> None:
     emu.faults.add(ErrorStatus(500, after_effect=True), operations={"run_workflow"}, times=1)
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
+    async with client_of(emu) as canvas:
         workflow = (await canvas.workflows.list())[0]
         with pytest.raises(OutcomeUnknownError):
             await workflow.run()

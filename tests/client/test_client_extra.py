@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from client_support import serve
 
 from canvas_async import Account, Application, Canvas, Workflow, WorkflowTemplate, _convert
 from canvas_async.models import NO_EXTRA
 from canvas_async.testing import CanvasEmulator
 from canvas_async.testing._records import to_wire
+from tests.support import serve
 
 SAMPLES = CanvasEmulator(seed="samples").state
 WORKFLOW: dict[str, Any] = to_wire(next(iter(SAMPLES.workflows.values())))

@@ -9,8 +9,6 @@ import uuid
 import aiohttp
 import pytest
 from aiohttp import web
-from client_support import serve
-from leak_check import record_text
 
 from canvas_async import (
     DEFAULT_TIMEOUT,
@@ -26,6 +24,8 @@ from canvas_async import (
 )
 from canvas_async._client import resolve_base_url
 from canvas_async.testing import CanvasEmulator, DropConnection, Latency
+from tests.leak_check import record_text
+from tests.support import serve
 
 
 class TestEnvironments:

@@ -15,6 +15,7 @@ from canvas_async import (
 )
 from canvas_async.testing import CanvasEmulator, Dialect, DropConnection, ErrorStatus
 from canvas_async.testing._records import to_wire
+from tests.support import client_of, started
 
 WORKFLOW_ID = uuid.UUID("ef7a56e6-448f-4787-b58d-47b063d6e983")  # a sample workflow
 MANAGED = uuid.UUID("41a31538-1120-4bdf-a6cb-675eeedd7d2d")  # a sample account
@@ -96,35 +97,23 @@ async def test_bad_input_is_refused_before_sending(
     assert emu.log == []
 
 
-def _client(emu: CanvasEmulator, *, catalogue: bool = True, paths: Any = None) -> Canvas:
-    return Canvas(
-        consumer=emu.consumer,
-        secret_key=emu.secret_key,
-        env=emu.url,
-        catalogue=catalogue,
-        paths=paths,
-    )
-
-
 class TestPaths:
     async def test_the_table_when_the_catalogue_cannot_be_read(self, emu: CanvasEmulator) -> None:
         emu.faults.add(ErrorStatus(503), operations={"get_metadata"})
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, retries=0
-        ) as canvas:
+        async with client_of(emu, retries=0) as canvas:
             assert await canvas.accounts.list()
             assert await canvas.accounts.list()
 
         assert [r.operation for r in emu.log] == ["get_metadata", "list_accounts", "list_accounts"]
 
     async def test_turned_off_and_pinned(self) -> None:
-        async with CanvasEmulator(dialect=Dialect(accounts_path="clients")) as emu:
-            async with _client(emu, catalogue=False) as canvas:
+        async with started(CanvasEmulator(dialect=Dialect(accounts_path="clients"))) as emu:
+            async with client_of(emu, catalogue=False) as canvas:
                 with pytest.raises(NotFoundError):
                     await canvas.accounts.list()
-            async with _client(emu, catalogue=False, paths={"list_accounts": "/Clients"}) as c:
+            async with client_of(emu, catalogue=False, paths={"list_accounts": "/Clients"}) as c:
                 assert len(await c.accounts.list()) == 3
-            async with _client(emu, paths={"list_accounts": "/Clients"}) as canvas:
+            async with client_of(emu, paths={"list_accounts": "/Clients"}) as canvas:
                 assert len(await canvas.accounts.list()) == 3
 
         assert "get_metadata" not in [r.operation for r in emu.log]

@@ -7,12 +7,11 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from leak_check import SECRETS, TEXTS, find_leaks
 
-from canvas_async import Canvas, ValidationError
-from canvas_async._auth import KeyAuth
+from canvas_async import Canvas, KeyAuth, ValidationError
 from canvas_async._requests import NewRegApplication
 from canvas_async.testing import CanvasEmulator
+from tests.leak_check import SECRETS, TEXTS, find_leaks
 
 
 def test_a_header_dump_would_be_caught() -> None:

@@ -6,9 +6,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from leak_check import record_text, register_secret
 
 from canvas_async.testing import CanvasEmulator
+from tests.leak_check import record_text, register_secret
 
 TOUR = Path(__file__).resolve().parents[2] / "examples" / "tour.py"
 

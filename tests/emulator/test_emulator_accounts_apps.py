@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_support import FTP_APP, PAYLOADS, QUINYX_APP, Api, snapshot
 
 from canvas_async._routes import ACCOUNT_EXISTS_TEXT
 from canvas_async.testing import ManualClock
+from tests.emulator.emulator_support import FTP_APP, PAYLOADS, QUINYX_APP, Api, snapshot
 
 ACCOUNT = PAYLOADS["Account:body"]
 MSQL_APP = "276511d9-f07f-4fa6-b109-fdb4d62b2429"

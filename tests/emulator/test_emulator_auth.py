@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from emulator_support import CALLER, Api
 
 from canvas_async._routes import (
     AUTHORIZATION_HEADER,
@@ -23,6 +22,8 @@ from canvas_async._routes import (
 )
 from canvas_async.testing import ManualClock
 from canvas_async.testing._jwt import decode, encode
+from tests.emulator.emulator_support import CALLER, Api
+from tests.support import started
 
 SESSION_KEYS = [route.key for route in ROUTES.values() if route.auth is Auth.SESSION]
 TOKEN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00")
@@ -185,8 +186,8 @@ async def test_expire_access_tokens_expires_them_now(token_api: Api) -> None:
 async def test_access_token_lifetime_is_configurable(session: Any, clock: ManualClock) -> None:
     from canvas_async.testing import CanvasEmulator
 
-    async with CanvasEmulator(
-        auth="token", clock=clock, access_token_lifetime=timedelta(seconds=30)
+    async with started(
+        CanvasEmulator(auth="token", clock=clock, access_token_lifetime=timedelta(seconds=30))
     ) as emu:
         token = await login(Api(session, emu))
         assert (

@@ -6,10 +6,10 @@ import io
 import logging
 
 import pytest
-from emulator_support import ORDER_WORKFLOW, Api, snapshot
 
 from canvas_async._routes import ROUTES
 from canvas_async.testing import EmulatorState
+from tests.emulator.emulator_support import ORDER_WORKFLOW, Api, snapshot
 
 BODY_KEYS = [route.key for route in ROUTES.values() if route.body is not None]
 

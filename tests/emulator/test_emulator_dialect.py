@@ -8,11 +8,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_support import MANAGED, ORDER_WORKFLOW, Api
 
 from canvas_async._routes import RUN_TEXT, SCHEDULER_DISABLED_TEXT, SCHEDULER_ENABLED_TEXT
 from canvas_async.testing import CanvasEmulator, Dialect
 from canvas_async.testing._cli import _parser, main
+from tests.emulator.emulator_support import MANAGED, ORDER_WORKFLOW, Api
+from tests.support import started
 
 NEW_ACCOUNT = {"firstName": "Ada", "lastName": "L", "email": "ada@example.org", "roleName": "User"}
 
@@ -22,9 +23,8 @@ async def dialect_api(
     session: aiohttp.ClientSession, request: pytest.FixtureRequest
 ) -> AsyncIterator[Api]:
     dialect: Dialect = request.param
-    async with CanvasEmulator(dialect=dialect) as emu:
+    async with started(CanvasEmulator(dialect=dialect)) as emu:
         yield Api(session, emu)
-        assert emu.state.internal_errors == []
 
 
 def _with(**fields: Any) -> pytest.MarkDecorator:

@@ -7,7 +7,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_support import CALLER_FTP, CALLER_QUIN, MANAGED, QUINYX_TEMPLATE, Api, snapshot
 
 from canvas_async.testing import (
     CanvasEmulator,
@@ -18,6 +17,15 @@ from canvas_async.testing import (
     Latency,
     RateLimit,
 )
+from tests.emulator.emulator_support import (
+    CALLER_FTP,
+    CALLER_QUIN,
+    MANAGED,
+    QUINYX_TEMPLATE,
+    Api,
+    snapshot,
+)
+from tests.support import started
 
 NEW_WORKFLOW = {
     "workflowTemplateId": QUINYX_TEMPLATE,
@@ -131,7 +139,7 @@ async def test_latency_delays_the_answer(api: Api) -> None:
 async def test_fractions_are_repeatable_under_a_seed(session: aiohttp.ClientSession) -> None:
     runs = []
     for _ in range(2):
-        async with CanvasEmulator(random_seed=7) as emu:
+        async with started(CanvasEmulator(random_seed=7)) as emu:
             emu.faults.add(ErrorStatus(503), fraction=0.5)
             runs.append(await statuses(Api(session, emu), "list_workflows", 30))
     assert runs[0] == runs[1]

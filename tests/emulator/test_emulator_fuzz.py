@@ -16,17 +16,6 @@ from typing import Any
 
 import attrs
 import pytest
-from emulator_support import (
-    CALLER,
-    CALLER_FTP,
-    CALLER_QUIN,
-    MANAGED,
-    ORDER_WORKFLOW,
-    QUINYX_APP,
-    QUINYX_TEMPLATE,
-    Api,
-    snapshot,
-)
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +28,17 @@ from canvas_async._routes import (
     Auth,
 )
 from canvas_async.testing._describe import described_names
+from tests.emulator.emulator_support import (
+    CALLER,
+    CALLER_FTP,
+    CALLER_QUIN,
+    MANAGED,
+    ORDER_WORKFLOW,
+    QUINYX_APP,
+    QUINYX_TEMPLATE,
+    Api,
+    snapshot,
+)
 
 FUZZ = settings(
     max_examples=40,

@@ -8,10 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from emulator_support import PAYLOADS, QUINYX_APP, QUINYX_TEMPLATE, Api
 
 from canvas_async.testing import CanvasEmulator, ManualClock
 from canvas_async.testing._time import net_timestamp, offset_timestamp, token_timestamp
+from tests.emulator.emulator_support import PAYLOADS, QUINYX_APP, QUINYX_TEMPLATE, Api
+from tests.support import started
 
 
 async def test_start_and_close() -> None:
@@ -30,7 +31,7 @@ async def test_start_and_close() -> None:
 
 
 async def test_two_emulators_do_not_share_anything(session: aiohttp.ClientSession) -> None:
-    async with CanvasEmulator() as one, CanvasEmulator() as two:
+    async with started(CanvasEmulator()) as one, started(CanvasEmulator()) as two:
         assert one.url != two.url
         await Api(session, one).ok("delete_workflow", query={"id": PAYLOADS["Workflow"]["id"]})
         assert await Api(session, two).ok("get_workflow", query={"id": PAYLOADS["Workflow"]["id"]})
@@ -67,7 +68,7 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
 
 
 async def test_the_empty_seed_keeps_only_the_catalog(session: aiohttp.ClientSession) -> None:
-    async with CanvasEmulator(seed="empty") as emu:
+    async with started(CanvasEmulator(seed="empty")) as emu:
         api = Api(session, emu)
         assert await api.ok("list_accounts") == []
         assert await api.ok("list_workflows") == []
@@ -90,7 +91,7 @@ def test_synthetic_accounts_are_repeatable_under_a_seed() -> None:
 
 
 async def test_a_synthetic_account_can_register_and_create(session: aiohttp.ClientSession) -> None:
-    async with CanvasEmulator(synthetic_accounts=200) as emu:
+    async with started(CanvasEmulator(synthetic_accounts=200)) as emu:
         api = Api(session, emu)
         assert len(await api.ok("list_accounts")) == 3 + 200
         account = str(emu.state.managed_ids[-1])
@@ -170,7 +171,7 @@ def test_state_repr_hides_registered_credentials() -> None:
 
 
 async def test_the_log_can_be_bounded(session: aiohttp.ClientSession) -> None:
-    async with CanvasEmulator(log_limit=2) as emu:
+    async with started(CanvasEmulator(log_limit=2)) as emu:
         api = Api(session, emu)
         for key in ("get_metadata", "list_accounts", "list_workflows"):
             await api.ok(key)

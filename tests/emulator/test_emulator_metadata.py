@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from emulator_support import Api
 
 from canvas_async._routes import ROUTES, Auth
+from tests.emulator.emulator_support import Api
 
 DESCRIBED = [
     "AddAccountApiDto",

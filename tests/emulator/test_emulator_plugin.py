@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from emulator_support import PAYLOADS, Api
 
 from canvas_async.testing import CanvasEmulator
+from tests.emulator.emulator_support import PAYLOADS, Api
 
 
 async def test_the_fixture_serves_the_samples(

@@ -6,7 +6,9 @@ import json
 import uuid
 
 import pytest
-from emulator_support import (
+
+from canvas_async._routes import ROUTES, Auth
+from tests.emulator.emulator_support import (
     CALLER_FTP,
     CALLER_QUIN,
     ORDER_WORKFLOW,
@@ -14,8 +16,6 @@ from emulator_support import (
     QUINYX_TEMPLATE,
     Api,
 )
-
-from canvas_async._routes import ROUTES, Auth
 
 
 def _is_guid(value: object) -> bool:

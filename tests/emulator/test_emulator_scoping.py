@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from emulator_support import (
+
+from canvas_async._routes import ROUTES, Auth
+from tests.emulator.emulator_support import (
     CALLER,
     CALLER_FTP,
     CALLER_QUIN,
@@ -22,8 +24,6 @@ from emulator_support import (
     Api,
     snapshot,
 )
-
-from canvas_async._routes import ROUTES, Auth
 
 SESSION_KEYS = [route.key for route in ROUTES.values() if route.auth is Auth.SESSION]
 

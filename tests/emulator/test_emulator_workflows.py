@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from emulator_support import (
+
+from canvas_async._routes import RUN_TEXT, SCHEDULER_DISABLED_TEXT, SCHEDULER_ENABLED_TEXT
+from canvas_async.testing import ManualClock
+from tests.emulator.emulator_support import (
     CALLER,
     CALLER_FTP,
     CALLER_QUIN,
@@ -17,9 +20,6 @@ from emulator_support import (
     Api,
     snapshot,
 )
-
-from canvas_async._routes import RUN_TEXT, SCHEDULER_DISABLED_TEXT, SCHEDULER_ENABLED_TEXT
-from canvas_async.testing import ManualClock
 
 GET_EMPLOYEES = "02d1424a-da90-4c12-9c28-96162e624bd7"
 FTP_UPLOAD = "25782580-aabe-4a03-be1c-bc45dacd7e60"

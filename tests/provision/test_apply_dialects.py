@@ -5,11 +5,12 @@ from __future__ import annotations
 import collections
 
 import pytest
-from test_apply import ENV, _state, _writes, assert_matches
 
-from canvas_async import Canvas, provision
+from canvas_async import provision
 from canvas_async.provision import Status
 from canvas_async.testing import CanvasEmulator, Dialect
+from tests.provision.test_apply import ENV, _state, _writes, assert_matches
+from tests.support import client_of, started
 
 DIALECTS = {
     "documented": Dialect(),
@@ -20,16 +21,14 @@ DIALECTS = {
 
 @pytest.mark.parametrize("name", sorted(DIALECTS))
 async def test_apply_converges_once_in_every_dialect(name: str) -> None:
-    async with CanvasEmulator(
+    emulator = CanvasEmulator(
         seed="empty", synthetic_accounts=6, random_seed=3, dialect=DIALECTS[name]
-    ) as emu:
+    )
+    async with started(emulator) as emu, client_of(emu) as canvas:
         state = _state(emu, 4, emails=2)
-        async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as c:
-            first = await provision.apply(c, state, environ=ENV)
-            writes = _writes(emu)
-            second = await provision.apply(c, state, environ=ENV)
-
-        assert emu.state.internal_errors == []
+        first = await provision.apply(canvas, state, environ=ENV)
+        writes = _writes(emu)
+        second = await provision.apply(canvas, state, environ=ENV)
 
     assert first.ok, first.table()
     assert {a.status for a in first.accounts} == {Status.DONE}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import attrs
-import provision_factories as f
 import pytest
 
 from canvas_async.models import (
@@ -26,6 +25,7 @@ from canvas_async.provision.plan import (
     split_description,
 )
 from canvas_async.provision.spec import AccountSpec
+from tests.provision import provision_factories as f
 
 ACCOUNT = uuid.UUID("6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1")
 QUIN = f.application(

@@ -6,9 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from canvas_async import Canvas, ValidationError, _routes
-from canvas_async._retry import Retries
-from canvas_async._tokens import TokenAuth
+from canvas_async import Canvas, Retries, TokenAuth, ValidationError, _routes
 from canvas_async.testing import CanvasEmulator
 
 

@@ -11,9 +11,9 @@ import aiohttp
 import attrs
 import pytest
 
-from canvas_async import Canvas
-from canvas_async._retry import Retries
+from canvas_async import Canvas, Retries
 from canvas_async.testing import CanvasEmulator, ErrorStatus, RateLimit
+from tests.support import client_of, started
 
 CALLS = 1000
 ACCOUNTS = 50
@@ -52,7 +52,7 @@ class ClientLog:
 
 @pytest.fixture
 async def storm() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS) as emulator:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=ACCOUNTS)) as emulator:
         emulator.faults.add(RateLimit(per_second=SERVER_RATE))
         yield emulator
 
@@ -108,20 +108,19 @@ async def test_retries_are_spread_not_in_lockstep(canvas_emulator: CanvasEmulato
     """50 reads failing together with 503 come back at 50 different moments
     spread over the backoff window, not in one burst."""
     canvas_emulator.faults.add(ErrorStatus(503, retry_after=None), times=50)
-    async with Canvas(
-        consumer=canvas_emulator.consumer,
-        secret_key=canvas_emulator.secret_key,
-        env=canvas_emulator.url,
-        retries=Retries(backoff_initial=0.2),
-    ) as canvas:
+    async with client_of(canvas_emulator, retries=Retries(backoff_initial=1.0)) as canvas:
         await asyncio.gather(*(canvas.workflows.list() for _ in range(50)))
 
     refused = [r.time for r in canvas_emulator.log if r.status == 503]
     retried = sorted(r.time for r in canvas_emulator.log if r.status == 200)
     assert len(refused) == len(retried) == 50
     start = max(refused)
-    buckets = {int((t - start) / 0.01) for t in retried}  # 10 ms buckets
-    assert len(buckets) >= 12, sorted(buckets)
+    # 50 ms buckets over a 1 s window: 50 uniform waits fill ~18 of the 20,
+    # in lockstep they would fill one or two. The buckets are wide and the
+    # bar low because arrivals are timed on the server, whose event loop a
+    # loaded machine stalls for tens of milliseconds at a time, bunching them.
+    buckets = {int((t - start) / 0.05) for t in retried}
+    assert len(buckets) >= 8, sorted(buckets)
 
 
 async def test_one_429_pauses_every_account_view(canvas_emulator: CanvasEmulator) -> None:
@@ -150,12 +149,10 @@ async def test_one_429_pauses_every_account_view(canvas_emulator: CanvasEmulator
 async def test_client_rate_at_the_server_limit_meets_no_429() -> None:
     """rate_limit is shared by every account view: at the server's own limit,
     the requests arrive evenly spaced and none is refused."""
-    async with CanvasEmulator(seed="empty", synthetic_accounts=5) as emu:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=5)) as emu:
         emu.faults.add(RateLimit(per_second=40))
         accounts = emu.state.managed_ids[:5]
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, rate_limit=40
-        ) as canvas:
+        async with client_of(emu, rate_limit=40) as canvas:
             await asyncio.gather(
                 *(canvas.for_account(accounts[i % 5]).workflows.list() for i in range(60))
             )

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from canvas_async import Canvas, CanvasConnectionError, CanvasTimeoutError, OutcomeUnknownError
 from canvas_async.testing import CanvasEmulator, DropConnection, Latency
+from tests.support import client_of, started
 
 
 @pytest.fixture
@@ -71,10 +72,8 @@ async def test_client_closes_cleanly_after_every_call_failed(
 ) -> None:
     """Token mode, every call dropped: the calls raise, aclose() still
     finishes, and no unclosed session is left behind (warnings are errors)."""
-    async with CanvasEmulator(auth="token") as emu:
-        canvas = Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, auth="token", timeout=1
-        )
+    async with started(CanvasEmulator(auth="token")) as emu:
+        canvas = client_of(emu, auth="token", timeout=1)
         await canvas.workflows.list()
         emu.faults.add(DropConnection())
         results = await asyncio.gather(
@@ -91,14 +90,8 @@ async def test_client_closes_cleanly_after_every_call_failed(
 
 async def test_slow_server_close_is_bounded() -> None:
     """Closing against a server that stalls DeleteToken waits one timeout."""
-    async with CanvasEmulator(auth="token") as emu:
-        async with Canvas(
-            consumer=emu.consumer,
-            secret_key=emu.secret_key,
-            env=emu.url,
-            auth="token",
-            timeout=0.1,
-        ) as canvas:
+    async with started(CanvasEmulator(auth="token")) as emu:
+        async with client_of(emu, auth="token", timeout=0.1) as canvas:
             await canvas.workflows.list()
             emu.faults.add(Latency(5), operations={"delete_token"})
         assert canvas.state == "closed"

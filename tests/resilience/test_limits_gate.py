@@ -10,7 +10,7 @@ from collections.abc import Callable
 import attrs
 import pytest
 
-from canvas_async._errors import ValidationError
+from canvas_async import ValidationError
 from canvas_async._limits import ClientPausedError, Limits, PauseGate
 
 

@@ -8,17 +8,17 @@ import aiohttp
 import attrs
 import pytest
 
-from canvas_async import _routes
-from canvas_async._errors import (
+from canvas_async import (
     CanvasConnectionError,
     CanvasTimeoutError,
     OutcomeUnknownError,
     RateLimitError,
+    Retries,
     ServerError,
     TransportError,
+    _routes,
 )
 from canvas_async._limits import ClientPausedError, PauseGate
-from canvas_async._retry import Retries
 from canvas_async._retry_loop import Answer, run_attempts
 
 READ = _routes.route("list_workflows")
@@ -145,11 +145,18 @@ class TestIdempotent:
 
         assert script.sleeps == [2.0]
 
-    async def test_500_is_not_retried(self) -> None:
-        """A 500 on a read is raised at once."""
+    async def test_500_is_retried(self) -> None:
+        """A 500 on a read is repeated: a read can do no harm."""
         script = Script([status(500), OK])
 
-        assert (await script.run()).status == 500
+        assert await script.run() is OK
+        assert script.attempts == 2
+
+    async def test_501_is_not_retried(self) -> None:
+        """A 501 on a read is raised at once: it will not change."""
+        script = Script([status(501), OK])
+
+        assert (await script.run()).status == 501
         assert script.attempts == 1
 
     async def test_envelope_is_not_retried(self) -> None:

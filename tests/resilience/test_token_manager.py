@@ -13,17 +13,18 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from canvas_async import _routes
-from canvas_async._auth import KeyAuth
-from canvas_async._errors import (
+from canvas_async import (
     AuthenticationError,
     CanvasConnectionError,
     CanvasError,
+    KeyAuth,
     OutcomeUnknownError,
+    TokenAuth,
     UnexpectedResponseError,
     ValidationError,
+    _routes,
 )
-from canvas_async._tokens import TokenAuth, TokenManager, TokenPair, is_token_answer
+from canvas_async._tokens import TokenManager, TokenPair, is_token_answer
 
 T0 = datetime(2022, 4, 27, 10, 18, 55, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ import aiohttp
 import attrs
 import pytest
 
-from canvas_async import _routes
-from canvas_async._errors import AuthenticationError, decode_body, raise_for_answer
+from canvas_async import AuthenticationError, _routes
+from canvas_async._errors import decode_body, raise_for_answer
 from canvas_async._tokens import TokenManager
 from canvas_async.testing import CanvasEmulator
 

@@ -7,14 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from canvas_async._errors import ValidationError
+from canvas_async import ValidationError
 from canvas_async.schedule import Cron
 
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+def utc(  # noqa: PLR0917 - the fields of a datetime, in its order
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def fire_days(expression: str, after: datetime, count: int) -> list[str]:

@@ -6,11 +6,11 @@ import itertools
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
-from cron_reference import Expected, expressions
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from canvas_async.schedule import Cron, CronError
+from tests.schedule.cron_reference import Expected, expressions
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -116,7 +116,7 @@ def test_fire_days_match_a_day_by_day_scan(drawn: tuple[str, Expected], start: d
     except CronError:
         return  # never fires; the round-trip property covers the refusal
     after = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    days = []
+    days: list[datetime] = []
     day = start
     horizon = start + timedelta(days=800)
     while day < horizon and len(days) < 12:

@@ -1,0 +1,69 @@
+"""What the test directories share: a watched emulator, a client of it, a local server.
+
+The fixtures built on these live in ``tests/conftest.py`` (``emu``,
+``canvas``); use these helpers directly when a test needs an emulator or a
+client the fixtures do not give (a second emulator, a clock, a client left
+unopened)::
+
+    async with started(CanvasEmulator(auth="token", clock=clock)) as emu:
+        async with client_of(emu, auth="token") as canvas:
+            ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import yarl
+from aiohttp import web
+
+from canvas_async import Canvas
+from canvas_async.testing import CanvasEmulator
+from tests.leak_check import register_secret
+
+#: The per-request timeout of the tests' clients: a hang fails in seconds,
+#: and a single request to the local emulator takes milliseconds even on a
+#: loaded machine.
+TEST_TIMEOUT = 5
+
+
+@contextlib.contextmanager
+def watched(emulator: CanvasEmulator) -> Iterator[CanvasEmulator]:
+    """Register ``emulator``'s keys for the suite-wide leak check; afterwards,
+    check that nothing failed inside it."""
+    register_secret(emulator.consumer)
+    register_secret(emulator.secret_key)
+    yield emulator
+    # An exception inside the emulator is its bug, whatever the test asserted.
+    assert emulator.state.internal_errors == []
+
+
+@contextlib.asynccontextmanager
+async def started(emulator: CanvasEmulator) -> AsyncIterator[CanvasEmulator]:
+    """Run ``emulator`` for the ``async with`` block, :func:`watched`."""
+    async with emulator:
+        with watched(emulator):
+            yield emulator
+
+
+def client_of(emu: CanvasEmulator, **options: Any) -> Canvas:
+    """A client of ``emu`` with its keys and :data:`TEST_TIMEOUT`, unless
+    ``options`` (any of :class:`~canvas_async.Canvas`'s) say otherwise."""
+    settings: dict[str, Any] = {"timeout": TEST_TIMEOUT, **options}
+    return Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, **settings)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[yarl.URL]:
+    """Serve ``app`` on 127.0.0.1 at a free port; yield its ``/api`` base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield yarl.URL(f"http://127.0.0.1:{port}/api")
+    finally:
+        await runner.cleanup()
