@@ -1,23 +1,74 @@
-"""How requests are authenticated: the strategy interface and key mode.
+"""How requests are authenticated: the strategy interface, key mode, token flows.
 
 The transport asks the strategy for a request's headers, tells it about a
 401, and closes it with the client. Key mode (spec: "Authentication") sends the
 ``Consumer`` and ``SecretKey`` headers on every authenticated request; token
 mode (:class:`~._tokens.TokenAuth`) plugs in behind the same three calls.
+
+Token mode's own requests (Authenticate, RefreshAccessToken, DeleteToken) are
+written as flows, after httpx's ``Auth.auth_flow``: a generator that yields
+each :class:`TokenRequest` it needs and is sent its answer (or has the
+request's error thrown in). The rules stay pure; :func:`drive` runs a flow
+over a sender, which the transport provides, so nothing calls back up into
+the client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import MappingProxyType
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeAlias, TypeVar
 
 import attrs
 
 from . import _routes
-from ._errors import ValidationError
+from ._errors import CanvasError, ValidationError
 
-__all__ = ["AuthStrategy", "KeyAuth"]
+__all__ = ["AuthStrategy", "KeyAuth", "TokenFlow", "TokenRequest", "drive"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class TokenRequest:
+    """One of token mode's own requests, as a flow asks for it.
+
+    Attributes:
+        key: ``"authenticate"``, ``"refresh_access_token"`` or ``"delete_token"``.
+        params: The query parameters (the refresh token travels there).
+    """
+
+    key: str
+    params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+
+
+TokenFlow: TypeAlias = Generator[TokenRequest, object, T]
+"""Yields the token requests it needs, is sent each decoded answer, returns its result."""
+
+SendToken: TypeAlias = Callable[[TokenRequest], Awaitable[object]]
+
+
+async def drive(flow: TokenFlow[T], send: SendToken) -> T:
+    """Run ``flow``: send each request it yields, hand back the answer or the error.
+
+    Args:
+        flow: The flow to run.
+        send: Sends one token request; returns the decoded success answer,
+            raises the request's :class:`~canvas_async.CanvasError`.
+    """
+    try:
+        request = next(flow)
+        while True:
+            try:
+                answer = await send(request)
+            except CanvasError as error:
+                request = flow.throw(error)
+            else:
+                request = flow.send(answer)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
 
 _NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
 

@@ -18,7 +18,7 @@ from typing import Final
 
 import attrs
 
-from . import _convert, _requests, _routes, _transport
+from . import _convert, _operations, _routes
 from .models import EndpointInfo, PropertyInfo
 
 __all__ = [
@@ -37,12 +37,12 @@ __all__ = [
 # them; ChainApiDto travels inside AddWorkflowApiDto's ``chain``.
 BODIES: Final[Mapping[str, type]] = MappingProxyType(
     {
-        "AddAccountApiDto": _requests.NewAccount,
-        "AddRegApplicationApiDto": _requests.NewRegApplication,
-        "AddWorkflowApiDto": _requests.NewWorkflow,
-        "ChainApiDto": _requests.ChainOverride,
-        "RunMetadataApiDto": _requests.RunMetadata,
-        "UpdateWorkfowSchedulerApiDto": _requests.SchedulerUpdate,
+        "AddAccountApiDto": _operations.NewAccount,
+        "AddRegApplicationApiDto": _operations.NewRegApplication,
+        "AddWorkflowApiDto": _operations.NewWorkflow,
+        "ChainApiDto": _operations.ChainOverride,
+        "RunMetadataApiDto": _operations.RunMetadata,
+        "UpdateWorkfowSchedulerApiDto": _operations.SchedulerUpdate,
     }
 )
 
@@ -224,7 +224,7 @@ def check(
     for route in table:
         known |= _folded(_routes.operation_names(route))
         named, descriptor = _listed(route, endpoints)
-        label = _transport.label(route.key)
+        label = route.label
         if descriptor is None:
             if named:
                 verbs = ", ".join(sorted({e.verb for e in named}))

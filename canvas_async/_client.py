@@ -5,16 +5,17 @@ from __future__ import annotations
 import ipaddress
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeAlias
+from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
 
 import aiohttp
 import attrs
 import yarl
 
-from . import _routes, _validate, models
+from . import _operations, _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
+from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
 from ._paths import check_params, check_pinned, custom_route
 from ._resources import (
@@ -25,11 +26,10 @@ from ._resources import (
     TemplatesAPI,
     WorkflowsAPI,
 )
-from ._resources._base import parse_true
 from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._tokens import TokenAuth
-from ._transport import Transport
+from ._transport import Transport, _as_is
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "AuthMode", "Canvas", "resolve_base_url"]
 
@@ -87,59 +87,50 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@attrs.frozen
-class AccountView:
-    """The resource APIs acting for one managed account (or for none).
+R = TypeVar("R")
 
-    A view shares everything with its client (session, limits, auth); only
-    the ``ManagedAccountId`` header differs, and it is set per request. Models
-    loaded through a view act through it.
 
-    Attributes:
-        account_id: The ``ManagedAccountId`` sent, or None for the caller's own.
-        retries: The retry settings of calls made through this view, or
-            ``USE_CLIENT_DEFAULT``.
+class _Family(Generic[R]):
+    """A family of operations on a scope: its resource API, built once per view."""
+
+    def __init__(self, api: Callable[[AccountView], R], doc: str) -> None:
+        self._api = api
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, scope: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, scope: _Scope, owner: type) -> R: ...
+    def __get__(self, scope: _Scope | None, owner: type) -> R | Self:
+        if scope is None:
+            return self
+        # An account view acts through itself, the client through its root view.
+        view = scope if isinstance(scope, AccountView) else scope._root
+        apis = view._apis
+        api = apis.get(self._name)
+        if api is None:  # resource APIs are small objects holding only the view
+            api = apis[self._name] = self._api(view)
+        return api
+
+
+class _Scope:
+    """What ``Canvas`` and its account views share: the resource families.
+
+    A new family of operations is one line here.
     """
 
-    _client: Canvas = attrs.field(repr=False, alias="client")
-    account_id: uuid.UUID | None
-    retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
-    accounts: AccountsAPI = attrs.field(init=False, repr=False, eq=False)
-    applications: ApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
-    reg_applications: RegApplicationsAPI = attrs.field(init=False, repr=False, eq=False)
-    templates: TemplatesAPI = attrs.field(init=False, repr=False, eq=False)
-    workflows: WorkflowsAPI = attrs.field(init=False, repr=False, eq=False)
-    meta: MetaAPI = attrs.field(init=False, repr=False, eq=False)
+    __slots__ = ()
+    _root: AccountView  # the client's own view (set by Canvas)
 
-    def __attrs_post_init__(self) -> None:
-        # Resource APIs are small objects holding only this view.
-        for name, api in (
-            ("accounts", AccountsAPI),
-            ("applications", ApplicationsAPI),
-            ("reg_applications", RegApplicationsAPI),
-            ("templates", TemplatesAPI),
-            ("workflows", WorkflowsAPI),
-            ("meta", MetaAPI),
-        ):
-            object.__setattr__(self, name, api(self))
-
-    @property
-    def _transport(self) -> Transport:
-        return self._client._transport
-
-    def for_account(self, account: models.Account | uuid.UUID | str) -> AccountView:
-        """Return a view of the same client acting for ``account`` (with this
-        view's retry settings)."""
-        return attrs.evolve(self._client.for_account(account), retries=self.retries)
-
-    def with_retries(self, retries: Retries | int) -> AccountView:
-        """Return this view with other retry settings for the calls made through it.
-
-        Args:
-            retries: A :class:`Retries`, or ``max_retries`` as an int
-                (``with_retries(0)``: never repeat a request).
-        """
-        return attrs.evolve(self, retries=Retries.of(retries))
+    accounts = _Family(AccountsAPI, "The organization's accounts.")
+    applications = _Family(ApplicationsAPI, "The applications Canvas supports.")
+    reg_applications = _Family(RegApplicationsAPI, "The account's registered applications.")
+    templates = _Family(TemplatesAPI, "Workflow templates.")
+    workflows = _Family(WorkflowsAPI, "The account's workflows.")
+    meta = _Family(MetaAPI, "GetMetaData and Describe.")
 
     async def request(
         self,
@@ -153,11 +144,11 @@ class AccountView:
         """Send a request the SDK has no method for; return the decoded answer body.
 
         For an operation or a path this SDK does not know yet. The request
-        goes through everything a typed call does: this view's account
-        header, the client's auth, concurrency and rate limits, the pause
-        after a 429, retries (after an ambiguous failure only for idempotent
-        verbs), timeouts, redacted logs and the mapping of error answers
-        (the ``{"State", "Msg"}`` envelope included) to exceptions::
+        goes through everything a typed call does: the view's account header,
+        the client's auth, concurrency and rate limits, the pause after a 429,
+        retries (after an ambiguous failure only for idempotent verbs),
+        timeouts, redacted logs and the mapping of error answers (the
+        ``{"State", "Msg"}`` envelope included) to exceptions::
 
             workflows = await canvas.request("GET", "/Workflows")
 
@@ -177,18 +168,57 @@ class AccountView:
             APIError: The server answered with an error.
         """
         route = custom_route(method, path)
-        return await self._transport.request(
+        view = self if isinstance(self, AccountView) else self._root
+        return await view._transport.request(
             route,
             _as_is,
-            account_id=self.account_id,
+            account_id=view.account_id,
             params=check_params(params),
             body=json,
             timeout=timeout,
-            retries=self.retries,
+            retries=view.retries,
         )
 
 
-class Canvas:
+@attrs.frozen
+class AccountView(_Scope):
+    """The resource APIs acting for one managed account (or for none).
+
+    A view shares everything with its client (session, limits, auth); only
+    the ``ManagedAccountId`` header differs, and it is set per request. Models
+    loaded through a view act through it.
+
+    Attributes:
+        account_id: The ``ManagedAccountId`` sent, or None for the caller's own.
+        retries: The retry settings of calls made through this view, or
+            ``USE_CLIENT_DEFAULT``.
+    """
+
+    _client: Canvas = attrs.field(repr=False, alias="client")
+    account_id: uuid.UUID | None
+    retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
+    _apis: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
+
+    @property
+    def _transport(self) -> Transport:
+        return self._client._transport
+
+    def for_account(self, account: models.Account | uuid.UUID | str) -> AccountView:
+        """Return a view of the same client acting for ``account`` (with this
+        view's retry settings)."""
+        return attrs.evolve(self._client.for_account(account), retries=self.retries)
+
+    def with_retries(self, retries: Retries | int) -> AccountView:
+        """Return this view with other retry settings for the calls made through it.
+
+        Args:
+            retries: A :class:`Retries`, or ``max_retries`` as an int
+                (``with_retries(0)``: never repeat a request).
+        """
+        return attrs.evolve(self, retries=Retries.of(retries))
+
+
+class Canvas(_Scope):
     """An async client of the Canvas REST API.
 
     Use it as an async context manager, or call :meth:`aclose` when done::
@@ -248,10 +278,7 @@ class Canvas:
         catalogue: bool = True,
         paths: Mapping[str, str] | None = None,
     ) -> None:
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise ValidationError("max_concurrency must be an int")
-        if max_concurrency < 1:
-            raise ValidationError("max_concurrency must be >= 1")
+        check_concurrency(max_concurrency)
         if not isinstance(catalogue, bool):
             raise ValidationError("catalogue must be True or False")
         pinned = check_pinned(paths)
@@ -272,13 +299,8 @@ class Canvas:
             follow_catalogue=catalogue,
         )
         if isinstance(strategy, TokenAuth):
-            strategy.bind(keys, self._send_token_request)
+            strategy.bind(keys, self._transport.send_token_request)
         self._root = AccountView(self, None)
-
-    async def _send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
-        # Revoking on close is tried once: closing must not linger.
-        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
-        return await self._transport.request(key, _as_is, params=params, retries=retries)
 
     def __repr__(self) -> str:
         return f"<Canvas env={self.env!r} base_url='{self.base_url}' state={self.state!r}>"
@@ -364,48 +386,6 @@ class Canvas:
         """The client acts for the caller's own account: no ``ManagedAccountId``."""
         return None
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: object = None,
-        params: Mapping[str, str] | None = None,
-        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> Any:
-        """Send a request the SDK has no method for; see :meth:`AccountView.request`."""
-        return await self._root.request(method, path, json=json, params=params, timeout=timeout)
-
-    @property
-    def accounts(self) -> AccountsAPI:
-        """The organization's accounts."""
-        return self._root.accounts
-
-    @property
-    def applications(self) -> ApplicationsAPI:
-        """The applications Canvas supports."""
-        return self._root.applications
-
-    @property
-    def reg_applications(self) -> RegApplicationsAPI:
-        """The caller's registered applications."""
-        return self._root.reg_applications
-
-    @property
-    def templates(self) -> TemplatesAPI:
-        """Workflow templates."""
-        return self._root.templates
-
-    @property
-    def workflows(self) -> WorkflowsAPI:
-        """The caller's workflows."""
-        return self._root.workflows
-
-    @property
-    def meta(self) -> MetaAPI:
-        """GetMetaData and Describe."""
-        return self._root.meta
-
     async def authenticate(
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> bool:
@@ -421,13 +401,11 @@ class Canvas:
             if isinstance(auth, TokenAuth) and await auth.resolve() == "token":
                 await auth.manager.authorization()
                 return True
-            return await self._transport.request("authenticate", parse_true, timeout=timeout)
+            return await self._transport.request(
+                "authenticate", _operations.parse_true, timeout=timeout
+            )
         except AuthenticationError:
             return False
-
-
-def _as_is(payload: object) -> object:
-    return payload
 
 
 def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:

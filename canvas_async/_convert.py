@@ -33,10 +33,11 @@ import cattrs
 import cattrs.errors
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from . import _requests, models
+from . import models
 
 __all__ = [
     "converter",
+    "credentials_json",
     "cron_from_frequency",
     "frequency_from_cron",
     "read_own_uuid",
@@ -88,7 +89,7 @@ _SAFE_UNKNOWN: Final = uuid.SafeUUID.unknown
 
 
 def read_own_uuid(value: Any, _: object = None) -> uuid.UUID:
-    """Read an object's own id (unique within a listing, so not remembered).
+    """Read a GUID: an object's own id (unique within a listing, so not remembered).
 
     The canonical 36-character form is built directly, as ``UUID.__init__``
     does once it has stripped the hyphens, at half the cost of the
@@ -117,28 +118,17 @@ _UUIDS_MAX: Final = 2048
 
 
 def _structure_uuid(value: Any, _: object = None) -> uuid.UUID:
-    """Read a GUID string that refers to another object (``accountId``...).
-
-    Built as :func:`read_own_uuid` does (inlined: most reads are
-    misses where ids do not repeat), and remembered.
-    """
-    if value.__class__ is str:
-        cached = _UUIDS.get(value)
-        if cached is not None:
-            return cached
-        if len(value) == 36:
-            hex_digits = value.replace("-", "")
-            if len(hex_digits) == 32:
-                result: uuid.UUID = _new_uuid(uuid.UUID)
-                _set_uuid_int(result, int(hex_digits, 16))
-                _set_uuid_is_safe(result, _SAFE_UNKNOWN)
-                if len(_UUIDS) >= _UUIDS_MAX:
-                    _UUIDS.clear()
-                _UUIDS[value] = result
-                return result
-    if isinstance(value, uuid.UUID):
-        return value
-    return uuid.UUID(value)
+    """Read a GUID string that refers to another object (``accountId``...),
+    remembered."""
+    cached = _UUIDS.get(value) if value.__class__ is str else None
+    if cached is not None:
+        return cached
+    result = read_own_uuid(value)
+    if value.__class__ is str and len(value) == 36:  # the canonical form only
+        if len(_UUIDS) >= _UUIDS_MAX:
+            _UUIDS.clear()
+        _UUIDS[value] = result
+    return result
 
 
 def _structure_optional_uuid(value: Any, _: object) -> uuid.UUID | None:
@@ -220,7 +210,7 @@ def frequency_from_cron(cron: str | None) -> str | None:
     return json.dumps({_CRON_KEY: cron}, separators=(",", ":"))
 
 
-def _credentials_json(credentials: Mapping[str, object]) -> str:
+def credentials_json(credentials: Mapping[str, object]) -> str:
     # ``credentialsJson`` is a JSON-encoded string holding the object.
     return json.dumps(dict(credentials), separators=(",", ":"), ensure_ascii=False)
 
@@ -242,18 +232,14 @@ def pascal(name: str) -> str:
 
 
 # Per class: how its field names become keys, and fields with their own rules.
+# A request body's field may carry its own rule as ``metadata={"json": ...}``
+# (see :mod:`._operations`), so a new operation's body needs no entry here.
 _PASCAL_CASE: Final = frozenset({models.CredentialField})
 _FIELD_RULES: Final[Mapping[tuple[type, str], Any]] = {
     (models.Workflow, "cron"): override(
         rename="schedulerFrequency", struct_hook=cron_from_frequency
     ),
     (models.CredentialField, "options"): override(rename="Options", struct_hook=_structure_options),
-    (_requests.NewRegApplication, "credentials"): override(
-        rename="credentialsJson", unstruct_hook=_credentials_json
-    ),
-    (_requests.SchedulerUpdate, "cron"): override(
-        rename="scheduleFrequency", unstruct_hook=frequency_from_cron
-    ),
 }
 
 
@@ -274,6 +260,8 @@ def _overrides(cls: type) -> dict[str, Any]:
             rules[field.name] = override(omit=True)
         elif field.name == _OWN_ID and field.type is uuid.UUID:
             rules[field.name] = override(rename=_OWN_ID, struct_hook=read_own_uuid)
+        elif "json" in field.metadata:
+            rules[field.name] = field.metadata["json"]
         else:
             rules[field.name] = _FIELD_RULES.get(
                 (cls, field.name), override(rename=key(field.name))
@@ -384,18 +372,7 @@ def _optional_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Any]:
     return factory
 
 
-def _resolve_types(cls: type) -> None:
-    # Models name the account view type only for type checkers (an import
-    # cycle otherwise); give it to attrs before cattrs reads the annotations.
-    from ._client import AccountView  # noqa: PLC0415
-
-    attrs.resolve_types(cls, localns={"AccountView": AccountView})
-
-
 # -- the converter ------------------------------------------------------------------
-
-
-_set_attribute: Final = object.__setattr__
 
 
 def _has_extra(cls: Any) -> bool:
@@ -405,6 +382,9 @@ def _has_extra(cls: Any) -> bool:
 def _list_of_models_with_extra(tp: Any) -> bool:
     args = typing.get_args(tp)
     return typing.get_origin(tp) is list and len(args) == 1 and _has_extra(args[0])
+
+
+_set_attribute: Final = object.__setattr__
 
 
 @attrs.frozen
@@ -485,7 +465,7 @@ def _make_converter(*, keep_unknown: bool = True) -> cattrs.Converter:
     plain: dict[type, Callable[[Any, Any], Any]] = {}
 
     def structure_factory(cls: type) -> Any:
-        _resolve_types(cls)
+        attrs.resolve_types(cls)  # annotations are strings (``from __future__``)
         structure: Any = make_dict_structure_fn(cls, conv, **_overrides(cls))
         if not (keep_unknown and _has_extra(cls)):
             return structure

@@ -38,6 +38,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "decode_body",
+    "error_for_answer",
     "parse_retry_after",
     "raise_for_answer",
 ]
@@ -287,6 +288,21 @@ def raise_for_answer(
         operation: The operation's name, for the message.
         account_id: The request's ``ManagedAccountId``, for the message.
     """
+    error = error_for_answer(status, headers, payload, operation=operation, account_id=account_id)
+    if error is not None:
+        raise error
+
+
+def error_for_answer(
+    status: int,
+    headers: Mapping[str, str],
+    payload: object,
+    *,
+    operation: str,
+    account_id: uuid.UUID | None = None,
+) -> APIError | None:
+    """Return the :class:`APIError` an answer stands for, or None for a success
+    (the arguments of :func:`raise_for_answer`)."""
     found = envelope(payload)
     if found is not None:
         # The envelope is an error whatever the HTTP status (spec: "Errors").
@@ -297,7 +313,7 @@ def raise_for_answer(
         # Redirects are not followed, so the keys never reach another host.
         code, message = status, "the server redirected the request; redirects are not followed"
     else:
-        return
+        return None
     cls = _classify(code, message)
     error = cls(
         message,
@@ -309,7 +325,7 @@ def raise_for_answer(
     )
     if isinstance(error, RateLimitError):
         error.retry_after = parse_retry_after(_header(headers, "Retry-After"))
-    raise error
+    return error
 
 
 def _classify(code: int, message: str) -> type[APIError]:

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 from aiolimiter import AsyncLimiter
 
-from ._errors import ValidationError
+from ._checks import count, number
 
 __all__ = ["ClientPausedError", "Limits", "PauseGate"]
 
@@ -100,24 +100,6 @@ class PauseGate:
             await self._sleep(remaining + self._random() * self._spread)
 
 
-def _check_concurrency(
-    instance: object, attribute: attrs.Attribute[int | None], value: object
-) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"max_concurrency must be a whole number >= 1 or None, not {value!r}")
-
-
-def _check_rate(instance: object, attribute: attrs.Attribute[float | None], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"rate_limit must be requests per second or None, not {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValidationError(f"rate_limit must be a positive, finite number, not {value!r}")
-
-
 @attrs.define
 class Limits:
     """The limits every request of one client passes through.
@@ -133,8 +115,10 @@ class Limits:
         gate: The pause after a 429, shared by every task of the client.
     """
 
-    max_concurrency: int | None = attrs.field(default=None, validator=_check_concurrency)
-    rate_limit: float | None = attrs.field(default=None, validator=_check_rate)
+    max_concurrency: int | None = attrs.field(default=None, validator=count(minimum=1))
+    rate_limit: float | None = attrs.field(
+        default=None, validator=number(unit="requests per second", positive=True, optional=True)
+    )
     gate: PauseGate = attrs.field(factory=PauseGate)
     _slots: asyncio.Semaphore | None = attrs.field(init=False, default=None)
     _rate: AsyncLimiter | None = attrs.field(init=False, default=None)

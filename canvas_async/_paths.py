@@ -145,6 +145,7 @@ def custom_route(method: object, path: object) -> _routes.Route:
         path=path,
         auth=_routes.Auth.SESSION,
         idempotent=verb in _routes.IDEMPOTENT_METHODS,
+        label=f"{verb} {path}",
     )
 
 

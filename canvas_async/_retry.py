@@ -28,14 +28,12 @@ The rules (design: "Retries"):
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable
 from typing import Final
 
-import aiohttp
 import attrs
 
-from ._errors import ValidationError
+from ._checks import count, number
 from ._routes import Route
 
 __all__ = [
@@ -46,7 +44,6 @@ __all__ = [
     "Verdict",
     "classify",
     "decide",
-    "failure_of",
 ]
 
 #: Answers an idempotent operation is repeated after.
@@ -111,16 +108,8 @@ class Verdict(enum.Enum):
     """Give up and raise :class:`~canvas_async.OutcomeUnknownError`."""
 
 
-def _check_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(f"{attribute.name} must be a whole number >= 0, not {value!r}")
-
-
-def _check_seconds(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"{attribute.name} must be a number of seconds, not {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValidationError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+_whole: Final = count(minimum=0)
+_seconds: Final = number(positive=False)
 
 
 @attrs.frozen
@@ -141,11 +130,11 @@ class Retries:
             ``retry_after``, and so does every call of the client until then.
     """
 
-    max_retries: int = attrs.field(default=2, validator=_check_count)
-    max_rate_limited: int = attrs.field(default=10, validator=_check_count)
-    backoff_initial: float = attrs.field(default=0.5, validator=_check_seconds)
-    backoff_max: float = attrs.field(default=30.0, validator=_check_seconds)
-    max_retry_after: float = attrs.field(default=60.0, validator=_check_seconds)
+    max_retries: int = attrs.field(default=2, validator=_whole)
+    max_rate_limited: int = attrs.field(default=10, validator=_whole)
+    backoff_initial: float = attrs.field(default=0.5, validator=_seconds)
+    backoff_max: float = attrs.field(default=30.0, validator=_seconds)
+    max_retry_after: float = attrs.field(default=60.0, validator=_seconds)
 
     @classmethod
     def of(cls, value: Retries | int) -> Retries:
@@ -221,20 +210,3 @@ def decide(
         if too_long or rate_limited_used >= policy.max_rate_limited:
             return Verdict.RAISE
     return verdict
-
-
-def failure_of(exc: BaseException) -> Failure | None:
-    """Return the failure an exception from sending a request stands for.
-
-    Returns ``None`` for an exception that is not a transport failure (a bug,
-    a cancellation), which must propagate as it is.
-    """
-    # Order matters: the connect errors are subclasses of the broader ones.
-    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        # No connection was established, so nothing was sent.
-        return Failure(FailureKind.NOT_SENT)
-    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
-        return Failure(FailureKind.TIMEOUT)
-    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
-        return Failure(FailureKind.LOST)
-    return None

@@ -17,23 +17,23 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Final
 
+import aiohttp
 import attrs
 
 from . import _routes
 from ._errors import (
-    APIError,
     OutcomeUnknownError,
     RateLimitError,
     TransportError,
     _header,
     envelope,
+    error_for_answer,
     parse_retry_after,
-    raise_for_answer,
 )
 from ._limits import ClientPausedError, PauseGate
-from ._retry import Failure, FailureKind, Retries, Verdict, decide, failure_of
+from ._retry import Failure, FailureKind, Retries, Verdict, decide
 
-__all__ = ["Answer", "run_attempts"]
+__all__ = ["Answer", "failure_of", "run_attempts"]
 
 logger: Final = logging.getLogger("canvas_async")
 
@@ -71,6 +71,96 @@ def _why(failure: Failure) -> str:
     return "the connection was lost after the request was sent"
 
 
+@attrs.define
+class _Budget:
+    """One call's retry budgets and messages, over the policy's rules."""
+
+    route: _routes.Route
+    policy: Retries
+    operation: str
+    account_id: uuid.UUID | None
+    retried: int = 0
+    rate_limited: int = 0
+
+    def verdict(self, failure: Failure) -> Verdict:
+        return decide(
+            self.route,
+            failure,
+            retries_used=self.retried,
+            rate_limited_used=self.rate_limited,
+            policy=self.policy,
+        )
+
+    def delay(self, verdict: Verdict, failure: Failure, random: Callable[[], float]) -> float:
+        """Use up one retry (or one 429 wait) and return how long to wait first."""
+        if verdict is Verdict.WAIT:
+            self.rate_limited += 1
+            return self.policy.backoff(self.rate_limited, random)
+        self.retried += 1
+        # Retry-After on a 503 says when to come back: honour it, capped.
+        waited = min(failure.retry_after or 0.0, self.policy.max_retry_after)
+        return waited + self.policy.backoff(self.retried, random)
+
+    def paused(self, paused: ClientPausedError) -> RateLimitError:
+        error = RateLimitError(
+            f"the client is paused for another {paused.remaining:.3g} s after a 429, "
+            f"longer than this call waits ({self.policy.max_retry_after:g} s)",
+            status=429,
+            operation=self.operation,
+            account_id=self.account_id,
+        )
+        error.retry_after = paused.remaining
+        return error
+
+    def outcome_unknown(self, failure: Failure) -> OutcomeUnknownError:
+        return OutcomeUnknownError(
+            f"{self.operation} may or may not have taken effect: {_why(failure)}. "
+            "It is not repeated, to avoid doing it twice; read the state back "
+            "before trying again",
+            operation=self.operation,
+            account_id=self.account_id,
+        )
+
+    def log(self, verdict: Verdict, failure: Failure, delay: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            waiting = verdict is Verdict.WAIT
+            logger.debug(
+                "%s: %s (account=%s); %s %d in %.3f s",
+                self.operation,
+                _why(failure) if failure.kind is FailureKind.ANSWER else failure.kind.value,
+                self.account_id,
+                "rate limited, try" if waiting else "retry",
+                self.rate_limited if waiting else self.retried,
+                delay,
+            )
+
+
+def failure_of(exc: BaseException) -> Failure | None:
+    """Return the failure an exception from sending a request stands for.
+
+    Returns ``None`` for an exception that is not a transport failure (a bug,
+    a cancellation), which must propagate as it is.
+    """
+    # Order matters: the connect errors are subclasses of the broader ones.
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        # No connection was established, so nothing was sent.
+        return Failure(FailureKind.NOT_SENT)
+    if isinstance(exc, aiohttp.ServerTimeoutError | TimeoutError):
+        return Failure(FailureKind.TIMEOUT)
+    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+        return Failure(FailureKind.LOST)
+    return None
+
+
+def _answer_failure(answer: Answer, gate: PauseGate) -> Failure:
+    """The failure an error answer (without the envelope) stands for."""
+    retry_after = parse_retry_after(_header(answer.headers, "Retry-After"))
+    if answer.status == 429 and retry_after is not None:
+        # Every task of the client waits this out, not only this one.
+        gate.pause(retry_after)
+    return Failure.answer(answer.status, retry_after)
+
+
 async def run_attempts(
     route: _routes.Route,
     attempt: Callable[[], Awaitable[Answer]],
@@ -85,9 +175,9 @@ async def run_attempts(
 ) -> Answer:
     """Run ``attempt`` until it gets an answer to return, or give up.
 
-    Returns the first answer that is a success, an error the rules do not
-    retry (the caller raises it with :func:`~._errors.raise_for_answer`), or
-    the error envelope, which is the server's verdict on a processed request.
+    Returns the first answer that is a success, the error envelope (the
+    server's verdict on a processed request), or an error the policy does not
+    retry (the caller raises it with :func:`~._errors.raise_for_answer`).
 
     Args:
         route: The operation, for its ``idempotent`` flag.
@@ -99,7 +189,8 @@ async def run_attempts(
         operation: The operation's name, for messages.
         account_id: The request's ``ManagedAccountId``, for messages.
         on_unauthorized: Called on the first 401; True sends once more (a
-            token mode that dropped a refused token).
+            token mode that dropped a refused token). Not a retry: it uses
+            up no budget and waits for nothing.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
 
@@ -110,89 +201,52 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    retried = rate_limited = 0
-    reauthorized = False
+    budget: _Budget | None = None  # only a failure needs one
+    reauthorize = on_unauthorized
     while True:
-        error: TransportError | None = None
-        answer: Answer | None = None
         try:
-            answer = await attempt()
+            outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            limited = RateLimitError(
-                f"the client is paused for another {paused.remaining:.3g} s after a 429, "
-                f"longer than this call waits ({policy.max_retry_after:g} s)",
-                status=429,
-                operation=operation,
-                account_id=account_id,
-            )
-            limited.retry_after = paused.remaining
-            raise limited from None
-        except TransportError as exc:
-            found = failure_of(exc.__cause__) if exc.__cause__ is not None else None
-            if found is None:
-                raise
-            error, failure = exc, found
-        if answer is not None:
-            if answer.status < 400 or envelope(answer.payload) is not None:
-                return answer
-            if (
-                answer.status == 401
-                and not reauthorized
-                and on_unauthorized is not None
-                and await on_unauthorized(answer)
-            ):
-                reauthorized = True
-                continue
-            retry_after = parse_retry_after(_header(answer.headers, "Retry-After"))
-            failure = Failure.answer(answer.status, retry_after)
-            if answer.status == 429 and retry_after is not None:
-                # Every task of the client waits this out, not only this one.
-                gate.pause(retry_after)
-
-        verdict = decide(
-            route, failure, retries_used=retried, rate_limited_used=rate_limited, policy=policy
-        )
-        if verdict is Verdict.RAISE:
-            if error is not None:
-                raise error
-            assert answer is not None
-            return answer
-        if verdict is Verdict.OUTCOME_UNKNOWN:
-            cause: BaseException | None = error
-            if answer is not None:
-                try:
-                    raise_for_answer(
-                        answer.status,
-                        answer.headers,
-                        answer.payload,
-                        operation=operation,
-                        account_id=account_id,
-                    )
-                except APIError as api_error:
-                    cause = api_error
-            raise OutcomeUnknownError(
-                f"{operation} may or may not have taken effect: {_why(failure)}. "
-                "It is not repeated, to avoid doing it twice; read the state back "
-                "before trying again",
-                operation=operation,
-                account_id=account_id,
-            ) from cause
-        if verdict is Verdict.WAIT:
-            rate_limited += 1
-            delay = policy.backoff(rate_limited, random)
+            raise _Budget(route, policy, operation, account_id).paused(paused) from None
+        except TransportError as error:
+            outcome = error
+        if isinstance(outcome, Answer):
+            # A success, or the envelope: the server's verdict on a processed request.
+            if outcome.status < 400 or envelope(outcome.payload) is not None:
+                return outcome
+            if outcome.status == 401 and reauthorize is not None:
+                again, reauthorize = await reauthorize(outcome), None
+                if again:
+                    continue
+            failure = _answer_failure(outcome, gate)
         else:
-            retried += 1
-            # Retry-After on a 503 says when to come back: honour it, capped.
-            waited = min(failure.retry_after or 0.0, policy.max_retry_after)
-            delay = waited + policy.backoff(retried, random)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s: %s (account=%s); %s %d in %.3f s",
-                operation,
-                _why(failure) if failure.kind is FailureKind.ANSWER else failure.kind.value,
-                account_id,
-                "rate limited, try" if verdict is Verdict.WAIT else "retry",
-                rate_limited if verdict is Verdict.WAIT else retried,
-                delay,
-            )
+            found = failure_of(outcome.__cause__) if outcome.__cause__ is not None else None
+            if found is None:
+                raise outcome  # not a transport failure: a bug or a cancellation
+            failure = found
+        if budget is None:
+            budget = _Budget(route, policy, operation, account_id)
+        verdict = budget.verdict(failure)
+        if verdict is Verdict.RAISE:
+            if isinstance(outcome, TransportError):
+                raise outcome
+            return outcome
+        if verdict is Verdict.OUTCOME_UNKNOWN:
+            raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
+        delay = budget.delay(verdict, failure, random)
+        budget.log(verdict, failure, delay)
         await sleep(delay)
+
+
+def _cause(
+    outcome: Answer | TransportError, operation: str, account_id: uuid.UUID | None
+) -> BaseException | None:
+    if isinstance(outcome, TransportError):
+        return outcome
+    return error_for_answer(
+        outcome.status,
+        outcome.headers,
+        outcome.payload,
+        operation=operation,
+        account_id=account_id,
+    )

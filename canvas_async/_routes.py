@@ -10,6 +10,7 @@ assumption here corrects both (spec: "Route table", "Errors as documented").
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
@@ -47,7 +48,7 @@ class Auth(enum.Enum):
     """The refresh token, passed in the query string (token mode only)."""
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Route:
     """One API operation.
 
@@ -65,6 +66,8 @@ class Route:
         body: Name of the DTO sent as the JSON body, if any.
         aliases: Other paths the server also answers on.
         returns: What the success body is, for readers and the emulator.
+        label: The operation's name in messages and logs: ``"Accounts"``, or
+            ``"Workflow (POST)"`` where two routes share an operation name.
     """
 
     key: str
@@ -77,10 +80,20 @@ class Route:
     body: str | None = None
     aliases: tuple[str, ...] = ()
     returns: str = "JSON"
+    label: str = ""
 
 
 def _r(*routes: Route) -> Mapping[str, Route]:
-    table = {route.key: route for route in routes}
+    shared = collections.Counter(route.operation for route in routes)
+    table = {
+        route.key: attrs.evolve(
+            route,
+            label=f"{route.operation} ({route.method})"
+            if shared[route.operation] > 1
+            else route.operation,
+        )
+        for route in routes
+    }
     if len(table) != len(routes):  # pragma: no cover - guards edits to this module
         raise AssertionError("duplicate route key")
     return MappingProxyType(table)
@@ -90,44 +103,57 @@ def _r(*routes: Route) -> Mapping[str, Route]:
 # request lines (GET <base>/Authenticate, GET <base>/GetMetaData). Every other
 # path, and every query parameter name, is assumed.
 ROUTES: Final[Mapping[str, Route]] = _r(
-    Route("get_metadata", "GetMetaData", "GET", "/GetMetaData", Auth.NONE, True,
-          returns="JSON array of endpoint descriptors"),
-    Route("describe", "Describe", "GET", "/Describe", Auth.NONE, True, query=("name",),
+    Route(key="get_metadata", operation="GetMetaData", method="GET", path="/GetMetaData",
+          auth=Auth.NONE, idempotent=True, returns="JSON array of endpoint descriptors"),
+    Route(key="describe", operation="Describe", method="GET", path="/Describe",
+          auth=Auth.NONE, idempotent=True, query=("name",),
           returns="JSON array of property descriptors"),
-    Route("authenticate", "Authenticate", "GET", "/Authenticate", Auth.KEYS, True,
+    Route(key="authenticate", operation="Authenticate", method="GET", path="/Authenticate",
+          auth=Auth.KEYS, idempotent=True,
           returns="true (key mode) or a token object (token mode)"),
     # Refreshing may rotate the refresh token, so a repeat after an ambiguous
     # failure could present a token the server already consumed.
-    Route("refresh_access_token", "RefreshAccessToken", "GET", "/RefreshAccessToken",
-          Auth.REFRESH, False, query=("token",), returns="token object"),
-    Route("delete_token", "DeleteToken", "DELETE", "/DeleteToken", Auth.REFRESH, True,
-          query=("refreshToken",), returns="true"),
-    Route("list_accounts", "Accounts", "GET", "/Accounts", Auth.SESSION, True,
-          aliases=("/Clients",), returns="JSON array of Account"),
-    Route("create_account", "Account", "POST", "/Account", Auth.SESSION, False,
-          body="AddAccountApiDto", returns="account id as a JSON string"),
-    Route("list_applications", "Applications", "GET", "/Applications", Auth.SESSION, True,
+    Route(key="refresh_access_token", operation="RefreshAccessToken", method="GET",
+          path="/RefreshAccessToken", auth=Auth.REFRESH, idempotent=False, query=("token",),
+          returns="token object"),
+    Route(key="delete_token", operation="DeleteToken", method="DELETE", path="/DeleteToken",
+          auth=Auth.REFRESH, idempotent=True, query=("refreshToken",), returns="true"),
+    Route(key="list_accounts", operation="Accounts", method="GET", path="/Accounts",
+          auth=Auth.SESSION, idempotent=True, aliases=("/Clients",),
+          returns="JSON array of Account"),
+    Route(key="create_account", operation="Account", method="POST", path="/Account",
+          auth=Auth.SESSION, idempotent=False, body="AddAccountApiDto",
+          returns="account id as a JSON string"),
+    Route(key="list_applications", operation="Applications", method="GET",
+          path="/Applications", auth=Auth.SESSION, idempotent=True,
           returns="JSON array of Application"),
-    Route("list_reg_applications", "RegApplications", "GET", "/RegApplications",
-          Auth.SESSION, True, returns="JSON array of RegApplication"),
-    Route("create_reg_application", "RegApplication", "POST", "/RegApplication",
-          Auth.SESSION, False, body="AddRegApplicationApiDto", returns="id as a JSON string"),
-    Route("list_workflow_templates", "WorkflowTemplates", "GET", "/WorkflowTemplates",
-          Auth.SESSION, True, returns="JSON array of WorkflowTemplate"),
-    Route("list_workflows", "Workflows", "GET", "/Workflows", Auth.SESSION, True,
-          returns="JSON array of Workflow"),
-    Route("get_workflow", "Workflow", "GET", "/Workflow", Auth.SESSION, True, query=("id",),
-          returns="Workflow"),
-    Route("create_workflow", "Workflow", "POST", "/Workflow", Auth.SESSION, False,
-          body="AddWorkflowApiDto", returns="id as a JSON string"),
+    Route(key="list_reg_applications", operation="RegApplications", method="GET",
+          path="/RegApplications", auth=Auth.SESSION, idempotent=True,
+          returns="JSON array of RegApplication"),
+    Route(key="create_reg_application", operation="RegApplication", method="POST",
+          path="/RegApplication", auth=Auth.SESSION, idempotent=False,
+          body="AddRegApplicationApiDto", returns="id as a JSON string"),
+    Route(key="list_workflow_templates", operation="WorkflowTemplates", method="GET",
+          path="/WorkflowTemplates", auth=Auth.SESSION, idempotent=True,
+          returns="JSON array of WorkflowTemplate"),
+    Route(key="list_workflows", operation="Workflows", method="GET", path="/Workflows",
+          auth=Auth.SESSION, idempotent=True, returns="JSON array of Workflow"),
+    Route(key="get_workflow", operation="Workflow", method="GET", path="/Workflow",
+          auth=Auth.SESSION, idempotent=True, query=("id",), returns="Workflow"),
+    Route(key="create_workflow", operation="Workflow", method="POST", path="/Workflow",
+          auth=Auth.SESSION, idempotent=False, body="AddWorkflowApiDto",
+          returns="id as a JSON string"),
     # GET (sic): the documentation lists DeleteWorkflow with the GET verb.
-    Route("delete_workflow", "DeleteWorkflow", "GET", "/DeleteWorkflow", Auth.SESSION, True,
-          query=("id",), returns="true"),
-    Route("run_workflow", "RunWorkflow", "POST", "/RunWorkflow", Auth.SESSION, False,
-          body="RunMetadataApiDto", returns="text: Workflow will now run"),
+    Route(key="delete_workflow", operation="DeleteWorkflow", method="GET",
+          path="/DeleteWorkflow", auth=Auth.SESSION, idempotent=True, query=("id",),
+          returns="true"),
+    Route(key="run_workflow", operation="RunWorkflow", method="POST", path="/RunWorkflow",
+          auth=Auth.SESSION, idempotent=False, body="RunMetadataApiDto",
+          returns="text: Workflow will now run"),
     # Sets a state: repeating it leaves the same state, so it may be retried.
-    Route("workflow_scheduler", "WorkflowScheduler", "POST", "/WorkflowScheduler",
-          Auth.SESSION, True, body="UpdateWorkfowSchedulerApiDto",
+    Route(key="workflow_scheduler", operation="WorkflowScheduler", method="POST",
+          path="/WorkflowScheduler", auth=Auth.SESSION, idempotent=True,
+          body="UpdateWorkfowSchedulerApiDto",
           returns="text: Workflow Scheduler enabled / Workflow Scheduler disabled"),
 )  # fmt: skip
 
@@ -139,6 +165,11 @@ REFRESH_TOKEN_QUERY_ALIASES: Final = ("token", "refreshToken")
 def route(key: str) -> Route:
     """Return the route for ``key``; a ``KeyError`` names an unknown key."""
     return ROUTES[key]
+
+
+def label(key: str) -> str:
+    """Return the operation's name for messages and logs, e.g. ``"Workflow (POST)"``."""
+    return ROUTES[key].label
 
 
 def iter_routes() -> Iterator[Route]:

@@ -11,13 +11,12 @@ rules read what is left, and never refuse it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
-from typing import Any, Final, TypeVar
+from collections.abc import Iterable
+from typing import Final, TypeVar
 
 from . import _routes
-from .models import RunStarted
 
-__all__ = ["accepted", "find_created", "guid_in", "run_started"]
+__all__ = ["accepted", "find_created", "guid_in"]
 
 T = TypeVar("T")
 
@@ -46,19 +45,6 @@ def guid_in(payload: object) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         return None
-
-
-def run_started(workflow_id: uuid.UUID) -> Callable[[Any], RunStarted]:
-    """Return the reader of RunWorkflow's answer for a run of ``workflow_id``.
-
-    The page shows ``Workflow will now run``; GetMetaData says a Guid, which
-    is kept as the run's id.
-    """
-
-    def parse(payload: Any) -> RunStarted:
-        return RunStarted(workflow_id, guid_in(payload))
-
-    return parse
 
 
 def find_created(key: str, items: Iterable[T], value: str) -> T | None:

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import enum
-import math
-from typing import Any, Final, TypeAlias
+from typing import Final, TypeAlias
 
 import aiohttp
 import attrs
 
-from ._errors import ValidationError
+from ._checks import number
+from ._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 
 __all__ = ["DEFAULT_TIMEOUT", "USE_CLIENT_DEFAULT", "Timeout", "TimeoutTypes", "UseClientDefault"]
 
 
-def _check_seconds(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"timeout {attribute.name} must be a number of seconds or None")
-    if not (math.isfinite(value) and value > 0):
-        raise ValidationError(f"timeout {attribute.name} must be a positive, finite number")
+_seconds: Final = number(positive=True, optional=True, prefix="timeout ")
 
 
 @attrs.frozen
@@ -33,9 +26,9 @@ class Timeout:
         read: The longest wait for the next chunk of the answer.
     """
 
-    total: float | None = attrs.field(default=60.0, validator=_check_seconds)
-    connect: float | None = attrs.field(default=10.0, validator=_check_seconds)
-    read: float | None = attrs.field(default=30.0, validator=_check_seconds)
+    total: float | None = attrs.field(default=60.0, validator=_seconds)
+    connect: float | None = attrs.field(default=10.0, validator=_seconds)
+    read: float | None = attrs.field(default=30.0, validator=_seconds)
 
     @classmethod
     def of(cls, value: TimeoutTypes) -> Timeout:
@@ -58,19 +51,6 @@ class Timeout:
             total=self.total, sock_connect=self.connect, sock_read=self.read
         )
 
-
-class UseClientDefault(enum.Enum):
-    """The type of :data:`USE_CLIENT_DEFAULT`."""
-
-    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
-
-    def __repr__(self) -> str:
-        return "USE_CLIENT_DEFAULT"
-
-
-USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
-"""Per-call ``timeout=`` default: use the timeout the client was created with
-(``timeout=None`` would mean "no limit")."""
 
 TimeoutTypes: TypeAlias = Timeout | float | None
 """What ``timeout=`` accepts: a :class:`Timeout`, seconds for every phase, or None."""

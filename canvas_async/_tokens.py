@@ -6,8 +6,9 @@ refresh token, each with its expiry; ``GET /RefreshAccessToken`` trades the
 refresh token for a new pair; ``DELETE /DeleteToken`` revokes the pair.
 
 :class:`TokenManager` holds the pair and hands out the ``Authorization``
-value. It does no I/O itself: the three requests are callables the client
-passes in, so its rules are tested with plain async functions.
+value. It does no I/O itself: renewing and revoking are token flows
+(:mod:`._auth`) that yield the requests they need, run over senders the
+transport passes in, so its rules are tested with plain async functions.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Final, Generic, Literal, TypeVar
 import attrs
 
 from . import _routes
-from ._auth import KeyAuth
+from ._auth import KeyAuth, TokenFlow, TokenRequest, drive
 from ._errors import (
     AuthenticationError,
     CanvasError,
@@ -294,17 +295,27 @@ class TokenManager:
         return held.pair.authorization
 
     async def _renew(self, held: _Held | None) -> _Held:
-        renewed = await self._fetch(None if held is None else held.pair)
+        renewed = await drive(self._renewal_flow(None if held is None else held.pair), self._send)
         if not self._closed:
             self._held = renewed
         return renewed
 
-    async def _fetch(self, tokens: TokenPair | None) -> _Held:
+    async def _send(self, request: TokenRequest) -> object:
+        params = request.params or {}
+        if request.key == "refresh_access_token":
+            return await self._refresh(params["token"])
+        if request.key == "delete_token":
+            return await self._revoke(params["refreshToken"])
+        return await self._exchange()
+
+    def _renewal_flow(self, tokens: TokenPair | None) -> TokenFlow[_Held]:
+        """Refresh ``tokens``, or exchange the keys if that is refused or
+        cannot be known to have worked."""
         if tokens is not None and (
             tokens.refresh_expires is None or self._now() < tokens.refresh_expires
         ):
             try:
-                answer = await self._refresh(tokens.refresh_token)
+                answer = yield _refresh_request(tokens)
             except AuthenticationError:
                 # Rejected (unknown, revoked or rotated away): exchange the keys.
                 log.info("the refresh token was rejected; exchanging the keys again")
@@ -314,7 +325,7 @@ class TokenManager:
                 log.info("the refresh got no answer; exchanging the keys again")
             else:
                 return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
-        answer = await self._exchange()
+        answer = yield _EXCHANGE
         if answer is True:
             raise UnexpectedResponseError(
                 "Authenticate answered true: the server speaks key mode; "
@@ -353,13 +364,23 @@ class TokenManager:
         held, self._held = self._held, None
         if held is None:
             return
-        tokens = held.pair
+        await drive(self._revocation_flow(held.pair), self._send)
+
+    def _revocation_flow(self, tokens: TokenPair) -> TokenFlow[None]:
+        """Revoke ``tokens``; a failure is logged, not raised."""
         if tokens.refresh_expires is not None and self._now() >= tokens.refresh_expires:
             return  # the server has forgotten it already
         try:
-            await self._revoke(tokens.refresh_token)
+            yield TokenRequest("delete_token", {"refreshToken": tokens.refresh_token})
         except CanvasError as exc:
             log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
+
+
+_EXCHANGE: Final = TokenRequest("authenticate")
+
+
+def _refresh_request(tokens: TokenPair) -> TokenRequest:
+    return TokenRequest("refresh_access_token", {"token": tokens.refresh_token})
 
 
 def _closed_error() -> ClientClosedError:
@@ -447,8 +468,14 @@ class TokenAuth:
         return await self._detection.run(self._detect)
 
     async def _detect(self) -> Literal["keys", "token"]:
-        _, send, manager = self._bound()
-        payload = await send("authenticate", None)
+        _, send, _ = self._bound()
+        return await drive(
+            self._detection_flow(), lambda request: send(request.key, request.params)
+        )
+
+    def _detection_flow(self) -> TokenFlow[Literal["keys", "token"]]:
+        _, _, manager = self._bound()
+        payload = yield _EXCHANGE
         if is_token_answer(payload):
             manager.adopt(payload)
             self._mode = "token"

@@ -13,8 +13,8 @@ pause after a 429); a timeout bounds each attempt.
 from __future__ import annotations
 
 import asyncio
-import collections
 import enum
+import functools
 import importlib.metadata
 import json
 import logging
@@ -27,7 +27,7 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _convert, _routes, models
+from . import _operations, _routes, models
 from ._auth import AuthStrategy
 from ._errors import (
     CanvasConnectionError,
@@ -36,7 +36,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
     decode_body,
-    raise_for_answer,
+    error_for_answer,
 )
 from ._limits import Limits
 from ._paths import Paths
@@ -65,25 +65,6 @@ class _State(enum.Enum):
     """A session is in use (ours or the caller's); requests are sent."""
     CLOSED = "closed"
     """``aclose()`` ran; requests are refused. A closed client stays closed."""
-
-
-def _labels() -> Mapping[str, str]:
-    # "Workflow (POST)" where two routes share an operation name, else "Accounts".
-    counts = collections.Counter(route.operation for route in _routes.iter_routes())
-    return {
-        route.key: f"{route.operation} ({route.method})"
-        if counts[route.operation] > 1
-        else route.operation
-        for route in _routes.iter_routes()
-    }
-
-
-_LABELS: Final = _labels()
-
-
-def label(key: str) -> str:
-    """Return the operation's name for messages and logs, e.g. ``"Workflow (POST)"``."""
-    return _LABELS[key]
 
 
 def _user_agent() -> str:
@@ -226,14 +207,17 @@ class Transport:
             CanvasConnectionError: No connection, or it was lost.
             CanvasTimeoutError: No answer in time.
         """
-        if isinstance(key, _routes.Route):
-            route, url, label = key, self.paths.custom(key.path), key.key
-        else:
-            route, label = _routes.route(key), _LABELS[key]
+        if isinstance(key, str):
+            route = _routes.ROUTES[key]
             if self.paths.may_move(key):
                 await self.paths.settle(self._read_catalogue)
             url = self.paths.url(key)
-        session = self.open()
+        else:
+            route = key
+            url = self.paths.custom(route.path)
+        session = self._session if self._state is _State.OPEN else None
+        if session is None:
+            session = self.open()
         data = None if body is None else _encode(body)
         client_timeout = (
             self._client_timeout
@@ -241,26 +225,21 @@ class Transport:
             else Timeout.of(timeout).to_aiohttp()
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
+        label = route.label
 
         async def attempt() -> Answer:
             # The headers come before the slot: renewing a token sends
             # requests of its own, which must not wait for a slot held here.
             auth_headers = await self.auth.headers(route)
-            headers: Mapping[str, str] = auth_headers
-            if account_id is not None or data is not None:
-                # Per request, never on the shared session.
-                headers = dict(auth_headers)
-                if account_id is not None:
-                    headers[_routes.ACCOUNT_HEADER] = str(account_id)
-                if data is not None:
-                    headers.update(_JSON_HEADERS)
             async with self.limits.slot(policy.max_retry_after):
                 status, answer_headers, payload = await self._send(
                     session=session,
                     route=route,
                     url=url,
                     label=label,
-                    headers=headers,
+                    headers=auth_headers
+                    if account_id is None and data is None
+                    else _headers(auth_headers, account_id, data),
                     params=params,
                     data=data,
                     client_timeout=client_timeout,
@@ -280,21 +259,24 @@ class Transport:
             account_id=account_id,
             on_unauthorized=on_unauthorized,
         )
-        status, payload = answer.status, answer.payload
-        raise_for_answer(status, answer.headers, payload, operation=label, account_id=account_id)
-        try:
-            return parse(payload)
-        except _SHAPE_ERRORS as error:
-            raise UnexpectedResponseError(
-                f"unexpected answer ({type(error).__name__}: {error})",
-                status=status,
-                operation=label,
-                account_id=account_id,
-                body=payload,
-            ) from error
+        return _value(answer, parse, label, account_id)
+
+    async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
+        """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
+        DeleteToken) for the auth strategy's flows; return the decoded answer.
+
+        Their routes authenticate with the keys or the refresh token, never
+        with the session's token: sending one never waits for a renewal, so a
+        renewal's requests cannot wait on themselves.
+        """
+        if _routes.route(key).auth is _routes.Auth.SESSION:
+            raise ValueError(f"{key} is not a token request")
+        # Revoking on close is tried once: closing must not linger.
+        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
+        return await self.request(key, _as_is, params=params, retries=retries)
 
     async def _read_catalogue(self) -> list[models.EndpointInfo]:
-        return await self.request("get_metadata", _endpoints)
+        return await self.request("get_metadata", _ENDPOINTS)
 
     async def _send(
         self,
@@ -351,8 +333,45 @@ class Transport:
         return status, answer_headers, decode_body(content_type, raw)
 
 
-def _endpoints(payload: Any) -> list[models.EndpointInfo]:
-    return _convert.structure(payload, list[models.EndpointInfo])
+def _headers(
+    auth_headers: Mapping[str, str], account_id: uuid.UUID | None, data: bytes | None
+) -> Mapping[str, str]:
+    headers = dict(auth_headers)  # per request, never on the shared session
+    if account_id is not None:
+        headers[_routes.ACCOUNT_HEADER] = str(account_id)
+    if data is not None:
+        headers.update(_JSON_HEADERS)
+    return headers
+
+
+def _value(
+    answer: Answer, parse: Callable[[Any], T], label: str, account_id: uuid.UUID | None
+) -> T:
+    """Raise the answer's error, or return its body parsed."""
+    status, payload = answer.status, answer.payload
+    error = error_for_answer(
+        status, answer.headers, payload, operation=label, account_id=account_id
+    )
+    if error is not None:
+        raise error
+    try:
+        return parse(payload)
+    except _SHAPE_ERRORS as error:
+        raise UnexpectedResponseError(
+            f"unexpected answer ({type(error).__name__}: {error})",
+            status=status,
+            operation=label,
+            account_id=account_id,
+            body=payload,
+        ) from error
+
+
+# GetMetaData's own parser; its models act through no view.
+_ENDPOINTS: Final = functools.partial(_operations.GET_METADATA.parse, None)
+
+
+def _as_is(payload: object) -> object:
+    return payload
 
 
 def _encode(body: object) -> bytes:

@@ -19,16 +19,17 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import attrs
 
 from ._errors import NotBoundError
-from ._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
+from ._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 from .schedule import Cron
 
 if TYPE_CHECKING:
-    from ._client import AccountView
+    from ._resources import RegApplicationsAPI, WorkflowsAPI
+    from ._timeouts import TimeoutTypes
 
 __all__ = [
     "Account",
@@ -80,7 +81,39 @@ class CredentialFieldType(enum.StrEnum):
     CHECKBOX = "checkbox"
 
 
-def _bound(view: AccountView | None, model: object) -> AccountView:
+class View(Protocol):
+    """What a model acts through: the account view it was loaded through.
+
+    Models need only the resource APIs their active-record methods hand off
+    to, so they depend on this, not on the client.
+    """
+
+    @property
+    def reg_applications(self) -> RegApplicationsAPI:
+        """Registrations of applications for the view's account."""
+        ...
+
+    @property
+    def workflows(self) -> WorkflowsAPI:
+        """The view's account's workflows."""
+        ...
+
+
+M = TypeVar("M")
+_set_attribute: Final = object.__setattr__
+
+
+def bind_view(model: M, view: View) -> M:
+    """Attach the account view ``model`` acts through.
+
+    The view is not data (left out of equality and repr) and is set after
+    structuring, the documented way to set a field on a frozen attrs instance.
+    """
+    _set_attribute(model, "_view", view)
+    return model
+
+
+def _bound(view: View | None, model: object) -> View:
     if view is None:
         name = type(model).__name__
         raise NotBoundError(
@@ -175,7 +208,7 @@ class Application(Model):
     session_time_mins: int
     session_sliding_expiry: bool
     # The account view it was loaded through: not data (no eq, no repr).
-    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+    _view: View | None = attrs.field(default=None, eq=False, repr=False, alias="view")
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -247,7 +280,7 @@ class WorkflowTemplate(Model):
     applications: tuple[str, ...]
     chain: tuple[Block, ...]
     # The account view it was loaded through: not data (no eq, no repr).
-    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+    _view: View | None = attrs.field(default=None, eq=False, repr=False, alias="view")
 
     async def create_workflow(
         self,
@@ -303,7 +336,7 @@ class Workflow(Model):
     reg_application_ids: tuple[uuid.UUID, ...]
     current_block: int
     # The account view it was loaded through: not data (no eq, no repr).
-    _view: AccountView | None = attrs.field(default=None, eq=False, repr=False, alias="view")
+    _view: View | None = attrs.field(default=None, eq=False, repr=False, alias="view")
 
     async def run(
         self,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from canvas_async import _convert, _requests, _success, _validate, models
+from canvas_async import _operations as op
+from canvas_async import _success, models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, accepted_unresolved
+from ._base import Resource
 
 
 class AccountsAPI(Resource):
@@ -18,7 +19,7 @@ class AccountsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Account]:
         """Return every active account of the organization."""
-        return await self._call("list_accounts", self._models(models.Account), timeout=timeout)
+        return await self._send(op.LIST_ACCOUNTS(), timeout)
 
     async def create(
         self,
@@ -59,38 +60,31 @@ class AccountsAPI(Resource):
             OutcomeUnknownError: The create may have taken effect (or did,
                 but its id could not be found); list before repeating it.
         """
-        _validate.check_account(
+        call = op.CREATE_ACCOUNT(
             first_name=first_name,
             last_name=last_name,
             email=email,
             role=role,
-            country_key=country_key,
-            default_notification_email=default_notification_email,
-        )
-        body = _requests.NewAccount(
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
-            email=email.strip(),
-            role_name=str(role),
             phone=phone,
             country_key=country_key,
             global_notifications=global_notifications,
             default_notification_email=default_notification_email,
             activated=activated,
         )
-        new_id = await self._call(
-            "create_account", _success.guid_in, body=_convert.unstructure(body), timeout=timeout
-        )
-        if new_id is not None:
-            return new_id
+        new_id = await self._send(call, timeout)
+        return new_id if new_id is not None else await self._read_back(email, timeout)
+
+    async def _read_back(self, email: str, timeout: TimeoutTypes | UseClientDefault) -> uuid.UUID:
+        """Find the account a create answered without an id made, by its e-mail."""
+        key = "create_account"
         try:
             listed = await self.list(timeout=timeout)
         except CanvasError as error:
             problem = "it answered without the new id, and listing the accounts failed"
-            raise accepted_unresolved("create_account", problem, self.account_id) from error
-        found = _success.find_created("create_account", listed, body.email)
+            raise op.accepted_unresolved(key, problem, self.account_id) from error
+        found = _success.find_created(key, listed, email)
         if found is None:
             # An inactive account is not listed until activated.
-            problem = f"it answered without the new id, and no active account has {body.email!r}"
-            raise accepted_unresolved("create_account", problem, self.account_id)
+            problem = f"it answered without the new id, and no active account has {email!r}"
+            raise op.accepted_unresolved(key, problem, self.account_id)
         return found.id

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from canvas_async import _convert, _requests, _success, _validate, models
+from canvas_async import _operations as op
+from canvas_async import _validate, models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, accepted_unresolved, not_found
+from ._base import Resource
 
 
 class ApplicationsAPI(Resource):
@@ -19,9 +20,7 @@ class ApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Application]:
         """Return every application, with the credential fields each asks for."""
-        return await self._call(
-            "list_applications", self._models(models.Application), timeout=timeout
-        )
+        return await self._send(op.LIST_APPLICATIONS(), timeout)
 
     async def get(
         self,
@@ -38,7 +37,7 @@ class ApplicationsAPI(Resource):
             _validate.check_name(application, "application")
         found = find_application(await self.list(timeout=timeout), application)
         if found is None:
-            raise not_found(
+            raise op.not_found(
                 "list_applications", f"no application {str(application)!r}", self.account_id
             )
         return found
@@ -67,9 +66,7 @@ class RegApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.RegApplication]:
         """Return the account's registered applications (never their credentials)."""
-        return await self._call(
-            "list_reg_applications", self._models(models.RegApplication), timeout=timeout
-        )
+        return await self._send(op.LIST_REG_APPLICATIONS(), timeout)
 
     async def create(
         self,
@@ -100,23 +97,23 @@ class RegApplicationsAPI(Resource):
                 but could not be read back; list before registering again.
         """
         if not isinstance(application, models.Application):
-            _validate.check_name(tag_text, "tag_text")
+            _validate.check_name(tag_text, "tag_text")  # before the applications are listed
             application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
-        key = "create_reg_application"
         new_id = await self.create_id(
             application, tag_text=tag_text, credentials=credentials, timeout=timeout
         )
+        key = "create_reg_application"
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
             # The registration exists: say so, lest the caller register again.
             problem = f"{application.short_name} was registered (id {new_id}); reading it failed"
-            raise accepted_unresolved(key, problem, self.account_id) from error
+            raise op.accepted_unresolved(key, problem, self.account_id) from error
         for registration in registrations:
             if registration.id == new_id:
                 return registration
         problem = f"it registered {new_id}, which RegApplications does not list"
-        raise accepted_unresolved(key, problem, self.account_id)
+        raise op.accepted_unresolved(key, problem, self.account_id)
 
     async def create_id(
         self,
@@ -134,16 +131,9 @@ class RegApplicationsAPI(Resource):
             OutcomeUnknownError: The server accepted the registration but
                 answered without its id (or the request's outcome is unknown).
         """
-        _validate.check_name(tag_text, "tag_text")
-        _validate.check_credentials(application, credentials)
-        body = _requests.NewRegApplication(
-            application_id=application.id, tag_text=tag_text, credentials=credentials
-        )
-        key = "create_reg_application"
-        new_id = await self._call(
-            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
-        )
+        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+        new_id = await self._send(call, timeout)
         if new_id is None:
             problem = f"it answered without the id of the {application.short_name} registration"
-            raise accepted_unresolved(key, problem, self.account_id)
+            raise op.accepted_unresolved("create_reg_application", problem, self.account_id)
         return new_id

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from canvas_async import _catalogue, _validate, models
+from canvas_async import _catalogue, models
+from canvas_async import _operations as op
 from canvas_async._errors import NotFoundError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
@@ -18,19 +19,13 @@ class MetaAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.EndpointInfo]:
         """Return every operation the server lists (``GetMetaData``)."""
-        return await self._call("get_metadata", self._models(models.EndpointInfo), timeout=timeout)
+        return await self._send(op.GET_METADATA(), timeout)
 
     async def describe(
         self, name: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.PropertyInfo]:
         """Return the properties of the DTO ``name``, e.g. ``"AddWorkflowApiDto"``."""
-        _validate.check_name(name, "name")
-        return await self._call(
-            "describe",
-            self._models(models.PropertyInfo),
-            params={"name": name.strip()},
-            timeout=timeout,
-        )
+        return await self._send(op.DESCRIBE(name), timeout)
 
     async def check(
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

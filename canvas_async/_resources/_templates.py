@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from canvas_async import _operations as op
 from canvas_async import _validate, models
 from canvas_async._errors import ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, not_found
+from ._base import Resource
 
 
 class TemplatesAPI(Resource):
@@ -18,9 +19,7 @@ class TemplatesAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.WorkflowTemplate]:
         """Return every template, with its applications and block chain."""
-        return await self._call(
-            "list_workflow_templates", self._models(models.WorkflowTemplate), timeout=timeout
-        )
+        return await self._send(op.LIST_WORKFLOW_TEMPLATES(), timeout)
 
     async def get(
         self,
@@ -50,7 +49,7 @@ class TemplatesAPI(Resource):
             ids = ", ".join(str(t.id) for t in named)
             raise ValidationError(f"{len(named)} templates are named {key!r}: {ids}")
         if not named:
-            raise not_found(
+            raise op.not_found(
                 "list_workflow_templates", f"no workflow template {key!r}", self.account_id
             )
         return named[0]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import builtins
-import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from canvas_async import _convert, _requests, _success, _validate, models
-from canvas_async._errors import CanvasError, NotFoundError, ValidationError
+from canvas_async import _operations as op
+from canvas_async import _validate, models
+from canvas_async._errors import CanvasError, NotFoundError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
-from ._base import Resource, accepted_unresolved
+from ._base import Resource
 from ._templates import TemplatesAPI
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
@@ -27,7 +27,7 @@ class WorkflowsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> builtins.list[models.Workflow]:
         """Return the account's workflows."""
-        return await self._call("list_workflows", self._models(models.Workflow), timeout=timeout)
+        return await self._send(op.LIST_WORKFLOWS(), timeout)
 
     async def get(
         self,
@@ -40,13 +40,7 @@ class WorkflowsAPI(Resource):
         Raises:
             NotFoundError: The account has no such workflow.
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._call(
-            "get_workflow",
-            self._model(models.Workflow),
-            params={"id": str(workflow_id)},
-            timeout=timeout,
-        )
+        return await self._send(op.GET_WORKFLOW(workflow), timeout)
 
     async def create(
         self,
@@ -95,7 +89,7 @@ class WorkflowsAPI(Resource):
         except CanvasError as error:
             # The workflow exists: say so, lest the caller create it again.
             problem = f"the workflow was created (id {new_id}); reading it back failed"
-            raise accepted_unresolved("create_workflow", problem, self.account_id) from error
+            raise op.accepted_unresolved("create_workflow", problem, self.account_id) from error
 
     async def create_id(
         self,
@@ -115,30 +109,14 @@ class WorkflowsAPI(Resource):
             OutcomeUnknownError: The server accepted the workflow but answered
                 without its id (or the request's outcome is unknown).
         """
-        _validate.check_name(name, "name")
         if not isinstance(template, models.WorkflowTemplate):
+            _validate.check_name(name, "name")  # before the templates are listed
             template = await TemplatesAPI(self._view).get(template, timeout=timeout)
-        registrations = _validate.resolve_applications(template, applications)
-        chain = None
-        if variables:
-            chain = tuple(
-                _requests.ChainOverride(block.unique_block_id, merged)
-                for block, merged in _validate.resolve_variables(template, variables)
-            )
-        body = _requests.NewWorkflow(
-            workflow_template_id=template.id,
-            applications=registrations,
-            name=name,
-            description=description,
-            chain=chain,
-        )
-        key = "create_workflow"
-        new_id = await self._call(
-            key, _success.guid_in, body=_convert.unstructure(body), timeout=timeout
-        )
+        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+        new_id = await self._send(call, timeout)
         if new_id is None:
             problem = f"it answered without the id of the workflow {name!r}"
-            raise accepted_unresolved(key, problem, self.account_id)
+            raise op.accepted_unresolved("create_workflow", problem, self.account_id)
         return new_id
 
     async def run(
@@ -160,15 +138,9 @@ class WorkflowsAPI(Resource):
             ValidationError: A block number below 1, or ``from_block`` after
                 ``till_block`` (nothing was sent).
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
-        _validate.check_block_range(from_block, till_block)
-        body = _requests.RunMetadata(workflow_id, from_block, till_block)
-        return await self._call(
-            "run_workflow",
-            _success.run_started(workflow_id),
-            body=_convert.unstructure(body),
-            timeout=timeout,
-        )
+        call = op.RUN_WORKFLOW(workflow, from_block, till_block)
+        run_id = await self._send(call, timeout)
+        return models.RunStarted(_validate.as_uuid(workflow, "workflow id"), run_id)
 
     async def schedule(
         self,
@@ -191,8 +163,7 @@ class WorkflowsAPI(Resource):
                 :class:`~canvas_async.ValidationError`; nothing was sent).
         """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        text = _check_cron(cron)
-        return await self._set_schedule(workflow_id, text, enabled=True, timeout=timeout)
+        return await self._set_schedule(workflow_id, op.check_cron(cron), timeout)
 
     async def unschedule(
         self,
@@ -208,7 +179,7 @@ class WorkflowsAPI(Resource):
         """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
         cron = workflow.cron if isinstance(workflow, models.Workflow) else None
-        return await self._set_schedule(workflow_id, cron, enabled=False, timeout=timeout)
+        return await self._set_schedule(workflow_id, cron, timeout, enabled=False)
 
     async def delete(
         self,
@@ -230,14 +201,9 @@ class WorkflowsAPI(Resource):
         Raises:
             NotFoundError: No such workflow, unless ``missing_ok``.
         """
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
+        call = op.DELETE_WORKFLOW(workflow)
         try:
-            await self._call(
-                "delete_workflow",
-                _success.accepted,
-                params={"id": str(workflow_id)},
-                timeout=timeout,
-            )
+            await self._send(call, timeout)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -251,48 +217,16 @@ class WorkflowsAPI(Resource):
     ) -> None:
         """Schedule on ``cron``, or unschedule for None, in one request: nothing is read back."""
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        text = None if cron is None else _check_cron(cron)
-        await self._send_schedule(workflow_id, text, enabled=cron is not None, timeout=timeout)
+        text = None if cron is None else op.check_cron(cron)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, text), timeout)
 
     async def _set_schedule(
         self,
         workflow_id: uuid.UUID,
         cron: str | None,
-        *,
-        enabled: bool,
         timeout: TimeoutTypes | UseClientDefault,
+        *,
+        enabled: bool | None = None,
     ) -> models.Workflow:
-        await self._send_schedule(workflow_id, cron, enabled=enabled, timeout=timeout)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=enabled), timeout)
         return await self.get(workflow_id, timeout=timeout)
-
-    async def _send_schedule(
-        self,
-        workflow_id: uuid.UUID,
-        cron: str | None,
-        *,
-        enabled: bool,
-        timeout: TimeoutTypes | UseClientDefault,
-    ) -> None:
-        body = _requests.SchedulerUpdate(workflow_id, enabled, cron)
-        await self._call(
-            "workflow_scheduler",
-            _success.accepted,
-            body=_convert.unstructure(body),
-            timeout=timeout,
-        )
-
-
-def _check_cron(cron: object) -> str:
-    """Return the canonical form of a Quartz expression (what is sent)."""
-    if isinstance(cron, Cron):
-        return str(cron)
-    if not isinstance(cron, str):
-        raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
-    return _canonical_cron(cron)
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_cron(text: str) -> str:
-    # A provisioning run schedules many workflows on a few expressions: each
-    # text is parsed once. Raises CronError naming the bad field (not cached).
-    return str(Cron.parse(text))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canvas_async import _convert, _requests
+from canvas_async import _convert, _operations
 from canvas_async.models import (
     Account,
     Application,
@@ -391,7 +391,7 @@ class TestOtherModels:
 class TestRequests:
     def test_reg_application_credentials_are_a_json_string(self) -> None:
         """``credentialsJson`` goes out as a JSON-encoded string (spec: "Shapes")."""
-        body = _requests.NewRegApplication(
+        body = _operations.NewRegApplication(
             uuid.UUID(QUINYX["id"]), "Quinyx 2022-04-28", {"apikey": "k-1", "environment": "test"}
         )
 
@@ -407,8 +407,8 @@ class TestRequests:
     def test_run_omits_absent_blocks(self) -> None:
         wf_id = uuid.uuid4()
 
-        assert _convert.unstructure(_requests.RunMetadata(wf_id)) == {"workflowId": str(wf_id)}
-        assert _convert.unstructure(_requests.RunMetadata(wf_id, None, 2)) == {
+        assert _convert.unstructure(_operations.RunMetadata(wf_id)) == {"workflowId": str(wf_id)}
+        assert _convert.unstructure(_operations.RunMetadata(wf_id, None, 2)) == {
             "workflowId": str(wf_id),
             "runTillBlock": 2,
         }
@@ -416,8 +416,8 @@ class TestRequests:
     def test_scheduler_frequency_is_a_json_string(self) -> None:
         wf_id = uuid.uuid4()
 
-        on = _convert.unstructure(_requests.SchedulerUpdate(wf_id, True, "0 0/5 * ? * * *"))
-        off = _convert.unstructure(_requests.SchedulerUpdate(wf_id, False))
+        on = _convert.unstructure(_operations.SchedulerUpdate(wf_id, True, "0 0/5 * ? * * *"))
+        off = _convert.unstructure(_operations.SchedulerUpdate(wf_id, False))
 
         assert on == {
             "workflowId": str(wf_id),
@@ -428,11 +428,11 @@ class TestRequests:
 
     def test_new_workflow(self) -> None:
         template_id, reg_id, block_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-        body = _requests.NewWorkflow(
+        body = _operations.NewWorkflow(
             template_id,
             {"QUIN": reg_id},
             name="Export",
-            chain=(_requests.ChainOverride(block_id, {"apiKeys": ["k"]}),),
+            chain=(_operations.ChainOverride(block_id, {"apiKeys": ["k"]}),),
         )
 
         assert _convert.unstructure(body) == {
@@ -444,7 +444,7 @@ class TestRequests:
 
     def test_new_account_keeps_explicit_false(self) -> None:
         """Only fields left at None are omitted; ``activated=False`` is sent."""
-        body = _requests.NewAccount("A", "B", "a@b.co", "User", activated=False)
+        body = _operations.NewAccount("A", "B", "a@b.co", "User", activated=False)
 
         assert _convert.unstructure(body) == {
             "firstName": "A",

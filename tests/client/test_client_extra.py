@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from canvas_async import Account, Application, Canvas, Workflow, WorkflowTemplate, _convert
+from canvas_async import (
+    Account,
+    AccountView,
+    Application,
+    Canvas,
+    Workflow,
+    WorkflowTemplate,
+    _convert,
+)
 from canvas_async.models import NO_EXTRA
 from canvas_async.testing import CanvasEmulator
 from canvas_async.testing._records import to_wire
@@ -76,5 +84,5 @@ async def test_over_http_through_a_view() -> None:
         (workflow,) = await canvas.for_account(managed).workflows.list()
 
     assert workflow.extra == {"ownerEmail": "ops@example.org"}
-    assert workflow._view is not None
+    assert isinstance(workflow._view, AccountView)
     assert workflow._view.account_id == managed

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from canvas_async import Canvas, KeyAuth, ValidationError
-from canvas_async._requests import NewRegApplication
+from canvas_async._operations import NewRegApplication
 from canvas_async.testing import CanvasEmulator
 from tests.leak_check import SECRETS, TEXTS, find_leaks
 

@@ -18,7 +18,7 @@ from canvas_async import (
     ValidationError,
     WorkflowTemplate,
 )
-from canvas_async import _validate as v
+from canvas_async import _operations as v
 
 EXPORT_BLOCK = Block(uuid.uuid4(), "API - Get Employees", {"apiKeys": [], "badgeNo": None})
 UPLOAD_BLOCK = Block(uuid.uuid4(), "FTP Upload", {"filename": "x", "filepath": "/"})

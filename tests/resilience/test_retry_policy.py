@@ -19,8 +19,8 @@ from canvas_async._retry import (
     Verdict,
     classify,
     decide,
-    failure_of,
 )
+from canvas_async._retry_loop import failure_of
 
 NOT_SENT = Failure(FailureKind.NOT_SENT)
 LOST = Failure(FailureKind.LOST)

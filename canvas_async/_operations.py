@@ -1,0 +1,630 @@
+"""One definition per operation: arguments -> checked request; answer -> value.
+
+Pure (no I/O): an :class:`Operation` names its route, checks the caller's
+arguments and builds the query and JSON body (:meth:`Operation.__call__`),
+and reads the success answer into the value returned (:attr:`Operation.parse`).
+The resource APIs hand the result to the transport; the request bodies (the
+API's ``...ApiDto`` shapes) live here too, with any serialization rule of
+their own in the field's ``json`` metadata (read by :mod:`._convert`).
+
+Adding an operation: a route in :mod:`._routes`, a definition here, a method
+in a resource API (and a handler in the emulator).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Generic, ParamSpec, TypeAlias, TypeVar, cast
+
+import attrs
+from cattrs.gen import override
+
+from . import _convert, _routes, _success, _validate, models
+from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
+from ._validate import as_uuid
+from .schedule import Cron
+
+__all__ = [
+    "Call",
+    "ChainOverride",
+    "NewAccount",
+    "NewRegApplication",
+    "NewWorkflow",
+    "Operation",
+    "Request",
+    "RunMetadata",
+    "SchedulerUpdate",
+    "accepted_unresolved",
+    "as_uuid",
+    "check_account",
+    "check_block_range",
+    "check_credentials",
+    "not_found",
+    "parse_true",
+    "resolve_applications",
+    "resolve_variables",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# -- request bodies (spec: "Shapes"); a field left at None is not sent ----------
+
+
+@attrs.frozen
+class NewAccount:
+    """AddAccountApiDto."""
+
+    first_name: str
+    last_name: str
+    email: str
+    role_name: str
+    phone: str | None = None
+    country_key: str | None = None
+    global_notifications: bool | None = None
+    default_notification_email: str | None = None
+    activated: bool | None = None
+
+
+@attrs.frozen
+class NewRegApplication:
+    """AddRegApplicationApiDto; ``credentials`` goes out as ``credentialsJson``,
+    a JSON-encoded string."""
+
+    application_id: uuid.UUID
+    tag_text: str
+    credentials: Mapping[str, object] = attrs.field(
+        repr=False,
+        metadata={
+            "json": override(rename="credentialsJson", unstruct_hook=_convert.credentials_json)
+        },
+    )
+
+
+@attrs.frozen
+class ChainOverride:
+    """One entry of AddWorkflowApiDto's ``chain``."""
+
+    unique_block_id: uuid.UUID
+    variables: Mapping[str, Any]
+
+
+@attrs.frozen
+class NewWorkflow:
+    """AddWorkflowApiDto."""
+
+    workflow_template_id: uuid.UUID
+    applications: Mapping[str, uuid.UUID]
+    name: str | None = None
+    description: str | None = None
+    chain: tuple[ChainOverride, ...] | None = None
+
+
+@attrs.frozen
+class RunMetadata:
+    """RunMetadataApiDto; block numbers are 1-based and optional."""
+
+    workflow_id: uuid.UUID
+    run_from_block: int | None = None
+    run_till_block: int | None = None
+
+
+@attrs.frozen
+class SchedulerUpdate:
+    """UpdateWorkfowSchedulerApiDto (sic); ``cron`` goes out as
+    ``scheduleFrequency``, a JSON-encoded ``{"cronSchedule": ...}``."""
+
+    workflow_id: uuid.UUID
+    is_scheduled: bool
+    cron: str | None = attrs.field(
+        default=None,
+        metadata={
+            "json": override(rename="scheduleFrequency", unstruct_hook=_convert.frequency_from_cron)
+        },
+    )
+
+
+# -- the operation ---------------------------------------------------------------
+
+Query = Mapping[str, str] | None
+Parse = Callable[["models.View | None", Any], T]
+
+
+Request: TypeAlias = tuple[Query, object, "Parse[Any] | None"]
+"""What an operation sends, as its definition built it from the arguments:
+``(params, body, parse)``: the query parameters, the JSON-ready body, and a
+reader of the answer when what is expected depends on the arguments (a
+scheduler turned on must say "enabled"), else None for the operation's own
+:attr:`Operation.parse`. A plain tuple: it is built on every request."""
+
+Call: TypeAlias = tuple["Operation[..., T]", Request]
+"""An operation with its checked request, ready for the transport."""
+
+
+@attrs.frozen
+class Operation(Generic[P, T]):
+    """One API operation's definition.
+
+    Attributes:
+        key: The route's key in :data:`._routes.ROUTES`.
+        build: Checks the arguments (raising
+            :class:`~canvas_async.ValidationError` before anything is sent)
+            and returns the :data:`Request`.
+        parse: Reads the decoded success body into the value returned, bound
+            to the account view it was loaded through (None for none); a body
+            of the wrong shape raises ``ValueError``, ``TypeError``...
+    """
+
+    key: str
+    build: Callable[P, Request]
+    parse: Parse[T]
+
+    @property
+    def route(self) -> _routes.Route:
+        """The operation's route."""
+        return _routes.ROUTES[self.key]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        """Check the arguments and return the request to send."""
+        return self, self.build(*args, **kwargs)
+
+
+# -- answers ----------------------------------------------------------------------
+
+
+def parse_true(payload: Any) -> bool:
+    """Read a ``true`` acknowledgement (JSON ``true`` or the text ``true``)."""
+    if payload is True or (isinstance(payload, str) and payload.strip().casefold() == "true"):
+        return True
+    raise ValueError("expected true")
+
+
+def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
+    """A parser of a plain value: there is no model to bind to the view."""
+    return lambda view, payload: parse(payload)
+
+
+def _bindable(cls: type) -> bool:
+    return any(field.alias == "view" for field in attrs.fields(cls))
+
+
+def _models(cls: type[T]) -> Parse[list[T]]:
+    """Parse a JSON array of ``cls``, each bound to the view it came through."""
+    list_type: Any = list[cls]  # type: ignore[valid-type]  # one per class, for cattrs' cache
+    if not _bindable(cls):
+        return lambda view, payload: _convert.structure(payload, list_type)
+
+    bind = models.bind_view
+
+    def parse(view: models.View | None, payload: Any) -> list[T]:
+        items: list[T] = _convert.structure(payload, list_type)
+        if view is not None:
+            for item in items:
+                bind(item, view)
+        return items
+
+    return parse
+
+
+def _model(cls: type[T]) -> Parse[T]:
+    """Parse one JSON object of ``cls``, bound to the view it came through."""
+    if not _bindable(cls):
+        return lambda view, payload: _convert.structure(payload, cls)
+
+    def parse(view: models.View | None, payload: Any) -> T:
+        item = _convert.structure(payload, cls)
+        return item if view is None else models.bind_view(item, view)
+
+    return parse
+
+
+def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
+    """Return the error for an object missing from a successful listing.
+
+    ``status`` is 404 (what the object is), ``http_status`` 200 (what the
+    listing was): the server was asked for the list, not for the object.
+    """
+    return NotFoundError(
+        message, status=404, http_status=200, operation=_routes.label(key), account_id=account_id
+    )
+
+
+def accepted_unresolved(
+    key: str, problem: str, account_id: uuid.UUID | None
+) -> OutcomeUnknownError:
+    """Return the error for a write the server accepted whose result cannot be read.
+
+    The write took effect (spec: "Where the documentation disagrees with
+    itself"), so no other error may say it failed: a caller who repeated it
+    would do it twice. It is an :class:`OutcomeUnknownError`: read back before
+    repeating.
+    """
+    operation = _routes.label(key)
+    return OutcomeUnknownError(
+        f"{operation} was accepted by the server, but {problem}; "
+        "do not repeat it before listing what exists",
+        operation=operation,
+        account_id=account_id,
+    )
+
+
+# A write's answer (spec: "Where the documentation disagrees with itself"): any
+# success body means it took effect; a create's id is read where one is sent.
+_ACCEPTED: Final = _unbound(_success.accepted)
+_NEW_ID: Final = _unbound(_success.guid_in)
+
+
+# -- the definitions ----------------------------------------------------------------
+
+_NOTHING: Final[Request] = (None, None, None)
+
+
+def _no_arguments() -> Request:
+    return _NOTHING
+
+
+def _body(dto: object) -> Request:
+    return None, _convert.unstructure(dto), None
+
+
+def _by_id(workflow: object) -> Request:
+    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
+
+
+def _describe(name: str) -> Request:
+    _validate.check_name(name, "name")
+    return {"name": name.strip()}, None, None
+
+
+GET_METADATA: Final = Operation("get_metadata", _no_arguments, _models(models.EndpointInfo))
+DESCRIBE: Final = Operation("describe", _describe, _models(models.PropertyInfo))
+LIST_ACCOUNTS: Final = Operation("list_accounts", _no_arguments, _models(models.Account))
+LIST_APPLICATIONS: Final = Operation(
+    "list_applications", _no_arguments, _models(models.Application)
+)
+LIST_REG_APPLICATIONS: Final = Operation(
+    "list_reg_applications", _no_arguments, _models(models.RegApplication)
+)
+LIST_WORKFLOW_TEMPLATES: Final = Operation(
+    "list_workflow_templates", _no_arguments, _models(models.WorkflowTemplate)
+)
+LIST_WORKFLOWS: Final = Operation("list_workflows", _no_arguments, _models(models.Workflow))
+GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
+
+
+# -- accounts (spec: "Shapes", AddAccountApiDto) --------------------------------------
+
+ACCOUNT_ROLES: Final = (models.Role.USER, models.Role.SUPER_PARTNER)
+
+# Deliberately loose: one "@", no blanks, a dot in the domain. The server is
+# the judge of deliverability; this catches swapped fields and typos.
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+# ISO 3166-1 alpha-2: the 249 assigned codes (as listed in the tz database's
+# iso3166.tab).
+_COUNTRY_CODES_TEXT: Final = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
+    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
+    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
+    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
+    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
+    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+    VN VU WF WS YE YT ZA ZM ZW
+"""
+COUNTRY_CODES: Final = frozenset(_COUNTRY_CODES_TEXT.split())
+
+
+def check_account(
+    *,
+    first_name: object,
+    last_name: object,
+    email: object,
+    role: object,
+    country_key: object,
+    default_notification_email: object,
+) -> None:
+    """Check the fields of a new account; raise naming every bad one."""
+    problems = []
+    for what, value in (("first_name", first_name), ("last_name", last_name)):
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{what} must be a non-empty string")
+    for what, value in (
+        ("email", email),
+        ("default_notification_email", default_notification_email),
+    ):
+        if value is None and what != "email":
+            continue
+        if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
+            problems.append(f"{what} must be an e-mail address")
+    if role not in ACCOUNT_ROLES:
+        allowed = " or ".join(repr(str(r)) for r in ACCOUNT_ROLES)
+        problems.append(f"role must be {allowed}, got {role!r}")
+    if country_key is not None and country_key not in COUNTRY_CODES:
+        problems.append(
+            f"country_key must be an ISO 3166-1 alpha-2 code such as 'DE', got {country_key!r}"
+        )
+    _validate.raise_problems(problems, "cannot create the account")
+
+
+def _new_account(
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: models.Role | str,
+    phone: str | None,
+    country_key: str | None,
+    global_notifications: bool | None,
+    default_notification_email: str | None,
+    activated: bool,
+) -> Request:
+    check_account(
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        country_key=country_key,
+        default_notification_email=default_notification_email,
+    )
+    return _body(
+        NewAccount(
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            email=email.strip(),
+            role_name=str(role),
+            phone=phone,
+            country_key=country_key,
+            global_notifications=global_notifications,
+            default_notification_email=default_notification_email,
+            activated=activated,
+        )
+    )
+
+
+CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _NEW_ID)
+
+
+# -- registering an application (spec: "Shapes", AddRegApplicationApiDto) -------------
+
+
+def check_credentials(application: models.Application, credentials: Mapping[str, object]) -> None:
+    """Check ``credentials`` against the application's ``credentialFields``.
+
+    Required fields must be present and non-empty, ``select`` values among the
+    field's options, and no unknown field may appear. Values are never quoted.
+    """
+    if not isinstance(credentials, Mapping):
+        raise ValidationError("credentials must be a mapping of credential short names to values")
+    fields = {field.short_name: field for field in application.credential_fields}
+    problems = []
+    unknown = sorted(str(key) for key in credentials if key not in fields)
+    if unknown:
+        known = ", ".join(fields) or "none"
+        problems.append(f"unknown credential fields {', '.join(unknown)} (known: {known})")
+    for short_name, field in fields.items():
+        value = credentials.get(short_name)
+        label = f"{short_name} ({field.name})" if field.name else short_name
+        if _is_empty(value):
+            if not field.optional:
+                problems.append(f"{label} is required")
+            continue
+        if isinstance(value, Mapping | list | tuple | set):
+            problems.append(f"{label} must be a string, number or boolean")
+            continue
+        if field.type == models.CredentialFieldType.SELECT and field.options:
+            allowed = [option.value for option in field.options]
+            if str(value) not in allowed:
+                problems.append(f"{label} must be one of {', '.join(allowed)}")
+    _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _new_registration(
+    application: models.Application, tag_text: str, credentials: Mapping[str, object]
+) -> Request:
+    _validate.check_name(tag_text, "tag_text")
+    check_credentials(application, credentials)
+    return _body(NewRegApplication(application.id, tag_text, credentials))
+
+
+CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _NEW_ID)
+
+
+# -- creating a workflow (spec: "Shapes", AddWorkflowApiDto) ----------------------------
+
+
+def resolve_applications(
+    template: models.WorkflowTemplate,
+    applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+) -> dict[str, uuid.UUID]:
+    """Map each of the template's application short names to a registration id.
+
+    ``applications`` must name exactly the template's short names; a
+    :class:`~canvas_async.RegApplication` given must be a registration of that
+    application.
+    """
+    if not isinstance(applications, Mapping):
+        raise ValidationError("applications must map application short names to registrations")
+    problems = []
+    wanted = list(template.applications)
+    missing = [name for name in wanted if name not in applications]
+    extra = sorted(str(name) for name in applications if name not in wanted)
+    if missing:
+        problems.append(f"missing registrations for {', '.join(missing)}")
+    if extra:
+        problems.append(f"the template does not use {', '.join(extra)}")
+    resolved: dict[str, uuid.UUID] = {}
+    for short_name, registration in applications.items():
+        if isinstance(registration, models.RegApplication):
+            if registration.short_name != short_name:
+                problems.append(
+                    f"{short_name} is given a registration of {registration.short_name}"
+                )
+            resolved[short_name] = registration.id
+            continue
+        try:
+            resolved[short_name] = _validate.as_uuid(registration, f"registration for {short_name}")
+        except ValidationError as error:
+            problems.append(str(error))
+    _validate.raise_problems(problems, f"cannot create a workflow from {template.name!r}")
+    return resolved
+
+
+def resolve_variables(
+    template: models.WorkflowTemplate, variables: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[models.Block, dict[str, Any]]]:
+    """Return ``(block, merged variables)`` for each block ``variables`` names.
+
+    Blocks are named by ``blockName`` or ``uniqueBlockId``; a name two blocks
+    share is refused as ambiguous. The overrides are laid over the block's own
+    variables, so the server receives the block's complete set.
+    """
+    if not isinstance(variables, Mapping):
+        raise ValidationError("variables must map block names or ids to variable mappings")
+    by_id = {str(each.unique_block_id): each for each in template.chain}
+    by_name: dict[str, list[models.Block]] = {}
+    for each in template.chain:
+        by_name.setdefault(each.block_name, []).append(each)
+    problems: list[str] = []
+    chosen: dict[uuid.UUID, tuple[models.Block, dict[str, Any]]] = {}
+    # Typed for callers; checked for what they may really pass.
+    for key, overrides in cast("Mapping[object, object]", variables).items():
+        block = _find_block(str(key), by_id, by_name, problems)
+        if block is None:
+            continue
+        if not isinstance(overrides, Mapping):
+            problems.append(f"variables for block {key!r} must be a mapping")
+            continue
+        if block.unique_block_id in chosen:
+            problems.append(f"block {key!r} is named twice")
+            continue
+        chosen[block.unique_block_id] = (block, {**block.variables, **overrides})
+    _validate.raise_problems(problems, f"bad variables for {template.name!r}")
+    return list(chosen.values())
+
+
+def _find_block(
+    key: str,
+    by_id: Mapping[str, models.Block],
+    by_name: Mapping[str, list[models.Block]],
+    problems: list[str],
+) -> models.Block | None:
+    block: models.Block | None
+    try:
+        block = by_id.get(str(uuid.UUID(key)))
+    except ValueError:
+        block = None
+    if block is not None:
+        return block
+    named = by_name.get(key, [])
+    if len(named) == 1:
+        return named[0]
+    if len(named) > 1:
+        problems.append(f"block name {key!r} is ambiguous: use one of its uniqueBlockIds")
+    else:
+        known = ", ".join(repr(name) for name in by_name) or "none"
+        problems.append(f"no block {key!r} in the template (blocks: {known})")
+    return None
+
+
+def _new_workflow(
+    template: models.WorkflowTemplate,
+    name: str,
+    applications: Mapping[str, models.RegApplication | uuid.UUID | str],
+    variables: Mapping[str, Mapping[str, Any]] | None,
+    description: str | None,
+) -> Request:
+    _validate.check_name(name, "name")
+    registrations = resolve_applications(template, applications)
+    chain = None
+    if variables:
+        chain = tuple(
+            ChainOverride(block.unique_block_id, merged)
+            for block, merged in resolve_variables(template, variables)
+        )
+    return _body(NewWorkflow(template.id, registrations, name, description, chain))
+
+
+CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _NEW_ID)
+
+
+# -- running (spec: "Shapes", RunMetadataApiDto) -----------------------------------------
+
+
+def check_block_range(
+    from_block: object, till_block: object, *, chain_length: int | None = None
+) -> None:
+    """Check 1-based block numbers: each >= 1 (and <= the chain length when
+    known), ``from_block`` <= ``till_block``."""
+    problems = []
+    for what, value in (("from_block", from_block), ("till_block", till_block)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{what} must be an int")
+        elif value < 1:
+            problems.append(f"{what} must be >= 1 (blocks are numbered from 1)")
+        elif chain_length is not None and value > chain_length:
+            problems.append(f"{what} must be <= {chain_length}, the number of blocks")
+    if (
+        not problems
+        and isinstance(from_block, int)
+        and isinstance(till_block, int)
+        and from_block > till_block
+    ):
+        problems.append(f"from_block ({from_block}) must not be after till_block ({till_block})")
+    _validate.raise_problems(problems, "bad block range")
+
+
+def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
+    workflow_id = _validate.as_uuid(workflow, "workflow id")
+    check_block_range(from_block, till_block)
+    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
+
+
+# The page shows the text ``Workflow will now run``; GetMetaData says a Guid,
+# read as the run's id.
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, _NEW_ID)
+
+
+def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None = None) -> Request:
+    """Turn the scheduler on with ``cron``, or off (None). ``enabled=False``
+    with a cron turns it off sending the cron along, as the documentation's
+    example does."""
+    on = cron is not None if enabled is None else enabled
+    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
+
+
+WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _ACCEPTED)
+
+
+def check_cron(cron: object) -> str:
+    """Return the canonical form of a Quartz expression (what is sent)."""
+    if isinstance(cron, Cron):
+        return str(cron)
+    if not isinstance(cron, str):
+        raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
+    return _canonical_cron(cron)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_cron(text: str) -> str:
+    # A provisioning run schedules many workflows on a few expressions: each
+    # text is parsed once. Raises CronError naming the bad field (not cached).
+    return str(Cron.parse(text))
+
+
+def _delete(workflow: object) -> Request:
+    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
+
+
+# Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _ACCEPTED)

@@ -1,0 +1,167 @@
+"""The package's import graph: no cycle, and a pure core that never touches aiohttp.
+
+Read from the source with ``ast``, imports inside functions included and
+``if TYPE_CHECKING:`` blocks left out (they never run), so a cycle hidden in
+a function-level import fails here too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Container, Iterator
+from pathlib import Path
+
+import canvas_async
+
+PACKAGE = "canvas_async"
+ROOT = Path(canvas_async.__file__).parent
+
+#: The pure core (design: "Three layers"): no I/O, nothing above it.
+PURE_CORE = (
+    "canvas_async._auth",
+    "canvas_async._catalogue",
+    "canvas_async._checks",
+    "canvas_async._convert",
+    "canvas_async._errors",
+    "canvas_async._operations",
+    "canvas_async._retry",
+    "canvas_async._routes",
+    "canvas_async._sentinel",
+    "canvas_async._success",
+    "canvas_async._tokens",
+    "canvas_async._validate",
+    "canvas_async.models",
+    "canvas_async.schedule",
+)
+#: What the pure core may not import, directly or through another module.
+ABOVE_THE_CORE = ("aiohttp", "canvas_async._client", "canvas_async._transport")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _walk(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node under ``node``, skipping the bodies of ``if TYPE_CHECKING:``."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and _is_type_checking(child):
+            for other in child.orelse:
+                yield other
+                yield from _walk(other)
+            continue
+        yield child
+        yield from _walk(child)
+
+
+def _imports(module: str, path: Path, modules: Container[str]) -> set[str]:
+    """The modules ``module`` imports (package-relative imports resolved).
+
+    ``from package import submodule`` counts as importing the submodule only:
+    a module's own packages are imported before it anyway.
+    """
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in _walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            source = node.module or ""
+            if node.level:
+                source = f"{base}.{source}" if source else base
+            for alias in node.names:
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in modules else source)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(path): path for path in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for target in _imports(name, path, modules):
+            if target in modules and target != name:
+                edges.add(target)
+            elif not target.startswith(PACKAGE):
+                edges.add(target.partition(".")[0])
+        graph[name] = edges
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """Return one import cycle as a path, or None."""
+    done: set[str] = set()
+    stack: list[str] = []
+    on_stack: set[str] = set()
+
+    def visit(node: str) -> list[str] | None:
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target in on_stack:
+                return [*stack[stack.index(target) :], target]
+            if target in graph and target not in done:
+                found = visit(target)
+                if found is not None:
+                    return found
+        stack.pop()
+        on_stack.discard(node)
+        done.add(node)
+        return None
+
+    for node in sorted(graph):
+        if node not in done:
+            found = visit(node)
+            if found is not None:
+                return found
+    return None
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        for target in graph.get(node, ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_walk_sees_what_it_must() -> None:
+    """The graph holds the package's known edges: the test can fail."""
+    graph = _graph()
+
+    assert "canvas_async._transport" in graph["canvas_async._client"]
+    assert "aiohttp" in graph["canvas_async._transport"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_import_cycle() -> None:
+    """No module of the package imports itself through others."""
+    assert _cycle(_graph()) is None
+
+
+def test_pure_core_imports_nothing_above_it() -> None:
+    """No module of the pure core reaches aiohttp, the transport or the client."""
+    graph = _graph()
+    leaks = {
+        module: sorted(_reachable(graph, module) & set(ABOVE_THE_CORE))
+        for module in PURE_CORE
+        if module in graph
+    }
+
+    assert {module: found for module, found in leaks.items() if found} == {}
+    assert set(PURE_CORE) <= set(graph)
