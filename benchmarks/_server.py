@@ -24,15 +24,19 @@ from typing import Any
 CHILD = r"""
 import asyncio, json, sys
 from canvas_async.testing import CanvasEmulator, Latency, RandomFaults
+from canvas_async.testing._seed import provision_accounts
 
 async def main(options):
     latency = options.pop("latency", 0.0)
     faults = options.pop("faults", 0.0)
+    provisioned = options.pop("provisioned", False)
     async with CanvasEmulator(**options) as emu:
         if latency:
             emu.faults.add(Latency(latency))
         if faults:
             emu.faults.add(RandomFaults(), fraction=faults)
+        if provisioned:
+            provision_accounts(emu.state, list(emu.state.managed_ids))
         print(json.dumps({"url": emu.url, "consumer": emu.consumer,
                           "secret_key": emu.secret_key}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -87,8 +91,9 @@ def emulator_process(**options: Any) -> Iterator[EmulatorProcess]:
     ``options`` go to ``CanvasEmulator`` (``seed``, ``synthetic_accounts``,
     ``log_limit``...), plus ``latency``: seconds added to every answer, and
     ``faults``: the share of all requests failed with random kinds of faults
-    (``RandomFaults``, drawn from ``random_seed``). The request log is filled
-    in when the block exits.
+    (``RandomFaults``, drawn from ``random_seed``), and ``provisioned``: give
+    every managed account two registrations and a workflow before serving. The
+    request log is filled in when the block exits.
     """
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", CHILD, json.dumps(options)],

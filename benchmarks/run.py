@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py            # the full run (a few minutes)
     python benchmarks/run.py --quick    # small sizes: checks that it all works
     python benchmarks/run.py --only parse,schedule
+    python benchmarks/run.py --quick --only scale --scale-sizes 100,1000,20000
 
 Each benchmark module exposes ``run(quick: bool) -> Table | list[Table]``.
 """
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "bulk": "bench_bulk",
     "parse": "bench_parse",
     "schedule": "bench_schedule",
+    "scale": "bench_scale",
 }
 
 
@@ -39,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", help="comma-separated subset of: " + ", ".join(BENCHMARKS)
     )
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md/.png go")
+    parser.add_argument(
+        "--scale-sizes",
+        default="",
+        help="accounts for the scaling benchmark, e.g. 100,1000,5000,20000 "
+        "(default: 100,1000 with --quick, all four otherwise)",
+    )
     args = parser.parse_args(argv)
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
@@ -52,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(BENCHMARKS[name])
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        result = module.run(args.quick)
+        options = {}
+        if name == "scale" and args.scale_sizes:
+            options["sizes"] = tuple(int(size) for size in args.scale_sizes.split(","))
+        result = module.run(args.quick, **options)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
         produced = result if isinstance(result, list) else [result]
@@ -77,8 +88,10 @@ def write_markdown(path: Path, tables: list[Table], *, quick: bool, loads: tuple
         "# canvas-async benchmarks",
         "",
         f"Run {stamp}, mode: {mode}. Reproduce with `python benchmarks/run.py`.",
-        "Contenders run side by side in the same run, interleaved; figures are medians",
-        "of several runs, and the ratios are what to read.",
+        "Contenders run side by side in the same run, interleaved. Figures are medians",
+        "over runs or rounds, with their min-max where the table gives one; the ratios,",
+        "measured within one run, are what to read. On a shared machine CPU time per",
+        "request is stable where requests/s is not: the overhead headline is CPU.",
         "",
         *[f"- {line}" for line in machine()],
         f"- Load average (1, 5, 15 min) at the start: {loads[0]}; at the end: {loads[1]}. "

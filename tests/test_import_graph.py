@@ -165,3 +165,24 @@ def test_pure_core_imports_nothing_above_it() -> None:
 
     assert {module: found for module, found in leaks.items() if found} == {}
     assert set(PURE_CORE) <= set(graph)
+
+
+def test_the_emulator_depends_on_nothing_above_the_core() -> None:
+    """The emulator (``canvas_async.testing``) shares the core's route table and
+    converter, and nothing of the client it tests."""
+    graph = _graph()
+    core = set(PURE_CORE).union(*(_reachable(graph, module) for module in PURE_CORE))
+    emulator = [module for module in graph if module.startswith(f"{PACKAGE}.testing")]
+    above = {
+        module: sorted(
+            target
+            for target in _reachable(graph, module)
+            if target.startswith(f"{PACKAGE}.")
+            and not target.startswith(f"{PACKAGE}.testing")
+            and target not in core
+        )
+        for module in emulator
+    }
+
+    assert "canvas_async._convert" in graph["canvas_async.testing._records"]
+    assert {module: found for module, found in above.items() if found} == {}

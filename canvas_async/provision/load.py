@@ -31,9 +31,9 @@ from __future__ import annotations
 import json
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 from canvas_async._errors import ValidationError
 
@@ -42,6 +42,7 @@ from .spec import (
     ApplicationSpec,
     CredentialValue,
     DesiredState,
+    EnvRef,
     NewAccount,
     Plain,
     WorkflowSpec,
@@ -64,6 +65,9 @@ _WORKFLOW_KEYS: Final = frozenset(
 )
 # AddAccountApiDto's roleName: Admin is refused by the server (spec: "Shapes").
 _ROLES: Final = ("User", "SuperPartner")
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 class DesiredStateError(ValidationError):
@@ -122,10 +126,21 @@ def from_data(data: object, *, source: str = "<data>") -> DesiredState:
 
 
 class _Checker:
-    """Walks the parsed document, collecting every problem with its path."""
+    """Walks the parsed document, collecting every problem with its path.
+
+    What the defaults declare is read once and shared by every account that
+    takes it as is: one spec of each default application and workflow, one
+    :class:`EnvRef` per variable, one parse per cron text. A file of 20,000
+    accounts then costs an account spec per account, not a copy of the
+    defaults each.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self._defaults: set[int] = set()  # ids of the defaults' tables (kept alive by them)
+        self._shared: dict[tuple[Hashable, int], Any] = {}
+        self._refs: dict[str, EnvRef | None] = {}
+        self._crons: dict[str, str | Exception] = {}
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -162,6 +177,40 @@ class _Checker:
         self.problem(path, f"must be true or false, not {_kind(value)}")
         return None
 
+    # -- sharing what the defaults declare ----------------------------------------
+
+    def shared(
+        self,
+        kind: Hashable,
+        raw: object,
+        build: Callable[_P, _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """Return ``build(*args, **kwargs)``, the spec of ``raw``; once per table of the
+        defaults.
+
+        A spec whose reading found a problem is not kept, so each account
+        taking the faulty table reports it under its own path.
+        """
+        if id(raw) not in self._defaults:
+            return build(*args, **kwargs)
+        key = (kind, id(raw))
+        if key in self._shared:
+            found: _T = self._shared[key]
+            return found
+        problems = len(self.problems)
+        built = build(*args, **kwargs)
+        if len(self.problems) == problems:
+            self._shared[key] = built
+        return built
+
+    def ref(self, text: str) -> EnvRef | None:
+        """Return ``text`` as an EnvRef if it is ``${NAME}``; one object per name."""
+        if text not in self._refs:
+            self._refs[text] = as_ref(text)
+        return self._refs[text]
+
     # -- the document ------------------------------------------------------------
 
     def document(self, data: object) -> list[AccountSpec]:
@@ -170,6 +219,7 @@ class _Checker:
         if version != FORMAT_VERSION or isinstance(version, bool):
             self.problem("version", f"unsupported format version {version!r}; this reads 1")
         defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
+        self._defaults = {id(table) for table in _tables(defaults)}
         raw_accounts = top.get("accounts")
         if raw_accounts is None:
             self.problem("accounts", "is required: declare at least one [[accounts]]")
@@ -211,17 +261,28 @@ class _Checker:
         if email is not None and "@" not in email:
             self.problem(_join(path, "email"), f"not an e-mail address: {email!r}")
             email = None
-        apps = self.applications(raw.get("applications", {}), _join(path, "applications"))
-        keys = {a.key for a in apps}
-        workflows = self.workflows(raw.get("workflows", {}), _join(path, "workflows"), keys)
+        raw_apps = raw.get("applications", {})
+        apps = self.shared(
+            "applications", raw_apps, self.applications, raw_apps, _join(path, "applications")
+        )
+        keys = frozenset(a.key for a in apps)
+        raw_workflows = raw.get("workflows", {})
+        workflows = self.shared(
+            ("workflows", keys),
+            raw_workflows,
+            self.workflows,
+            raw_workflows,
+            _join(path, "workflows"),
+            keys,
+        )
         if account_id is None and email is None:
             return None
         return AccountSpec(
             id=account_id,
             email=None if account_id is not None else email,
             new=new,
-            applications=tuple(apps),
-            workflows=tuple(workflows),
+            applications=apps,
+            workflows=workflows,
             index=index,
         )
 
@@ -251,26 +312,32 @@ class _Checker:
             notification_email=email,
         )
 
-    def applications(self, raw: object, path: str) -> list[ApplicationSpec]:
+    def applications(self, raw: object, path: str) -> tuple[ApplicationSpec, ...]:
         specs = []
         for key, value in self.table(raw, path, None).items():
             if value is False:
                 continue  # an account dropping an application the defaults declare
-            app_path = _join(path, key)
-            table = self.table(value, app_path, _APPLICATION_KEYS)
-            short = self.text(table.get("application", key), _join(app_path, "application"))
-            tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
-            creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
-            if short is not None and tag is not None:
-                specs.append(ApplicationSpec(key, short, tag, creds))
-        return specs
+            spec = self.shared(("application", key), value, self.application, key, value, path)
+            if spec is not None:
+                specs.append(spec)
+        return tuple(specs)
+
+    def application(self, key: str, value: object, path: str) -> ApplicationSpec | None:
+        app_path = _join(path, key)
+        table = self.table(value, app_path, _APPLICATION_KEYS)
+        short = self.text(table.get("application", key), _join(app_path, "application"))
+        tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
+        creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
+        if short is None or tag is None:
+            return None
+        return ApplicationSpec(key, short, tag, creds)
 
     def credentials(self, raw: object, path: str) -> dict[str, CredentialValue]:
         values: dict[str, CredentialValue] = {}
         for name, value in self.table(raw, path, None).items():
             field = _join(path, name)
             if isinstance(value, str):
-                ref = as_ref(value)
+                ref = self.ref(value)
                 if ref is None:
                     self.problem(
                         field,
@@ -293,31 +360,46 @@ class _Checker:
                 )
         return values
 
-    def workflows(self, raw: object, path: str, app_keys: set[str]) -> list[WorkflowSpec]:
+    def workflows(
+        self, raw: object, path: str, app_keys: frozenset[str]
+    ) -> tuple[WorkflowSpec, ...]:
         specs = []
         for name, value in self.table(raw, path, None).items():
             if value is False:
                 continue  # an account dropping a workflow the defaults declare
-            wf_path = _join(path, name)
-            if not name.strip():
-                self.problem(wf_path, "a workflow name must not be empty")
-                continue
-            table = self.table(value, wf_path, _WORKFLOW_KEYS)
-            template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
-            bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
-            variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))
-            schedule = self.schedule(table.get("schedule", False), _join(wf_path, "schedule"))
-            description = table.get("description")
-            if description is not None and not isinstance(description, str):
-                self.problem(_join(wf_path, "description"), "must be text")
-                description = None
-            if template is not None:
-                specs.append(
-                    WorkflowSpec(name, template, bindings, variables, schedule, description)
-                )
-        return specs
+            spec = self.shared(
+                ("workflow", name, app_keys),
+                value,
+                self.workflow,
+                name,
+                value,
+                _join(path, name),
+                app_keys,
+            )
+            if spec is not None:
+                specs.append(spec)
+        return tuple(specs)
 
-    def bindings(self, raw: object, wf_path: str, app_keys: set[str]) -> dict[str, str]:
+    def workflow(
+        self, name: str, value: object, wf_path: str, app_keys: frozenset[str]
+    ) -> WorkflowSpec | None:
+        if not name.strip():
+            self.problem(wf_path, "a workflow name must not be empty")
+            return None
+        table = self.table(value, wf_path, _WORKFLOW_KEYS)
+        template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
+        bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
+        variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))
+        schedule = self.schedule(table.get("schedule", False), _join(wf_path, "schedule"))
+        description = table.get("description")
+        if description is not None and not isinstance(description, str):
+            self.problem(_join(wf_path, "description"), "must be text")
+            description = None
+        if template is None:
+            return None
+        return WorkflowSpec(name, template, bindings, variables, schedule, description)
+
+    def bindings(self, raw: object, wf_path: str, app_keys: frozenset[str]) -> dict[str, str]:
         path = _join(wf_path, "applications")
         bindings: dict[str, str] = {}
         for short, key in self.table(raw, path, None).items():
@@ -338,8 +420,19 @@ class _Checker:
         blocks: dict[str, dict[str, Any]] = {}
         for block, values in self.table(raw, path, None).items():
             block_values = self.table(values, _join(path, block), None)
-            blocks[block] = {k: _with_refs(v) for k, v in block_values.items()}
+            blocks[block] = {k: self.with_refs(v) for k, v in block_values.items()}
         return blocks
+
+    def with_refs(self, value: Any) -> Any:
+        """Turn every string that is exactly ``${NAME}`` into an EnvRef."""
+        if isinstance(value, str):
+            ref = self.ref(value)
+            return value if ref is None else ref
+        if isinstance(value, Mapping):
+            return {k: self.with_refs(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.with_refs(v) for v in value]
+        return value
 
     def schedule(self, raw: object, path: str) -> str | None:
         if raw is False or raw is None:
@@ -347,25 +440,27 @@ class _Checker:
         if not isinstance(raw, str):
             self.problem(path, f"must be a Quartz cron expression or false, not {_kind(raw)}")
             return None
-        from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - load only when needed
+        if raw not in self._crons:  # the same text on many accounts is parsed once
+            from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - only when needed
 
-        try:
-            return str(Cron.parse(raw))
-        except CronError as exc:
-            self.problem(path, str(exc))
+            try:
+                self._crons[raw] = str(Cron.parse(raw))
+            except CronError as exc:
+                self._crons[raw] = exc
+        canonical = self._crons[raw]
+        if isinstance(canonical, Exception):
+            self.problem(path, str(canonical))
             return None
+        return canonical
 
 
-def _with_refs(value: Any) -> Any:
-    """Turn every string that is exactly ``${NAME}`` into an EnvRef."""
-    if isinstance(value, str):
-        ref = as_ref(value)
-        return value if ref is None else ref
-    if isinstance(value, Mapping):
-        return {k: _with_refs(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_with_refs(v) for v in value]
-    return value
+def _tables(table: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Return ``table`` and every table nested in it."""
+    found = [table]
+    for value in table.values():
+        if isinstance(value, Mapping):
+            found += _tables(value)
+    return found
 
 
 def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ workflow is only recreated when ``replace`` is asked for.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import re
@@ -522,8 +523,12 @@ def _schedule_changes(spec: WorkflowSpec, workflow: Workflow) -> list[Change]:
 
 
 def _canonical(cron: str | None) -> str | None:
-    if cron is None:
-        return None
+    return None if cron is None else _canonical_text(cron)
+
+
+@functools.lru_cache(maxsize=256)
+def _canonical_text(cron: str) -> str | None:
+    """The canonical form of a workflow's cron; parsed once per text, not per account."""
     from canvas_async.schedule import Cron, CronError  # noqa: PLC0415
 
     try:

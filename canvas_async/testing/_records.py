@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 import attrs
-import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from canvas_async._convert import camel, converter, pascal
 
 __all__ = [
     "AccountRecord",
@@ -37,10 +38,6 @@ __all__ = [
 _WIRE: Final = "canvas_async.testing.wire"
 _OMIT_NONE: Final = "canvas_async.testing.omit_none"
 _INTERNAL: Final = {_WIRE: None}
-
-
-def _wire(name: str) -> dict[str, str]:
-    return {_WIRE: name}
 
 
 @attrs.define
@@ -68,15 +65,15 @@ class AccountRecord:
 class CredentialField:
     """One credential an application asks for (PascalCase on the wire)."""
 
-    short_name: str = attrs.field(metadata=_wire("ShortName"))
-    name: str = attrs.field(metadata=_wire("Name"))
-    type: str = attrs.field(metadata=_wire("Type"))
-    value: str = attrs.field(metadata=_wire("Value"))
+    short_name: str
+    name: str
+    type: str
+    value: str
     options: str | None = attrs.field(default=None, metadata={_WIRE: "Options", _OMIT_NONE: True})
     """For ``select`` fields: ``value|Label,value|Label``; absent otherwise."""
-    optional: bool = attrs.field(default=False, metadata=_wire("Optional"))
-    desc: str = attrs.field(default="", metadata=_wire("Desc"))
-    hidden: bool = attrs.field(default=False, metadata=_wire("Hidden"))
+    optional: bool = False
+    desc: str = ""
+    hidden: bool = False
 
 
 @attrs.frozen
@@ -110,7 +107,7 @@ class RegApplicationRecord:
     tag_text: str
     description: str
     is_authenticated: bool
-    is_o_auth_app: bool = attrs.field(metadata=_wire("isOAuthApp"))
+    is_o_auth_app: bool
     date_modified: str
     date_time_utc_authenticated: str | None
     date_time_for_re_auth: str | None
@@ -225,35 +222,33 @@ class RequestRecord:
 
 
 # -- JSON ---------------------------------------------------------------------
+# The SDK's one converter carries the records too: the same scalar rules and
+# key naming as the models that read them (camelCase, PascalCase for a
+# credential field), with hooks for the record classes only. Unlike a
+# request DTO, a record sends every field, defaults included (bar the
+# internal ones), and a seeded record refuses keys it does not know.
 
-_converter: Final = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(uuid.UUID, lambda value, _: uuid.UUID(value))
-_converter.register_unstructure_hook(uuid.UUID, str)
-
+_PASCAL_CASE: Final = frozenset({CredentialField})
 _T = TypeVar("_T")
 
 
-def _camel(name: str) -> str:
-    first, *rest = name.split("_")
-    return first + "".join(part.title() for part in rest)
-
-
-def _wire_name(field: attrs.Attribute[Any]) -> str | None:
-    name: str | None = field.metadata.get(_WIRE, _camel(field.name))
+def _wire_name(cls: type[Any], field: attrs.Attribute[Any]) -> str | None:
+    key = pascal if cls in _PASCAL_CASE else camel
+    name: str | None = field.metadata.get(_WIRE, key(field.name))
     return name
 
 
-def _override(field: attrs.Attribute[Any]) -> Any:
-    wire = _wire_name(field)
+def _override(cls: type[Any], field: attrs.Attribute[Any]) -> Any:
+    wire = _wire_name(cls, field)
     return override(omit=True) if wire is None else override(rename=wire)
 
 
 def _overrides(cls: type[Any]) -> dict[str, Any]:
-    return {field.name: _override(field) for field in attrs.fields(cls)}
+    return {field.name: _override(cls, field) for field in attrs.fields(cls)}
 
 
 def _unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    unstructure = make_dict_unstructure_fn(cls, _converter, **_overrides(cls))
+    unstructure = make_dict_unstructure_fn(cls, converter, **_overrides(cls))
     omit_none = [f.metadata[_WIRE] for f in attrs.fields(cls) if f.metadata.get(_OMIT_NONE)]
     if not omit_none:
         return unstructure
@@ -270,11 +265,28 @@ def _unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
 
 
 def _structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-    return make_dict_structure_fn(cls, _converter, **_overrides(cls))
+    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **_overrides(cls))
 
 
-_converter.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
-_converter.register_structure_hook_factory(attrs.has, _structure_factory)
+_JSON_RECORDS: Final = frozenset(
+    {
+        AccountRecord,
+        ApplicationRecord,
+        Block,
+        CredentialField,
+        RegApplicationRecord,
+        TemplateRecord,
+        WorkflowRecord,
+    }
+)
+
+
+def _is_record(cls: Any) -> bool:
+    return cls in _JSON_RECORDS
+
+
+converter.register_unstructure_hook_factory(_is_record, _unstructure_factory)
+converter.register_structure_hook_factory(_is_record, _structure_factory)
 
 _unstructure_application = _unstructure_factory(ApplicationRecord)
 
@@ -288,12 +300,12 @@ def _application_to_wire(app: ApplicationRecord) -> dict[str, Any]:
     return wire
 
 
-_converter.register_unstructure_hook(ApplicationRecord, _application_to_wire)
+converter.register_unstructure_hook(ApplicationRecord, _application_to_wire)
 
 
 def to_wire(record: object) -> Any:
     """Return ``record`` (or a list of records) as the server's JSON value."""
-    return _converter.unstructure(record)
+    return converter.unstructure(record)
 
 
 def from_wire(value: object, cls: type[_T]) -> _T:
@@ -303,4 +315,4 @@ def from_wire(value: object, cls: type[_T]) -> _T:
     """
     if cls is ApplicationRecord and isinstance(value, dict):
         value = {key: item for key, item in value.items() if key != "credentialsJson"}
-    return _converter.structure(value, cls)
+    return converter.structure(value, cls)

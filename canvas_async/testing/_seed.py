@@ -15,10 +15,12 @@ import functools
 import json
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, Final, Literal
 
+from ._input import NewRegApplication, NewWorkflow
 from ._records import (
     AccountRecord,
     ApplicationRecord,
@@ -31,7 +33,7 @@ from ._records import (
 from ._state import ROLE_IDS, EmulatorState
 from ._time import net_timestamp
 
-__all__ = ["SeedName", "seed_state", "synthetic_accounts"]
+__all__ = ["SeedName", "provision_accounts", "seed_state", "synthetic_accounts"]
 
 SeedName = Literal["samples", "empty"]
 """``"samples"``: the documented sample data; ``"empty"``: only the caller's
@@ -125,3 +127,30 @@ def synthetic_accounts(
             )
         )
     return accounts
+
+
+#: Credentials for :func:`provision_accounts` (what the sample applications ask for).
+_PROVISION_CREDENTIALS: Final = {
+    "QUIN": {"apikey": "emulator-key", "environment": "test"},
+    "FTP": {"username": "u", "password": "p", "port": "21", "address": "ftp.example.org"},
+}
+
+
+def provision_accounts(state: EmulatorState, account_ids: Iterable[uuid.UUID]) -> None:
+    """Arrange what a first ``apply`` leaves in each account, without requests.
+
+    Each account gets a Quinyx and an FTP registration and a workflow
+    ("Export") from the template that uses both: a large, realistic state for
+    scale tests and benchmarks, ready in seconds.
+    """
+    apps = {app.short_name: app.id for app in state.applications.values()}
+    template = next(t for t in state.templates.values() if t.applications == ("QUIN", "FTP"))
+    for account_id in account_ids:
+        account = state.accounts[account_id]
+        regs = {
+            name: state.register_application(
+                account, NewRegApplication(apps[name], name, _PROVISION_CREDENTIALS[name])
+            ).id
+            for name in template.applications
+        }
+        state.create_workflow(account, NewWorkflow(template.id, "Export", None, regs, ()))

@@ -18,7 +18,9 @@ Who is who (the vendor's samples disagree, so this is the emulator's reading):
   samples' own header value (``a4ba9a9b-...``) names no account here.
 
 Every operation checks all of its input first and changes state last, so a
-refused request leaves no trace.
+refused request leaves no trace. No lookup a request makes scans the state:
+the tables keep indexes (by owning account, by e-mail), so the emulator's
+cost per request does not grow with the number of accounts.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from __future__ import annotations
 import collections
 import copy
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 
 from canvas_async import _routes
 
 from ._answers import EnvelopeError, TextError, bad_request, forbidden, not_found
+from ._index import IdList, Records
 from ._input import (
     NewAccount,
     NewRegApplication,
@@ -71,6 +74,26 @@ ROLE_IDS: Final = {
 _CREATABLE_ROLES: Final = ("SuperPartner", "User")
 _NEW_WORKFLOW_FREQUENCY: Final = '{ "cronSchedule": "0 0 * ? * *"}'  # as the samples show
 
+_Owned = TypeVar("_Owned", RegApplicationRecord, WorkflowRecord)
+
+
+def _email_key(account: AccountRecord) -> str:
+    return account.email.casefold()
+
+
+def _owner(record: RegApplicationRecord | WorkflowRecord) -> uuid.UUID:
+    return record.account_id
+
+
+def _accounts(value: Mapping[uuid.UUID, AccountRecord]) -> Records[uuid.UUID, AccountRecord]:
+    """Accounts, indexed by e-mail (spec: e-mail addresses are unique)."""
+    return value if isinstance(value, Records) else Records(_email_key, value.items())
+
+
+def _owned(value: Mapping[uuid.UUID, _Owned]) -> Records[uuid.UUID, _Owned]:
+    """Records of accounts, indexed by the account they belong to."""
+    return value if isinstance(value, Records) else Records(_owner, value.items())
+
 
 @attrs.define
 class EmulatorState:
@@ -80,13 +103,15 @@ class EmulatorState:
         clock: What "now" is for timestamps and token expiry.
         tokens: Issued tokens and exchange counters (token mode).
         caller_id: The account the keys belong to.
-        accounts: Every account, of every organization.
+        accounts: Every account, of every organization (a mapping indexed by
+            e-mail as well; assign a plain dict and it is indexed too).
         managed_ids: The accounts the caller manages, in the order Accounts
-            lists them.
+            lists them (a list whose ``in`` is a set lookup).
         applications: The application catalog.
-        reg_applications: Registered applications of all accounts.
+        reg_applications: Registered applications of all accounts (indexed by
+            account: replace a record rather than change its ``account_id``).
         templates: Workflow templates.
-        workflows: Workflows of all accounts.
+        workflows: Workflows of all accounts (indexed like ``reg_applications``).
         runs: Every accepted RunWorkflow call, oldest first.
         outbox: Activation e-mails "sent" for accounts created inactive.
         requests: The requests received, oldest first (the newest ``log_limit``
@@ -98,12 +123,14 @@ class EmulatorState:
     clock: Clock
     tokens: TokenStore
     caller_id: uuid.UUID = CALLER_ID
-    accounts: dict[uuid.UUID, AccountRecord] = attrs.field(factory=dict)
-    managed_ids: list[uuid.UUID] = attrs.field(factory=list)
+    accounts: Records[uuid.UUID, AccountRecord] = attrs.field(factory=dict, converter=_accounts)
+    managed_ids: IdList[uuid.UUID] = attrs.field(factory=list, converter=IdList)
     applications: dict[uuid.UUID, ApplicationRecord] = attrs.field(factory=dict)
-    reg_applications: dict[uuid.UUID, RegApplicationRecord] = attrs.field(factory=dict)
+    reg_applications: Records[uuid.UUID, RegApplicationRecord] = attrs.field(
+        factory=dict, converter=_owned
+    )
     templates: dict[uuid.UUID, TemplateRecord] = attrs.field(factory=dict)
-    workflows: dict[uuid.UUID, WorkflowRecord] = attrs.field(factory=dict)
+    workflows: Records[uuid.UUID, WorkflowRecord] = attrs.field(factory=dict, converter=_owned)
     runs: list[RunRecord] = attrs.field(factory=list)
     outbox: list[ActivationMail] = attrs.field(factory=list)
     requests: collections.deque[RequestRecord] = attrs.field(factory=collections.deque)
@@ -118,10 +145,8 @@ class EmulatorState:
 
     def add_managed_account(self, account: AccountRecord) -> None:
         """Store ``account`` as one the caller manages."""
-        known = account.id in self.accounts
         self.accounts[account.id] = account
-        # A new account cannot be managed yet: skip the list scan for it.
-        if not known or account.id not in self.managed_ids:
+        if account.id not in self.managed_ids:
             self.managed_ids.append(account.id)
 
     def activate_account(self, account_id: uuid.UUID) -> None:
@@ -153,19 +178,15 @@ class EmulatorState:
 
     def visible_templates(self, account: AccountRecord) -> list[TemplateRecord]:
         """Return the templates of CMA and of ``account``'s organization."""
-        return [
-            template
-            for template in self.templates.values()
-            if template.organization_id in (None, account.organization_id)
-        ]
+        return [t for t in self.templates.values() if _visible(t, account)]
 
     def reg_applications_of(self, account: AccountRecord) -> list[RegApplicationRecord]:
         """Return the applications registered for ``account``."""
-        return [reg for reg in self.reg_applications.values() if reg.account_id == account.id]
+        return self.reg_applications.group(account.id)
 
     def workflows_of(self, account: AccountRecord) -> list[WorkflowRecord]:
         """Return the workflows of ``account``."""
-        return [flow for flow in self.workflows.values() if flow.account_id == account.id]
+        return self.workflows.group(account.id)
 
     def workflow_of(self, account: AccountRecord, workflow_id: uuid.UUID) -> WorkflowRecord:
         """Return ``account``'s workflow ``workflow_id``; 404 envelope if it has none such."""
@@ -182,8 +203,7 @@ class EmulatorState:
             raise TextError(_routes.ADMIN_ROLE_REFUSED_TEXT, status=_routes.TEXT_ERROR_STATUS)
         if new.role_name not in _CREATABLE_ROLES:
             raise bad_request("AddAccountApiDto.roleName must be SuperPartner or User")
-        email = new.email.casefold()
-        if any(account.email.casefold() == email for account in self.accounts.values()):
+        if self.accounts.has_group(new.email.casefold()):
             raise TextError(_routes.ACCOUNT_EXISTS_TEXT, status=_routes.TEXT_ERROR_STATUS)
         now = self.clock.now()
         account = AccountRecord(
@@ -252,10 +272,8 @@ class EmulatorState:
 
     def create_workflow(self, acting: AccountRecord, new: NewWorkflow) -> WorkflowRecord:
         """Create a workflow for ``acting`` from a template."""
-        template = next(
-            (t for t in self.visible_templates(acting) if t.id == new.template_id), None
-        )
-        if template is None:
+        template = self.templates.get(new.template_id)
+        if template is None or not _visible(template, acting):
             raise EnvelopeError(
                 _routes.UNKNOWN_TEMPLATE_STATE,
                 _routes.UNKNOWN_TEMPLATE_TEXT.format(id=new.template_id),
@@ -368,6 +386,11 @@ class EmulatorState:
             offset_timestamp(next_run) if update.is_scheduled and next_run else None
         )
         workflow.date_modified = net_timestamp(now)
+
+
+def _visible(template: TemplateRecord, account: AccountRecord) -> bool:
+    """Whether ``account`` sees ``template``: CMA's and its organization's."""
+    return template.organization_id in (None, account.organization_id)
 
 
 def _stored_cron(workflow: WorkflowRecord) -> str:

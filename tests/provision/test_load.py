@@ -115,6 +115,43 @@ workflows."Employee export" = false
     assert third.workflows == ()
 
 
+def test_accounts_share_what_they_take_from_the_defaults() -> None:
+    text = GOOD + "".join(f'[[accounts]]\nid = "{uuid.UUID(int=n)}"\n' for n in (1, 2))
+    acme, ops, first, second = loads(text).accounts
+
+    # One spec of each default application and workflow, not a copy per account.
+    assert first.applications is acme.applications is second.applications
+    assert first.workflows is acme.workflows
+    # ops overrides QUIN's key and the workflow: FTP is still shared; QUIN is its own.
+    assert ops.application("FTP") is acme.application("FTP")
+    assert ops.application("QUIN") is not acme.application("QUIN")
+    # One reference object per variable, wherever it is written.
+    [export], [ops_export] = acme.workflows, ops.workflows
+    assert ops_export is not export
+    assert (
+        ops_export.variables["API - Get Employees"]["apiKeys"][0]
+        is (export.variables["API - Get Employees"]["apiKeys"][0])
+    )
+
+
+def test_a_problem_in_the_defaults_is_reported_for_every_account() -> None:
+    text = f"""
+[defaults.workflows.Export]
+template = "Quinyx Employee Export Into FTP(CSV)"
+schedule = "0 0 25 * * ?"
+[[accounts]]
+id = "{uuid.UUID(int=1)}"
+[[accounts]]
+id = "{uuid.UUID(int=2)}"
+"""
+    problems = _problems(text)
+
+    assert [p.split(":")[0] for p in problems] == [
+        "accounts[0].workflows.Export.schedule",
+        "accounts[1].workflows.Export.schedule",
+    ]
+
+
 def _problems(text: str) -> list[str]:
     with pytest.raises(DesiredStateError) as info:
         loads(text, source="bad.toml")
