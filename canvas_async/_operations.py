@@ -271,7 +271,7 @@ def _body(dto: object) -> Request:
 
 
 def _by_id(workflow: object) -> Request:
-    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
+    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
 
 
 def _describe(name: str) -> Request:
@@ -623,7 +623,7 @@ def _canonical_cron(text: str) -> str:
 
 
 def _delete(workflow: object) -> Request:
-    return {"id": str(_validate.as_uuid(workflow, "workflow id"))}, None, None
+    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
 
 
 # Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.

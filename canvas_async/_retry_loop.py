@@ -172,6 +172,7 @@ async def run_attempts(
     on_unauthorized: Callable[[Answer], Awaitable[bool]] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
+    first: Answer | TransportError | ClientPausedError | None = None,
 ) -> Answer:
     """Run ``attempt`` until it gets an answer to return, or give up.
 
@@ -193,6 +194,9 @@ async def run_attempts(
             up no budget and waits for nothing.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
+        first: What a first attempt the caller made itself got (its answer,
+            or the error it raised); the loop goes on from there, with
+            ``attempt`` sending the next ones. None: ``attempt`` sends them all.
 
     Raises:
         OutcomeUnknownError: A non-idempotent request failed in a way that
@@ -205,7 +209,13 @@ async def run_attempts(
     reauthorize = on_unauthorized
     while True:
         try:
-            outcome: Answer | TransportError = await attempt()
+            if first is None:
+                outcome: Answer | TransportError = await attempt()
+            elif isinstance(first, Answer):
+                outcome, first = first, None
+            else:
+                raised, first = first, None
+                raise raised
         except ClientPausedError as paused:
             raise _Budget(route, policy, operation, account_id).paused(paused) from None
         except TransportError as error:

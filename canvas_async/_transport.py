@@ -33,12 +33,13 @@ from ._errors import (
     CanvasConnectionError,
     CanvasTimeoutError,
     ClientClosedError,
+    TransportError,
     UnexpectedResponseError,
     ValidationError,
     decode_body,
     error_for_answer,
 )
-from ._limits import Limits
+from ._limits import ClientPausedError, Limits
 from ._paths import Paths
 from ._retry import DEFAULT_RETRIES, Retries
 from ._retry_loop import Answer, run_attempts
@@ -226,26 +227,48 @@ class Transport:
         )
         policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         label = route.label
+        limits = self.limits
 
-        async def attempt() -> Answer:
+        async def send_once() -> tuple[int, Mapping[str, str], object, Mapping[str, str]]:
             # The headers come before the slot: renewing a token sends
             # requests of its own, which must not wait for a slot held here.
             auth_headers = await self.auth.headers(route)
-            async with self.limits.slot(policy.max_retry_after):
+            await limits.acquire(policy.max_retry_after)
+            try:
                 status, answer_headers, payload = await self._send(
                     session=session,
                     route=route,
                     url=url,
                     label=label,
-                    headers=auth_headers
-                    if account_id is None and data is None
-                    else _headers(auth_headers, account_id, data),
+                    headers=_headers(auth_headers, account_id, data),
                     params=params,
                     data=data,
                     client_timeout=client_timeout,
                     account_id=account_id,
                 )
-            return Answer(status, answer_headers, payload, auth_headers)
+            finally:
+                limits.release()
+            return status, answer_headers, payload, auth_headers
+
+        # Fast path: the first attempt is sent here, not by the retry loop.
+        # Most requests need no other, and so a success costs no loop, no
+        # attempt closure and no Answer. Whatever is not a success (an error
+        # answer, no answer, a pause too long) is handed to the loop as its
+        # first outcome: retries, the 429 pause and the 401 hook are as before.
+        first: Answer | TransportError | ClientPausedError
+        try:
+            status, answer_headers, payload, auth_headers = await send_once()
+        except (TransportError, ClientPausedError) as error:
+            first = error
+        else:
+            if status < 400:  # a success, or the envelope: no retry either way
+                return _value(
+                    status, answer_headers, payload, parse, label=label, account_id=account_id
+                )
+            first = Answer(status, answer_headers, payload, auth_headers)
+
+        async def attempt() -> Answer:
+            return Answer(*await send_once())
 
         async def on_unauthorized(answer: Answer) -> bool:
             return await self.auth.on_unauthorized(route, answer.sent)
@@ -254,12 +277,20 @@ class Transport:
             route,
             attempt,
             policy=policy,
-            gate=self.limits.gate,
+            gate=limits.gate,
             operation=label,
             account_id=account_id,
             on_unauthorized=on_unauthorized,
+            first=first,
         )
-        return _value(answer, parse, label, account_id)
+        return _value(
+            answer.status,
+            answer.headers,
+            answer.payload,
+            parse,
+            label=label,
+            account_id=account_id,
+        )
 
     async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
         """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
@@ -336,6 +367,8 @@ class Transport:
 def _headers(
     auth_headers: Mapping[str, str], account_id: uuid.UUID | None, data: bytes | None
 ) -> Mapping[str, str]:
+    if account_id is None and data is None:
+        return auth_headers  # the strategy's read-only mapping, as it is
     headers = dict(auth_headers)  # per request, never on the shared session
     if account_id is not None:
         headers[_routes.ACCOUNT_HEADER] = str(account_id)
@@ -345,13 +378,16 @@ def _headers(
 
 
 def _value(
-    answer: Answer, parse: Callable[[Any], T], label: str, account_id: uuid.UUID | None
+    status: int,
+    headers: Mapping[str, str],
+    payload: object,
+    parse: Callable[[Any], T],
+    *,
+    label: str,
+    account_id: uuid.UUID | None,
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
-    status, payload = answer.status, answer.payload
-    error = error_for_answer(
-        status, answer.headers, payload, operation=label, account_id=account_id
-    )
+    error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
     if error is not None:
         raise error
     try:
@@ -374,9 +410,14 @@ def _as_is(payload: object) -> object:
     return payload
 
 
+# Built once: ``json.dumps`` with keyword arguments builds an encoder per call.
+# The same settings as ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``.
+_to_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _encode(body: object) -> bytes:
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        return _to_json(body).encode()
     except (TypeError, ValueError) as error:
         # The message names the offending type, never a value.
         raise ValidationError(f"the request body is not JSON: {error}") from None

@@ -8,12 +8,14 @@ never quote a value that could be a secret (credential values above all).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
+from typing import Final
 
 from ._errors import ValidationError
 
-__all__ = ["as_uuid", "check_name", "raise_problems"]
+__all__ = ["as_uuid", "check_name", "id_text", "raise_problems"]
 
 
 def as_uuid(value: object, what: str) -> uuid.UUID:
@@ -34,6 +36,22 @@ def as_uuid(value: object, what: str) -> uuid.UUID:
     if isinstance(model_id, uuid.UUID):
         return model_id
     raise ValidationError(f"{what} must be a GUID or a model with one, got {type(value).__name__}")
+
+
+# A GUID's text exactly as ``str(uuid.UUID)`` writes it (lowercase, hyphens):
+# for such a text, the round trip through ``uuid.UUID`` gives the text back.
+_CANONICAL_GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def id_text(value: object, what: str) -> str:
+    """Return the GUID of ``value`` as it is sent: ``str(as_uuid(value, what))``.
+
+    An id already in that form (one the server sent, passed back as it came)
+    goes out as it is, without a round trip through ``uuid.UUID``.
+    """
+    if value.__class__ is str and _CANONICAL_GUID.fullmatch(value):
+        return value
+    return str(as_uuid(value, what))
 
 
 def check_name(value: object, what: str) -> str:

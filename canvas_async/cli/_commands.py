@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
-from canvas_async.cli import _exit
+from canvas_async.cli import _exit, _shards
 from canvas_async.cli._connect import UsageError, connect, environ_for
 from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.models import Workflow
@@ -308,7 +308,8 @@ def _print_times(out: Out, times: list[datetime], args: argparse.Namespace) -> N
 
 async def plan(args: argparse.Namespace, out: Out) -> int:
     """Show what apply would change; write nothing."""
-    state = provision.load(args.file)
+    state = _shards.load(args)
+    shard = _shards.shard(args)
     async with connect(args, out) as conn:
         display = ProgressDisplay("plan", stream=out.stderr)
         try:
@@ -319,6 +320,7 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
                 prune=args.prune,
                 concurrency=args.concurrency,
                 on_progress=display,
+                shard=shard,
             )
         finally:
             display.close()
@@ -339,11 +341,15 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
-    """Bring every account of the file to its declared state."""
-    state = provision.load(args.file)
+    """Bring every account of the file (or of one shard) to its declared state."""
+    state = _shards.load(args)
+    shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
-    async with connect(args, out) as conn:
+    async with (
+        _shards.leased(args, shard, state, out) as session,
+        connect(args, out, session=session) as conn,
+    ):
         environ = environ_for(state.env_names(), conn, out)
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
@@ -359,6 +365,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                     environ=environ,
                     requeue=requeue,
                     stop=stop,
+                    shard=shard,
                 )
         finally:
             display.close()

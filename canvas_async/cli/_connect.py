@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Final
 
+import aiohttp
 import attrs
 
 from canvas_async._client import Canvas
@@ -68,8 +69,14 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connection]:
-    """Open the client the arguments ask for; close it (and any emulator) on exit."""
+async def connect(
+    args: argparse.Namespace, out: Out, *, session: aiohttp.ClientSession | None = None
+) -> AsyncIterator[Connection]:
+    """Open the client the arguments ask for; close it (and any emulator) on exit.
+
+    ``session``, when given, is the ``aiohttp`` session the client sends with
+    (a shard's lease-checking one); the caller closes it.
+    """
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
@@ -78,13 +85,15 @@ async def connect(args: argparse.Namespace, out: Out) -> AsyncIterator[Connectio
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as c:
+            async with Canvas(
+                consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, session=session
+            ) as c:
                 yield Connection(c, emulator=True, where="the bundled emulator")
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    async with Canvas(consumer=consumer, secret_key=secret_key, env=env) as canvas:
+    async with Canvas(consumer=consumer, secret_key=secret_key, env=env, session=session) as canvas:
         yield Connection(canvas, emulator=False, where=str(canvas.base_url))
 
 

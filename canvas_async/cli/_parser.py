@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from canvas_async.bulk import Requeue
-from canvas_async.cli import _commands
+from canvas_async.cli import _commands, _shards, _temporal
 from canvas_async.cli._connect import DEMO_ACCOUNTS
 
 __all__ = ["build_parser"]
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_commands(commands)
     _workflow_commands(commands)
     _state_commands(commands)
+    _temporal.add_commands(commands)
     emu = _command(commands, "emulator", _commands.emulator, "serve the bundled emulator")
     emu.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     emu.add_argument(
@@ -237,3 +238,9 @@ def _state_commands(commands: _Commands) -> None:
                 action="store_true",
                 help="exit 4 when there is anything to apply",
             )
+        _shards.add_options(sub, apply=name == "apply")
+    shards = _command(
+        commands, "shards", _shards.shards, "show which shard every account of a file belongs to"
+    )
+    shards.add_argument("file", help="the desired-state file (.toml or .json)")
+    shards.add_argument("--shards", type=_positive, required=True, metavar="N", help="shards")

@@ -52,6 +52,7 @@ from canvas_async.provision.report import (
     RunReport,
     Status,
 )
+from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnvironmentError, resolve
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ async def plan(
     prune: bool = False,
     concurrency: int | None = None,
     on_progress: ProgressCallback | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
     """Read every account's state and return what ``apply`` would change; write nothing.
 
@@ -80,6 +82,7 @@ async def plan(
         prune: Plan to delete workflows created here that are no longer declared.
         concurrency: Most accounts read at once (see :func:`bulk.each`).
         on_progress: Called with the progress after every account.
+        shard: Read only this shard's accounts (see :mod:`.shard`).
 
     Raises:
         DesiredStateError: The file does not fit the organization's
@@ -87,7 +90,7 @@ async def plan(
     """
     started = time.monotonic()
     ctx = await _Context.prepare(canvas, state, replace=replace, prune=prune, environ={})
-    runs = [ctx.account_run(spec) for spec in state.accounts]
+    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
 
     async def read(run: _AccountRun) -> None:
         run.plan = await ctx.read_and_diff(run.spec, run.account_id, fresh=False)
@@ -96,9 +99,10 @@ async def plan(
         canvas, runs, read, concurrency=concurrency, fail_fast=False, on_progress=on_progress
     )
     accounts = tuple(_plan_report(run, result) for run, result in zip(runs, report, strict=True))
-    return RunReport(
+    whole = RunReport(
         "plan", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
     )
+    return _pinned(whole, state, shard)
 
 
 async def apply(
@@ -114,6 +118,7 @@ async def apply(
     requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
     deadline: float | None = None,
     stop: bulk.Stop | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
     """Bring every account to its desired state; return what happened to each.
 
@@ -138,6 +143,7 @@ async def apply(
         stop: Ask it to stop (:meth:`bulk.Stop.ask`, e.g. from a signal
             handler) and no new work starts; requests in flight finish.
             It may carry a deadline of its own instead of ``deadline``.
+        shard: Converge only this shard's accounts (see :mod:`.shard`).
 
     Raises:
         MissingEnvironmentError: A referenced variable is not set; nothing sent.
@@ -156,7 +162,7 @@ async def apply(
     ctx = await _Context.prepare(
         canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
     )
-    runs = [ctx.account_run(spec) for spec in state.accounts]
+    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
     report = await _run(
         canvas,
         runs,
@@ -166,7 +172,7 @@ async def apply(
         on_progress=on_progress,
     )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
-    return RunReport(
+    whole = RunReport(
         "apply",
         state.source,
         accounts,
@@ -175,6 +181,17 @@ async def apply(
         elapsed=time.monotonic() - started,
         stopped=stop.reason() if any(r.stopped for r in runs) else None,
     )
+    return _pinned(whole, state, shard)
+
+
+def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
+    """The accounts a run handles: the whole file, or one shard of it."""
+    return state.accounts if shard is None else shard.select(state).accounts
+
+
+def _pinned(report: RunReport, state: DesiredState, shard: Shard | None) -> RunReport:
+    """The report, saying which shard of which file (by content hash) it converged."""
+    return attrs.evolve(report, shard=None if shard is None else str(shard), file_hash=state.digest)
 
 
 async def _run(

@@ -126,6 +126,9 @@ class RunReport:
         elapsed: Seconds the run took.
         stopped: Why the run stopped before every account was done (a
             deadline, a signal); None when it did not.
+        shard: The shard converged (``I/N``), when the run was one shard.
+        file_hash: The file's content hash, when it was pinned (see
+            :mod:`canvas_async.provision.shard`).
     """
 
     mode: str
@@ -135,6 +138,8 @@ class RunReport:
     prune: bool = False
     elapsed: float = 0.0
     stopped: str | None = None
+    shard: str | None = None
+    file_hash: str | None = None
 
     def count(self, status: Status) -> int:
         """Return how many accounts have ``status``."""

@@ -169,10 +169,13 @@ class DesiredState:
     Attributes:
         accounts: The accounts, in file order.
         source: Where it was read from, for messages.
+        digest: The file's content hash (``sha256:<hex>``) when read by
+            :func:`canvas_async.provision.shard.load_file`, for reports.
     """
 
     accounts: tuple[AccountSpec, ...]
     source: str = "<desired state>"
+    digest: str | None = None
 
     def env_names(self) -> set[str]:
         """Return the names of every environment variable the file refers to."""

@@ -127,6 +127,9 @@ async def _record_and_contain(
     except web.HTTPException as exc:  # aiohttp's own 404, 405, 413 ...
         entry.status = exc.status
         raise
+    except ConnectionResetError:  # the client went away mid-request (e.g. it was killed)
+        entry.status = None
+        raise
     except Exception as exc:
         logger.exception("the emulator failed on %s %s", request.method, request.path)
         emulation.state.internal_errors.append(f"{entry.operation}: {type(exc).__name__}: {exc}")

@@ -19,6 +19,7 @@ from canvas_async import (
     WorkflowTemplate,
 )
 from canvas_async import _operations as v
+from canvas_async._validate import id_text
 
 EXPORT_BLOCK = Block(uuid.uuid4(), "API - Get Employees", {"apiKeys": [], "badgeNo": None})
 UPLOAD_BLOCK = Block(uuid.uuid4(), "FTP Upload", {"filename": "x", "filepath": "/"})
@@ -284,3 +285,14 @@ class TestIds:
     def test_bad(self, value: object) -> None:
         with pytest.raises(ValidationError, match="workflow id must be a GUID"):
             v.as_uuid(value, "workflow id")
+        with pytest.raises(ValidationError, match="workflow id must be a GUID"):
+            id_text(value, "workflow id")
+
+    def test_text_sent_is_the_canonical_form(self) -> None:
+        value = uuid.uuid4()
+        canonical = str(value)
+
+        # The canonical text goes out as it came; any other form is normalised.
+        assert id_text(canonical, "id") is canonical
+        for form in (value, canonical.upper(), f" {{{canonical}}} ", value.hex):
+            assert id_text(form, "id") == canonical

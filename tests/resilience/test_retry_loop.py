@@ -76,6 +76,7 @@ class Script:
         policy: Retries | None = None,
         random: float = 0.5,
         reauthorize: bool | None = None,
+        first: Answer | TransportError | ClientPausedError | None = None,
     ) -> Answer:
         async def on_unauthorized(answer: Answer) -> bool:
             assert reauthorize is not None
@@ -91,9 +92,44 @@ class Script:
             on_unauthorized=None if reauthorize is None else on_unauthorized,
             sleep=self.sleep,
             random=lambda: random,
+            first=first,
         )
 
     unauthorized: list[Mapping[str, str]] = attrs.Factory(list)
+
+
+class TestFirstOutcome:
+    """The transport sends the first attempt itself and hands the loop what it got."""
+
+    async def test_error_answer_is_retried_with_the_attempt(self) -> None:
+        script = Script([OK])
+
+        assert await script.run(first=status(502)) is OK
+        assert script.attempts == 1
+        assert script.sleeps == [0.25]
+
+    async def test_it_counts_against_the_budget(self) -> None:
+        script = Script([status(502), status(502), OK])
+
+        answer = await script.run(first=status(502))
+
+        assert answer.status == 502
+        assert script.attempts == 2
+
+    async def test_transport_error_of_a_write_is_outcome_unknown(self) -> None:
+        script = Script([OK])
+
+        with pytest.raises(OutcomeUnknownError):
+            await script.run(CREATE, first=lost())
+        assert script.attempts == 0
+
+    async def test_pause_too_long_raises_rate_limit_error(self) -> None:
+        script = Script([OK])
+
+        with pytest.raises(RateLimitError) as info:
+            await script.run(first=ClientPausedError(30.0))
+        assert info.value.retry_after == 30.0
+        assert script.attempts == 0
 
 
 class TestIdempotent:

@@ -1,0 +1,217 @@
+"""``canvas-async temporal worker`` and ``temporal apply``: the Temporal extra on the command line.
+
+The parser is built without importing ``temporalio``; the commands import
+:mod:`canvas_async.contrib.temporal` when run, and say how to install the
+extra when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import signal
+from typing import TYPE_CHECKING, Any
+
+from canvas_async._errors import CanvasError
+from canvas_async.cli import _exit
+from canvas_async.cli._connect import UsageError
+from canvas_async.cli._output import Out
+from canvas_async.schedule import Cron
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = ["add_commands"]
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``temporal worker`` and ``temporal apply`` to the subcommands ``commands``."""
+    text = "converge files on Temporal, one activity per shard (the temporal extra)"
+    top = commands.add_parser("temporal", help=text, description=text)
+    actions = top.add_subparsers(title="temporal commands", metavar="ACTION", required=True)
+    run = _subcommand(actions, "worker", worker, "run a worker: converge shards as activities")
+    run.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=8,
+        metavar="N",
+        help="shards this worker converges at once (default 8)",
+    )
+    start = _subcommand(actions, "apply", apply, "converge a file: one activity per shard")
+    start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
+    start.add_argument("--shards", type=int, required=True, metavar="N", help="activities")
+    start.add_argument(
+        "--org",
+        default="default",
+        help="the organization (part of the workflow id: one convergence per org and file)",
+    )
+    start.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='converge daily instead: a Temporal Schedule on a five-field cron, e.g. "30 2 * * *"',
+    )
+    start.add_argument("--replace", action="store_true", help="as apply --replace")
+    start.add_argument("--prune", action="store_true", help="as apply --prune")
+    start.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="presume a shard's attempt lost after this long without a heartbeat (default 60)",
+    )
+    start.add_argument(
+        "--no-wait", action="store_true", help="start the workflow and return its id"
+    )
+
+
+def _subcommand(actions: Any, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
+    sub.set_defaults(handler=handler)
+    sub.add_argument("--task-queue", default="canvas-async", help="(default canvas-async)")
+    sub.add_argument(
+        "--address", help="Temporal's host:port (default: $TEMPORAL_ADDRESS, else localhost:7233)"
+    )
+    sub.add_argument("--namespace", help="(default: $TEMPORAL_NAMESPACE, else default)")
+    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON out")
+    return sub
+
+
+def _extra() -> ModuleType:
+    try:
+        from canvas_async.contrib import temporal  # noqa: PLC0415 - only when asked
+    except ImportError as exc:
+        raise UsageError(
+            f"the Temporal commands need the temporal extra ({exc.name} is missing): "
+            "pip install 'canvas-async[temporal]'"
+        ) from None
+    return temporal
+
+
+def _runtime() -> Any:
+    """A Temporal runtime of this command's own, dropped before the interpreter exits
+    (the process-wide default one can crash Python's shutdown)."""
+    from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
+
+    return Runtime(telemetry=TelemetryConfig())
+
+
+async def worker(args: argparse.Namespace, out: Out) -> int:
+    """Run a worker until SIGINT or SIGTERM, then stop it gracefully."""
+    status = await _worker(args, out)
+    gc.collect()  # drop the runtime now, while Python is whole
+    return status
+
+
+async def _worker(args: argparse.Namespace, out: Out) -> int:
+    temporal = _extra()
+    if args.max_concurrent_activities < 1:
+        raise UsageError("--max-concurrent-activities must be at least 1")
+    client = await _connect(temporal, args)
+    running = temporal.worker(
+        client, args.task_queue, max_concurrent_activities=args.max_concurrent_activities
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running:
+            out.info(f"worker ready on task queue {args.task_queue!r} of {_where(client)}")
+            out.stderr.flush()
+            await stop.wait()
+            out.info("stopping: letting running shards finish or be retried elsewhere")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return _exit.OK
+
+
+async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
+    """Connect to Temporal; a bad TLS file or an unreachable server is one clear line."""
+    try:
+        return await temporal.connect(args.address, args.namespace, runtime=_runtime())
+    except OSError as exc:  # a certificate or key file named by TEMPORAL_TLS_* / a profile
+        raise UsageError(f"cannot read Temporal's TLS files: {exc}") from None
+    except RuntimeError as exc:
+        raise TemporalConnectError(f"cannot connect to Temporal: {exc}") from None
+
+
+class TemporalConnectError(CanvasError):
+    """Temporal is not reachable (exit status 1)."""
+
+
+def _where(client: Any) -> str:
+    return f"{client.service_client.config.target_host} (namespace {client.namespace})"
+
+
+async def apply(args: argparse.Namespace, out: Out) -> int:
+    """Start (or schedule) the convergence of a file; wait for it unless told not to."""
+    status = await _apply(args, out)
+    gc.collect()
+    return status
+
+
+async def _apply(args: argparse.Namespace, out: Out) -> int:
+    temporal = _extra()
+    if args.shards < 1:
+        raise UsageError(f"--shards must be at least 1, not {args.shards}")
+    if args.heartbeat_timeout <= 0:
+        raise UsageError("--heartbeat-timeout must be positive")
+    if args.schedule:
+        Cron.from_unix(args.schedule)  # a clear error before anything is sent
+    try:
+        job = await temporal.pinned_input(
+            args.file,
+            shards=args.shards,
+            organization=args.org,
+            replace=args.replace,
+            prune=args.prune,
+            heartbeat_timeout=args.heartbeat_timeout,
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc}") from None
+    client = await _connect(temporal, args)
+    if args.schedule:
+        handle = await temporal.schedule_converge(
+            client, job, task_queue=args.task_queue, cron=args.schedule
+        )
+        _say(
+            out,
+            {"schedule_id": handle.id, "cron": args.schedule, "file_hash": job.file_hash},
+            f"scheduled {handle.id} on {args.schedule!r}: converges {args.file} "
+            f"({job.file_hash}) in {args.shards} shards",
+        )
+        return _exit.OK
+    handle = await temporal.start_converge(client, job, task_queue=args.task_queue)
+    ids = {"workflow_id": handle.id, "run_id": handle.result_run_id, "file_hash": job.file_hash}
+    if args.no_wait:
+        _say(out, ids, f"started {handle.id} (run {handle.result_run_id})")
+        return _exit.OK
+    out.info(f"converging in {args.shards} shards as workflow {handle.id}")
+    from temporalio.client import WorkflowFailureError  # noqa: PLC0415
+
+    try:
+        result = await handle.result()
+    except WorkflowFailureError as exc:
+        out.error(f"workflow {handle.id} failed: {exc.cause}")
+        return _exit.FAILED
+    _say(
+        out,
+        {
+            **ids,
+            "accounts": result.accounts,
+            "changes": result.changes,
+            "shards": [vars(s) for s in result.shards],
+        },
+        f"converged {result.accounts} accounts in {len(result.shards)} shards: "
+        f"{result.changes} changes made ({handle.id})",
+    )
+    return _exit.OK
+
+
+def _say(out: Out, data: dict[str, Any], text: str) -> None:
+    if out.json:
+        out.data(data)
+    else:
+        out.line(text)
