@@ -9,58 +9,61 @@ in :mod:`canvas_async.bulk`, desired-state provisioning in
 
 from __future__ import annotations
 
-from ._auth import AuthStrategy, KeyAuth
-from ._catalogue import Difference, DifferenceKind, DriftReport
-from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    CanvasConnectionError,
-    CanvasError,
-    CanvasTimeoutError,
-    ClientClosedError,
-    ConflictError,
-    NotBoundError,
-    NotFoundError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TransportError,
-    UnexpectedResponseError,
-    ValidationError,
-)
-from ._resources import (
-    AccountsAPI,
-    ApplicationsAPI,
-    MetaAPI,
-    RegApplicationsAPI,
-    TemplatesAPI,
-    WorkflowsAPI,
-)
-from ._retry import Retries
-from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, UseClientDefault
-from ._tokens import TokenAuth
-from .models import (
-    Account,
-    Application,
-    Block,
-    CredentialField,
-    CredentialFieldType,
-    CredentialOption,
-    EndpointInfo,
-    Model,
-    PropertyInfo,
-    RegApplication,
-    Role,
-    RunStarted,
-    TemplateState,
-    Workflow,
-    WorkflowStatus,
-    WorkflowTemplate,
-)
-from .schedule import Cron, CronError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
+    from ._auth import AuthStrategy, KeyAuth
+    from ._catalogue import Difference, DifferenceKind, DriftReport
+    from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
+    from ._errors import (
+        APIError,
+        AuthenticationError,
+        BadRequestError,
+        CanvasConnectionError,
+        CanvasError,
+        CanvasTimeoutError,
+        ClientClosedError,
+        ConflictError,
+        NotBoundError,
+        NotFoundError,
+        OutcomeUnknownError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
+        TransportError,
+        UnexpectedResponseError,
+        ValidationError,
+    )
+    from ._resources import (
+        AccountsAPI,
+        ApplicationsAPI,
+        MetaAPI,
+        RegApplicationsAPI,
+        TemplatesAPI,
+        WorkflowsAPI,
+    )
+    from ._retry import Retries
+    from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, UseClientDefault
+    from ._tokens import TokenAuth
+    from .models import (
+        Account,
+        Application,
+        Block,
+        CredentialField,
+        CredentialFieldType,
+        CredentialOption,
+        EndpointInfo,
+        Model,
+        PropertyInfo,
+        RegApplication,
+        Role,
+        RunStarted,
+        TemplateState,
+        Workflow,
+        WorkflowStatus,
+        WorkflowTemplate,
+    )
+    from .schedule import Cron, CronError
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -124,10 +127,42 @@ __all__ = [
 
 __version__ = "0.1.0.dev0"
 
-# Classes defined in private modules present themselves as ``canvas_async.X``
-# (in reprs, tracebacks and pickles), the public path (as httpx does).
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("canvas_async._"):
-        _obj.__module__ = "canvas_async"
-del _name, _obj
+# The modules public names come from, imported on first use so that
+# ``import canvas_async.schedule`` or the command line's ``--help`` does not
+# pay for aiohttp (PEP 562).
+_SOURCES = (
+    "._errors",
+    "._auth",
+    "._catalogue",
+    "._client",
+    "._resources",
+    "._retry",
+    "._timeouts",
+    "._tokens",
+    ".models",
+    ".schedule",
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _load()
+    return globals()[name]
+
+
+def _load() -> None:
+    """Import every public name into the package's namespace."""
+    import importlib  # noqa: PLC0415
+
+    wanted = set(__all__)
+    for source in _SOURCES:
+        module = importlib.import_module(source, __name__)
+        for name in wanted.intersection(vars(module)):
+            obj = getattr(module, name)
+            # Classes defined in private modules present themselves as
+            # ``canvas_async.X`` (in reprs, tracebacks and pickles), the
+            # public path (as httpx does).
+            if isinstance(obj, type) and obj.__module__.startswith("canvas_async._"):
+                obj.__module__ = "canvas_async"
+            globals()[name] = obj

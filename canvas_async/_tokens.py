@@ -31,7 +31,8 @@ from ._errors import (
     AuthenticationError,
     CanvasError,
     ClientClosedError,
-    OutcomeUnknownError,
+    ServerError,
+    TransportError,
     UnexpectedResponseError,
     ValidationError,
 )
@@ -228,8 +229,10 @@ class TokenManager:
     runs and they all wait for its result (success or error). A renewal
     refreshes with the refresh token; if the server rejects it, it has
     expired, or the refresh got no answer (the server may have rotated it
-    unheard), the keys are exchanged afresh, once; if that is refused too,
-    :class:`~canvas_async.AuthenticationError` propagates.
+    unheard), the server failed, or the answer is no token object, the keys
+    are exchanged afresh, once; if that fails too, its error propagates to
+    every waiting task (:class:`~canvas_async.AuthenticationError` when the
+    keys are refused), and the next call renews afresh.
 
     The renewal is timed by this client's clock from the moment a pair
     arrives: the token's lifetime (``exp - iat``, or the expiry the server
@@ -309,22 +312,16 @@ class TokenManager:
         return await self._exchange()
 
     def _renewal_flow(self, tokens: TokenPair | None) -> TokenFlow[_Held]:
-        """Refresh ``tokens``, or exchange the keys if that is refused or
-        cannot be known to have worked."""
+        """Refresh ``tokens``, or exchange the keys if the refresh did not
+        certainly bring a new pair (see :data:`_REFRESH_GIVES_WAY`)."""
         if tokens is not None and (
             tokens.refresh_expires is None or self._now() < tokens.refresh_expires
         ):
             try:
                 answer = yield _refresh_request(tokens)
-            except AuthenticationError:
-                # Rejected (unknown, revoked or rotated away): exchange the keys.
-                log.info("the refresh token was rejected; exchanging the keys again")
-            except OutcomeUnknownError:
-                # The server may have rotated the refresh token without our
-                # hearing of the new one: start afresh from the keys.
-                log.info("the refresh got no answer; exchanging the keys again")
-            else:
                 return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
+            except _REFRESH_GIVES_WAY as error:
+                log.info("the refresh failed (%s); exchanging the keys again", type(error).__name__)
         answer = yield _EXCHANGE
         if answer is True:
             raise UnexpectedResponseError(
@@ -372,11 +369,28 @@ class TokenManager:
             return  # the server has forgotten it already
         try:
             yield TokenRequest("delete_token", {"refreshToken": tokens.refresh_token})
+        except AuthenticationError:
+            # "refresh token is not found": an earlier try whose answer was
+            # lost revoked it, or it expired. Either way it is dead.
+            log.info("the refresh token was already unknown to the server on close")
         except CanvasError as exc:
             log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
 
 
 _EXCHANGE: Final = TokenRequest("authenticate")
+
+# Why a refresh gives way to one fresh key exchange rather than being sent
+# again: RefreshAccessToken rotates the refresh token (spec: "Authentication,
+# token mode"), so after a refusal (unknown, revoked, rotated away), no answer,
+# an ambiguous one, a server error after the retries, or an answer that is no
+# token object, the refresh token in hand may be dead or may be the only
+# proof of a pair the server issued unheard. The keys always work.
+_REFRESH_GIVES_WAY: Final = (
+    AuthenticationError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
 
 
 def _refresh_request(tokens: TokenPair) -> TokenRequest:

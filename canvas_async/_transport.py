@@ -55,6 +55,8 @@ T = TypeVar("T")
 # validation off, lets the underlying error through).
 _SHAPE_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
+_REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
+
 _JSON_HEADERS: Final = {"Content-Type": "application/json; charset=utf-8"}
 
 
@@ -302,8 +304,9 @@ class Transport:
         """
         if _routes.route(key).auth is _routes.Auth.SESSION:
             raise ValueError(f"{key} is not a token request")
-        # Revoking on close is tried once: closing must not linger.
-        retries = 0 if key == "delete_token" else USE_CLIENT_DEFAULT
+        # Revoking on close is retried briefly, so that a flaky moment does
+        # not leave a refresh token alive for a day; closing must not linger.
+        retries = _REVOKE_RETRIES if key == "delete_token" else USE_CLIENT_DEFAULT
         return await self.request(key, _as_is, params=params, retries=retries)
 
     async def _read_catalogue(self) -> list[models.EndpointInfo]:

@@ -19,62 +19,68 @@ Exit statuses:
       flight finish, prints the summary and writes ``--report``
 143   terminated (SIGTERM), as for SIGINT
 ====  =================================================================
+
+This module imports only the standard library and the parser: a command's
+handler (and aiohttp with it) is imported when that command runs.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from canvas_async._errors import (
-    APIError,
-    AuthenticationError,
-    CanvasError,
-    OutcomeUnknownError,
-    TransportError,
-    ValidationError,
-)
 from canvas_async.cli import _exit
-from canvas_async.cli._output import Out
-from canvas_async.cli._parser import build_parser
+from canvas_async.cli._parser import CONNECTION_OPTIONS, build_parser
 
 __all__ = ["main"]
+
+PROG = "canvas-async"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (``canvas-async plan big.toml | head -2``): end
+        # quietly, and keep Python from complaining again while flushing at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return _exit.FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = Out(json=args.json)
-    try:
-        status: int = asyncio.run(args.handler(args, out))
-    except KeyboardInterrupt:
-        out.error("interrupted; nothing more was started (run apply again to converge)")
-        return _exit.INTERRUPTED
-    except CanvasError as exc:
-        return _report_error(exc, out)
-    finally:
-        sys.stdout.flush()
-    return status
+    if args.version:
+        from importlib.metadata import version  # noqa: PLC0415
 
-
-def _report_error(exc: CanvasError, out: Out) -> int:
-    """Print an expected failure as one readable message; return its exit status."""
-    if isinstance(exc, ValidationError):
-        out.error(str(exc))
+        print(f"{PROG} {version('canvas-async')}")
+        return _exit.OK
+    if args.handler is None:
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: name a command (see {PROG} --help)", file=sys.stderr)
         return _exit.USAGE
-    if isinstance(exc, AuthenticationError):
-        out.error(
-            f"{exc}\nthe keys were refused: check CANVAS_CONSUMER / CANVAS_SECRET_KEY "
-            "and the server (CANVAS_ENV)"
-        )
-        return _exit.FAILED
-    if isinstance(exc, OutcomeUnknownError):
-        out.error(f"{exc}\nthe request may or may not have taken effect: check before repeating")
-        return _exit.UNKNOWN
-    if isinstance(exc, APIError | TransportError):
-        out.error(str(exc))
-        return _exit.FAILED
-    out.error(str(exc))
-    return _exit.FAILED
+    if not args.connects:
+        given = [f"--{n.replace('_', '-')}" for n in CONNECTION_OPTIONS if getattr(args, n)]
+        if given:
+            print(
+                f"{PROG}: error: {', '.join(given)} does nothing here: this command does not "
+                "connect to Canvas",
+                file=sys.stderr,
+            )
+            return _exit.USAGE
+    import inspect  # noqa: PLC0415 - not needed for --help
+
+    module, _, name = args.handler.partition(":")
+    handler = getattr(importlib.import_module(module), name)
+    if inspect.iscoroutinefunction(handler):
+        # ``async (args, out)``: run in a loop, expected failures printed as one message.
+        from canvas_async.cli._run import command  # noqa: PLC0415
+
+        handler = command(handler)
+    status: int = handler(args)
+    sys.stdout.flush()
+    return status

@@ -6,29 +6,33 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
+from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit, _shards
-from canvas_async.cli._connect import UsageError, connect, environ_for
+from canvas_async.cli._connect import Connection, connect, environ_for, refusal
+from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
 from canvas_async.cli._output import Out, ProgressDisplay
+from canvas_async.cli._present import show_apply, show_plan
+from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
+from canvas_async.provision.load import DesiredStateError, locate, read
 from canvas_async.provision.report import RunReport
-from canvas_async.schedule import Cron
+from canvas_async.provision.shard import Shard
+from canvas_async.provision.spec import DesiredState, EnvRef, iter_refs
 
 __all__ = [
     "accounts",
     "applications",
     "apply",
     "auth",
-    "cron_explain",
     "doctor",
-    "emulator",
     "plan",
     "registered",
     "run",
@@ -40,24 +44,6 @@ __all__ = [
 
 
 # -- helpers -------------------------------------------------------------------------
-
-
-def _tz(args: argparse.Namespace) -> ZoneInfo | None:
-    name = getattr(args, "tz", None)
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"unknown time zone {name!r} (use an IANA name, e.g. Europe/Oslo)"
-        ) from None
-
-
-def _fire_times(cron: Cron, args: argparse.Namespace) -> list[datetime]:
-    zone = _tz(args)
-    now = datetime.now(zone or UTC)
-    return cron.next_fire_times(now, count=args.count, tz=zone or UTC)
 
 
 async def _account(canvas: Canvas, ref: str) -> AccountView:
@@ -95,15 +81,20 @@ async def _workflow(view: Canvas | AccountView, ref: str) -> Workflow:
 
 
 async def auth(args: argparse.Namespace, out: Out) -> int:
-    """Check that the keys are accepted."""
+    """Check that the keys are accepted, and say in which mode."""
     async with connect(args, out) as conn:
         ok = await conn.canvas.authenticate()
+        mode = conn.canvas.auth_mode
     if out.json:
-        out.data({"authenticated": ok, "server": conn.where})
+        out.data({"authenticated": ok, "server": conn.where, "mode": mode})
     elif ok:
-        out.line(f"authenticated: the keys are accepted by {conn.where}")
+        out.line(
+            f"authenticated: the keys are accepted by {conn.where}, {conn.auth.describe(mode)}"
+        )
     else:
-        out.error(f"the keys are refused by {conn.where} (401 Unauthorized)")
+        out.error(
+            f"{conn.where} answered 401 Unauthorized\n{refusal('Authenticate', conn.auth, mode)}"
+        )
     return _exit.OK if ok else _exit.FAILED
 
 
@@ -221,6 +212,10 @@ async def run(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await _workflow(view, args.workflow)
+        if (args.from_block or args.till_block) and workflow.workflow_template_id is not None:
+            template = await view.templates.get(workflow.workflow_template_id)
+            # Refused here, naming the chain's length, rather than by the server.
+            check_block_range(args.from_block, args.till_block, chain_length=len(template.chain))
         await workflow.run(from_block=args.from_block, till_block=args.till_block)
     blocks = ""
     if args.from_block or args.till_block:
@@ -241,12 +236,12 @@ async def run(args: argparse.Namespace, out: Out) -> int:
 
 async def schedule(args: argparse.Namespace, out: Out) -> int:
     """Schedule a workflow on a Quartz cron, showing the next fire times."""
-    cron = Cron.parse(args.cron)  # checked before connecting
-    _tz(args)
+    cron = parse_cron(args.cron, unix=args.unix)  # checked before connecting
+    zone(args)
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await (await _workflow(view, args.workflow)).schedule(str(cron))
-    times = _fire_times(cron, args)
+    times = fire_times(cron, args)
     if out.json:
         out.data(
             {
@@ -258,7 +253,7 @@ async def schedule(args: argparse.Namespace, out: Out) -> int:
         )
         return _exit.OK
     out.line(f"scheduled {workflow.name!r} ({workflow.id}) on {cron}: {cron.describe()}")
-    _print_times(out, times, args)
+    print_times(out, times, args)
     return _exit.OK
 
 
@@ -274,65 +269,21 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK
 
 
-async def cron_explain(args: argparse.Namespace, out: Out) -> int:
-    """Explain a cron expression; no connection is made."""
-    cron = Cron.from_unix(args.expression) if args.unix else Cron.parse(args.expression)
-    times = _fire_times(cron, args)
-    if out.json:
-        out.data(
-            {
-                "expression": args.expression,
-                "canonical": str(cron),
-                "description": cron.describe(),
-                "next_fire_times": times,
-            }
-        )
-        return _exit.OK
-    out.line(f"{cron}: {cron.describe()}")
-    _print_times(out, times, args)
-    return _exit.OK
-
-
-def _print_times(out: Out, times: list[datetime], args: argparse.Namespace) -> None:
-    zone = args.tz or "UTC"
-    if not times:
-        out.line("it never fires again")
-        return
-    out.line(f"next {len(times)} fire times ({zone}):")
-    for when in times:
-        out.line(f"  {when:%Y-%m-%d %H:%M:%S %a}")
-
-
 # -- desired state ----------------------------------------------------------------------
 
 
 async def plan(args: argparse.Namespace, out: Out) -> int:
     """Show what apply would change; write nothing."""
-    state = _shards.load(args)
+    state = _load(args)
     shard = _shards.shard(args)
     async with connect(args, out) as conn:
-        display = ProgressDisplay("plan", stream=out.stderr)
-        try:
-            report = await provision.plan(
-                conn.canvas,
-                state,
-                replace=args.replace,
-                prune=args.prune,
-                concurrency=args.concurrency,
-                on_progress=display,
-                shard=shard,
-            )
-        finally:
-            display.close()
+        _environ(state, conn, out)
+        report = await _plan(conn, state, args, out, shard)
     _write_report(report, args, out)
     if out.json:
         out.data(report.to_json())
     else:
-        text = report.plan_text()
-        if text:
-            out.line(text)
-            out.line()
-        out.line("Plan: " + report.summary_line())
+        show_plan(report, out, verbose=args.verbose)
     if not report.ok:
         return _exit.FAILED
     if args.detailed_exitcode and report.pending:
@@ -341,8 +292,8 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
-    """Bring every account of the file (or of one shard) to its declared state."""
-    state = _shards.load(args)
+    """Bring every account of the file (or of one shard) to its state, after a yes on a terminal."""
+    state = _load(args)
     shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
@@ -350,10 +301,19 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
         _shards.leased(args, shard, state, out) as session,
         connect(args, out, session=session) as conn,
     ):
-        environ = environ_for(state.env_names(), conn, out)
+        environ = _environ(state, conn, out)
+        if _asks(args, conn, out):
+            planned = await _plan(conn, state, args, out, shard)
+            show_plan(planned, out, verbose=args.verbose)
+            if not planned.pending:
+                out.line("Nothing to apply.")
+                return _exit.OK if planned.ok else _exit.FAILED
+            if not _confirmed(out, planned):
+                out.line("Apply cancelled; nothing was written.")
+                return _exit.FAILED
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
-            with _stop_on_signals(stop, out) as signalled:
+            with _checked(args), _stop_on_signals(stop, out) as signalled:
                 report = await provision.apply(
                     conn.canvas,
                     state,
@@ -367,20 +327,140 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                     stop=stop,
                     shard=shard,
                 )
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            display.close()
+            _interrupted(out, display)
+            raise KeyboardInterrupt from None
         finally:
             display.close()
     _write_report(report, args, out)
     if out.json:
         out.data(report.to_json())
     else:
-        table = report.table()
-        if table:
-            out.line(table)
-            out.line()
-        out.line("Apply: " + report.summary_line())
+        show_apply(report, out, verbose=args.verbose)
     if signalled:
         return _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
     return _exit.for_report(report)
+
+
+def _interrupted(out: Out, display: ProgressDisplay) -> None:
+    last = display.last
+    if last is not None:
+        out.info(
+            f"interrupted after {last.finished:,} of {last.total:,} accounts "
+            f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were stopped "
+            "between writes: apply again to converge"
+        )
+
+
+def _load(args: argparse.Namespace) -> DesiredState:
+    """Read the file once, its content hash pinned (and checked with --expect-hash)."""
+    return _shards.load(args)
+
+
+@contextlib.contextmanager
+def _checked(args: argparse.Namespace) -> Iterator[None]:
+    """Report the file's problems against the catalog once each, where they are written."""
+    try:
+        yield
+    except DesiredStateError as exc:
+        try:
+            data = read(args.file)
+        except DesiredStateError:  # changed since it was loaded: report it as found
+            raise exc from None
+        raise DesiredStateError(exc.source, locate(exc.problems, data)) from None
+
+
+async def _plan(
+    conn: Connection,
+    state: DesiredState,
+    args: argparse.Namespace,
+    out: Out,
+    shard: Shard | None,
+) -> RunReport:
+    display = ProgressDisplay("plan", stream=out.stderr)
+    try:
+        with _checked(args):
+            return await provision.plan(
+                conn.canvas,
+                state,
+                replace=args.replace,
+                prune=args.prune,
+                concurrency=args.concurrency,
+                on_progress=display,
+                shard=shard,
+            )
+    finally:
+        display.close()
+
+
+def _asks(args: argparse.Namespace, conn: Connection, out: Out) -> bool:
+    """Whether apply shows the plan and asks first: on a terminal, unless told not to."""
+    return not (args.yes or out.json or conn.emulator) and sys.stdin.isatty()
+
+
+def _confirmed(out: Out, planned: RunReport) -> bool:
+    touched = sum(1 for a in planned.accounts if a.changes)
+    out.line()
+    out.line(f"Apply these changes to {touched:,} accounts? Only 'yes' goes ahead.")
+    out.stdout.write("Enter a value: ")
+    out.stdout.flush()
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
+    return answer.strip() == "yes"
+
+
+def _environ(state: DesiredState, conn: Connection, out: Out) -> dict[str, str]:
+    """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used."""
+    environ = dict(environ_for(state.env_names(), conn, out))
+    unset = state.missing_env(environ)
+    if unset:
+        are = (
+            "variable the file refers to is"
+            if len(unset) == 1
+            else "variables the file refers to are"
+        )
+        lines = [f"{len(unset)} environment {are} not set:"]
+        for name in unset:
+            lines.append(f"  {name}: {_uses(state, name)}")
+        lines.append(
+            "set them (the file must never hold the values), or try it all with --emulator"
+        )
+        raise UsageError("\n".join(lines))
+    return environ
+
+
+def _uses(state: DesiredState, name: str) -> str:
+    """Say where ``${name}`` is used: each place, with the accounts, or how many."""
+    places: dict[str, list[str]] = {}
+    for account in state.accounts:
+        for where in _refs_of(account, name):
+            places.setdefault(where, []).append(account.label)
+    total = len(state.accounts)
+    parts = []
+    for where, labels in places.items():
+        if len(labels) == total and total > 1:
+            who = f"all {total:,} accounts"
+        elif len(labels) <= 3:
+            who = ", ".join(labels)
+        else:
+            who = f"{len(labels):,} accounts"
+        parts.append(f"{where} ({who})")
+    return "; ".join(parts)
+
+
+def _refs_of(account: provision.AccountSpec, name: str) -> Iterator[str]:
+    for app in account.applications:
+        for field, value in app.credentials.items():
+            if isinstance(value, EnvRef) and value.name == name:
+                yield f"applications.{app.key}.credentials.{field}"
+    for workflow in account.workflows:
+        for block, values in workflow.variables.items():
+            for variable, value in values.items():
+                if any(ref.name == name for ref in iter_refs(value)):
+                    yield f'workflows."{workflow.name}".variables."{block}".{variable}'
 
 
 @contextlib.contextmanager
@@ -428,31 +508,6 @@ def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None
         out.error(f"cannot write the report to {path}: {exc.strerror}")
         return
     out.info(f"report written to {path}")
-
-
-# -- the emulator --------------------------------------------------------------------------
-
-
-async def emulator(args: argparse.Namespace, out: Out) -> int:
-    """Serve the bundled emulator until interrupted."""
-    from canvas_async.testing import CanvasEmulator  # noqa: PLC0415
-
-    async with CanvasEmulator(
-        seed="samples", synthetic_accounts=args.accounts, auth=args.auth, port=args.port
-    ) as emu:
-        out.line(f"Canvas emulator listening at {emu.url} ({args.accounts} demo accounts)")
-        out.line("Point canvas-async at it with (keys valid for this run only):")
-        out.line(f"  export {_connect_var('ENV')}={emu.url}")
-        out.line(f"  export {_connect_var('CONSUMER')}={emu.consumer}")
-        out.line(f"  export {_connect_var('SECRET_KEY')}={emu.secret_key}")
-        out.line("Press Ctrl-C to stop.")
-        out.stdout.flush()
-        await asyncio.Event().wait()
-    return _exit.OK  # pragma: no cover - only Ctrl-C ends it
-
-
-def _connect_var(name: str) -> str:
-    return f"CANVAS_{name}"
 
 
 # -- cells ----------------------------------------------------------------------------------

@@ -1,4 +1,11 @@
-"""Open a client from the environment, from key files, or on the bundled emulator."""
+"""Open a client from the environment, from key files, or on the bundled emulator.
+
+The auth mode comes from ``--auth``, else ``CANVAS_AUTH``, else ``auto`` (the
+client asks ``/Authenticate``: ``true`` means key mode, a token object token
+mode; spec: "Authentication"). When the server refuses the credentials, the
+message names the mode in use and what was refused: the keys, an access
+token or a refresh token.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,32 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import aiohttp
 import attrs
 
-from canvas_async._client import Canvas
-from canvas_async._errors import ValidationError
+from canvas_async._client import AuthMode, Canvas
+from canvas_async._errors import (
+    AuthenticationError,
+    CanvasError,
+    NotFoundError,
+    UnexpectedResponseError,
+    ValidationError,
+)
 from canvas_async.cli._output import Out
+from canvas_async.cli._parser import AUTH_MODES, DEMO_ACCOUNTS
+from canvas_async.cli._run import UsageError
 
-__all__ = ["DEMO_ACCOUNTS", "PLACEHOLDER", "Connection", "UsageError", "connect", "environ_for"]
-
-#: Managed accounts the emulator started by ``--emulator`` is seeded with.
-DEMO_ACCOUNTS: Final = 50
+__all__ = [
+    "PLACEHOLDER",
+    "AuthChoice",
+    "Connection",
+    "auth_choice",
+    "connect",
+    "environ_for",
+    "refusal",
+]
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
 #: accepts any credential).
 PLACEHOLDER: Final = "emulator-placeholder"
@@ -28,10 +48,92 @@ PLACEHOLDER: Final = "emulator-placeholder"
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
+AUTH_VAR: Final = "CANVAS_AUTH"
+
+# What the server's GetMetaData lists in token mode only (spec: "Authentication").
+_TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
+_CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"
 
 
-class UsageError(ValidationError):
-    """The command was called in a way that cannot work (exit status 2)."""
+@attrs.frozen
+class AuthChoice:
+    """The auth mode asked for, and where it was asked (for messages)."""
+
+    mode: AuthMode
+    source: str
+
+    def describe(self, in_use: Literal["keys", "token"] | None) -> str:
+        """Name the mode in use, e.g. ``token mode (detected by auto)``."""
+        if in_use is None:
+            return f"auto mode ({self.source}), not detected yet"
+        how = "detected by auto" if self.mode == "auto" else f"from {self.source}"
+        return f"{'key' if in_use == 'keys' else 'token'} mode ({how})"
+
+
+def auth_choice(args: argparse.Namespace) -> AuthChoice:
+    """Return the mode ``--auth`` or ``CANVAS_AUTH`` asks for; ``auto`` if neither.
+
+    Raises:
+        UsageError: ``CANVAS_AUTH`` holds something else.
+    """
+    flag = getattr(args, "auth", None)
+    if flag:
+        return AuthChoice(flag, "--auth")
+    value = os.environ.get(AUTH_VAR, "").strip().casefold()
+    if not value:
+        return AuthChoice("auto", "the default")
+    if value not in AUTH_MODES:
+        # The value is not echoed: it might be a key set in the wrong variable.
+        raise UsageError(f"{AUTH_VAR} must be one of {', '.join(AUTH_MODES)}")
+    return AuthChoice(value, AUTH_VAR)
+
+
+def refusal(
+    operation: str,
+    choice: AuthChoice,
+    in_use: Literal["keys", "token"] | None,
+    *,
+    catalogue: Literal["keys", "token"] | None = None,
+) -> str:
+    """Say what the server refused with 401, in which mode, and what to check.
+
+    Args:
+        operation: The refused operation's name, e.g. ``"Authenticate"``.
+        choice: The mode asked for.
+        in_use: The mode in use when it was refused (None: ``auto`` had not
+            detected one, since ``/Authenticate`` refused the keys).
+        catalogue: The mode the server's GetMetaData shows, if it was read.
+    """
+    mode = choice.describe(in_use)
+    if operation == "Authenticate":
+        return f"{mode}: the server refused the keys at Authenticate: {_CHECK_KEYS}"
+    if operation in _TOKEN_OPERATIONS:
+        return (
+            f"{mode}: the server refused the refresh token at {operation} "
+            "(the keys had been accepted): it expired, or another client revoked it"
+        )
+    if in_use == "token":
+        return (
+            f"{mode}: the server refused the access token for {operation}, also after "
+            "renewing it (the keys were accepted at Authenticate): check the server "
+            f"({ENV_VAR}) and that it accepts this client's address"
+        )
+    if catalogue == "token":
+        return (
+            f"{mode}: the server refused the keys for {operation}: it speaks token mode "
+            "(its GetMetaData lists RefreshAccessToken and DeleteToken): "
+            f"use --auth token or --auth auto (or unset {AUTH_VAR})"
+        )
+    return f"{mode}: the server refused the keys for {operation}: {_CHECK_KEYS}"
+
+
+async def _catalogue_mode(canvas: Canvas) -> Literal["keys", "token"] | None:
+    """Return the mode the server's GetMetaData shows; None if it cannot be read."""
+    try:
+        names = {endpoint.name for endpoint in await canvas.meta.endpoints()}
+    except CanvasError:
+        return None
+    return "token" if names & _TOKEN_OPERATIONS else "keys"
 
 
 @attrs.frozen
@@ -41,6 +143,7 @@ class Connection:
     canvas: Canvas
     emulator: bool
     where: str
+    auth: AuthChoice = AuthChoice("auto", "the default")
 
 
 def _read_key(path: str, what: str) -> str:
@@ -75,26 +178,83 @@ async def connect(
     """Open the client the arguments ask for; close it (and any emulator) on exit.
 
     ``session``, when given, is the ``aiohttp`` session the client sends with
-    (a shard's lease-checking one); the caller closes it.
+    (a shard's lease-checking one); the caller closes it. Closing revokes the
+    tokens in token mode (one DeleteToken), whether the command succeeded,
+    failed or was interrupted. A refusal (401) raises with a note that names
+    the mode and what was refused (:func:`refusal`).
     """
+    choice = auth_choice(args)
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
-        async with CanvasEmulator(seed="samples", synthetic_accounts=DEMO_ACCOUNTS) as emu:
+        served: Literal["keys", "token"] = "token" if choice.mode == "token" else "keys"
+        async with CanvasEmulator(
+            seed="samples", synthetic_accounts=DEMO_ACCOUNTS, auth=served
+        ) as emu:
             out.info(
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            async with Canvas(
-                consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, session=session
-            ) as c:
-                yield Connection(c, emulator=True, where="the bundled emulator")
+            canvas = Canvas(
+                consumer=emu.consumer,
+                secret_key=emu.secret_key,
+                env=emu.url,
+                auth=choice.mode,
+                session=session,
+            )
+            async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as conn:
+                yield conn
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
-    async with Canvas(consumer=consumer, secret_key=secret_key, env=env, session=session) as canvas:
-        yield Connection(canvas, emulator=False, where=str(canvas.base_url))
+    try:
+        canvas = Canvas(
+            consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
+        )
+    except ValidationError as exc:
+        given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
+        raise UsageError(f"{given}: {exc}") from None
+    async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def _opened(conn: Connection) -> AsyncIterator[Connection]:
+    """Run the command on ``conn``; note on some failures what to check."""
+    async with conn.canvas as canvas:
+        try:
+            yield conn
+        except AuthenticationError as exc:
+            in_use = canvas.auth_mode
+            # Keys refused after Authenticate: perhaps the server speaks token mode.
+            catalogue = (
+                await _catalogue_mode(canvas)
+                if in_use == "keys" and exc.operation != "Authenticate"
+                else None
+            )
+            exc.add_note(refusal(exc.operation, conn.auth, in_use, catalogue=catalogue))
+            raise
+        except UnexpectedResponseError as exc:
+            if (
+                exc.operation == "Authenticate"
+                and conn.auth.mode == "token"
+                and await _catalogue_mode(canvas) == "keys"
+            ):
+                exc.add_note(
+                    f"token mode (from {conn.auth.source}) was asked for, but the server "
+                    "speaks key mode (its GetMetaData lists no RefreshAccessToken or "
+                    "DeleteToken): use --auth keys or --auth auto"
+                )
+            raise
+        except NotFoundError as exc:
+            if not canvas.base_url.path.rstrip("/").endswith("/api"):
+                exc.add_note(
+                    f"the server is {canvas.base_url}, whose path does not end in /api: "
+                    "Canvas answers under /api (e.g. https://canvas.connectmyapps.com/api); "
+                    "is CANVAS_ENV / --env missing it?"
+                )
+            raise
 
 
 def environ_for(

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from canvas_async.provision.report import RunReport, Status
+if TYPE_CHECKING:
+    from canvas_async.provision.report import RunReport
 
-__all__ = [
-    "FAILED",
-    "INTERRUPTED",
-    "OK",
-    "PENDING",
-    "TERMINATED",
-    "UNKNOWN",
-    "USAGE",
-    "for_report",
-]
+__all__ = ["FAILED", "INTERRUPTED", "OK", "PENDING", "TERMINATED", "UNKNOWN", "USAGE", "for_report"]
 
 OK: Final = 0
 """Everything asked for is done (apply: every account done)."""
@@ -38,6 +30,8 @@ TERMINATED: Final = 143
 
 def for_report(report: RunReport) -> int:
     """Return the exit status of an apply."""
+    from canvas_async.provision.report import Status  # noqa: PLC0415 - keeps --help light
+
     if any(a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED) for a in report.accounts):
         return FAILED
     if report.count(Status.OUTCOME_UNKNOWN):

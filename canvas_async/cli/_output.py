@@ -1,4 +1,12 @@
-"""What the command prints: tables and JSON on stdout, progress and errors on stderr."""
+"""What the command prints: tables and JSON on stdout, progress and errors on stderr.
+
+Plain text is written straight to the streams. ``rich`` draws what needs a
+terminal's width and colours (tables that fold, progress redrawn in place,
+coloured plans); it is imported only when something is drawn, so commands
+that print a line or two start fast. Colour follows rich's rules: none when
+the stream is not a terminal or ``NO_COLOR`` is set, always with
+``FORCE_COLOR``.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +17,25 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import IO, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from canvas_async.bulk import Progress
-from canvas_async.provision.report import format_table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+    from rich.progress import Task, TaskID
+    from rich.text import Text
+
+    from canvas_async.bulk import Progress
 
 T = TypeVar("T")
 
 __all__ = ["Out", "ProgressDisplay", "to_jsonable"]
 
 PROG: Final = "canvas-async"
+#: The plain progress line's bar, in characters.
+_BAR: Final = 20
 
 
 def to_jsonable(value: Any) -> Any:
@@ -44,6 +59,17 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _console(stream: IO[str]) -> Console:
+    from rich.console import Console  # noqa: PLC0415 - only when something is drawn
+
+    return Console(file=stream, highlight=False, emoji=False)
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 @attrs.define
 class Out:
     """Where output goes, and in which form."""
@@ -51,6 +77,27 @@ class Out:
     json: bool = False
     stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
     stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
+    _console: Console | None = attrs.field(default=None, init=False)
+    _err_console: Console | None = attrs.field(default=None, init=False)
+
+    @property
+    def console(self) -> Console:
+        """The rich console on stdout."""
+        if self._console is None:
+            self._console = _console(self.stdout)
+        return self._console
+
+    @property
+    def err_console(self) -> Console:
+        """The rich console on stderr (progress, questions)."""
+        if self._err_console is None:
+            self._err_console = _console(self.stderr)
+        return self._err_console
+
+    @property
+    def terminal(self) -> bool:
+        """Whether stdout is a terminal (tables fold to its width there)."""
+        return _is_tty(self.stdout)
 
     def data(self, value: Any) -> None:
         """Print ``value`` as JSON on stdout."""
@@ -58,12 +105,25 @@ class Out:
         self.stdout.write("\n")
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-        """Print an aligned table on stdout."""
+        """Print a table on stdout: folded to a terminal's width, plain columns otherwise."""
         text_rows = [["" if c is None else str(c) for c in row] for row in rows]
         if not text_rows:
             self.info("(none)")
             return
-        self.line(format_table(headers, text_rows))
+        if not self.terminal:
+            from canvas_async.provision.report import format_table  # noqa: PLC0415
+
+            self.line(format_table(headers, text_rows))
+            return
+        from rich import box  # noqa: PLC0415
+        from rich.table import Table  # noqa: PLC0415
+
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        for row in text_rows:
+            table.add_row(*row)
+        self.console.print(table)
 
     def listing(
         self,
@@ -78,90 +138,161 @@ class Out:
             self.table(headers, (row(item) for item in items))
 
     def line(self, text: str = "") -> None:
-        """Print a line on stdout."""
-        self.stdout.write(text + "\n")
+        """Print a line on stdout: as it is, or wrapped at words on a terminal."""
+        if self.terminal:
+            self.console.print(text, markup=False)
+        else:
+            self.stdout.write(text + "\n")
+
+    def styled(self, markup: str) -> None:
+        """Print a line with rich markup (``[red]...[/]``); plain and unwrapped off a terminal."""
+        self.console.print(markup, soft_wrap=not self.terminal)
 
     def info(self, text: str) -> None:
         """Print a remark for people on stderr (never mixed into JSON on stdout)."""
-        self.stderr.write(text + "\n")
-        self.stderr.flush()
+        self._err(text)
 
     def error(self, text: str) -> None:
         """Print an error on stderr, prefixed with the command's name."""
-        lines = text.rstrip().splitlines() or [""]
-        self.stderr.write(f"{PROG}: error: {lines[0]}\n")
-        for extra in lines[1:]:
-            self.stderr.write(f"{extra}\n")
-        self.stderr.flush()
+        self._err(f"{PROG}: error: {text.rstrip()}")
+
+    def _err(self, text: str) -> None:
+        if _is_tty(self.stderr):
+            self.err_console.print(text, markup=False)
+        else:
+            self.stderr.write(text + "\n")
+            self.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _counts(progress: Progress) -> str:
+    parts = [f"done {progress.done:,}", f"failed {progress.failed:,}"]
+    if progress.unknown:
+        parts.append(f"unknown {progress.unknown:,}")
+    if progress.cancelled:
+        parts.append(f"stopped {progress.cancelled:,}")
+    return "  ".join(parts)
 
 
 @attrs.define
 class ProgressDisplay:
-    """A progress bar on stderr: redrawn in place on a terminal, plain lines otherwise.
+    """Progress on stderr: a rich bar redrawn in place on a terminal, plain lines otherwise.
 
     Plain lines are written when the count crosses every tenth of the total
-    or every ``interval`` seconds, and once at the end, so logs stay short.
+    or every ``interval`` seconds, and once at the end, so CI logs stay short.
+    Both show the counts, the rate in accounts per second and the time left.
     """
 
     label: str
     stream: IO[str] = attrs.field(factory=lambda: sys.stderr)
     tty: bool | None = None
     interval: float = 5.0
-    width: int = 28
+    clock: Callable[[], float] = time.monotonic
+    _started: float | None = None
     _last_draw: float = 0.0
     _last_tenth: int = -1
-    _drawn: bool = False
-    _last: Progress | None = None
+    _rich: RichProgress | None = None
+    _task: TaskID | None = None
+    last: Progress | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.tty is None:
-            isatty = getattr(self.stream, "isatty", None)
-            self.tty = bool(isatty and isatty())
+            self.tty = _is_tty(self.stream)
 
     def __call__(self, progress: Progress) -> None:
         self.update(progress)
 
     def update(self, progress: Progress) -> None:
         """Show ``progress``."""
-        self._last = progress
-        now = time.monotonic()
+        self.last = progress
+        now = self.clock()
+        if self._started is None:
+            self._started = now
         final = progress.finished == progress.total
         if self.tty:
-            if final or now - self._last_draw >= 0.05:
-                self._draw(progress, now)
+            self._draw(progress, now, final=final)
             return
         tenth = progress.finished * 10 // max(progress.total, 1)
         if final or tenth != self._last_tenth or now - self._last_draw >= self.interval:
             self._last_tenth = tenth
             self._last_draw = now
-            self.stream.write(self.render(progress) + "\n")
+            self.stream.write(self.render(progress, elapsed=now - self._started) + "\n")
             self.stream.flush()
 
-    def _draw(self, progress: Progress, now: float) -> None:
-        self._last_draw = now
-        self._drawn = True
-        self.stream.write("\r\x1b[2K" + self.render(progress))
-        self.stream.flush()
+    def _draw(self, progress: Progress, now: float, *, final: bool) -> None:
+        if self._rich is None:
+            self._rich = _rich_progress(_console(self.stream))
+            self._rich.start()
+            self._task = self._rich.add_task(self.label, total=progress.total, counts="")
+        assert self._task is not None
+        self._rich.update(
+            self._task, completed=progress.finished, total=progress.total, counts=_counts(progress)
+        )
+        if final or now - self._last_draw >= 0.1:  # at most ten redraws a second
+            self._last_draw = now
+            self._rich.refresh()
 
     def close(self) -> None:
-        """End the display: a terminal's in-place line is kept and ended."""
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        """End the display: a terminal's bar is drawn a last time and kept."""
+        if self._rich is not None:
+            self._rich.refresh()
+            self._rich.stop()
+            self._rich = None
 
-    def render(self, progress: Progress) -> str:
-        """Return one line, e.g. ``apply [#######.....] 30/50 done 28 failed 2``."""
+    def render(self, progress: Progress, *, elapsed: float = 0.0) -> str:
+        """Return one plain line, e.g. ``apply [###...] 30/50 accounts  done 28  failed 2 ...``."""
         total = max(progress.total, 1)
-        filled = self.width * progress.finished // total
-        bar = "#" * filled + "." * (self.width - filled)
-        parts = [
-            f"{self.label} [{bar}] {progress.finished}/{progress.total} accounts",
-            f"done {progress.done}",
-            f"failed {progress.failed}",
-        ]
-        if progress.unknown:
-            parts.append(f"unknown {progress.unknown}")
-        if progress.cancelled:
-            parts.append(f"stopped {progress.cancelled}")
-        return "  ".join(parts)
+        filled = _BAR * progress.finished // total
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (_BAR - filled)}] "
+            f"{progress.finished:,}/{progress.total:,} accounts  {_counts(progress)}"
+        )
+        if elapsed > 0 and progress.finished:
+            rate = progress.finished / elapsed
+            line += f"  {rate:.1f}/s"
+            if progress.finished < progress.total:
+                line += f"  ETA {_duration((progress.total - progress.finished) / rate)}"
+            else:
+                line += f"  in {_duration(elapsed)}"
+        return line
+
+
+def _rich_progress(console: Console) -> RichProgress:
+    from rich.progress import (  # noqa: PLC0415 - only on a terminal
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text  # noqa: PLC0415
+
+    class Rate(ProgressColumn):
+        """Accounts finished per second."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:.1f}/s")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=None),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"),
+        Rate(),
+        TimeRemainingColumn(),
+        console=console,
+        auto_refresh=False,
+        expand=True,
+    )

@@ -1,37 +1,84 @@
-"""The command line: one ``argparse`` parser with a subcommand per job."""
+"""The command line: one ``argparse`` parser with a subcommand per job.
+
+Kept light on purpose: building the parser imports nothing but the standard
+library, and each command names its handler as ``module:function`` text,
+imported only when that command runs, so ``--help``, ``cron explain`` and
+``completion`` never load aiohttp.
+"""
 
 from __future__ import annotations
 
 import argparse
-import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final, Literal
 
-from canvas_async.bulk import Requeue
-from canvas_async.cli import _commands, _shards, _temporal
-from canvas_async.cli._connect import DEMO_ACCOUNTS
+# Light on purpose (argparse only), and shared with canvas-async-emulator.
+from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, seconds
 
-__all__ = ["build_parser"]
+__all__ = [
+    "AUTH_MODES",
+    "CONNECTION_OPTIONS",
+    "DEFAULT_CONCURRENCY",
+    "DEMO_ACCOUNTS",
+    "build_parser",
+]
+
+#: ``--concurrency``'s default: the client's own ``DEFAULT_MAX_CONCURRENCY``
+#: (a test keeps the two equal without importing the client here).
+DEFAULT_CONCURRENCY: Final = 64
+#: ``--max-attempts`` and ``--account-timeout``'s defaults: ``bulk.Requeue()``'s
+#: (kept equal by a test, without importing the bulk engine here).
+DEFAULT_MAX_ATTEMPTS: Final = 5
+DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
+#: The destinations of the connection options, for checks and completion (not
+#: ``auth``: the emulator command has an ``--auth`` of its own).
+CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator")
+#: ``--auth`` and ``CANVAS_AUTH``: the client's ``auth`` values.
+AUTH_MODES: Final[tuple[Literal["keys", "token", "auto"], ...]] = ("keys", "token", "auto")
 
 _EPILOG = """\
 keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-file),
-server: CANVAS_ENV or --env (dev, prd, or a base URL).
+server: CANVAS_ENV or --env (dev, prd, or a base URL ending in /api),
+auth mode: CANVAS_AUTH or --auth (keys, token, or auto: ask the server; the default).
+output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 (apply again), 4 plan --detailed-exitcode found changes, 130 interrupted
 (SIGINT), 143 terminated (SIGTERM).
 """
 
+_COMMANDS: Final = "canvas_async.cli._commands"
+_OFFLINE: Final = "canvas_async.cli._offline"
+_SHARDS: Final = "canvas_async.cli._shards"
+_TEMPORAL: Final = "canvas_async.cli._temporal"
 
-def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """Add the options every command takes, before or after its name.
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help that says every default, without repeating ``(default: None)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "%(default)" not in text
+            and "default" not in text
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _connection(*, top: bool) -> argparse.ArgumentParser:
+    """Return the connection options, shared by every command that talks to Canvas.
 
     On subcommands the defaults are suppressed, so a value given before the
-    command name is not overwritten by the subcommand's default.
+    command name (``canvas-async --emulator apply ...``) is kept.
     """
 
     def default(value: Any) -> Any:
         return value if top else argparse.SUPPRESS
 
-    group = parser.add_argument_group("connection and output")
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("connection")
     group.add_argument(
         "--env",
         default=default(None),
@@ -50,72 +97,105 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="read the secret key from PATH ('-' for stdin) instead of $CANVAS_SECRET_KEY",
     )
     group.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default=default(None),
+        help="keys: the keys on every request; token: keys exchanged for bearer tokens, "
+        "revoked at the end; auto: whichever the server speaks "
+        "(default: $CANVAS_AUTH, else auto)",
+    )
+    group.add_argument(
         "--emulator",
         action="store_true",
         default=default(False),
         help=f"run against the bundled emulator ({DEMO_ACCOUNTS} demo accounts, no keys needed)",
     )
-    group.add_argument(
+    return parent
+
+
+def _json_option(*, top: bool) -> argparse.ArgumentParser:
+    """Return ``--json``, taken before the command's name too (as the connection options)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
         "--json",
         action="store_true",
-        default=default(False),
-        help="print JSON on stdout instead of tables",
+        default=False if top else argparse.SUPPRESS,
+        help="print JSON on stdout instead of tables and text",
     )
+    return parent
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be {minimum} or more, not {value}"
+                if minimum == 0
+                else f"must be at least {minimum}, not {value}"
+            )
+        return value
+
+    return read
+
+
+positive = _at_least(1)
 
 
 _Commands = Any  # argparse's private _SubParsersAction
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
+class _Builder:
+    """Adds subcommands with the shared parents that fit each."""
+
+    def __init__(self) -> None:
+        self.connection = _connection(top=False)
+        self.json = _json_option(top=False)
+
+    def command(
+        self,
+        commands: _Commands,
+        name: str,
+        handler: str,
+        text: str,
+        *,
+        connects: bool = True,
+        json: bool = True,
+    ) -> argparse.ArgumentParser:
+        parents = [p for p, wanted in ((self.connection, connects), (self.json, json)) if wanted]
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name, help=text, description=text, parents=parents, formatter_class=_Formatter
+        )
+        sub.set_defaults(handler=handler, connects=connects)
+        return sub
 
 
 def _budget_options(sub: argparse.ArgumentParser) -> None:
-    defaults = Requeue()
     sub.add_argument(
         "--max-attempts",
-        type=_positive,
-        default=defaults.max_attempts,
+        type=positive,
+        default=DEFAULT_MAX_ATTEMPTS,
         metavar="N",
-        help="tries per account after transient failures, the first included "
-        f"(default {defaults.max_attempts})",
+        help="tries per account after transient failures, the first included",
     )
     sub.add_argument(
         "--account-timeout",
-        type=_seconds,
-        default=defaults.timeout,
+        type=seconds,
+        default=DEFAULT_ACCOUNT_TIMEOUT,
         metavar="SECONDS",
-        help=f"time per account over all its tries (default {defaults.timeout:g})",
+        help="time per account over all its tries",
     )
     sub.add_argument(
         "--deadline",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="start no new work after SECONDS; the report says what is left",
     )
-
-
-def _command(commands: _Commands, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = commands.add_parser(name, help=text, description=text)
-    sub.set_defaults(handler=handler)
-    _common(sub, top=False)
-    return sub
 
 
 def _account_option(sub: argparse.ArgumentParser, *, required: bool) -> None:
@@ -129,107 +209,154 @@ def _account_option(sub: argparse.ArgumentParser, *, required: bool) -> None:
 
 
 def _times_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--count", "-n", type=positive, default=5, help="fire times to show")
+    sub.add_argument("--tz", metavar="ZONE", help="time zone of the fire times (default: UTC)")
     sub.add_argument(
-        "--count", "-n", type=_positive, default=5, help="fire times to show (default 5)"
+        "--unix", action="store_true", help="read a five-field Unix cron and show it as Quartz"
     )
-    sub.add_argument("--tz", metavar="ZONE", help="time zone of the fire times (default UTC)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``canvas-async`` command."""
     parser = argparse.ArgumentParser(
         prog="canvas-async",
-        description="Work with the Canvas REST API of ConnectMyApps, one account or hundreds.",
+        description="Work with the Canvas REST API of ConnectMyApps, one account or thousands.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
+        parents=[_connection(top=True), _json_option(top=True)],
     )
-    _common(parser, top=True)
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    _reading_commands(commands)
-    _workflow_commands(commands)
-    _state_commands(commands)
-    _temporal.add_commands(commands)
-    emu = _command(commands, "emulator", _commands.emulator, "serve the bundled emulator")
-    emu.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    emu.add_argument(
-        "--accounts",
-        type=int,
-        default=DEMO_ACCOUNTS,
-        help=f"demo accounts to seed (default {DEMO_ACCOUNTS})",
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.set_defaults(connects=False, handler=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    build = _Builder()
+    _reading_commands(build, commands)
+    _workflow_commands(build, commands)
+    _state_commands(build, commands)
+    _temporal_commands(build, commands)
+    emu = build.command(
+        commands,
+        "emulator",
+        "canvas_async.testing._cli:command",
+        "serve the bundled emulator (same as canvas-async-emulator)",
+        connects=False,
+        json=False,
     )
-    emu.add_argument("--auth", choices=("keys", "token"), default="keys", help="auth mode")
+    add_emulator_options(emu)
+    completion = build.command(
+        commands,
+        "completion",
+        f"{_OFFLINE}:completion",
+        "print a shell completion script, e.g. canvas-async completion bash >> ~/.bashrc",
+        connects=False,
+        json=False,
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     return parser
 
 
-def _reading_commands(commands: _Commands) -> None:
-    _command(commands, "auth", _commands.auth, "check that the keys are accepted")
-    _command(commands, "accounts", _commands.accounts, "list the organization's accounts")
-    _command(
+def _reading_commands(build: _Builder, commands: _Commands) -> None:
+    build.command(commands, "auth", f"{_COMMANDS}:auth", "check that the keys are accepted")
+    build.command(commands, "accounts", f"{_COMMANDS}:accounts", "list the organization's accounts")
+    build.command(
         commands,
         "doctor",
-        _commands.doctor,
+        f"{_COMMANDS}:doctor",
         "compare the server's own catalogue with what canvas-async sends (exit 1 if a call breaks)",
     )
-    for name, handler, text in (
-        ("applications", _commands.applications, "list the applications Canvas supports"),
-        ("registered", _commands.registered, "list an account's registered applications"),
-        ("templates", _commands.templates, "list workflow templates"),
-        ("workflows", _commands.workflows, "list an account's workflows"),
+    for name, text in (
+        ("applications", "list the applications Canvas supports"),
+        ("registered", "list an account's registered applications"),
+        ("templates", "list workflow templates"),
+        ("workflows", "list an account's workflows"),
     ):
-        _account_option(_command(commands, name, handler, text), required=False)
+        _account_option(build.command(commands, name, f"{_COMMANDS}:{name}", text), required=False)
 
 
-def _workflow_commands(commands: _Commands) -> None:
-    run = _command(commands, "run", _commands.run, "run a workflow, whole or a block range")
+def _workflow_commands(build: _Builder, commands: _Commands) -> None:
+    run = build.command(
+        commands, "run", f"{_COMMANDS}:run", "run a workflow, whole or a block range"
+    )
     _account_option(run, required=True)
     run.add_argument("workflow", help="the workflow's id or name")
-    run.add_argument("--from", dest="from_block", type=_positive, help="first block (1-based)")
-    run.add_argument("--till", dest="till_block", type=_positive, help="last block (inclusive)")
+    run.add_argument("--from", dest="from_block", type=positive, help="first block (1-based)")
+    run.add_argument("--till", dest="till_block", type=positive, help="last block (inclusive)")
 
-    sched = _command(commands, "schedule", _commands.schedule, "schedule a workflow (Quartz cron)")
+    sched = build.command(
+        commands, "schedule", f"{_COMMANDS}:schedule", "schedule a workflow (Quartz cron)"
+    )
     _account_option(sched, required=True)
     sched.add_argument("workflow", help="the workflow's id or name")
     sched.add_argument("cron", help='Quartz cron, e.g. "0 0/5 * ? * * *" (quote it)')
     _times_options(sched)
 
-    unsched = _command(commands, "unschedule", _commands.unschedule, "turn a scheduler off")
+    unsched = build.command(
+        commands, "unschedule", f"{_COMMANDS}:unschedule", "turn a scheduler off"
+    )
     _account_option(unsched, required=True)
     unsched.add_argument("workflow", help="the workflow's id or name")
 
-    cron = _command(commands, "cron", _commands.cron_explain, "explain a cron expression")
+    cron = build.command(
+        commands,
+        "cron",
+        f"{_OFFLINE}:cron_explain",
+        "explain a cron expression (no connection)",
+        connects=False,
+        json=False,
+    )
     actions = cron.add_subparsers(title="cron commands", metavar="ACTION", required=True)
-    explain = _command(
-        actions, "explain", _commands.cron_explain, "say what a cron means and when it fires"
+    explain = build.command(
+        actions,
+        "explain",
+        f"{_OFFLINE}:cron_explain",
+        "say what a cron means and when it fires",
+        connects=False,
     )
     explain.add_argument("expression", help='e.g. "0 0 2,6 ? * TUE *" (quote it)')
-    explain.add_argument(
-        "--unix", action="store_true", help="read a five-field Unix cron and show it as Quartz"
-    )
     _times_options(explain)
 
 
-def _state_commands(commands: _Commands) -> None:
-    for name, handler, text in (
-        ("plan", _commands.plan, "show what apply would change in every account; write nothing"),
-        ("apply", _commands.apply, "bring every account of a desired-state file to its state"),
+def _state_commands(build: _Builder, commands: _Commands) -> None:
+    for name, text in (
+        ("plan", "show what apply would change in every account; write nothing"),
+        ("apply", "bring every account of a desired-state file to its state"),
     ):
-        sub = _command(commands, name, handler, text)
+        sub = build.command(commands, name, f"{_COMMANDS}:{name}", text)
         sub.add_argument("file", help="the desired-state file (.toml or .json)")
         sub.add_argument(
             "--replace",
             action="store_true",
-            help="recreate workflows that drifted in what cannot be updated in place",
+            help="delete and recreate workflows that drifted in what cannot be updated in "
+            "place (template, bound applications, variables, description); registrations "
+            "are never recreated",
         )
         sub.add_argument(
             "--prune",
             action="store_true",
             help="delete workflows created by canvas-async that the file no longer declares",
         )
-        sub.add_argument("--concurrency", type=_positive, help="most accounts handled at once")
+        sub.add_argument(
+            "--concurrency",
+            type=positive,
+            default=DEFAULT_CONCURRENCY,
+            help="most accounts handled at once",
+        )
         sub.add_argument("--report", metavar="PATH", help="also write the JSON report to PATH")
+        sub.add_argument(
+            "--verbose",
+            "-v",
+            action="store_true",
+            help="list every account (apply: a row each; plan: its changes one by one)",
+        )
         if name == "apply":
             sub.add_argument(
                 "--fail-fast", action="store_true", help="stop at the first account that fails"
+            )
+            sub.add_argument(
+                "--yes",
+                "-y",
+                action="store_true",
+                help="apply without showing the plan and asking first (never asked when "
+                "standard input is not a terminal)",
             )
             _budget_options(sub)
         else:
@@ -238,9 +365,106 @@ def _state_commands(commands: _Commands) -> None:
                 action="store_true",
                 help="exit 4 when there is anything to apply",
             )
-        _shards.add_options(sub, apply=name == "apply")
-    shards = _command(
-        commands, "shards", _shards.shards, "show which shard every account of a file belongs to"
+        _shard_options(sub, apply=name == "apply")
+    shards = build.command(
+        commands,
+        "shards",
+        f"{_SHARDS}:shards",
+        "show which shard every account of a file belongs to (no connection)",
+        connects=False,
     )
     shards.add_argument("file", help="the desired-state file (.toml or .json)")
-    shards.add_argument("--shards", type=_positive, required=True, metavar="N", help="shards")
+    shards.add_argument("--shards", type=positive, required=True, metavar="N", help="shards")
+
+
+def _shard_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:
+    """Add the shard options to ``plan`` (``apply=False``) or ``apply``."""
+    group = sub.add_argument_group("shards (one worker of several)")
+    group.add_argument(
+        "--shard", metavar="I/N", help="handle only shard I of N (0-based), e.g. 2/8"
+    )
+    group.add_argument(
+        "--shard-from-env",
+        metavar="VAR",
+        help="take the shard index from $VAR (e.g. JOB_COMPLETION_INDEX); needs --shards",
+    )
+    group.add_argument("--shards", type=int, metavar="N", help="the number of shards")
+    group.add_argument(
+        "--expect-hash",
+        metavar="HASH",
+        help="refuse the file (exit 2) unless its content hash is HASH (see 'shards')",
+    )
+    if not apply:
+        return
+    group.add_argument(
+        "--lease-dir",
+        metavar="DIR",
+        help="where shard leases (lock files) live (default: $CANVAS_LEASE_DIR, "
+        "else canvas-async-leases in the temporary directory)",
+    )
+    group.add_argument(
+        "--lease-wait",
+        type=float,
+        metavar="SECONDS",
+        help="give up (exit 1) when another attempt holds the shard's lease this long "
+        "(default: wait until it is free)",
+    )
+    group.add_argument(
+        "--no-lease",
+        action="store_true",
+        help="do not take the shard's lease (two attempts of one shard may then overlap)",
+    )
+
+
+def _temporal_commands(build: _Builder, commands: _Commands) -> None:
+    """Add ``temporal worker`` and ``temporal apply`` (the temporal extra; none imported here)."""
+    text = "converge files on Temporal, one activity per shard (the temporal extra)"
+    top = build.command(
+        commands, "temporal", f"{_TEMPORAL}:worker", text, connects=False, json=False
+    )
+    actions = top.add_subparsers(title="temporal commands", metavar="ACTION", required=True)
+    run = _temporal_command(build, actions, "worker", "run a worker: converge shards as activities")
+    run.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=8,
+        metavar="N",
+        help="shards this worker converges at once",
+    )
+    start = _temporal_command(build, actions, "apply", "converge a file: one activity per shard")
+    start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
+    start.add_argument("--shards", type=int, required=True, metavar="N", help="activities")
+    start.add_argument(
+        "--org",
+        default="default",
+        help="the organization (part of the workflow id: one convergence per org and file)",
+    )
+    start.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='converge daily instead: a Temporal Schedule on a five-field cron, e.g. "30 2 * * *"',
+    )
+    start.add_argument("--replace", action="store_true", help="as apply --replace")
+    start.add_argument("--prune", action="store_true", help="as apply --prune")
+    start.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="presume a shard's attempt lost after this long without a heartbeat",
+    )
+    start.add_argument(
+        "--no-wait", action="store_true", help="start the workflow and return its id"
+    )
+
+
+def _temporal_command(
+    build: _Builder, actions: _Commands, name: str, text: str
+) -> argparse.ArgumentParser:
+    sub = build.command(actions, name, f"{_TEMPORAL}:{name}", text, connects=False)
+    sub.add_argument("--task-queue", default="canvas-async", help="Temporal's task queue")
+    sub.add_argument(
+        "--address", help="Temporal's host:port (default: $TEMPORAL_ADDRESS, else localhost:7233)"
+    )
+    sub.add_argument("--namespace", help="(default: $TEMPORAL_NAMESPACE, else default)")
+    return sub

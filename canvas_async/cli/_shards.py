@@ -1,4 +1,7 @@
-"""Shards on the command line: ``--shard I/N``, ``--shard-from-env VAR``, the lease, ``shards``."""
+"""Shards on the command line: ``--shard I/N``, ``--shard-from-env VAR``, the lease, ``shards``.
+
+The options are defined with the others in :mod:`canvas_async.cli._parser`.
+"""
 
 from __future__ import annotations
 
@@ -13,54 +16,15 @@ from typing import Final
 import aiohttp
 
 from canvas_async.cli import _exit
-from canvas_async.cli._connect import UsageError
 from canvas_async.cli._output import Out
+from canvas_async.cli._run import UsageError
 from canvas_async.provision.lease import FileLease, LeaseHeldError, guarded_session
 from canvas_async.provision.shard import Shard, assign, load_file
 from canvas_async.provision.spec import DesiredState
 
-__all__ = ["add_options", "leased", "load", "shard", "shards"]
+__all__ = ["leased", "load", "shard", "shards"]
 
 LEASE_DIR_VAR: Final = "CANVAS_LEASE_DIR"
-
-
-def add_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:
-    """Add the shard options to ``plan`` (``apply=False``) or ``apply``."""
-    group = sub.add_argument_group("shards (one worker of several)")
-    group.add_argument(
-        "--shard", metavar="I/N", help="handle only shard I of N (0-based), e.g. 2/8"
-    )
-    group.add_argument(
-        "--shard-from-env",
-        metavar="VAR",
-        help="take the shard index from $VAR (e.g. JOB_COMPLETION_INDEX); needs --shards",
-    )
-    group.add_argument("--shards", type=int, metavar="N", help="the number of shards")
-    group.add_argument(
-        "--expect-hash",
-        metavar="HASH",
-        help="refuse the file (exit 2) unless its content hash is HASH (see 'shards')",
-    )
-    if not apply:
-        return
-    group.add_argument(
-        "--lease-dir",
-        metavar="DIR",
-        help=f"where shard leases (lock files) live (default: ${LEASE_DIR_VAR}, "
-        "else canvas-async-leases in the temporary directory)",
-    )
-    group.add_argument(
-        "--lease-wait",
-        type=float,
-        metavar="SECONDS",
-        help="give up (exit 1) when another attempt holds the shard's lease this long "
-        "(default: wait until it is free)",
-    )
-    group.add_argument(
-        "--no-lease",
-        action="store_true",
-        help="do not take the shard's lease (two attempts of one shard may then overlap)",
-    )
 
 
 def shard(args: argparse.Namespace) -> Shard | None:

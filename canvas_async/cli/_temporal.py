@@ -1,6 +1,7 @@
 """``canvas-async temporal worker`` and ``temporal apply``: the Temporal extra on the command line.
 
-The parser is built without importing ``temporalio``; the commands import
+The commands' options are in :mod:`canvas_async.cli._parser`, built without
+importing ``temporalio``; the commands import
 :mod:`canvas_async.contrib.temporal` when run, and say how to install the
 extra when it is missing.
 """
@@ -15,66 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from canvas_async._errors import CanvasError
 from canvas_async.cli import _exit
-from canvas_async.cli._connect import UsageError
 from canvas_async.cli._output import Out
+from canvas_async.cli._run import UsageError
 from canvas_async.schedule import Cron
 
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["add_commands"]
-
-
-def add_commands(commands: Any) -> None:
-    """Add ``temporal worker`` and ``temporal apply`` to the subcommands ``commands``."""
-    text = "converge files on Temporal, one activity per shard (the temporal extra)"
-    top = commands.add_parser("temporal", help=text, description=text)
-    actions = top.add_subparsers(title="temporal commands", metavar="ACTION", required=True)
-    run = _subcommand(actions, "worker", worker, "run a worker: converge shards as activities")
-    run.add_argument(
-        "--max-concurrent-activities",
-        type=int,
-        default=8,
-        metavar="N",
-        help="shards this worker converges at once (default 8)",
-    )
-    start = _subcommand(actions, "apply", apply, "converge a file: one activity per shard")
-    start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
-    start.add_argument("--shards", type=int, required=True, metavar="N", help="activities")
-    start.add_argument(
-        "--org",
-        default="default",
-        help="the organization (part of the workflow id: one convergence per org and file)",
-    )
-    start.add_argument(
-        "--schedule",
-        metavar="CRON",
-        help='converge daily instead: a Temporal Schedule on a five-field cron, e.g. "30 2 * * *"',
-    )
-    start.add_argument("--replace", action="store_true", help="as apply --replace")
-    start.add_argument("--prune", action="store_true", help="as apply --prune")
-    start.add_argument(
-        "--heartbeat-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="presume a shard's attempt lost after this long without a heartbeat (default 60)",
-    )
-    start.add_argument(
-        "--no-wait", action="store_true", help="start the workflow and return its id"
-    )
-
-
-def _subcommand(actions: Any, name: str, handler: Any, text: str) -> argparse.ArgumentParser:
-    sub: argparse.ArgumentParser = actions.add_parser(name, help=text, description=text)
-    sub.set_defaults(handler=handler)
-    sub.add_argument("--task-queue", default="canvas-async", help="(default canvas-async)")
-    sub.add_argument(
-        "--address", help="Temporal's host:port (default: $TEMPORAL_ADDRESS, else localhost:7233)"
-    )
-    sub.add_argument("--namespace", help="(default: $TEMPORAL_NAMESPACE, else default)")
-    sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON out")
-    return sub
+__all__ = ["apply", "worker"]
 
 
 def _extra() -> ModuleType:

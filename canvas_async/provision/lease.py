@@ -55,6 +55,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 import aiohttp
 import attrs
 
+from canvas_async import _routes
 from canvas_async._errors import CanvasError
 
 __all__ = [
@@ -269,6 +270,10 @@ def read_record(path: str | Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+#: The one request a lost lease lets through (spec: "Authentication").
+_REVOKE_PATH: Final = _routes.route("delete_token").path
+
+
 @contextlib.asynccontextmanager
 async def guarded_session(
     lease: Lease, **session_options: Any
@@ -281,15 +286,18 @@ async def guarded_session(
 
     A lost lease raises :class:`LeaseLostError` from the request, before it is
     sent; the run's accounts then fail with that reason and nothing more is
-    written. Pass the session to ``Canvas(session=...)``; it is closed on exit.
+    written. Revoking the client's tokens (``DeleteToken``) is let through:
+    it writes nothing, and a lost lease must not leave a token pair alive.
+    Pass the session to ``Canvas(session=...)``; it is closed on exit.
     """
 
     async def before_request(
         _session: aiohttp.ClientSession,
         _context: types.SimpleNamespace,
-        _params: aiohttp.TraceRequestStartParams,
+        params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        await lease.check()
+        if not params.url.path.endswith(_REVOKE_PATH):
+            await lease.check()
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(before_request)

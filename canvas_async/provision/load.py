@@ -28,10 +28,13 @@ anything is sent. The format::
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
+import re
 import tomllib
 import uuid
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
@@ -49,7 +52,7 @@ from .spec import (
     as_ref,
 )
 
-__all__ = ["DesiredStateError", "from_data", "load", "loads"]
+__all__ = ["DesiredStateError", "did_you_mean", "from_data", "load", "loads", "locate", "read"]
 
 FORMAT_VERSION: Final = 1
 _NEW_ACCOUNT_KEYS: Final = frozenset(
@@ -63,6 +66,8 @@ _APPLICATION_KEYS: Final = frozenset({"application", "tag", "credentials"})
 _WORKFLOW_KEYS: Final = frozenset(
     {"template", "applications", "variables", "schedule", "description"}
 )
+# "$NAME": a reference written without its braces.
+_BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 # AddAccountApiDto's roleName: Admin is refused by the server (spec: "Shapes").
 _ROLES: Final = ("User", "SuperPartner")
 
@@ -92,17 +97,30 @@ def load(path: str | Path) -> DesiredState:
     Raises:
         DesiredStateError: The file cannot be read or is not valid.
     """
+    return from_data(read(path), source=str(path))
+
+
+def read(path: str | Path) -> object:
+    """Return the document at ``path`` as parsed data, unchecked (for :func:`locate`).
+
+    Raises:
+        DesiredStateError: The file cannot be read or parsed.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
     fmt = "json" if path.suffix.lower() == ".json" else "toml"
-    return loads(text, fmt=fmt, source=str(path))
+    return _parse(text, fmt, str(path))
 
 
 def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
     """Parse desired state from ``text`` in ``fmt`` (``"toml"`` or ``"json"``)."""
+    return from_data(_parse(text, fmt, source), source=source)
+
+
+def _parse(text: str, fmt: str, source: str) -> object:
     data: object
     try:
         if fmt == "json":
@@ -111,9 +129,19 @@ def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredS
             data = tomllib.loads(text)
         else:
             raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DesiredStateError(source, [f"not valid {fmt.upper()}: {exc}"]) from None
-    return from_data(data, source=source)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise DesiredStateError(source, [f"{where}: not valid JSON: {exc.msg}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        # Python < 3.14 gives the place only in the message: "... (at line 3, column 5)".
+        text = str(exc)
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
+        if found:
+            text = f"line {found[1]}, column {found[2]}: not valid TOML: {text[: found.start()]}"
+        else:
+            text = f"not valid TOML: {text}"
+        raise DesiredStateError(source, [text]) from None
+    return data
 
 
 def from_data(data: object, *, source: str = "<data>") -> DesiredState:
@@ -121,8 +149,74 @@ def from_data(data: object, *, source: str = "<data>") -> DesiredState:
     checker = _Checker()
     accounts = checker.document(data)
     if checker.problems:
-        raise DesiredStateError(source, checker.problems)
+        raise DesiredStateError(source, locate(checker.problems, data))
     return DesiredState(tuple(accounts), source=source)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``"; did you mean 'X'?"`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        folded = {c.casefold(): c for c in choices}
+        close = [folded[word.casefold()]] if word.casefold() in folded else []
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# ``accounts[12].workflows."Employee export".shcedule: message``
+_ACCOUNT_PROBLEM: Final = re.compile(
+    r'accounts\[(\d+)\]((?:\.(?:"(?:[^"\\]|\\.)*"|[^.\s":]+))*): (.*)', re.DOTALL
+)
+_PATH_KEY: Final = re.compile(r'\.(?:("(?:[^"\\]|\\.)*")|([^.\s":]+))')
+
+
+def locate(problems: Iterable[str], data: object) -> list[str]:
+    """Report each problem once, at the place it is written.
+
+    A problem in a value an account inherits from ``[defaults]`` (the account
+    does not write it itself) is reported once, at ``defaults...``, with the
+    number of accounts that inherit it, instead of once per account.
+
+    Args:
+        problems: Lines as :class:`DesiredStateError` holds them, paths first.
+        data: The parsed file they were found in.
+    """
+    top = data if isinstance(data, Mapping) else {}
+    defaults, accounts = top.get("defaults"), top.get("accounts")
+    located: list[str] = []
+    inherited: dict[str, int] = {}
+    for problem in problems:
+        found = _ACCOUNT_PROBLEM.fullmatch(problem)
+        if found and isinstance(defaults, Mapping) and isinstance(accounts, list):
+            index, path, message = int(found[1]), found[2], found[3]
+            keys = [
+                json.loads(quoted) if quoted else bare for quoted, bare in _PATH_KEY.findall(path)
+            ]
+            account = accounts[index] if index < len(accounts) else None
+            if keys and _holds(defaults, keys) and not _holds(account, keys):
+                line = "defaults"
+                for key in keys:
+                    line = _join(line, key)
+                line += f": {message}"
+                if line not in inherited:
+                    located.append(line)
+                inherited[line] = inherited.get(line, 0) + 1
+                continue
+        located.append(problem)
+    return [
+        f"{line} (inherited by {inherited[line]:,} accounts)"
+        if inherited.get(line, 0) > 1
+        else line
+        for line in located
+    ]
+
+
+def _holds(table: object, keys: list[str]) -> bool:
+    """Whether ``table`` writes a value at ``keys`` itself."""
+    for key in keys:
+        if not isinstance(table, Mapping) or key not in table:
+            return False
+        table = table[key]
+    return True
 
 
 class _Checker:
@@ -157,8 +251,12 @@ class _Checker:
         if allowed is not None:
             unknown = sorted(k for k in value if isinstance(k, str) and k not in allowed)
             for key in unknown:
+                hint = did_you_mean(key, allowed)
                 known = ", ".join(sorted(allowed))
-                self.problem(_join(path, key), f"unknown key (expected one of: {known})")
+                self.problem(
+                    _join(path, key),
+                    f"unknown key{hint or ''}" + ("" if hint else f" (expected one of: {known})"),
+                )
         return {k: v for k, v in value.items() if isinstance(k, str)}
 
     def text(self, value: object, path: str, *, required: bool = False) -> str | None:
@@ -216,8 +314,16 @@ class _Checker:
     def document(self, data: object) -> list[AccountSpec]:
         top = self.table(data, "file", frozenset({"version", "defaults", "accounts"}))
         version = top.get("version", FORMAT_VERSION)
-        if version != FORMAT_VERSION or isinstance(version, bool):
-            self.problem("version", f"unsupported format version {version!r}; this reads 1")
+        if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
+            self.problem(
+                "version",
+                f"must be the number {FORMAT_VERSION}, not the text {version!r} "
+                f"(write version = {FORMAT_VERSION}, without quotes)",
+            )
+        elif version != FORMAT_VERSION or isinstance(version, bool):
+            self.problem(
+                "version", f"unsupported format version {version!r}; this reads {FORMAT_VERSION}"
+            )
         defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
         self._defaults = {id(table) for table in _tables(defaults)}
         raw_accounts = top.get("accounts")
@@ -338,6 +444,15 @@ class _Checker:
             field = _join(path, name)
             if isinstance(value, str):
                 ref = self.ref(value)
+                bare = _BARE_REF.fullmatch(value)
+                if ref is None and bare:
+                    self.problem(
+                        field,
+                        f"is {value!r}, which is read as a literal value: write "
+                        f'"${{{bare[1]}}}" (with braces) to use the environment variable '
+                        f"{bare[1]}",
+                    )
+                    continue
                 if ref is None:
                     self.problem(
                         field,
@@ -446,12 +561,25 @@ class _Checker:
             try:
                 self._crons[raw] = str(Cron.parse(raw))
             except CronError as exc:
-                self._crons[raw] = exc
+                self._crons[raw] = ValueError(_cron_problem(raw, exc))
         canonical = self._crons[raw]
         if isinstance(canonical, Exception):
             self.problem(path, str(canonical))
             return None
         return canonical
+
+
+def _cron_problem(raw: str, exc: Exception) -> str:
+    """Say what is wrong with a schedule's cron; a Unix cron is given back in Quartz."""
+    if len(raw.split()) == 5:
+        from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - only when needed
+
+        with contextlib.suppress(CronError):
+            return (
+                f"{raw!r} is a five-field Unix cron; in Quartz, which Canvas reads, "
+                f"write {str(Cron.from_unix(raw))!r}"
+            )
+    return str(exc)
 
 
 def _tables(table: Mapping[str, Any]) -> list[Mapping[str, Any]]:

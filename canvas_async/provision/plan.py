@@ -29,6 +29,7 @@ import attrs
 
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
+from .load import did_you_mean
 from .spec import AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 __all__ = [
@@ -190,7 +191,8 @@ def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> lis
     known = catalog.applications.get(app.application)
     if known is None:
         names = ", ".join(sorted(catalog.applications)) or "none"
-        return [f"{path}: unknown application {app.application!r} (known: {names})"]
+        hint = did_you_mean(app.application, catalog.applications)
+        return [f"{path}: unknown application {app.application!r}{hint} (known: {names})"]
     if not known.credential_fields:
         return []
     problems = []
@@ -222,7 +224,8 @@ def _check_workflow(
 ) -> list[str]:
     candidates = catalog._templates(workflow.template)
     if not candidates:
-        return [f"{path}.template: unknown template {workflow.template!r}"]
+        hint = did_you_mean(workflow.template, (t.name for t in catalog.templates))
+        return [f"{path}.template: unknown template {workflow.template!r}{hint}"]
     if len(candidates) > 1:
         return [
             f"{path}.template: {len(candidates)} templates are named {workflow.template!r}; "

@@ -113,6 +113,29 @@ _SYMBOLS: Final = {
 }
 
 
+#: What each action counts as in a summary (Terraform's add / change / destroy).
+_KINDS: Final[dict[Action, tuple[str, ...]]] = {
+    Action.CREATE_ACCOUNT: ("add",),
+    Action.REGISTER: ("add",),
+    Action.CREATE_WORKFLOW: ("add",),
+    Action.REPLACE_WORKFLOW: ("add", "destroy"),
+    Action.SCHEDULE: ("change",),
+    Action.UNSCHEDULE: ("change",),
+    Action.DELETE_WORKFLOW: ("destroy",),
+}
+
+
+def _summary_key(status: Status) -> str:
+    """Return a status's key in :meth:`RunReport.summary` (``changes`` -> ``with_changes``)."""
+    if status in (Status.CHANGES, Status.DRIFT):
+        return f"with_{status}"
+    return str(status).replace("-", "_")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 @attrs.frozen
 class RunReport:
     """Every account's outcome of one plan or apply.
@@ -157,14 +180,30 @@ class RunReport:
         return any(a.status in (Status.CHANGES, Status.DRIFT) for a in self.accounts)
 
     def summary(self) -> dict[str, int]:
-        """Return the counts a summary line shows."""
-        counts = {str(s).replace("-", "_"): self.count(s) for s in self._statuses()}
+        """Return the counts a summary shows: accounts by status, then changes by kind.
+
+        Account counts and change totals never share a key: ``with_changes``
+        and ``with_drift`` count plan's accounts, ``changes`` counts the
+        changes planned (plan) or made (apply), split into ``add``,
+        ``change`` and ``destroy`` (a replacement is one add and one
+        destroy), and ``drifted_workflows`` counts drift left in place.
+        """
+        counts = {_summary_key(s): self.count(s) for s in self._statuses()}
         done = ChangeStatus.PLANNED if self.mode == "plan" else ChangeStatus.DONE
+        kinds = dict.fromkeys(("add", "change", "destroy"), 0)
+        total = 0
+        for account in self.accounts:
+            for result in account.changes:
+                if result.status is done:
+                    total += 1
+                    for kind in _KINDS[result.change.action]:
+                        kinds[kind] += 1
         return {
             "accounts": len(self.accounts),
             **counts,
-            "changes": sum(a.count(done) for a in self.accounts),
-            "drift": sum(len(a.drift) for a in self.accounts),
+            "changes": total,
+            **kinds,
+            "drifted_workflows": sum(len(a.drift) for a in self.accounts),
         }
 
     def _statuses(self) -> Sequence[Status]:
@@ -184,21 +223,24 @@ class RunReport:
         return {"format": REPORT_FORMAT, **data, "summary": self.summary()}
 
     def summary_line(self) -> str:
-        """Return one line of counts, e.g. ``50 accounts: 48 done, 2 failed; 130 changes``."""
+        """Return one line of counts, e.g. ``50 accounts: 48 done, 2 failed; 130 changes made``."""
         summary = self.summary()
         parts = [
-            f"{summary[str(s).replace('-', '_')]} {s}"
+            f"{summary[_summary_key(s)]:,} {s}"
             for s in self._statuses()
-            if summary[str(s).replace("-", "_")] or s in (Status.DONE, Status.FAILED)
+            if summary[_summary_key(s)] or s in (Status.DONE, Status.FAILED)
         ]
         verb = "to make" if self.mode == "plan" else "made"
-        line = f"{len(self.accounts)} accounts: {', '.join(parts)}"
-        line += f"; {summary['changes']} changes {verb}"
+        line = f"{_plural(len(self.accounts), 'account')}: {', '.join(parts)}"
+        line += f"; {_plural(summary['changes'], 'change')} {verb}"
         if self.stopped:
             left = self.count(Status.SKIPPED) + self.count(Status.CANCELLED)
-            line += f"; stopped early ({self.stopped}): {left} accounts left"
-        if summary["drift"]:
-            line += f"; {summary['drift']} drifted workflows (--replace recreates them)"
+            line += f"; stopped early ({self.stopped}): {_plural(left, 'account')} left"
+        if summary["drifted_workflows"]:
+            line += (
+                f"; {_plural(summary['drifted_workflows'], 'drifted workflow')} "
+                "(--replace recreates them)"
+            )
         return line + f" in {self.elapsed:.1f} s"
 
     def table(self, *, everything: bool = False) -> str:

@@ -1,37 +1,43 @@
-"""``canvas-async-emulator``: run the Canvas emulator until Ctrl-C.
+"""The emulator command, started as ``canvas-async-emulator`` or ``canvas-async emulator``.
 
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
     canvas-async-emulator --accounts 300 --faults 0.1 --random-seed 7   # a flaky server
+    canvas-async-emulator --auth token --token-lifetime 5   # renewals every few seconds
+    canvas-async-emulator --answer metadata   # answers as the server's GetMetaData says
 
-It prints the base URL and the keys to connect with. The keys are printed on
-purpose: they are the emulator's own, made up at start, and a client needs
-them to talk to it.
+Both start the same emulator with the same options (:func:`add_emulator_options`),
+with the sample data and 50 demo accounts by default, the number the
+README's demo file uses. It prints the base URL and the keys to connect
+with. The keys are printed on purpose: they are the emulator's own, made up
+at start, and a client needs them to talk to it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import errno
+import math
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from ._dialect import Dialect
-from ._faults import RandomFaults
-from ._server import CanvasEmulator
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from ._server import CanvasEmulator
+
+__all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "command", "main", "seconds"]
 
 _LOG_LIMIT: Final = 10_000
+#: Managed accounts the emulator is seeded with by default, however it is
+#: started (``canvas-async --emulator`` too): the demo file's 50.
+DEMO_ACCOUNTS: Final = 50
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="canvas-async-emulator",
-        description="Serve the Canvas REST API from memory, for tests and local development.",
-    )
+def add_emulator_options(parser: argparse.ArgumentParser) -> None:
+    """Add the emulator's options: one definition for both ways of starting it."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
         "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
@@ -51,22 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--accounts",
         type=_count,
-        default=0,
+        default=DEMO_ACCOUNTS,
         metavar="N",
-        help="add N synthetic managed accounts",
+        help="synthetic managed accounts to add (the demo file uses 50)",
+    )
+    parser.add_argument(
+        "--token-lifetime",
+        type=seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="token mode: how long an access token lives",
+    )
+    parser.add_argument(
+        "--refresh-token-lifetime",
+        type=seconds,
+        default=86400.0,
+        metavar="SECONDS",
+        help="token mode: how long a refresh token lives (a day)",
     )
     parser.add_argument(
         "--random-seed", type=int, default=0, help="seed for synthetic data and faults"
-    )
-    parser.add_argument(
-        "--answer",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="answer where the documentation disagrees with itself: run=text|guid|empty|true, "
-        "scheduler=text|empty|true, account=id|empty, delete=true|empty|guid, "
-        "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
-        "(repeatable; 'metadata' for every answer as GetMetaData states it)",
     )
     parser.add_argument(
         "--faults",
@@ -76,7 +86,28 @@ def _parser() -> argparse.ArgumentParser:
         help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
         "500, 502, 503, 504, 429, connections dropped before or after the effect",
     )
-    return parser
+    parser.add_argument(
+        "--answer",
+        action="append",
+        type=_answer,
+        default=[],
+        metavar="NAME=VALUE",
+        help="answer where the documentation disagrees with itself: run=text|guid|empty|true, "
+        "scheduler=text|empty|true, account=id|empty, delete=true|empty|guid, "
+        "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
+        "(repeatable; 'metadata' for every answer as GetMetaData states it)",
+    )
+
+
+def seconds(text: str) -> float:
+    """Read a positive, finite number of seconds (an ``argparse`` type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -89,6 +120,14 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _answer(text: str) -> str:
+    try:
+        Dialect().with_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _dialect(options: Sequence[str]) -> Dialect:
     dialect = Dialect()
     for option in options:
@@ -97,13 +136,29 @@ def _dialect(options: Sequence[str]) -> Dialect:
 
 
 def _count(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
-async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="canvas-async-emulator",
+        description="Serve the Canvas REST API from memory, for tests and local development "
+        "(the same as canvas-async emulator).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_emulator_options(parser)
+    return parser
+
+
+async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
+    import asyncio  # noqa: PLC0415 - the parser above is imported by canvas-async --help
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -116,40 +171,65 @@ async def _serve(emulator: CanvasEmulator, out: TextIO) -> None:
             f"Consumer:  {emulator.consumer}\n"
             f"SecretKey: {emulator.secret_key}\n"
             "Press Ctrl-C to stop.\n"
+            f"Seeded with {accounts} synthetic accounts. Point canvas-async at it "
+            "(the keys are valid for this run only):\n"
+            f"  export CANVAS_ENV={emulator.url}\n"
+            f"  export CANVAS_CONSUMER={emulator.consumer}\n"
+            f"  export CANVAS_SECRET_KEY={emulator.secret_key}\n"
         )
         out.flush()
         await stop.wait()
+    out.write("Canvas emulator stopped; what it held lived in memory and is gone.\n")
+    out.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator; return the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        dialect = _dialect(args.answer)
-    except ValueError as exc:
-        parser.error(str(exc))
+def run(args: argparse.Namespace, prog: str) -> int:
+    """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
+    import asyncio  # noqa: PLC0415
+
+    from ._faults import RandomFaults  # noqa: PLC0415 - aiohttp only once it is asked for
+    from ._server import CanvasEmulator  # noqa: PLC0415
+
     emulator = CanvasEmulator(
         auth=args.auth,
         seed=args.seed,
         synthetic_accounts=args.accounts,
         random_seed=args.random_seed,
+        access_token_lifetime=args.token_lifetime,
+        refresh_token_lifetime=args.refresh_token_lifetime,
         host=args.host,
         port=args.port,
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
-        dialect=dialect,
+        dialect=_dialect(args.answer),
     )
     if args.faults:
         emulator.faults.add(RandomFaults(), fraction=args.faults)
     try:
-        asyncio.run(_serve(emulator, sys.stdout))
+        asyncio.run(_serve(emulator, args.accounts, sys.stdout))
     except KeyboardInterrupt:
-        pass
-    except OSError as exc:  # e.g. the port is taken
-        print(f"canvas-async-emulator: {exc}", file=sys.stderr)
+        print("Canvas emulator stopped.", file=sys.stdout)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"{prog}: port {args.port} on {args.host} is already in use (another emulator?); "
+                "stop what holds it, or pick another with --port (0 picks a free one)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{prog}: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def command(args: argparse.Namespace) -> int:
+    """``canvas-async emulator``: the handler the main command's parser names."""
+    return run(args, "canvas-async emulator")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``canvas-async-emulator``: run the emulator; return the exit status."""
+    return run(_parser().parse_args(argv), "canvas-async-emulator")
 
 
 if __name__ == "__main__":  # pragma: no cover

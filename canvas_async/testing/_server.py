@@ -21,7 +21,7 @@ from ._records import RequestRecord
 from ._seed import SeedName, seed_state
 from ._state import EmulatorState
 from ._time import Clock, SystemClock
-from ._tokens import TokenStore
+from ._tokens import Lifetime, TokenStore, lifetime
 
 __all__ = ["AuthMode", "CanvasEmulator"]
 
@@ -52,8 +52,11 @@ class CanvasEmulator:
             a run is repeatable.
         clock: Where "now" comes from (timestamps, token expiry); pass a
             :class:`ManualClock` to move time in tests.
-        access_token_lifetime: How long an access token is valid (token mode).
-        refresh_token_lifetime: How long a refresh token is valid (token mode).
+        access_token_lifetime: How long an access token is valid (token mode):
+            a ``timedelta`` or seconds, e.g. ``4`` to see renewals within a
+            test. Expiry goes by ``clock``; a token past it gets 401.
+        refresh_token_lifetime: How long a refresh token is valid (token
+            mode), likewise; past it, RefreshAccessToken answers "not found".
         host: The address to listen on (loopback by default).
         port: The port; 0 picks a free one.
         log_limit: Keep only the newest ``log_limit`` requests in the request
@@ -91,8 +94,8 @@ class CanvasEmulator:
         synthetic_accounts: int = 0,
         random_seed: int = 0,
         clock: Clock | None = None,
-        access_token_lifetime: timedelta = timedelta(minutes=10),
-        refresh_token_lifetime: timedelta = timedelta(days=1),
+        access_token_lifetime: Lifetime = timedelta(minutes=10),
+        refresh_token_lifetime: Lifetime = timedelta(days=1),
         host: str = "127.0.0.1",
         port: int = 0,
         log_limit: int | None = None,
@@ -106,13 +109,13 @@ class CanvasEmulator:
             raise ValueError("synthetic_accounts must not be negative")
         if log_limit is not None and log_limit < 0:
             raise ValueError("log_limit must not be negative")
-        if access_token_lifetime <= timedelta(0) or refresh_token_lifetime <= timedelta(0):
-            raise ValueError("token lifetimes must be positive")
+        access = lifetime(access_token_lifetime, "access_token_lifetime")
+        refresh = lifetime(refresh_token_lifetime, "refresh_token_lifetime")
         if dialect is not None and not isinstance(dialect, Dialect):
             raise TypeError(f"dialect must be a Dialect, not {type(dialect).__name__}")
         clock = SystemClock() if clock is None else clock
         rng = random.Random(random_seed)
-        tokens = TokenStore(clock, access_token_lifetime, refresh_token_lifetime)
+        tokens = TokenStore(clock, access, refresh)
         state = EmulatorState(clock, tokens, requests=collections.deque(maxlen=log_limit))
         seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
         self.__attrs_init__(

@@ -15,6 +15,7 @@ The claims are the sample token's, with the emulator's own origin as ``iss``
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -29,7 +30,10 @@ from ._answers import TextError
 from ._records import AccountRecord
 from ._time import Clock, token_timestamp
 
-__all__ = ["TokenStore"]
+__all__ = ["Lifetime", "TokenStore", "lifetime"]
+
+Lifetime = timedelta | float
+"""A token lifetime: a ``timedelta``, or a number of seconds."""
 
 AUDIENCE: Final = "cma-users"
 EMAIL_CLAIM: Final = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
@@ -42,6 +46,25 @@ class _Grant:
     account: AccountRecord
     expires: datetime
     access_jti: str
+
+
+def lifetime(value: Lifetime, what: str) -> timedelta:
+    """Return ``value`` as a positive, finite ``timedelta``.
+
+    Seconds are accepted so that a test can let tokens expire in seconds.
+
+    Raises:
+        ValueError: ``value`` is not a positive duration; the message names ``what``.
+    """
+    if isinstance(value, timedelta):
+        span = value
+    elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        span = timedelta(seconds=value)
+    else:
+        raise ValueError(f"{what} must be a timedelta or a number of seconds")
+    if span <= timedelta(0):
+        raise ValueError(f"{what} must be positive")
+    return span
 
 
 def _refresh_not_found() -> TextError:

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -16,10 +16,11 @@ import pytest
 from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.testing import CanvasEmulator
+from tests.leak_check import record_text, register_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-accounts.toml"
-SECRET_VALUE = "quinyx-s3cr3t-value"
+SECRET_VALUE = register_secret("quinyx-s3cr3t-value")
 
 
 @attrs.frozen
@@ -48,7 +49,10 @@ async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "")
     )
     out, err = await proc.communicate(stdin.encode())
     assert proc.returncode is not None
-    return Result(proc.returncode, out.decode(), err.decode())
+    result = Result(proc.returncode, out.decode(), err.decode())
+    # What the command printed is searched for every registered secret too.
+    record_text(f"canvas-async {' '.join(args)}", result.out + result.err)
+    return result
 
 
 def _no_traceback(result: Result) -> None:
@@ -67,8 +71,16 @@ def _keys(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
     }
 
 
-def _file(tmp_path: Path, emu: CanvasEmulator, *, filepath: str = "/exports") -> Path:
-    accounts = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in emu.state.managed_ids[-4:])
+def _file(
+    tmp_path: Path,
+    emu: CanvasEmulator,
+    *,
+    filepath: str = "/exports",
+    ids: Sequence[uuid.UUID] | None = None,
+) -> Path:
+    """Two registrations and a scheduled workflow for ``ids`` (the last 4 accounts)."""
+    chosen = emu.state.managed_ids[-4:] if ids is None else ids
+    accounts = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in chosen)
     text = f"""
 [defaults.applications.QUIN]
 tag = "Quinyx"
@@ -145,7 +157,7 @@ async def test_an_invalid_file_lists_its_problems(tmp_path: Path) -> None:
         '[[accounts]]\nid = "x"\napplications.QUIN = { tag = "t", credentials.k = "v" }\n'
     )
 
-    result = await cli("--emulator", "plan", str(bad))
+    result = await cli("plan", "--emulator", str(bad))
 
     assert result.code == _exit.USAGE
     assert "accounts[0].id: not an account id" in result.err
@@ -164,7 +176,7 @@ async def test_the_demo_applies_on_the_bundled_emulator(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "Apply: 50 accounts: 50 done, 0 failed" in result.out
     assert "placeholder" in result.err  # unset references are announced
-    assert "apply [" in result.err  # progress, as plain lines off a terminal
+    assert "] 50/50 accounts  done 50" in result.err  # progress, as plain lines off a terminal
     data = json.loads(report_path.read_text())
     assert data["summary"]["accounts"] == 50
     assert data["summary"]["done"] == 50
@@ -222,10 +234,18 @@ async def test_plan_apply_converge_and_drift_needs_replace(
 async def test_an_unset_reference_is_refused_before_anything_is_sent(
     tmp_path: Path, emu: CanvasEmulator
 ) -> None:
-    result = await cli("apply", str(_file(tmp_path, emu)), env=_keys(emu))
+    path = str(_file(tmp_path, emu))
+    applied = await cli("apply", path, env=_keys(emu, QUINYX_KEY="k"))
+    planned = await cli("plan", path, env=_keys(emu, QUINYX_KEY="k"))
 
-    assert result.code == _exit.USAGE
-    assert "FTP_USER, QUINYX_KEY" in result.err
+    for result in (applied, planned):
+        assert result.code == _exit.USAGE
+        assert "1 environment variable the file refers to is not set:" in result.err
+        assert (
+            "  FTP_USER: applications.FTP.credentials.username (all 4 accounts); "
+            "applications.FTP.credentials.password (all 4 accounts)"
+        ) in result.err
+        assert "QUINYX_KEY" not in result.err
     assert emu.log == []
 
 
@@ -248,9 +268,11 @@ async def test_daily_commands_on_one_account(tmp_path: Path, emu: CanvasEmulator
     assert "started 'Export'" in ran.out
     assert emu.state.runs[-1].run_till_block == 2
 
+    runs = len(emu.state.runs)
     bad_range = await cli("run", "-a", account, "Export", "--from", "1", "--till", "9", env=env)
-    assert bad_range.code == _exit.FAILED
-    assert "out of range" in bad_range.err
+    assert bad_range.code == _exit.USAGE  # refused before anything is sent
+    assert "till_block must be <= 2, the number of blocks" in bad_range.err
+    assert len(emu.state.runs) == runs
     _no_traceback(bad_range)
 
     scheduled = await cli(
@@ -332,10 +354,14 @@ async def test_the_emulator_command_serves_until_interrupted() -> None:
         signal.signal(signal.SIGINT, previous)
     assert proc.stdout is not None
     first = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
-    assert b"Canvas emulator listening at http://127.0.0.1:" in first
+    assert b"Canvas emulator (keys mode) listening on http://127.0.0.1:" in first
+    rest = [await asyncio.wait_for(proc.stdout.readline(), timeout=30) for _ in range(7)]
+    assert b"Seeded with 3 synthetic accounts" in rest[3]
+    assert rest[-1].startswith(b"  export CANVAS_SECRET_KEY=")
     proc.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
 
-    assert proc.returncode == _exit.INTERRUPTED
-    assert b"CANVAS_SECRET_KEY=" in out
-    assert b"Traceback" not in err
+    assert proc.returncode == 0  # Ctrl-C is how an emulator is meant to stop
+    assert b"Canvas emulator stopped" in out
+    assert b"converge" not in out + err
+    assert err == b""

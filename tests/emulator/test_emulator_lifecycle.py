@@ -58,7 +58,10 @@ async def test_an_emulator_left_running_warns() -> None:
         ({"auth": "oauth"}, "auth must be 'keys' or 'token'"),
         ({"seed": "lots"}, "seed must be 'samples' or 'empty'"),
         ({"synthetic_accounts": -1}, "must not be negative"),
-        ({"access_token_lifetime": timedelta(0)}, "lifetimes must be positive"),
+        ({"access_token_lifetime": timedelta(0)}, "access_token_lifetime must be positive"),
+        ({"refresh_token_lifetime": -1}, "refresh_token_lifetime must be positive"),
+        ({"access_token_lifetime": float("nan")}, "a timedelta or a number of seconds"),
+        ({"access_token_lifetime": True}, "a timedelta or a number of seconds"),
         ({"log_limit": -1}, "log_limit must not be negative"),
     ],
 )

@@ -134,7 +134,7 @@ def test_accounts_share_what_they_take_from_the_defaults() -> None:
     )
 
 
-def test_a_problem_in_the_defaults_is_reported_for_every_account() -> None:
+def test_a_problem_in_the_defaults_is_reported_once_where_it_is_written() -> None:
     text = f"""
 [defaults.workflows.Export]
 template = "Quinyx Employee Export Into FTP(CSV)"
@@ -146,10 +146,8 @@ id = "{uuid.UUID(int=2)}"
 """
     problems = _problems(text)
 
-    assert [p.split(":")[0] for p in problems] == [
-        "accounts[0].workflows.Export.schedule",
-        "accounts[1].workflows.Export.schedule",
-    ]
+    assert [p.split(":")[0] for p in problems] == ["defaults.workflows.Export.schedule"]
+    assert problems[0].endswith("(inherited by 2 accounts)")
 
 
 def _problems(text: str) -> list[str]:

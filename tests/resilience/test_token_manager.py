@@ -52,6 +52,7 @@ class FakeServer:
     reject_refresh: bool = False
     reject_keys: bool = False
     fail_refresh: bool = False
+    fail_exchange: bool = False
     fail_revoke: bool = False
     exchanges: int = 0
     refreshes: int = 0
@@ -81,6 +82,8 @@ class FakeServer:
         await asyncio.sleep(self.delay)
         if self.reject_keys:
             raise AuthenticationError("Unauthorized", status=401, operation="Authenticate")
+        if self.fail_exchange:
+            raise CanvasConnectionError("reset", operation="Authenticate")
         return self._issue()
 
     async def refresh(self, token: str) -> object:
@@ -281,21 +284,29 @@ class TestAuthorization:
 
         assert (server.exchanges, server.refreshes) == (2, 0)
 
-    async def test_a_failed_renewal_is_shared_by_its_waiters(self) -> None:
-        """When the one refresh fails, every waiting task gets its error; none
-        starts a refresh of its own."""
+    @pytest.mark.parametrize(
+        ("keys", "error"),
+        [("fail_exchange", CanvasConnectionError), ("reject_keys", AuthenticationError)],
+    )
+    async def test_a_failed_renewal_is_shared_by_its_waiters(
+        self, keys: str, error: type[CanvasError]
+    ) -> None:
+        """When the one renewal fails (refresh, then the keys: no connection,
+        or refused), every waiting task gets its error; none starts a refresh
+        or an exchange of its own."""
         server = FakeServer(delay=0.01)
         manager = server.manager()
         await manager.authorization()
         server.now += timedelta(minutes=20)
         server.fail_refresh = True
+        setattr(server, keys, True)
 
         results = await asyncio.gather(
             *(manager.authorization() for _ in range(20)), return_exceptions=True
         )
 
-        assert all(isinstance(r, CanvasConnectionError) for r in results)
-        assert server.refreshes == 1
+        assert all(isinstance(r, error) for r in results)
+        assert (server.refreshes, server.exchanges) == (1, 2)
 
     async def test_a_later_call_tries_again_after_a_failure(self) -> None:
         """A failed renewal is not remembered: the next call renews afresh."""
@@ -303,10 +314,10 @@ class TestAuthorization:
         manager = server.manager()
         await manager.authorization()
         server.now += timedelta(minutes=20)
-        server.fail_refresh = True
+        server.fail_refresh = server.fail_exchange = True
         with pytest.raises(CanvasConnectionError):
             await manager.authorization()
-        server.fail_refresh = False
+        server.fail_refresh = server.fail_exchange = False
 
         assert await manager.authorization() == "Bearer access-2"
         assert server.refreshes == 2

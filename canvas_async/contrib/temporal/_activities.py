@@ -2,7 +2,7 @@
 
 It runs ordinary :func:`canvas_async.provision.apply` on the shard, with the
 client's keys from the worker's own environment (``CANVAS_ENV``,
-``CANVAS_CONSUMER``, ``CANVAS_SECRET_KEY``) and the file's ``${NAME}``
+``CANVAS_CONSUMER``, ``CANVAS_SECRET_KEY``, ``CANVAS_AUTH``) and the file's ``${NAME}``
 credentials from the same place: nothing secret ever goes through Temporal.
 
 No two attempts of a shard write at once: every request is sent through a
@@ -26,7 +26,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from canvas_async import provision
-from canvas_async._client import Canvas
+from canvas_async._client import AuthMode, Canvas
 from canvas_async._errors import ValidationError
 from canvas_async.bulk import Progress
 from canvas_async.provision.lease import LeaseLostError, guarded_session
@@ -40,6 +40,8 @@ __all__ = ["ActivityLease", "converge_shard", "read_file"]
 ENV_VAR = "CANVAS_ENV"
 CONSUMER_VAR = "CANVAS_CONSUMER"
 SECRET_KEY_VAR = "CANVAS_SECRET_KEY"
+AUTH_VAR = "CANVAS_AUTH"
+_AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
 #: Seconds between heartbeats while no account finishes.
 BEAT_SECONDS: Final = 1.0
 
@@ -114,7 +116,16 @@ async def _canvas(session: aiohttp.ClientSession) -> AsyncIterator[Canvas]:
             type="MissingKeys",
         )
     env = os.environ.get(ENV_VAR, "").strip() or "dev"
-    async with Canvas(consumer=consumer, secret_key=secret_key, env=env, session=session) as c:
+    # As for the command line: auto unless pinned. Each attempt's client holds
+    # its own token pair and revokes it when the attempt ends, however it ends.
+    auth = os.environ.get(AUTH_VAR, "").strip().casefold() or "auto"
+    if auth not in _AUTH_MODES:
+        raise ApplicationError(
+            f"{AUTH_VAR} must be keys, token or auto", type="BadAuthMode", non_retryable=True
+        )
+    async with Canvas(
+        consumer=consumer, secret_key=secret_key, env=env, auth=auth, session=session
+    ) as c:
         yield c
 
 

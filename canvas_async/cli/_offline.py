@@ -1,0 +1,91 @@
+"""Commands that need no connection: cron explain and shell completion.
+
+They import neither aiohttp nor the client, so they start as fast as the
+interpreter allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from canvas_async.cli import _exit
+from canvas_async.cli._output import Out
+from canvas_async.cli._run import UsageError, guarded
+from canvas_async.schedule import Cron
+
+__all__ = ["completion", "cron_explain", "fire_times", "parse_cron", "print_times", "zone"]
+
+
+def zone(args: argparse.Namespace) -> ZoneInfo | None:
+    """Return the ``--tz`` time zone, if one was given."""
+    name = getattr(args, "tz", None)
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"unknown time zone {name!r} (use an IANA name, e.g. Europe/Oslo)"
+        ) from None
+
+
+def parse_cron(text: str, *, unix: bool) -> Cron:
+    """Read a Quartz cron, or a Unix one with ``--unix``; a five-field text gets the hint."""
+    if unix:
+        return Cron.from_unix(text)
+    if len(text.split()) == 5:
+        raise UsageError(
+            f"{text!r} has 5 fields: it looks like a Unix cron; add --unix to read it as one "
+            "(Quartz adds seconds first and numbers weekdays 1 = SUN ... 7 = SAT)"
+        )
+    return Cron.parse(text)
+
+
+def fire_times(cron: Cron, args: argparse.Namespace) -> list[datetime]:
+    """Return the next ``--count`` fire times in the ``--tz`` zone (UTC by default)."""
+    tz = zone(args) or UTC
+    return cron.next_fire_times(datetime.now(tz), count=args.count, tz=tz)
+
+
+def print_times(out: Out, times: list[datetime], args: argparse.Namespace) -> None:
+    """Print fire times one a line."""
+    if not times:
+        out.line("it never fires again")
+        return
+    out.line(f"next {len(times)} fire times ({args.tz or 'UTC'}):")
+    for when in times:
+        out.line(f"  {when:%Y-%m-%d %H:%M:%S %a}")
+
+
+def cron_explain(args: argparse.Namespace) -> int:
+    """Explain a cron expression; no connection is made."""
+    out = Out(json=args.json)
+
+    def explain() -> int:
+        cron = parse_cron(args.expression, unix=args.unix)
+        times = fire_times(cron, args)
+        if out.json:
+            out.data(
+                {
+                    "expression": args.expression,
+                    "canonical": str(cron),
+                    "description": cron.describe(),
+                    "next_fire_times": times,
+                }
+            )
+        else:
+            out.line(f"{cron}: {cron.describe()}")
+            print_times(out, times, args)
+        return _exit.OK
+
+    return guarded(out, explain)
+
+
+def completion(args: argparse.Namespace) -> int:
+    """Print a completion script for ``args.shell``."""
+    from canvas_async.cli._complete import script  # noqa: PLC0415
+
+    Out().line(script(args.shell))
+    return _exit.OK

@@ -1,0 +1,169 @@
+"""How a plan and an apply read on screen.
+
+A plan reads like Terraform's: one ``+ ~ -`` line per distinct change, the
+same change on many accounts grouped into one line, and a last line
+``Plan: N to add, M to change, K to destroy, across A of B accounts.``. An
+apply ends with its summary and then every account that needs attention
+(failed or outcome unknown) with its reason, so the end of the output is
+what needs reading.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from rich.markup import escape
+
+from canvas_async.cli._output import Out
+from canvas_async.provision.report import AccountReport, RunReport, Status
+
+__all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan"]
+
+_SYMBOLS: Final = {
+    "create-account": ("+", "green"),
+    "register": ("+", "green"),
+    "create-workflow": ("+", "green"),
+    "replace-workflow": ("-/+", "yellow"),
+    "schedule": ("~", "yellow"),
+    "unschedule": ("~", "yellow"),
+    "delete-workflow": ("-", "red"),
+}
+#: Up to this many accounts, a grouped line names them instead of counting them.
+_NAMED: Final = 3
+
+
+def _on(labels: list[str]) -> str:
+    if len(labels) <= _NAMED:
+        return "on " + ", ".join(labels)
+    return f"on {len(labels):,} accounts"
+
+
+def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Group ``(line, account)`` pairs by line, in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for line, label in pairs:
+        groups.setdefault(line, []).append(label)
+    return groups
+
+
+def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
+    """Yield the plan as rich markup lines, grouped across accounts unless ``verbose``."""
+    if verbose:
+        yield from _per_account(report)
+    else:
+        changes = _grouped(
+            (f"{c.change.action}\0{c.change.describe()}", a.label)
+            for a in report.accounts
+            for c in a.changes
+        )
+        for key, labels in changes.items():
+            action, text = key.split("\0")
+            symbol, colour = _SYMBOLS[action]
+            on = "" if action == "create-account" else f" {_on(labels)}"
+            yield f"[{colour}]{symbol:>3}[/] {escape(text)}{on}"
+        drift = _grouped((d.describe(), a.label) for a in report.accounts for d in a.drift)
+        for text, labels in drift.items():
+            yield f"[yellow]  ![/] drift {escape(text)} {_on(labels)}"
+        notes = _grouped((n, a.label) for a in report.accounts for n in a.notes)
+        for text, labels in notes.items():
+            yield f"[dim]  # {escape(text)} {_on(labels)}[/]"
+    failed = [a for a in report.accounts if a.status is Status.FAILED]
+    if failed:
+        yield ""
+        yield f"[red]could not read {len(failed):,} of {len(report.accounts):,} accounts:[/]"
+        yield from (_attention(a) for a in failed)
+    if any(a.drift for a in report.accounts) and not report.replace:
+        yield ""
+        yield (
+            "drift is left in place by apply (and the account counts as failed); "
+            "apply --replace deletes and recreates those workflows"
+        )
+
+
+def _per_account(report: RunReport) -> Iterator[str]:
+    for account in report.accounts:
+        if not (account.changes or account.drift or account.notes):
+            continue
+        head = account.label
+        if account.account_id and str(account.account_id) != account.label:
+            head += f" ({account.account_id})"
+        yield f"[bold]{escape(head)}[/]"
+        for c in account.changes:
+            symbol, colour = _SYMBOLS[str(c.change.action)]
+            yield f"  [{colour}]{symbol:>3}[/] {escape(c.change.describe())}"
+        yield from (f"[yellow]    ! drift[/] {escape(d.describe())}" for d in account.drift)
+        yield from (f"[dim]    # {escape(note)}[/]" for note in account.notes)
+
+
+def plan_summary(report: RunReport) -> str:
+    """Return the plan's last line."""
+    summary = report.summary()
+    touched = sum(1 for a in report.accounts if a.changes)
+    return (
+        f"Plan: {summary['add']:,} to add, {summary['change']:,} to change, "
+        f"{summary['destroy']:,} to destroy, across {touched:,} of "
+        f"{len(report.accounts):,} accounts."
+    )
+
+
+def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
+    """Print the plan and its last line."""
+    for line in plan_lines(report, verbose=verbose):
+        out.styled(line)
+    if any(a.changes or a.drift or a.notes for a in report.accounts):
+        out.line()
+    out.styled(f"[bold]{plan_summary(report)}[/]")
+
+
+def _attention(account: AccountReport) -> str:
+    """One line for an account that needs attention: who, how it ended, and why."""
+    mark = "[red]  x[/]" if account.status is Status.FAILED else "[yellow]  ?[/]"
+    where = ""
+    if account.operation or account.step:
+        where = " (" + ", ".join(p for p in (account.step, account.operation) if p) + ")"
+    reason = account.reason or str(account.status)
+    return f"{mark} {escape(account.label)}: {account.status}{where}: {escape(reason)}"
+
+
+def attention_lines(report: RunReport) -> Iterator[str]:
+    """Yield every failed and outcome-unknown account, then a count of those not started."""
+    needs = [a for a in report.accounts if a.status in (Status.FAILED, Status.OUTCOME_UNKNOWN)]
+    stopped = [a for a in report.accounts if a.status in (Status.CANCELLED, Status.SKIPPED)]
+    if needs:
+        noun = "account needs" if len(needs) == 1 else "accounts need"
+        yield f"[bold]{len(needs):,} {noun} attention:[/]"
+        yield from (_attention(a) for a in needs)
+    if stopped:
+        why = report.stopped or "--fail-fast"
+        yield (
+            f"[yellow]{len(stopped):,} accounts were not finished[/] (stopped early: {why}); "
+            "apply again to converge them"
+        )
+    if any(a.status is Status.OUTCOME_UNKNOWN for a in report.accounts):
+        yield "outcome unknown: the write may or may not have happened; apply again to settle it"
+    if any(a.drift for a in needs):
+        yield "drift left in place: apply --replace recreates those workflows"
+
+
+def show_apply(report: RunReport, out: Out, *, verbose: bool) -> None:
+    """Print an apply's outcome: (every account with --verbose,) the summary, what needs care."""
+    if verbose:
+        out.table(
+            ["account", "status", "changes", "detail"],
+            [
+                [a.label, str(a.status), str(len(a.changes)), a.reason or _done(a)]
+                for a in report.accounts
+            ],
+        )
+        out.line()
+    out.styled(f"[bold]Apply: {escape(report.summary_line())}[/]")
+    for line in attention_lines(report):
+        out.styled(line)
+
+
+def _done(account: AccountReport) -> str:
+    """Count an account's changes by action: ``register 2, create-workflow 1``."""
+    counts = Counter(str(c.change.action) for c in account.changes)
+    return ", ".join(f"{action} {n}" for action, n in counts.items()) or "nothing to change"

@@ -1,0 +1,58 @@
+"""Running a command: its output, and its expected failures as one readable message."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationError
+from canvas_async.cli import _exit
+from canvas_async.cli._output import Out
+
+__all__ = ["UsageError", "command", "guarded", "report_error"]
+
+
+class UsageError(ValidationError):
+    """The command was called in a way that cannot work (exit status 2)."""
+
+
+AsyncCommand = Callable[[argparse.Namespace, Out], Coroutine[Any, Any, int]]
+
+
+def guarded(out: Out, call: Callable[[], int]) -> int:
+    """Return ``call()``'s exit status, or print why it failed and return that status."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        out.error("interrupted")
+        return _exit.INTERRUPTED
+    except CanvasError as exc:
+        return report_error(exc, out)
+
+
+def command(handler: AsyncCommand) -> Callable[[argparse.Namespace], int]:
+    """Make an ``async (args, out) -> status`` function a handler the parser can name."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        import asyncio  # noqa: PLC0415 - commands that need no loop start faster
+
+        out = Out(json=getattr(args, "json", False))
+        return guarded(out, lambda: asyncio.run(handler(args, out)))
+
+    return run
+
+
+def report_error(exc: CanvasError, out: Out) -> int:
+    """Print an expected failure as one readable message; return its exit status."""
+    text = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+    if isinstance(exc, ValidationError):
+        out.error(text)
+        return _exit.USAGE
+    if isinstance(exc, OutcomeUnknownError):
+        out.error(f"{text}\nthe request may or may not have taken effect: check before repeating")
+        return _exit.UNKNOWN
+    out.error(text)
+    return _exit.FAILED

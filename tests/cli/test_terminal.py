@@ -1,0 +1,140 @@
+"""The command in a real pseudo-terminal, 60 and 120 columns wide.
+
+Progress is redrawn in place, nothing is wider than the terminal, colour
+follows ``NO_COLOR``, and ``apply`` asks before writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import struct
+import sys
+import termios
+from collections.abc import Mapping
+
+import attrs
+import pytest
+
+from canvas_async.cli import _exit
+from canvas_async.testing import CanvasEmulator
+from tests.cli.test_cli import DEMO, ROOT, _file, _keys
+
+# Control sequences: CSI (colours, cursor moves, erasing) and OSC (titles, links).
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-7]m|\x1b\[[0-9;]*38;")
+
+pytestmark = pytest.mark.canvas_emulator(seed="samples", synthetic_accounts=4, random_seed=9)
+
+
+@attrs.frozen
+class Screen:
+    code: int
+    raw: str
+
+    @property
+    def lines(self) -> list[str]:
+        """Every line as drawn, control sequences removed, split at \\r and \\n."""
+        return re.split(r"\r\n|\r|\n", _CONTROL.sub("", self.raw))
+
+
+async def in_terminal(
+    *args: str, columns: int, env: Mapping[str, str] | None = None, answer: bytes | None = None
+) -> Screen:
+    """Run the command with a pseudo-terminal as its stdin, stdout and stderr."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CANVAS_") and k not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR")
+    }
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "canvas_async.cli",
+        *args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**base, "TERM": "xterm-256color", **(env or {})},
+        cwd=ROOT,
+    )
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    chunks: list[bytes] = []
+    finished = asyncio.Event()
+    pending = [answer] if answer is not None else []
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            data = b""
+        if not data:
+            loop.remove_reader(master)
+            finished.set()
+            return
+        chunks.append(data)
+        if pending and b"Enter a value:" in b"".join(chunks):
+            os.write(master, pending.pop())
+
+    loop.add_reader(master, readable)
+    try:
+        await asyncio.wait_for(finished.wait(), 120)
+        code = await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        loop.remove_reader(master)
+        os.close(master)
+    return Screen(code, b"".join(chunks).decode(errors="replace"))
+
+
+@pytest.mark.parametrize("columns", [60, 120])
+async def test_apply_fits_the_terminal_and_redraws_in_place(columns: int) -> None:
+    screen = await in_terminal("--emulator", "apply", str(DEMO), columns=columns)
+
+    assert screen.code == 0, screen.raw
+    assert "\x1b[2K" in screen.raw or "\x1b[1A" in screen.raw  # redrawn in place
+    assert all(len(line) <= columns for line in screen.lines), max(screen.lines, key=len)
+    assert any("Apply: 50 accounts: 50 done, 0 failed" in line for line in screen.lines)
+    assert any(re.search(r"50/50", line) for line in screen.lines)  # the bar's counts
+
+
+@pytest.mark.parametrize("columns", [60, 120])
+async def test_tables_fold_to_the_terminal(columns: int) -> None:
+    screen = await in_terminal("--emulator", "templates", columns=columns)
+
+    assert screen.code == 0, screen.raw
+    assert all(len(line) <= columns for line in screen.lines), max(screen.lines, key=len)
+    assert any("Quinyx" in line for line in screen.lines)
+
+
+async def test_colour_unless_no_color() -> None:
+    coloured = await in_terminal("--emulator", "plan", str(DEMO), columns=120)
+    plain = await in_terminal("--emulator", "plan", str(DEMO), columns=120, env={"NO_COLOR": "1"})
+
+    assert _COLOUR.search(coloured.raw)
+    assert not _COLOUR.search(plain.raw)
+    assert any(line.startswith("  + register QUIN") for line in plain.lines)
+
+
+async def test_apply_asks_on_a_terminal_and_writes_nothing_without_yes(
+    tmp_path: os.PathLike[str], emu: CanvasEmulator
+) -> None:
+    path = _file(tmp_path, emu)  # type: ignore[arg-type]
+    env = _keys(emu, QUINYX_KEY="k", FTP_USER="u")
+
+    refused = await in_terminal("apply", str(path), columns=80, env=env, answer=b"no\n")
+    writes = [r for r in emu.log if r.method != "GET"]
+    accepted = await in_terminal("apply", str(path), columns=80, env=env, answer=b"yes\n")
+
+    assert refused.code == _exit.FAILED
+    assert "Apply these changes to 4 accounts? Only 'yes' goes ahead." in refused.lines
+    assert any(line.startswith("Plan: ") for line in refused.lines)
+    assert "Apply cancelled; nothing was written." in refused.lines
+    assert writes == []
+    assert accepted.code == 0, accepted.raw
+    assert any("4 accounts: 4 done, 0 failed" in line for line in accepted.lines)
