@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Table, interleaved_medians, median_time
 
 STATUSES = ("Ready", "Running", "Faulted", "Ready")
+KEEPING_NOTHING = "canvas-async, unknown fields dropped"
+WITH_UNKNOWN = "with unknown fields"
 
 
 def workflows_json(n: int, *, seed: int = 7, distinct_ids: bool = False) -> bytes:
@@ -162,6 +164,26 @@ def canvas_async_parser() -> Any:
     return parse_workflows
 
 
+def canvas_async_dropping_parser() -> Any:
+    """The same converter built to drop unknown keys instead of keeping them
+    in ``extra``: the cost of keeping them, side by side in one run."""
+    from canvas_async._convert import _make_converter
+    from canvas_async.models import Workflow
+
+    converter = _make_converter(keep_unknown=False)
+    return lambda raw: converter.structure(json.loads(raw), list[Workflow])
+
+
+# Keys a server that grew might add to every workflow.
+UNKNOWN_FIELDS: dict[str, Any] = {"ownerEmail": "ops@example.org", "retryCount": 3,
+                                  "tags": ["nightly"]}  # fmt: skip
+
+
+def with_unknown_fields(payload: bytes) -> bytes:
+    """``payload`` with :data:`UNKNOWN_FIELDS` added to every workflow."""
+    return json.dumps([{**item, **UNKNOWN_FIELDS} for item in json.loads(payload)]).encode()
+
+
 def _same_answers(parsers: dict[str, Any], payload: bytes) -> None:
     """Fail unless every typed contender reads the same values: otherwise the
     comparison means nothing."""
@@ -201,7 +223,10 @@ def _measure(payload: bytes, parsers: dict[str, Any], runs: int) -> dict[str, fl
 def run(quick: bool) -> Table:
     n = 1_000 if quick else 10_000
     runs = 3 if quick else 9
-    parsers: dict[str, Any] = {"canvas-async": canvas_async_parser()}
+    parsers: dict[str, Any] = {
+        "canvas-async": canvas_async_parser(),
+        KEEPING_NOTHING: canvas_async_dropping_parser(),
+    }
     missing = []
     for name, make in (("pydantic v2", pydantic_parser), ("msgspec", msgspec_parser)):
         try:
@@ -217,6 +242,7 @@ def run(quick: bool) -> Table:
     payloads = {
         "one organization's workflows": workflows_json(n),
         "every id distinct (worst case)": workflows_json(n, distinct_ids=True),
+        WITH_UNKNOWN: with_unknown_fields(workflows_json(n)),
     }
     for label, payload in payloads.items():
         _same_answers(parsers, payload)
@@ -229,6 +255,13 @@ def run(quick: bool) -> Table:
                 1.0,
                 True,
             )
+        # Keeping unknown fields (``model.extra``) must not slow the common
+        # case measurably: at most 5% over dropping them, the run's noise.
+        table.ratios[f"parse: keeping unknown fields / dropping them ({label})"] = (
+            medians["canvas-async"] / medians[KEEPING_NOTHING],
+            None if label == WITH_UNKNOWN else 1.05,
+            False,
+        )
     size = len(payloads["one organization's workflows"]) / 1e6
     table.notes += [
         f"{size:.1f} MB of JSON; CPU time (time.process_time) of each parse, median of "
@@ -238,6 +271,9 @@ def run(quick: bool) -> Table:
         "unique). canvas-async reads each GUID text once and shares the UUID (UUIDs are "
         "immutable), so repeated ids cost a dictionary lookup. Every id distinct: no id "
         "repeats, so each of the 7 ids per workflow is built.",
+        f"{KEEPING_NOTHING}: the same converter built to drop the keys a model has no field "
+        "for, instead of keeping them in model.extra; with unknown fields: every workflow "
+        f"carries {len(UNKNOWN_FIELDS)} keys the model does not know.",
     ]
     if missing:
         table.notes.append(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ._auth import AuthStrategy, KeyAuth
+    from ._catalogue import Difference, DifferenceKind, DriftReport
     from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
     from ._errors import (
         APIError,
@@ -54,9 +55,11 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
         CredentialFieldType,
         CredentialOption,
         EndpointInfo,
+        Model,
         PropertyInfo,
         RegApplication,
         Role,
+        RunStarted,
         TemplateState,
         Workflow,
         WorkflowStatus,
@@ -92,10 +95,14 @@ __all__ = [
     "CredentialOption",
     "Cron",
     "CronError",
+    "Difference",
+    "DifferenceKind",
+    "DriftReport",
     "EndpointInfo",
     "Hooks",
     "KeyAuth",
     "MetaAPI",
+    "Model",
     "NotBoundError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -107,6 +114,7 @@ __all__ = [
     "Retries",
     "Role",
     "RunResult",
+    "RunStarted",
     "ServerError",
     "TemplateState",
     "TemplatesAPI",
@@ -131,6 +139,7 @@ __version__ = "0.1.0.dev0"
 _SOURCES = (
     "._errors",
     "._auth",
+    "._catalogue",
     "._client",
     "._hooks",
     "._resources",

@@ -8,7 +8,7 @@ import re
 import ssl as _ssl
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
 
@@ -21,6 +21,7 @@ from ._auth import AuthStrategy, KeyAuth
 from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
+from ._paths import check_params, check_pinned, custom_route
 from ._resources import (
     AccountsAPI,
     ApplicationsAPI,
@@ -32,7 +33,7 @@ from ._resources import (
 from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._tokens import TokenAuth
-from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport
+from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "AuthMode", "Canvas", "resolve_base_url"]
 
@@ -136,6 +137,53 @@ class _Scope:
     workflows = _Family(WorkflowsAPI, "The account's workflows.")
     meta = _Family(MetaAPI, "GetMetaData and Describe.")
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+    ) -> Any:
+        """Send a request the SDK has no method for; return the decoded answer body.
+
+        For an operation or a path this SDK does not know yet. The request
+        goes through everything a typed call does: the view's account header,
+        the client's auth, concurrency and rate limits, the pause after a 429,
+        retries (after an ambiguous failure only for idempotent verbs),
+        timeouts, redacted logs and the mapping of error answers (the
+        ``{"State", "Msg"}`` envelope included) to exceptions::
+
+            workflows = await canvas.request("GET", "/Workflows")
+
+        Args:
+            method: The HTTP verb, e.g. ``"GET"``.
+            path: The path under the base URL, e.g. ``"/Workflows"``.
+            json: A JSON-ready value to send as the body.
+            params: Query parameters, names to strings.
+            timeout: This call's timeout.
+
+        Returns:
+            The answer body: decoded JSON, or the text for a non-JSON answer.
+
+        Raises:
+            ValidationError: A bad verb, path, body or parameters (nothing
+                was sent).
+            APIError: The server answered with an error.
+        """
+        route = custom_route(method, path)
+        view = self if isinstance(self, AccountView) else self._root
+        return await view._transport.request(
+            route,
+            _as_is,
+            account_id=view.account_id,
+            params=check_params(params),
+            body=json,
+            timeout=timeout,
+            retries=view.retries,
+        )
+
 
 @attrs.frozen
 class AccountView(_Scope):
@@ -224,6 +272,13 @@ class Canvas(_Scope):
             (``error.request_id``).
         hooks: Async callbacks on every call's attempts, retries and end
             (:class:`Hooks`), shared by the account views.
+        catalogue: Send each operation where the server's own GetMetaData
+            lists it (``/Clients`` where it lists ``Clients`` instead of
+            ``Accounts``), reading it once, when an operation it could move
+            is first sent; where it cannot be read, the route table's paths
+            are used. False: always the route table's paths.
+        paths: Route key -> path to use whatever the catalogue says, e.g.
+            ``{"list_accounts": "/Clients"}``.
 
     With no ``consumer``/``secret_key``, they are read from ``CANVAS_CONSUMER``
     and ``CANVAS_SECRET_KEY`` (or from the files ``CANVAS_CONSUMER_FILE`` and
@@ -251,8 +306,13 @@ class Canvas(_Scope):
         ssl: _ssl.SSLContext | str | os.PathLike[str] | None = None,
         request_id_header: str | None = DEFAULT_REQUEST_ID_HEADER,
         hooks: Hooks | None = None,
+        catalogue: bool = True,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         check_concurrency(max_concurrency)
+        if not isinstance(catalogue, bool):
+            raise ValidationError("catalogue must be True or False")
+        pinned = check_pinned(paths)
         _config.setup_logging_from_environ()
         consumer, secret_key = _config.keys_from_environ(consumer, secret_key)
         if env is None:
@@ -275,6 +335,8 @@ class Canvas(_Scope):
             ssl=_config.ssl_option(ssl),
             request_id_header=_check_header(request_id_header),
             observer=hooks,
+            pinned_paths=pinned,
+            follow_catalogue=catalogue,
         )
         if isinstance(strategy, TokenAuth):
             strategy.bind(keys, self._transport.send_token_request)

@@ -9,8 +9,9 @@ at first use. The rules the API imposes:
   (spec: "Timestamps"), and every datetime leaves here aware, in UTC;
 * ``schedulerFrequency`` and ``credentialsJson`` are JSON-encoded strings inside
   the JSON (spec: "Shapes");
-* unknown keys are ignored and unknown enum-like values stay strings, so a
-  server that grows does not break parsing.
+* unknown keys never fail parsing (a model keeps them in ``extra``) and
+  unknown enum-like values stay strings, so a server that grows does not
+  break parsing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import typing
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -241,6 +243,11 @@ _FIELD_RULES: Final[Mapping[tuple[type, str], Any]] = {
 }
 
 
+# A model's private fields set after structuring: never JSON.
+_VIEW: Final = "view"  # the account view it was loaded through
+_EXTRA: Final = "extra"  # the fields the server sent that the model does not know
+_NOT_JSON: Final = frozenset({_VIEW, _EXTRA})
+
 # A model's own id: unique in a listing, unlike the ids it refers to.
 _OWN_ID: Final = "id"
 
@@ -249,7 +256,7 @@ def _overrides(cls: type) -> dict[str, Any]:
     key = pascal if cls in _PASCAL_CASE else camel
     rules: dict[str, Any] = {}
     for field in attrs.fields(cls):
-        if field.alias == "view":  # the private account view: never JSON
+        if field.alias in _NOT_JSON:
             rules[field.name] = override(omit=True)
         elif field.name == _OWN_ID and field.type is uuid.UUID:
             rules[field.name] = override(rename=_OWN_ID, struct_hook=read_own_uuid)
@@ -368,7 +375,76 @@ def _optional_hook_factory(conv: cattrs.Converter) -> Callable[[Any], Any]:
 # -- the converter ------------------------------------------------------------------
 
 
-def _make_converter() -> cattrs.Converter:
+def _has_extra(cls: Any) -> bool:
+    return attrs.has(cls) and any(field.alias == _EXTRA for field in attrs.fields(cls))
+
+
+def _list_of_models_with_extra(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is list and len(args) == 1 and _has_extra(args[0])
+
+
+_set_attribute: Final = object.__setattr__
+
+
+@attrs.frozen
+class _UnknownKeys:
+    """Finds the keys an object sent that ``cls`` has no field for, and keeps them."""
+
+    keys: frozenset[str]
+    """The JSON keys ``cls`` reads."""
+    always: bool
+    """Whether every object must be looked at: some known key is optional, so
+    an object may lack one and carry an unknown one with no more keys than
+    ``cls`` knows. Otherwise (a missing known key fails parsing) an object
+    with no more keys than ``keys`` has no unknown one: one ``len`` tells."""
+
+    @classmethod
+    def of(cls, model: type) -> _UnknownKeys:
+        keys = frozenset(wire_keys(model).values())
+        sent = [field for field in attrs.fields(model) if field.alias not in _NOT_JSON]
+        return cls(keys, any(field.default is not attrs.NOTHING for field in sent))
+
+    def keep(self, result: Any, value: Mapping[str, Any]) -> None:
+        # A set difference (in C) over the keys, sorted so the order does not
+        # depend on string hashing.
+        unknown = value.keys() - self.keys
+        if unknown:
+            extra = {key: value[key] for key in sorted(unknown)}
+            _set_attribute(result, "_extra", MappingProxyType(extra))
+
+    def one(self, model: type, structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """Wrap the structure function of one ``model`` object."""
+        count, always = len(self.keys), self.always
+
+        def structure_one(value: Any, _: object) -> Any:
+            result = structure(value, model)
+            if always or len(value) > count:
+                self.keep(result, value)
+            return result
+
+        return structure_one
+
+    def listing(
+        self, model: type, structure: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, Any], Any]:
+        """Return the structure function of a JSON array of ``model``: the hot
+        path, where the check is one pass of C-level ``len`` calls."""
+        count, always = len(self.keys), self.always
+
+        def structure_listing(value: Any, _: object) -> list[Any]:
+            result = [structure(item, model) for item in value]
+            if value and (always or max(map(len, value)) > count):
+                for model_object, item in zip(result, value, strict=True):
+                    self.keep(model_object, item)
+            return result
+
+        return structure_listing
+
+
+def _make_converter(*, keep_unknown: bool = True) -> cattrs.Converter:
+    """Build the converter; ``keep_unknown=False`` drops unknown keys (for the
+    parse benchmark's side-by-side figure)."""
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
     for primitive in _PRIMITIVES:
         conv.register_structure_hook(primitive, _primitive_hook(primitive))
@@ -385,15 +461,29 @@ def _make_converter() -> cattrs.Converter:
     # free-form JSON: take it as the server sent it.
     conv.register_structure_hook_func(lambda t: t == _JSON_OBJECT, _structure_json_object)
 
+    # Models' own structure functions, for their listings' hooks.
+    plain: dict[type, Callable[[Any, Any], Any]] = {}
+
     def structure_factory(cls: type) -> Any:
         attrs.resolve_types(cls)  # annotations are strings (``from __future__``)
-        return make_dict_structure_fn(cls, conv, **_overrides(cls))
+        structure: Any = make_dict_structure_fn(cls, conv, **_overrides(cls))
+        if not (keep_unknown and _has_extra(cls)):
+            return structure
+        plain[cls] = structure
+        return _UnknownKeys.of(cls).one(cls, structure)
+
+    def listing_factory(tp: Any) -> Any:
+        (cls,) = typing.get_args(tp)
+        conv.get_structure_hook(cls)  # builds the model's own function first
+        return _UnknownKeys.of(cls).listing(cls, plain[cls])
 
     def unstructure_factory(cls: type) -> Any:
         # Optional request fields left at None are not sent at all.
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **_overrides(cls))
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
+    if keep_unknown:
+        conv.register_structure_hook_factory(_list_of_models_with_extra, listing_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     return conv
 
@@ -422,3 +512,13 @@ def unstructure(obj: object) -> Any:
 def parse_workflows(raw: bytes) -> list[models.Workflow]:
     """Decode a ``Workflows`` answer body into models (the parsing fast path)."""
     return structure(json.loads(raw), list[models.Workflow])
+
+
+def wire_keys(cls: type) -> dict[str, str]:
+    """Return each field of the attrs class ``cls`` with its JSON key (fields
+    never sent, such as the account view, left out)."""
+    return {
+        name: rule.rename
+        for name, rule in _overrides(cls).items()
+        if not rule.omit and rule.rename is not None
+    }

@@ -22,8 +22,8 @@ from typing import Any, Final, Generic, ParamSpec, TypeAlias, TypeVar, cast
 import attrs
 from cattrs.gen import override
 
-from . import _convert, _routes, _validate, models
-from ._errors import NotFoundError, ValidationError
+from . import _convert, _routes, _success, _validate, models
+from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
 from ._validate import as_uuid
 from .schedule import Cron
 
@@ -37,13 +37,12 @@ __all__ = [
     "Request",
     "RunMetadata",
     "SchedulerUpdate",
+    "accepted_unresolved",
     "as_uuid",
     "check_account",
     "check_block_range",
     "check_credentials",
     "not_found",
-    "parse_guid",
-    "parse_text",
     "parse_true",
     "resolve_applications",
     "resolve_variables",
@@ -176,34 +175,11 @@ class Operation(Generic[P, T]):
 # -- answers ----------------------------------------------------------------------
 
 
-def parse_guid(payload: Any) -> uuid.UUID:
-    """Read a new object's id: a JSON string holding a GUID (or the bare GUID)."""
-    if not isinstance(payload, str):
-        raise TypeError(f"expected a GUID string, got {type(payload).__name__}")
-    # The converter's reader: the canonical form without the constructor's cost.
-    return _convert.read_own_uuid(payload.strip().strip('"'))
-
-
 def parse_true(payload: Any) -> bool:
     """Read a ``true`` acknowledgement (JSON ``true`` or the text ``true``)."""
     if payload is True or (isinstance(payload, str) and payload.strip().casefold() == "true"):
         return True
     raise ValueError("expected true")
-
-
-def parse_text(*expected: str) -> Parse[str]:
-    """Return a parser accepting one of the ``expected`` texts (any case, JSON
-    string or plain text) and returning the one found."""
-    wanted = {text.casefold(): text for text in expected}
-
-    def parse(view: models.View | None, payload: Any) -> str:
-        if isinstance(payload, str):
-            found = wanted.get(payload.strip().strip('"').strip().casefold())
-            if found is not None:
-                return found
-        raise ValueError(f"expected {' or '.join(repr(t) for t in expected)}")
-
-    return parse
 
 
 def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
@@ -254,6 +230,31 @@ def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundE
     return NotFoundError(
         message, status=404, http_status=200, operation=_routes.label(key), account_id=account_id
     )
+
+
+def accepted_unresolved(
+    key: str, problem: str, account_id: uuid.UUID | None
+) -> OutcomeUnknownError:
+    """Return the error for a write the server accepted whose result cannot be read.
+
+    The write took effect (spec: "Where the documentation disagrees with
+    itself"), so no other error may say it failed: a caller who repeated it
+    would do it twice. It is an :class:`OutcomeUnknownError`: read back before
+    repeating.
+    """
+    operation = _routes.label(key)
+    return OutcomeUnknownError(
+        f"{operation} was accepted by the server, but {problem}; "
+        "do not repeat it before listing what exists",
+        operation=operation,
+        account_id=account_id,
+    )
+
+
+# A write's answer (spec: "Where the documentation disagrees with itself"): any
+# success body means it took effect; a create's id is read where one is sent.
+_ACCEPTED: Final = _unbound(_success.accepted)
+_NEW_ID: Final = _unbound(_success.guid_in)
 
 
 # -- the definitions ----------------------------------------------------------------
@@ -385,7 +386,7 @@ def _new_account(
     )
 
 
-CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _unbound(parse_guid))
+CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _NEW_ID)
 
 
 # -- registering an application (spec: "Shapes", AddRegApplicationApiDto) -------------
@@ -434,9 +435,7 @@ def _new_registration(
     return _body(NewRegApplication(application.id, tag_text, credentials))
 
 
-CREATE_REG_APPLICATION: Final = Operation(
-    "create_reg_application", _new_registration, _unbound(parse_guid)
-)
+CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _NEW_ID)
 
 
 # -- creating a workflow (spec: "Shapes", AddWorkflowApiDto) ----------------------------
@@ -554,7 +553,7 @@ def _new_workflow(
     return _body(NewWorkflow(template.id, registrations, name, description, chain))
 
 
-CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _unbound(parse_guid))
+CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _NEW_ID)
 
 
 # -- running (spec: "Shapes", RunMetadataApiDto) -----------------------------------------
@@ -591,23 +590,20 @@ def _run(workflow: object, from_block: int | None, till_block: int | None) -> Re
     return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
 
 
-RUN_WORKFLOW: Final = Operation("run_workflow", _run, parse_text(_routes.RUN_TEXT))
+# The page shows the text ``Workflow will now run``; GetMetaData says a Guid,
+# read as the run's id.
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, _NEW_ID)
 
 
-_SCHEDULER_ANSWERS: Final = {
-    True: parse_text(_routes.SCHEDULER_ENABLED_TEXT),
-    False: parse_text(_routes.SCHEDULER_DISABLED_TEXT),
-}
+def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None = None) -> Request:
+    """Turn the scheduler on with ``cron``, or off (None). ``enabled=False``
+    with a cron turns it off sending the cron along, as the documentation's
+    example does."""
+    on = cron is not None if enabled is None else enabled
+    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
 
 
-def _scheduler(workflow_id: uuid.UUID, cron: str | None) -> Request:
-    """Turn the scheduler on with ``cron``, or off (None)."""
-    enabled = cron is not None
-    body = _convert.unstructure(SchedulerUpdate(workflow_id, enabled, cron))
-    return None, body, _SCHEDULER_ANSWERS[enabled]
-
-
-WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _SCHEDULER_ANSWERS[True])
+WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _ACCEPTED)
 
 
 def check_cron(cron: object) -> str:
@@ -627,16 +623,8 @@ def _canonical_cron(text: str) -> str:
 
 
 def _delete(workflow: object) -> Request:
-    workflow_id = _validate.id_text(workflow, "workflow id")
-
-    # Documented answer: ``true``; GetMetaData says DeleteWorkflow returns a
-    # Guid, so the deleted workflow's id is accepted too.
-    def parse(view: models.View | None, payload: Any) -> None:
-        if isinstance(payload, str) and payload.strip().strip('"') == workflow_id:
-            return
-        parse_true(payload)
-
-    return {"id": workflow_id}, None, parse
+    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
 
 
-DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _unbound(parse_true))
+# Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _ACCEPTED)

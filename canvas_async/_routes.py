@@ -205,3 +205,46 @@ NOT_FOUND_STATE: Final = 404  # unknown workflow id (assumed)
 BAD_REQUEST_STATE: Final = 400  # e.g. out-of-range blocks (assumed)
 FORBIDDEN_STATE: Final = 403  # account outside the organization (assumed)
 UNKNOWN_TEMPLATE_TEXT: Final = "Unknown workflow template {id}"
+
+
+# -- Where the documentation disagrees with itself ------------------------------
+# (spec: "Where the documentation disagrees with itself"). The vendor's pages
+# and the server's own GetMetaData differ; the client accepts every reading.
+# What follows is what the SDK assumes where no reading settles it.
+
+# Operations GetMetaData may list under another name: seed 000's revision calls
+# Accounts ``Clients``. Each name is also a path (``/<name>``, as every path in
+# the table); the route's own name comes first.
+OPERATION_NAMES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"list_accounts": ("Accounts", "Clients")}
+)
+
+# Query parameters known under two names: the documentation's, then
+# GetMetaData's. Either counts as the same parameter when holding the
+# catalogue against the table.
+QUERY_ALIASES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"token": REFRESH_TOKEN_QUERY_ALIASES}
+)
+
+# A create whose answer carries no id (Account answers ``""`` per GetMetaData)
+# is resolved by reading the listing back and matching on this field (assumed:
+# the e-mail is unique per server, which "Account has already been created"
+# implies).
+READ_BACK_KEYS: Final[Mapping[str, str]] = MappingProxyType({"create_account": "email"})
+
+# Requests sent through ``Canvas.request`` (paths outside this table) are
+# retried after an ambiguous failure only for these verbs (RFC 9110 9.2.2);
+# they always carry the session's credentials (assumed: every operation but
+# GetMetaData and Describe needs them, and those accept them).
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def operation_names(route: Route) -> tuple[str, ...]:
+    """Return every name GetMetaData may list ``route`` under, its own first."""
+    return OPERATION_NAMES.get(route.key, (route.operation,))
+
+
+def catalogue_path(name: str) -> str:
+    """Return the path of an operation GetMetaData lists as ``name``: ``/<name>``
+    (assumed, like every path of the table)."""
+    return "/" + name

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import importlib.metadata
 import json
 import logging
@@ -29,7 +30,7 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _routes
+from . import _operations, _routes, models
 from ._auth import AuthStrategy
 from ._errors import (
     CanvasConnectionError,
@@ -44,6 +45,7 @@ from ._errors import (
 )
 from ._hooks import CallEvent, CallInfo, Observer, chain
 from ._limits import ClientPausedError, Limits
+from ._paths import Paths
 from ._retry import DEFAULT_RETRIES, Failure, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
@@ -109,6 +111,9 @@ class Transport:
         request_id_header: The header carrying a new random id per call (the
             same on its retries), or None to send none. The id is logged and
             kept on the call's exception as ``request_id``.
+        pinned_paths: Route key -> path, whatever the catalogue says.
+        follow_catalogue: Place operations where the server's GetMetaData
+            lists them (read once, when first needed).
     """
 
     base_url: yarl.URL
@@ -126,10 +131,13 @@ class Transport:
     """Told every event of every call (hooks, tracing); see :meth:`add_observer`."""
     _options: dict[str, Any] = attrs.field(init=False, repr=False)
     _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
+    pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
     _state: _State = attrs.field(init=False, default=_State.UNOPENED)
     _closing: bool = attrs.field(init=False, default=False, repr=False)
-    _urls: Mapping[str, yarl.URL] = attrs.field(init=False, repr=False)
+    paths: Paths = attrs.field(init=False, repr=False)
+    """Where each operation is sent."""
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
     limits: Limits = attrs.field(init=False, repr=False)
     """The concurrency slots, the request rate and the 429 pause, shared by
@@ -147,10 +155,7 @@ class Transport:
             if self.ssl is not None:
                 self._options["ssl"] = self.ssl
             _check_pool(self._session, self.max_concurrency)
-        base = self.base_url.path.rstrip("/")
-        self._urls = {
-            route.key: self.base_url.with_path(base + route.path) for route in _routes.iter_routes()
-        }
+        self.paths = Paths(self.base_url, self.pinned_paths, self.follow_catalogue)
         self._client_timeout = self.timeout.to_aiohttp()
         self.limits = Limits(self.max_concurrency, self.rate_limit)
 
@@ -206,9 +211,9 @@ class Transport:
             if session is not None and self._owns_session:
                 await session.close()
 
-    async def request(
+    async def request(  # noqa: PLR0915 - one function: the fast path makes no extra call
         self,
-        key: str,
+        key: str | _routes.Route,
         parse: Callable[[Any], T],
         *,
         account_id: uuid.UUID | None = None,
@@ -220,7 +225,8 @@ class Transport:
         """Send the operation ``key`` and return its success body, parsed.
 
         Args:
-            key: The route's key in the route table.
+            key: The route's key in the route table, or a route outside it
+                (``Canvas.request``).
             parse: Turns the decoded success body into the result; a body of
                 the wrong shape (it raises ``ValueError``, ``TypeError``,
                 ``KeyError``...) becomes an :class:`UnexpectedResponseError`.
@@ -239,7 +245,14 @@ class Transport:
             CanvasConnectionError: No connection, or it was lost.
             CanvasTimeoutError: No answer in time.
         """
-        route = _routes.ROUTES[key]
+        if isinstance(key, str):
+            route = _routes.ROUTES[key]
+            if self.paths.may_move(key):
+                await self.paths.settle(self._read_catalogue)
+            url = self.paths.url(key)
+        else:
+            route = key
+            url = self.paths.custom(route.path)
         session = self._session if self._state is _State.OPEN else None
         if session is None:
             session = self.open()
@@ -272,6 +285,7 @@ class Transport:
                 status, answer_headers, payload, took = await self._send(
                     session=session,
                     route=route,
+                    url=url,
                     call=call,
                     attempt=attempts,
                     headers=_headers(auth_headers, extra, account_id, data),
@@ -389,11 +403,15 @@ class Transport:
         retries = _REVOKE_RETRIES if key == "delete_token" else USE_CLIENT_DEFAULT
         return await self.request(key, _as_is, params=params, retries=retries)
 
+    async def _read_catalogue(self) -> list[models.EndpointInfo]:
+        return await self.request("get_metadata", _ENDPOINTS)
+
     async def _send(
         self,
         *,
         session: aiohttp.ClientSession,
         route: _routes.Route,
+        url: yarl.URL,
         call: CallInfo,
         attempt: int,
         headers: Mapping[str, str],
@@ -407,7 +425,7 @@ class Transport:
         try:
             async with session.request(
                 route.method,
-                self._urls[route.key],
+                url,
                 params=params,
                 data=data,
                 headers=headers,
@@ -478,6 +496,10 @@ def _value(
             account_id=account_id,
             body=payload,
         ) from error
+
+
+# GetMetaData's own parser; its models act through no view.
+_ENDPOINTS: Final = functools.partial(_operations.GET_METADATA.parse, None)
 
 
 def _as_is(payload: object) -> object:

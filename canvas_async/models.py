@@ -18,6 +18,7 @@ import enum
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import attrs
@@ -38,9 +39,11 @@ __all__ = [
     "CredentialFieldType",
     "CredentialOption",
     "EndpointInfo",
+    "Model",
     "PropertyInfo",
     "RegApplication",
     "Role",
+    "RunStarted",
     "TemplateState",
     "Workflow",
     "WorkflowStatus",
@@ -120,8 +123,32 @@ def _bound(view: View | None, model: object) -> View:
     return view
 
 
+NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
 @attrs.frozen
-class Account:
+class Model:
+    """What every model read from the server has: the fields it did not know.
+
+    A server that grows sends fields this SDK has no attribute for; they are
+    kept, as the server sent them, in :attr:`extra` (spec: "Where the
+    documentation disagrees with itself"; design: "Forward compatible").
+    """
+
+    # Not data the SDK understands: left out of equality (and of hashing).
+    _extra: Mapping[str, Any] = attrs.field(
+        default=NO_EXTRA, eq=False, repr=False, kw_only=True, alias="extra"
+    )
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The fields the server sent that this model has no attribute for, by
+        their JSON key (in key order), as sent (read-only; empty when none)."""
+        return self._extra
+
+
+@attrs.frozen
+class Account(Model):
     """An account of the organization (``Accounts``)."""
 
     id: uuid.UUID
@@ -144,7 +171,7 @@ class CredentialOption:
 
 
 @attrs.frozen
-class CredentialField:
+class CredentialField(Model):
     """One credential an application asks for (PascalCase keys in JSON).
 
     Attributes:
@@ -167,7 +194,7 @@ class CredentialField:
 
 
 @attrs.frozen
-class Application:
+class Application(Model):
     """A third-party application Canvas supports (``Applications``)."""
 
     id: uuid.UUID
@@ -204,7 +231,7 @@ class Application:
 
 
 @attrs.frozen
-class RegApplication:
+class RegApplication(Model):
     """An application registered for an account (``RegApplications``).
 
     Its credentials are never sent back by the server and never stored here.
@@ -228,7 +255,7 @@ class RegApplication:
 
 
 @attrs.frozen
-class Block:
+class Block(Model):
     """One block of a template's chain."""
 
     unique_block_id: uuid.UUID
@@ -237,7 +264,7 @@ class Block:
 
 
 @attrs.frozen
-class WorkflowTemplate:
+class WorkflowTemplate(Model):
     """A template workflows are created from (``WorkflowTemplates``)."""
 
     id: uuid.UUID
@@ -283,7 +310,7 @@ class WorkflowTemplate:
 # frozen dict class by writing its ``__dict__`` directly, about twice as fast
 # as a slotted one's ``object.__setattr__`` per field.
 @attrs.frozen(slots=False)
-class Workflow:
+class Workflow(Model):
     """A workflow of an account (``Workflows``, ``Workflow``).
 
     Attributes:
@@ -317,10 +344,10 @@ class Workflow:
         from_block: int | None = None,
         till_block: int | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> None:
+    ) -> RunStarted:
         """Run the whole chain, or the blocks ``from_block``..``till_block`` (1-based)."""
         api = _bound(self._view, self).workflows
-        await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
+        return await api.run(self, from_block=from_block, till_block=till_block, timeout=timeout)
 
     async def run_and_wait(
         self,
@@ -389,7 +416,7 @@ class Workflow:
 
 
 @attrs.frozen
-class EndpointInfo:
+class EndpointInfo(Model):
     """One operation as ``GetMetaData`` describes it."""
 
     name: str
@@ -401,10 +428,26 @@ class EndpointInfo:
 
 
 @attrs.frozen
-class PropertyInfo:
+class PropertyInfo(Model):
     """One property of a DTO as ``Describe`` describes it."""
 
     property_name: str
     type_name: str
     generic_parameters: str
     is_required: bool
+
+
+@attrs.frozen
+class RunStarted:
+    """A run the server accepted (``RunWorkflow``): it started, and may still be running.
+
+    Attributes:
+        workflow_id: The workflow started.
+        run_id: The run's id where the server sends one: the page shows the
+            text ``Workflow will now run``, its GetMetaData says a Guid
+            (spec: "Where the documentation disagrees with itself"); None
+            when the answer carries no GUID.
+    """
+
+    workflow_id: uuid.UUID
+    run_id: uuid.UUID | None = None

@@ -19,6 +19,7 @@ ROOT = Path(canvas_async.__file__).parent
 #: The pure core (design: "Three layers"): no I/O, nothing above it.
 PURE_CORE = (
     "canvas_async._auth",
+    "canvas_async._catalogue",
     "canvas_async._checks",
     "canvas_async._convert",
     "canvas_async._errors",
@@ -26,6 +27,7 @@ PURE_CORE = (
     "canvas_async._retry",
     "canvas_async._routes",
     "canvas_async._sentinel",
+    "canvas_async._success",
     "canvas_async._tokens",
     "canvas_async._validate",
     "canvas_async.models",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from canvas_async import _operations as op
-from canvas_async import models
+from canvas_async import _success, models
+from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
 from ._base import Resource
@@ -37,7 +38,9 @@ class AccountsAPI(Resource):
         """Create an account and return its id.
 
         An account created with ``activated=False`` stays inactive until the
-        person completes the activation e-mail the server sends.
+        person completes the activation e-mail the server sends. A server
+        that answers without the id (GetMetaData says Account returns ``""``)
+        has the account found by its e-mail in the listing.
 
         Args:
             first_name: Given name.
@@ -54,6 +57,8 @@ class AccountsAPI(Resource):
 
         Raises:
             ValidationError: A field is missing or malformed (nothing was sent).
+            OutcomeUnknownError: The create may have taken effect (or did,
+                but its id could not be found); list before repeating it.
         """
         call = op.CREATE_ACCOUNT(
             first_name=first_name,
@@ -66,4 +71,20 @@ class AccountsAPI(Resource):
             default_notification_email=default_notification_email,
             activated=activated,
         )
-        return await self._send(call, timeout)
+        new_id = await self._send(call, timeout)
+        return new_id if new_id is not None else await self._read_back(email, timeout)
+
+    async def _read_back(self, email: str, timeout: TimeoutTypes | UseClientDefault) -> uuid.UUID:
+        """Find the account a create answered without an id made, by its e-mail."""
+        key = "create_account"
+        try:
+            listed = await self.list(timeout=timeout)
+        except CanvasError as error:
+            problem = "it answered without the new id, and listing the accounts failed"
+            raise op.accepted_unresolved(key, problem, self.account_id) from error
+        found = _success.find_created(key, listed, email)
+        if found is None:
+            # An inactive account is not listed until activated.
+            problem = f"it answered without the new id, and no active account has {email!r}"
+            raise op.accepted_unresolved(key, problem, self.account_id)
+        return found.id

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Mapping
 
 from canvas_async import _operations as op
-from canvas_async import _routes, _validate, models
-from canvas_async._errors import CanvasError, UnexpectedResponseError
+from canvas_async import _validate, models
+from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
 from ._base import Resource
@@ -93,6 +93,8 @@ class RegApplicationsAPI(Resource):
 
         Raises:
             ValidationError: Bad credentials or tag (nothing was sent).
+            OutcomeUnknownError: The registration may have been made, or was
+                but could not be read back; list before registering again.
         """
         if not isinstance(application, models.Application):
             _validate.check_name(tag_text, "tag_text")  # before the applications are listed
@@ -100,25 +102,18 @@ class RegApplicationsAPI(Resource):
         new_id = await self.create_id(
             application, tag_text=tag_text, credentials=credentials, timeout=timeout
         )
+        key = "create_reg_application"
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
             # The registration exists: say so, lest the caller register again.
-            error.add_note(
-                f"{application.short_name} was registered (id {new_id}); only reading it "
-                "back failed. Do not register it again: list the registrations."
-            )
-            raise
+            problem = f"{application.short_name} was registered (id {new_id}); reading it failed"
+            raise op.accepted_unresolved(key, problem, self.account_id) from error
         for registration in registrations:
             if registration.id == new_id:
                 return registration
-        raise UnexpectedResponseError(
-            f"{application.short_name} was registered as {new_id}, "
-            "but RegApplications does not list it",
-            status=200,
-            operation=_routes.label("list_reg_applications"),
-            account_id=self.account_id,
-        )
+        problem = f"it registered {new_id}, which RegApplications does not list"
+        raise op.accepted_unresolved(key, problem, self.account_id)
 
     async def create_id(
         self,
@@ -131,6 +126,14 @@ class RegApplicationsAPI(Resource):
         """Register ``application`` as :meth:`create` does, in one request: return the new id.
 
         Nothing is read back, for callers that need only the id (provisioning).
+
+        Raises:
+            OutcomeUnknownError: The server accepted the registration but
+                answered without its id (or the request's outcome is unknown).
         """
         call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
-        return await self._send(call, timeout)
+        new_id = await self._send(call, timeout)
+        if new_id is None:
+            problem = f"it answered without the id of the {application.short_name} registration"
+            raise op.accepted_unresolved("create_reg_application", problem, self.account_id)
+        return new_id

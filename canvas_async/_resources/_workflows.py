@@ -123,9 +123,9 @@ class WorkflowsAPI(Resource):
             ValidationError: Applications or variables do not fit the
                 template, or the name is empty (nothing was sent).
             OutcomeUnknownError: The create failed in a way that leaves open
-                whether the workflow exists; list the workflows to find out.
-            CanvasError: If reading the new workflow back fails, the error
-                carries a note with the id of the workflow that was created.
+                whether the workflow exists, or it was created but could not
+                be read back (the message names its id); list the workflows
+                to find out.
         """
         new_id = await self.create_id(
             template,
@@ -139,11 +139,8 @@ class WorkflowsAPI(Resource):
             return await self.get(new_id, timeout=timeout)
         except CanvasError as error:
             # The workflow exists: say so, lest the caller create it again.
-            error.add_note(
-                f"The workflow was created (id {new_id}); only reading it back failed. "
-                "Do not create it again: read it with workflows.get()."
-            )
-            raise
+            problem = f"the workflow was created (id {new_id}); reading it back failed"
+            raise op.accepted_unresolved("create_workflow", problem, self.account_id) from error
 
     async def create_id(
         self,
@@ -158,12 +155,20 @@ class WorkflowsAPI(Resource):
         """Create a workflow as :meth:`create` does, in one request: return the new id.
 
         Nothing is read back, for callers that need only the id (provisioning).
+
+        Raises:
+            OutcomeUnknownError: The server accepted the workflow but answered
+                without its id (or the request's outcome is unknown).
         """
         if not isinstance(template, models.WorkflowTemplate):
             _validate.check_name(name, "name")  # before the templates are listed
             template = await TemplatesAPI(self._view).get(template, timeout=timeout)
         call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
-        return await self._send(call, timeout)
+        new_id = await self._send(call, timeout)
+        if new_id is None:
+            problem = f"it answered without the id of the workflow {name!r}"
+            raise op.accepted_unresolved("create_workflow", problem, self.account_id)
+        return new_id
 
     async def run(
         self,
@@ -172,18 +177,21 @@ class WorkflowsAPI(Resource):
         from_block: int | None = None,
         till_block: int | None = None,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> None:
+    ) -> models.RunStarted:
         """Start a run of the whole chain, or of blocks ``from_block``..``till_block``.
 
         Block numbers are 1-based and inclusive; either may be left out (from
         the first, till the last). The server starts the run and answers at
-        once; it does not wait for the run to finish.
+        once; it does not wait for the run to finish. The result carries the
+        run's id where the server answers with one.
 
         Raises:
             ValidationError: A block number below 1, or ``from_block`` after
                 ``till_block`` (nothing was sent).
         """
-        await self._send(op.RUN_WORKFLOW(workflow, from_block, till_block), timeout)
+        call = op.RUN_WORKFLOW(workflow, from_block, till_block)
+        run_id = await self._send(call, timeout)
+        return models.RunStarted(_validate.as_uuid(workflow, "workflow id"), run_id)
 
     async def run_and_wait(
         self,
@@ -230,12 +238,10 @@ class WorkflowsAPI(Resource):
         before = await self.get(workflow, timeout=request_timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        await self.run(
+        started = await self.run(
             before, from_block=from_block, till_block=till_block, timeout=request_timeout
         )
-        # RunWorkflow answers with a text here; its GetMetaData says a Guid
-        # (spec: "Where the documentation disagrees with itself"): no run id yet.
-        run_id: uuid.UUID | None = None
+        run_id = started.run_id  # where RunWorkflow answered with a GUID
         state, polls, interval = before, 0, poll
         while True:
             remaining = deadline - loop.time()
@@ -277,9 +283,15 @@ class WorkflowsAPI(Resource):
         *,
         timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> models.Workflow:
-        """Turn the workflow's scheduler off (its cron is kept); return it updated."""
+        """Turn the workflow's scheduler off (its cron is kept); return it updated.
+
+        Given the :class:`~canvas_async.Workflow`, its cron is sent along, as
+        the documentation's example does when turning a schedule off (spec:
+        "Where the documentation disagrees with itself").
+        """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._set_schedule(workflow_id, None, timeout)
+        cron = workflow.cron if isinstance(workflow, models.Workflow) else None
+        return await self._set_schedule(workflow_id, cron, timeout, enabled=False)
 
     async def delete(
         self,
@@ -325,6 +337,8 @@ class WorkflowsAPI(Resource):
         workflow_id: uuid.UUID,
         cron: str | None,
         timeout: TimeoutTypes | UseClientDefault,
+        *,
+        enabled: bool | None = None,
     ) -> models.Workflow:
-        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, cron), timeout)
+        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=enabled), timeout)
         return await self.get(workflow_id, timeout=timeout)

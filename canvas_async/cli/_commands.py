@@ -32,6 +32,7 @@ __all__ = [
     "applications",
     "apply",
     "auth",
+    "doctor",
     "plan",
     "registered",
     "run",
@@ -176,6 +177,31 @@ async def workflows(args: argparse.Namespace, out: Out) -> int:
         ],
     )
     return _exit.OK
+
+
+async def doctor(args: argparse.Namespace, out: Out) -> int:
+    """Compare the server's own catalogue with what this SDK sends; fail on breaking drift."""
+    async with connect(args, out) as conn:
+        report = await conn.canvas.meta.check()
+    if out.json:
+        out.data(
+            {
+                "server": conn.where,
+                "ok": report.ok,
+                "differences": [
+                    {
+                        "kind": d.kind.text,
+                        "subject": d.subject,
+                        "detail": d.detail,
+                        "breaking": d.breaking,
+                    }
+                    for d in report.differences
+                ],
+            }
+        )
+    else:
+        out.line(f"{conn.where}: {report}")
+    return _exit.OK if report.ok else _exit.FAILED
 
 
 # -- acting on one workflow ----------------------------------------------------------------

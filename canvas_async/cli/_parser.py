@@ -257,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _reading_commands(build: _Builder, commands: _Commands) -> None:
     build.command(commands, "auth", f"{_COMMANDS}:auth", "check that the keys are accepted")
     build.command(commands, "accounts", f"{_COMMANDS}:accounts", "list the organization's accounts")
+    build.command(
+        commands,
+        "doctor",
+        f"{_COMMANDS}:doctor",
+        "compare the server's own catalogue with what canvas-async sends (exit 1 if a call breaks)",
+    )
     for name, text in (
         ("applications", "list the applications Canvas supports"),
         ("registered", "list an account's registered applications"),

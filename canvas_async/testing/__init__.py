@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._dialect import Dialect
     from ._faults import (
         TRANSIENT_FAULTS,
         WRITES,
@@ -60,6 +61,7 @@ __all__ = [
     "CanvasEmulator",
     "Clock",
     "CredentialField",
+    "Dialect",
     "DropConnection",
     "EmulatorState",
     "ErrorEnvelope",
@@ -81,6 +83,7 @@ __all__ = [
 ]
 
 _MODULES = {
+    "_dialect": ("Dialect",),
     "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
                 "Latency", "RandomFaults", "RateLimit", "TRANSIENT_FAULTS", "WRITES"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",

@@ -30,6 +30,7 @@ from canvas_async._routes import ROUTES, Auth, Route
 
 from ._answers import ApiAnswer, EnvelopeError, TextError
 from ._describe import DESCRIPTORS
+from ._dialect import Dialect
 from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults
 from ._handlers import HANDLERS, Call, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
@@ -52,6 +53,7 @@ class Emulation:
     token_mode: bool
     consumer: str = attrs.field(repr=False)
     secret_key: str = attrs.field(repr=False)
+    dialect: Dialect = attrs.field(factory=Dialect)
 
     served: tuple[Route, ...] = attrs.field(init=False)
     """The routes this emulator answers: refresh-token routes in token mode only."""
@@ -103,7 +105,7 @@ def build_app(emulation: Emulation) -> web.Application:
     app[_EMULATION] = emulation
     for route in emulation.served:
         endpoint = _endpoint(route)
-        for path in (route.path, *route.aliases):
+        for path in emulation.dialect.paths(route.operation, route.path, route.aliases):
             app.router.add_route(route.method, API_PREFIX + path, endpoint)
     return app
 
@@ -171,7 +173,15 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
 
     try:
         acting = _authenticate(emulation, route, request)
-        call = Call(route, request, emulation.state, emulation.served, emulation.token_mode, acting)
+        call = Call(
+            route,
+            request,
+            emulation.state,
+            emulation.served,
+            emulation.token_mode,
+            acting,
+            emulation.dialect,
+        )
         response = await HANDLERS[route.key](call)
     except ApiAnswer as answer:
         return _api_answer(answer)

@@ -3,6 +3,7 @@
     canvas-async-emulator --port 8080 --auth token --seed samples --accounts 100
     canvas-async-emulator --accounts 300 --faults 0.1 --random-seed 7   # a flaky server
     canvas-async-emulator --auth token --token-lifetime 5   # renewals every few seconds
+    canvas-async-emulator --answer metadata   # answers as the server's GetMetaData says
 
 Both start the same emulator with the same options (:func:`add_emulator_options`),
 with the sample data and 50 demo accounts by default, the number the
@@ -21,6 +22,8 @@ import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, TextIO
+
+from ._dialect import Dialect
 
 if TYPE_CHECKING:
     from ._server import CanvasEmulator
@@ -83,6 +86,17 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
         help="fail this share of all requests (e.g. 0.1) with faults of random kinds: "
         "500, 502, 503, 504, 429, connections dropped before or after the effect",
     )
+    parser.add_argument(
+        "--answer",
+        action="append",
+        type=_answer,
+        default=[],
+        metavar="NAME=VALUE",
+        help="answer where the documentation disagrees with itself: run=text|guid|empty|true, "
+        "scheduler=text|empty|true, account=id|empty, delete=true|empty|guid, "
+        "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
+        "(repeatable; 'metadata' for every answer as GetMetaData states it)",
+    )
 
 
 def seconds(text: str) -> float:
@@ -104,6 +118,21 @@ def _fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError("must be between 0 and 1")
     return value
+
+
+def _answer(text: str) -> str:
+    try:
+        Dialect().with_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _dialect(options: Sequence[str]) -> Dialect:
+    dialect = Dialect()
+    for option in options:
+        dialect = dialect.with_option(option)
+    return dialect
 
 
 def _count(text: str) -> int:
@@ -172,6 +201,7 @@ def run(args: argparse.Namespace, prog: str) -> int:
         port=args.port,
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
+        dialect=_dialect(args.answer),
     )
     if args.faults:
         emulator.faults.add(RandomFaults(), fraction=args.faults)

@@ -16,6 +16,8 @@ from typing import Any, Final
 
 from canvas_async._routes import Route
 
+from ._dialect import Dialect
+
 __all__ = ["DESCRIPTORS", "describe", "described_names", "endpoint_descriptors"]
 
 # Route key -> (parameters, description, returns), in the page's order; the two
@@ -55,17 +57,21 @@ DESCRIPTORS: Final[Mapping[str, tuple[str, str, str]]] = MappingProxyType(
 )
 
 
-def endpoint_descriptors(served: Iterable[Route], *, token_mode: bool) -> list[dict[str, Any]]:
-    """Return GetMetaData's answer for the routes the emulator serves."""
+def endpoint_descriptors(
+    served: Iterable[Route], *, token_mode: bool, dialect: Dialect | None = None
+) -> list[dict[str, Any]]:
+    """Return GetMetaData's answer for the routes the emulator serves, each
+    under the name ``dialect`` lists it by."""
     served_keys = {route.key: route for route in served}
     answer = []
     for key, (parameters, description, returns) in DESCRIPTORS.items():
         route = served_keys.get(key)
         if route is None:
             continue
+        name = route.operation if dialect is None else dialect.listed_name(route.operation)
         answer.append(
             {
-                "name": route.operation,
+                "name": name,
                 "parameters": parameters,
                 "verb": route.method,
                 "authenticate": False,
@@ -203,10 +209,14 @@ _OBJECTS: Final[Mapping[str, list[dict[str, Any]]]] = {
 _BY_FOLDED_NAME: Final = {name.casefold(): props for name, props in _OBJECTS.items()}
 
 
-def describe(name: str) -> list[dict[str, Any]] | None:
-    """Return Describe's answer for the DTO or model ``name``; ``None`` if unknown."""
+def describe(name: str, dialect: Dialect | None = None) -> list[dict[str, Any]] | None:
+    """Return Describe's answer for the DTO or model ``name`` (with the
+    properties ``dialect`` makes required); ``None`` if unknown."""
     properties = _BY_FOLDED_NAME.get(name.casefold())
-    return None if properties is None else [dict(prop) for prop in properties]
+    if properties is None:
+        return None
+    answer = [dict(prop) for prop in properties]
+    return answer if dialect is None else dialect.properties(name, answer)
 
 
 def described_names() -> list[str]:

@@ -23,6 +23,7 @@ from canvas_async._routes import Route
 
 from ._answers import ApiAnswer, bad_request, not_found
 from ._describe import describe, endpoint_descriptors
+from ._dialect import Dialect
 from ._input import (
     NewAccount,
     NewRegApplication,
@@ -63,6 +64,7 @@ class Call:
         token_mode: Whether the emulator speaks token mode.
         acting: The account the call acts for (operations that need a
             session only).
+        dialect: Which documented answer to give where the pages disagree.
     """
 
     route: Route
@@ -71,6 +73,7 @@ class Call:
     served: tuple[Route, ...]
     token_mode: bool
     acting: AccountRecord | None
+    dialect: Dialect = attrs.field(factory=Dialect)
 
     @property
     def account(self) -> AccountRecord:
@@ -117,12 +120,15 @@ Handler = Callable[[Call], Awaitable[web.Response]]
 
 
 async def _get_metadata(call: Call) -> web.Response:
-    return json_answer(endpoint_descriptors(call.served, token_mode=call.token_mode))
+    descriptors = endpoint_descriptors(
+        call.served, token_mode=call.token_mode, dialect=call.dialect
+    )
+    return json_answer(descriptors)
 
 
 async def _describe(call: Call) -> web.Response:
     name = call.query()
-    properties = describe(name)
+    properties = describe(name, call.dialect)
     if properties is None:
         raise not_found(f"Unknown object {name}")
     return json_answer(properties)
@@ -159,7 +165,9 @@ async def _list_accounts(call: Call) -> web.Response:
 
 async def _create_account(call: Call) -> web.Response:
     new = NewAccount.parse(await call.body())
-    return json_answer(str(call.state.create_account(call.account, new).id))
+    account = call.state.create_account(call.account, new)
+    form = "guid" if call.dialect.account == "id" else call.dialect.account
+    return _acknowledgement(form, guid=account.id)
 
 
 async def _list_applications(call: Call) -> web.Response:
@@ -196,22 +204,32 @@ async def _create_workflow(call: Call) -> web.Response:
 
 
 async def _delete_workflow(call: Call) -> web.Response:
-    call.state.delete_workflow(call.account, call.query_guid())
-    return json_answer(True)
+    workflow_id = call.query_guid()
+    call.state.delete_workflow(call.account, workflow_id)
+    return _acknowledgement(call.dialect.delete, guid=workflow_id)
 
 
 async def _run_workflow(call: Call) -> web.Response:
-    call.state.run_workflow(call.account, RunRequest.parse(await call.body()))
-    return text_answer(_routes.RUN_TEXT)
+    run = call.state.run_workflow(call.account, RunRequest.parse(await call.body()))
+    return _acknowledgement(call.dialect.run, text=_routes.RUN_TEXT, guid=run.id)
 
 
 async def _workflow_scheduler(call: Call) -> web.Response:
     update = SchedulerUpdate.parse(await call.body())
     call.state.schedule_workflow(call.account, update)
     enabled = update.is_scheduled
-    return text_answer(
-        _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
-    )
+    text = _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
+    return _acknowledgement(call.dialect.scheduler, text=text)
+
+
+def _acknowledgement(form: str, *, text: str = "", guid: uuid.UUID | None = None) -> web.Response:
+    """Answer a write in the documented ``form`` the dialect picked (spec:
+    "Where the documentation disagrees with itself")."""
+    if form == "guid" and guid is not None:
+        return json_answer(str(guid))
+    if form == "true":
+        return json_answer(True)
+    return text_answer("" if form == "empty" else text)
 
 
 HANDLERS: Final[Mapping[str, Handler]] = MappingProxyType(

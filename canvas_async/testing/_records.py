@@ -180,6 +180,8 @@ class RunRecord:
     run_from_block: int
     run_till_block: int
     at: datetime
+    id: uuid.UUID = attrs.field(factory=uuid.uuid4)
+    """The run's id, which RunWorkflow answers with in the ``guid`` dialect."""
 
 
 @attrs.frozen

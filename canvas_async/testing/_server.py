@@ -15,6 +15,7 @@ import attrs
 from aiohttp import web
 
 from ._app import API_PREFIX, Emulation, build_app
+from ._dialect import Dialect
 from ._faults import Faults
 from ._records import RequestRecord
 from ._seed import SeedName, seed_state
@@ -64,6 +65,9 @@ class CanvasEmulator:
             a run goes on, the workflow's ``status`` is ``"Running"`` and its
             ``currentBlock`` moves on; at the end it is ``"Ready"`` again and
             ``dateLastRun`` is stamped. 0 (the default): a run is done at once.
+        dialect: Which documented answer each operation gives where the
+            vendor's pages disagree, and any drift of the catalogue (see
+            :class:`Dialect`); the pages' own examples by default.
 
     Attributes:
         consumer: The ``Consumer`` key the emulator accepts (random per instance).
@@ -71,6 +75,7 @@ class CanvasEmulator:
         state: Everything the emulator holds; inspect or arrange it.
         faults: Faults to inject (see :class:`Faults`).
         clock: The clock in use.
+        dialect: The answers given where the pages disagree.
     """
 
     auth: AuthMode
@@ -78,6 +83,7 @@ class CanvasEmulator:
     faults: Faults
     clock: Clock
     host: str
+    dialect: Dialect
     consumer: str = attrs.field(repr=False)
     secret_key: str = attrs.field(repr=False)
     _port: int = attrs.field(repr=False)
@@ -98,6 +104,7 @@ class CanvasEmulator:
         port: int = 0,
         log_limit: int | None = None,
         run_block_seconds: float = 0.0,
+        dialect: Dialect | None = None,
     ) -> None:
         if auth not in ("keys", "token"):
             raise ValueError(f"auth must be 'keys' or 'token', not {auth!r}")
@@ -111,6 +118,8 @@ class CanvasEmulator:
             raise ValueError("run_block_seconds must not be negative")
         access = lifetime(access_token_lifetime, "access_token_lifetime")
         refresh = lifetime(refresh_token_lifetime, "refresh_token_lifetime")
+        if dialect is not None and not isinstance(dialect, Dialect):
+            raise TypeError(f"dialect must be a Dialect, not {type(dialect).__name__}")
         clock = SystemClock() if clock is None else clock
         rng = random.Random(random_seed)
         tokens = TokenStore(clock, access, refresh)
@@ -123,6 +132,7 @@ class CanvasEmulator:
             faults=Faults(rng),
             clock=clock,
             host=host,
+            dialect=Dialect() if dialect is None else dialect,
             # The keys' formats follow the documentation's examples.
             consumer=secrets.token_hex(32).upper(),
             secret_key=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
@@ -155,6 +165,7 @@ class CanvasEmulator:
             token_mode=self.auth == "token",
             consumer=self.consumer,
             secret_key=self.secret_key,
+            dialect=self.dialect,
         )
         # In-flight requests get a second to finish when the emulator closes.
         runner = web.AppRunner(build_app(emulation), access_log=None, shutdown_timeout=1.0)

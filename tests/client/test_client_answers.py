@@ -6,6 +6,7 @@ sends (a malformed id, a wrong acknowledgement) from a small stand-in server.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,8 +27,10 @@ from canvas_async import (
     ServerError,
     UnexpectedResponseError,
     _routes,
+    models,
 )
 from canvas_async.testing import CanvasEmulator, ErrorEnvelope, ErrorStatus
+from canvas_async.testing._records import to_wire
 from tests.support import serve
 
 Call = Callable[[Canvas], Awaitable[object]]
@@ -75,7 +78,8 @@ async def test_wrong_keys_are_refused_everywhere(emu: CanvasEmulator, key: str) 
             await AUTHENTICATED_CALLS[key](canvas)
 
     assert info.value.status == 401
-    assert [r.operation for r in emu.log] == [key]
+    # Accounts first reads the catalogue (no keys needed) to find its path.
+    assert [r.operation for r in emu.log if r.operation != "get_metadata"] == [key]
     assert emu.state.workflows[WORKFLOW_ID]  # nothing happened
 
 
@@ -167,26 +171,38 @@ def _stand_in(answers: dict[str, Any]) -> web.Application:
     return app
 
 
+_SAMPLES = CanvasEmulator(seed="samples").state
+SAMPLE_WORKFLOW: dict[str, Any] = to_wire(_SAMPLES.workflows[WORKFLOW_ID])
+SAMPLE_ACCOUNT: dict[str, Any] = to_wire(next(iter(_SAMPLES.accounts.values())))
+
+
+def _template() -> models.WorkflowTemplate:
+    return models.WorkflowTemplate(
+        id=uuid.uuid4(), name="T", description=None, date_created=None, date_modified=None,
+        state="Published", version=None, draft_is_committed=None, date_committed=None,
+        organization_id=None, applications=("QUIN",), chain=(),
+    )  # fmt: skip
+
+
+def _application() -> models.Application:
+    return models.Application(
+        id=uuid.uuid4(), name="X", short_name="X", description=None, vendor_url=None,
+        credential_fields=(), credentials_json=None, tag=None, session_time_mins=0,
+        session_sliding_expiry=False,
+    )  # fmt: skip
+
+
 class TestUnexpectedBodies:
     @pytest.mark.parametrize(
         ("path", "body", "call"),
         [
-            ("/Account", "created!", lambda c: c.accounts.create(
-                first_name="A", last_name="B", email="a@example.com")),
-            ("/Account", 42, lambda c: c.accounts.create(
-                first_name="A", last_name="B", email="a@example.com")),
             ("/Workflows", [{"id": "not-a-guid"}], lambda c: c.workflows.list()),
             ("/Workflows", {"workflows": []}, lambda c: c.workflows.list()),
             ("/Workflow", [], lambda c: c.workflows.get(WORKFLOW_ID)),
-            ("/RunWorkflow", "Workflow will not run", lambda c: c.workflows.run(WORKFLOW_ID)),
-            ("/DeleteWorkflow", False, lambda c: c.workflows.delete(WORKFLOW_ID)),
-            ("/DeleteWorkflow", str(uuid.uuid4()), lambda c: c.workflows.delete(WORKFLOW_ID)),
             ("/Authenticate", "maybe", lambda c: c.authenticate()),
-            ("/WorkflowScheduler", _routes.SCHEDULER_DISABLED_TEXT,
-             lambda c: c.workflows.schedule(WORKFLOW_ID, "0 0/5 * ? * * *")),
         ],
     )  # fmt: skip
-    async def test_raise(self, path: str, body: object, call: Call) -> None:
+    async def test_raise_on_reads(self, path: str, body: object, call: Call) -> None:
         async with (
             serve(_stand_in({path: body})) as url,
             Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
@@ -197,6 +213,67 @@ class TestUnexpectedBodies:
         assert info.value.status == 200
         assert info.value.body == body
         assert "unexpected answer" in str(info.value)
+
+    @pytest.mark.parametrize(
+        ("path", "body", "call"),
+        [
+            ("/RunWorkflow", "Workflow will not run", lambda c: c.workflows.run(WORKFLOW_ID)),
+            ("/DeleteWorkflow", False, lambda c: c.workflows.delete(WORKFLOW_ID)),
+            ("/DeleteWorkflow", str(uuid.uuid4()), lambda c: c.workflows.delete(WORKFLOW_ID)),
+            ("/WorkflowScheduler", 42, lambda c: c.workflows.unschedule(WORKFLOW_ID)),
+        ],
+    )  # fmt: skip
+    async def test_writes_accept_any_success_body(
+        self, path: str, body: object, call: Call
+    ) -> None:
+        """A 2xx without the error envelope took effect, whatever it says
+        (spec: "Where the documentation disagrees with itself")."""
+        answers: dict[str, Any] = {path: body, "/Workflow": SAMPLE_WORKFLOW}
+        async with (
+            serve(_stand_in(answers)) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            await call(canvas)
+
+    @pytest.mark.parametrize("body", ["created!", 42, "", True])
+    async def test_account_answered_without_an_id_is_read_back(self, body: object) -> None:
+        new_id = uuid.uuid4()
+        listing = [{**SAMPLE_ACCOUNT, "id": str(new_id), "email": "A@Example.com"}]
+        async with (
+            serve(_stand_in({"/Account": body, "/Accounts": listing})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            created = await canvas.accounts.create(
+                first_name="A", last_name="B", email="a@example.com"
+            )
+
+        assert created == new_id
+
+    async def test_account_not_found_by_e_mail_is_an_unknown_outcome(self) -> None:
+        async with (
+            serve(_stand_in({"/Account": "", "/Accounts": []})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            with pytest.raises(OutcomeUnknownError, match="accepted by the server"):
+                await canvas.accounts.create(first_name="A", last_name="B", email="a@example.com")
+
+    @pytest.mark.parametrize(
+        ("path", "call"),
+        [
+            ("/Workflow", lambda c: c.workflows.create(
+                _template(), name="n", applications={"QUIN": uuid.uuid4()})),
+            ("/RegApplication", lambda c: c.reg_applications.create(
+                _application(), tag_text="t", credentials={})),
+        ],
+    )  # fmt: skip
+    async def test_create_without_an_id_is_an_unknown_outcome(self, path: str, call: Call) -> None:
+        """Accepted, but nothing says which object it made: never a plain error."""
+        async with (
+            serve(_stand_in({path: "Created"})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            with pytest.raises(OutcomeUnknownError, match="without the id"):
+                await call(canvas)
 
     @pytest.mark.parametrize(
         "body", ["Workflow will now run", '"Workflow will now run"', "workflow will now run\n"]
@@ -227,3 +304,33 @@ class TestUnexpectedBodies:
                 await canvas.accounts.create(first_name="A", last_name="B", email="a@example.com")
                 == new_id
             )
+
+
+async def test_turning_a_schedule_off_sends_the_known_cron() -> None:
+    """The page's example sends scheduleFrequency when switching off, too."""
+    sent: list[Any] = []
+
+    async def scheduler(request: web.Request) -> web.Response:
+        sent.append(await request.json())
+        return web.Response(text="")
+
+    async def workflow(request: web.Request) -> web.Response:
+        return web.json_response(SAMPLE_WORKFLOW)
+
+    app = web.Application()
+    app.router.add_post("/api/WorkflowScheduler", scheduler)
+    app.router.add_get("/api/Workflow", workflow)
+    async with (
+        serve(app) as url,
+        Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+    ):
+        model = await canvas.workflows.get(WORKFLOW_ID)
+        await model.unschedule()
+        await canvas.workflows.unschedule(WORKFLOW_ID)
+
+    assert model.cron is not None
+    assert sent == [
+        {"workflowId": str(WORKFLOW_ID), "isScheduled": False,
+         "scheduleFrequency": json.dumps({"cronSchedule": model.cron}, separators=(",", ":"))},
+        {"workflowId": str(WORKFLOW_ID), "isScheduled": False},
+    ]  # fmt: skip

@@ -33,14 +33,23 @@ class TestOperations:
         with pytest.raises(ValidationError, match="from_block"):
             _operations.RUN_WORKFLOW(uuid.uuid4(), 3, 2)
 
-    def test_the_scheduler_answer_depends_on_the_request(self) -> None:
-        """Turning the scheduler off expects "disabled", not "enabled"."""
-        *_, parse = _operations.WORKFLOW_SCHEDULER(uuid.uuid4(), None)[1]
+    def test_turning_the_scheduler_off_can_send_the_cron(self) -> None:
+        """Off with a cron sends it along, as the documentation's example does."""
+        workflow_id = uuid.uuid4()
 
-        assert parse is not None
-        assert parse(None, "Workflow Scheduler disabled") == "Workflow Scheduler disabled"
-        with pytest.raises(ValueError, match="disabled"):
-            parse(None, "Workflow Scheduler enabled")
+        _, (_, off, _) = _operations.WORKFLOW_SCHEDULER(workflow_id, None)
+        _, (_, off_with_cron, _) = _operations.WORKFLOW_SCHEDULER(
+            workflow_id, "0 0 * ? * *", enabled=False
+        )
+
+        assert off == {"workflowId": str(workflow_id), "isScheduled": False}
+        assert off_with_cron == {**off, "scheduleFrequency": '{"cronSchedule":"0 0 * ? * *"}'}
+
+    @pytest.mark.parametrize("body", ["Workflow Scheduler enabled", "", True, str(uuid.uuid4())])
+    def test_a_write_takes_any_success_body(self, body: object) -> None:
+        """A 2xx without the error envelope took effect, whatever it says."""
+        assert _operations.WORKFLOW_SCHEDULER.parse(None, body) is None
+        assert _operations.DELETE_WORKFLOW.parse(None, body) is None
 
 
 class TestScope:

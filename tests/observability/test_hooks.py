@@ -59,7 +59,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 async def canvas(emu: CanvasEmulator, recorder: Recorder) -> AsyncIterator[Canvas]:
     """A client of ``emu`` whose every event ``recorder`` records."""
-    async with client_of(emu, retries=FAST, hooks=recorder.hooks()) as client:
+    async with client_of(emu, catalogue=False, retries=FAST, hooks=recorder.hooks()) as client:
         yield client
 
 
@@ -116,7 +116,8 @@ async def test_no_answer_retried_then_given_up(recorder: Recorder) -> None:
     async with Canvas(
         consumer="c" * 8,
         secret_key="s" * 8,
-        env="http://127.0.0.1:9/api",  # the discard port: nothing listens
+        env="http://127.0.0.1:9/api",
+        catalogue=False,  # the discard port: nothing listens
         retries=FAST,
         hooks=recorder.hooks(),
     ) as canvas:
@@ -147,7 +148,9 @@ async def test_raising_hook_is_logged_and_the_call_goes_on(
     async def after(event: CallEvent) -> None:
         seen.append(event.kind)
 
-    async with client_of(emu, hooks=Hooks(on_request=[broken, after], on_success=broken)) as canvas:
+    async with client_of(
+        emu, catalogue=False, hooks=Hooks(on_request=[broken, after], on_success=broken)
+    ) as canvas:
         with caplog.at_level(logging.WARNING, logger="canvas_async"):
             accounts = await canvas.accounts.list()
 

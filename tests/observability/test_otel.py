@@ -55,7 +55,9 @@ async def traced(emu: CanvasEmulator) -> AsyncIterator[tuple[Canvas, Telemetry]]
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
-    async with client_of(emu, retries=Retries(backoff_initial=0.01, backoff_max=0.02)) as canvas:
+    async with client_of(
+        emu, catalogue=False, retries=Retries(backoff_initial=0.01, backoff_max=0.02)
+    ) as canvas:
         instrument(
             canvas,
             tracer_provider=tracer_provider,
@@ -150,7 +152,8 @@ async def test_no_answer_ends_each_attempt_with_its_error() -> None:
     async with Canvas(
         consumer="c" * 8,
         secret_key="s" * 8,
-        env="http://127.0.0.1:9/api",  # the discard port: nothing listens
+        env="http://127.0.0.1:9/api",
+        catalogue=False,  # the discard port: nothing listens
         retries=Retries(max_retries=1, backoff_initial=0.01),
         hooks=Hooks(on_request=hook, on_retry=hook, on_give_up=hook),
     ) as canvas:
