@@ -35,11 +35,11 @@ from typing import Final, TypeVar
 import attrs
 
 from canvas_async import _routes
+from canvas_async._operations import NewAccount
 
 from ._answers import EnvelopeError, TextError, bad_request, forbidden, not_found
 from ._index import IdList, Records
 from ._input import (
-    NewAccount,
     NewRegApplication,
     NewWorkflow,
     RunRequest,
@@ -221,9 +221,10 @@ class EmulatorState:
             date_created=net_timestamp(now),
             phone=new.phone,
             country_key=new.country_key,
-            global_notifications=new.global_notifications,
+            # The server's defaults for what the body left out.
+            global_notifications=bool(new.global_notifications),
             default_notification_email=new.default_notification_email,
-            activated=new.activated,
+            activated=new.activated is not False,
         )
         self.add_managed_account(account)
         if not account.activated:
