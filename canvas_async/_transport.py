@@ -23,7 +23,7 @@ import ssl
 import time
 import uuid
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import aiohttp
@@ -211,7 +211,7 @@ class Transport:
             if session is not None and self._owns_session:
                 await session.close()
 
-    async def request(  # noqa: PLR0915 - one function: the fast path makes no extra call
+    async def request(
         self,
         key: str | _routes.Route,
         parse: Callable[[Any], T],
@@ -256,86 +256,25 @@ class Transport:
         session = self._session if self._state is _State.OPEN else None
         if session is None:
             session = self.open()
-        data = None if body is None else _encode(body)
-        client_timeout = (
-            self._client_timeout
-            if timeout is USE_CLIENT_DEFAULT
-            else Timeout.of(timeout).to_aiohttp()
-        )
-        policy = self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
-        label = route.label
-        limits = self.limits
         request_id, extra = self._correlation()
-        observe = self.observer  # the one check the call makes when nothing observes
-        call = CallInfo(
-            label, route.method, route.path, account_id, request_id, time.perf_counter()
+        call = _Call(
+            transport=self,
+            route=route,
+            url=url,
+            session=session,
+            account_id=account_id,
+            params=params,
+            data=None if body is None else _encode(body),
+            client_timeout=self._client_timeout
+            if timeout is USE_CLIENT_DEFAULT
+            else Timeout.of(timeout).to_aiohttp(),
+            policy=self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries),
+            extra=extra,
+            info=CallInfo(
+                route.label, route.method, route.path, account_id, request_id, time.perf_counter()
+            ),
         )
-        attempts = 0
-
-        async def send_once() -> tuple[int, Mapping[str, str], object, Mapping[str, str]]:
-            nonlocal attempts
-            attempts += 1
-            # The headers come before the slot: renewing a token sends
-            # requests of its own, which must not wait for a slot held here.
-            auth_headers = await self.auth.headers(route)
-            if observe is not None:
-                await observe(CallEvent("request", call, attempts))
-            await limits.acquire(policy.max_retry_after)
-            try:
-                status, answer_headers, payload, took = await self._send(
-                    session=session,
-                    route=route,
-                    url=url,
-                    call=call,
-                    attempt=attempts,
-                    headers=_headers(auth_headers, extra, account_id, data),
-                    params=params,
-                    data=data,
-                    client_timeout=client_timeout,
-                )
-            finally:
-                limits.release()
-            if observe is not None:
-                await observe(
-                    CallEvent("response", call, attempts, status, took, headers=answer_headers)
-                )
-            return status, answer_headers, payload, auth_headers
-
-        try:
-            # Fast path: the first attempt is sent here, not by the retry loop.
-            # Most requests need no other, and so a success costs no loop, no
-            # attempt closure and no Answer. Whatever is not a success (an error
-            # answer, no answer, a pause too long) is handed to the loop as its
-            # first outcome: retries, the 429 pause and the 401 hook are as before.
-            first: Answer | TransportError | ClientPausedError | None = None
-            try:
-                status, answer_headers, payload, auth_headers = await send_once()
-            except (TransportError, ClientPausedError) as error:
-                first = error
-            else:
-                if status >= 400:  # below: a success, or the envelope; no retry either way
-                    first = Answer(status, answer_headers, payload, auth_headers)
-            if first is not None:
-                answer = await self._retry(
-                    route,
-                    send_once=send_once,
-                    first=first,
-                    policy=policy,
-                    call=call,
-                    observe=observe,
-                )
-                status, answer_headers, payload = answer.status, answer.headers, answer.payload
-            value = _value(
-                status, answer_headers, payload, parse, label=label, account_id=account_id
-            )
-        except CanvasError as error:
-            await _gave_up(error, call, attempts, observe)
-            raise
-        if observe is not None:
-            await observe(
-                CallEvent("success", call, attempts, status, time.perf_counter() - call.started)
-            )
-        return value
+        return await call.result(parse)
 
     def _correlation(self) -> tuple[str | None, Mapping[str, str]]:
         """A new request id, and the headers every attempt of the call adds."""
@@ -344,45 +283,6 @@ class Transport:
             return None, self._fixed_headers
         request_id = secrets.token_hex(16)  # 128 random bits, cheaper than uuid4()
         return request_id, {**self._fixed_headers, header: request_id}
-
-    async def _retry(
-        self,
-        route: _routes.Route,
-        *,
-        send_once: Callable[
-            [], Awaitable[tuple[int, Mapping[str, str], object, Mapping[str, str]]]
-        ],
-        first: Answer | TransportError | ClientPausedError,
-        policy: Retries,
-        call: CallInfo,
-        observe: Observer | None,
-    ) -> Answer:
-        """Go on from a first attempt that was no success: the retry loop."""
-
-        async def attempt() -> Answer:
-            return Answer(*await send_once())
-
-        async def on_unauthorized(answer: Answer) -> bool:
-            return await self.auth.on_unauthorized(route, answer.sent)
-
-        on_retry = None
-        if observe is not None:
-
-            async def on_retry(failure: Failure, wait: float, error: str, attempt: int) -> None:
-                await observe(CallEvent("retry", call, attempt, failure.status, None, wait, error))
-
-        return await run_attempts(
-            route,
-            attempt,
-            policy=policy,
-            gate=self.limits.gate,
-            operation=call.operation,
-            account_id=call.account_id,
-            on_unauthorized=on_unauthorized,
-            on_retry=on_retry,
-            request_id=call.request_id,
-            first=first,
-        )
 
     def add_observer(self, observer: Observer) -> None:
         """Tell ``observer`` every event of every call, after those told so far."""
@@ -542,6 +442,160 @@ def _connection_problem(error: aiohttp.ClientError) -> str:
     if isinstance(error, aiohttp.ServerDisconnectedError):
         return "the server closed the connection before answering"
     return f"connection problem ({type(error).__name__})"
+
+
+_Sent = tuple[int, Mapping[str, str], object, Mapping[str, str]]
+"""An attempt's status, answer headers, decoded body, and the auth headers it carried."""
+
+
+class _Call:
+    """One logical call: its request, sent once or, through the retry loop, more.
+
+    A plain class with slots rather than closures: it is built for every
+    request, and its first attempt is the hot path.
+    """
+
+    __slots__ = (
+        "account_id",
+        "attempts",
+        "client_timeout",
+        "data",
+        "extra",
+        "info",
+        "observe",
+        "params",
+        "policy",
+        "route",
+        "session",
+        "transport",
+        "url",
+    )
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        route: _routes.Route,
+        url: yarl.URL,
+        session: aiohttp.ClientSession,
+        account_id: uuid.UUID | None,
+        params: Mapping[str, str] | None,
+        data: bytes | None,
+        client_timeout: aiohttp.ClientTimeout,
+        policy: Retries,
+        extra: Mapping[str, str],
+        info: CallInfo,
+    ) -> None:
+        self.transport = transport
+        self.route = route
+        self.url = url
+        self.session = session
+        self.account_id = account_id
+        self.params = params
+        self.data = data
+        self.client_timeout = client_timeout
+        self.policy = policy
+        self.extra = extra
+        self.info = info
+        self.observe = transport.observer  # the one check made when nothing observes
+        self.attempts = 0
+
+    async def send_once(self) -> _Sent:
+        """Send one attempt within the client's limits; return what came back."""
+        self.attempts += 1
+        transport, observe = self.transport, self.observe
+        # The headers come before the slot: renewing a token sends
+        # requests of its own, which must not wait for a slot held here.
+        auth_headers = await transport.auth.headers(self.route)
+        if observe is not None:
+            await observe(CallEvent("request", self.info, self.attempts))
+        limits = transport.limits
+        await limits.acquire(self.policy.max_retry_after)
+        try:
+            status, answer_headers, payload, took = await transport._send(
+                session=self.session,
+                route=self.route,
+                url=self.url,
+                call=self.info,
+                attempt=self.attempts,
+                headers=_headers(auth_headers, self.extra, self.account_id, self.data),
+                params=self.params,
+                data=self.data,
+                client_timeout=self.client_timeout,
+            )
+        finally:
+            limits.release()
+        if observe is not None:
+            event = CallEvent(
+                "response", self.info, self.attempts, status, took, headers=answer_headers
+            )
+            await observe(event)
+        return status, answer_headers, payload, auth_headers
+
+    async def result(self, parse: Callable[[Any], T]) -> T:
+        """Send the call, retrying as the policy says; return the parsed success body."""
+        observe = self.observe
+        try:
+            # Fast path: the first attempt is sent here, not by the retry loop.
+            # Most requests need no other, and so a success costs no loop and
+            # no Answer. Whatever is not a success (an error answer, no answer,
+            # a pause too long) is handed to the loop as its first outcome:
+            # retries, the 429 pause and the 401 hook are as before.
+            first: Answer | TransportError | ClientPausedError | None = None
+            try:
+                status, answer_headers, payload, auth_headers = await self.send_once()
+            except (TransportError, ClientPausedError) as error:
+                first = error
+            else:
+                if status >= 400:  # below: a success, or the envelope; no retry either way
+                    first = Answer(status, answer_headers, payload, auth_headers)
+            if first is not None:
+                answer = await self._retry(first)
+                status, answer_headers, payload = answer.status, answer.headers, answer.payload
+            value = _value(
+                status,
+                answer_headers,
+                payload,
+                parse,
+                label=self.info.operation,
+                account_id=self.account_id,
+            )
+        except CanvasError as error:
+            await _gave_up(error, self.info, self.attempts, observe)
+            raise
+        if observe is not None:
+            took = time.perf_counter() - self.info.started
+            await observe(CallEvent("success", self.info, self.attempts, status, took))
+        return value
+
+    async def _retry(self, first: Answer | TransportError | ClientPausedError) -> Answer:
+        """Go on from a first attempt that was no success: the retry loop."""
+        route, info, observe = self.route, self.info, self.observe
+
+        async def attempt() -> Answer:
+            return Answer(*await self.send_once())
+
+        async def on_unauthorized(answer: Answer) -> bool:
+            return await self.transport.auth.on_unauthorized(route, answer.sent)
+
+        on_retry = None
+        if observe is not None:
+
+            async def on_retry(failure: Failure, wait: float, error: str, attempt: int) -> None:
+                await observe(CallEvent("retry", info, attempt, failure.status, None, wait, error))
+
+        return await run_attempts(
+            route,
+            attempt,
+            policy=self.policy,
+            gate=self.transport.limits.gate,
+            operation=info.operation,
+            account_id=info.account_id,
+            on_unauthorized=on_unauthorized,
+            on_retry=on_retry,
+            request_id=info.request_id,
+            first=first,
+        )
 
 
 async def _gave_up(
