@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 from aiolimiter import AsyncLimiter
 
-from ._checks import count, number
+from ._checks import concurrency, number
 
 __all__ = ["ClientPausedError", "Limits", "PauseGate"]
 
@@ -115,7 +115,7 @@ class Limits:
         gate: The pause after a 429, shared by every task of the client.
     """
 
-    max_concurrency: int | None = attrs.field(default=None, validator=count(minimum=1))
+    max_concurrency: int | None = attrs.field(default=None, validator=concurrency)
     rate_limit: float | None = attrs.field(
         default=None, validator=number(unit="requests per second", positive=True, optional=True)
     )

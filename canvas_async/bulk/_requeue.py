@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 import attrs
 
+from canvas_async._checks import check_number, count, number
 from canvas_async._errors import (
     RateLimitError,
     ServerError,
     TransportError,
-    ValidationError,
 )
 from canvas_async._retry import Retries
 
@@ -41,13 +40,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def _check_positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValidationError(f"{attribute.name} must be a positive number, not {value!r}")
-    if not math.isfinite(value):
-        raise ValidationError(f"{attribute.name} must be finite, not {value!r}")
 
 
 @attrs.frozen
@@ -67,8 +59,8 @@ class Requeue:
         backoff_max: Cap on any wait, seconds.
     """
 
-    max_attempts: int = attrs.field(default=5)
-    timeout: float = attrs.field(default=300.0, validator=_check_positive)
+    max_attempts: int = attrs.field(default=5, validator=count(minimum=1))
+    timeout: float = attrs.field(default=300.0, validator=number(positive=True))
     backoff_initial: float = 0.5
     backoff_max: float = 15.0
     # The client's own backoff, which checks the two settings: one formula.
@@ -77,11 +69,6 @@ class Requeue:
     @_jitter.default
     def _make_jitter(self) -> Retries:
         return Retries(backoff_initial=self.backoff_initial, backoff_max=self.backoff_max)
-
-    @max_attempts.validator
-    def _check_attempts(self, attribute: attrs.Attribute[int], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValidationError(f"max_attempts must be a positive integer, not {value!r}")
 
     def backoff(self, attempt: int, random: Callable[[], float]) -> float:
         """Return the wait after attempt number ``attempt`` (1-based) failed."""
@@ -126,10 +113,7 @@ class Stop:
         """Return a stop with a deadline ``seconds`` from now (None: no deadline)."""
         if seconds is None:
             return cls()
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise ValidationError(f"deadline must be a number of seconds, not {seconds!r}")
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValidationError(f"deadline must be a finite number >= 0, not {seconds!r}")
+        check_number(seconds, "deadline", positive=False)
         return cls(time.monotonic() + seconds)
 
     def ask(self, reason: str) -> None:
