@@ -272,7 +272,7 @@ async def _breakdown(quick: bool) -> Table:
 
         layers: dict[str, Op] = {
             "raw aiohttp (defaults: total timeout only, session headers)": raw,
-            "aiohttp as canvas-async configures it (connect/read/total timeouts, "
+            "aiohttp as canvas-async configures it (connect and total timeouts, "
             "per-request headers, no redirects)": configured,
             "canvas-async transport (limits, retry loop, error mapping), no model": transport,
             "canvas-async `workflows.get` (checks the id, builds the model)": lambda: (

@@ -113,6 +113,12 @@ class KeyAuth:
         # One read-only mapping for the client's lifetime: no per-request copy.
         return cls(MappingProxyType(headers))
 
+    @property
+    def session_headers(self) -> Mapping[str, str]:
+        """What every operation authenticated by the session carries: the keys,
+        always the same (so the transport takes them without a coroutine)."""
+        return self._headers
+
     async def headers(self, route: _routes.Route) -> Mapping[str, str]:
         """Return the key headers, or none for an unauthenticated operation."""
         if route.auth is _routes.Auth.NONE:

@@ -42,6 +42,7 @@ __all__ = [
     "frequency_from_cron",
     "read_own_uuid",
     "structure",
+    "structurer",
     "unstructure",
 ]
 
@@ -502,6 +503,28 @@ def structure(payload: object, cl: type[T]) -> T:
         return converter.structure(payload, cl)
     except cattrs.errors.CattrsError as error:
         raise ValueError(str(error)) from error
+
+
+def structure_hook(cl: type[T]) -> Callable[[object, type[T]], T]:
+    """Return the converter's structure function for ``cl``."""
+    return converter.get_structure_hook(cl)
+
+
+def structurer(cl: type[T]) -> Callable[[object], T]:
+    """Return :func:`structure` for ``cl`` alone: its hook is looked up on the
+    first call, not on every one (the hot path of every answer)."""
+    hook: Callable[[object, type[T]], T] | None = None
+
+    def structure_cl(payload: object) -> T:
+        nonlocal hook
+        if hook is None:
+            hook = structure_hook(cl)
+        try:
+            return hook(payload, cl)
+        except cattrs.errors.CattrsError as error:
+            raise ValueError(str(error)) from error
+
+    return structure_cl
 
 
 def unstructure(obj: object) -> Any:

@@ -13,6 +13,8 @@ sleeping loop per task.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import math
 import random
 import time
@@ -120,14 +122,14 @@ class Limits:
         default=None, validator=number(unit="requests per second", positive=True, optional=True)
     )
     gate: PauseGate = attrs.field(factory=PauseGate)
-    _slots: asyncio.Semaphore | None = attrs.field(init=False, default=None)
+    _slots: _Slots | None = attrs.field(init=False, default=None)
     _rate: AsyncLimiter | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         # Neither binds to an event loop before its first use, so a client may
         # be built outside the loop that later runs it.
         if self.max_concurrency is not None:
-            self._slots = asyncio.Semaphore(self.max_concurrency)
+            self._slots = _Slots(self.max_concurrency)
         if self.rate_limit is not None:
             # One request per 1/rate seconds: a bucket of size one.
             self._rate = AsyncLimiter(1, 1 / self.rate_limit)
@@ -139,6 +141,15 @@ class Limits:
             max_wait: The longest pause to wait out (see :meth:`PauseGate.wait`).
         """
         return _Slot(self, max_wait)
+
+    def take(self) -> bool:
+        """Take a concurrency slot if one is free now, with no rate limit and
+        no pause in the way; False, with nothing taken, otherwise (then
+        :meth:`acquire` waits). The common case, without a coroutine."""
+        slots = self._slots
+        if self._rate is not None or not self.gate.is_open():
+            return False
+        return slots is None or slots.take()
 
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take a concurrency slot, with the rate and the pause satisfied.
@@ -152,7 +163,7 @@ class Limits:
         """
         slots = self._slots
         if slots is not None:
-            await slots.acquire()
+            await slots.wait()
         try:
             gate = self.gate
             if self._rate is None and gate.is_open():
@@ -167,13 +178,61 @@ class Limits:
                     return
         except BaseException:
             if slots is not None:
-                slots.release()
+                slots.give_back()
             raise
 
     def release(self) -> None:
-        """Give back the slot taken by :meth:`acquire`."""
+        """Give back the slot taken by :meth:`take` or :meth:`acquire`."""
         if self._slots is not None:
-            self._slots.release()
+            self._slots.give_back()
+
+
+class _Slots:
+    """A counting semaphore whose uncontended take is a plain call.
+
+    ``asyncio.Semaphore`` costs two coroutines and a generator on every
+    request. Waiters are served in order, each handed the slot given back, so
+    a newcomer never takes a slot from under one that waits.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take(self) -> bool:
+        """Take a free slot if there is one that nobody waits for."""
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Take a slot, waiting in line for one when none is free."""
+        if self.take():
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.give_back()  # handed a slot as it was cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def give_back(self) -> None:
+        """Give a slot back: to the first in line, or to the free ones."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
 
 
 class _Slot:

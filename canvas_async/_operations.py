@@ -194,13 +194,14 @@ def _bindable(cls: type) -> bool:
 def _models(cls: type[T]) -> Parse[list[T]]:
     """Parse a JSON array of ``cls``, each bound to the view it came through."""
     list_type: Any = list[cls]  # type: ignore[valid-type]  # one per class, for cattrs' cache
+    structure: Callable[[object], list[T]] = _convert.structurer(list_type)
     if not _bindable(cls):
-        return lambda view, payload: _convert.structure(payload, list_type)
+        return lambda view, payload: structure(payload)
 
     bind = models.bind_view
 
     def parse(view: models.View | None, payload: Any) -> list[T]:
-        items: list[T] = _convert.structure(payload, list_type)
+        items = structure(payload)
         if view is not None:
             for item in items:
                 bind(item, view)
@@ -211,11 +212,12 @@ def _models(cls: type[T]) -> Parse[list[T]]:
 
 def _model(cls: type[T]) -> Parse[T]:
     """Parse one JSON object of ``cls``, bound to the view it came through."""
+    structure = _convert.structurer(cls)
     if not _bindable(cls):
-        return lambda view, payload: _convert.structure(payload, cls)
+        return lambda view, payload: structure(payload)
 
     def parse(view: models.View | None, payload: Any) -> T:
-        item = _convert.structure(payload, cls)
+        item = structure(payload)
         return item if view is None else models.bind_view(item, view)
 
     return parse

@@ -23,12 +23,14 @@ class Timeout:
     Attributes:
         total: The whole request, from sending to the last byte read.
         connect: Opening a TCP (and TLS) connection.
-        read: The longest wait for the next chunk of the answer.
+        read: The longest wait for the next chunk of the answer (the first
+            one included); None by default: ``total`` bounds every answer,
+            and a read limit costs a timer re-armed at every chunk received.
     """
 
     total: float | None = attrs.field(default=60.0, validator=_seconds)
     connect: float | None = attrs.field(default=10.0, validator=_seconds)
-    read: float | None = attrs.field(default=30.0, validator=_seconds)
+    read: float | None = attrs.field(default=None, validator=_seconds)
 
     @classmethod
     def of(cls, value: TimeoutTypes) -> Timeout:
@@ -46,10 +48,23 @@ class Timeout:
         ``connect`` maps to ``sock_connect``, not aiohttp's ``connect``: the
         latter also counts the wait for a free pooled connection, which under a
         burst of tasks would time out requests that never started.
+
+        A phase no shorter than ``total`` can never run out first, so it is
+        left out: aiohttp arms no timer for it (for ``read``, one per chunk).
         """
+        total = self.total
         return aiohttp.ClientTimeout(
-            total=self.total, sock_connect=self.connect, sock_read=self.read
+            total=total,
+            sock_connect=_within(self.connect, total),
+            sock_read=_within(self.read, total),
         )
+
+
+def _within(phase: float | None, total: float | None) -> float | None:
+    """``phase``, or None when ``total`` always ends first."""
+    if phase is None or total is None or phase < total:
+        return phase
+    return None
 
 
 TimeoutTypes: TypeAlias = Timeout | float | None

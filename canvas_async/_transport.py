@@ -18,7 +18,8 @@ import functools
 import importlib.metadata
 import json
 import logging
-import secrets
+import os
+import re
 import ssl
 import time
 import uuid
@@ -31,7 +32,7 @@ import attrs
 import yarl
 
 from . import _operations, _routes, models
-from ._auth import AuthStrategy
+from ._auth import AuthStrategy, KeyAuth
 from ._errors import (
     CanvasConnectionError,
     CanvasError,
@@ -59,6 +60,8 @@ T = TypeVar("T")
 # What a parser may raise on a body of the wrong shape (cattrs, with detailed
 # validation off, lets the underlying error through).
 _SHAPE_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+_SESSION: Final = _routes.Auth.SESSION
 
 _REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
 
@@ -131,6 +134,7 @@ class Transport:
     """Told every event of every call (hooks, tracing); see :meth:`add_observer`."""
     _options: dict[str, Any] = attrs.field(init=False, repr=False)
     _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
+    _key_headers: Mapping[str, str] | None = attrs.field(init=False, repr=False)
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
@@ -145,6 +149,8 @@ class Transport:
 
     def __attrs_post_init__(self) -> None:
         self._owns_session = self._session is None
+        # Key mode's headers never change: taken without asking the strategy.
+        self._key_headers = self.auth.session_headers if type(self.auth) is KeyAuth else None
         # Options sent with each request: only those set, so aiohttp's defaults stay.
         self._options = {} if self.proxy is None else {"proxy": self.proxy}
         # A session created here carries the User-Agent; a caller's gets it per request.
@@ -256,33 +262,45 @@ class Transport:
         session = self._session if self._state is _State.OPEN else None
         if session is None:
             session = self.open()
-        request_id, extra = self._correlation()
         call = _Call(
-            transport=self,
+            self,
             route=route,
             url=url,
             session=session,
             account_id=account_id,
             params=params,
-            data=None if body is None else _encode(body),
-            client_timeout=self._client_timeout
-            if timeout is USE_CLIENT_DEFAULT
-            else Timeout.of(timeout).to_aiohttp(),
-            policy=self.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries),
-            extra=extra,
-            info=CallInfo(
-                route.label, route.method, route.path, account_id, request_id, time.perf_counter()
-            ),
+            body=body,
+            timeout=timeout,
+            retries=retries,
         )
-        return await call.result(parse)
-
-    def _correlation(self) -> tuple[str | None, Mapping[str, str]]:
-        """A new request id, and the headers every attempt of the call adds."""
-        header = self.request_id_header
-        if header is None:
-            return None, self._fixed_headers
-        request_id = secrets.token_hex(16)  # 128 random bits, cheaper than uuid4()
-        return request_id, {**self._fixed_headers, header: request_id}
+        observe = call.observe
+        try:
+            # Fast path: the first attempt is sent here, not by the retry loop.
+            # Most requests need no other, and so a success costs no loop and
+            # no Answer. Whatever is not a success (an error answer, no answer,
+            # a pause too long) is handed to the loop as its first outcome:
+            # retries, the 429 pause and the 401 hook are as before.
+            first: Answer | TransportError | ClientPausedError | None = None
+            try:
+                status, answer_headers, payload, auth_headers = await call.send_once()
+            except (TransportError, ClientPausedError) as error:
+                first = error
+            else:
+                if status >= 400:  # below: a success, or the envelope; no retry either way
+                    first = Answer(status, answer_headers, payload, auth_headers)
+            if first is not None:
+                answer = await call.retry(first)
+                status, answer_headers, payload = answer.status, answer.headers, answer.payload
+            value = _value(
+                status, answer_headers, payload, parse, label=route.label, account_id=account_id
+            )
+        except CanvasError as error:
+            await _gave_up(error, call.info, call.attempts, observe)
+            raise
+        if observe is not None:
+            took = time.perf_counter() - call.started
+            await observe(CallEvent("success", call.info, call.attempts, status, took))
+        return value
 
     def add_observer(self, observer: Observer) -> None:
         """Tell ``observer`` every event of every call, after those told so far."""
@@ -306,72 +324,6 @@ class Transport:
     async def _read_catalogue(self) -> list[models.EndpointInfo]:
         return await self.request("get_metadata", _ENDPOINTS)
 
-    async def _send(
-        self,
-        *,
-        session: aiohttp.ClientSession,
-        route: _routes.Route,
-        url: yarl.URL,
-        call: CallInfo,
-        attempt: int,
-        headers: Mapping[str, str],
-        params: Mapping[str, str] | None,
-        data: bytes | None,
-        client_timeout: aiohttp.ClientTimeout,
-    ) -> tuple[int, Mapping[str, str], object, float]:
-        """Send one attempt; return its status, headers, decoded body and duration."""
-        label = call.operation
-        started = time.perf_counter()
-        try:
-            async with session.request(
-                route.method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=client_timeout,
-                allow_redirects=False,  # never send the keys to another host
-                **self._options,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                answer_headers = response.headers
-                content_type = response.headers.get("Content-Type")
-        except TimeoutError as error:
-            _log_attempt(call, attempt, started, "timeout")
-            raise CanvasTimeoutError(
-                f"{label} got no answer in time ({_describe(client_timeout)})",
-                operation=label,
-                account_id=call.account_id,
-            ) from error
-        except aiohttp.ClientError as error:
-            _log_attempt(call, attempt, started, type(error).__name__)
-            raise CanvasConnectionError(
-                f"{label} failed: {_connection_problem(error)}",
-                operation=label,
-                account_id=call.account_id,
-            ) from error
-        took = time.perf_counter() - started
-        if logger.isEnabledFor(logging.DEBUG):
-            _log_attempt(call, attempt, started, status, took)
-        return status, answer_headers, decode_body(content_type, raw), took
-
-
-def _headers(
-    auth_headers: Mapping[str, str],
-    extra: Mapping[str, str],
-    account_id: uuid.UUID | None,
-    data: bytes | None,
-) -> Mapping[str, str]:
-    if not extra and account_id is None and data is None:
-        return auth_headers  # the strategy's read-only mapping, as it is
-    headers = {**auth_headers, **extra}  # per request, never on the shared session
-    if account_id is not None:
-        headers[_routes.ACCOUNT_HEADER] = str(account_id)
-    if data is not None:
-        headers.update(_JSON_HEADERS)
-    return headers
-
 
 def _value(
     status: int,
@@ -383,9 +335,11 @@ def _value(
     account_id: uuid.UUID | None,
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
-    error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
-    if error is not None:
-        raise error
+    # Only these can be errors (see ``error_for_answer``): skip it for the rest.
+    if status >= 300 or (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
+        error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
+        if error is not None:
+            raise error
     try:
         return parse(payload)
     except _SHAPE_ERRORS as error:
@@ -409,6 +363,31 @@ def _as_is(payload: object) -> object:
 # Built once: ``json.dumps`` with keyword arguments builds an encoder per call.
 # The same settings as ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``.
 _to_json: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+# What a query carries as it is (RFC 3986 "unreserved"): GUIDs, tokens, names.
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
+
+
+def _with_query(
+    url: yarl.URL, params: Mapping[str, str]
+) -> tuple[yarl.URL, Mapping[str, str] | None]:
+    """Put ``params`` in ``url`` (a path never has a query of its own) as text
+    when none needs encoding; return the URL and what is left for aiohttp to
+    encode (None).
+
+    yarl encoding the same parameters costs several times as much: this is
+    most of the query string's cost for an id sent back as the server wrote it.
+    """
+    for name, value in params.items():
+        if not (name and _UNRESERVED(name) and value.__class__ is str and _UNRESERVED(value)):
+            return url, params
+    query = "&".join(f"{name}={value}" for name, value in params.items())
+    return yarl.URL(f"{url}?{query}", encoded=True), None
+
+
+_urandom: Final = os.urandom
+_debug: Final = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 
 def _encode(body: object) -> bytes:
@@ -452,79 +431,144 @@ class _Call:
     """One logical call: its request, sent once or, through the retry loop, more.
 
     A plain class with slots rather than closures: it is built for every
-    request, and its first attempt is the hot path.
+    request, and its first attempt is the hot path. What only hooks, debug
+    logs and failures need (the :class:`CallInfo`) is built when first asked.
     """
 
     __slots__ = (
+        "_info",
         "account_id",
         "attempts",
         "client_timeout",
         "data",
         "extra",
-        "info",
         "observe",
         "params",
         "policy",
+        "request_id",
         "route",
         "session",
+        "started",
         "transport",
         "url",
     )
 
     def __init__(
         self,
-        *,
         transport: Transport,
+        *,
         route: _routes.Route,
         url: yarl.URL,
         session: aiohttp.ClientSession,
         account_id: uuid.UUID | None,
         params: Mapping[str, str] | None,
-        data: bytes | None,
-        client_timeout: aiohttp.ClientTimeout,
-        policy: Retries,
-        extra: Mapping[str, str],
-        info: CallInfo,
+        body: object,
+        timeout: TimeoutTypes | UseClientDefault,
+        retries: Retries | int | UseClientDefault,
     ) -> None:
+        self.started = time.perf_counter()
         self.transport = transport
         self.route = route
+        if params:
+            url, params = _with_query(url, params)
         self.url = url
         self.session = session
         self.account_id = account_id
         self.params = params
-        self.data = data
-        self.client_timeout = client_timeout
-        self.policy = policy
-        self.extra = extra
-        self.info = info
+        self.data = None if body is None else _encode(body)
+        self.client_timeout = (
+            transport._client_timeout
+            if timeout is USE_CLIENT_DEFAULT
+            else Timeout.of(timeout).to_aiohttp()
+        )
+        self.policy = transport.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         self.observe = transport.observer  # the one check made when nothing observes
         self.attempts = 0
+        self._info: CallInfo | None = None
+        # What every attempt adds to the authentication's headers, built once.
+        extra = transport._fixed_headers
+        header = transport.request_id_header
+        # 128 random bits as 32 hex digits: ``secrets.token_hex(16)``, one call less.
+        request_id = self.request_id = None if header is None else _urandom(16).hex()
+        if request_id is not None or account_id is not None or body is not None:
+            extra = dict(extra)
+            if header is not None and request_id is not None:
+                extra[header] = request_id
+            if account_id is not None:
+                extra[_routes.ACCOUNT_HEADER] = str(account_id)
+            if body is not None:
+                extra.update(_JSON_HEADERS)
+        self.extra = extra
+
+    @property
+    def info(self) -> CallInfo:
+        """The call as hooks, logs and exceptions see it (the same object each time)."""
+        info = self._info
+        if info is None:
+            route = self.route
+            info = self._info = CallInfo(
+                route.label,
+                route.method,
+                route.path,
+                self.account_id,
+                self.request_id,
+                self.started,
+            )
+        return info
 
     async def send_once(self) -> _Sent:
         """Send one attempt within the client's limits; return what came back."""
         self.attempts += 1
-        transport, observe = self.transport, self.observe
+        transport, observe, route, extra = self.transport, self.observe, self.route, self.extra
         # The headers come before the slot: renewing a token sends
         # requests of its own, which must not wait for a slot held here.
-        auth_headers = await transport.auth.headers(self.route)
+        fixed = transport._key_headers
+        if fixed is not None and route.auth is _SESSION:
+            auth_headers = fixed
+        else:
+            auth_headers = await transport.auth.headers(route)
         if observe is not None:
             await observe(CallEvent("request", self.info, self.attempts))
         limits = transport.limits
-        await limits.acquire(self.policy.max_retry_after)
+        if not limits.take():
+            await limits.acquire(self.policy.max_retry_after)
+        started = time.perf_counter()
         try:
-            status, answer_headers, payload, took = await transport._send(
-                session=self.session,
-                route=self.route,
-                url=self.url,
-                call=self.info,
-                attempt=self.attempts,
-                headers=_headers(auth_headers, self.extra, self.account_id, self.data),
+            async with self.session.request(
+                route.method,
+                self.url,
                 params=self.params,
                 data=self.data,
-                client_timeout=self.client_timeout,
-            )
+                # Per request, never on the shared session.
+                headers={**auth_headers, **extra} if extra else auth_headers,
+                timeout=self.client_timeout,
+                allow_redirects=False,  # never send the keys to another host
+                **transport._options,
+            ) as response:
+                raw = await response.read()
+                status = response.status
+                answer_headers = response.headers
+                content_type = answer_headers.get("Content-Type")
+        except TimeoutError as error:
+            self._log(started, "timeout")
+            raise CanvasTimeoutError(
+                f"{route.label} got no answer in time ({_describe(self.client_timeout)})",
+                operation=route.label,
+                account_id=self.account_id,
+            ) from error
+        except aiohttp.ClientError as error:
+            self._log(started, type(error).__name__)
+            raise CanvasConnectionError(
+                f"{route.label} failed: {_connection_problem(error)}",
+                operation=route.label,
+                account_id=self.account_id,
+            ) from error
         finally:
             limits.release()
+        took = time.perf_counter() - started
+        if _debug():
+            self._log(started, status, took)
+        payload = decode_body(content_type, raw)
         if observe is not None:
             event = CallEvent(
                 "response", self.info, self.attempts, status, took, headers=answer_headers
@@ -532,43 +576,11 @@ class _Call:
             await observe(event)
         return status, answer_headers, payload, auth_headers
 
-    async def result(self, parse: Callable[[Any], T]) -> T:
-        """Send the call, retrying as the policy says; return the parsed success body."""
-        observe = self.observe
-        try:
-            # Fast path: the first attempt is sent here, not by the retry loop.
-            # Most requests need no other, and so a success costs no loop and
-            # no Answer. Whatever is not a success (an error answer, no answer,
-            # a pause too long) is handed to the loop as its first outcome:
-            # retries, the 429 pause and the 401 hook are as before.
-            first: Answer | TransportError | ClientPausedError | None = None
-            try:
-                status, answer_headers, payload, auth_headers = await self.send_once()
-            except (TransportError, ClientPausedError) as error:
-                first = error
-            else:
-                if status >= 400:  # below: a success, or the envelope; no retry either way
-                    first = Answer(status, answer_headers, payload, auth_headers)
-            if first is not None:
-                answer = await self._retry(first)
-                status, answer_headers, payload = answer.status, answer.headers, answer.payload
-            value = _value(
-                status,
-                answer_headers,
-                payload,
-                parse,
-                label=self.info.operation,
-                account_id=self.account_id,
-            )
-        except CanvasError as error:
-            await _gave_up(error, self.info, self.attempts, observe)
-            raise
-        if observe is not None:
-            took = time.perf_counter() - self.info.started
-            await observe(CallEvent("success", self.info, self.attempts, status, took))
-        return value
+    def _log(self, started: float, outcome: int | str, took: float | None = None) -> None:
+        """Log this attempt at DEBUG (see :func:`_log_attempt`)."""
+        _log_attempt(self.info, self.attempts, started, outcome, took)
 
-    async def _retry(self, first: Answer | TransportError | ClientPausedError) -> Answer:
+    async def retry(self, first: Answer | TransportError | ClientPausedError) -> Answer:
         """Go on from a first attempt that was no success: the retry loop."""
         route, info, observe = self.route, self.info, self.observe
 

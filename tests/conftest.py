@@ -94,6 +94,7 @@ def _no_secret_leaks() -> Iterator[None]:
     had_own_init = "__init__" in vars(CanvasError)
     original_init = CanvasError.__init__
     original_structure = canvas_async._convert.structure
+    original_hook = canvas_async._convert.structure_hook
 
     def recording_init(self: CanvasError, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
@@ -105,8 +106,19 @@ def _no_secret_leaks() -> Iterator[None]:
         record_text(f"repr of {cl}", repr(result))
         return result
 
+    def recording_hook(cl: Any) -> Callable[[object, Any], Any]:
+        hook = original_hook(cl)
+
+        def structure(payload: object, cl: Any) -> Any:
+            result = hook(payload, cl)
+            record_text(f"repr of {cl}", repr(result))
+            return result
+
+        return structure
+
     CanvasError.__init__ = recording_init  # type: ignore[method-assign,assignment]
     canvas_async._convert.structure = recording_structure
+    canvas_async._convert.structure_hook = recording_hook
     try:
         yield
     finally:
@@ -115,6 +127,7 @@ def _no_secret_leaks() -> Iterator[None]:
         else:
             del CanvasError.__init__
         canvas_async._convert.structure = original_structure
+        canvas_async._convert.structure_hook = original_hook
         for name, level in saved_levels.items():
             logging.getLogger(name).removeHandler(handler)
             logging.getLogger(name).setLevel(level)
