@@ -131,6 +131,18 @@ async def _timed(server: EmulatorProcess, work: Callable[[], Awaitable[int]]) ->
     return Timed(start, end, float(max(0, peak - base)), failures, client_cpu, server_cpu)
 
 
+def _client(server: EmulatorProcess, concurrency: int) -> Any:
+    """A client of ``server`` allowing ``concurrency`` requests at once."""
+    from canvas_async import Canvas
+
+    return Canvas(
+        consumer=server.consumer,
+        secret_key=server.secret_key,
+        env=server.url,
+        max_concurrency=concurrency,
+    )
+
+
 async def _setup(canvas: Any, n: int) -> Setup:
     accounts = [account.id for account in await canvas.accounts.list()][:n]
     if len(accounts) < n:
@@ -155,15 +167,9 @@ def _check_empty(account: object, *collections: object) -> None:
 
 async def canvas_async_provision(server: EmulatorProcess, n: int, concurrency: int) -> Timed:
     """Provision ``n`` accounts with canvas-async's bulk API, 6 requests each."""
-    from canvas_async import Canvas
     from canvas_async.bulk import for_each_account
 
-    async with Canvas(
-        consumer=server.consumer,
-        secret_key=server.secret_key,
-        env=server.url,
-        max_concurrency=concurrency,
-    ) as canvas:
+    async with _client(server, concurrency) as canvas:
         setup = await _setup(canvas, n)
         quinyx_app, ftp_app, template = setup.apps["QUIN"], setup.apps["FTP"], setup.template
 
@@ -291,14 +297,9 @@ def _desired_state(accounts: list[uuid.UUID]) -> Any:
 
 async def canvas_async_apply(server: EmulatorProcess, n: int, concurrency: int) -> Timed:
     """Bring ``n`` empty accounts to the desired state with ``provision.apply``."""
-    from canvas_async import Canvas, provision
+    from canvas_async import provision
 
-    async with Canvas(
-        consumer=server.consumer,
-        secret_key=server.secret_key,
-        env=server.url,
-        max_concurrency=concurrency,
-    ) as canvas:
+    async with _client(server, concurrency) as canvas:
         # Listed with retries of its own: the faults strike before the clock too.
         accounts = [a.id for a in await canvas.with_retries(10).accounts.list()][:n]
         state = _desired_state(accounts)
@@ -441,15 +442,20 @@ def run_latency(quick: bool, cases: list[tuple[int, int, float, int]] | None = N
         "raw aiohttp meets the same wall."
     )
     table.notes.append(
-        "Why the wall exceeds the ideal for both contenders: besides the latency, every "
-        "answer costs the emulator and the client CPU time (the columns above), one process "
-        "each. The C requests of a wave come back together and are served one after "
-        "another, so on average each waits about C x (emulator + client CPU per request) / 2 "
-        "on top of the latency: with C = 100 and ~0.7 ms, ~35 ms on 50 ms. Meeting 1.15 "
-        "at 50 ms takes roughly 0.15 ms of CPU per request for the pair (a server that is "
-        "not one Python process, and a client far below raw aiohttp's own cost); at 200 ms "
-        "the same work is latency-bound. canvas-async's wall against raw aiohttp's shows "
-        "the SDK's own share."
+        "Why the wall exceeds the ideal: every account makes its 6 requests one after "
+        "another and C accounts run at once, so the C slots stay full (the emulator receives "
+        "C requests per latency until the last wave; the accounts move in step, so there is "
+        "no tail). But each step costs the latency plus the time to serve it: the C answers "
+        "of a wave come back together and the emulator and the client (one Python process "
+        "each) serve them one after another, so on average each waits about C x (emulator + "
+        "client CPU per request) / 2 on top of the latency (~35 ms on 50 ms at C = 100; a "
+        "few ms on 200 ms: each wave of the run starts 1.5-4 ms later than the latency "
+        "alone would say). At 50 ms that wait is a large share of the step, so meeting 1.15 "
+        "takes roughly 0.15 ms of CPU per request for the pair (a server that is not one "
+        "Python process, and a client far below raw aiohttp's own cost); at 200 ms the same "
+        "work is latency-bound. `provision.apply` adds one latency before the accounts "
+        "start (the organization's three reads, sent at once). canvas-async's wall "
+        "against raw aiohttp's shows the SDK's own share."
     )
     return table
 
