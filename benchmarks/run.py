@@ -32,6 +32,7 @@ BENCHMARKS = {
     "schedule": "bench_schedule",
     "scale": "bench_scale",
     "hooks": "bench_hooks",
+    "startup": "bench_startup",
 }
 
 

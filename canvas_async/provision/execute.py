@@ -1,12 +1,13 @@
 """Plan and apply desired state against Canvas, every account concurrently.
 
 Both start the same way, before anything is written: every environment
-reference must be set (apply only), the organization's applications and
-templates are read once and the whole file is checked against them, and the
-account list is read once and indexed by id and e-mail. Then each account is
-handled on its own (:mod:`canvas_async.bulk`): its registrations and
-workflows are read (once each), :func:`~canvas_async.provision.plan.diff`
-says what it needs, and ``apply`` makes those changes in order.
+reference must be set (apply only), the organization's applications,
+templates and accounts are read once, the three at once, the whole file is
+checked against the first two and the accounts are indexed by id and e-mail.
+Then each account is handled on its own (:mod:`canvas_async.bulk`): its
+registrations and workflows are read (once each),
+:func:`~canvas_async.provision.plan.diff` says what it needs, and ``apply``
+makes those changes in order.
 
 Every create goes through :func:`bulk.reconcile_write`: a clear answer is
 used as it is (no read-back), a doubtful one is settled by reading back, so
@@ -279,13 +280,15 @@ class _Context:
         stop = stop or bulk.Stop()
 
         async def read(_: int) -> tuple[Catalog, _AccountIndex]:
-            applications = await canvas.applications.list()
-            templates = await canvas.templates.list()
+            # Three reads at once: one latency before the accounts start, not three.
+            applications, templates, accounts = await _all(
+                canvas.applications.list(), canvas.templates.list(), canvas.accounts.list()
+            )
             catalog = Catalog.of(applications, templates)
             problems = check(state, catalog)
             if problems:
                 raise DesiredStateError(state.source, problems)
-            return catalog, _AccountIndex.of(await canvas.accounts.list())
+            return catalog, _AccountIndex.of(accounts)
 
         # What every account needs is read again after a transient failure too.
         catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
@@ -412,6 +415,18 @@ class _Context:
             return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
 
         return await bulk.reconcile_write(send, find)
+
+
+async def _all(*reads: Awaitable[Any]) -> list[Any]:
+    """Await ``reads`` concurrently; raise the first one's error only once all ended.
+
+    Unlike a bare :func:`asyncio.gather`, no read is left running behind the error.
+    """
+    outcomes = await asyncio.gather(*reads, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes
 
 
 _KEPT: Final = frozenset({ChangeStatus.DONE, ChangeStatus.OUTCOME_UNKNOWN})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
 
 import pytest
 
-from canvas_async import Canvas, bulk, provision
+from canvas_async import CallEvent, Canvas, Hooks, bulk, provision
 from canvas_async.bulk import Progress
 from canvas_async.provision import ChangeStatus, DesiredState, Status
 from canvas_async.provision.plan import split_description
@@ -321,6 +323,32 @@ async def test_prune_deletes_what_the_file_no_longer_declares(
     pruned = await provision.apply(canvas, smaller, prune=True, environ=ENV)
     assert pruned.ok
     assert emu.state.workflows == {}
+
+
+async def test_the_organization_is_read_in_one_round_trip(emu: CanvasEmulator) -> None:
+    """Applications, templates and accounts are all requested before any is answered."""
+    reads = {"Applications", "WorkflowTemplates", "Accounts"}
+    requested: set[str] = set()
+    all_requested = asyncio.Event()
+    met: list[bool] = []
+
+    async def on_request(event: CallEvent) -> None:
+        if event.operation not in reads:
+            return
+        requested.add(event.operation)
+        if requested == reads:
+            all_requested.set()
+        # Reads sent one after another never all meet here: each waits, then gives up.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await all_requested.wait()
+        met.append(all_requested.is_set())
+
+    async with client_of(emu, catalogue=False, hooks=Hooks(on_request=on_request)) as canvas:
+        report = await provision.apply(canvas, _state(emu, 2), environ=ENV)
+
+    assert report.ok, report.table()
+    assert met == [True, True, True]
 
 
 async def test_missing_environment_is_refused_before_anything_is_sent(
