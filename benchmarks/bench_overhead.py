@@ -228,8 +228,8 @@ async def _measure(quick: bool) -> Table:
     return table
 
 
-async def _breakdown(quick: bool) -> Table:
-    """Client CPU per request, layer by layer, for one cell (get workflow, C = 16)."""
+async def _breakdown(quick: bool, op: str) -> Table:
+    """Client CPU per request, layer by layer, for one cell (``op``, C = 16)."""
     import aiohttp
 
     from canvas_async import Canvas
@@ -244,12 +244,26 @@ async def _breakdown(quick: bool) -> Table:
         canvas = Canvas(consumer=server.consumer, secret_key=server.secret_key, env=server.url)
         await canvas.__aenter__()
         wf_id = str((await canvas.workflows.list())[0].id)
-        params = {"id": wf_id}
-        url = server.url + _routes.ROUTES["get_workflow"].path
+        cells: dict[str, tuple[str, dict[str, str] | None, Op, str]] = {
+            "get workflow": (
+                "get_workflow",
+                {"id": wf_id},
+                lambda: canvas.workflows.get(wf_id),
+                "`workflows.get` (checks the id, builds the model)",
+            ),
+            "list workflows": (
+                "list_workflows",
+                None,
+                canvas.workflows.list,
+                "`workflows.list` (builds a model per workflow)",
+            ),
+        }
+        key, params, sdk, what = cells[op]
+        url = server.url + _routes.ROUTES[key].path
         timeout = DEFAULT_TIMEOUT.to_aiohttp()
         plain = aiohttp.ClientSession(headers=keys)
-        # The session canvas-async opens: its timeouts (connect, read, total),
-        # its default headers, a pool the size of its concurrency limit.
+        # The session canvas-async opens: its timeouts, its default headers,
+        # a pool the size of its concurrency limit.
         alike = aiohttp.ClientSession(
             timeout=timeout,
             connector=aiohttp.TCPConnector(limit=64),
@@ -268,20 +282,18 @@ async def _breakdown(quick: bool) -> Table:
 
         async def transport() -> object:
             # The SDK's request path without the resource API and the model.
-            return await canvas._transport.request("get_workflow", _as_is, params=params)
+            return await canvas._transport.request(key, _as_is, params=params)
 
         layers: dict[str, Op] = {
             "raw aiohttp (defaults: total timeout only, session headers)": raw,
             "aiohttp as canvas-async configures it (connect and total timeouts, "
             "per-request headers, no redirects)": configured,
             "canvas-async transport (limits, retry loop, error mapping), no model": transport,
-            "canvas-async `workflows.get` (checks the id, builds the model)": lambda: (
-                canvas.workflows.get(wf_id)
-            ),
+            f"canvas-async {what}": sdk,
         }
         try:
-            for op in layers.values():
-                await _drive(op, 50, concurrency, server)
+            for layer in layers.values():
+                await _drive(layer, 50, concurrency, server)
             cpu: dict[str, list[float]] = {name: [] for name in layers}
             for turn in range(rounds):
                 for name in _rotated(list(layers), turn):
@@ -292,7 +304,7 @@ async def _breakdown(quick: bool) -> Table:
             await plain.close()
             await alike.close()
     table = Table(
-        title="Where canvas-async's client CPU goes (get workflow, concurrency 16)",
+        title=f"Where canvas-async's client CPU goes ({op}, concurrency 16)",
         columns=["layer", "client CPU µs/req (lowest round)", "added by this layer µs/req",
                  "all rounds: median (min-max)"],
     )  # fmt: skip
@@ -323,7 +335,10 @@ def _as_is(payload: object) -> object:
 
 
 def run(quick: bool) -> list[Table]:
-    return [asyncio.run(_measure(quick)), asyncio.run(_breakdown(quick))]
+    return [
+        asyncio.run(_measure(quick)),
+        *(asyncio.run(_breakdown(quick, op)) for op in ("get workflow", "list workflows")),
+    ]
 
 
 if __name__ == "__main__":

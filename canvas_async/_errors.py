@@ -221,6 +221,10 @@ _BY_TEXT: Final[Mapping[str, type[APIError]]] = {
 }
 
 
+_decode_json: Final = json.JSONDecoder().decode
+_BOM: Final = "\ufeff"
+
+
 def decode_body(content_type: str | None, raw: bytes) -> object:
     """Decode an answer body: JSON where it parses as JSON, else text.
 
@@ -230,8 +234,14 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
     for an empty body, which decodes to ``""``.
     """
     if content_type is not None and "json" in content_type:
-        try:  # the common case: parse the bytes without a decoded copy first
-            return json.loads(raw)
+        try:  # the common case: UTF-8 (RFC 8259), read without json.loads' detection
+            text = raw.decode()
+            return _decode_json(text[1:] if text[:1] == _BOM else text)
+        except UnicodeDecodeError:
+            try:  # UTF-16 or UTF-32, which json.loads tells from the bytes
+                return json.loads(raw)
+            except ValueError:
+                pass
         except ValueError:
             pass
     text = raw.decode("utf-8", errors="replace")

@@ -379,11 +379,12 @@ def _with_query(
     yarl encoding the same parameters costs several times as much: this is
     most of the query string's cost for an id sent back as the server wrote it.
     """
+    parts = []
     for name, value in params.items():
         if not (name and _UNRESERVED(name) and value.__class__ is str and _UNRESERVED(value)):
             return url, params
-    query = "&".join(f"{name}={value}" for name, value in params.items())
-    return yarl.URL(f"{url}?{query}", encoded=True), None
+        parts.append(f"{name}={value}")
+    return yarl.URL(f"{url}?{'&'.join(parts)}", encoded=True), None
 
 
 _urandom: Final = os.urandom

@@ -59,6 +59,10 @@ class TestDecodeBody:
             ("application/json", b"", ""),
             ("application/json", b"Unauthorized", "Unauthorized"),
             ("text/html", b"\xff\xfe", "\ufffd\ufffd"),
+            # A byte order mark, and JSON in UTF-16: read as json.loads reads them.
+            ("application/json", b"\xef\xbb\xbf[1]", [1]),
+            ("application/json", '["\u00e6"]'.encode("utf-16"), ["\u00e6"]),
+            ("application/json", b"\xff\xfe", "\ufffd\ufffd"),
         ],
     )  # fmt: skip
     def test_forms(self, content_type: str | None, raw: bytes, expected: object) -> None:
