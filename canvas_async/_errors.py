@@ -8,6 +8,7 @@ contains a request's headers or body, so no secret can leak through one.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import math
@@ -234,14 +235,14 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
     for an empty body, which decodes to ``""``.
     """
     if content_type is not None and "json" in content_type:
-        try:  # the common case: UTF-8 (RFC 8259), read without json.loads' detection
-            text = raw.decode()
-            return _decode_json(text[1:] if text[:1] == _BOM else text)
+        try:
+            # The common case: UTF-8 (RFC 8259), read without json.loads' detection;
+            # UTF-16 or UTF-32 (not UTF-8) left to json.loads, which tells them apart.
+            utf8 = raw.decode()
+            return _decode_json(utf8[1:] if utf8[:1] == _BOM else utf8)
         except UnicodeDecodeError:
-            try:  # UTF-16 or UTF-32, which json.loads tells from the bytes
+            with contextlib.suppress(ValueError):
                 return json.loads(raw)
-            except ValueError:
-                pass
         except ValueError:
             pass
     text = raw.decode("utf-8", errors="replace")
@@ -320,6 +321,8 @@ def error_for_answer(
 ) -> APIError | None:
     """Return the :class:`APIError` an answer stands for, or None for a success
     (the arguments of :func:`raise_for_answer`)."""
+    if status < 300 and not (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
+        return None  # every answer that succeeds, without a closer look
     found = envelope(payload)
     if found is not None:
         # The envelope is an error whatever the HTTP status (spec: "Errors").

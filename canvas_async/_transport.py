@@ -335,11 +335,9 @@ def _value(
     account_id: uuid.UUID | None,
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
-    # Only these can be errors (see ``error_for_answer``): skip it for the rest.
-    if status >= 300 or (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
-        error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
-        if error is not None:
-            raise error
+    error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
+    if error is not None:
+        raise error
     try:
         return parse(payload)
     except _SHAPE_ERRORS as error:
@@ -578,8 +576,31 @@ class _Call:
         return status, answer_headers, payload, auth_headers
 
     def _log(self, started: float, outcome: int | str, took: float | None = None) -> None:
-        """Log this attempt at DEBUG (see :func:`_log_attempt`)."""
-        _log_attempt(self.info, self.attempts, started, outcome, took)
+        """Log this attempt at DEBUG, its fields as ``extra`` for structured handlers."""
+        if not _debug():
+            return
+        call, attempt = self.info, self.attempts
+        took = time.perf_counter() - started if took is None else took
+        logger.debug(
+            "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
+            call.operation,
+            call.method,
+            call.path,
+            call.account_id,
+            outcome,
+            "in" if isinstance(outcome, int) else "after",
+            took * 1e3,
+            call.request_id,
+            extra={
+                "operation": call.operation,
+                "account": None if call.account_id is None else str(call.account_id),
+                "attempt": attempt,
+                "status": outcome if isinstance(outcome, int) else None,
+                "error": None if isinstance(outcome, int) else outcome,
+                "duration": took,
+                "request_id": call.request_id,
+            },
+        )
 
     async def retry(self, first: Answer | TransportError | ClientPausedError) -> Answer:
         """Go on from a first attempt that was no success: the retry loop."""
@@ -642,36 +663,3 @@ def _check_pool(session: aiohttp.ClientSession, max_concurrency: int) -> None:
             UserWarning,
             stacklevel=5,
         )
-
-
-def _log_attempt(
-    call: CallInfo,
-    attempt: int,
-    started: float,
-    outcome: int | str,
-    took: float | None = None,
-) -> None:
-    """Log one attempt at DEBUG, with its fields as ``extra`` for structured handlers."""
-    if not logger.isEnabledFor(logging.DEBUG):
-        return
-    took = time.perf_counter() - started if took is None else took
-    logger.debug(
-        "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
-        call.operation,
-        call.method,
-        call.path,
-        call.account_id,
-        outcome,
-        "in" if isinstance(outcome, int) else "after",
-        took * 1e3,
-        call.request_id,
-        extra={
-            "operation": call.operation,
-            "account": None if call.account_id is None else str(call.account_id),
-            "attempt": attempt,
-            "status": outcome if isinstance(outcome, int) else None,
-            "error": None if isinstance(outcome, int) else outcome,
-            "duration": took,
-            "request_id": call.request_id,
-        },
-    )
