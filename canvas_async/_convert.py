@@ -499,10 +499,7 @@ def structure(payload: object, cl: type[T]) -> T:
         ValueError: (or ``TypeError``, ``KeyError``...) the payload does not
             have the shape of ``cl``.
     """
-    try:
-        return converter.structure(payload, cl)
-    except cattrs.errors.CattrsError as error:
-        raise ValueError(str(error)) from error
+    return structurer(cl)(payload)
 
 
 def structure_hook(cl: type[T]) -> Callable[[object, type[T]], T]:

@@ -93,18 +93,12 @@ def _no_secret_leaks() -> Iterator[None]:
 
     had_own_init = "__init__" in vars(CanvasError)
     original_init = CanvasError.__init__
-    original_structure = canvas_async._convert.structure
     original_hook = canvas_async._convert.structure_hook
 
     def recording_init(self: CanvasError, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         record_text(f"{type(self).__name__} message", str(self))
         record_text(f"{type(self).__name__} repr", repr(self))
-
-    def recording_structure(payload: object, cl: Any) -> Any:
-        result = original_structure(payload, cl)
-        record_text(f"repr of {cl}", repr(result))
-        return result
 
     def recording_hook(cl: Any) -> Callable[[object, Any], Any]:
         hook = original_hook(cl)
@@ -117,7 +111,6 @@ def _no_secret_leaks() -> Iterator[None]:
         return structure
 
     CanvasError.__init__ = recording_init  # type: ignore[method-assign,assignment]
-    canvas_async._convert.structure = recording_structure
     canvas_async._convert.structure_hook = recording_hook
     try:
         yield
@@ -126,7 +119,6 @@ def _no_secret_leaks() -> Iterator[None]:
             CanvasError.__init__ = original_init  # type: ignore[method-assign]
         else:
             del CanvasError.__init__
-        canvas_async._convert.structure = original_structure
         canvas_async._convert.structure_hook = original_hook
         for name, level in saved_levels.items():
             logging.getLogger(name).removeHandler(handler)
