@@ -9,11 +9,10 @@ imported only when that command runs, so ``--help``, ``cron explain`` and
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any, Final, Literal
 
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
-from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, seconds
+from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
 
 __all__ = [
     "AUTH_MODES",
@@ -125,26 +124,7 @@ def _json_option(*, top: bool) -> argparse.ArgumentParser:
     return parent
 
 
-def _at_least(minimum: int) -> Callable[[str], int]:
-    """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
-
-    def read(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"must be {minimum} or more, not {value}"
-                if minimum == 0
-                else f"must be at least {minimum}, not {value}"
-            )
-        return value
-
-    return read
-
-
-positive = _at_least(1)
+positive = at_least(1)
 
 
 _Commands = Any  # argparse's private _SubParsersAction

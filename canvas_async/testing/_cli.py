@@ -20,7 +20,7 @@ import errno
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TextIO
 
 from ._dialect import Dialect
@@ -28,7 +28,7 @@ from ._dialect import Dialect
 if TYPE_CHECKING:
     from ._server import CanvasEmulator
 
-__all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "command", "main", "seconds"]
+__all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "at_least", "command", "main", "seconds"]
 
 _LOG_LIMIT: Final = 10_000
 #: Managed accounts the emulator is seeded with by default, however it is
@@ -56,7 +56,7 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--accounts",
-        type=_count,
+        type=at_least(0),
         default=DEMO_ACCOUNTS,
         metavar="N",
         help="synthetic managed accounts to add (the demo file uses 50)",
@@ -135,14 +135,23 @@ def _dialect(options: Sequence[str]) -> Dialect:
     return dialect
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+def at_least(minimum: int) -> Callable[[str], int]:
+    """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be {minimum} or more, not {value}"
+                if minimum == 0
+                else f"must be at least {minimum}, not {value}"
+            )
+        return value
+
+    return read
 
 
 def _parser() -> argparse.ArgumentParser:
