@@ -146,10 +146,9 @@ class Limits:
         """Take a concurrency slot if one is free now, with no rate limit and
         no pause in the way; False, with nothing taken, otherwise (then
         :meth:`acquire` waits). The common case, without a coroutine."""
-        slots = self._slots
         if self._rate is not None or not self.gate.is_open():
             return False
-        return slots is None or slots.take()
+        return self._slots is None or self._slots.take()
 
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take a concurrency slot, with the rate and the pause satisfied.
@@ -167,7 +166,7 @@ class Limits:
         try:
             gate = self.gate
             if self._rate is None and gate.is_open():
-                return  # the common case, without a coroutine to await
+                return  # no rate to keep and no pause: the slot is all it takes
             while True:
                 await gate.wait(max_wait)
                 if self._rate is not None:
@@ -236,8 +235,7 @@ class _Slots:
 
 
 class _Slot:
-    """``async with limits.slot():`` a class, not a generator: it runs on every
-    request, and this is several times cheaper."""
+    """``async with limits.slot():`` a class, not a generator: several times cheaper."""
 
     __slots__ = ("_limits", "_max_wait")
 
