@@ -113,19 +113,18 @@ class KeyAuth:
         # One read-only mapping for the client's lifetime: no per-request copy.
         return cls(MappingProxyType(headers))
 
-    @property
-    def session_headers(self) -> Mapping[str, str]:
-        """What every operation authenticated by the session carries: the keys,
-        always the same (so the transport takes them without a coroutine)."""
-        return self._headers
-
-    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-        """Return the key headers, or none for an unauthenticated operation."""
+    def headers_now(self, route: _routes.Route) -> Mapping[str, str]:
+        """:meth:`headers`, without a coroutine: key mode never waits for its
+        headers, so the transport asks here on every request."""
         if route.auth is _routes.Auth.NONE:
             return _NO_HEADERS
         if route.auth is _routes.Auth.REFRESH:
             raise ValidationError(f"{route.operation} exists in token mode only")
         return self._headers
+
+    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
+        """Return the key headers, or none for an unauthenticated operation."""
+        return self.headers_now(route)
 
     async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
         """Keys do not expire: a 401 is final."""

@@ -61,8 +61,6 @@ T = TypeVar("T")
 # validation off, lets the underlying error through).
 _SHAPE_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
-_SESSION: Final = _routes.Auth.SESSION
-
 _REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json; charset=utf-8"}
@@ -134,7 +132,9 @@ class Transport:
     """Told every event of every call (hooks, tracing); see :meth:`add_observer`."""
     _options: dict[str, Any] = attrs.field(init=False, repr=False)
     _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
-    _key_headers: Mapping[str, str] | None = attrs.field(init=False, repr=False)
+    _headers_now: Callable[[_routes.Route], Mapping[str, str]] | None = attrs.field(
+        init=False, repr=False
+    )
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
@@ -149,8 +149,8 @@ class Transport:
 
     def __attrs_post_init__(self) -> None:
         self._owns_session = self._session is None
-        # Key mode's headers never change: taken without asking the strategy.
-        self._key_headers = self.auth.session_headers if type(self.auth) is KeyAuth else None
+        # Key mode answers without a coroutine (a subclass may not: it is asked as any).
+        self._headers_now = self.auth.headers_now if type(self.auth) is KeyAuth else None
         # Options sent with each request: only those set, so aiohttp's defaults stay.
         self._options = {} if self.proxy is None else {"proxy": self.proxy}
         # A session created here carries the User-Agent; a caller's gets it per request.
@@ -487,12 +487,12 @@ class _Call:
         # What every attempt adds to the authentication's headers, built once.
         extra = transport._fixed_headers
         header = transport.request_id_header
-        # 128 random bits as 32 hex digits: ``secrets.token_hex(16)``, one call less.
-        request_id = self.request_id = None if header is None else _urandom(16).hex()
-        if request_id is not None or account_id is not None or body is not None:
+        self.request_id: str | None = None
+        if header is not None or account_id is not None or body is not None:
             extra = dict(extra)
-            if header is not None and request_id is not None:
-                extra[header] = request_id
+            if header is not None:
+                # 128 random bits as 32 hex digits: ``secrets.token_hex(16)``, one call less.
+                self.request_id = extra[header] = _urandom(16).hex()
             if account_id is not None:
                 extra[_routes.ACCOUNT_HEADER] = str(account_id)
             if body is not None:
@@ -521,9 +521,9 @@ class _Call:
         transport, observe, route, extra = self.transport, self.observe, self.route, self.extra
         # The headers come before the slot: renewing a token sends
         # requests of its own, which must not wait for a slot held here.
-        fixed = transport._key_headers
-        if fixed is not None and route.auth is _SESSION:
-            auth_headers = fixed
+        headers_now = transport._headers_now
+        if headers_now is not None:
+            auth_headers = headers_now(route)
         else:
             auth_headers = await transport.auth.headers(route)
         if observe is not None:
