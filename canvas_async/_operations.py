@@ -196,7 +196,7 @@ def _models(cls: type[T]) -> Parse[list[T]]:
     list_type: Any = list[cls]  # type: ignore[valid-type]  # one per class, for cattrs' cache
     structure: Callable[[object], list[T]] = _convert.structurer(list_type)
     if not _bindable(cls):
-        return lambda view, payload: structure(payload)
+        return _unbound(structure)
 
     bind = models.bind_view
 
@@ -214,7 +214,7 @@ def _model(cls: type[T]) -> Parse[T]:
     """Parse one JSON object of ``cls``, bound to the view it came through."""
     structure = _convert.structurer(cls)
     if not _bindable(cls):
-        return lambda view, payload: structure(payload)
+        return _unbound(structure)
 
     def parse(view: models.View | None, payload: Any) -> T:
         item = structure(payload)
