@@ -34,11 +34,13 @@ import cattrs.errors
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import models
+from ._errors import UnexpectedResponseError
 
 __all__ = [
     "converter",
     "credentials_json",
     "cron_from_frequency",
+    "field_reader",
     "frequency_from_cron",
     "read_own_uuid",
     "structure",
@@ -522,6 +524,198 @@ def structurer(cl: type[T]) -> Callable[[object], T]:
             raise ValueError(str(error)) from error
 
     return structure_cl
+
+
+# -- models read from answers, field by field -----------------------------------------
+
+_ANSWER_SHAPE_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    cattrs.errors.CattrsError,
+)
+_ABSENT: Final = object()
+# A module name looked up per model (the suite's leak check wraps it to see them).
+_new_object: Callable[[type], Any] = object.__new__
+
+
+class FieldReader:
+    """Reads the models of one class that one operation answers with.
+
+    A model is built without reading anything: it keeps the answer's JSON
+    object, and its fields are read when one is first used, with the same
+    rules (and hooks) as :func:`structure`, then kept on the model (see
+    :class:`~canvas_async.models.Model`). Only the shape of the answer (an
+    object, an array of objects) is checked at once.
+
+    Get one with :func:`field_reader`: one per class and operation, shared.
+    """
+
+    __slots__ = ("_binds", "_known", "_readers", "cls", "label")
+
+    def __init__(self, cls: type, label: str) -> None:
+        self.cls = cls
+        self.label = label
+        """The operation it answered, for errors."""
+        # Whether its models act through the view they were loaded through.
+        self._binds = any(field.alias == _VIEW for field in attrs.fields(cls))
+        self._readers: dict[str, Callable[[Mapping[str, Any]], Any]] | None = None
+        self._known: frozenset[str] = frozenset()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Copies and pickles of a model share the one reader.
+        return field_reader, (self.cls, self.label)
+
+    def one(self, view: object, payload: object) -> Any:
+        """Return the model of the JSON object ``payload``, bound to ``view``
+        (if not None and the model acts through one)."""
+        if payload.__class__ is not dict and not isinstance(payload, Mapping):
+            raise ValueError(f"expected a JSON object for {self.cls.__name__}")
+        model: Any = _new_object(self.cls)
+        state = model.__dict__
+        state[models.SOURCE] = (self, payload)
+        if view is not None and self._binds:
+            state[_PRIVATE_VIEW] = view
+        return model
+
+    def listing(self, view: object, payload: object) -> list[Any]:
+        """Return the models of the JSON array ``payload``, bound as by :meth:`one`."""
+        if not isinstance(payload, list):
+            raise ValueError(f"expected a JSON array of {self.cls.__name__}")
+        one = self.one
+        return [one(view, item) for item in payload]
+
+    def read(self, model: Any, name: str, payload: Mapping[str, Any]) -> Any:
+        """Read ``model``'s fields from ``payload`` and keep them; return ``name``.
+
+        The first field used reads them all, as :func:`structure` would (a
+        model used at all is mostly used whole, and one pass costs less than
+        one per field); then the JSON object is let go. If a field cannot be
+        read, the others are kept one by one, and only that field raises,
+        whenever it is used.
+        """
+        readers = self._readers
+        if readers is None:
+            readers = self._readers = self._build()
+        if name not in readers:
+            raise AttributeError(f"{self.cls.__name__!r} object has no attribute {name!r}")
+        state = model.__dict__
+        try:
+            whole = converter.get_structure_hook(self.cls)(payload, self.cls)
+        except _ANSWER_SHAPE_ERRORS:
+            return self._read_apart(model, name, payload, readers)
+        view = state.get(_PRIVATE_VIEW)
+        state.update(whole.__dict__)
+        del state[models.SOURCE]
+        if view is not None:
+            state[_PRIVATE_VIEW] = view
+        return state[name]
+
+    def _read_apart(
+        self,
+        model: Any,
+        name: str,
+        payload: Mapping[str, Any],
+        readers: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+    ) -> Any:
+        state = model.__dict__
+        failed: BaseException | None = None
+        for field, reader in readers.items():
+            if field in state:  # read before, or the view it was bound to
+                continue
+            try:
+                state[field] = reader(payload)
+            except _ANSWER_SHAPE_ERRORS as error:
+                if field == name:
+                    failed = error
+        if failed is not None:
+            raise self._unexpected(model, name, failed, payload) from failed
+        return state[name]
+
+    def _build(self) -> dict[str, Callable[[Mapping[str, Any]], Any]]:
+        cls = self.cls
+        attrs.resolve_types(cls)
+        rules = _overrides(cls)
+        readers: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        for field in attrs.fields(cls):
+            rule = rules[field.name]
+            if field.alias == _EXTRA:
+                readers[field.name] = self._extra
+            elif rule.omit:
+                readers[field.name] = _constant(field.default)
+            else:
+                hook = rule.struct_hook or converter.get_structure_hook(field.type)
+                readers[field.name] = _field(
+                    rule.rename or field.name, hook, field.type, field.default
+                )
+        self._known = frozenset(wire_keys(cls).values())
+        return readers
+
+    def _extra(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        # Sorted, so the order does not depend on string hashing.
+        unknown = payload.keys() - self._known
+        if not unknown:
+            return models.NO_EXTRA
+        return MappingProxyType({key: payload[key] for key in sorted(unknown)})
+
+    def _unexpected(
+        self, model: Any, name: str, error: BaseException, payload: Mapping[str, Any]
+    ) -> UnexpectedResponseError:
+        if isinstance(error, KeyError):
+            problem = f"the object has no {error.args[0]!r}"
+        else:
+            problem = f"{type(error).__name__}: {error}"
+        view = model.__dict__.get(_PRIVATE_VIEW)
+        return UnexpectedResponseError(
+            f"unexpected answer: {self.cls.__name__}.{name} ({problem})",
+            status=_SUCCESS,
+            operation=self.label,
+            account_id=getattr(view, "account_id", None),
+            body=payload,
+        )
+
+
+# A model's view as attrs stores it (the field ``_view``, alias ``view``).
+_PRIVATE_VIEW: Final = "_view"
+# The status an error found reading a model carries: its answer was a success.
+_SUCCESS: Final = 200
+
+
+def _constant(default: Any) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda payload: default
+
+
+def _field(
+    key: str, hook: Callable[[Any, Any], Any], tp: Any, default: Any
+) -> Callable[[Mapping[str, Any]], Any]:
+    if default is attrs.NOTHING:
+
+        def read_required(payload: Mapping[str, Any]) -> Any:
+            return hook(payload[key], tp)
+
+        return read_required
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        raise TypeError("a model field read from an answer has no factory default")
+
+    def read_optional(payload: Mapping[str, Any]) -> Any:
+        value = payload.get(key, _ABSENT)
+        return default if value is _ABSENT else hook(value, tp)
+
+    return read_optional
+
+
+_READERS: Final[dict[tuple[type, str], FieldReader]] = {}
+
+
+def field_reader(cls: type, label: str) -> FieldReader:
+    """Return the :class:`FieldReader` of the models of ``cls`` answered by
+    the operation ``label`` (one per pair, shared)."""
+    reader = _READERS.get((cls, label))
+    if reader is None:
+        reader = _READERS[cls, label] = FieldReader(cls, label)
+    return reader
 
 
 def unstructure(obj: object) -> Any:

@@ -187,40 +187,21 @@ def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
     return lambda view, payload: parse(payload)
 
 
-def _bindable(cls: type) -> bool:
-    return any(field.alias == "view" for field in attrs.fields(cls))
+def _models(key: str, cls: type[T]) -> Parse[list[T]]:
+    """Parse the JSON array of ``cls`` that the operation ``key`` answers
+    with, each bound to the view it came through (fields read on first use)."""
+    return _convert.field_reader(cls, _routes.ROUTES[key].label).listing
 
 
-def _models(cls: type[T]) -> Parse[list[T]]:
-    """Parse a JSON array of ``cls``, each bound to the view it came through."""
-    list_type: Any = list[cls]  # type: ignore[valid-type]  # one per class, for cattrs' cache
-    structure: Callable[[object], list[T]] = _convert.structurer(list_type)
-    if not _bindable(cls):
-        return _unbound(structure)
-
-    bind = models.bind_view
-
-    def parse(view: models.View | None, payload: Any) -> list[T]:
-        items = structure(payload)
-        if view is not None:
-            for item in items:
-                bind(item, view)
-        return items
-
-    return parse
+def _model(key: str, cls: type[T]) -> Parse[T]:
+    """Parse the JSON object of ``cls`` that the operation ``key`` answers
+    with, bound to the view it came through (fields read on first use)."""
+    return _convert.field_reader(cls, _routes.ROUTES[key].label).one
 
 
-def _model(cls: type[T]) -> Parse[T]:
-    """Parse one JSON object of ``cls``, bound to the view it came through."""
-    structure = _convert.structurer(cls)
-    if not _bindable(cls):
-        return _unbound(structure)
-
-    def parse(view: models.View | None, payload: Any) -> T:
-        item = structure(payload)
-        return item if view is None else models.bind_view(item, view)
-
-    return parse
+def _listing(key: str, cls: type[T]) -> Operation[[], list[T]]:
+    """The operation ``key``: no arguments, a JSON array of ``cls``."""
+    return Operation(key, _no_arguments, _models(key, cls))
 
 
 def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
@@ -281,20 +262,14 @@ def _describe(name: str) -> Request:
     return {"name": name.strip()}, None, None
 
 
-GET_METADATA: Final = Operation("get_metadata", _no_arguments, _models(models.EndpointInfo))
-DESCRIBE: Final = Operation("describe", _describe, _models(models.PropertyInfo))
-LIST_ACCOUNTS: Final = Operation("list_accounts", _no_arguments, _models(models.Account))
-LIST_APPLICATIONS: Final = Operation(
-    "list_applications", _no_arguments, _models(models.Application)
-)
-LIST_REG_APPLICATIONS: Final = Operation(
-    "list_reg_applications", _no_arguments, _models(models.RegApplication)
-)
-LIST_WORKFLOW_TEMPLATES: Final = Operation(
-    "list_workflow_templates", _no_arguments, _models(models.WorkflowTemplate)
-)
-LIST_WORKFLOWS: Final = Operation("list_workflows", _no_arguments, _models(models.Workflow))
-GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
+GET_METADATA: Final = _listing("get_metadata", models.EndpointInfo)
+DESCRIBE: Final = Operation("describe", _describe, _models("describe", models.PropertyInfo))
+LIST_ACCOUNTS: Final = _listing("list_accounts", models.Account)
+LIST_APPLICATIONS: Final = _listing("list_applications", models.Application)
+LIST_REG_APPLICATIONS: Final = _listing("list_reg_applications", models.RegApplication)
+LIST_WORKFLOW_TEMPLATES: Final = _listing("list_workflow_templates", models.WorkflowTemplate)
+LIST_WORKFLOWS: Final = _listing("list_workflows", models.Workflow)
+GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model("get_workflow", models.Workflow))
 
 
 # -- accounts (spec: "Shapes", AddAccountApiDto) --------------------------------------

@@ -196,8 +196,8 @@ class TestUnexpectedBodies:
     @pytest.mark.parametrize(
         ("path", "body", "call"),
         [
-            ("/Workflows", [{"id": "not-a-guid"}], lambda c: c.workflows.list()),
             ("/Workflows", {"workflows": []}, lambda c: c.workflows.list()),
+            ("/Workflows", ["not an object"], lambda c: c.workflows.list()),
             ("/Workflow", [], lambda c: c.workflows.get(WORKFLOW_ID)),
             ("/Authenticate", "maybe", lambda c: c.authenticate()),
         ],
@@ -213,6 +213,37 @@ class TestUnexpectedBodies:
         assert info.value.status == 200
         assert info.value.body == body
         assert "unexpected answer" in str(info.value)
+
+    async def test_a_field_the_model_cannot_take_raises_where_it_is_used(self) -> None:
+        """Fields are read on first use: a bad one fails there, naming the
+        model, the field and the operation; the listing and the other
+        fields stay usable."""
+        good = dict(SAMPLE_WORKFLOW)
+        bad = dict(SAMPLE_WORKFLOW, id="not-a-guid", isScheduled="yes")
+        del bad["name"]
+        account = uuid.uuid4()
+        async with (
+            serve(_stand_in({"/Workflows": [good, bad]})) as url,
+            Canvas(consumer="c" * 8, secret_key="s" * 8, env=str(url)) as canvas,
+        ):
+            listed = await canvas.for_account(account).workflows.list()
+
+        assert str(listed[0].id) == good["id"]
+        assert listed[1].description == good["description"]
+        for field, problem in [
+            ("id", "ValueError"),
+            ("is_scheduled", "ValueError: expected a JSON bool"),
+            ("name", "the object has no 'name'"),
+        ]:
+            with pytest.raises(UnexpectedResponseError) as info:
+                getattr(listed[1], field)
+            assert f"unexpected answer: Workflow.{field} ({problem}" in str(info.value)
+            assert info.value.operation == "Workflows"
+            assert info.value.account_id == account
+            assert info.value.body == bad
+        with pytest.raises(UnexpectedResponseError):
+            repr(listed[1])
+        assert repr(listed[0]).startswith("Workflow(id=UUID(")
 
     @pytest.mark.parametrize(
         ("path", "body", "call"),
