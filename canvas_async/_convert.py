@@ -46,6 +46,7 @@ __all__ = [
     "structure",
     "structurer",
     "unstructure",
+    "unstructurer",
 ]
 
 T = TypeVar("T")
@@ -721,6 +722,20 @@ def field_reader(cls: type, label: str) -> FieldReader:
 def unstructure(obj: object) -> Any:
     """Unstructure a request DTO into JSON-ready data."""
     return converter.unstructure(obj)
+
+
+def unstructurer(cls: type[T]) -> Callable[[T], Any]:
+    """Return :func:`unstructure` for DTOs of ``cls`` alone: its hook is
+    looked up (and built) on the first call, not on every one."""
+    hook: Callable[[T], Any] | None = None
+
+    def unstructure_cls(obj: T) -> Any:
+        nonlocal hook
+        if hook is None:
+            hook = converter.get_unstructure_hook(cls)
+        return hook(obj)
+
+    return unstructure_cls
 
 
 def parse_workflows(raw: bytes) -> list[models.Workflow]:

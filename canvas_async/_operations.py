@@ -541,6 +541,8 @@ def check_block_range(
 ) -> None:
     """Check 1-based block numbers: each >= 1 (and <= the chain length when
     known), ``from_block`` <= ``till_block``."""
+    if from_block is None and till_block is None:  # the whole chain: most runs
+        return
     problems = []
     for what, value in (("from_block", from_block), ("till_block", till_block)):
         if value is None:
@@ -564,7 +566,10 @@ def check_block_range(
 def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
     workflow_id = _validate.as_uuid(workflow, "workflow id")
     check_block_range(from_block, till_block)
-    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
+    return None, _run_body(RunMetadata(workflow_id, from_block, till_block)), None
+
+
+_run_body: Final = _convert.unstructurer(RunMetadata)
 
 
 # The page shows the text ``Workflow will now run``; GetMetaData says a Guid,

@@ -74,6 +74,11 @@ async def test_a_post_is_not_repeated_after_an_ambiguous_failure(
     assert len(emu.state.runs) == 1
 
 
+# A body that contains itself.
+_CIRCULAR: dict[str, Any] = {"workflowId": "x"}
+_CIRCULAR["again"] = [_CIRCULAR]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -85,6 +90,7 @@ async def test_a_post_is_not_repeated_after_an_ambiguous_failure(
         (("GET", "/../Workflows", {}), "must be a plain path"),
         (("GET", "/Workflow", {"params": {"id": 1}}), "params must map parameter names to"),
         (("POST", "/RunWorkflow", {"json": {"at": object()}}), "the request body is not JSON"),
+        (("POST", "/RunWorkflow", {"json": _CIRCULAR}), "the request body is not JSON"),
     ],
 )
 async def test_bad_input_is_refused_before_sending(
