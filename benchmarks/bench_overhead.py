@@ -152,7 +152,9 @@ def _spread(values: list[float], scale: float = 1.0, digits: int = 0) -> str:
 
 
 async def _measure(quick: bool) -> Table:
-    n = 100 if quick else 500
+    # Samples of a fraction of a second of CPU each: shorter ones move by several
+    # percent with whatever else the machine does in that instant.
+    n = 100 if quick else 2_000
     rounds = 3 if quick else 7
     table = Table(
         title="Overhead: client CPU per request against raw aiohttp (emulator in its own process)",

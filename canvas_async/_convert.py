@@ -585,8 +585,20 @@ class FieldReader:
         """Return the models of the JSON array ``payload``, bound as by :meth:`one`."""
         if not isinstance(payload, list):
             raise ValueError(f"expected a JSON array of {self.cls.__name__}")
-        one = self.one
-        return [one(view, item) for item in payload]
+        # :meth:`one` written out: a listing's models are the hot path.
+        cls, new, bind = self.cls, _new_object, view is not None and self._binds
+        models_read: list[Any] = []
+        append = models_read.append
+        for item in payload:
+            if item.__class__ is not dict and not isinstance(item, Mapping):
+                raise ValueError(f"expected a JSON object for {cls.__name__}")
+            model = new(cls)
+            state = model.__dict__
+            state[models.SOURCE] = (self, item)
+            if bind:
+                state[_PRIVATE_VIEW] = view
+            append(model)
+        return models_read
 
     def read(self, model: Any, name: str, payload: Mapping[str, Any]) -> Any:
         """Read ``model``'s fields from ``payload`` and keep them; return ``name``.

@@ -564,12 +564,17 @@ def check_block_range(
 
 
 def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
-    workflow_id = _validate.as_uuid(workflow, "workflow id")
     check_block_range(from_block, till_block)
+    if from_block is None and till_block is None:
+        # The whole chain, most runs: RunMetadata's one key, with the id as
+        # the caller gave it (no round trip through uuid.UUID).
+        return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}, None
+    workflow_id = _validate.as_uuid(workflow, "workflow id")
     return None, _run_body(RunMetadata(workflow_id, from_block, till_block)), None
 
 
 _run_body: Final = _convert.unstructurer(RunMetadata)
+_RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
 
 
 # The page shows the text ``Workflow will now run``; GetMetaData says a Guid,

@@ -92,9 +92,12 @@ class Paths:
         """Return the URL of a path outside the route table."""
         return self._join(path)
 
-    def may_move(self, key: str) -> bool:
-        """Whether the catalogue must be read before sending the route ``key``."""
-        return not self.settled and key in _routes.OPERATION_NAMES
+    def placed(self, key: str) -> yarl.URL | None:
+        """Return the URL of the route ``key``, or None while the catalogue
+        must be read first (see :meth:`settle`)."""
+        if not self.settled and key in _routes.OPERATION_NAMES:
+            return None
+        return self._urls[key]
 
     async def settle(self, read: ReadCatalogue) -> None:
         """Read the catalogue with ``read`` (once, however many ask at once) and

@@ -388,6 +388,13 @@ class TestOtherModels:
             account.email = "x@y.z"  # type: ignore[misc]
 
 
+@attrs.frozen
+class _WithId:
+    """Stands for a model: what an id argument may be."""
+
+    id: uuid.UUID
+
+
 class TestRequests:
     def test_reg_application_credentials_are_a_json_string(self) -> None:
         """``credentialsJson`` goes out as a JSON-encoded string (spec: "Shapes")."""
@@ -412,6 +419,25 @@ class TestRequests:
             "workflowId": str(wf_id),
             "runTillBlock": 2,
         }
+
+    @pytest.mark.parametrize("given", ["model", "uuid", "canonical text", "upper text"])
+    @pytest.mark.parametrize("blocks", [(None, None), (2, None), (None, 3), (1, 4)])
+    def test_a_run_sends_its_metadata_dto(
+        self, given: str, blocks: tuple[int | None, int | None]
+    ) -> None:
+        """Whatever form the id takes, the body is RunMetadata's (the whole
+        chain's is written without the DTO)."""
+        wf_id = uuid.uuid4()
+        workflow = {
+            "model": _WithId(wf_id),
+            "uuid": wf_id,
+            "canonical text": str(wf_id),
+            "upper text": f" {str(wf_id).upper()} ",
+        }[given]
+
+        _params, body, _parse = _operations.RUN_WORKFLOW.build(workflow, *blocks)
+
+        assert body == _convert.unstructure(_operations.RunMetadata(wf_id, *blocks))
 
     def test_scheduler_frequency_is_a_json_string(self) -> None:
         wf_id = uuid.uuid4()
