@@ -251,13 +251,13 @@ async def _breakdown(quick: bool, op: str) -> Table:
                 "get_workflow",
                 {"id": wf_id},
                 lambda: canvas.workflows.get(wf_id),
-                "`workflows.get` (checks the id, builds the model)",
+                "`workflows.get` (checks the id, a model read on use)",
             ),
             "list workflows": (
                 "list_workflows",
                 None,
                 canvas.workflows.list,
-                "`workflows.list` (builds a model per workflow)",
+                "`workflows.list` (a model per workflow, read on use)",
             ),
         }
         key, params, sdk, what = cells[op]

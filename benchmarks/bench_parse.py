@@ -297,9 +297,9 @@ def run(quick: bool) -> Table:
         "unique). canvas-async reads each GUID text once and shares the UUID (UUIDs are "
         "immutable), so repeated ids cost a dictionary lookup. Every id distinct: no id "
         "repeats, so each of the 7 ids per workflow is built.",
-        f"{ON_USE}: the models a client's read returns, each field read from the JSON when "
-        "first used; every field used: the same, then each field read once (the most a "
-        "caller can pay).",
+        f"{ON_USE}: the models a client's read returns, whose fields are read from the JSON "
+        "when one is first used; every field used: the same, then every field of every "
+        "model read (the most a caller can pay).",
         f"{KEEPING_NOTHING}: the same converter built to drop the keys a model has no field "
         "for, instead of keeping them in model.extra; with unknown fields: every workflow "
         f"carries {len(UNKNOWN_FIELDS)} keys the model does not know.",
