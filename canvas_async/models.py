@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
@@ -97,20 +97,6 @@ class View(Protocol):
     def workflows(self) -> WorkflowsAPI:
         """The view's account's workflows."""
         ...
-
-
-M = TypeVar("M")
-_set_attribute: Final = object.__setattr__
-
-
-def bind_view(model: M, view: View) -> M:
-    """Attach the account view ``model`` acts through.
-
-    The view is not data (left out of equality and repr) and is set after
-    structuring, the documented way to set a field on a frozen attrs instance.
-    """
-    _set_attribute(model, "_view", view)
-    return model
 
 
 def _bound(view: View | None, model: object) -> View:
