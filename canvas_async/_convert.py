@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 import attrs
 import cattrs
@@ -37,6 +37,7 @@ from . import models
 from ._errors import UnexpectedResponseError
 
 __all__ = [
+    "SHAPE_ERRORS",
     "converter",
     "credentials_json",
     "cron_from_frequency",
@@ -409,13 +410,20 @@ class _UnknownKeys:
         sent = [field for field in attrs.fields(model) if field.alias not in _NOT_JSON]
         return cls(keys, any(field.default is not attrs.NOTHING for field in sent))
 
-    def keep(self, result: Any, value: Mapping[str, Any]) -> None:
+    def unknown_in(self, value: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Return the keys ``value`` sent that ``cls`` has no field for, with
+        their values (read-only), or :data:`~canvas_async.models.NO_EXTRA`."""
         # A set difference (in C) over the keys, sorted so the order does not
         # depend on string hashing.
         unknown = value.keys() - self.keys
-        if unknown:
-            extra = {key: value[key] for key in sorted(unknown)}
-            _set_attribute(result, "_extra", MappingProxyType(extra))
+        if not unknown:
+            return models.NO_EXTRA
+        return MappingProxyType({key: value[key] for key in sorted(unknown)})
+
+    def keep(self, result: Any, value: Mapping[str, Any]) -> None:
+        unknown = self.unknown_in(value)
+        if unknown is not models.NO_EXTRA:
+            _set_attribute(result, "_extra", unknown)
 
     def one(self, model: type, structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Wrap the structure function of one ``model`` object."""
@@ -529,7 +537,7 @@ def structurer(cl: type[T]) -> Callable[[object], T]:
 
 # -- models read from answers, field by field -----------------------------------------
 
-_ANSWER_SHAPE_ERRORS: Final = (
+SHAPE_ERRORS: Final = (
     ValueError,
     TypeError,
     KeyError,
@@ -537,9 +545,15 @@ _ANSWER_SHAPE_ERRORS: Final = (
     AttributeError,
     cattrs.errors.CattrsError,
 )
+"""What reading a JSON value of the wrong shape raises (cattrs, with detailed
+validation off, lets the underlying error through)."""
 _ABSENT: Final = object()
 # A module name looked up per model (the suite's leak check wraps it to see them).
 _new_object: Callable[[type], Any] = object.__new__
+
+
+_Readers: TypeAlias = dict[str, Callable[[Mapping[str, Any]], Any]]
+"""A model's fields, each with how to read it from the JSON object."""
 
 
 class FieldReader:
@@ -554,7 +568,7 @@ class FieldReader:
     Get one with :func:`field_reader`: one per class and operation, shared.
     """
 
-    __slots__ = ("_binds", "_known", "_readers", "cls", "label")
+    __slots__ = ("_binds", "_built", "cls", "label")
 
     def __init__(self, cls: type, label: str) -> None:
         self.cls = cls
@@ -562,8 +576,8 @@ class FieldReader:
         """The operation it answered, for errors."""
         # Whether its models act through the view they were loaded through.
         self._binds = any(field.alias == _VIEW for field in attrs.fields(cls))
-        self._readers: dict[str, Callable[[Mapping[str, Any]], Any]] | None = None
-        self._known: frozenset[str] = frozenset()
+        # Built on the first read, once the model's annotations can be resolved.
+        self._built: tuple[_Readers, Callable[[Any, Any], Any]] | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
         # Copies and pickles of a model share the one reader.
@@ -572,20 +586,12 @@ class FieldReader:
     def one(self, view: object, payload: object) -> Any:
         """Return the model of the JSON object ``payload``, bound to ``view``
         (if not None and the model acts through one)."""
-        if payload.__class__ is not dict and not isinstance(payload, Mapping):
-            raise ValueError(f"expected a JSON object for {self.cls.__name__}")
-        model: Any = _new_object(self.cls)
-        state = model.__dict__
-        state[models.SOURCE] = (self, payload)
-        if view is not None and self._binds:
-            state[_PRIVATE_VIEW] = view
-        return model
+        return self.listing(view, [payload])[0]
 
     def listing(self, view: object, payload: object) -> list[Any]:
         """Return the models of the JSON array ``payload``, bound as by :meth:`one`."""
         if not isinstance(payload, list):
             raise ValueError(f"expected a JSON array of {self.cls.__name__}")
-        # :meth:`one` written out: a listing's models are the hot path.
         cls, new, bind = self.cls, _new_object, view is not None and self._binds
         models_read: list[Any] = []
         append = models_read.append
@@ -609,15 +615,16 @@ class FieldReader:
         read, the others are kept one by one, and only that field raises,
         whenever it is used.
         """
-        readers = self._readers
-        if readers is None:
-            readers = self._readers = self._build()
+        built = self._built
+        if built is None:
+            built = self._built = self._build()
+        readers, whole_hook = built
         if name not in readers:
             raise AttributeError(f"{self.cls.__name__!r} object has no attribute {name!r}")
         state = model.__dict__
         try:
-            whole = converter.get_structure_hook(self.cls)(payload, self.cls)
-        except _ANSWER_SHAPE_ERRORS:
+            whole = whole_hook(payload, self.cls)
+        except SHAPE_ERRORS:
             return self._read_apart(model, name, payload, readers)
         view = state.get(_PRIVATE_VIEW)
         state.update(whole.__dict__)
@@ -631,7 +638,7 @@ class FieldReader:
         model: Any,
         name: str,
         payload: Mapping[str, Any],
-        readers: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        readers: _Readers,
     ) -> Any:
         state = model.__dict__
         failed: BaseException | None = None
@@ -640,22 +647,23 @@ class FieldReader:
                 continue
             try:
                 state[field] = reader(payload)
-            except _ANSWER_SHAPE_ERRORS as error:
+            except SHAPE_ERRORS as error:
                 if field == name:
                     failed = error
         if failed is not None:
             raise self._unexpected(model, name, failed, payload) from failed
         return state[name]
 
-    def _build(self) -> dict[str, Callable[[Mapping[str, Any]], Any]]:
+    def _build(self) -> tuple[_Readers, Callable[[Any, Any], Any]]:
+        """Return a reader per field, and the model's structure function."""
         cls = self.cls
         attrs.resolve_types(cls)
         rules = _overrides(cls)
-        readers: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        readers: _Readers = {}
         for field in attrs.fields(cls):
             rule = rules[field.name]
             if field.alias == _EXTRA:
-                readers[field.name] = self._extra
+                readers[field.name] = _UnknownKeys.of(cls).unknown_in
             elif rule.omit:
                 readers[field.name] = _constant(field.default)
             else:
@@ -663,15 +671,7 @@ class FieldReader:
                 readers[field.name] = _field(
                     rule.rename or field.name, hook, field.type, field.default
                 )
-        self._known = frozenset(wire_keys(cls).values())
-        return readers
-
-    def _extra(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-        # Sorted, so the order does not depend on string hashing.
-        unknown = payload.keys() - self._known
-        if not unknown:
-            return models.NO_EXTRA
-        return MappingProxyType({key: payload[key] for key in sorted(unknown)})
+        return readers, converter.get_structure_hook(cls)
 
     def _unexpected(
         self, model: Any, name: str, error: BaseException, payload: Mapping[str, Any]

@@ -148,14 +148,7 @@ class Limits:
         :meth:`acquire` waits). The common case, without a coroutine."""
         if self._rate is not None or not self.gate.is_open():
             return False
-        slots = self._slots
-        if slots is None:
-            return True
-        # ``_Slots.take`` written out: this runs on every request.
-        if slots._free > 0 and not slots._waiters:
-            slots._free -= 1
-            return True
-        return False
+        return self._slots is None or self._slots.take()
 
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take a concurrency slot, with the rate and the pause satisfied.
@@ -189,13 +182,8 @@ class Limits:
 
     def release(self) -> None:
         """Give back the slot taken by :meth:`take` or :meth:`acquire`."""
-        slots = self._slots
-        if slots is None:
-            return
-        if slots._waiters:
-            slots.give_back()
-        else:  # ``_Slots.give_back`` with nobody waiting, written out
-            slots._free += 1
+        if self._slots is not None:
+            self._slots.give_back()
 
 
 class _Slots:

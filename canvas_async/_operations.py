@@ -541,8 +541,6 @@ def check_block_range(
 ) -> None:
     """Check 1-based block numbers: each >= 1 (and <= the chain length when
     known), ``from_block`` <= ``till_block``."""
-    if from_block is None and till_block is None:  # the whole chain: most runs
-        return
     problems = []
     for what, value in (("from_block", from_block), ("till_block", till_block)):
         if value is None:
@@ -564,11 +562,11 @@ def check_block_range(
 
 
 def _run(workflow: object, from_block: int | None, till_block: int | None) -> Request:
-    check_block_range(from_block, till_block)
     if from_block is None and till_block is None:
         # The whole chain, most runs: RunMetadata's one key, with the id as
         # the caller gave it (no round trip through uuid.UUID).
         return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}, None
+    check_block_range(from_block, till_block)
     workflow_id = _validate.as_uuid(workflow, "workflow id")
     return None, _run_body(RunMetadata(workflow_id, from_block, till_block)), None
 

@@ -34,6 +34,7 @@ from multidict import CIMultiDict, istr
 
 from . import _operations, _routes, models
 from ._auth import AuthStrategy, KeyAuth
+from ._convert import SHAPE_ERRORS
 from ._errors import (
     CanvasConnectionError,
     CanvasError,
@@ -58,9 +59,6 @@ logger: Final = logging.getLogger("canvas_async")
 
 T = TypeVar("T")
 
-# What a parser may raise on a body of the wrong shape (cattrs, with detailed
-# validation off, lets the underlying error through).
-_SHAPE_ERRORS: Final = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 _REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
 
@@ -366,7 +364,7 @@ def _value(
         raise error
     try:
         return parse(payload)
-    except _SHAPE_ERRORS as error:
+    except SHAPE_ERRORS as error:
         raise UnexpectedResponseError(
             f"unexpected answer ({type(error).__name__}: {error})",
             status=status,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -24,13 +24,6 @@ class Resource:
     """A family of operations, acting through one account view."""
 
     _view: AccountView = attrs.field(repr=False, alias="view")
-    # The transport's request, looked up once: the client's transport is fixed.
-    _request: Callable[..., Coroutine[Any, Any, Any]] = attrs.field(
-        init=False, repr=False, eq=False
-    )
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_request", self._view._transport.request)
 
     @property
     def account_id(self) -> uuid.UUID | None:
@@ -47,7 +40,7 @@ class Resource:
         """
         operation, (params, body, parse) = call
         view = self._view
-        return self._request(
+        return view._transport.request(
             operation.key,
             functools.partial(parse or operation.parse, view),
             account_id=view.account_id,
