@@ -203,9 +203,7 @@ async def raw_aiohttp_provision(server: EmulatorProcess, n: int, concurrency: in
     """Send the same requests with raw aiohttp: the practical limit."""
     import aiohttp
 
-    from canvas_async import Canvas
-
-    async with Canvas(consumer=server.consumer, secret_key=server.secret_key, env=server.url) as c:
+    async with _client(server, concurrency) as c:
         setup = await _setup(c, n)  # the same reads, untimed, through the SDK
     url = server.url
     paths = {key: url + route.path for key, route in _routes.ROUTES.items()}
@@ -504,7 +502,7 @@ def run_faults(quick: bool) -> Table:
             extra = [r.requests - clean_requests for r in results]
             table.add(
                 n, concurrency, latency * 1e3, f"{share:.0%}", seconds,
-                f"{min(r.seconds for r in results):.2f}-{max(r.seconds for r in results):.2f}",
+                _spread([r.seconds for r in results]),
                 f"{seconds / clean:.2f}", round(requests), f"{requests / n:.2f}",
                 f"{statistics.median(extra):+.0f} ({min(extra):+.0f} to {max(extra):+.0f})",
                 sum(r.failures for r in results),

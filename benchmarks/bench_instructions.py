@@ -41,10 +41,8 @@ async def _child(argv: list[str]) -> None:
     """In the process under valgrind: warm up, then send ``n`` requests."""
     import bench_overhead
 
-    url, consumer, secret_key, who, op, n = argv
-    server = EmulatorProcess.__new__(EmulatorProcess)
-    server.url, server.consumer, server.secret_key = url, consumer, secret_key
-    server.cpu_seconds = lambda: 0.0  # type: ignore[method-assign]  # not measured here
+    url, consumer, secret_key, pid, who, op, n = argv
+    server = EmulatorProcess(url, consumer, secret_key, int(pid))
     contenders, close = await bench_overhead._contenders(server)
     try:
         send = contenders[who][op]
@@ -54,11 +52,10 @@ async def _child(argv: list[str]) -> None:
         await close()
 
 
-def _instructions(server: EmulatorProcess, root: Path, who: str, op: str, n: int) -> int:
+def _instructions(
+    server: EmulatorProcess, root: Path, who: str, op: str, n: int, *, valgrind: str
+) -> int:
     """Instructions the client process executed sending ``n`` requests (and starting)."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise RuntimeError("valgrind is not installed (Debian: apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "callgrind.out"
         subprocess.run(  # noqa: S603 - our own interpreter and script
@@ -66,7 +63,7 @@ def _instructions(server: EmulatorProcess, root: Path, who: str, op: str, n: int
                 valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
                 # This script in every case; the package from ``root``.
                 sys.executable, __file__, "--child",
-                server.url, server.consumer, server.secret_key, who, op, str(n),
+                server.url, server.consumer, server.secret_key, str(server.pid), who, op, str(n),
             ],
             check=True,
             cwd=root,
@@ -80,7 +77,8 @@ def _instructions(server: EmulatorProcess, root: Path, who: str, op: str, n: int
     raise RuntimeError("callgrind wrote no total")
 
 
-def measure(baseline: Path | None = None) -> Table:
+def measure(valgrind: str, baseline: Path | None = None) -> Table:
+    """Count every contender's instructions per request; ``valgrind`` is its path."""
     import bench_overhead
 
     roots = {"this tree": HERE.parent}
@@ -98,8 +96,8 @@ def measure(baseline: Path | None = None) -> Table:
                 for tree, root in roots.items():
                     if who == "raw aiohttp" and tree != "this tree":
                         continue  # the same aiohttp either way
-                    low = _instructions(server, root, who, op, LOW)
-                    high = _instructions(server, root, who, op, HIGH)
+                    low = _instructions(server, root, who, op, LOW, valgrind=valgrind)
+                    high = _instructions(server, root, who, op, HIGH, valgrind=valgrind)
                     per_request = (high - low) / (HIGH - LOW)
                     if raw is None:
                         raw = per_request
@@ -122,14 +120,15 @@ def measure(baseline: Path | None = None) -> Table:
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        asyncio.run(_child(sys.argv[2:8]))
+        asyncio.run(_child(sys.argv[2:9]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, help="another checkout, measured alike")
     args = parser.parse_args()
-    if shutil.which("valgrind") is None:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
-    print(measure(args.baseline).markdown())
+    print(measure(valgrind, args.baseline).markdown())
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import Table, load, machine
 from _server import EmulatorProcess, emulator_process
+from bench_overhead import _rotated
 
 from canvas_async import Canvas
 
@@ -71,8 +72,13 @@ async def _ids(server: EmulatorProcess) -> list[str]:
         return [str(a.id) for a in await c.accounts.list()]  # the managed accounts
 
 
-def _once(workers: int | None, accounts: int, latency: float, scratch: Path) -> tuple[float, float]:
-    """Apply the file once, on a fresh emulator; return the wall and the emulator's CPU time."""
+def _once(
+    workers: int | None, accounts: int, latency: float, scratch: Path
+) -> tuple[float, float, float]:
+    """Apply the file once, on a fresh emulator.
+
+    Return the wall, the emulator's CPU time and the workers' CPU time together.
+    """
     with emulator_process(
         seed="empty", synthetic_accounts=accounts, latency=latency, log_limit=0
     ) as server:
@@ -125,7 +131,7 @@ def measure(
     names = list(CONTENDERS)
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(rounds):
-            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            for name in _rotated(names, round_):
                 walls[name].append(_once(CONTENDERS[name], accounts, latency, Path(scratch)))
     return walls
 

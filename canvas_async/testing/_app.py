@@ -53,7 +53,7 @@ class Emulation:
     token_mode: bool
     consumer: str = attrs.field(repr=False)
     secret_key: str = attrs.field(repr=False)
-    dialect: Dialect = attrs.field(factory=Dialect)
+    dialect: Dialect
 
     served: tuple[Route, ...] = attrs.field(init=False)
     """The routes this emulator answers: refresh-token routes in token mode only."""

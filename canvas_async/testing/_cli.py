@@ -23,9 +23,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TextIO
 
-from ._dialect import Dialect
-
 if TYPE_CHECKING:
+    from ._dialect import Dialect
     from ._server import CanvasEmulator
 
 __all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "at_least", "command", "main", "seconds"]
@@ -121,6 +120,8 @@ def _fraction(text: str) -> float:
 
 
 def _answer(text: str) -> str:
+    from ._dialect import Dialect  # noqa: PLC0415 - attrs only once an answer is given
+
     try:
         Dialect().with_option(text)
     except ValueError as exc:
@@ -129,6 +130,8 @@ def _answer(text: str) -> str:
 
 
 def _dialect(options: Sequence[str]) -> Dialect:
+    from ._dialect import Dialect  # noqa: PLC0415
+
     dialect = Dialect()
     for option in options:
         dialect = dialect.with_option(option)

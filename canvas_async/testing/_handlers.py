@@ -73,7 +73,7 @@ class Call:
     served: tuple[Route, ...]
     token_mode: bool
     acting: AccountRecord | None
-    dialect: Dialect = attrs.field(factory=Dialect)
+    dialect: Dialect
 
     @property
     def account(self) -> AccountRecord:

@@ -18,6 +18,7 @@ from ._app import API_PREFIX, Emulation, build_app
 from ._dialect import Dialect
 from ._faults import Faults
 from ._records import RequestRecord
+from ._runs import TimedRuns
 from ._seed import SeedName, seed_state
 from ._state import EmulatorState
 from ._time import Clock, SystemClock
@@ -123,8 +124,12 @@ class CanvasEmulator:
         clock = SystemClock() if clock is None else clock
         rng = random.Random(random_seed)
         tokens = TokenStore(clock, access, refresh)
-        state = EmulatorState(clock, tokens, requests=collections.deque(maxlen=log_limit))
-        state.timed_runs.block_seconds = run_block_seconds
+        state = EmulatorState(
+            clock,
+            tokens,
+            requests=collections.deque(maxlen=log_limit),
+            timed_runs=TimedRuns(run_block_seconds),
+        )
         seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
         self.__attrs_init__(
             auth=auth,
