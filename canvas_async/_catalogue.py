@@ -189,7 +189,7 @@ def dtos_to_describe(
     A body the server lists under another type name is described under the
     server's name.
     """
-    names = dict.fromkeys(BODIES, "")
+    names = {name: name for name in BODIES}
     for route in _routes.iter_routes() if routes is None else routes:
         if route.body is None:
             continue
@@ -197,8 +197,9 @@ def dtos_to_describe(
         body = None
         if descriptor is not None:
             body = next((p for p in parse_parameters(descriptor.parameters) if p.from_body), None)
-        names[route.body] = body.type_name if body is not None else route.body
-    return {sdk: server or sdk for sdk, server in names.items()}
+        # Unlisted, or listed without its type (``[FromBody] dto``): the SDK's name.
+        names[route.body] = (body.type_name if body is not None else "") or route.body
+    return names
 
 
 def check(
@@ -265,9 +266,7 @@ def check(
     )
     server_names = dtos_to_describe(endpoints, table)
     for sdk_name, cls in BODIES.items():
-        differences.extend(
-            _field_differences(sdk_name, server_names.get(sdk_name, sdk_name), cls, described)
-        )
+        differences.extend(_field_differences(sdk_name, server_names[sdk_name], cls, described))
     return DriftReport(tuple(differences))
 
 

@@ -13,13 +13,18 @@ import ssl as _ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import yarl
 
 from ._errors import ValidationError
 
+if TYPE_CHECKING:
+    from ._client import AuthMode
+
 __all__ = [
+    "AUTH_MODES",
+    "AUTH_VAR",
     "CONSUMER_VAR",
     "ENV_VAR",
     "LOG_VAR",
@@ -35,6 +40,11 @@ __all__ = [
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
+#: The auth mode of the command line and the Temporal worker (``Canvas()``
+#: takes ``auth=`` instead); unset means ``auto``.
+AUTH_VAR: Final = "CANVAS_AUTH"
+#: The values ``CANVAS_AUTH`` accepts: the client's ``auth`` modes.
+AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
 LOG_VAR: Final = "CANVAS_LOG"
 FILE_SUFFIX: Final = "_FILE"
 

@@ -81,12 +81,16 @@ class _State(enum.Enum):
     """``aclose()`` ran; requests are refused. A closed client stays closed."""
 
 
-def _user_agent() -> str:
+def _package_version() -> str:
+    """The installed distribution's version (``"0"`` in a source checkout)."""
     try:
-        version = importlib.metadata.version("canvas-async")
+        return importlib.metadata.version("canvas-async")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-        version = "0"
-    return f"canvas-async/{version} aiohttp/{aiohttp.__version__}"
+        return "0"
+
+
+def _user_agent() -> str:
+    return f"canvas-async/{_package_version()} aiohttp/{aiohttp.__version__}"
 
 
 @attrs.define(eq=False)

@@ -21,7 +21,15 @@ import aiohttp
 import attrs
 
 from canvas_async._client import AuthMode, Canvas
-from canvas_async._config import CONSUMER_VAR, ENV_VAR, SECRET_KEY_VAR, read_key_variable
+from canvas_async._config import (
+    AUTH_MODES,
+    AUTH_VAR,
+    CONSUMER_VAR,
+    ENV_VAR,
+    SECRET_KEY_VAR,
+    env_from_environ,
+    read_key_variable,
+)
 from canvas_async._errors import (
     AuthenticationError,
     CanvasError,
@@ -30,7 +38,7 @@ from canvas_async._errors import (
     ValidationError,
 )
 from canvas_async.cli._output import Out
-from canvas_async.cli._parser import AUTH_MODES, DEMO_ACCOUNTS
+from canvas_async.cli._parser import DEMO_ACCOUNTS
 from canvas_async.cli._run import UsageError
 
 __all__ = [
@@ -45,8 +53,6 @@ __all__ = [
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
 #: accepts any credential).
 PLACEHOLDER: Final = "emulator-placeholder"
-
-AUTH_VAR: Final = "CANVAS_AUTH"
 
 # What the server's GetMetaData lists in token mode only (spec: "Authentication").
 _TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
@@ -208,7 +214,7 @@ async def connect(
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
-    env = args.env or os.environ.get(ENV_VAR, "").strip() or "dev"
+    env = args.env or env_from_environ()
     try:
         canvas = Canvas(
             consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session

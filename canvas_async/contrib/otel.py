@@ -38,6 +38,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from canvas_async._hooks import CallEvent, CallInfo
+from canvas_async._transport import _package_version
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -72,18 +73,12 @@ def instrument(
     transport = canvas._transport
     if transport in _instrumented:
         raise ValueError("this client is already instrumented")
-    version = _version()
+    version = _package_version()
     tracer = trace.get_tracer(_SCOPE, version, tracer_provider)
     meter = metrics.get_meter(_SCOPE, version, meter_provider)
     url = canvas.base_url
     transport.add_observer(_Telemetry(tracer, meter, url.host or "", url.port or 443))
     _instrumented.add(transport)
-
-
-def _version() -> str:
-    from canvas_async._transport import _user_agent  # noqa: PLC0415 - one place for it
-
-    return _user_agent().split()[0].partition("/")[2]
 
 
 class _Telemetry:
@@ -93,6 +88,9 @@ class _Telemetry:
         self._tracer = tracer
         self._server: dict[str, AttributeValue] = {"server.address": host, "server.port": port}
         self._calls: dict[CallInfo, Span] = {}
+        # The attributes every span and measurement of a call shares; never
+        # changed once made (an attempt that adds keys adds them to a copy).
+        self._shared: dict[CallInfo, dict[str, AttributeValue]] = {}
         self._attempts: dict[CallInfo, Span] = {}
         self._duration = meter.create_histogram(
             "http.client.request.duration", unit="s", description="Duration of HTTP requests."
@@ -113,7 +111,7 @@ class _Telemetry:
             self._end_attempt(event, call, str(event.status) if _failed(event.status) else None)
         elif kind == "retry":
             self._end_attempt(event, call, event.error)  # no-op if the answer ended it
-            self._retries.add(1, self._common(call))
+            self._retries.add(1, self._attributes(call))
             span = self._calls.get(call)
             if span is not None:
                 span.add_event(
@@ -128,19 +126,23 @@ class _Telemetry:
             self._end_attempt(event, call, event.error)
             self._end_call(event, call)
 
-    def _common(self, call: CallInfo) -> dict[str, AttributeValue]:
-        return {
-            "http.request.method": call.method,
-            "url.template": call.path,
-            "canvas.operation": call.operation,
-            **self._server,
-        }
+    def _attributes(self, call: CallInfo) -> dict[str, AttributeValue]:
+        """The call's shared attributes, made on its first event (kept till it ends)."""
+        shared = self._shared.get(call)
+        if shared is None:
+            shared = self._shared[call] = {
+                "http.request.method": call.method,
+                "url.template": call.path,
+                "canvas.operation": call.operation,
+                **self._server,
+            }
+        return shared
 
     def _request(self, event: CallEvent, call: CallInfo) -> None:
-        attributes = self._common(call)
+        shared = self._attributes(call)
         parent = self._calls.get(call)
         if parent is None:
-            details = dict(attributes)
+            details = dict(shared)
             if call.account_id is not None:
                 details["canvas.account_id"] = str(call.account_id)
             if call.request_id is not None:
@@ -148,33 +150,37 @@ class _Telemetry:
             parent = self._calls[call] = self._tracer.start_span(
                 call.operation, kind=SpanKind.INTERNAL, attributes=details
             )
-        if event.attempt > 1:
-            attributes["http.request.resend_count"] = event.attempt - 1
+        attributes = (
+            {**shared, "http.request.resend_count": event.attempt - 1}
+            if event.attempt > 1
+            else shared
+        )
         self._attempts[call] = self._tracer.start_span(
             f"{call.method} {call.path}",
             context=trace.set_span_in_context(parent),
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
-        self._requests.add(1, self._common(call))
+        self._requests.add(1, shared)
 
     def _end_attempt(self, event: CallEvent, call: CallInfo, error: str | None) -> None:
         span = self._attempts.pop(call, None)
         if span is None:
             return
-        measured = self._common(call)
+        outcome: dict[str, AttributeValue] = {}
         if event.status is not None:
-            span.set_attribute("http.response.status_code", event.status)
-            measured["http.response.status_code"] = event.status
+            outcome["http.response.status_code"] = event.status
         if error is not None:
-            span.set_attribute("error.type", error)
+            outcome["error.type"] = error
+        span.set_attributes(outcome)
+        if error is not None:
             span.set_status(StatusCode.ERROR)
-            measured["error.type"] = error
         span.end()
         if event.kind == "response" and event.duration is not None:
-            self._duration.record(event.duration, measured)
+            self._duration.record(event.duration, {**self._attributes(call), **outcome})
 
     def _end_call(self, event: CallEvent, call: CallInfo) -> None:
+        self._shared.pop(call, None)
         span = self._calls.pop(call, None)
         if span is None:
             return

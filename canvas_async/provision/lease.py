@@ -31,7 +31,7 @@ the lease before every request, so every write of a run is covered, whichever
 code path makes it::
 
     lease = FileLease("/var/lock/canvas-async", shard.lease_name, file_hash=state.digest)
-    async with lease.held(), guarded_session(lease) as session:
+    async with lease.hold(), guarded_session(lease) as session:
         async with Canvas(..., session=session) as canvas:
             await provision.apply(canvas, state, shard=shard)
 """

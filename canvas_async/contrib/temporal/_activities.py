@@ -2,8 +2,9 @@
 
 It runs ordinary :func:`canvas_async.provision.apply` on the shard, with the
 client's keys from the worker's own environment (``CANVAS_ENV``,
-``CANVAS_CONSUMER``, ``CANVAS_SECRET_KEY``, ``CANVAS_AUTH``) and the file's ``${NAME}``
-credentials from the same place: nothing secret ever goes through Temporal.
+``CANVAS_CONSUMER`` and ``CANVAS_SECRET_KEY`` or their ``_FILE`` variants, as
+for ``Canvas()``, and ``CANVAS_AUTH``) and the file's ``${NAME}`` credentials
+from the same place: nothing secret ever goes through Temporal.
 
 No two attempts of a shard write at once: every request is sent through a
 session that first checks that this attempt is still the live one
@@ -26,7 +27,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from canvas_async import provision
-from canvas_async._client import AuthMode, Canvas
+from canvas_async._client import Canvas
+from canvas_async._config import (
+    AUTH_MODES,
+    AUTH_VAR,
+    CONSUMER_VAR,
+    SECRET_KEY_VAR,
+    env_from_environ,
+    read_key_variable,
+)
 from canvas_async._errors import ValidationError
 from canvas_async.bulk import Progress
 from canvas_async.provision.lease import LeaseLostError, guarded_session
@@ -36,12 +45,6 @@ from ._workflow import ACTIVITY_NAME, ShardInput, ShardResult
 
 __all__ = ["ActivityLease", "converge_shard", "read_file"]
 
-#: The worker's environment variables the client is made from.
-ENV_VAR = "CANVAS_ENV"
-CONSUMER_VAR = "CANVAS_CONSUMER"
-SECRET_KEY_VAR = "CANVAS_SECRET_KEY"
-AUTH_VAR = "CANVAS_AUTH"
-_AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
 #: Seconds between heartbeats while no account finishes.
 BEAT_SECONDS: Final = 1.0
 
@@ -107,24 +110,33 @@ async def read_file(reference: str) -> bytes:
 
 @contextlib.asynccontextmanager
 async def _canvas(session: aiohttp.ClientSession) -> AsyncIterator[Canvas]:
-    consumer = os.environ.get(CONSUMER_VAR, "").strip()
-    secret_key = os.environ.get(SECRET_KEY_VAR, "").strip()
-    if not consumer or not secret_key:
-        # Another worker may be configured right: let Temporal retry elsewhere.
+    # Missing or unreadable keys are this worker's fault; another may be
+    # configured right, so Temporal retries (a ValidationError would reach
+    # converge_shard's handler and stop the shard for good).
+    try:
+        consumer = read_key_variable(CONSUMER_VAR, "consumer key")
+        secret_key = read_key_variable(SECRET_KEY_VAR, "secret key")
+    except ValidationError as exc:
+        raise ApplicationError(str(exc), type="MissingKeys") from None
+    if consumer is None or secret_key is None:
         raise ApplicationError(
-            f"this worker has no Canvas keys: set {CONSUMER_VAR} and {SECRET_KEY_VAR}",
+            f"this worker has no Canvas keys: set {CONSUMER_VAR} and {SECRET_KEY_VAR} "
+            "(or their _FILE variants)",
             type="MissingKeys",
         )
-    env = os.environ.get(ENV_VAR, "").strip() or "dev"
     # As for the command line: auto unless pinned. Each attempt's client holds
     # its own token pair and revokes it when the attempt ends, however it ends.
     auth = os.environ.get(AUTH_VAR, "").strip().casefold() or "auto"
-    if auth not in _AUTH_MODES:
+    if auth not in AUTH_MODES:
         raise ApplicationError(
             f"{AUTH_VAR} must be keys, token or auto", type="BadAuthMode", non_retryable=True
         )
     async with Canvas(
-        consumer=consumer, secret_key=secret_key, env=env, auth=auth, session=session
+        consumer=consumer,
+        secret_key=secret_key,
+        env=env_from_environ(),
+        auth=auth,
+        session=session,
     ) as c:
         yield c
 
