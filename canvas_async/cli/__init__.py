@@ -36,8 +36,6 @@ from canvas_async.cli._parser import CONNECTION_OPTIONS, build_parser
 
 __all__ = ["main"]
 
-PROG = "canvas-async"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
@@ -54,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Here, not at the top: --help ends in parse_args, without what commands print with.
+    from canvas_async.cli._output import PROG  # noqa: PLC0415
+
     if args.version:
         from importlib.metadata import version  # noqa: PLC0415
 

@@ -8,7 +8,7 @@ import contextlib
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +18,7 @@ from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit, _shards
 from canvas_async.cli._connect import Connection, connect, environ_for, refusal
 from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
-from canvas_async.cli._output import Out, ProgressDisplay
-from canvas_async.cli._present import show_apply, show_plan
+from canvas_async.cli._output import NAMED, Out, ProgressDisplay
 from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
 from canvas_async.provision.load import DesiredStateError, locate, read
@@ -274,7 +273,7 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
 
 async def plan(args: argparse.Namespace, out: Out) -> int:
     """Show what apply would change; write nothing."""
-    state = _load(args)
+    state = _shards.load(args)
     shard = _shards.shard(args)
     async with connect(args, out) as conn:
         _environ(state, conn, out)
@@ -283,6 +282,8 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
     if out.json:
         out.data(report.to_json())
     else:
+        from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw
+
         show_plan(report, out, verbose=args.verbose)
     if not report.ok:
         return _exit.FAILED
@@ -293,7 +294,7 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Bring every account of the file (or of one shard) to its state, after a yes on a terminal."""
-    state = _load(args)
+    state = _shards.load(args)
     shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
@@ -303,6 +304,8 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     ):
         environ = _environ(state, conn, out)
         if _asks(args, conn, out):
+            from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw
+
             planned = await _plan(conn, state, args, out, shard)
             show_plan(planned, out, verbose=args.verbose)
             if not planned.pending:
@@ -337,6 +340,8 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     if out.json:
         out.data(report.to_json())
     else:
+        from canvas_async.cli._present import show_apply  # noqa: PLC0415 - rich, to draw
+
         show_apply(report, out, verbose=args.verbose)
     if signalled:
         return _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
@@ -351,11 +356,6 @@ def _interrupted(out: Out, display: ProgressDisplay) -> None:
             f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were stopped "
             "between writes: apply again to converge"
         )
-
-
-def _load(args: argparse.Namespace) -> DesiredState:
-    """Read the file once, its content hash pinned (and checked with --expect-hash)."""
-    return _shards.load(args)
 
 
 @contextlib.contextmanager
@@ -400,9 +400,10 @@ def _asks(args: argparse.Namespace, conn: Connection, out: Out) -> bool:
 
 
 def _confirmed(out: Out, planned: RunReport) -> bool:
-    touched = sum(1 for a in planned.accounts if a.changes)
+    from canvas_async.cli._present import touched  # noqa: PLC0415 - loaded to show the plan
+
     out.line()
-    out.line(f"Apply these changes to {touched:,} accounts? Only 'yes' goes ahead.")
+    out.line(f"Apply these changes to {touched(planned):,} accounts? Only 'yes' goes ahead.")
     out.stdout.write("Enter a value: ")
     out.stdout.flush()
     try:
@@ -412,9 +413,9 @@ def _confirmed(out: Out, planned: RunReport) -> bool:
     return answer.strip() == "yes"
 
 
-def _environ(state: DesiredState, conn: Connection, out: Out) -> dict[str, str]:
+def _environ(state: DesiredState, conn: Connection, out: Out) -> Mapping[str, str]:
     """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used."""
-    environ = dict(environ_for(state.env_names(), conn, out))
+    environ = environ_for(state.env_names(), conn, out)
     unset = state.missing_env(environ)
     if unset:
         are = (
@@ -443,7 +444,7 @@ def _uses(state: DesiredState, name: str) -> str:
     for where, labels in places.items():
         if len(labels) == total and total > 1:
             who = f"all {total:,} accounts"
-        elif len(labels) <= 3:
+        elif len(labels) <= NAMED:
             who = ", ".join(labels)
         else:
             who = f"{len(labels):,} accounts"

@@ -34,6 +34,8 @@ T = TypeVar("T")
 __all__ = ["Out", "ProgressDisplay", "to_jsonable"]
 
 PROG: Final = "canvas-async"
+#: Up to this many accounts, a line names them instead of counting them.
+NAMED: Final = 3
 #: The plain progress line's bar, in characters.
 _BAR: Final = 20
 

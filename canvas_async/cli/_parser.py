@@ -32,7 +32,8 @@ DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator")
-#: ``--auth`` and ``CANVAS_AUTH``: the client's ``auth`` values.
+#: ``--auth``'s choices: ``canvas_async._config.AUTH_MODES``, repeated here
+#: because importing ``_config`` would load attrs and yarl into ``--help``.
 AUTH_MODES: Final[tuple[Literal["keys", "token", "auto"], ...]] = ("keys", "token", "auto")
 
 _EPILOG = """\
@@ -406,14 +407,14 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
     run = _temporal_command(build, actions, "worker", "run a worker: converge shards as activities")
     run.add_argument(
         "--max-concurrent-activities",
-        type=int,
+        type=positive,
         default=8,
         metavar="N",
         help="shards this worker converges at once",
     )
     start = _temporal_command(build, actions, "apply", "converge a file: one activity per shard")
     start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
-    start.add_argument("--shards", type=int, required=True, metavar="N", help="activities")
+    start.add_argument("--shards", type=positive, required=True, metavar="N", help="activities")
     start.add_argument(
         "--org",
         default="default",
@@ -428,7 +429,7 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
     start.add_argument("--prune", action="store_true", help="as apply --prune")
     start.add_argument(
         "--heartbeat-timeout",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
         help="presume a shard's attempt lost after this long without a heartbeat",

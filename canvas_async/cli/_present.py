@@ -10,32 +10,23 @@ what needs reading.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Final
 
 from rich.markup import escape
 
-from canvas_async.cli._output import Out
-from canvas_async.provision.report import AccountReport, RunReport, Status
+from canvas_async.cli._output import NAMED, Out
+from canvas_async.provision.plan import Action
+from canvas_async.provision.report import SYMBOLS, AccountReport, RunReport, Status
 
-__all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan"]
+__all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"]
 
-_SYMBOLS: Final = {
-    "create-account": ("+", "green"),
-    "register": ("+", "green"),
-    "create-workflow": ("+", "green"),
-    "replace-workflow": ("-/+", "yellow"),
-    "schedule": ("~", "yellow"),
-    "unschedule": ("~", "yellow"),
-    "delete-workflow": ("-", "red"),
-}
-#: Up to this many accounts, a grouped line names them instead of counting them.
-_NAMED: Final = 3
+#: The colour of each symbol of :data:`~canvas_async.provision.report.SYMBOLS`.
+_COLOURS: Final = {"+": "green", "-/+": "yellow", "~": "yellow", "-": "red"}
 
 
 def _on(labels: list[str]) -> str:
-    if len(labels) <= _NAMED:
+    if len(labels) <= NAMED:
         return "on " + ", ".join(labels)
     return f"on {len(labels):,} accounts"
 
@@ -60,9 +51,9 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
         )
         for key, labels in changes.items():
             action, text = key.split("\0")
-            symbol, colour = _SYMBOLS[action]
+            symbol = SYMBOLS[Action(action)]
             on = "" if action == "create-account" else f" {_on(labels)}"
-            yield f"[{colour}]{symbol:>3}[/] {escape(text)}{on}"
+            yield f"[{_COLOURS[symbol]}]{symbol:>3}[/] {escape(text)}{on}"
         drift = _grouped((d.describe(), a.label) for a in report.accounts for d in a.drift)
         for text, labels in drift.items():
             yield f"[yellow]  ![/] drift {escape(text)} {_on(labels)}"
@@ -91,19 +82,23 @@ def _per_account(report: RunReport) -> Iterator[str]:
             head += f" ({account.account_id})"
         yield f"[bold]{escape(head)}[/]"
         for c in account.changes:
-            symbol, colour = _SYMBOLS[str(c.change.action)]
-            yield f"  [{colour}]{symbol:>3}[/] {escape(c.change.describe())}"
+            symbol = SYMBOLS[c.change.action]
+            yield f"  [{_COLOURS[symbol]}]{symbol:>3}[/] {escape(c.change.describe())}"
         yield from (f"[yellow]    ! drift[/] {escape(d.describe())}" for d in account.drift)
         yield from (f"[dim]    # {escape(note)}[/]" for note in account.notes)
+
+
+def touched(report: RunReport) -> int:
+    """Return how many accounts a plan would change."""
+    return sum(1 for a in report.accounts if a.changes)
 
 
 def plan_summary(report: RunReport) -> str:
     """Return the plan's last line."""
     summary = report.summary()
-    touched = sum(1 for a in report.accounts if a.changes)
     return (
         f"Plan: {summary['add']:,} to add, {summary['change']:,} to change, "
-        f"{summary['destroy']:,} to destroy, across {touched:,} of "
+        f"{summary['destroy']:,} to destroy, across {touched(report):,} of "
         f"{len(report.accounts):,} accounts."
     )
 
@@ -153,7 +148,12 @@ def show_apply(report: RunReport, out: Out, *, verbose: bool) -> None:
         out.table(
             ["account", "status", "changes", "detail"],
             [
-                [a.label, str(a.status), str(len(a.changes)), a.reason or _done(a)]
+                [
+                    a.label,
+                    str(a.status),
+                    str(len(a.changes)),
+                    a.reason or a.by_action() or "nothing to change",
+                ]
                 for a in report.accounts
             ],
         )
@@ -161,9 +161,3 @@ def show_apply(report: RunReport, out: Out, *, verbose: bool) -> None:
     out.styled(f"[bold]Apply: {escape(report.summary_line())}[/]")
     for line in attention_lines(report):
         out.styled(line)
-
-
-def _done(account: AccountReport) -> str:
-    """Count an account's changes by action: ``register 2, create-workflow 1``."""
-    counts = Counter(str(c.change.action) for c in account.changes)
-    return ", ".join(f"{action} {n}" for action, n in counts.items()) or "nothing to change"

@@ -11,16 +11,16 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Final
-
-import aiohttp
+from typing import TYPE_CHECKING, Final
 
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out
 from canvas_async.cli._run import UsageError
-from canvas_async.provision.lease import FileLease, LeaseHeldError, guarded_session
 from canvas_async.provision.shard import Shard, assign, load_file
 from canvas_async.provision.spec import DesiredState
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["leased", "load", "shard", "shards"]
 
@@ -61,6 +61,13 @@ async def leased(
     if picked is None or args.no_lease:
         yield None
         return
+    # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
+    from canvas_async.provision.lease import (  # noqa: PLC0415
+        FileLease,
+        LeaseHeldError,
+        guarded_session,
+    )
+
     if args.lease_wait is not None and args.lease_wait < 0:
         raise UsageError(f"--lease-wait must not be negative, not {args.lease_wait}")
     directory = (

@@ -54,8 +54,6 @@ async def worker(args: argparse.Namespace, out: Out) -> int:
 
 async def _worker(args: argparse.Namespace, out: Out) -> int:
     temporal = _extra()
-    if args.max_concurrent_activities < 1:
-        raise UsageError("--max-concurrent-activities must be at least 1")
     client = await _connect(temporal, args)
     running = temporal.worker(
         client, args.task_queue, max_concurrent_activities=args.max_concurrent_activities
@@ -103,10 +101,6 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
 
 async def _apply(args: argparse.Namespace, out: Out) -> int:
     temporal = _extra()
-    if args.shards < 1:
-        raise UsageError(f"--shards must be at least 1, not {args.shards}")
-    if args.heartbeat_timeout <= 0:
-        raise UsageError("--heartbeat-timeout must be positive")
     if args.schedule:
         Cron.from_unix(args.schedule)  # a clear error before anything is sent
     try:

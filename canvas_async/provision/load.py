@@ -52,7 +52,17 @@ from .spec import (
     as_ref,
 )
 
-__all__ = ["DesiredStateError", "did_you_mean", "from_data", "load", "loads", "locate", "read"]
+__all__ = [
+    "DesiredStateError",
+    "did_you_mean",
+    "file_format",
+    "from_data",
+    "load",
+    "loads",
+    "locate",
+    "read",
+    "unreadable",
+]
 
 FORMAT_VERSION: Final = 1
 _NEW_ACCOUNT_KEYS: Final = frozenset(
@@ -110,9 +120,18 @@ def read(path: str | Path) -> object:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
-    fmt = "json" if path.suffix.lower() == ".json" else "toml"
-    return _parse(text, fmt, str(path))
+        raise unreadable(path, exc) from None
+    return _parse(text, file_format(path), str(path))
+
+
+def file_format(source: str | Path) -> str:
+    """Return the format a file's name says: ``"json"`` for ``.json``, else ``"toml"``."""
+    return "json" if Path(source).suffix.lower() == ".json" else "toml"
+
+
+def unreadable(source: str | Path, exc: OSError) -> DesiredStateError:
+    """Return the error for a file that cannot be read (``exc`` says why)."""
+    return DesiredStateError(str(source), [f"cannot read the file: {exc.strerror}"])
 
 
 def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
@@ -155,7 +174,8 @@ def from_data(data: object, *, source: str = "<data>") -> DesiredState:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``"; did you mean 'X'?"`` for the closest of ``choices``, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)  # read twice: a generator would be empty the second time
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         folded = {c.casefold(): c for c in choices}
         close = [folded[word.casefold()]] if word.casefold() in folded else []

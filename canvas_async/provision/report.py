@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from canvas_async.provision.plan import Action, Change, Drift
 
 __all__ = [
     "REPORT_FORMAT",
+    "SYMBOLS",
     "AccountReport",
     "ChangeResult",
     "ChangeStatus",
@@ -101,8 +103,14 @@ class AccountReport:
         """Return how many changes have ``status``."""
         return sum(1 for c in self.changes if c.status is status)
 
+    def by_action(self) -> str:
+        """Count the changes by action: ``register 2, create-workflow 1`` (``""`` if none)."""
+        counts = Counter(str(c.change.action) for c in self.changes)
+        return ", ".join(f"{action} {n}" for action, n in counts.items())
 
-_SYMBOLS: Final = {
+
+#: How a plan marks each action (Terraform's ``+``, ``~``, ``-``).
+SYMBOLS: Final = {
     Action.CREATE_ACCOUNT: "+",
     Action.REGISTER: "+",
     Action.CREATE_WORKFLOW: "+",
@@ -277,7 +285,7 @@ class RunReport:
             if account.status is Status.FAILED:
                 lines.append(f"  failed: {account.reason}")
             lines.extend(
-                f"  {_SYMBOLS[c.change.action]:>3} {c.change.describe()}" for c in account.changes
+                f"  {SYMBOLS[c.change.action]:>3} {c.change.describe()}" for c in account.changes
             )
             lines.extend(f"    ! drift {d.describe()}" for d in account.drift)
             lines.extend(f"    # {note}" for note in account.notes)
@@ -327,11 +335,7 @@ def _changes_cell(account: AccountReport) -> str:
 def _detail(account: AccountReport) -> str:
     if account.reason:
         return account.reason
-    counts: dict[str, int] = {}
-    for result in account.changes:
-        action = str(result.change.action)
-        counts[action] = counts.get(action, 0) + 1
-    parts = [f"{action} {n}" for action, n in counts.items()]
+    parts = [account.by_action()] if account.changes else []
     if account.drift:
         parts.append(f"drift {len(account.drift)}")
     return ", ".join(parts)

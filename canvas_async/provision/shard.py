@@ -27,7 +27,7 @@ from typing import Final
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async.provision.load import DesiredStateError, loads
+from canvas_async.provision.load import DesiredStateError, file_format, loads, unreadable
 from canvas_async.provision.spec import AccountSpec, DesiredState
 
 __all__ = [
@@ -172,7 +172,7 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
     try:
         content = path.read_bytes()
     except OSError as exc:
-        raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+        raise unreadable(path, exc) from None
     return load_bytes(content, source=str(path), expect_hash=expect_hash)
 
 
@@ -191,5 +191,4 @@ def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DesiredStateError(source, [f"not UTF-8 text: {exc.reason}"]) from None
-    fmt = "json" if source.lower().endswith(".json") else "toml"
-    return attrs.evolve(loads(text, fmt=fmt, source=source), digest=digest)
+    return attrs.evolve(loads(text, fmt=file_format(source), source=source), digest=digest)
