@@ -1,4 +1,5 @@
-"""What the test directories share: a watched emulator, a client of it, a local server.
+"""What the test directories share: a watched emulator, a client of it, a local server,
+the ``canvas-async`` command as a subprocess.
 
 The fixtures built on these live in ``tests/conftest.py`` (``emu``,
 ``canvas``); use these helpers directly when a test needs an emulator or a
@@ -12,8 +13,12 @@ unopened)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import yarl
@@ -21,7 +26,10 @@ from aiohttp import web
 
 from canvas_async import Canvas
 from canvas_async.testing import CanvasEmulator
-from tests.leak_check import register_secret
+from tests.leak_check import record_text, register_secret
+
+#: The repository's root, the directory the ``canvas-async`` subprocesses run in.
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The per-request timeout of the tests' clients: a hang fails in seconds,
 #: and a single request to the local emulator takes milliseconds even on a
@@ -49,10 +57,16 @@ async def started(emulator: CanvasEmulator) -> AsyncIterator[CanvasEmulator]:
 
 
 def client_of(emu: CanvasEmulator, **options: Any) -> Canvas:
-    """A client of ``emu`` with its keys and :data:`TEST_TIMEOUT`, unless
-    ``options`` (any of :class:`~canvas_async.Canvas`'s) say otherwise."""
-    settings: dict[str, Any] = {"timeout": TEST_TIMEOUT, **options}
-    return Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, **settings)
+    """A client of ``emu`` with its keys, its URL and :data:`TEST_TIMEOUT`, unless
+    ``options`` (any of :class:`~canvas_async.Canvas`'s, ``env=`` too) say otherwise."""
+    settings: dict[str, Any] = {
+        "consumer": emu.consumer,
+        "secret_key": emu.secret_key,
+        "env": emu.url,
+        "timeout": TEST_TIMEOUT,
+        **options,
+    }
+    return Canvas(**settings)
 
 
 @contextlib.asynccontextmanager
@@ -67,3 +81,31 @@ async def serve(app: web.Application) -> AsyncIterator[yarl.URL]:
         yield yarl.URL(f"http://127.0.0.1:{port}/api")
     finally:
         await runner.cleanup()
+
+
+def bare_env(**extra: str) -> dict[str, str]:
+    """This environment without any ``CANVAS_`` variable (coverage's are kept), plus ``extra``."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}, **extra}
+
+
+async def spawn(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start ``python -m canvas_async.cli ARGS`` in :data:`ROOT`, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "canvas_async.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    """Wait for ``proc``; return its exit status and output, given to the leak check."""
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    record_text("canvas-async stdout", out.decode())
+    record_text("canvas-async stderr", err.decode())
+    return proc.returncode, out.decode(), err.decode()

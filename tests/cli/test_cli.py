@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,8 +16,8 @@ from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.testing import CanvasEmulator
 from tests.leak_check import record_text, register_secret
+from tests.support import ROOT, bare_env, spawn
 
-ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-accounts.toml"
 SECRET_VALUE = register_secret("quinyx-s3cr3t-value")
 
@@ -35,7 +34,6 @@ class Result:
 
 async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Result:
     """Run ``python -m canvas_async.cli`` with ``args`` and a clean Canvas environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -44,7 +42,7 @@ async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "")
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**base, "COLUMNS": "200", **(env or {})},
+        env={**bare_env(COLUMNS="200"), **(env or {})},
         cwd=ROOT,
     )
     out, err = await proc.communicate(stdin.encode())
@@ -329,27 +327,13 @@ def test_exit_status_of_an_apply_report() -> None:
 async def test_the_emulator_command_serves_until_interrupted() -> None:
     import signal
 
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
     # A shell without job control starts background jobs with SIGINT ignored,
     # and a child inherits an ignored signal (the command would never see
     # the Ctrl-C): while spawning, handle it, so the child starts with it at
     # its default.
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "canvas_async.cli",
-            "emulator",
-            "--port",
-            "0",
-            "--accounts",
-            "3",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=base,
-            cwd=ROOT,
-        )
+        proc = await spawn("emulator", "--port", "0", "--accounts", "3", env=bare_env())
     finally:
         signal.signal(signal.SIGINT, previous)
     assert proc.stdout is not None

@@ -6,18 +6,13 @@ from typing import Any
 
 from canvas_async.cli import _exit
 from canvas_async.testing import CanvasEmulator, Dialect
-from tests.cli.test_cli import cli
+from tests.cli.test_cli import _keys, cli
 from tests.support import started
-
-
-def _env(emu: CanvasEmulator) -> dict[str, str]:
-    return {"CANVAS_ENV": emu.url, "CANVAS_CONSUMER": emu.consumer,
-            "CANVAS_SECRET_KEY": emu.secret_key}  # fmt: skip
 
 
 async def test_no_difference_against_the_emulator() -> None:
     async with started(CanvasEmulator()) as emu:
-        result = await cli("doctor", env=_env(emu))
+        result = await cli("doctor", env=_keys(emu))
 
     assert result.code == _exit.OK, result.err
     assert "no difference" in result.out
@@ -27,8 +22,8 @@ async def test_no_difference_against_the_emulator() -> None:
 async def test_drift_is_named_and_fails() -> None:
     dialect = Dialect(renamed={"RunWorkflow": "StartWorkflow"}, required={"AddAccountApiDto.phone"})
     async with started(CanvasEmulator(dialect=dialect)) as emu:
-        text = await cli("doctor", env=_env(emu))
-        data = await cli("doctor", "--json", env=_env(emu))
+        text = await cli("doctor", env=_keys(emu))
+        data = await cli("doctor", "--json", env=_keys(emu))
 
     assert text.code == data.code == _exit.FAILED
     assert "breaking  RunWorkflow: missing operation" in text.out
@@ -46,7 +41,7 @@ async def test_drift_is_named_and_fails() -> None:
 
 async def test_known_alternatives_are_notes_only() -> None:
     async with started(CanvasEmulator(dialect=Dialect.metadata())) as emu:
-        result = await cli("doctor", env=_env(emu))
+        result = await cli("doctor", env=_keys(emu))
 
     assert result.code == _exit.OK
     assert "note      Accounts: listed under another name: listed as Clients" in result.out

@@ -35,7 +35,7 @@ def _token_emulator() -> CanvasEmulator:
 
 async def _apply(emu: CanvasEmulator, path: Path) -> Result:
     result = await cli("apply", str(path), "--concurrency", "24", env=_keys(emu, **ENV))
-    _seen(result, emu)
+    _seen(result)
     return result
 
 
@@ -105,7 +105,7 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
 
 
 async def test_a_long_apply_converges_in_token_mode_under_random_faults(tmp_path: Path) -> None:
-    async with _token_emulator() as emu:
+    async with started(_token_emulator()) as emu:
         # The renewals themselves fail, first: a 503 on every try, then a 500
         # after the refresh token was rotated, then a connection dropped after it.
         on_refresh = [

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,14 +12,14 @@ import pytest
 from canvas_async.cli import _exit
 from canvas_async.cli._connect import AuthChoice, refusal
 from canvas_async.testing import AuthMode, CanvasEmulator, ErrorStatus, Latency
-from tests.cli.test_cli import ROOT, Result, _file, _keys, cli
+from tests.cli.test_cli import Result, _file, _keys, cli
 from tests.leak_check import record_text, register_secret
-from tests.support import started
+from tests.support import bare_env, spawn, started
 
 WRONG_KEY = "0f0e0d0c-wrong-secret-key-0000"
 
 
-def _seen(result: Result, emu: CanvasEmulator) -> None:
+def _seen(result: Result) -> None:
     """Hand the output to the leak check, and assert no traceback."""
     register_secret(WRONG_KEY)
     record_text("canvas-async output", result.out + result.err)
@@ -54,7 +52,7 @@ async def test_every_command_detects_token_mode_and_revokes_its_tokens(tmp_path:
         for command in commands:
             since = len(emu.log)
             result = await cli(*command, env=env)
-            _seen(result, emu)
+            _seen(result)
             assert result.code == 0, (command, result.err)
             sent = _sent(emu, since)
             # One exchange (which also told auto the mode), one revocation, last.
@@ -69,7 +67,7 @@ async def test_a_failing_command_revokes_its_tokens_too() -> None:
     async with started(CanvasEmulator(auth="token", synthetic_accounts=1)) as emu:
         account = str(emu.state.managed_ids[-1])
         result = await cli("run", "-a", account, "no such workflow", env=_keys(emu))
-        _seen(result, emu)
+        _seen(result)
         assert result.code == _exit.USAGE
         assert (_sent(emu, 0)["authenticate"], emu.state.tokens.deletes) == (1, 1)
 
@@ -84,18 +82,8 @@ async def test_a_stopped_apply_revokes_the_tokens(
 ) -> None:
     async with started(CanvasEmulator(auth="token", synthetic_accounts=4, random_seed=9)) as emu:
         emu.faults.add(Latency(0.2), operations={"list_workflows", "list_reg_applications"})
-        base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "canvas_async.cli",
-            "apply",
-            str(_file(tmp_path, emu)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env={**base, **_keys(emu, QUINYX_KEY="k", FTP_USER="u")},
-            cwd=ROOT,
-        )
+        env = bare_env(**_keys(emu, QUINYX_KEY="k", FTP_USER="u"))
+        process = await spawn("apply", str(_file(tmp_path, emu)), env=env)
         # Interrupt once the accounts are being read, with requests in flight.
         async with asyncio.timeout(60):
             # The request log offers nothing to wait on; it is polled.
@@ -103,7 +91,7 @@ async def test_a_stopped_apply_revokes_the_tokens(
                 await asyncio.sleep(0.02)
         process.send_signal(stop)
         out, err = await asyncio.wait_for(process.communicate(), 60)
-        _seen(Result(process.returncode or 0, out.decode(), err.decode()), emu)
+        _seen(Result(process.returncode or 0, out.decode(), err.decode()))
         assert process.returncode == status
         assert emu.state.tokens.deletes == 1
         assert _sent(emu, 0)["delete_token"] == 1
@@ -180,7 +168,7 @@ async def test_a_refusal_names_the_mode_and_what_was_refused(
         if variable is not None:
             env["CANVAS_AUTH"] = variable
         result = await cli(*flags, "accounts", env=env)
-        _seen(result, emu)
+        _seen(result)
         assert result.code == _exit.FAILED
         assert expected in result.err
         assert "the keys were refused" not in result.err
@@ -192,7 +180,7 @@ async def test_a_refused_access_token_is_named_as_such() -> None:
         # Refused, renewed, refused again: not a matter of the keys.
         emu.faults.add(ErrorStatus(401), operations={"list_accounts"}, times=2)
         result = await cli("accounts", env=_keys(emu))
-        _seen(result, emu)
+        _seen(result)
         assert result.code == _exit.FAILED
         assert (
             "token mode (detected by auto): the server refused the access token for Accounts, "
@@ -205,7 +193,7 @@ async def test_a_refused_access_token_is_named_as_such() -> None:
 async def test_the_auth_command_names_the_mode_of_a_refusal() -> None:
     async with started(CanvasEmulator(auth="token", seed="empty")) as emu:
         result = await cli("auth", "--auth", "token", env=_keys(emu, CANVAS_SECRET_KEY=WRONG_KEY))
-        _seen(result, emu)
+        _seen(result)
         assert result.code == _exit.FAILED
         assert "token mode (from --auth): the server refused the keys at Authenticate" in (
             result.err

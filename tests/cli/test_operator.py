@@ -19,8 +19,12 @@ from pathlib import Path
 import pytest
 
 from canvas_async import DEFAULT_MAX_CONCURRENCY
+from canvas_async._config import AUTH_MODES
 from canvas_async.bulk import Requeue
 from canvas_async.cli import _exit
+from canvas_async.cli._parser import (
+    AUTH_MODES as PARSER_AUTH_MODES,
+)
 from canvas_async.cli._parser import (
     DEFAULT_ACCOUNT_TIMEOUT,
     DEFAULT_CONCURRENCY,
@@ -30,7 +34,8 @@ from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.provision.plan import Action, Change
 from canvas_async.provision.report import ChangeResult, ChangeStatus
 from canvas_async.testing import CanvasEmulator
-from tests.cli.test_cli import DEMO, ROOT, SECRET_VALUE, _file, _keys, _no_traceback, cli
+from tests.cli.test_cli import DEMO, SECRET_VALUE, _file, _keys, _no_traceback, cli
+from tests.support import ROOT, bare_env, started
 
 BASH = shutil.which("bash") or "/bin/bash"
 EMULATOR_COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))
@@ -206,7 +211,7 @@ async def test_a_url_without_api_gets_a_hint(emu: CanvasEmulator) -> None:
 
 @pytest.fixture
 async def many() -> AsyncIterator[CanvasEmulator]:
-    async with CanvasEmulator(seed="empty", synthetic_accounts=1997, random_seed=3) as emu:
+    async with started(CanvasEmulator(seed="empty", synthetic_accounts=1997, random_seed=3)) as emu:
         yield emu
 
 
@@ -248,7 +253,6 @@ async def test_fail_fast_counts_the_stopped_accounts_instead_of_listing_them(
 
 
 async def test_a_closed_pipe_ends_quietly() -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}
     reader, writer = os.pipe()
     os.close(reader)  # as `| head -0` would, before anything is printed
     proc = await asyncio.create_subprocess_exec(
@@ -260,7 +264,7 @@ async def test_a_closed_pipe_ends_quietly() -> None:
         "--emulator",
         stdout=writer,
         stderr=asyncio.subprocess.PIPE,
-        env=base,
+        env=bare_env(),
         cwd=ROOT,
     )
     os.close(writer)
@@ -349,6 +353,7 @@ async def test_connection_options_are_only_where_they_apply() -> None:
     assert "(default: 64)" in plan_help.out
     # The parser states the library's defaults without importing it.
     assert DEFAULT_CONCURRENCY == DEFAULT_MAX_CONCURRENCY
+    assert tuple(PARSER_AUTH_MODES) == tuple(AUTH_MODES)
     assert (
         Requeue().max_attempts,
         Requeue().timeout,

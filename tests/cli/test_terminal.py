@@ -21,7 +21,9 @@ import pytest
 
 from canvas_async.cli import _exit
 from canvas_async.testing import CanvasEmulator
-from tests.cli.test_cli import DEMO, ROOT, _file, _keys
+from tests.cli.test_cli import DEMO, _file, _keys
+from tests.leak_check import record_text
+from tests.support import ROOT
 
 # Control sequences: CSI (colours, cursor moves, erasing) and OSC (titles, links).
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -89,7 +91,10 @@ async def in_terminal(
     finally:
         loop.remove_reader(master)
         os.close(master)
-    return Screen(code, b"".join(chunks).decode(errors="replace"))
+    screen = Screen(code, b"".join(chunks).decode(errors="replace"))
+    # What the command drew is searched for every registered secret too.
+    record_text(f"canvas-async {' '.join(args)} (terminal)", screen.raw)
+    return screen
 
 
 @pytest.mark.parametrize("columns", [60, 120])

@@ -38,7 +38,8 @@ class TestAnswers:
     async def test_run_workflow(
         self, session: aiohttp.ClientSession, form: str, expected: object
     ) -> None:
-        async with CanvasEmulator(dialect=Dialect(run=form)) as emu:  # type: ignore[arg-type]
+        dialect = Dialect(run=form)  # type: ignore[arg-type]
+        async with started(CanvasEmulator(dialect=dialect)) as emu:
             answer = await Api(session, emu).ok("run_workflow", body={"workflowId": ORDER_WORKFLOW})
             (run,) = emu.state.runs
 
@@ -55,7 +56,8 @@ class TestAnswers:
     async def test_workflow_scheduler(
         self, session: aiohttp.ClientSession, form: str, on: object, off: object
     ) -> None:
-        async with CanvasEmulator(dialect=Dialect(scheduler=form)) as emu:  # type: ignore[arg-type]
+        dialect = Dialect(scheduler=form)  # type: ignore[arg-type]
+        async with started(CanvasEmulator(dialect=dialect)) as emu:
             api = Api(session, emu)
             body = {"workflowId": ORDER_WORKFLOW, "isScheduled": True}
             assert await api.ok("workflow_scheduler", body=body) == on
@@ -64,7 +66,8 @@ class TestAnswers:
 
     @pytest.mark.parametrize("form", ["id", "empty"])
     async def test_account(self, session: aiohttp.ClientSession, form: str) -> None:
-        async with CanvasEmulator(dialect=Dialect(account=form)) as emu:  # type: ignore[arg-type]
+        dialect = Dialect(account=form)  # type: ignore[arg-type]
+        async with started(CanvasEmulator(dialect=dialect)) as emu:
             answer = await Api(session, emu).ok("create_account", body=NEW_ACCOUNT)
             (created,) = [a for a in emu.state.accounts.values() if a.email == "ada@example.org"]
 
@@ -72,7 +75,8 @@ class TestAnswers:
 
     @pytest.mark.parametrize("form", ["true", "empty", "guid"])
     async def test_delete_workflow(self, session: aiohttp.ClientSession, form: str) -> None:
-        async with CanvasEmulator(dialect=Dialect(delete=form)) as emu:  # type: ignore[arg-type]
+        dialect = Dialect(delete=form)  # type: ignore[arg-type]
+        async with started(CanvasEmulator(dialect=dialect)) as emu:
             answer = await Api(session, emu).ok("delete_workflow", query={"id": ORDER_WORKFLOW})
             assert uuid.UUID(ORDER_WORKFLOW) not in emu.state.workflows
 

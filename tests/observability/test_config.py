@@ -119,25 +119,11 @@ class TestNetworkOptions:
 
         async with relay(emu.url, ssl_context=server_context) as front:
             https_url = str(front.url / "api")
-            async with Canvas(
-                consumer=emu.consumer,
-                secret_key=emu.secret_key,
-                catalogue=False,
-                env=https_url,
-                timeout=5,
-                retries=0,
-            ) as untrusting:
+            async with client_of(emu, catalogue=False, env=https_url, retries=0) as untrusting:
                 with pytest.raises(CanvasConnectionError):
                     await untrusting.accounts.list()
             for option in (str(bundle), _context_trusting(ca)):
-                async with Canvas(
-                    consumer=emu.consumer,
-                    secret_key=emu.secret_key,
-                    catalogue=False,
-                    env=https_url,
-                    timeout=5,
-                    ssl=option,
-                ) as canvas:
+                async with client_of(emu, catalogue=False, env=https_url, ssl=option) as canvas:
                     assert len(await canvas.accounts.list()) == 3
 
         assert len(front.seen) == 2
@@ -159,13 +145,7 @@ class TestRequestIds:
     async def test_each_call_has_its_own_id_kept_on_its_error(self, emu: CanvasEmulator) -> None:
         async with (
             relay(emu.url) as proxy,
-            Canvas(
-                consumer=emu.consumer,
-                secret_key=emu.secret_key,
-                catalogue=False,
-                env=str(proxy.url / "api"),
-                timeout=5,
-            ) as canvas,
+            client_of(emu, catalogue=False, env=str(proxy.url / "api")) as canvas,
         ):
             await canvas.accounts.list()
             with pytest.raises(NotFoundError) as info:
@@ -181,12 +161,8 @@ class TestRequestIds:
     async def test_header_name_and_off_switch(self, emu: CanvasEmulator) -> None:
         async with relay(emu.url) as proxy:
             for header in ("X-Correlation-Id", None):
-                async with Canvas(
-                    consumer=emu.consumer,
-                    secret_key=emu.secret_key,
-                    catalogue=False,
-                    env=str(proxy.url / "api"),
-                    request_id_header=header,
+                async with client_of(
+                    emu, catalogue=False, env=str(proxy.url / "api"), request_id_header=header
                 ) as canvas:
                     await canvas.accounts.list()
 
@@ -204,13 +180,7 @@ class TestCallersSession:
         async with (
             relay(emu.url) as proxy,
             aiohttp.ClientSession() as session,
-            Canvas(
-                consumer=emu.consumer,
-                secret_key=emu.secret_key,
-                catalogue=False,
-                env=str(proxy.url / "api"),
-                session=session,
-            ) as canvas,
+            client_of(emu, catalogue=False, env=str(proxy.url / "api"), session=session) as canvas,
         ):
             await canvas.accounts.list()
 

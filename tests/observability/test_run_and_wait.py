@@ -41,7 +41,7 @@ async def test_returns_once_the_modelled_run_finished(canvas: Canvas, emu: Canva
 async def test_timeout_returns_the_last_state_flagged(canvas: Canvas, emu: CanvasEmulator) -> None:
     workflow = await _longest_workflow(canvas, emu)
 
-    result = await canvas.workflows.run_and_wait(workflow.id, timeout=0.2, poll=0.05)
+    result = await canvas.workflows.run_and_wait(workflow.id, timeout=2, poll=0.05)
 
     assert result.timed_out
     assert result.workflow.status == "Running"

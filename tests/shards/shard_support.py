@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
-import sys
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from canvas_async.provision import AccountSpec
 from canvas_async.testing import CanvasEmulator
-from tests.leak_check import record_text, register_secret
+from tests.leak_check import register_secret
 from tests.provision.test_apply import _document
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import bare_env
 
 #: The credentials the file refers to; none is a real secret, all are leak-checked.
 ENV = {"QUINYX_KEY": "k-quinyx-shards", "FTP_USER": "u-shards", "FTP_PASSWORD": "p-shards-pw"}
@@ -92,11 +89,6 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.002)
 
 
-def bare_env(**extra: str) -> dict[str, str]:
-    """This environment without any ``CANVAS_`` variable (coverage's are kept), plus ``extra``."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("CANVAS_")}, **extra}
-
-
 def cli_env(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
     """The environment of a ``canvas-async`` process pointed at ``emu``."""
     return {
@@ -108,26 +100,3 @@ def cli_env(emu: CanvasEmulator, **extra: str) -> dict[str, str]:
         "CANVAS_SECRET_KEY": emu.secret_key,
         **extra,
     }
-
-
-async def spawn(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    """Start ``python -m canvas_async.cli ARGS``, its output piped."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "canvas_async.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
-    """Wait for ``proc``; return its exit status and output, given to the leak check."""
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    record_text("canvas-async stdout", out.decode())
-    record_text("canvas-async stderr", err.decode())
-    return proc.returncode, out.decode(), err.decode()

@@ -15,16 +15,14 @@ from canvas_async.cli import _exit
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Latency
 from tests.shards.shard_support import (
-    ROOT,
     changes_of,
     cli_env,
     converged,
     duplicates,
-    finish,
-    spawn,
     until,
     write_file,
 )
+from tests.support import ROOT, finish, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=60, random_seed=11)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from canvas_async import Canvas, provision
+from canvas_async import provision
 from canvas_async.provision import lease as lease_module
 from canvas_async.provision.lease import (
     FileLease,
@@ -23,6 +23,7 @@ from canvas_async.provision.lease import (
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Latency
 from tests.shards.shard_support import ENV, changes_of, converged, duplicates, write_file, writes
+from tests.support import client_of
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=24, random_seed=5)
 
@@ -95,9 +96,7 @@ async def _attempt(
     state = load_file(path)
 
     async def run(session: aiohttp.ClientSession | None = None) -> provision.RunReport:
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, session=session
-        ) as canvas:
+        async with client_of(emu, session=session) as canvas:
             return await provision.apply(canvas, state, shard=shard, environ=ENV)
 
     if lease is None:
@@ -150,9 +149,7 @@ async def test_a_lost_lease_stops_the_run_before_its_next_write(
     async with lease.hold(), guarded_session(lease) as session:
         lease.path.unlink()
         before = writes(emu)
-        async with Canvas(
-            consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url, session=session
-        ) as canvas:
+        async with client_of(emu, session=session) as canvas:
             with pytest.raises(LeaseLostError):
                 await provision.apply(canvas, load_file(path), environ=ENV)
     assert writes(emu) == before == 0
@@ -162,7 +159,7 @@ async def test_a_shard_plan_reads_only_its_accounts(emu: CanvasEmulator, tmp_pat
     ids = emu.state.managed_ids[:24]
     path = write_file(tmp_path / "state.json", ids)
     state = load_file(path)
-    async with Canvas(consumer=emu.consumer, secret_key=emu.secret_key, env=emu.url) as canvas:
+    async with client_of(emu) as canvas:
         reports = [await provision.plan(canvas, state, shard=Shard(i, 3)) for i in range(3)]
     seen = [a.account_id for r in reports for a in r.accounts]
     assert sorted(seen, key=str) == sorted(ids, key=str)

@@ -11,8 +11,8 @@ import pytest
 from canvas_async.cli import _exit
 from canvas_async.provision.lease import FileLease, LeaseLostError, guarded_session
 from canvas_async.testing import CanvasEmulator
-from tests.shards.shard_support import cli_env, converged, finish, spawn, write_file
-from tests.support import client_of, started
+from tests.shards.shard_support import cli_env, converged, write_file
+from tests.support import client_of, finish, spawn, started
 
 
 async def test_shards_each_hold_and_revoke_their_own_token_pair(tmp_path: Path) -> None:

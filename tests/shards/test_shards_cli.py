@@ -12,16 +12,8 @@ from canvas_async.cli import _exit
 from canvas_async.provision.lease import FileLease
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
-from tests.shards.shard_support import (
-    bare_env,
-    cli_env,
-    converged,
-    duplicates,
-    finish,
-    spawn,
-    write_file,
-    writes,
-)
+from tests.shards.shard_support import cli_env, converged, duplicates, write_file, writes
+from tests.support import bare_env, finish, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=12, random_seed=8)
 

@@ -34,18 +34,15 @@ from canvas_async.provision.lease import LeaseLostError
 from canvas_async.provision.shard import load_file
 from canvas_async.testing import CanvasEmulator, Latency
 from tests.shards.shard_support import (
-    bare_env,
     changes_of,
     cli_env,
     converged,
     duplicates,
-    finish,
-    spawn,
     until,
     write_file,
     writes,
 )
-from tests.support import serve
+from tests.support import bare_env, finish, serve, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=400, random_seed=13)
 
