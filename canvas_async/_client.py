@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -35,7 +36,14 @@ from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutType
 from ._tokens import TokenAuth
 from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "AccountView", "AuthMode", "Canvas", "resolve_base_url"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "AccountView",
+    "AuthMode",
+    "Canvas",
+    "organization_key",
+    "resolve_base_url",
+]
 
 AuthMode: TypeAlias = Literal["keys", "token", "auto"]
 """``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
@@ -46,6 +54,18 @@ DEFAULT_MAX_CONCURRENCY: Final = 64
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def organization_key(base_url: str | yarl.URL, consumer: str) -> str:
+    """Name the organization a connection acts for: ``org-`` and 16 hex digits.
+
+    The key is a hash of the server's base URL and the consumer key, so two
+    runs that write to the same organization always agree on it (no flag to
+    forget), different organizations never share it, and the consumer key
+    cannot be read back from it.
+    """
+    text = f"{str(base_url).rstrip('/')}\n{consumer}"
+    return "org-" + hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def resolve_base_url(env: str) -> yarl.URL:
@@ -287,7 +307,7 @@ class Canvas(_Scope):
     to stderr.
     """
 
-    __slots__ = ("__weakref__", "_root", "_transport", "base_url", "env")
+    __slots__ = ("__weakref__", "_root", "_transport", "base_url", "env", "organization")
 
     def __init__(
         self,
@@ -321,6 +341,9 @@ class Canvas(_Scope):
         name = env.strip().casefold()
         self.env: str = name if name in _routes.ENVIRONMENTS else "custom"
         keys = KeyAuth.from_keys(consumer, secret_key)
+        #: Which organization this client acts for (:func:`organization_key`):
+        #: what a lease excludes other writers of.
+        self.organization: str = organization_key(self.base_url, consumer)
         strategy = _strategy(auth, keys)
         self._transport = Transport(
             base_url=self.base_url,

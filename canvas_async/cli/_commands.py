@@ -298,10 +298,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
-    async with (
-        _shards.leased(args, shard, state, out) as session,
-        connect(args, out, session=session) as conn,
-    ):
+    async with connect(args, out, writes=_shards.Writes(state, shard)) as conn:
         environ = _environ(state, conn, out)
         if _asks(args, conn, out):
             from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw

@@ -19,8 +19,9 @@ from typing import Final, Literal
 
 import aiohttp
 import attrs
+import yarl
 
-from canvas_async._client import AuthMode, Canvas
+from canvas_async._client import AuthMode, Canvas, organization_key, resolve_base_url
 from canvas_async._config import (
     AUTH_MODES,
     AUTH_VAR,
@@ -37,9 +38,11 @@ from canvas_async._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from canvas_async._timeouts import DEFAULT_TIMEOUT, Timeout
 from canvas_async.cli._output import Out
 from canvas_async.cli._parser import DEMO_ACCOUNTS
 from canvas_async.cli._run import UsageError
+from canvas_async.cli._shards import Writes, leased
 
 __all__ = [
     "PLACEHOLDER",
@@ -180,15 +183,16 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
 
 @contextlib.asynccontextmanager
 async def connect(
-    args: argparse.Namespace, out: Out, *, session: aiohttp.ClientSession | None = None
+    args: argparse.Namespace, out: Out, *, writes: Writes | None = None
 ) -> AsyncIterator[Connection]:
     """Open the client the arguments ask for; close it (and any emulator) on exit.
 
-    ``session``, when given, is the ``aiohttp`` session the client sends with
-    (a shard's lease-checking one); the caller closes it. Closing revokes the
-    tokens in token mode (one DeleteToken), whether the command succeeded,
-    failed or was interrupted. A refusal (401) raises with a note that names
-    the mode and what was refused (:func:`refusal`).
+    ``writes``, for a command that writes, is what it converges: the client
+    then sends through a session that holds the organization's lease
+    (:func:`~canvas_async.cli._shards.leased`) unless ``--no-lease``. Closing
+    revokes the tokens in token mode (one DeleteToken), whether the command
+    succeeded, failed or was interrupted. A refusal (401) raises with a note
+    that names the mode and what was refused (:func:`refusal`).
     """
     choice = auth_choice(args)
     if args.emulator:
@@ -202,28 +206,53 @@ async def connect(
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            canvas = Canvas(
-                consumer=emu.consumer,
-                secret_key=emu.secret_key,
-                env=emu.url,
-                auth=choice.mode,
-                session=session,
-            )
-            async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as conn:
-                yield conn
+            async with _leased(args, out, writes, emu.url, emu.consumer) as (session, timeout):
+                canvas = Canvas(
+                    consumer=emu.consumer,
+                    secret_key=emu.secret_key,
+                    env=emu.url,
+                    auth=choice.mode,
+                    session=session,
+                    timeout=timeout,
+                )
+                async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as c:
+                    yield c
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
     env = args.env or env_from_environ()
     try:
-        canvas = Canvas(
-            consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
-        )
+        base_url = resolve_base_url(env)
     except ValidationError as exc:
         given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
         raise UsageError(f"{given}: {exc}") from None
-    async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
-        yield conn
+    async with _leased(args, out, writes, base_url, consumer) as (session, timeout):
+        canvas = Canvas(
+            consumer=consumer,
+            secret_key=secret_key,
+            env=env,
+            auth=choice.mode,
+            session=session,
+            timeout=timeout,
+        )
+        async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
+            yield conn
+
+
+@contextlib.asynccontextmanager
+async def _leased(
+    args: argparse.Namespace,
+    out: Out,
+    writes: Writes | None,
+    base_url: str | yarl.URL,
+    consumer: str,
+) -> AsyncIterator[tuple[aiohttp.ClientSession | None, Timeout]]:
+    """The organization's lease for a writing command, as a session and a timeout."""
+    if writes is None or args.no_lease:
+        yield None, DEFAULT_TIMEOUT
+        return
+    async with leased(args, organization_key(base_url, consumer), writes, out) as held:
+        yield held
 
 
 @contextlib.asynccontextmanager

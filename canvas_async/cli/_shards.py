@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+import attrs
+
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out
 from canvas_async.cli._run import UsageError
@@ -22,7 +24,9 @@ from canvas_async.provision.spec import DesiredState
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["leased", "load", "shard", "shards"]
+    from canvas_async._timeouts import Timeout
+
+__all__ = ["Writes", "leased", "load", "shard", "shards"]
 
 LEASE_DIR_VAR: Final = "CANVAS_LEASE_DIR"
 
@@ -49,33 +53,42 @@ def load(args: argparse.Namespace) -> DesiredState:
     return load_file(args.file, expect_hash=getattr(args, "expect_hash", None))
 
 
+@attrs.frozen
+class Writes:
+    """What a writing command converges: the file's state and its shard (None: all of it)."""
+
+    state: DesiredState
+    shard: Shard | None
+
+
 @contextlib.asynccontextmanager
 async def leased(
-    args: argparse.Namespace, picked: Shard | None, state: DesiredState, out: Out
-) -> AsyncIterator[aiohttp.ClientSession | None]:
-    """Hold the shard's lease for the block; yield a session that checks it before each request.
+    args: argparse.Namespace, organization: str, writes: Writes, out: Out
+) -> AsyncIterator[tuple[aiohttp.ClientSession, Timeout]]:
+    """Hold the organization's lease for the block (waiting as ``--lease-wait`` says).
 
-    Yields None (no lease, the client's own session) for a run of the whole file
-    or with ``--no-lease``.
+    Yields a session that checks the lease before each request and the
+    client's timeout, capped to what the lease allows.
     """
-    if picked is None or args.no_lease:
-        yield None
-        return
     # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
     from canvas_async.provision.lease import (  # noqa: PLC0415
+        WHOLE_FILE,
+        Claim,
         FileLease,
         LeaseHeldError,
+        fenced_timeout,
         guarded_session,
     )
 
     if args.lease_wait is not None and args.lease_wait < 0:
         raise UsageError(f"--lease-wait must not be negative, not {args.lease_wait}")
+    claim = Claim(organization, writes.state.digest, writes.shard or WHOLE_FILE)
     directory = (
         args.lease_dir
         or os.environ.get(LEASE_DIR_VAR)
         or (Path(tempfile.gettempdir()) / "canvas-async-leases")
     )
-    lease = FileLease(directory, picked.lease_name, file_hash=state.digest)
+    lease = FileLease(directory, claim)
     try:
         await lease.acquire(wait=0)
     except LeaseHeldError as held:
@@ -85,7 +98,7 @@ async def leased(
         await lease.acquire(wait=args.lease_wait)
     try:
         async with guarded_session(lease) as session:
-            yield session
+            yield session, fenced_timeout(lease)
     finally:
         await lease.release()
 

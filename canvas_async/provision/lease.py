@@ -1,39 +1,46 @@
-"""Leases: at most one attempt of a shard writes at a time.
+"""Leases: one convergence per organization at a time.
 
-Retrying a shard is safe (a run reads the live state first); two attempts of
-one shard *running at once* are not: both read "missing", both create, and
-every write they overlap on is made twice. So an attempt holds its shard's
-lease for the whole run and re-checks it before every write; an attempt that
-cannot get the lease waits (or stops), and one that has lost it stops before
-its next write.
+Two runs that write to one organization at once duplicate what they both
+find missing, and the Canvas API has no fencing token or conditional write to
+stop them (its one guard: an account e-mail is unique). So a run that writes
+holds its organization's lease for the whole run and checks it before every
+request it sends. What a run claims is a :class:`Claim`: the organization
+(:func:`~canvas_async._client.organization_key`, derived from the connection,
+so it cannot be forgotten), the file's content hash and its shard. Two claims
+on one organization may be held at once only when they are different shards
+of the same split of the same file (:meth:`Claim.shares_with`); a whole-file
+run is shard ``0/1``. Different organizations never block each other.
 
-A :class:`Lease` is three calls. :class:`FileLease` is the implementation for
-one machine: ``fcntl.flock`` on a lock file, which the kernel releases when
-the holder dies, so a killed attempt never leaves a stale lease behind. Across
-machines, implement the same protocol on what the fleet already runs:
+A :class:`Lease` is three calls and one figure:
 
-- **Kubernetes**: a ``coordination.k8s.io/v1`` Lease object named after the
-  shard. ``acquire`` creates it, or takes it over when ``renewTime`` +
-  ``leaseDurationSeconds`` has passed, with the ``resourceVersion`` as an
-  optimistic lock; a renewal loop updates ``renewTime`` every third of the
-  duration; ``check`` raises :class:`LeaseLostError` once the last successful
-  renewal is older than the duration (no request per write); ``release``
-  deletes the object (with a precondition on its ``uid``).
-- **Redis**: ``SET lease:<name> <token> NX PX <ms>`` to acquire, a Lua
-  compare-and-``PEXPIRE`` to renew, the same local expiry rule in ``check``,
-  and a compare-and-``DEL`` to release.
+- :class:`FileLease`: one machine. ``fcntl.flock`` locks that the kernel
+  holds for a process until it exits, however it exits, so a lease can never
+  pass to another run while its holder lives (even paused by SIGSTOP): it
+  needs no renewal and no request timeout cap.
+- Leases renewed in a store that other machines see (a Kubernetes Lease, see
+  :mod:`canvas_async.contrib.kubernetes`; a Temporal activity's heartbeats,
+  see :mod:`canvas_async.contrib.temporal`) pass to another holder once they
+  expire by the store's rules. They *fence themselves* with a :class:`Fence`:
+  a holder counts only renewals the store confirmed, on the monotonic clock,
+  and sends nothing once the newest is older than the lease's duration less a
+  margin; every request it sends times out within that margin
+  (:attr:`Lease.request_timeout`, applied by :func:`fenced_timeout`). A holder
+  paused past its lease (SIGSTOP, a frozen VM) wakes up, checks, and stops
+  before its next request.
 
-On Temporal the activity heartbeat plus cancellation play this part (see
-:mod:`canvas_async.contrib.temporal`).
+What no lease can fence without the server's help: a request already sent
+that the server finishes after the lease passed on (the client's timeout ends
+its wait, not the server's work). A run therefore ends with a read-only check
+of what it touched, and the next run repairs what a stale writer slipped in.
 
 :func:`guarded_session` gives a ``Canvas`` an ``aiohttp`` session that checks
-the lease before every request, so every write of a run is covered, whichever
-code path makes it::
+the lease before every request, whichever code path sends it::
 
-    lease = FileLease("/var/lock/canvas-async", shard.lease_name, file_hash=state.digest)
+    claim = Claim(canvas_organization, state.digest, Shard(2, 8))
+    lease = FileLease("/var/lock/canvas-async", claim)
     async with lease.hold(), guarded_session(lease) as session:
-        async with Canvas(..., session=session) as canvas:
-            await provision.apply(canvas, state, shard=shard)
+        async with Canvas(..., session=session, timeout=fenced_timeout(lease)) as canvas:
+            await provision.apply(canvas, state, shard=claim.shard)
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import socket
@@ -56,22 +64,29 @@ import aiohttp
 import attrs
 
 from canvas_async import _routes
-from canvas_async._errors import CanvasError
+from canvas_async._errors import CanvasError, ValidationError
+from canvas_async._timeouts import DEFAULT_TIMEOUT, Timeout
+from canvas_async.provision.shard import Shard
 
 __all__ = [
+    "Claim",
+    "Fence",
     "FileLease",
     "Lease",
     "LeaseError",
     "LeaseHeldError",
     "LeaseLostError",
+    "fenced_timeout",
     "guarded_session",
     "read_record",
 ]
 
-#: How often a held :class:`FileLease` writes its heartbeat into the lock file.
+#: How often a held :class:`FileLease` writes its heartbeat into its record.
 HEARTBEAT_SECONDS: Final = 5.0
-#: How often a waiting :class:`FileLease` tries the lock again.
+#: How often a waiting lease tries again.
 POLL_SECONDS: Final = 0.05
+#: The whole file, as a shard.
+WHOLE_FILE: Final = Shard(0, 1)
 
 
 class LeaseError(CanvasError):
@@ -79,17 +94,17 @@ class LeaseError(CanvasError):
 
 
 class LeaseHeldError(LeaseError):
-    """Another attempt holds the lease (and we were not to wait, or waited too long).
+    """Another run holds the organization (and we were not to wait, or waited too long).
 
     Attributes:
         name: The lease.
-        holder: What the holder wrote about itself (owner, pid, host, file hash,
-            heartbeat), when readable.
+        holder: What the holder wrote about itself (owner, pid, host, file
+            hash, shard, heartbeat), when readable.
     """
 
     def __init__(self, name: str, holder: dict[str, Any] | None) -> None:
         who = _describe_holder(holder)
-        super().__init__(f"lease {name!r} is held by another attempt{who}")
+        super().__init__(f"{name} is held by another run{who}")
         self.name = name
         self.holder = holder
 
@@ -98,24 +113,79 @@ class LeaseLostError(LeaseError):
     """The lease is no longer ours: stop before writing anything more."""
 
 
+@attrs.frozen
+class Claim:
+    """What a run converges: an organization, a file (by content hash), a shard of it.
+
+    Attributes:
+        organization: The organization's key (``Canvas.organization``).
+        file_hash: The file's content hash (``DesiredState.digest``), or None
+            for a run of no file.
+        shard: Which part of the file; :data:`WHOLE_FILE` for all of it.
+    """
+
+    organization: str = attrs.field()
+    file_hash: str | None = None
+    shard: Shard = WHOLE_FILE
+
+    @organization.validator
+    def _named(self, _attribute: object, value: str) -> None:
+        # The key names files and Kubernetes objects: keep it to what both take.
+        if not value or not all(c.isalnum() or c in "-." for c in value) or len(value) > 63:
+            raise ValidationError(
+                f"an organization key is 1 to 63 letters, digits, '-' or '.', not {value!r}"
+            )
+
+    @property
+    def split(self) -> str:
+        """The runs this one may share the organization with: one key per (file, shard count)."""
+        text = f"{self.file_hash}\n{self.shard.count}"
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
+
+    def shares_with(self, other: Claim) -> bool:
+        """Whether both may write at once: other shards of the same split of the same file."""
+        return self.organization != other.organization or (
+            self.split == other.split and self.shard.index != other.shard.index
+        )
+
+    def __str__(self) -> str:
+        what = "the whole file" if self.shard == WHOLE_FILE else f"shard {self.shard}"
+        return f"organization {self.organization} ({what} of {self.file_hash or 'no file'})"
+
+    def record(self) -> dict[str, Any]:
+        """What a holder says about its claim in a lease record."""
+        return {
+            "organization": self.organization,
+            "file_hash": self.file_hash,
+            "shard": str(self.shard),
+        }
+
+
 @runtime_checkable
 class Lease(Protocol):
-    """What a run needs from a lease: take it, check it before each write, give it back."""
+    """What a run needs from a lease: take it, check it before each request, give it back."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The lease, as messages name it."""
+
+    @property
+    def request_timeout(self) -> float | None:
+        """The longest a request sent under the lease may take, so that it ends before
+        the lease can pass to another holder; None when it cannot pass while held."""
 
     async def acquire(self, *, wait: float | None = None) -> None:
         """Take the lease; wait up to ``wait`` seconds (forever when None, not at all at 0).
 
         Raises:
-            LeaseHeldError: Another attempt holds it after ``wait``.
+            LeaseHeldError: Another run holds it after ``wait``.
         """
 
     async def check(self) -> None:
         """Return quickly if the lease is still ours.
 
         Raises:
-            LeaseLostError: It is not; nothing more may be written.
+            LeaseLostError: It is not; nothing more may be sent.
         """
 
     async def release(self) -> None:
@@ -126,6 +196,8 @@ def _describe_holder(holder: dict[str, Any] | None) -> str:
     if not holder:
         return ""
     parts = [f"{key} {holder[key]}" for key in ("owner", "host", "pid") if holder.get(key)]
+    if holder.get("shard") and holder["shard"] != str(WHOLE_FILE):
+        parts.append(f"shard {holder['shard']}")
     if holder.get("file_hash"):
         parts.append(f"converging {holder['file_hash']}")
     if holder.get("heartbeat"):
@@ -134,100 +206,197 @@ def _describe_holder(holder: dict[str, Any] | None) -> str:
 
 
 @attrs.define
-class FileLease:
-    """A lease on one machine: ``fcntl.flock`` on ``<directory>/<name>.lock``.
+class Fence:
+    """Self-fencing for a lease renewed in a store: no request once renewals go unconfirmed.
 
-    The lock file also holds a record of the holder (owner, pid, host, the
-    file hash it converges, a heartbeat), for people and for
-    :class:`LeaseHeldError`'s message; the lock itself is the kernel's, so a
-    holder that dies (even by SIGKILL) frees it at once.
+    The store lets another holder in once the lease has gone ``duration``
+    seconds without a renewal. This holder counts from the moment it *sent*
+    the newest renewal the store confirmed (its own monotonic clock, which a
+    pause or a clock step cannot move back), and refuses to send once that is
+    ``duration - margin`` old; every request it sends times out within
+    ``margin`` (see :func:`fenced_timeout`), so each ends, on the client's
+    side, before the store's expiry.
+
+    Args:
+        name: The lease, for messages.
+        duration: Seconds the store keeps the lease without a renewal.
+        margin: Seconds before that at which sending stops; longer than any
+            request (0 < margin < duration).
+    """
+
+    name: str
+    duration: float
+    margin: float
+    _confirmed: float | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.margin < self.duration:
+            raise ValidationError(
+                f"a lease's margin must be above 0 and below its duration ({self.duration} s), "
+                f"not {self.margin}"
+            )
+
+    def confirm(self, sent_at: float) -> None:
+        """Count a renewal the store confirmed, sent at ``sent_at`` (``time.monotonic()``)."""
+        if self._confirmed is None or sent_at > self._confirmed:
+            self._confirmed = sent_at
+
+    def lose(self) -> None:
+        """Forget every renewal: the store said the lease is someone else's."""
+        self._confirmed = None
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left to send in (0 when none)."""
+        if self._confirmed is None:
+            return 0.0
+        return max(0.0, self._confirmed + self.duration - self.margin - time.monotonic())
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLostError` unless a confirmed renewal is fresh enough to send on."""
+        if self._confirmed is None:
+            raise LeaseLostError(f"{self.name} is not held")
+        if self.remaining <= 0:
+            age = time.monotonic() - self._confirmed
+            raise LeaseLostError(
+                f"{self.name}: no renewal confirmed for {age:.1f} s (the lease lasts "
+                f"{self.duration:g} s); another run may hold it now"
+            )
+
+
+def fenced_timeout(lease: Lease, timeout: Timeout = DEFAULT_TIMEOUT) -> Timeout:
+    """Return ``timeout`` with its total capped at the lease's request timeout."""
+    cap = lease.request_timeout
+    if cap is None or (timeout.total is not None and timeout.total <= cap):
+        return timeout
+    return attrs.evolve(
+        timeout,
+        total=cap,
+        connect=None if timeout.connect is None else min(timeout.connect, cap),
+        read=None if timeout.read is None else min(timeout.read, cap),
+    )
+
+
+@attrs.define
+class FileLease:
+    """One machine: ``fcntl.flock`` locks in ``directory``, named by the organization.
+
+    A run of claim ``C`` holds, for the whole run, a shared lock on the file
+    of its split (``<organization>.<split>.split``) and an exclusive one on
+    the file of its shard (``<organization>.<split>.<index>.shard``), and
+    takes them only while it holds the organization's own lock
+    (``<organization>.lock``, held for a moment): there it first makes sure
+    that no other split's file is locked. So runs of one split share the
+    organization, each on its own shard, and every other run waits.
+
+    The shard file holds a record of its holder (owner, pid, host, claim,
+    heartbeat) for people and for :class:`LeaseHeldError`'s message; the locks
+    are the kernel's, so a holder that dies (even by SIGKILL) frees them at
+    once, and one that is paused keeps them.
 
     Args:
         directory: Where lock files live (created if missing); must be local:
-            ``flock`` over NFS is not to be trusted.
-        name: The lease, e.g. :attr:`Shard.lease_name`.
-        file_hash: The content hash of the file being converged, recorded.
+            ``flock`` over NFS is not to be trusted. Organizations share it.
+        claim: What the run converges.
         owner: Who holds it, recorded (default ``<host>:<pid>``).
     """
 
     directory: Path = attrs.field(converter=Path)
-    name: str
-    file_hash: str | None = None
+    claim: Claim
     owner: str = attrs.field(factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
-    _fd: int | None = attrs.field(default=None, init=False, repr=False)
+    _held: tuple[int, int] | None = attrs.field(default=None, init=False, repr=False)
     _token: str = attrs.field(factory=lambda: uuid.uuid4().hex, init=False, repr=False)
     _beat: asyncio.Task[None] | None = attrs.field(default=None, init=False, repr=False)
 
+    #: A kernel lock cannot pass to another holder while this process lives.
+    request_timeout: None = attrs.field(default=None, init=False)
+
+    @property
+    def name(self) -> str:
+        """The lease, as messages name it."""
+        return f"the lease of {self.claim}"
+
     @property
     def path(self) -> Path:
-        """The lock file."""
-        return self.directory / f"{self.name}.lock"
+        """The file of this run's shard (it holds the holder's record)."""
+        return self._file(f"{self.claim.split}.{self.claim.shard.index}.shard")
 
     @property
     def held(self) -> bool:
-        """Whether this object holds the lock now."""
-        return self._fd is not None
+        """Whether this object holds the lease now."""
+        return self._held is not None
+
+    def _file(self, suffix: str) -> Path:
+        return self.directory / f"{self.claim.organization}.{suffix}"
 
     async def acquire(self, *, wait: float | None = None) -> None:
-        """Take the lock, polling every :data:`POLL_SECONDS` while another holds it."""
-        if self._fd is not None:
+        """Take the lease, trying again every :data:`POLL_SECONDS` while another run holds it."""
+        if self._held is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         deadline = None if wait is None else time.monotonic() + wait
-        while not self._try_lock():
+        while not self._try():
             if deadline is not None and time.monotonic() >= deadline:
-                raise LeaseHeldError(self.name, read_record(self.path))
+                raise LeaseHeldError(self.name, self._holder())
             await asyncio.sleep(POLL_SECONDS)
         self._write_record("held")
-        self._beat = asyncio.create_task(self._heartbeat(), name=f"lease {self.name}")
+        self._beat = asyncio.create_task(self._heartbeat(), name=self.name)
 
-    def _try_lock(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    def _try(self) -> bool:
+        """Take both locks if no other run holds the organization in a way ours cannot share."""
+        organization = _lock(self._file("lock"), fcntl.LOCK_EX)
+        if organization is None:
+            return False  # another run is taking or leaving its lease this moment
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            mine = self._file(f"{self.claim.split}.split")
+            others = self.directory.glob(f"{self.claim.organization}.*.split")
+            if not all(_clear_stale(split) for split in others if split != mine):
                 return False
-            raise
-        # The file may have been removed (and another lock file made) between
-        # our open and our flock: the lock is only ours if it is on the file
-        # that the path names now.
-        if not self._same_file(fd):
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+            shared = _lock(mine, fcntl.LOCK_SH)
+            if shared is None:  # pragma: no cover - only locked exclusively under our lock
+                return False
+            exclusive = _lock(self.path, fcntl.LOCK_EX)
+            if exclusive is None:
+                os.close(shared)
+                return False
+            self._held = (shared, exclusive)
+            return True
+        finally:
+            os.close(organization)
 
-    def _same_file(self, fd: int) -> bool:
-        try:
-            on_disk = os.stat(self.path)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(fd)
-        return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+    def _holder(self) -> dict[str, Any] | None:
+        """The record of a run that holds the organization now, when one says so."""
+        for path in sorted(self.directory.glob(f"{self.claim.organization}.*.shard")):
+            probe = _lock(path, fcntl.LOCK_SH)
+            if probe is None:  # locked: a live holder
+                return read_record(path)
+            os.close(probe)
+        return None
 
     async def check(self) -> None:
-        """Raise :class:`LeaseLostError` unless the lock is held on the file its path names."""
-        if self._fd is None:
-            raise LeaseLostError(f"lease {self.name!r} is not held")
-        if not self._same_file(self._fd):
-            raise LeaseLostError(f"lease {self.name!r} was lost: its lock file was removed")
+        """Raise :class:`LeaseLostError` unless both locks are on the files their paths name."""
+        if self._held is None:
+            raise LeaseLostError(f"{self.name} is not held")
+        shared, exclusive = self._held
+        split = self._file(f"{self.claim.split}.split")
+        if not (_is(shared, split) and _is(exclusive, self.path)):
+            raise LeaseLostError(f"{self.name} was lost: its lock file was removed")
 
     async def release(self) -> None:
-        """Write a released record and unlock (closing the file releases the lock)."""
+        """Write a released record and unlock (closing the files releases the locks)."""
         if self._beat is not None:
             self._beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._beat
             self._beat = None
-        if self._fd is None:
+        if self._held is None:
             return
-        fd, self._fd = self._fd, None
+        (shared, exclusive), self._held = self._held, None
         try:
-            self._write_record("released", fd)
+            self._write_record("released", exclusive)
         finally:
-            os.close(fd)
+            os.close(exclusive)
+            os.close(shared)
 
     @contextlib.asynccontextmanager
     async def hold(self, *, wait: float | None = None) -> AsyncIterator[FileLease]:
@@ -241,24 +410,69 @@ class FileLease:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            if self._fd is not None:
+            if self._held is not None:
                 self._write_record("held")
 
     def _write_record(self, state: str, fd: int | None = None) -> None:
-        fd = self._fd if fd is None else fd
-        assert fd is not None
+        if fd is None:
+            assert self._held is not None
+            fd = self._held[1]
         record = {
             "state": state,
             "owner": self.owner,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "token": self._token,
-            "file_hash": self.file_hash,
+            **self.claim.record(),
             "heartbeat": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         data = (json.dumps(record) + "\n").encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, data, 0)
+
+
+def _lock(path: Path, kind: int) -> int | None:
+    """Open ``path`` (made if missing) and lock it without waiting; None when another holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    # The file may have been removed (and another made) between our open and
+    # our flock: the lock only counts on the file that the path names now.
+    if not _is(fd, path):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _is(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is the file ``path`` names now."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
+
+def _clear_stale(split: Path) -> bool:
+    """Remove another split's file if no run holds it; False when one does.
+
+    Called under the organization's lock, which every run takes to lock a
+    split file, so no run can be between opening and locking this one.
+    """
+    fd = _lock(split, fcntl.LOCK_EX)
+    if fd is None:
+        return not split.exists()
+    try:
+        split.unlink()
+    finally:
+        os.close(fd)
+    return True
 
 
 def read_record(path: str | Path) -> dict[str, Any] | None:
@@ -281,14 +495,14 @@ async def guarded_session(
     """Yield an ``aiohttp`` session that checks ``lease`` before every request it sends.
 
     Every request, not only ``POST``: ``DeleteWorkflow`` is a ``GET`` (spec:
-    "Route table"), and a check is a ``stat`` here, a clock reading for leases
-    renewed in the background.
+    "Route table"), and a check is a ``stat`` or a clock reading.
 
     A lost lease raises :class:`LeaseLostError` from the request, before it is
     sent; the run's accounts then fail with that reason and nothing more is
     written. Revoking the client's tokens (``DeleteToken``) is let through:
     it writes nothing, and a lost lease must not leave a token pair alive.
-    Pass the session to ``Canvas(session=...)``; it is closed on exit.
+    Pass the session to ``Canvas(session=..., timeout=fenced_timeout(lease))``;
+    it is closed on exit.
     """
 
     async def before_request(

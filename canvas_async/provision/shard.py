@@ -118,11 +118,6 @@ class Shard:
         """Return ``state`` with only this shard's accounts (each keeps its file index)."""
         return attrs.evolve(state, accounts=tuple(a for a in state.accounts if self.contains(a)))
 
-    @property
-    def lease_name(self) -> str:
-        """The name of this shard's lease, e.g. ``shard-2-of-8``."""
-        return f"shard-{self.index}-of-{self.count}"
-
 
 def _whole(text: str, what: str, whole: str) -> int:
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -12,11 +13,16 @@ import aiohttp
 import pytest
 
 from canvas_async import provision
+from canvas_async._timeouts import DEFAULT_TIMEOUT
 from canvas_async.provision import lease as lease_module
 from canvas_async.provision.lease import (
+    WHOLE_FILE,
+    Claim,
+    Fence,
     FileLease,
     LeaseHeldError,
     LeaseLostError,
+    fenced_timeout,
     guarded_session,
     read_record,
 )
@@ -28,11 +34,18 @@ from tests.support import client_of
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=24, random_seed=5)
 
 
-async def test_a_lease_is_held_by_one_attempt_at_a_time(tmp_path: Path) -> None:
-    first = FileLease(tmp_path, "shard-0-of-2", file_hash="sha256:abc")
-    second = FileLease(tmp_path, "shard-0-of-2")
+ORG = "org-0123456789abcdef"
+
+
+def claim(file_hash: str = "sha256:abc", shard: Shard = WHOLE_FILE, org: str = ORG) -> Claim:
+    return Claim(org, file_hash, shard)
+
+
+async def test_a_lease_is_held_by_one_run_at_a_time(tmp_path: Path) -> None:
+    first = FileLease(tmp_path, claim(shard=Shard(0, 2)))
+    second = FileLease(tmp_path, claim(shard=Shard(0, 2)))
     await first.acquire()
-    with pytest.raises(LeaseHeldError, match=r"held by another attempt .*sha256:abc"):
+    with pytest.raises(LeaseHeldError, match=r"held by another run .*shard 0/2.*sha256:abc"):
         await second.acquire(wait=0)
     with pytest.raises(LeaseHeldError):
         await second.acquire(wait=0.2)
@@ -61,7 +74,7 @@ async def test_the_record_keeps_beating_while_held_and_says_who_holds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lease_module, "HEARTBEAT_SECONDS", 0.01)
-    lease = FileLease(tmp_path, "shard-0-of-1", owner="pod-7")
+    lease = FileLease(tmp_path, claim(), owner="pod-7")
     async with lease.hold():
         await lease.acquire()  # already held: nothing to do
         lease.path.write_text("", encoding="utf-8")  # wiped; the next beat writes it again
@@ -73,21 +86,104 @@ async def test_the_record_keeps_beating_while_held_and_says_who_holds_it(
         assert record is not None
         assert record["owner"] == "pod-7"
         with pytest.raises(
-            LeaseHeldError, match=r"\(owner pod-7, host .*, pid \d+, last heartbeat"
+            LeaseHeldError,
+            match=r"\(owner pod-7, host .*, pid \d+, converging sha256:abc, last heartbeat",
         ):
-            await FileLease(tmp_path, "shard-0-of-1").acquire(wait=0)
+            await FileLease(tmp_path, claim()).acquire(wait=0)
     assert read_record(tmp_path / "missing.lock") is None
 
 
 async def test_a_removed_lock_file_means_the_lease_is_lost(tmp_path: Path) -> None:
-    lease = FileLease(tmp_path, "shard-1-of-2")
+    lease = FileLease(tmp_path, claim(shard=Shard(1, 2)))
     async with lease.hold():
         lease.path.unlink()
         with pytest.raises(LeaseLostError, match="removed"):
             await lease.check()
-        other = FileLease(tmp_path, "shard-1-of-2")
+        other = FileLease(tmp_path, claim(shard=Shard(1, 2)))
         await other.acquire(wait=0)  # the path names a new file: it is free
         await other.release()
+
+
+async def test_shards_of_one_split_share_the_organization_and_nothing_else_does(
+    tmp_path: Path,
+) -> None:
+    held = [FileLease(tmp_path, claim(shard=Shard(i, 4))) for i in range(4)]
+    for lease in held:
+        await lease.acquire(wait=0)  # every shard of one split of one file, at once
+    refused = {
+        "the same shard again": claim(shard=Shard(2, 4)),
+        "another split of the file": claim(shard=Shard(0, 8)),
+        "the whole file": claim(),
+        "another file, same split": claim("sha256:def", Shard(1, 4)),
+    }
+    for what, other in refused.items():
+        with pytest.raises(LeaseHeldError, match=r"held by another run \(owner"):
+            await FileLease(tmp_path, other).acquire(wait=0)
+        assert not FileLease(tmp_path, other).held, what
+    # Another organization in the same directory is never blocked.
+    async with FileLease(tmp_path, claim(org="org-other")).hold() as other_org:
+        await other_org.check()
+    for lease in held[:3]:
+        await lease.release()
+    # One shard of the split still runs: the other split still waits ...
+    with pytest.raises(LeaseHeldError, match="shard 3/4"):
+        await FileLease(tmp_path, claim(shard=Shard(0, 8))).acquire(wait=0)
+    await held[3].release()
+    # ... and takes the organization once the last one has left.
+    async with FileLease(tmp_path, claim(shard=Shard(0, 8))).hold() as resharded:
+        await resharded.check()
+
+
+def test_claims_share_only_across_shards_of_one_split() -> None:
+    whole = claim()
+    assert not whole.shares_with(claim())
+    assert claim(shard=Shard(0, 2)).shares_with(claim(shard=Shard(1, 2)))
+    assert not claim(shard=Shard(0, 2)).shares_with(claim(shard=Shard(1, 4)))
+    assert not claim(shard=Shard(0, 2)).shares_with(claim("sha256:def", Shard(1, 2)))
+    assert whole.shares_with(claim(org="org-other"))
+    assert str(claim(shard=Shard(1, 2))) == f"organization {ORG} (shard 1/2 of sha256:abc)"
+    for bad in ("", "a/b", "x" * 64, "org 1"):
+        with pytest.raises(ValueError, match="organization key"):
+            Claim(bad, None)
+
+
+def test_a_fence_sends_only_while_a_confirmed_renewal_is_fresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    fence = Fence("the lease", duration=15.0, margin=5.0)
+    with pytest.raises(LeaseLostError, match="not held"):
+        fence.check()
+    fence.confirm(100.0)
+    fence.confirm(99.0)  # an older confirmation counts for nothing
+    now[0] = 109.9
+    fence.check()
+    assert fence.remaining == pytest.approx(0.1)
+    now[0] = 110.0  # 15 s lease, 5 s margin: stop at 10 s, whatever happened since
+    with pytest.raises(LeaseLostError, match=r"no renewal confirmed for 10.0 s"):
+        fence.check()
+    fence.confirm(109.0)
+    fence.check()
+    fence.lose()
+    with pytest.raises(LeaseLostError):
+        fence.check()
+    for margin in (0.0, 15.0, 20.0):
+        with pytest.raises(ValueError, match="margin"):
+            Fence("x", duration=15.0, margin=margin)
+
+
+def test_a_fenced_timeout_ends_every_request_within_the_margin() -> None:
+    fence = Fence("x", duration=15.0, margin=5.0)
+
+    class Renewed:
+        name = "renewed"
+        request_timeout = fence.margin
+
+    capped = fenced_timeout(Renewed())  # type: ignore[arg-type]
+    assert (capped.total, capped.connect) == (5.0, 5.0)
+    kernel = FileLease(Path("/nonexistent"), claim())
+    assert fenced_timeout(kernel) == DEFAULT_TIMEOUT
 
 
 async def _attempt(
@@ -118,7 +214,8 @@ async def test_two_attempts_of_one_shard_at_once(
     emu.faults.add(Latency(0.03))
 
     def lease() -> FileLease | None:
-        return FileLease(tmp_path / "leases", shard.lease_name) if with_lease else None
+        held = Claim(ORG, load_file(path).digest, shard)
+        return FileLease(tmp_path / "leases", held) if with_lease else None
 
     first, second = await asyncio.gather(
         _attempt(emu, path, shard, lease()), _attempt(emu, path, shard, lease())
@@ -145,7 +242,7 @@ async def test_a_lost_lease_stops_the_run_before_its_next_write(
 ) -> None:
     ids = emu.state.managed_ids[:8]
     path = write_file(tmp_path / "state.json", ids)
-    lease = FileLease(tmp_path, "shard-0-of-1")
+    lease = FileLease(tmp_path, claim())
     async with lease.hold(), guarded_session(lease) as session:
         lease.path.unlink()
         before = writes(emu)

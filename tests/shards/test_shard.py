@@ -107,7 +107,6 @@ def test_the_shard_index_comes_from_the_environment() -> None:
     with pytest.raises(ShardError, match="out of range"):
         Shard.from_env("JOB_COMPLETION_INDEX", 4, {"JOB_COMPLETION_INDEX": "4"})
     assert str(Shard(3, 4)) == "3/4"
-    assert Shard(3, 4).lease_name == "shard-3-of-4"
 
 
 def test_the_file_is_read_once_with_its_hash_pinned(tmp_path: Path) -> None:

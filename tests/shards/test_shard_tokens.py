@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from canvas_async.cli import _exit
-from canvas_async.provision.lease import FileLease, LeaseLostError, guarded_session
+from canvas_async.provision.lease import Claim, FileLease, LeaseLostError, guarded_session
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import cli_env, converged, write_file
 from tests.support import client_of, finish, spawn, started
@@ -31,7 +31,7 @@ async def test_shards_each_hold_and_revoke_their_own_token_pair(tmp_path: Path) 
 
 async def test_a_lost_lease_still_lets_the_tokens_be_revoked(tmp_path: Path) -> None:
     async with started(CanvasEmulator(auth="token", seed="empty")) as emu:
-        lease = FileLease(tmp_path, "shard-0-of-1")
+        lease = FileLease(tmp_path, Claim("org-tokens", None))
         async with (
             lease.hold(),
             guarded_session(lease) as session,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from canvas_async._client import organization_key
 from canvas_async.cli import _exit
-from canvas_async.provision.lease import FileLease
+from canvas_async.provision.lease import Claim, FileLease
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import cli_env, converged, duplicates, write_file, writes
@@ -97,11 +98,12 @@ async def test_a_second_attempt_of_a_shard_waits_for_the_lease_or_gives_up(
     path = write_file(tmp_path / "state.json", emu.state.managed_ids[:4])
     leases = tmp_path / "leases"
     args = ["apply", str(path), "--shard", "0/2", "--lease-dir", str(leases)]
-    async with FileLease(leases, Shard(0, 2).lease_name, file_hash="sha256:other").hold():
-        for wait, said in (("0", ""), ("0.2", "waiting: lease 'shard-0-of-2' is held")):
+    other = Claim(organization_key(emu.url, emu.consumer), "sha256:other", Shard(1, 2))
+    async with FileLease(leases, other).hold():
+        for wait, said in (("0", ""), ("0.2", "waiting: the lease of organization org-")):
             code, _, err = await finish(await spawn(*args, "--lease-wait", wait, env=cli_env(emu)))
             assert code == _exit.FAILED, err
-            assert "held by another attempt" in err
+            assert "held by another run" in err
             assert "sha256:other" in err
             assert said in err
     assert writes(emu) == 0

@@ -60,6 +60,7 @@ class ActivityLease:
     """
 
     name = "temporal-activity"
+    request_timeout = None
 
     def __init__(self, heartbeat_timeout: float | None) -> None:
         self.heartbeat_timeout = heartbeat_timeout
