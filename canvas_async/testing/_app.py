@@ -11,7 +11,6 @@ that an emulator bug shows instead of passing for an API answer.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
 import logging
@@ -164,7 +163,7 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     account = request.headers.get(_routes.ACCOUNT_HEADER)
     for latency in faults.latencies(route.key, account):
         entry.faults.append(latency.label)
-        await asyncio.sleep(latency.seconds)
+        await latency.wait()
     # A random fault may pick a kind that strikes after the effect: kept for then.
     fault = faults.strike(route.key, after_effect=False, account=account)
     if fault is not None and not getattr(fault, "after_effect", False):

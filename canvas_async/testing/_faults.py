@@ -25,6 +25,7 @@ order. Faults act before authentication, as a proxy or load balancer would.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import math
 import random
@@ -45,6 +46,7 @@ __all__ = [
     "Fault",
     "FaultRule",
     "Faults",
+    "Hold",
     "Latency",
     "RandomFaults",
     "RateLimit",
@@ -64,6 +66,39 @@ class Latency:
     def label(self) -> str:
         """Name of the fault in the request log."""
         return "latency"
+
+    async def wait(self) -> None:
+        """Delay the request."""
+        await asyncio.sleep(self.seconds)
+
+
+@attrs.define(eq=False)
+class Hold:
+    """Hold every matching request until :meth:`release`: lets a test make clients overlap.
+
+    For instance, hold ``create_workflow`` while two runs read, so that both
+    decide before either writes; :attr:`waiting` counts the requests held now.
+    """
+
+    waiting: int = attrs.field(default=0, init=False)
+    _released: asyncio.Event = attrs.field(factory=asyncio.Event, init=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return "hold"
+
+    def release(self) -> None:
+        """Let every held request (and every later one) through."""
+        self._released.set()
+
+    async def wait(self) -> None:
+        """Hold the request until released."""
+        self.waiting += 1
+        try:
+            await self._released.wait()
+        finally:
+            self.waiting -= 1
 
 
 @attrs.frozen
@@ -203,7 +238,7 @@ class RandomFaults:
         return "random"
 
 
-Fault = Latency | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit | RandomFaults
+Fault = Latency | Hold | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit | RandomFaults
 """Any fault :meth:`Faults.add` accepts."""
 
 
@@ -321,12 +356,12 @@ class Faults:
             rule.window.append(now)
         return None
 
-    def latencies(self, operation: str, account: str | None = None) -> list[Latency]:
-        """Return the latency faults that fire for this call."""
+    def latencies(self, operation: str, account: str | None = None) -> list[Latency | Hold]:
+        """Return the latency and hold faults that fire for this call."""
         return [
             rule.fault
             for rule in self.rules
-            if isinstance(rule.fault, Latency)
+            if isinstance(rule.fault, Latency | Hold)
             and rule.applies_to(operation, account)
             and self._draw(rule)
         ]
@@ -348,7 +383,9 @@ class Faults:
         """
         for rule in self.rules:
             fault = rule.fault
-            if isinstance(fault, Latency | RateLimit) or not rule.applies_to(operation, account):
+            if isinstance(fault, Latency | Hold | RateLimit) or not rule.applies_to(
+                operation, account
+            ):
                 continue
             if isinstance(fault, RandomFaults):
                 if not after_effect and self._draw(rule):
