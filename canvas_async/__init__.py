@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ._auth import AuthStrategy, KeyAuth
     from ._catalogue import Difference, DifferenceKind, DriftReport
     from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
+    from ._deadline import DeadlineExceededError, deadline
     from ._errors import (
         APIError,
         AuthenticationError,
@@ -95,6 +96,7 @@ __all__ = [
     "CredentialOption",
     "Cron",
     "CronError",
+    "DeadlineExceededError",
     "Difference",
     "DifferenceKind",
     "DriftReport",
@@ -129,6 +131,7 @@ __all__ = [
     "WorkflowTemplate",
     "WorkflowsAPI",
     "__version__",
+    "deadline",
 ]
 
 __version__ = "0.1.0.dev0"
@@ -141,6 +144,7 @@ _SOURCES = (
     "._auth",
     "._catalogue",
     "._client",
+    "._deadline",
     "._hooks",
     "._resources",
     "._retry",

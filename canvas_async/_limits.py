@@ -36,11 +36,13 @@ class ClientPausedError(Exception):
 
     Attributes:
         remaining: Seconds until the pause ends.
+        max_wait: The longest the call could wait.
     """
 
-    def __init__(self, remaining: float) -> None:
+    def __init__(self, remaining: float, max_wait: float) -> None:
         super().__init__(f"the client is paused for another {remaining:.3g} s")
         self.remaining = remaining
+        self.max_wait = max_wait
 
 
 @attrs.define
@@ -98,7 +100,7 @@ class PauseGate:
         """
         while (remaining := self._until - self._clock()) > 0:
             if max_wait is not None and remaining > max_wait:
-                raise ClientPausedError(remaining)
+                raise ClientPausedError(remaining, max_wait)
             await self._sleep(remaining + self._random() * self._spread)
 
 

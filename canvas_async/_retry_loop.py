@@ -20,7 +20,7 @@ from typing import Final
 import aiohttp
 import attrs
 
-from . import _routes
+from . import _deadline, _routes
 from ._errors import (
     OutcomeUnknownError,
     RateLimitError,
@@ -105,7 +105,8 @@ class _Budget:
     def paused(self, paused: ClientPausedError) -> RateLimitError:
         error = RateLimitError(
             f"the client is paused for another {paused.remaining:.3g} s after a 429, "
-            f"longer than this call waits ({self.policy.max_retry_after:g} s)",
+            f"longer than this call waits ({paused.max_wait:.3g} s"
+            f"{'' if paused.max_wait >= self.policy.max_retry_after else ', to its deadline'})",
             status=429,
             operation=self.operation,
             account_id=self.account_id,
@@ -268,6 +269,12 @@ async def run_attempts(
         failed = (
             type(outcome).__name__ if isinstance(outcome, TransportError) else str(failure.status)
         )
+        left = _deadline.remaining()
+        if left is not None and delay >= left:
+            # No wait goes past the deadline: give up with what this attempt got.
+            if isinstance(outcome, TransportError):
+                raise outcome
+            return outcome
         budget.log(verdict, failure, delay, attempts, failed)
         if on_retry is not None:
             await on_retry(failure, delay, failed, attempts)

@@ -32,7 +32,7 @@ import attrs
 import yarl
 from multidict import CIMultiDict, istr
 
-from . import _operations, _routes, models
+from . import _deadline, _operations, _routes, models
 from ._auth import AuthStrategy, KeyAuth
 from ._convert import SHAPE_ERRORS
 from ._errors import (
@@ -576,9 +576,18 @@ class _Call:
             auth_headers = await transport.auth.headers(route)
         if observe is not None:
             await observe(CallEvent("request", self.info, self.attempts))
-        limits = transport.limits
+        limits, timeout, max_wait = (
+            transport.limits,
+            self.client_timeout,
+            self.policy.max_retry_after,
+        )
+        left = _deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise _deadline.passed(route.label, self.account_id)
+            timeout, max_wait = _deadline.capped(timeout, left), min(max_wait, left)
         if not limits.take():
-            await limits.acquire(self.policy.max_retry_after)
+            await limits.acquire(max_wait)
         started = time.perf_counter()
         try:
             async with self.session.request(
@@ -588,7 +597,7 @@ class _Call:
                 data=self.data,
                 # Per request, never on the shared session.
                 headers=transport._with_auth(auth_headers, extra),
-                timeout=self.client_timeout,
+                timeout=timeout,
                 allow_redirects=False,  # never send the keys to another host
                 **transport._options,
             ) as response:
@@ -598,8 +607,13 @@ class _Call:
                 content_type = answer_headers.get("Content-Type")
         except TimeoutError as error:
             self._log(started, "timeout")
+            limit = (
+                _describe(timeout)
+                if timeout is self.client_timeout
+                else f"the deadline and its {_deadline.GRACE:g} s grace"
+            )
             raise CanvasTimeoutError(
-                f"{route.label} got no answer in time ({_describe(self.client_timeout)})",
+                f"{route.label} got no answer in time ({limit})",
                 operation=route.label,
                 account_id=self.account_id,
             ) from error

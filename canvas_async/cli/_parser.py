@@ -175,7 +175,9 @@ def _budget_options(sub: argparse.ArgumentParser) -> None:
         "--deadline",
         type=seconds,
         metavar="SECONDS",
-        help="start no new work after SECONDS; the report says what is left",
+        help="start no new work after SECONDS and end within 2 s of it, whatever the "
+        "server does (requests, Retry-After pauses, retries and the lease wait are all cut "
+        "short); the report says what is left",
     )
 
 

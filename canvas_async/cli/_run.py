@@ -39,8 +39,12 @@ def command(handler: AsyncCommand) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         import asyncio  # noqa: PLC0415 - commands that need no loop start faster
 
+        from canvas_async._deadline import deadline  # noqa: PLC0415 - with the client
+
         out = Out(json=getattr(args, "json", False))
-        return guarded(out, lambda: asyncio.run(handler(args, out)))
+        # --deadline bounds the whole command: the lease wait, reads, writes, retries.
+        with deadline(getattr(args, "deadline", None)):
+            return guarded(out, lambda: asyncio.run(handler(args, out)))
 
     return run
 

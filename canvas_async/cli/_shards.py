@@ -71,6 +71,7 @@ async def leased(
     client's timeout, capped to what the lease allows.
     """
     # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
+    from canvas_async._deadline import remaining  # noqa: PLC0415
     from canvas_async.provision.lease import (  # noqa: PLC0415
         WHOLE_FILE,
         Claim,
@@ -89,13 +90,17 @@ async def leased(
         or (Path(tempfile.gettempdir()) / "canvas-async-leases")
     )
     lease = FileLease(directory, claim)
+    wait = args.lease_wait
+    left = remaining()
+    if left is not None:  # --deadline bounds the wait too
+        wait = max(0.0, left if wait is None else min(wait, left))
     try:
         await lease.acquire(wait=0)
     except LeaseHeldError as held:
-        if args.lease_wait == 0:
+        if wait == 0:
             raise
         out.info(f"waiting: {held}")
-        await lease.acquire(wait=args.lease_wait)
+        await lease.acquire(wait=wait)
     try:
         async with guarded_session(lease) as session:
             yield session, fenced_timeout(lease)

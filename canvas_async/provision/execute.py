@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from canvas_async import bulk
-from canvas_async._errors import CanvasError, NotFoundError, OutcomeUnknownError
+from canvas_async._errors import (
+    APIError,
+    CanvasError,
+    NotFoundError,
+    OutcomeUnknownError,
+    TransportError,
+)
 from canvas_async.models import Account
 from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
@@ -160,14 +166,25 @@ async def apply(
     missing = state.missing_env(env)
     if missing:
         raise MissingEnvironmentError(missing)
-    ctx = await _Context.prepare(
-        canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
-    )
-    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
+    work: Callable[[_AccountRun], Awaitable[None]]
+    try:
+        ctx = await _Context.prepare(
+            canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
+        )
+    except (TransportError, APIError) as exc:
+        reason = stop.reason()
+        if reason is None:
+            raise
+        # Stopped (the deadline, a signal) before the organization could be read:
+        # every account is left, and the report says why.
+        stop.ask(f"{reason} before the organization could be read ({exc})")
+        runs, work = [_AccountRun(spec, None) for spec in _picked(state, shard)], _left(stop)
+    else:
+        runs, work = [ctx.account_run(spec) for spec in _picked(state, shard)], ctx.apply_account
     report = await _run(
         canvas,
         runs,
-        ctx.apply_account,
+        work,
         concurrency=concurrency,
         fail_fast=fail_fast,
         on_progress=on_progress,
@@ -183,6 +200,16 @@ async def apply(
         stopped=stop.reason() if any(r.stopped for r in runs) else None,
     )
     return _pinned(whole, state, shard)
+
+
+def _left(stop: bulk.Stop) -> Callable[[_AccountRun], Awaitable[None]]:
+    """The work of an account a stopped run never started."""
+
+    async def left(run: _AccountRun) -> None:
+        run.stopped = True
+        stop.check(started=False)
+
+    return left
 
 
 def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:

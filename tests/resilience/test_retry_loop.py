@@ -127,7 +127,7 @@ class TestFirstOutcome:
         script = Script([OK])
 
         with pytest.raises(RateLimitError) as info:
-            await script.run(first=ClientPausedError(30.0))
+            await script.run(first=ClientPausedError(30.0, 10.0))
         assert info.value.retry_after == 30.0
         assert script.attempts == 0
 
@@ -297,7 +297,7 @@ class TestRateLimited:
 
     async def test_paused_too_long_raises_rate_limit_error(self) -> None:
         """The client is paused longer than this call may wait."""
-        script = Script([ClientPausedError(120.0)])
+        script = Script([ClientPausedError(120.0, 60.0)])
 
         with pytest.raises(RateLimitError, match="paused") as info:
             await script.run()
