@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Final
 
-from . import _routes
+from . import _routes, _text
 
 __all__ = [
     "APIError",
@@ -160,7 +160,8 @@ class APIError(CanvasError):
         except ValueError:
             phrase = ""
         where = f" (account {self.account_id})" if self.account_id else ""
-        text = _clip(self.message) or "no message"
+        text = _text.clipped(_text.printable(" ".join(self.message.split())), MAX_MESSAGE_CHARS)
+        text = text or "no message"
         return f"{self.operation} failed with {self.status}{phrase}{where}: {text}"
 
 
@@ -232,7 +233,9 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
     The server sends JSON values (arrays, objects, a bare string id, ``true``)
     and plain text (``Workflow will now run``), not always with a matching
     ``Content-Type``; so JSON is tried first whatever the header says, except
-    for an empty body, which decodes to ``""``.
+    for an empty body, which decodes to ``""``. JSON that cannot be read (or
+    is nested too deep to read) is kept as text: the operation then fails as
+    an unexpected answer, not with the decoder's error.
     """
     if content_type is not None and "json" in content_type:
         try:
@@ -241,9 +244,9 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
             utf8 = raw.decode()
             return _decode_json(utf8[1:] if utf8[:1] == _BOM else utf8)
         except UnicodeDecodeError:
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep: not an answer we can read
             pass
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
@@ -253,7 +256,7 @@ def decode_body(content_type: str | None, raw: bytes) -> object:
         return text
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -374,10 +377,3 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    if len(text) <= MAX_MESSAGE_CHARS:
-        return text
-    return text[: MAX_MESSAGE_CHARS - 1] + "…"

@@ -68,6 +68,9 @@ class Route:
         returns: What the success body is, for readers and the emulator.
         label: The operation's name in messages and logs: ``"Accounts"``, or
             ``"Workflow (POST)"`` where two routes share an operation name.
+        secrets: Query parameters and body keys whose values are secret
+            (besides the authentication's headers): taken out of anything the
+            server says back.
     """
 
     key: str
@@ -80,6 +83,7 @@ class Route:
     body: str | None = None
     aliases: tuple[str, ...] = ()
     returns: str = "JSON"
+    secrets: tuple[str, ...] = ()
     label: str = ""
 
 
@@ -115,9 +119,10 @@ ROUTES: Final[Mapping[str, Route]] = _r(
     # failure could present a token the server already consumed.
     Route(key="refresh_access_token", operation="RefreshAccessToken", method="GET",
           path="/RefreshAccessToken", auth=Auth.REFRESH, idempotent=False, query=("token",),
-          returns="token object"),
+          returns="token object", secrets=("token",)),
     Route(key="delete_token", operation="DeleteToken", method="DELETE", path="/DeleteToken",
-          auth=Auth.REFRESH, idempotent=True, query=("refreshToken",), returns="true"),
+          auth=Auth.REFRESH, idempotent=True, query=("refreshToken",), returns="true",
+          secrets=("refreshToken",)),
     Route(key="list_accounts", operation="Accounts", method="GET", path="/Accounts",
           auth=Auth.SESSION, idempotent=True, aliases=("/Clients",),
           returns="JSON array of Account"),
@@ -132,7 +137,8 @@ ROUTES: Final[Mapping[str, Route]] = _r(
           returns="JSON array of RegApplication"),
     Route(key="create_reg_application", operation="RegApplication", method="POST",
           path="/RegApplication", auth=Auth.SESSION, idempotent=False,
-          body="AddRegApplicationApiDto", returns="id as a JSON string"),
+          body="AddRegApplicationApiDto", returns="id as a JSON string",
+          secrets=("credentialsJson",)),
     Route(key="list_workflow_templates", operation="WorkflowTemplates", method="GET",
           path="/WorkflowTemplates", auth=Auth.SESSION, idempotent=True,
           returns="JSON array of WorkflowTemplate"),

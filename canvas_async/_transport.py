@@ -13,6 +13,7 @@ pause after a 429); a timeout bounds each attempt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import functools
 import importlib.metadata
@@ -32,7 +33,7 @@ import attrs
 import yarl
 from multidict import CIMultiDict, istr
 
-from . import _deadline, _operations, _routes, models
+from . import _deadline, _operations, _routes, _text, models
 from ._auth import AuthStrategy, KeyAuth
 from ._convert import SHAPE_ERRORS
 from ._errors import (
@@ -66,6 +67,13 @@ _REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_af
 # folding their case again on every request.
 _JSON_HEADERS: Final[dict[str, str]] = {istr("Content-Type"): "application/json; charset=utf-8"}
 _ACCOUNT_HEADER: Final = istr(_routes.ACCOUNT_HEADER)
+_ENVELOPE_STATE: Final = _routes.ENVELOPE_STATE_KEY
+#: The request headers whose values are secrets.
+_SECRET_HEADERS: Final = (
+    istr(_routes.CONSUMER_HEADER),
+    istr(_routes.SECRET_KEY_HEADER),
+    istr(_routes.AUTHORIZATION_HEADER),
+)
 
 DEFAULT_REQUEST_ID_HEADER: Final = "X-Request-Id"
 """The header carrying each call's client-generated id (see :class:`Transport`)."""
@@ -494,6 +502,7 @@ class _Call:
         "policy",
         "request_id",
         "route",
+        "sent_auth",
         "session",
         "started",
         "transport",
@@ -531,6 +540,7 @@ class _Call:
         self.policy = transport.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
         self.observe = transport.observer  # the one check made when nothing observes
         self.attempts = 0
+        self.sent_auth: Mapping[str, str] = {}
         self._info: CallInfo | None = None
         # What every attempt adds to the authentication's headers, built once.
         extra = transport._fixed_headers
@@ -574,6 +584,7 @@ class _Call:
             auth_headers = headers_now(route)
         else:
             auth_headers = await transport.auth.headers(route)
+        self.sent_auth = auth_headers
         if observe is not None:
             await observe(CallEvent("request", self.info, self.attempts))
         limits, timeout, max_wait = (
@@ -630,12 +641,36 @@ class _Call:
         if _debug():
             self._log(started, status, took)
         payload = decode_body(content_type, raw)
+        if status >= 300 or (isinstance(payload, dict) and _ENVELOPE_STATE in payload):
+            # An error's text may echo the request: take out what it must not show.
+            payload = _text.scrubbed_value(payload, self.secrets())
         if observe is not None:
             event = CallEvent(
                 "response", self.info, self.attempts, status, took, headers=answer_headers
             )
             await observe(event)
         return status, answer_headers, payload, auth_headers
+
+    def secrets(self) -> set[str]:
+        """What this call sent that must never come back out: the authentication's
+        values and those the route names secret (a token, the credentials)."""
+        found: set[str] = set()
+        for name in _SECRET_HEADERS:
+            value = self.sent_auth.get(name)
+            if value:
+                found.update((value, value.partition(" ")[2]))
+        names = self.route.secrets
+        if names:
+            values: list[object] = [self.url.query.get(n) for n in names]
+            values += [(self.params or {}).get(n) for n in names]
+            if self.data is not None:
+                with contextlib.suppress(ValueError):
+                    body = json.loads(self.data)
+                    if isinstance(body, dict):
+                        values += [body.get(n) for n in names]
+            found.update(*(_text.secrets_in(v) for v in values if v is not None))
+        found.discard("")
+        return found
 
     def _log(self, started: float, outcome: int | str, took: float | None = None) -> None:
         """Log this attempt at DEBUG, its fields as ``extra`` for structured handlers."""

@@ -11,6 +11,7 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import uuid
@@ -20,6 +21,8 @@ from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
+
+from canvas_async._text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["Out", "ProgressDisplay", "to_jsonable"]
+__all__ = ["Out", "ProgressDisplay", "json_text", "to_jsonable"]
 
 PROG: Final = "canvas-async"
 #: Up to this many accounts, a line names them instead of counting them.
@@ -103,12 +106,11 @@ class Out:
 
     def data(self, value: Any) -> None:
         """Print ``value`` as JSON on stdout."""
-        json.dump(to_jsonable(value), self.stdout, indent=2, ensure_ascii=False)
-        self.stdout.write("\n")
+        self.stdout.write(json_text(value) + "\n")
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """Print a table on stdout: folded to a terminal's width, plain columns otherwise."""
-        text_rows = [["" if c is None else str(c) for c in row] for row in rows]
+        text_rows = [["" if c is None else printable(str(c)) for c in row] for row in rows]
         if not text_rows:
             self.info("(none)")
             return
@@ -141,6 +143,7 @@ class Out:
 
     def line(self, text: str = "") -> None:
         """Print a line on stdout: as it is, or wrapped at words on a terminal."""
+        text = printable(text)
         if self.terminal:
             self.console.print(text, markup=False)
         else:
@@ -159,11 +162,25 @@ class Out:
         self._err(f"{PROG}: error: {text.rstrip()}")
 
     def _err(self, text: str) -> None:
+        text = printable(text)
         if _is_tty(self.stderr):
             self.err_console.print(text, markup=False)
         else:
             self.stderr.write(text + "\n")
             self.stderr.flush()
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON text in which no character can drive a terminal.
+
+    JSON escapes the C0 controls itself; the C1 controls and the bidirectional
+    overrides it leaves as they are are written as ``\\uXXXX`` escapes too.
+    """
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _duration(seconds: float) -> str:

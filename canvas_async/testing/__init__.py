@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         Latency,
         RandomFaults,
         RateLimit,
+        RawAnswer,
     )
     from ._records import (
         AccountRecord,
@@ -75,6 +76,7 @@ __all__ = [
     "ManualClock",
     "RandomFaults",
     "RateLimit",
+    "RawAnswer",
     "RegApplicationRecord",
     "RequestRecord",
     "RunRecord",
@@ -87,7 +89,8 @@ __all__ = [
 _MODULES = {
     "_dialect": ("Dialect",),
     "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
-                "Hold", "Latency", "RandomFaults", "RateLimit", "TRANSIENT_FAULTS", "WRITES"),
+                "Hold", "Latency", "RandomFaults", "RateLimit", "RawAnswer", "TRANSIENT_FAULTS",
+                "WRITES"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",
                  "CredentialField", "RegApplicationRecord", "RequestRecord", "RunRecord",
                  "TemplateRecord", "WorkflowRecord"),

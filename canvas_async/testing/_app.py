@@ -30,7 +30,7 @@ from canvas_async._routes import ROUTES, Auth, Route
 from ._answers import ApiAnswer, EnvelopeError, TextError
 from ._describe import DESCRIPTORS
 from ._dialect import Dialect
-from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults
+from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults, RawAnswer
 from ._handlers import HANDLERS, Call, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
 from ._state import EmulatorState
@@ -168,7 +168,7 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     fault = faults.strike(route.key, after_effect=False, account=account)
     if fault is not None and not getattr(fault, "after_effect", False):
         entry.faults.append(fault.label)
-        return _fault_answer(fault, request, entry)
+        return await _fault_answer(fault, request, entry)
 
     try:
         acting = _authenticate(emulation, route, request)
@@ -190,7 +190,7 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         fault = faults.strike(route.key, after_effect=True, account=account)
     if fault is not None:
         entry.faults.append(fault.label)
-        return _fault_answer(fault, request, entry)
+        return await _fault_answer(fault, request, entry)
     return response
 
 
@@ -234,20 +234,28 @@ def _api_answer(answer: ApiAnswer) -> web.Response:
     return response
 
 
-def _status_answer(fault: ErrorStatus) -> web.Response:
+def _status_answer(fault: ErrorStatus, echoed: str = "") -> web.Response:
     try:
         phrase = HTTPStatus(fault.status).phrase
     except ValueError:
         phrase = "Error"
-    response = text_answer(phrase, status=fault.status)
+    response = text_answer((fault.message or phrase) + echoed, status=fault.status)
     if fault.retry_after is not None and fault.status in (429, 503):
         response.headers["Retry-After"] = str(fault.retry_after)
     return response
 
 
-def _fault_answer(fault: Fault, request: web.Request, entry: _Entry) -> web.Response:
+async def _fault_answer(fault: Fault, request: web.Request, entry: _Entry) -> web.Response:
     if isinstance(fault, ErrorStatus):
-        return _status_answer(fault)
+        echoed = ""
+        if fault.echo:
+            headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+            echoed = f" (request {request.query_string} {headers} {await request.text()})"
+        return _status_answer(fault, echoed)
+    if isinstance(fault, RawAnswer):
+        return web.Response(
+            text=fault.body, status=fault.status, content_type=fault.content_type, charset="utf-8"
+        )
     if isinstance(fault, ErrorEnvelope):
         envelope = EnvelopeError(fault.state, fault.message)
         return json_answer(envelope.body(), status=fault.http_status)

@@ -50,6 +50,7 @@ __all__ = [
     "Latency",
     "RandomFaults",
     "RateLimit",
+    "RawAnswer",
 ]
 
 _BEFORE_ONLY_STATUSES: Final = frozenset({429, 503})
@@ -111,11 +112,17 @@ class ErrorStatus:
             and 503; ``None`` sends none.
         after_effect: Run the operation first, then answer the error anyway.
             Not allowed for 429 and 503, which say the request was not served.
+        message: The answer's text instead of the status's phrase (a
+            hostile server's, say: terminal escapes, a megabyte of text).
+        echo: Quote the request's headers and body in the text, as careless
+            servers do in their error messages.
     """
 
     status: int = attrs.field()
     retry_after: int | None = attrs.field(default=1)
     after_effect: bool = False
+    message: str | None = None
+    echo: bool = False
 
     @status.validator
     def _check_status(self, _: attrs.Attribute[int], status: int) -> None:
@@ -135,6 +142,20 @@ class ErrorStatus:
     def label(self) -> str:
         """Name of the fault in the request log."""
         return f"status {self.status}{' after effect' if self.after_effect else ''}"
+
+
+@attrs.frozen
+class RawAnswer:
+    """Answer ``body`` as it is, instead of the operation (e.g. JSON nested 100,000 deep)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return f"raw answer {self.status}"
 
 
 @attrs.frozen
@@ -238,7 +259,16 @@ class RandomFaults:
         return "random"
 
 
-Fault = Latency | Hold | ErrorStatus | ErrorEnvelope | DropConnection | RateLimit | RandomFaults
+Fault = (
+    Latency
+    | Hold
+    | ErrorStatus
+    | ErrorEnvelope
+    | RawAnswer
+    | DropConnection
+    | RateLimit
+    | RandomFaults
+)
 """Any fault :meth:`Faults.add` accepts."""
 
 

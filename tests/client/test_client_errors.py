@@ -164,7 +164,7 @@ class TestRaiseForAnswer:
     def test_long_text_is_clipped_in_the_message_only(self) -> None:
         error = answer(500, "x" * 5000)
 
-        assert str(error).endswith("x" * (MAX_MESSAGE_CHARS - 1) + "…")
+        assert str(error).endswith(": " + "x" * MAX_MESSAGE_CHARS + "... (5,000 characters)")
         assert error.message == "x" * 5000
 
     def test_rate_limit_reads_retry_after(self) -> None:
