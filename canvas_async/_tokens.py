@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -204,13 +205,26 @@ class SingleFlight(Generic[T]):
         if running is None:
             running = self._running = asyncio.ensure_future(start())
             running.add_done_callback(self._done)
-        return await asyncio.shield(running)
+        try:
+            return await asyncio.shield(running)
+        except CanvasError as shared:
+            # Each waiter raises an exception of its own: callers annotate what
+            # they catch, and one object shared by all would take every note.
+            raise _copy(shared) from shared.__cause__
 
     def _done(self, running: asyncio.Future[T]) -> None:
         if self._running is running:
             self._running = None
         if not running.cancelled():
             running.exception()  # retrieved: the waiters have it, or nobody wanted it
+
+
+def _copy(error: CanvasError) -> CanvasError:
+    mine = copy.copy(error)
+    notes = getattr(error, "__notes__", None)
+    if notes is not None:
+        mine.__notes__ = list(notes)
+    return mine
 
 
 @attrs.frozen

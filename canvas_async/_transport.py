@@ -732,10 +732,15 @@ class _Call:
 async def _gave_up(
     error: CanvasError, call: CallInfo, attempts: int, observe: Observer | None
 ) -> None:
-    """Keep the request id on a call's exception; tell the observer the call failed."""
-    if call.request_id is not None:
+    """Keep the request id on a call's exception; tell the observer the call failed.
+
+    An error that already carries a request id came from a request of its own
+    (a token renewal the call waited for): it keeps that one, the id of the
+    request that failed, labelled with its operation.
+    """
+    if call.request_id is not None and error.request_id is None:
         error.request_id = call.request_id
-        error.add_note(f"request id: {call.request_id}")
+        error.add_note(f"request id of {call.operation}: {call.request_id}")
     if observe is not None:
         await observe(
             CallEvent(

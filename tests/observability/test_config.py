@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import uuid
 import warnings
@@ -12,10 +13,16 @@ import aiohttp
 import pytest
 import trustme
 
-from canvas_async import Canvas, CanvasConnectionError, NotFoundError, ValidationError
+from canvas_async import (
+    AuthenticationError,
+    Canvas,
+    CanvasConnectionError,
+    NotFoundError,
+    ValidationError,
+)
 from canvas_async.testing import CanvasEmulator
 from tests.observability.relay import relay
-from tests.support import client_of
+from tests.support import client_of, started
 
 _ENV_NAMES = (
     "CANVAS_CONSUMER",
@@ -156,7 +163,7 @@ class TestRequestIds:
         assert len(second) == 32
         assert int(second, 16) >= 0
         assert info.value.request_id == second
-        assert f"request id: {second}" in info.value.__notes__
+        assert f"request id of Workflow (GET): {second}" in info.value.__notes__
 
     async def test_header_name_and_off_switch(self, emu: CanvasEmulator) -> None:
         async with relay(emu.url) as proxy:
@@ -196,3 +203,32 @@ class TestCallersSession:
                 Canvas(consumer="c" * 8, secret_key="s" * 8, max_concurrency=4, session=session)
 
         assert caught[0].filename == __file__
+
+
+async def test_concurrent_calls_refused_together_each_get_an_error_of_their_own() -> None:
+    async with (
+        started(CanvasEmulator(auth="token", seed="empty")) as emu,
+        relay(emu.url) as proxy,
+        client_of(
+            emu,
+            auth="token",
+            secret_key="wrong-secret-key",
+            catalogue=False,
+            env=str(proxy.url / "api"),
+        ) as canvas,
+    ):
+        errors = await asyncio.gather(
+            canvas.accounts.list(),
+            canvas.templates.list(),
+            canvas.applications.list(),
+            return_exceptions=True,
+        )
+    assert len({id(e) for e in errors}) == 3
+    # One renewal was sent for the three calls, and refused.
+    (sent,) = (seen.headers["X-Request-Id"] for seen in proxy.seen)
+    for error in errors:
+        assert isinstance(error, AuthenticationError)
+        # One id, labelled: the request that was refused.
+        notes = [n for n in error.__notes__ if n.startswith("request id")]
+        assert notes == [f"request id of Authenticate: {sent}"]
+        assert error.request_id == sent
