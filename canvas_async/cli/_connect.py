@@ -20,7 +20,7 @@ from typing import Final, Literal
 import aiohttp
 import attrs
 
-from canvas_async._client import AuthMode, Canvas
+from canvas_async._client import DEFAULT_MAX_CONCURRENCY, AuthMode, Canvas
 from canvas_async._config import (
     AUTH_MODES,
     AUTH_VAR,
@@ -48,6 +48,7 @@ __all__ = [
     "auth_choice",
     "connect",
     "environ_for",
+    "pool_size",
     "refusal",
 ]
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
@@ -178,6 +179,27 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
     return value
 
 
+def pool_size(args: argparse.Namespace) -> int:
+    """Return the client's ``max_concurrency``: ``--max-requests``, else the client's
+    default raised to ``--concurrency`` (an account waiting for a request slot only
+    spends its ``--account-timeout``)."""
+    requests: int | None = getattr(args, "max_requests", None)
+    if requests is not None:
+        return requests
+    return max(DEFAULT_MAX_CONCURRENCY, getattr(args, "concurrency", None) or 0)
+
+
+def _note_pool(args: argparse.Namespace, out: Out) -> None:
+    """Say so when ``--max-requests`` holds fewer requests than ``--concurrency`` accounts."""
+    requests: int | None = getattr(args, "max_requests", None)
+    accounts: int | None = getattr(args, "concurrency", None)
+    if requests is not None and accounts is not None and accounts > requests:
+        out.info(
+            f"--concurrency {accounts} is above --max-requests {requests}: at most "
+            f"{requests} requests are in flight, so the other accounts wait for one"
+        )
+
+
 @contextlib.asynccontextmanager
 async def connect(
     args: argparse.Namespace, out: Out, *, session: aiohttp.ClientSession | None = None
@@ -185,12 +207,14 @@ async def connect(
     """Open the client the arguments ask for; close it (and any emulator) on exit.
 
     ``session``, when given, is the ``aiohttp`` session the client sends with
-    (a shard's lease-checking one); the caller closes it. Closing revokes the
-    tokens in token mode (one DeleteToken), whether the command succeeded,
-    failed or was interrupted. A refusal (401) raises with a note that names
-    the mode and what was refused (:func:`refusal`).
+    (a shard's lease-checking one, its pool :func:`pool_size`); the caller
+    closes it. Closing revokes the tokens in token mode (one DeleteToken),
+    whether the command succeeded, failed or was interrupted. A refusal (401)
+    raises with a note that names the mode and what was refused (:func:`refusal`).
     """
     choice = auth_choice(args)
+    pool = pool_size(args)
+    _note_pool(args, out)
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
@@ -208,6 +232,7 @@ async def connect(
                 env=emu.url,
                 auth=choice.mode,
                 session=session,
+                max_concurrency=pool,
             )
             async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as conn:
                 yield conn
@@ -217,7 +242,12 @@ async def connect(
     env = args.env or env_from_environ()
     try:
         canvas = Canvas(
-            consumer=consumer, secret_key=secret_key, env=env, auth=choice.mode, session=session
+            consumer=consumer,
+            secret_key=secret_key,
+            env=env,
+            auth=choice.mode,
+            session=session,
+            max_concurrency=pool,
         )
     except ValidationError as exc:
         given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"

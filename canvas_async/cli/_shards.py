@@ -62,6 +62,9 @@ async def leased(
         yield None
         return
     # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
+    import aiohttp  # noqa: PLC0415
+
+    from canvas_async.cli._connect import pool_size  # noqa: PLC0415
     from canvas_async.provision.lease import (  # noqa: PLC0415
         FileLease,
         LeaseHeldError,
@@ -84,7 +87,9 @@ async def leased(
         out.info(f"waiting: {held}")
         await lease.acquire(wait=args.lease_wait)
     try:
-        async with guarded_session(lease) as session:
+        # A pool as large as the client's (pool_size): aiohttp's default holds 100.
+        connector = aiohttp.TCPConnector(limit=pool_size(args))
+        async with guarded_session(lease, connector=connector) as session:
             yield session
     finally:
         await lease.release()
