@@ -11,7 +11,9 @@ reported: the median and the range of the rounds, and one process's median
 wall over each contender's.
 
 Run: ``python benchmarks/bench_shards.py [--accounts 4000] [--latency 0.05]
-[--rounds 3]`` (``--quick``: 400 accounts, 1 round). Not part of
+[--rounds 3] [--concurrency 64]`` (``--quick``: 400 accounts, 1 round;
+``--concurrency``: accounts at once in every process, the client's pool raised
+to match). Not part of
 ``benchmarks/run.py``: a full run takes a few minutes.
 """
 
@@ -73,7 +75,7 @@ async def _ids(server: EmulatorProcess) -> list[str]:
 
 
 def _once(
-    workers: int | None, accounts: int, latency: float, scratch: Path
+    workers: int | None, accounts: int, latency: float, scratch: Path, concurrency: int
 ) -> tuple[float, float, float]:
     """Apply the file once, on a fresh emulator.
 
@@ -89,7 +91,10 @@ def _once(
             **os.environ, **ENV, "CANVAS_ENV": server.url,
             "CANVAS_CONSUMER": server.consumer, "CANVAS_SECRET_KEY": server.secret_key,
         }  # fmt: skip
-        base = [sys.executable, "-m", "canvas_async.cli", "--json", "apply", str(path)]
+        base = [
+            sys.executable, "-m", "canvas_async.cli", "--json", "apply", str(path),
+            "--concurrency", str(concurrency),
+        ]  # fmt: skip
         commands = (
             [base]
             if workers is None
@@ -124,7 +129,7 @@ def _children_cpu() -> float:
 
 
 def measure(
-    accounts: int, latency: float, rounds: int
+    accounts: int, latency: float, rounds: int, concurrency: int
 ) -> dict[str, list[tuple[float, float, float]]]:
     """Every contender once per round, the order rotating between rounds."""
     walls: dict[str, list[tuple[float, float, float]]] = {name: [] for name in CONTENDERS}
@@ -132,14 +137,15 @@ def measure(
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(rounds):
             for name in _rotated(names, round_):
-                walls[name].append(_once(CONTENDERS[name], accounts, latency, Path(scratch)))
+                run = _once(CONTENDERS[name], accounts, latency, Path(scratch), concurrency)
+                walls[name].append(run)
     return walls
 
 
-def run(accounts: int, latency: float, rounds: int) -> Table:
+def run(accounts: int, latency: float, rounds: int, concurrency: int) -> Table:
     """Measure and tabulate."""
     before = load()
-    measured = measure(accounts, latency, rounds)
+    measured = measure(accounts, latency, rounds, concurrency)
     table = Table(
         title=f"{accounts:,} accounts at {latency * 1e3:.0f} ms: one process against W workers",
         columns=["contender", "processes", "wall s (median)", "wall s, min-max",
@@ -158,7 +164,8 @@ def run(accounts: int, latency: float, rounds: int) -> Table:
         )  # fmt: skip
     table.notes.append(
         f"{rounds} rounds, contenders alternating, each run on a fresh emulator (one "
-        "process); every worker runs with the default concurrency (the client's 64 slots). "
+        f"process); every process handles {concurrency} accounts at once (--concurrency, "
+        "the client's pool as large). "
         f"Load average before: {before}; after: {load()}."
     )
     table.notes.append(
@@ -175,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=4000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="400 accounts, 1 round")
     args = parser.parse_args(argv)
     if args.quick:
         args.accounts, args.rounds = 400, 1
-    print(run(args.accounts, args.latency, args.rounds).markdown())
+    print(run(args.accounts, args.latency, args.rounds, args.concurrency).markdown())
     return 0
 
 

@@ -39,6 +39,7 @@ from ._reconcile import (
     DEFAULT_WRITE_ATTEMPTS,
     DOUBTFUL,
     WriteNotDoneError,
+    in_flight,
     read_back,
     reconcile_write,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "ensure_schedule",
     "ensure_workflow",
     "for_each_account",
+    "in_flight",
     "read_back",
     "reconcile_write",
     "requeue",

@@ -9,6 +9,13 @@ by reading the state back: if the write took effect it returns what the read
 found, if it provably did not it sends again, and if the read itself fails it
 reads again, all within a small budget. One level up, :mod:`._requeue`
 tries a whole item (an account) again.
+
+A write that got no answer in time is different: the server may still be
+serving it (a server finishes a request whose client gave up), so a read
+that does not find it yet proves nothing, and sending it again would make it
+twice once the first lands. Such a write is never sent again in the run: it
+stays an :class:`OutcomeUnknownError` (:func:`in_flight`), for the next run
+to read back.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Final, TypeVar
 
 from canvas_async._errors import (
     CanvasError,
+    CanvasTimeoutError,
     OutcomeUnknownError,
     ServerError,
     TransportError,
@@ -30,6 +38,7 @@ __all__ = [
     "DEFAULT_WRITE_ATTEMPTS",
     "DOUBTFUL",
     "WriteNotDoneError",
+    "in_flight",
     "read_back",
     "reconcile_write",
 ]
@@ -57,6 +66,20 @@ class WriteNotDoneError(CanvasError):
         super().__init__(f"{cause} (read back: it did not take effect)")
         operation = getattr(cause, "operation", None)
         self.operation = operation if isinstance(operation, str) else None
+
+
+def in_flight(exc: BaseException) -> bool:
+    """Whether ``exc`` leaves a write perhaps still in the server's hands: its outcome
+    is unknown (:class:`OutcomeUnknownError`: it may have reached the server) because
+    no answer came in time (a :class:`CanvasTimeoutError` among its causes)."""
+    if not isinstance(exc, OutcomeUnknownError):
+        return False
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, CanvasTimeoutError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 async def read_back(exc: Exception, read: Callable[[], Awaitable[T]]) -> T:
@@ -92,9 +115,10 @@ async def reconcile_write(
 
     Send it; if the outcome is in doubt (:data:`DOUBTFUL`), call ``find``
     to read the state back: a result means the write took effect, and it is
-    returned; None means it provably did not, and it is sent again. A
-    ``find`` that fails is called again. A 503 proves nothing was done, so
-    the write is sent again without reading.
+    returned; None means it provably did not, and it is sent again, unless
+    no answer came in time (:func:`in_flight`): the server may still apply
+    it, so it is not sent again. A ``find`` that fails is called again. A
+    503 proves nothing was done, so the write is sent again without reading.
 
     Args:
         send: Makes the write once; returns its result (e.g. the new id).
@@ -105,7 +129,8 @@ async def reconcile_write(
     Raises:
         WriteNotDoneError: Every send failed, and reading back showed that
             none took effect: safe to try again later.
-        OutcomeUnknownError: Reading back failed ``attempts`` times in a row.
+        OutcomeUnknownError: Reading back failed ``attempts`` times in a row,
+            or the write got no answer in time and was not found yet.
         CanvasError: A failure that leaves no doubt (a 400, a 501, ...), as raised.
     """
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
@@ -121,9 +146,21 @@ async def reconcile_write(
             found = await _settle(exc, find, attempts)
             if found is not None:
                 return found
+            if in_flight(exc):
+                raise _still_pending(exc) from exc
             if sent == attempts:
                 raise WriteNotDoneError(exc) from exc
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _still_pending(exc: Exception) -> OutcomeUnknownError:
+    """Return the error for a write without an answer in time that is not found (yet)."""
+    return OutcomeUnknownError(
+        f"{exc}; not found when read back, but the server may still apply it, so it is "
+        "not sent again: read the state back later (apply again)",
+        operation=str(getattr(exc, "operation", "write")),
+        account_id=getattr(exc, "account_id", None),
+    )
 
 
 async def _settle(

@@ -29,7 +29,7 @@ from canvas_async._errors import (
 from canvas_async._retry import Retries
 
 from ._engine import StoppedError
-from ._reconcile import WriteNotDoneError
+from ._reconcile import WriteNotDoneError, in_flight
 
 __all__ = [
     "DEFAULT_REQUEUE",
@@ -82,8 +82,13 @@ def transient(exc: BaseException) -> bool:
     """Whether ``exc`` may not happen again if the work is tried again later.
 
     Lost connections, timeouts, unknown outcomes, 429 and 500/502/503/504 are;
-    the server's refusals (400, 401, 403, 404, 409) and bad input are not.
+    the server's refusals (400, 401, 403, 404, 409) and bad input are not,
+    nor a write that got no answer in time (:func:`in_flight`): the server
+    may still apply it, and an attempt reading the state before it lands
+    would make it twice.
     """
+    if in_flight(exc):
+        return False
     if isinstance(exc, TransportError | WriteNotDoneError | RateLimitError):
         return True
     return isinstance(exc, ServerError) and exc.status in _TRANSIENT_STATUSES

@@ -21,7 +21,13 @@ import aiohttp
 import attrs
 import yarl
 
-from canvas_async._client import AuthMode, Canvas, organization_key, resolve_base_url
+from canvas_async._client import (
+    DEFAULT_MAX_CONCURRENCY,
+    AuthMode,
+    Canvas,
+    organization_key,
+    resolve_base_url,
+)
 from canvas_async._config import (
     AUTH_MODES,
     AUTH_VAR,
@@ -51,6 +57,7 @@ __all__ = [
     "auth_choice",
     "connect",
     "environ_for",
+    "pool_size",
     "refusal",
 ]
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
@@ -181,6 +188,27 @@ def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
     return value
 
 
+def pool_size(args: argparse.Namespace) -> int:
+    """Return the client's ``max_concurrency``: ``--max-requests``, else the client's
+    default raised to ``--concurrency`` (an account waiting for a request slot only
+    spends its ``--account-timeout``)."""
+    requests: int | None = getattr(args, "max_requests", None)
+    if requests is not None:
+        return requests
+    return max(DEFAULT_MAX_CONCURRENCY, getattr(args, "concurrency", None) or 0)
+
+
+def _note_pool(args: argparse.Namespace, out: Out) -> None:
+    """Say so when ``--max-requests`` holds fewer requests than ``--concurrency`` accounts."""
+    requests: int | None = getattr(args, "max_requests", None)
+    accounts: int | None = getattr(args, "concurrency", None)
+    if requests is not None and accounts is not None and accounts > requests:
+        out.info(
+            f"--concurrency {accounts} is above --max-requests {requests}: at most "
+            f"{requests} requests are in flight, so the other accounts wait for one"
+        )
+
+
 @contextlib.asynccontextmanager
 async def connect(
     args: argparse.Namespace, out: Out, *, writes: Writes | None = None
@@ -189,12 +217,15 @@ async def connect(
 
     ``writes``, for a command that writes, is what it converges: the client
     then sends through a session that holds the organization's lease
-    (:func:`~canvas_async.cli._shards.leased`) unless ``--no-lease``. Closing
-    revokes the tokens in token mode (one DeleteToken), whether the command
-    succeeded, failed or was interrupted. A refusal (401) raises with a note
-    that names the mode and what was refused (:func:`refusal`).
+    (:func:`~canvas_async.cli._shards.leased`, its pool :func:`pool_size`)
+    unless ``--no-lease``. Closing revokes the tokens in token mode (one
+    DeleteToken), whether the command succeeded, failed or was interrupted. A
+    refusal (401) raises with a note that names the mode and what was refused
+    (:func:`refusal`).
     """
     choice = auth_choice(args)
+    pool = pool_size(args)
+    _note_pool(args, out)
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
@@ -214,6 +245,7 @@ async def connect(
                     auth=choice.mode,
                     session=session,
                     timeout=timeout,
+                    max_concurrency=pool,
                 )
                 async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as c:
                     yield c
@@ -234,6 +266,7 @@ async def connect(
             auth=choice.mode,
             session=session,
             timeout=timeout,
+            max_concurrency=pool,
         )
         async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
             yield conn

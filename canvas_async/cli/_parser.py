@@ -31,7 +31,7 @@ DEFAULT_MAX_ATTEMPTS: Final = 5
 DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
-CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator")
+CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator", "max_requests")
 #: ``--auth``'s choices: ``canvas_async._config.AUTH_MODES``, repeated here
 #: because importing ``_config`` would load attrs and yarl into ``--help``.
 AUTH_MODES: Final[tuple[Literal["keys", "token", "auto"], ...]] = ("keys", "token", "auto")
@@ -109,6 +109,14 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
         action="store_true",
         default=default(False),
         help=f"run against the bundled emulator ({DEMO_ACCOUNTS} demo accounts, no keys needed)",
+    )
+    group.add_argument(
+        "--max-requests",
+        type=positive,
+        metavar="N",
+        default=default(None),
+        help="most requests in flight at once, across all accounts: the client's connection "
+        f"pool (default: {DEFAULT_CONCURRENCY}, or --concurrency where that is higher)",
     )
     return parent
 
@@ -321,7 +329,8 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
             "--concurrency",
             type=positive,
             default=DEFAULT_CONCURRENCY,
-            help="most accounts handled at once",
+            help="most accounts handled at once; a higher value raises the client's pool "
+            "to match, unless --max-requests sets it",
         )
         sub.add_argument("--report", metavar="PATH", help="also write the JSON report to PATH")
         sub.add_argument(

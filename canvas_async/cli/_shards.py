@@ -71,7 +71,10 @@ async def leased(
     client's timeout, capped to what the lease allows.
     """
     # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
+    import aiohttp  # noqa: PLC0415
+
     from canvas_async._deadline import remaining  # noqa: PLC0415
+    from canvas_async.cli._connect import pool_size  # noqa: PLC0415
     from canvas_async.provision.lease import (  # noqa: PLC0415
         WHOLE_FILE,
         Claim,
@@ -102,7 +105,9 @@ async def leased(
         out.info(f"waiting: {held}")
         await lease.acquire(wait=wait)
     try:
-        async with guarded_session(lease) as session:
+        # A pool as large as the client's (pool_size): aiohttp's default holds 100.
+        connector = aiohttp.TCPConnector(limit=pool_size(args))
+        async with guarded_session(lease, connector=connector) as session:
             yield session, fenced_timeout(lease)
     finally:
         await lease.release()

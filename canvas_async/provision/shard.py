@@ -1,11 +1,15 @@
-"""Split one desired-state file across workers: deterministic shards and the file's hash.
+"""Split one desired-state file across workers: balanced shards and the file's hash.
 
-An account belongs to shard ``blake2b(key) mod N``, where the key is how the
-file names it: its id (lower-case canonical form) or its e-mail (case-folded).
-The assignment depends on nothing but the key and ``N``, so every worker, on
-any machine and any Python (``hash()`` is salted per process), agrees on it,
-and an account keeps its shard when others are added to or removed from the
-file. Worker ``I`` of ``N`` converges only its own accounts::
+Shards go by rank: the file's accounts are sorted by a stable hash (blake2b)
+of the key the file names each by (its id, lower-case canonical form, or its
+e-mail, case-folded), and the account of rank ``r`` of ``M`` goes to shard
+``r * N // M``, so shard sizes differ by at most one. The assignment depends
+on nothing but the file's accounts and ``N``, so every worker reading the same
+file (its hash pinned by ``--expect-hash``) agrees on it, on any machine and
+any Python (``hash()`` is salted per process). Adding or removing an account
+shifts the ranks after it, so it may move other accounts to a neighbouring
+shard: a new file is a new run. Worker ``I`` of ``N`` converges only its own
+accounts::
 
     state = provision.shard.load_file("accounts.toml", expect_hash=hash_from_the_job)
     report = await provision.apply(canvas, state, shard=Shard(2, 8))
@@ -39,7 +43,7 @@ __all__ = [
     "file_hash",
     "load_bytes",
     "load_file",
-    "shard_of",
+    "rank_key",
 ]
 
 #: Prefix of every content hash: the algorithm, so it can change one day.
@@ -110,13 +114,13 @@ class Shard:
             raise ShardError(f"the environment variable {name} (the shard index) is not set")
         return cls(_whole(value, f"shard index in {name}", value), count)
 
-    def contains(self, account: AccountSpec) -> bool:
-        """Whether ``account`` belongs to this shard."""
-        return shard_of(account_key(account), self.count) == self.index
-
     def select(self, state: DesiredState) -> DesiredState:
-        """Return ``state`` with only this shard's accounts (each keeps its file index)."""
-        return attrs.evolve(state, accounts=tuple(a for a in state.accounts if self.contains(a)))
+        """Return ``state`` with only this shard's accounts (each keeps its file index).
+
+        The shard depends on the whole file (:func:`assign`), so pass the
+        state as read, not a part of it.
+        """
+        return attrs.evolve(state, accounts=tuple(assign(state.accounts, self.count)[self.index]))
 
 
 def _whole(text: str, what: str, whole: str) -> int:
@@ -133,17 +137,27 @@ def account_key(account: AccountSpec) -> str:
     return f"email:{(account.email or '').strip().casefold()}"
 
 
-def shard_of(key: str, count: int) -> int:
-    """Return the shard of ``key`` among ``count``: a stable hash, the same everywhere."""
+def rank_key(key: str) -> int:
+    """Return what accounts are ranked by: a stable hash of ``key``, the same everywhere."""
     digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count
+    return int.from_bytes(digest, "big")
 
 
 def assign(accounts: Iterable[AccountSpec], count: int) -> dict[int, list[AccountSpec]]:
-    """Return every shard index (all ``count`` of them) with its accounts, in file order."""
+    """Return every shard index (all ``count`` of them) with its accounts, in file order.
+
+    The account of rank ``r`` (by :func:`rank_key`, then key, then file order)
+    of ``M`` goes to shard ``r * count // M``: sizes differ by at most one.
+    """
     shards: dict[int, list[AccountSpec]] = {i: [] for i in range(Shard(0, count).count)}
-    for account in accounts:
-        shards[shard_of(account_key(account), count)].append(account)
+    listed = list(accounts)
+    keys = [account_key(account) for account in listed]
+    ranked = sorted(range(len(listed)), key=lambda n: (rank_key(keys[n]), keys[n], n))
+    where = [0] * len(listed)
+    for rank, position in enumerate(ranked):
+        where[position] = rank * count // len(listed)
+    for account, index in zip(listed, where, strict=True):
+        shards[index].append(account)
     return shards
 
 

@@ -11,6 +11,7 @@ that an emulator bug shows instead of passing for an API answer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -79,6 +80,7 @@ class _Entry:
     faults: list[str] = attrs.field(factory=list)
     took_effect: bool = False
     dropped: bool = False
+    hung_up: bool = False
 
     def freeze(self) -> RequestRecord:
         return RequestRecord(
@@ -90,6 +92,7 @@ class _Entry:
             status=None if self.dropped else self.status,
             faults=tuple(self.faults),
             took_effect=self.took_effect,
+            hung_up=self.hung_up,
         )
 
 
@@ -126,8 +129,13 @@ async def _record_and_contain(
     except web.HTTPException as exc:  # aiohttp's own 404, 405, 413 ...
         entry.status = exc.status
         raise
-    except ConnectionResetError:  # the client went away mid-request (e.g. it was killed)
+    except ConnectionResetError:  # the client went away while sending its request
         entry.status = None
+        entry.hung_up = True
+        raise
+    except asyncio.CancelledError:  # finish_abandoned=False: the client hung up, or closing
+        entry.status = None
+        entry.hung_up = request.transport is None
         raise
     except Exception as exc:
         logger.exception("the emulator failed on %s %s", request.method, request.path)
@@ -136,6 +144,8 @@ async def _record_and_contain(
         return text_answer("Internal emulator error; see the log", status=500)
     else:
         entry.status = response.status
+        # The answer is written after this: a client gone by now never reads it.
+        entry.hung_up = request.transport is None and not entry.dropped
         return response
     finally:
         emulation.state.requests.append(entry.freeze())
@@ -154,6 +164,10 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     faults = emulation.faults
     entry = request[_ENTRY]
     entry.operation = route.key
+    # Receive the whole request first, as a server does before it serves it:
+    # aiohttp fails a later read once the client hangs up, even of a body that
+    # arrived, which would quietly drop an unanswered write (finish_abandoned).
+    await request.read()
 
     refused = faults.throttle(route.key, time.monotonic())
     if refused is not None:

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
     from ._dialect import Dialect
     from ._server import CanvasEmulator
 
-__all__ = ["DEMO_ACCOUNTS", "add_emulator_options", "at_least", "command", "main", "seconds"]
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "add_emulator_options",
+    "at_least",
+    "command",
+    "emulator_of",
+    "main",
+    "seconds",
+]
 
 _LOG_LIMIT: Final = 10_000
 #: Managed accounts the emulator is seeded with by default, however it is
@@ -95,6 +103,14 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
         "scheduler=text|empty|true, account=id|empty, delete=true|empty|guid, "
         "accounts=both|accounts|clients; drift: rename=Old:New, require=Dto.property "
         "(repeatable; 'metadata' for every answer as GetMetaData states it)",
+    )
+    parser.add_argument(
+        "--finish-abandoned",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve a request to the end when its client hangs up before the answer, as a "
+        "real server does: a write then takes effect unanswered (--no-finish-abandoned: "
+        "stop it at the hang-up)",
     )
 
 
@@ -195,10 +211,8 @@ async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
     out.flush()
 
 
-def run(args: argparse.Namespace, prog: str) -> int:
-    """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
-    import asyncio  # noqa: PLC0415
-
+def emulator_of(args: argparse.Namespace) -> CanvasEmulator:
+    """Return the emulator the options describe, not started."""
     from ._faults import RandomFaults  # noqa: PLC0415 - aiohttp only once it is asked for
     from ._server import CanvasEmulator  # noqa: PLC0415
 
@@ -214,9 +228,18 @@ def run(args: argparse.Namespace, prog: str) -> int:
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
         dialect=_dialect(args.answer),
+        finish_abandoned=args.finish_abandoned,
     )
     if args.faults:
         emulator.faults.add(RandomFaults(), fraction=args.faults)
+    return emulator
+
+
+def run(args: argparse.Namespace, prog: str) -> int:
+    """Serve the emulator the options describe until Ctrl-C or SIGTERM; return the status."""
+    import asyncio  # noqa: PLC0415
+
+    emulator = emulator_of(args)
     try:
         asyncio.run(_serve(emulator, args.accounts, sys.stdout))
     except KeyboardInterrupt:

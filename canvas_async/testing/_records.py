@@ -209,6 +209,8 @@ class RequestRecord:
         faults: Names of the injected faults that fired, in order.
         took_effect: Whether the operation itself ran to success (its state
             change happened), whatever the client was then told.
+        hung_up: Whether the client hung up (a timeout, a cancelled task)
+            before the answer was ready: it never saw ``status``.
     """
 
     time: float
@@ -219,6 +221,7 @@ class RequestRecord:
     status: int | None
     faults: tuple[str, ...]
     took_effect: bool
+    hung_up: bool = False
 
 
 # -- JSON ---------------------------------------------------------------------

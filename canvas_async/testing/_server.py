@@ -69,6 +69,12 @@ class CanvasEmulator:
         dialect: Which documented answer each operation gives where the
             vendor's pages disagree, and any drift of the catalogue (see
             :class:`Dialect`); the pages' own examples by default.
+        finish_abandoned: Serve a request to the end when its client hangs up
+            before the answer (a timeout, a cancelled task), as a real server
+            does: a write then takes effect unanswered (``took_effect`` and
+            ``hung_up`` in the log). ``False`` stops the request at the
+            hang-up instead, so one still delayed by :class:`Latency` takes
+            no effect.
 
     Attributes:
         consumer: The ``Consumer`` key the emulator accepts (random per instance).
@@ -77,6 +83,7 @@ class CanvasEmulator:
         faults: Faults to inject (see :class:`Faults`).
         clock: The clock in use.
         dialect: The answers given where the pages disagree.
+        finish_abandoned: Whether a request whose client hung up is served to the end.
     """
 
     auth: AuthMode
@@ -85,6 +92,7 @@ class CanvasEmulator:
     clock: Clock
     host: str
     dialect: Dialect
+    finish_abandoned: bool
     consumer: str = attrs.field(repr=False)
     secret_key: str = attrs.field(repr=False)
     _port: int = attrs.field(repr=False)
@@ -106,6 +114,7 @@ class CanvasEmulator:
         log_limit: int | None = None,
         run_block_seconds: float = 0.0,
         dialect: Dialect | None = None,
+        finish_abandoned: bool = True,
     ) -> None:
         if auth not in ("keys", "token"):
             raise ValueError(f"auth must be 'keys' or 'token', not {auth!r}")
@@ -138,6 +147,7 @@ class CanvasEmulator:
             clock=clock,
             host=host,
             dialect=Dialect() if dialect is None else dialect,
+            finish_abandoned=finish_abandoned,
             # The keys' formats follow the documentation's examples.
             consumer=secrets.token_hex(32).upper(),
             secret_key=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
@@ -173,7 +183,12 @@ class CanvasEmulator:
             dialect=self.dialect,
         )
         # In-flight requests get a second to finish when the emulator closes.
-        runner = web.AppRunner(build_app(emulation), access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(
+            build_app(emulation),
+            access_log=None,
+            shutdown_timeout=1.0,
+            handler_cancellation=not self.finish_abandoned,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self._port)

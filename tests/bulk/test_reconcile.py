@@ -9,13 +9,18 @@ import pytest
 
 from canvas_async import (
     Canvas,
+    CanvasConnectionError,
+    CanvasTimeoutError,
     OutcomeUnknownError,
     PermissionDeniedError,
     ServerError,
+    Timeout,
     ValidationError,
     bulk,
 )
-from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
+from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus, Latency
+from tests.shards.shard_support import until
+from tests.support import TEST_TIMEOUT
 
 QUIN_CREDENTIALS = {"apikey": "k", "environment": "test"}
 
@@ -116,6 +121,46 @@ async def test_reads_that_keep_failing_leave_the_outcome_unknown(
 
     assert reg.sent("list_reg_applications") == 2
     assert reg.sent("create_reg_application") == 1
+
+
+#: How long the emulator holds the write, against a client that waits READ_TIMEOUT.
+HOLD = 2.0
+READ_TIMEOUT = 0.2
+
+
+@pytest.mark.canvas_client(retries=0, timeout=Timeout(total=TEST_TIMEOUT, read=READ_TIMEOUT))
+async def test_a_write_without_an_answer_in_time_is_not_sent_again(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    """The server may still be serving it: reading back too soon cannot prove it failed."""
+    reg = _Register(emu, canvas)
+    emu.faults.add(Latency(HOLD), operations={"create_reg_application"}, times=1)
+
+    with pytest.raises(OutcomeUnknownError, match="may still") as info:
+        await bulk.reconcile_write(reg.send, reg.find)
+
+    assert bulk.in_flight(info.value)
+    assert not bulk.transient(info.value)  # not requeued at once either
+    assert reg.sent("list_reg_applications") == 1  # read back, found nothing yet
+    # The server finishes the write it was given; it was sent once, so it exists once.
+    await until(lambda: reg.sent("create_reg_application") == 1)
+    assert len(reg.stored()) == 1
+
+
+def test_only_an_unknown_outcome_for_want_of_an_answer_is_in_flight() -> None:
+    lost = OutcomeUnknownError("lost", operation="RegApplication")
+    lost.__cause__ = CanvasConnectionError("reset", operation="RegApplication")
+    timed_out = OutcomeUnknownError("no answer", operation="RegApplication")
+    timed_out.__cause__ = CanvasTimeoutError("no answer in time", operation="RegApplication")
+
+    never_sent = CanvasTimeoutError("no connection in time", operation="RegApplication")
+
+    assert not bulk.in_flight(lost)
+    assert not bulk.in_flight(_server_error(504))
+    assert not bulk.in_flight(never_sent)  # a timeout before sending: resending is safe
+    assert bulk.in_flight(timed_out)
+    assert bulk.transient(lost)
+    assert not bulk.transient(timed_out)
 
 
 async def test_a_clear_refusal_is_raised_at_once(emu: CanvasEmulator, canvas: Canvas) -> None:

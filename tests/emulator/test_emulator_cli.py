@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from canvas_async._routes import CONSUMER_HEADER, SECRET_KEY_HEADER
+from canvas_async.cli._parser import build_parser
+from canvas_async.testing import _cli as _emulator_cli
 
 # The console script the package installs, next to this interpreter.
 COMMAND = [str(Path(sys.executable).with_name("canvas-async-emulator"))]
@@ -98,3 +102,25 @@ async def test_a_taken_port_is_reported() -> None:
     finally:
         process.terminate()
         await asyncio.wait_for(process.communicate(), 30)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "parse"),
+    [
+        ((), lambda argv: _emulator_cli._parser().parse_args(argv)),
+        (("emulator",), lambda argv: build_parser().parse_args(argv)),
+    ],
+    ids=["canvas-async-emulator", "canvas-async emulator"],
+)
+@pytest.mark.parametrize(
+    ("flags", "finish"),
+    [((), True), (("--no-finish-abandoned",), False), (("--finish-abandoned",), True)],
+)
+def test_finish_abandoned_is_the_default_and_can_be_turned_off(
+    prefix: tuple[str, ...],
+    parse: Callable[[list[str]], argparse.Namespace],
+    flags: tuple[str, ...],
+    finish: bool,
+) -> None:
+    emulator = _emulator_cli.emulator_of(parse([*prefix, *flags]))
+    assert emulator.finish_abandoned is finish

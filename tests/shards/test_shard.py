@@ -18,7 +18,7 @@ from canvas_async.provision.shard import (
     assign,
     file_hash,
     load_file,
-    shard_of,
+    rank_key,
 )
 from canvas_async.provision.spec import AccountSpec
 from tests.shards.shard_support import write_file
@@ -26,26 +26,34 @@ from tests.shards.shard_support import write_file
 IDS = [uuid.UUID(int=n * 7919 + 1) for n in range(400)]
 
 
-def test_assignment_is_a_fixed_function_of_the_key() -> None:
+def _where(accounts: list[AccountSpec], count: int) -> list[int]:
+    """The shard of each account, in file order."""
+    index = {id(a): i for i, group in assign(accounts, count).items() for a in group}
+    return [index[id(a)] for a in accounts]
+
+
+def test_assignment_is_a_fixed_function_of_the_file() -> None:
     # Pinned: a change of hash would move accounts to other shards between
     # releases, and two versions in one fleet would overlap.
-    assert shard_of("id:00000000-0000-0000-0000-000000000001", 8) == 4
-    assert [shard_of(f"email:user{n}@example.org", 8) for n in range(8)] == [
-        0, 5, 1, 2, 3, 5, 2, 3
-    ]  # fmt: skip
-    assert shard_of("email:a@example.org", 1) == 0
+    assert rank_key("id:00000000-0000-0000-0000-000000000001") == 3467725506036046964
+    emails = [AccountSpec(email=f"user{n}@example.org") for n in range(8)]
+    assert _where(emails, 3) == [0, 0, 2, 0, 1, 1, 1, 2]
+    assert _where(emails, 1) == [0] * 8
 
 
 def test_assignment_is_the_same_in_another_interpreter() -> None:
     """Python's hash() is salted per process; the assignment must not be."""
-    keys = [account_key(AccountSpec(id=i)) for i in IDS[:50]]
-    here = [shard_of(k, 8) for k in keys]
+    ids = [str(i) for i in IDS[:50]]
+    here = _where([AccountSpec(id=uuid.UUID(i)) for i in ids], 8)
     program = (
-        "import sys; from canvas_async.provision.shard import shard_of; "
-        "print([shard_of(k, 8) for k in sys.argv[1:]])"
+        "import sys, uuid; from canvas_async.provision.shard import assign; "
+        "from canvas_async.provision.spec import AccountSpec; "
+        "specs = [AccountSpec(id=uuid.UUID(i)) for i in sys.argv[1:]]; "
+        "where = {id(a): i for i, group in assign(specs, 8).items() for a in group}; "
+        "print([where[id(a)] for a in specs])"
     )
     there = subprocess.run(  # noqa: S603 - our interpreter
-        [sys.executable, "-c", program, *keys],
+        [sys.executable, "-c", program, *ids],
         capture_output=True,
         text=True,
         check=True,
@@ -59,30 +67,36 @@ def test_keys_name_accounts_as_the_file_does() -> None:
     assert account_key(AccountSpec(email=" Ops@Example.ORG ")) == "email:ops@example.org"
 
 
-def test_every_account_is_in_exactly_one_shard_and_the_spread_is_even() -> None:
-    specs = [AccountSpec(id=i, index=n) for n, i in enumerate(IDS)]
-    shards = assign(specs, 8)
-    assert sorted(shards) == list(range(8))
-    assert sorted(a.index for group in shards.values() for a in group) == list(range(400))
-    assert all(30 <= len(group) <= 70 for group in shards.values()), {
-        i: len(g) for i, g in shards.items()
-    }
+@pytest.mark.parametrize("count", [1, 2, 3, 7, 8, 16, 64])
+@pytest.mark.parametrize("size", [0, 1, 5, 63, 400, 401])
+def test_every_account_is_in_exactly_one_shard_and_sizes_differ_by_one_at_most(
+    count: int, size: int
+) -> None:
+    specs = [AccountSpec(id=i, index=n) for n, i in enumerate(IDS[:size])]
+    if size > len(IDS):
+        specs.append(AccountSpec(email="extra@example.org", index=size - 1))
+    shards = assign(specs, count)
+    assert sorted(shards) == list(range(count))
+    assert sorted(a.index for group in shards.values() for a in group) == list(range(len(specs)))
+    sizes = [len(group) for group in shards.values()]
+    assert max(sizes) - min(sizes) <= 1, sizes
     state = provision.DesiredState(tuple(specs))
-    for index in range(8):
-        picked = Shard(index, 8).select(state).accounts
+    for index in range(count):
+        picked = Shard(index, count).select(state).accounts
         assert picked == tuple(shards[index])  # file order and file index kept
 
 
-def test_adding_accounts_moves_no_other_account() -> None:
-    before = {
-        a.id: i
-        for i, group in assign([AccountSpec(id=x) for x in IDS[:300]], 8).items()
-        for a in group
-    }
-    after = {
-        a.id: i for i, group in assign([AccountSpec(id=x) for x in IDS], 8).items() for a in group
-    }
-    assert all(after[k] == v for k, v in before.items())
+def test_400_accounts_in_8_shards_are_50_each() -> None:
+    sizes = [len(g) for g in assign([AccountSpec(id=x) for x in IDS], 8).values()]
+    assert sizes == [50] * 8
+
+
+def test_adding_an_account_moves_others_at_most_to_a_neighbouring_shard() -> None:
+    before = dict(zip(IDS[:300], _where([AccountSpec(id=x) for x in IDS[:300]], 8), strict=True))
+    after = dict(zip(IDS[:301], _where([AccountSpec(id=x) for x in IDS[:301]], 8), strict=True))
+    moves = [after[k] - v for k, v in before.items()]
+    assert set(moves) <= {-1, 0, 1}
+    assert moves.count(0) > len(moves) // 2  # most stay where they were
 
 
 @pytest.mark.parametrize(
