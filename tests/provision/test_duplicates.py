@@ -8,6 +8,8 @@ before it reads the account again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -243,3 +245,35 @@ async def test_an_account_apply_did_not_write_to_is_not_read_again(
     assert again.ok
     reads = [str(r.operation) for r in emu.log[before:] if r.account_header is not None]
     assert sorted(reads) == ["list_reg_applications"] * 3 + ["list_workflows"] * 3
+
+
+async def test_the_check_reads_both_collections_at_once(emu: CanvasEmulator) -> None:
+    """After its writes, an account's registrations and workflows are read in one latency."""
+    account = emu.state.managed_ids[0]
+    reads = {"RegApplications", "Workflows"}
+    wrote = asyncio.Event()
+    requested: set[str] = set()
+    both = asyncio.Event()
+    met: list[bool] = []
+
+    async def on_request(event: CallEvent) -> None:
+        if event.call.account_id != account:
+            return
+        if event.call.operation == "WorkflowScheduler":
+            wrote.set()
+        if not wrote.is_set() or event.call.operation not in reads:
+            return
+        requested.add(event.call.operation)
+        if requested == reads:
+            both.set()
+        # Reads sent one after another never both get here: the first gives up waiting.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await both.wait()
+        met.append(both.is_set())
+
+    async with client_of(emu, hooks=Hooks(on_request=on_request)) as canvas:
+        report = await provision.apply(canvas, _state(emu, 1), environ=ENV)
+
+    assert report.ok, report.table()
+    assert met == [True, True]
