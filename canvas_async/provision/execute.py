@@ -45,6 +45,7 @@ from canvas_async.provision.plan import (
     Action,
     Catalog,
     Change,
+    Duplicate,
     block_variables,
     check,
     diff,
@@ -130,7 +131,9 @@ async def apply(
     """Bring every account to its desired state; return what happened to each.
 
     Safe to run again after any failure or interruption: each run reads the
-    accounts afresh and only makes what is still missing.
+    accounts afresh and only makes what is still missing. Each account it
+    wrote to is read again at the end; it is ``done`` only when found as
+    declared, without duplicates (see the module's docstring).
 
     Args:
         canvas: The client; its limits bound the requests.
@@ -659,7 +662,7 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
     reason = result.describe_error() or None
     last = run.last_read
     drift = last.drift if last is not None else ()
-    duplicates = last.duplicates if last is not None else ()
+    duplicates = _left(last.duplicates, run.results) if last is not None else ()
     unfixable = False
     if status is Status.DONE and last is not None and not last.converged:
         status = Status.FAILED
@@ -692,6 +695,19 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         duplicates=duplicates,
         unfixable=unfixable,
     )
+
+
+def _left(
+    duplicates: Sequence[Duplicate], results: Sequence[ChangeResult]
+) -> tuple[Duplicate, ...]:
+    """``duplicates`` without the extra workflows deleted since they were read."""
+    gone = {
+        r.change.workflow_id
+        for r in results
+        if r.change.action is Action.DELETE_DUPLICATE and r.status is ChangeStatus.DONE
+    }
+    left = (attrs.evolve(d, extra=tuple(i for i in d.extra if i not in gone)) for d in duplicates)
+    return tuple(d for d in left if d.extra)
 
 
 def _not_converged(last: AccountPlan) -> tuple[str, bool]:
