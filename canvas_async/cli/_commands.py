@@ -301,13 +301,15 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out, writes=_shards.Writes(state, shard)) as conn:
         environ = _environ(state, conn, out)
         if _asks(args, conn, out):
-            from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw
+            from canvas_async.cli._present import show_plan, touched  # noqa: PLC0415 - rich
 
             planned = await _plan(conn, state, args, out, shard)
             show_plan(planned, out, verbose=args.verbose)
-            if not planned.pending:
+            if not touched(planned):
                 out.line("Nothing to apply.")
-                return _exit.OK if planned.ok else _exit.FAILED
+                if not planned.ok:
+                    return _exit.FAILED
+                return _exit.UNFIXABLE if planned.unfixable else _exit.OK
             if not _confirmed(out, planned):
                 out.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED

@@ -7,20 +7,36 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from canvas_async.provision.report import RunReport
 
-__all__ = ["FAILED", "INTERRUPTED", "OK", "PENDING", "TERMINATED", "UNKNOWN", "USAGE", "for_report"]
+__all__ = [
+    "FAILED",
+    "INTERRUPTED",
+    "OK",
+    "PENDING",
+    "TERMINATED",
+    "UNFIXABLE",
+    "UNKNOWN",
+    "USAGE",
+    "for_report",
+]
 
 OK: Final = 0
 """Everything asked for is done (apply: every account done)."""
 FAILED: Final = 1
-"""Something failed: an API error, refused keys, an account that failed or
-was left with drift."""
+"""Something failed: an API error, refused keys, an account that failed (or
+was found not converged after apply) for a reason another run may not meet."""
 USAGE: Final = 2
 """Bad input, refused before anything was sent: arguments, the desired-state
 file, a cron expression, an unset environment reference, missing keys."""
 UNKNOWN: Final = 3
 """No failure, but a write's outcome is unknown: run ``apply`` again."""
 PENDING: Final = 4
-"""``plan --detailed-exitcode``: there are changes or drift to apply."""
+"""``plan --detailed-exitcode``: there are changes, drift or duplicates."""
+UNFIXABLE: Final = 5
+"""``apply``: the only accounts that failed differ in what running apply
+again will not fix: drift without ``--replace``, or duplicate registrations
+(the API cannot delete them; remove the extra ones in Canvas). Nothing to
+retry until someone acts: a Kubernetes Job's ``podFailurePolicy`` can
+``FailIndex`` on it."""
 INTERRUPTED: Final = 130
 """Interrupted (Ctrl-C, SIGINT): ``apply`` started no new work, let what was
 in flight finish and reported what was done; a second Ctrl-C cancels it."""
@@ -32,8 +48,11 @@ def for_report(report: RunReport) -> int:
     """Return the exit status of an apply."""
     from canvas_async.provision.report import Status  # noqa: PLC0415 - keeps --help light
 
-    if any(a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED) for a in report.accounts):
+    failed = [
+        a for a in report.accounts if a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED)
+    ]
+    if any(not a.unfixable for a in failed):
         return FAILED
     if report.count(Status.OUTCOME_UNKNOWN):
-        return UNKNOWN
-    return OK
+        return UNKNOWN  # running again does help these
+    return UNFIXABLE if failed else OK

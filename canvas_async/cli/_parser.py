@@ -42,8 +42,9 @@ server: CANVAS_ENV or --env (dev, prd, or a base URL ending in /api),
 auth mode: CANVAS_AUTH or --auth (keys, token, or auto: ask the server; the default).
 output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
-(apply again), 4 plan --detailed-exitcode found changes, 130 interrupted
-(SIGINT), 143 terminated (SIGTERM).
+(apply again), 4 plan --detailed-exitcode found changes, 5 apply left only what
+another apply will not fix (drift without --replace, duplicate registrations),
+130 interrupted (SIGINT), 143 terminated (SIGTERM).
 """
 
 _COMMANDS: Final = "canvas_async.cli._commands"
@@ -355,7 +356,7 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
             sub.add_argument(
                 "--detailed-exitcode",
                 action="store_true",
-                help="exit 4 when there is anything to apply",
+                help="exit 4 when there is anything to apply, drift or a duplicate",
             )
         _shard_options(sub, apply=name == "apply")
     shards = build.command(

@@ -2,10 +2,11 @@
 
 A plan reads like Terraform's: one ``+ ~ -`` line per distinct change, the
 same change on many accounts grouped into one line, and a last line
-``Plan: N to add, M to change, K to destroy, across A of B accounts.``. An
-apply ends with its summary and then every account that needs attention
-(failed or outcome unknown) with its reason, so the end of the output is
-what needs reading.
+``Plan: N to add, M to change, K to destroy, across A of B accounts.``
+(followed by one about duplicates apply cannot remove, if any). An apply
+ends with its summary and then every account that needs attention (failed or
+outcome unknown) with its reason, so the end of the output is what needs
+reading.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
         drift = _grouped((d.describe(), a.label) for a in report.accounts for d in a.drift)
         for text, labels in drift.items():
             yield f"[yellow]  ![/] drift {escape(text)} {_on(labels)}"
+        kept = _grouped(
+            (d.describe(), a.label)
+            for a in report.accounts
+            for d in a.duplicates
+            if not d.removable
+        )
+        for text, labels in kept.items():
+            yield f"[red]  ![/] duplicate {escape(text)} {_on(labels)}"
         notes = _grouped((n, a.label) for a in report.accounts for n in a.notes)
         for text, labels in notes.items():
             yield f"[dim]  # {escape(text)} {_on(labels)}[/]"
@@ -75,7 +84,7 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
 
 def _per_account(report: RunReport) -> Iterator[str]:
     for account in report.accounts:
-        if not (account.changes or account.drift or account.notes):
+        if not (account.changes or account.drift or account.duplicates or account.notes):
             continue
         head = account.label
         if account.account_id and str(account.account_id) != account.label:
@@ -85,6 +94,11 @@ def _per_account(report: RunReport) -> Iterator[str]:
             symbol = SYMBOLS[c.change.action]
             yield f"  [{_COLOURS[symbol]}]{symbol:>3}[/] {escape(c.change.describe())}"
         yield from (f"[yellow]    ! drift[/] {escape(d.describe())}" for d in account.drift)
+        yield from (
+            f"[red]    ! duplicate[/] {escape(d.describe())}"
+            for d in account.duplicates
+            if not d.removable
+        )
         yield from (f"[dim]    # {escape(note)}[/]" for note in account.notes)
 
 
@@ -104,12 +118,21 @@ def plan_summary(report: RunReport) -> str:
 
 
 def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
-    """Print the plan and its last line."""
+    """Print the plan and its last line (and one about duplicates apply cannot remove)."""
     for line in plan_lines(report, verbose=verbose):
         out.styled(line)
-    if any(a.changes or a.drift or a.notes for a in report.accounts):
+    if any(a.changes or a.drift or a.duplicates or a.notes for a in report.accounts):
         out.line()
     out.styled(f"[bold]{plan_summary(report)}[/]")
+    kept = report.summary()["duplicate_registrations"]
+    if kept:
+        accounts = sum(1 for a in report.accounts if any(not d.removable for d in a.duplicates))
+        noun = "registration" if kept == 1 else "registrations"
+        where = "account" if accounts == 1 else "accounts"
+        out.styled(
+            f"[bold red]Not fixed by apply: {kept:,} duplicate {noun} on {accounts:,} {where} "
+            "(the API cannot delete registrations: remove them in Canvas).[/]"
+        )
 
 
 def _attention(account: AccountReport) -> str:
@@ -140,6 +163,11 @@ def attention_lines(report: RunReport) -> Iterator[str]:
         yield "outcome unknown: the write may or may not have happened; apply again to settle it"
     if any(a.drift for a in needs):
         yield "drift left in place: apply --replace recreates those workflows"
+    if any(not d.removable for a in needs for d in a.duplicates):
+        yield (
+            "duplicate registrations: the API cannot delete them; remove the extra ones in "
+            "Canvas (ids above), then apply again"
+        )
 
 
 def show_apply(report: RunReport, out: Out, *, verbose: bool) -> None:

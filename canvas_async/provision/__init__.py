@@ -18,7 +18,16 @@ from __future__ import annotations
 
 from canvas_async.provision.execute import AccountNotFoundError, apply, plan
 from canvas_async.provision.load import DesiredStateError, from_data, load, loads
-from canvas_async.provision.plan import AccountPlan, Action, Catalog, Change, Drift, check, diff
+from canvas_async.provision.plan import (
+    AccountPlan,
+    Action,
+    Catalog,
+    Change,
+    Drift,
+    Duplicate,
+    check,
+    diff,
+)
 from canvas_async.provision.report import (
     AccountReport,
     ChangeResult,
@@ -51,6 +60,7 @@ __all__ = [
     "DesiredState",
     "DesiredStateError",
     "Drift",
+    "Duplicate",
     "EnvRef",
     "MissingEnvironmentError",
     "NewAccount",

@@ -11,7 +11,13 @@ makes those changes in order.
 
 Every create goes through :func:`bulk.reconcile_write`: a clear answer is
 used as it is (no read-back), a doubtful one is settled by reading back, so
-nothing is ever duplicated. An account that fails transiently is requeued
+this run duplicates nothing. Another writer can (the API has no conditional
+write), so an account apply wrote to is read again at the end and diffed
+once more (verify: two reads). What that finds still to write (a duplicate
+workflow, a schedule undone) is written in one more pass and read again; an
+account still off target then fails (``not converged after apply``), and one
+holding duplicates apply cannot delete (registrations) fails for good.
+An account that fails transiently is requeued
 (:func:`bulk.requeue`): read again and resumed from where it stands, with
 backoff, within its budget; a permanent failure (the server refuses a
 value) ends it at once with the server's reason. A :class:`bulk.Stop`
@@ -45,6 +51,7 @@ from canvas_async.provision.plan import (
     Action,
     Catalog,
     Change,
+    Duplicate,
     block_variables,
     check,
     diff,
@@ -130,7 +137,9 @@ async def apply(
     """Bring every account to its desired state; return what happened to each.
 
     Safe to run again after any failure or interruption: each run reads the
-    accounts afresh and only makes what is still missing.
+    accounts afresh and only makes what is still missing. Each account it
+    wrote to is read again at the end; it is ``done`` only when found as
+    declared, without duplicates (see the module's docstring).
 
     Args:
         canvas: The client; its limits bound the requests.
@@ -178,7 +187,7 @@ async def apply(
         # Stopped (the deadline, a signal) before the organization could be read:
         # every account is left, and the report says why.
         stop.ask(f"{reason} before the organization could be read ({exc})")
-        runs, work = [_AccountRun(spec, None) for spec in _picked(state, shard)], _left(stop)
+        runs, work = [_AccountRun(spec, None) for spec in _picked(state, shard)], _never_started(stop)
     else:
         runs, work = [ctx.account_run(spec) for spec in _picked(state, shard)], ctx.apply_account
     report = await _run(
@@ -202,14 +211,14 @@ async def apply(
     return _pinned(whole, state, shard)
 
 
-def _left(stop: bulk.Stop) -> Callable[[_AccountRun], Awaitable[None]]:
+def _never_started(stop: bulk.Stop) -> Callable[[_AccountRun], Awaitable[None]]:
     """The work of an account a stopped run never started."""
 
-    async def left(run: _AccountRun) -> None:
+    async def never_started(run: _AccountRun) -> None:
         run.stopped = True
         stop.check(started=False)
 
-    return left
+    return never_started
 
 
 def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
@@ -255,6 +264,18 @@ class _AccountRun:
     results: list[ChangeResult] = attrs.Factory(list)
     attempts: int = 0
     stopped: bool = False
+    #: The last read after this run's writes (None when it wrote nothing).
+    verified: AccountPlan | None = None
+
+    @property
+    def wrote(self) -> bool:
+        """Whether a write of this run took effect (or may have)."""
+        return any(r.status in _KEPT for r in self.results)
+
+    @property
+    def last_read(self) -> AccountPlan | None:
+        """The account as it was last read: after the writes, else before."""
+        return self.verified or self.plan
 
 
 @attrs.frozen
@@ -325,13 +346,17 @@ class _Context:
         return _AccountRun(spec, self.accounts.find(spec))
 
     async def read_and_diff(
-        self, spec: AccountSpec, account_id: uuid.UUID | None, *, fresh: bool
+        self, spec: AccountSpec, account_id: uuid.UUID | None, *, fresh: bool, check: bool = False
     ) -> AccountPlan:
         """Read the account (once per collection) and diff it against ``spec``.
 
         Args:
+            spec: The account's desired state.
+            account_id: Its id; None when it does not exist (yet).
             fresh: The account was created by this run: it holds nothing yet,
                 so nothing is read.
+            check: It is read to check this run's writes: both collections at
+                once (one latency, not two).
         """
         if account_id is None and spec.id is not None:
             raise AccountNotFoundError(spec.id)
@@ -340,10 +365,16 @@ class _Context:
                 spec, self.catalog, account_id=account_id, replace=self.replace, prune=self.prune
             )
         view = self.canvas.for_account(account_id)
-        with bulk.step("read registered applications"):
-            registrations = await view.reg_applications.list()
-        with bulk.step("read workflows"):
-            workflows = await view.workflows.list()
+        if check:
+            with bulk.step("verify: read registered applications and workflows"):
+                registrations, workflows = await _all(
+                    view.reg_applications.list(), view.workflows.list()
+                )
+        else:
+            with bulk.step("read registered applications"):
+                registrations = await view.reg_applications.list()
+            with bulk.step("read workflows"):
+                workflows = await view.workflows.list()
         return diff(
             spec,
             self.catalog,
@@ -359,16 +390,45 @@ class _Context:
     async def apply_account(self, run: _AccountRun) -> None:
         try:
             self.stop.check(started=False)
-            await bulk.requeue(
-                lambda attempt: self._attempt(run, attempt), self.requeue, stop=self.stop
-            )
+            await self._converge(run)
+            if not run.wrote:
+                return  # the first read was the check: nothing has changed since
+            await self._verify(run)
+            if run.verified is not None and run.verified.changes:
+                # Someone else wrote meanwhile (a duplicate, a schedule undone):
+                # one more pass from what was just read, then one more check.
+                await self._converge(run, run.verified)
+                await self._verify(run)
         except bulk.StoppedError:
             run.stopped = True
             raise
 
-    async def _attempt(self, run: _AccountRun, attempt: int) -> None:
-        """Bring the account to its desired state from where it stands now."""
-        run.attempts = attempt
+    async def _converge(self, run: _AccountRun, plan: AccountPlan | None = None) -> None:
+        """Make the account's changes, requeued after transient failures.
+
+        Args:
+            plan: What a read just found, to start from instead of reading again.
+        """
+
+        async def attempt(number: int) -> None:
+            await self._attempt(run, number, plan if number == 1 else None)
+
+        await bulk.requeue(attempt, self.requeue, stop=self.stop)
+
+    async def _verify(self, run: _AccountRun) -> None:
+        """Read the account again and diff it: what this run's writes left (no write)."""
+        self.stop.check(started=True)
+
+        async def read(_: int) -> AccountPlan:
+            return await self.read_and_diff(run.spec, run.account_id, fresh=False, check=True)
+
+        run.verified = await bulk.requeue(read, self.requeue, stop=self.stop)
+
+    async def _attempt(
+        self, run: _AccountRun, attempt: int, plan: AccountPlan | None = None
+    ) -> None:
+        """Bring the account to its desired state from where it stands now (or per ``plan``)."""
+        run.attempts += 1
         # What an earlier attempt did stays done, and a write left in doubt
         # stays so until the state is read; the rest is planned afresh.
         run.results = [r for r in run.results if r.status in _KEPT]
@@ -383,7 +443,9 @@ class _Context:
                 change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
                 run.account_id = await self._do(run, change, [], self._create_account(run.spec))
                 fresh = True
-        run.plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
+        if plan is None:
+            plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
+        run.plan = plan
         run.results = _settled(run.results, run.plan.changes)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
@@ -520,7 +582,7 @@ class _Executor:
         elif change.action is Action.UNSCHEDULE:
             assert change.workflow_id is not None
             await self.view.workflows.set_scheduler(change.workflow_id, None)
-        elif change.action is Action.DELETE_WORKFLOW:
+        elif change.action in (Action.DELETE_WORKFLOW, Action.DELETE_DUPLICATE):
             assert change.workflow_id is not None
             await self._delete(change.workflow_id)
         else:  # pragma: no cover - CREATE_ACCOUNT is made before the plan
@@ -597,7 +659,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
     plan = run.plan
     if plan.changes:
         status = Status.CHANGES
-    elif plan.drift:
+    elif not plan.converged:
         status = Status.DRIFT
     else:
         status = Status.IN_SYNC
@@ -608,6 +670,8 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
         tuple(ChangeResult(c, ChangeStatus.PLANNED) for c in plan.changes),
         plan.drift,
         plan.notes,
+        duplicates=plan.duplicates,
+        unfixable=plan.unfixable,
     )
 
 
@@ -623,12 +687,13 @@ _OUTCOMES = {
 def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> AccountReport:
     status = _OUTCOMES[result.outcome]
     reason = result.describe_error() or None
-    drift = run.plan.drift if run.plan is not None else ()
-    if status is Status.DONE and drift:
+    last = run.last_read
+    drift = last.drift if last is not None else ()
+    duplicates = _left(last.duplicates, run.results) if last is not None else ()
+    unfixable = False
+    if status is Status.DONE and last is not None and not last.converged:
         status = Status.FAILED
-        reason = "drift left in place (apply with --replace to recreate): " + "; ".join(
-            d.describe() for d in drift
-        )
+        reason, unfixable = _not_converged(last)
     elif isinstance(result.error, bulk.StoppedError):
         stopped = result.error
         status = Status.CANCELLED if stopped.started else Status.SKIPPED
@@ -636,6 +701,8 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         reason = f"not started: {stopped.reason}"
         if stopped.started:
             reason = f"stopped ({stopped.reason}) with {left} changes left"
+            if not left and run.wrote:
+                reason = f"stopped ({stopped.reason}) before its writes were read back"
     elif any(r.status is ChangeStatus.OUTCOME_UNKNOWN for r in run.results):
         # Cancelled with a write in flight: it may or may not have taken effect.
         status = Status.OUTCOME_UNKNOWN
@@ -652,4 +719,38 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         operation=result.operation,
         step=result.step,
         attempts=run.attempts,
+        duplicates=duplicates,
+        unfixable=unfixable,
     )
+
+
+def _left(
+    duplicates: Sequence[Duplicate], results: Sequence[ChangeResult]
+) -> tuple[Duplicate, ...]:
+    """``duplicates`` without the extra workflows deleted since they were read."""
+    gone = {
+        r.change.workflow_id
+        for r in results
+        if r.change.action is Action.DELETE_DUPLICATE and r.status is ChangeStatus.DONE
+    }
+    left = (attrs.evolve(d, extra=tuple(i for i in d.extra if i not in gone)) for d in duplicates)
+    return tuple(d for d in left if d.extra)
+
+
+def _not_converged(last: AccountPlan) -> tuple[str, bool]:
+    """Why an account whose changes were all made is not as declared, and whether
+    running apply again would fix it (not when all that is left is drift or
+    duplicate registrations)."""
+    parts = []
+    if last.changes:
+        what = "; ".join(c.describe() for c in last.changes)
+        parts.append(f"not converged after apply: still to do {what}")
+    kept = [d for d in last.duplicates if not d.removable]
+    if kept:
+        parts.append("duplicates: " + "; ".join(d.describe() for d in kept))
+    if last.drift:
+        parts.append(
+            "drift left in place (apply with --replace to recreate): "
+            + "; ".join(d.describe() for d in last.drift)
+        )
+    return " | ".join(parts), not last.changes

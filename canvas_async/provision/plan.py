@@ -12,6 +12,12 @@ description (``[canvas-async:<hex>]``): that is how a later plan sees that the
 file's variables changed. Variables, template, bound applications and
 description cannot be updated in place: such drift is reported, and the
 workflow is only recreated when ``replace`` is asked for.
+
+Two writers that meet (the API offers no conditional write) can leave an
+account holding two of what the file declares once: :func:`diff` reports each
+such :class:`Duplicate`. The extra workflows it created itself are deleted
+(``delete-duplicate``); registrations cannot be deleted through the API, so a
+duplicate registration is left for a person to remove.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 
@@ -39,6 +45,7 @@ __all__ = [
     "Catalog",
     "Change",
     "Drift",
+    "Duplicate",
     "check",
     "diff",
     "fingerprint",
@@ -60,6 +67,7 @@ class Action(enum.StrEnum):
     SCHEDULE = "schedule"
     UNSCHEDULE = "unschedule"
     DELETE_WORKFLOW = "delete-workflow"
+    DELETE_DUPLICATE = "delete-duplicate"
 
 
 @attrs.frozen
@@ -111,6 +119,43 @@ class Drift:
 
 
 @attrs.frozen
+class Duplicate:
+    """More than one object where the file declares one.
+
+    Attributes:
+        kind: ``"workflow"`` (workflows created here with the declared name)
+            or ``"registration"`` (registrations of the declared application
+            and tag).
+        target: The workflow's name, or the application's key in the file.
+        what: How a person finds them in Canvas (``QUIN tagged 'Quinyx'``).
+        kept: The one plan and apply use (see :func:`diff` for the rule).
+        extra: The others.
+    """
+
+    kind: Literal["workflow", "registration"]
+    target: str
+    what: str
+    kept: uuid.UUID
+    extra: tuple[uuid.UUID, ...]
+
+    @property
+    def removable(self) -> bool:
+        """Whether apply deletes the extras: workflows yes, registrations never (the API can't)."""
+        return self.kind == "workflow"
+
+    def describe(self) -> str:
+        """Return what was found and what to do about it, ids included."""
+        count = len(self.extra) + 1
+        ids = f"{self.kept} in use, extra {', '.join(map(str, self.extra))}"
+        if self.removable:
+            return f"{count} workflows named {self.what} ({ids}): apply deletes the extra ones"
+        return (
+            f"{count} registrations of {self.what} ({ids}): the API cannot delete "
+            "registrations; remove the extra ones in Canvas, then run apply again"
+        )
+
+
+@attrs.frozen
 class AccountPlan:
     """What one account needs.
 
@@ -119,9 +164,12 @@ class AccountPlan:
         account_id: Its id; None while it is still to be created.
         changes: The writes, in the order they are to be made.
         drift: Drift left in place because ``replace`` was not asked for.
-        notes: Things worth knowing that need no write (kept duplicates,
-            undeclared workflows that ``prune`` would delete).
+        notes: Things worth knowing that need no write (workflows of a
+            declared name not created here, undeclared workflows that
+            ``prune`` would delete).
         registrations: Application key to the id of its existing registration.
+        duplicates: Everything the account holds twice (or more) that the
+            file declares once; the extra workflows are also in ``changes``.
     """
 
     spec: AccountSpec
@@ -130,11 +178,17 @@ class AccountPlan:
     drift: tuple[Drift, ...] = ()
     notes: tuple[str, ...] = ()
     registrations: Mapping[str, uuid.UUID] = attrs.field(factory=dict)
+    duplicates: tuple[Duplicate, ...] = ()
 
     @property
     def converged(self) -> bool:
-        """Whether the account is as declared: nothing to write, no drift."""
-        return not self.changes and not self.drift
+        """Whether the account is as declared: nothing to write, no drift, no duplicate."""
+        return not self.changes and not self.drift and not self.duplicates
+
+    @property
+    def unfixable(self) -> bool:
+        """Whether it differs in what apply leaves in place: drift, duplicate registrations."""
+        return bool(self.drift) or any(not d.removable for d in self.duplicates)
 
 
 @attrs.frozen
@@ -351,6 +405,20 @@ def diff(
 
     ``spec`` must have passed :func:`check` against ``catalog``.
 
+    A declared workflow is found by its name, a declared application by its
+    application and tag (:func:`find_registration`). When more than one
+    matches, one is kept and the others are :class:`Duplicate` entries:
+
+    - of registrations, the one a workflow of the account is bound to (the
+      oldest such workflow's), else the first listed: removing the others
+      breaks no binding;
+    - of workflows, the first by: matching the file in what cannot be
+      updated in place (template, bindings, fingerprint, description: keeping
+      another would force a replacement), created here, scheduled as
+      declared (nothing to write), oldest (``dateCreated``), lowest id. The
+      others created here are deleted (``delete-duplicate``, with or without
+      ``prune``); one not created here is never touched, only noted.
+
     Args:
         spec: The account's desired state.
         catalog: The organization's applications and templates.
@@ -361,7 +429,7 @@ def diff(
         replace: Recreate workflows that drifted in what cannot be updated.
         prune: Delete workflows created here that the file no longer declares.
     """
-    planner = _Planner(catalog, list(workflows), replace=replace, prune=prune)
+    planner = _Planner(catalog, sorted(workflows, key=_age), replace=replace, prune=prune)
     if account_id is None:
         planner.changes.append(Change(Action.CREATE_ACCOUNT, spec.label, "not found"))
     reg_ids = {app.key: planner.registration(app, registrations) for app in spec.applications}
@@ -375,6 +443,7 @@ def diff(
         tuple(planner.drift),
         tuple(planner.notes),
         {key: reg_id for key, reg_id in reg_ids.items() if reg_id is not None},
+        tuple(planner.duplicates),
     )
 
 
@@ -389,6 +458,7 @@ class _Planner:
     changes: list[Change] = attrs.Factory(list)
     drift: list[Drift] = attrs.Factory(list)
     notes: list[str] = attrs.Factory(list)
+    duplicates: list[Duplicate] = attrs.Factory(list)
     kept: set[uuid.UUID] = attrs.Factory(set)
 
     def registration(
@@ -402,12 +472,22 @@ class _Planner:
             detail = f"{app.application} tag {app.tag!r}"
             self.changes.append(Change(Action.REGISTER, app.key, detail, application=app))
             return None
-        if len(found) > 1:
-            self.notes.append(
-                f"{len(found)} registrations of {app.application} tagged {app.tag!r}; "
-                f"using {found[0].id}"
+        if len(found) == 1:
+            return found[0].id
+        # The workflows are sorted oldest first: the oldest binding wins.
+        bound = [r for w in self.workflows for r in w.reg_application_ids]
+        ids = [r.id for r in found]
+        kept = min(ids, key=lambda i: bound.index(i) if i in bound else len(bound))
+        self.duplicates.append(
+            Duplicate(
+                "registration",
+                app.key,
+                f"{app.application} tagged {app.tag!r}",
+                kept,
+                tuple(i for i in ids if i != kept),
             )
-        return found[0].id
+        )
+        return kept
 
     def workflow(self, spec: WorkflowSpec, reg_ids: Mapping[str, uuid.UUID | None]) -> None:
         """Plan one declared workflow."""
@@ -423,12 +503,18 @@ class _Planner:
             self._schedule_new(spec)
             return
         judged = [(w, _drift_reasons(w, spec, template, marker, wanted)) for w in same_name]
-        # Keep the one that matches, else one created here, else the first.
-        current, reasons = min(judged, key=lambda pair: (bool(pair[1]), not _managed(pair[0])))
+        # The rule diff() documents; same_name is sorted oldest first, so min() keeps
+        # the oldest of equals.
+        current, reasons = min(
+            judged,
+            key=lambda pair: (
+                bool(pair[1]),
+                not _managed(pair[0]),
+                bool(_schedule_changes(spec, pair[0])),
+            ),
+        )
         self.kept.add(current.id)
-        for other, _ in judged:
-            if other.id != current.id:
-                self._duplicate(spec.name, other)
+        self._duplicates(spec.name, current, [w for w, _ in judged if w.id != current.id])
         if reasons and self.replace:
             detail = "; ".join(reasons)
             self.changes.append(
@@ -451,18 +537,29 @@ class _Planner:
         if spec.schedule is not None:
             self.changes.append(_schedule(spec, None))
 
-    def _duplicate(self, name: str, other: Workflow) -> None:
-        self.kept.add(other.id)
-        if not _managed(other):
-            self.notes.append(
-                f"another workflow named {name!r} ({other.id}) was not created here; left alone"
+    def _duplicates(self, name: str, current: Workflow, others: list[Workflow]) -> None:
+        """Plan deleting the extra workflows named ``name`` that were created here."""
+        extra = []
+        for other in others:
+            self.kept.add(other.id)  # never pruned as undeclared
+            if _managed(other) and _managed(current):
+                extra.append(other.id)
+                self.changes.append(
+                    Change(
+                        Action.DELETE_DUPLICATE,
+                        name,
+                        f"duplicate of {current.id}",
+                        workflow_id=other.id,
+                    )
+                )
+            else:
+                self.notes.append(
+                    f"another workflow named {name!r} ({other.id}) was not created here; left alone"
+                )
+        if extra:
+            self.duplicates.append(
+                Duplicate("workflow", name, repr(name), current.id, tuple(extra))
             )
-        elif self.prune:
-            self.changes.append(
-                Change(Action.DELETE_WORKFLOW, name, "duplicate", workflow_id=other.id)
-            )
-        else:
-            self.notes.append(f"duplicate workflow {name!r} ({other.id}); --prune deletes it")
 
     def leftovers(self) -> None:
         """Plan the workflows created here that the file no longer declares."""
@@ -482,6 +579,12 @@ class _Planner:
 
 def _managed(workflow: Workflow) -> bool:
     return split_description(workflow.description)[1] is not None
+
+
+def _age(workflow: Workflow) -> tuple[bool, float, int]:
+    """Sort key: oldest first, those without a creation date last, then by lowest id."""
+    created = workflow.date_created
+    return (created is None, created.timestamp() if created else 0.0, workflow.id.int)
 
 
 def _drift_reasons(

@@ -3,9 +3,12 @@
 A :class:`RunReport` holds one :class:`AccountReport` per account of the
 file. For ``apply`` each account ends ``done``, ``failed`` (with the reason)
 or ``outcome-unknown``; with ``fail_fast`` the accounts stopped early are
-``cancelled`` or ``skipped``. For ``plan`` each account is ``in-sync``,
-``changes``, ``drift`` or ``failed`` (its state could not be read). Every
-change carries its own status, so a report says exactly what was written.
+``cancelled`` or ``skipped``. An account apply wrote to is ``done`` only once
+read again and found as declared, without duplicates. For ``plan`` each
+account is ``in-sync``, ``changes``, ``drift`` (differences apply leaves in
+place) or ``failed`` (its state could not be read). Every change carries its
+own status, so a report says exactly what was written; every account, the
+duplicates it holds and whether running apply again would fix it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from canvas_async._convert import converter
-from canvas_async.provision.plan import Action, Change, Drift
+from canvas_async.provision.plan import Action, Change, Drift, Duplicate
 
 __all__ = [
     "REPORT_FORMAT",
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 #: Version of the JSON report's shape.
-REPORT_FORMAT: Final = 2
+REPORT_FORMAT: Final = 3
 
 
 class Status(enum.StrEnum):
@@ -49,6 +52,8 @@ class Status(enum.StrEnum):
     IN_SYNC = "in-sync"
     CHANGES = "changes"
     DRIFT = "drift"
+    """Nothing to write, but differences apply leaves in place: drift, or
+    duplicates it cannot delete."""
 
 
 class ChangeStatus(enum.StrEnum):
@@ -85,7 +90,12 @@ class AccountReport:
         operation: The API operation that failed, when known.
         step: What it was doing when it failed.
         attempts: How many times it was tried (apply): more than one after a
-            transient failure.
+            transient failure, or after its check found it not yet converged.
+        duplicates: What it holds more than once (apply: after its last
+            read); extra workflows are also deleted by ``delete-duplicate``.
+        unfixable: Whether it differs in what running apply again (with the
+            same options) will not fix: drift without ``replace``, duplicate
+            registrations. Set on accounts that fail for nothing else.
     """
 
     label: str
@@ -98,6 +108,8 @@ class AccountReport:
     operation: str | None = None
     step: str | None = None
     attempts: int = 0
+    duplicates: tuple[Duplicate, ...] = ()
+    unfixable: bool = False
 
     def count(self, status: ChangeStatus) -> int:
         """Return how many changes have ``status``."""
@@ -118,6 +130,7 @@ SYMBOLS: Final = {
     Action.SCHEDULE: "~",
     Action.UNSCHEDULE: "~",
     Action.DELETE_WORKFLOW: "-",
+    Action.DELETE_DUPLICATE: "-",
 }
 
 
@@ -130,6 +143,7 @@ _KINDS: Final[dict[Action, tuple[str, ...]]] = {
     Action.SCHEDULE: ("change",),
     Action.UNSCHEDULE: ("change",),
     Action.DELETE_WORKFLOW: ("destroy",),
+    Action.DELETE_DUPLICATE: ("destroy",),
 }
 
 
@@ -184,8 +198,18 @@ class RunReport:
 
     @property
     def pending(self) -> bool:
-        """Whether a plan found anything to change or drift."""
+        """Whether a plan found anything to change, drift or a duplicate."""
         return any(a.status in (Status.CHANGES, Status.DRIFT) for a in self.accounts)
+
+    @property
+    def unfixable(self) -> int:
+        """How many accounts differ in what running apply again will not fix.
+
+        Drift without ``replace``, and duplicate registrations (the API cannot
+        delete them): someone has to act (``--replace``, or remove the extra
+        registrations in Canvas) before another run can converge them.
+        """
+        return sum(1 for a in self.accounts if a.unfixable)
 
     def summary(self) -> dict[str, int]:
         """Return the counts a summary shows: accounts by status, then changes by kind.
@@ -195,6 +219,9 @@ class RunReport:
         changes planned (plan) or made (apply), split into ``add``,
         ``change`` and ``destroy`` (a replacement is one add and one
         destroy), and ``drifted_workflows`` counts drift left in place.
+        ``duplicate_workflows`` and ``duplicate_registrations`` count the
+        extra objects found (apply: left after its last read), ``unfixable``
+        the accounts that running apply again will not fix.
         """
         counts = {_summary_key(s): self.count(s) for s in self._statuses()}
         done = ChangeStatus.PLANNED if self.mode == "plan" else ChangeStatus.DONE
@@ -212,7 +239,13 @@ class RunReport:
             "changes": total,
             **kinds,
             "drifted_workflows": sum(len(a.drift) for a in self.accounts),
+            "duplicate_workflows": self._extra("workflow"),
+            "duplicate_registrations": self._extra("registration"),
+            "unfixable": self.unfixable,
         }
+
+    def _extra(self, kind: str) -> int:
+        return sum(len(d.extra) for a in self.accounts for d in a.duplicates if d.kind == kind)
 
     def _statuses(self) -> Sequence[Status]:
         if self.mode == "plan":
@@ -249,6 +282,13 @@ class RunReport:
                 f"; {_plural(summary['drifted_workflows'], 'drifted workflow')} "
                 "(--replace recreates them)"
             )
+        if summary["duplicate_registrations"]:
+            line += (
+                f"; {_plural(summary['duplicate_registrations'], 'duplicate registration')} "
+                "(the API cannot delete them: remove them in Canvas)"
+            )
+        if self.mode == "apply" and summary["duplicate_workflows"]:
+            line += f"; {_plural(summary['duplicate_workflows'], 'duplicate workflow')} left"
         return line + f" in {self.elapsed:.1f} s"
 
     def table(self, *, everything: bool = False) -> str:
@@ -288,6 +328,9 @@ class RunReport:
                 f"  {SYMBOLS[c.change.action]:>3} {c.change.describe()}" for c in account.changes
             )
             lines.extend(f"    ! drift {d.describe()}" for d in account.drift)
+            lines.extend(
+                f"    ! duplicate {d.describe()}" for d in account.duplicates if not d.removable
+            )
             lines.extend(f"    # {note}" for note in account.notes)
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
@@ -318,7 +361,9 @@ _JSON: Final = _report_converter()
 
 
 def _worth_a_row(account: AccountReport) -> bool:
-    return bool(account.changes or account.drift or account.status not in _QUIET)
+    return bool(
+        account.changes or account.drift or account.duplicates or account.status not in _QUIET
+    )
 
 
 _QUIET: Final = frozenset({Status.DONE, Status.IN_SYNC})
@@ -338,6 +383,8 @@ def _detail(account: AccountReport) -> str:
     parts = [account.by_action()] if account.changes else []
     if account.drift:
         parts.append(f"drift {len(account.drift)}")
+    if account.duplicates:
+        parts.append(f"duplicates {sum(len(d.extra) for d in account.duplicates)}")
     return ", ".join(parts)
 
 

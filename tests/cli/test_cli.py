@@ -109,6 +109,9 @@ async def test_help_lists_the_commands_and_exit_statuses() -> None:
     assert result.code == 0
     for word in ("apply", "plan", "schedule", "cron", "emulator", "exit status"):
         assert word in result.out
+    assert f"{_exit.UNFIXABLE} apply left only what another apply will not fix" in " ".join(
+        result.out.split()
+    )
 
 
 async def test_a_usage_error_exits_2() -> None:
@@ -218,7 +221,7 @@ async def test_plan_apply_converge_and_drift_needs_replace(
 
     path = _file(tmp_path, emu, filepath="/elsewhere")
     drifted = await cli("apply", str(path), env=env)
-    assert drifted.code == _exit.FAILED
+    assert drifted.code == _exit.UNFIXABLE  # another apply without --replace changes nothing
     assert "variables differ" in drifted.out
     replaced = await cli("apply", str(path), "--replace", env=env)
     assert replaced.code == 0, replaced.out
@@ -322,6 +325,20 @@ def test_exit_status_of_an_apply_report() -> None:
     assert _exit.for_report(report(Status.DONE, Status.OUTCOME_UNKNOWN)) == _exit.UNKNOWN
     assert _exit.for_report(report(Status.OUTCOME_UNKNOWN, Status.FAILED)) == _exit.FAILED
     assert _exit.for_report(report(Status.SKIPPED)) == _exit.FAILED
+
+    def unfixable(report: RunReport, *positions: int) -> RunReport:
+        accounts = list(report.accounts)
+        for i in positions:
+            accounts[i] = attrs.evolve(accounts[i], unfixable=True)
+        return attrs.evolve(report, accounts=tuple(accounts))
+
+    only = unfixable(report(Status.DONE, Status.FAILED), 1)
+    assert only.unfixable == 1
+    assert _exit.for_report(only) == _exit.UNFIXABLE
+    mixed = unfixable(report(Status.FAILED, Status.FAILED), 1)
+    assert _exit.for_report(mixed) == _exit.FAILED  # another run may fix the first
+    doubt = unfixable(report(Status.OUTCOME_UNKNOWN, Status.FAILED), 1)
+    assert _exit.for_report(doubt) == _exit.UNKNOWN  # another run settles the doubt
 
 
 async def test_the_emulator_command_serves_until_interrupted() -> None:

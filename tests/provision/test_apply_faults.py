@@ -148,9 +148,10 @@ async def test_an_account_whose_writes_are_refused_fails_alone_with_the_reason(
     assert len(refused_writes) == 1  # refused once, not tried again
 
 
-async def test_an_existing_empty_account_takes_six_requests(
+async def test_an_existing_empty_account_takes_six_requests_and_two_to_check_them(
     emu: CanvasEmulator, canvas: Canvas
 ) -> None:
+    """Two reads, four writes, then the two reads again (verify): 8 requests."""
     ids = emu.state.managed_ids[:3]
     state = DesiredState(_state(emu).accounts[:3])
     before = len(emu.log)
@@ -163,8 +164,8 @@ async def test_an_existing_empty_account_takes_six_requests(
             r.operation for r in emu.log[before:] if r.account_header == str(account_id)
         )
         assert sent == {
-            "list_reg_applications": 1,
-            "list_workflows": 1,
+            "list_reg_applications": 2,
+            "list_workflows": 2,
             "create_reg_application": 2,
             "create_workflow": 1,
             "workflow_scheduler": 1,

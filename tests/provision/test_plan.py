@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -18,6 +20,7 @@ from canvas_async.provision.load import loads
 from canvas_async.provision.plan import (
     Action,
     Catalog,
+    Duplicate,
     check,
     diff,
     fingerprint,
@@ -223,24 +226,110 @@ def test_prune_deletes_only_managed_workflows_no_longer_declared() -> None:
     ]
 
 
-def test_the_matching_one_of_duplicates_is_kept() -> None:
+def test_the_matching_one_of_duplicates_is_kept_and_the_other_deleted_without_prune() -> None:
     spec = _spec()
     regs, workflow = _in_sync(spec)
     stale = attrs.evolve(workflow, id=uuid.uuid4(), workflow_template_id=None)
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[stale, workflow])
+
+    assert plan.drift == ()
+    assert [(c.action, c.workflow_id, c.detail) for c in plan.changes] == [
+        (Action.DELETE_DUPLICATE, stale.id, f"duplicate of {workflow.id}")
+    ]
+    assert plan.duplicates == (
+        Duplicate("workflow", "Export", "'Export'", workflow.id, (stale.id,)),
+    )
+    assert plan.duplicates[0].removable
+    assert not plan.unfixable
+    assert not plan.converged
+
+
+def _created(workflow: Workflow, minute: int, **changes: Any) -> Workflow:
+    return attrs.evolve(
+        workflow, id=uuid.uuid4(), date_created=datetime(2024, 5, 1, 8, minute, tzinfo=UTC),
+        **changes,
+    )  # fmt: skip
+
+
+def test_of_equal_duplicates_the_one_scheduled_as_declared_is_kept_then_the_oldest() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    older_off = _created(workflow, 1, is_scheduled=False)
+    newer_on = _created(workflow, 2)
+    newest_on = _created(workflow, 3)
+
+    def kept(*workflows: Workflow) -> uuid.UUID:
+        plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=workflows)
+        [duplicate] = plan.duplicates
+        deleted = {c.workflow_id for c in plan.changes if c.action is Action.DELETE_DUPLICATE}
+        assert deleted == set(duplicate.extra) == {w.id for w in workflows} - {duplicate.kept}
+        return duplicate.kept
+
+    assert kept(older_off, newer_on, newest_on) == newer_on.id
+    assert kept(newest_on, newer_on) == newer_on.id
+    low, high = sorted([_created(workflow, 4), _created(workflow, 4)], key=lambda w: w.id.int)
+    assert kept(high, low) == low.id  # created at the same time: the lowest id
+
+
+def test_a_workflow_not_created_here_is_never_a_duplicate_to_delete() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    by_hand = attrs.evolve(workflow, id=uuid.uuid4(), description="made in the UI")
+
+    for prune in (False, True):
+        plan = diff(
+            spec,
+            CATALOG,
+            account_id=ACCOUNT,
+            registrations=regs,
+            workflows=[by_hand, workflow],
+            prune=prune,
+        )
+        assert plan.changes == ()
+        assert plan.duplicates == ()
+        assert plan.notes == (
+            f"another workflow named 'Export' ({by_hand.id}) was not created here; left alone",
+        )
+
+
+def test_duplicate_registrations_keep_the_bound_one_and_cannot_be_removed() -> None:
+    spec = _spec()
+    regs, workflow = _in_sync(spec)
+    second_quinyx = _reg(QUIN, "Quinyx 2022")
+    bound = attrs.evolve(workflow, reg_application_ids=(regs[1].id, second_quinyx.id))
 
     plan = diff(
         spec,
         CATALOG,
         account_id=ACCOUNT,
-        registrations=regs,
-        workflows=[stale, workflow],
-        prune=True,
+        registrations=[*regs, second_quinyx],
+        workflows=[bound],
     )
 
-    assert plan.drift == ()
-    assert [(c.action, c.workflow_id, c.detail) for c in plan.changes] == [
-        (Action.DELETE_WORKFLOW, stale.id, "duplicate")
-    ]
+    [duplicate] = plan.duplicates
+    assert (duplicate.kind, duplicate.target, duplicate.kept, duplicate.extra) == (
+        "registration",
+        "QUIN",
+        second_quinyx.id,
+        (regs[0].id,),
+    )
+    assert not duplicate.removable
+    assert plan.registrations["QUIN"] == second_quinyx.id
+    assert plan.changes == ()
+    assert plan.drift == ()  # the workflow is bound to the one kept
+    assert plan.unfixable
+    assert not plan.converged
+    assert duplicate.describe() == (
+        f"2 registrations of QUIN tagged 'Quinyx 2022' ({second_quinyx.id} in use, extra "
+        f"{regs[0].id}): the API cannot delete registrations; remove the extra ones in "
+        "Canvas, then run apply again"
+    )
+
+    unbound = diff(
+        spec, CATALOG, account_id=ACCOUNT, registrations=[*regs, second_quinyx], workflows=[]
+    )
+    assert unbound.duplicates[0].kept == regs[0].id  # bound by none: the first listed
 
 
 def test_descriptions_carry_the_fingerprint() -> None:

@@ -54,9 +54,9 @@ def test_the_manifests_fail_an_index_on_the_bad_input_exit_status() -> None:
         text = (MANIFESTS / name).read_text(encoding="utf-8")
         assert "podReplacementPolicy: Failed" in text
         assert re.search(r"backoffLimitPerIndex: \d+", text)
-        rule = re.search(r"action: FailIndex\n.*?values: \[(\d+)\]", text, re.S)
+        rule = re.search(r"action: FailIndex\n.*?values: \[([\d, ]+)\]", text, re.S)
         assert rule, name
-        assert int(rule.group(1)) == _exit.USAGE
+        assert [int(v) for v in rule.group(1).split(",")] == [_exit.USAGE, _exit.UNFIXABLE]
         assert manifest_args(name)[:1] == ["apply"]
         assert "JOB_COMPLETION_INDEX" in manifest_args(name)
 
