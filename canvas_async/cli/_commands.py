@@ -297,18 +297,24 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
+    asks = _asks(args, out)
     async with connect(args, out, writes=_shards.Writes(state, shard)) as conn:
         environ = _environ(state, conn, out)
-        if _asks(args, conn, out):
+        if asks:
             from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw
 
+            # The plan and the question on stderr: stdout may be a file or --json's.
+            person = Out(stdout=out.stderr, stderr=out.stderr)
             planned = await _plan(conn, state, args, out, shard)
-            show_plan(planned, out, verbose=args.verbose)
+            show_plan(planned, person, verbose=args.verbose)
             if not planned.pending:
-                out.line("Nothing to apply.")
-                return _exit.OK if planned.ok else _exit.FAILED
-            if not _confirmed(out, planned):
-                out.line("Apply cancelled; nothing was written.")
+                person.line("Nothing to apply.")
+                failure = _write_report(planned, args, out)
+                if out.json:
+                    out.data(planned.to_json())
+                return _with_report(_exit.OK if planned.ok else _exit.FAILED, failure, out)
+            if not _confirmed(person, planned):
+                person.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
@@ -391,9 +397,21 @@ async def _plan(
         display.close()
 
 
-def _asks(args: argparse.Namespace, conn: Connection, out: Out) -> bool:
-    """Whether apply shows the plan and asks first: on a terminal, unless told not to."""
-    return not (args.yes or out.json or conn.emulator) and sys.stdin.isatty()
+def _asks(args: argparse.Namespace, out: Out) -> bool:
+    """Whether apply shows the plan and asks first: on a terminal, unless ``--yes``.
+
+    The question is asked on stderr, so neither ``--json`` nor a redirected
+    stdout skips it. Standard input on a terminal with stderr elsewhere
+    cannot be asked and is refused, rather than written without a question.
+    """
+    if args.yes or args.emulator or not sys.stdin.isatty():
+        return False
+    if not out.stderr.isatty():
+        raise UsageError(
+            "apply asks before writing when standard input is a terminal, but standard "
+            "error, where it asks, is not one: pass --yes to apply without asking"
+        )
+    return True
 
 
 def _confirmed(out: Out, planned: RunReport) -> bool:
@@ -401,7 +419,7 @@ def _confirmed(out: Out, planned: RunReport) -> bool:
 
     out.line()
     out.line(f"Apply these changes to {touched(planned):,} accounts? Only 'yes' goes ahead.")
-    out.stdout.write("Enter a value: ")
+    out.stdout.write("Enter a value: ")  # out writes to stderr here (see apply)
     out.stdout.flush()
     try:
         answer = sys.stdin.readline()
