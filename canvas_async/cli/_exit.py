@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from canvas_async.provision.report import RunReport
 
-__all__ = ["FAILED", "INTERRUPTED", "OK", "PENDING", "TERMINATED", "UNKNOWN", "USAGE", "for_report"]
+__all__ = [
+    "FAILED",
+    "INTERRUPTED",
+    "OK",
+    "PENDING",
+    "PIPE_CLOSED",
+    "TERMINATED",
+    "UNKNOWN",
+    "USAGE",
+    "for_report",
+]
 
 OK: Final = 0
 """Everything asked for is done (apply: every account done)."""
@@ -26,6 +36,10 @@ INTERRUPTED: Final = 130
 in flight finish and reported what was done; a second Ctrl-C cancels it."""
 TERMINATED: Final = 143
 """Terminated (SIGTERM): as for :data:`INTERRUPTED`."""
+PIPE_CLOSED: Final = 141
+"""The reader of stdout went away (``canvas-async plan FILE | head -2``): 128 +
+SIGPIPE, what a Unix tool killed by it reports; quietly, with ``--report``
+written if it was asked for."""
 
 
 def for_report(report: RunReport) -> int:

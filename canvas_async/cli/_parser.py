@@ -43,7 +43,7 @@ auth mode: CANVAS_AUTH or --auth (keys, token, or auto: ask the server; the defa
 output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 (apply again), 4 plan --detailed-exitcode found changes, 130 interrupted
-(SIGINT), 143 terminated (SIGTERM).
+(SIGINT), 141 stdout closed (| head), 143 terminated (SIGTERM).
 """
 
 _COMMANDS: Final = "canvas_async.cli._commands"
