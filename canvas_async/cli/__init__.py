@@ -54,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (canvas-async completion)
+        import argcomplete  # noqa: PLC0415 - only then
+
+        # sys.exit rather than os._exit: the process ends as usual (coverage is written).
+        argcomplete.autocomplete(parser, exit_method=sys.exit)
     args = parser.parse_args(argv)
     # Here, not at the top: --help ends in parse_args, without what commands print with.
     from canvas_async.cli._output import PROG  # noqa: PLC0415

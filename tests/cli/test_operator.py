@@ -385,38 +385,6 @@ async def test_version() -> None:
     assert result.out.startswith("canvas-async 0.")
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-async def test_completion_scripts(shell: str) -> None:
-    result = await cli("completion", shell)
-
-    assert result.code == 0
-    assert "canvas-async" in result.out
-    for word in ("plan", "replace", "explain", "--unix" if shell != "fish" else "-l unix"):
-        assert word in result.out
-
-
-async def test_bash_completes_commands_and_options(tmp_path: Path) -> None:
-    script = tmp_path / "complete.bash"
-    script.write_text((await cli("completion", "bash")).out)
-
-    def complete(*words: str) -> list[str]:
-        program = (
-            f"source {script}; COMP_WORDS=(canvas-async {' '.join(words)}); "
-            f"COMP_CWORD={len(words)}; _canvas_async; echo ${{COMPREPLY[@]}}"
-        )
-        done = subprocess.run(  # noqa: S603
-            [BASH, "-c", program],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.split()
-
-    assert complete("pl") == ["plan"]
-    assert complete("apply", "--re") == ["--replace", "--report"]
-    assert complete("cron", "explain", "--u") == ["--unix"]
-
-
 # -- 9. rotating credentials ---------------------------------------------------------------
 
 
