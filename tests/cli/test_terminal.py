@@ -181,6 +181,28 @@ async def test_apply_json_asks_on_the_terminal_and_keeps_stdout_for_the_json(
     assert (report["mode"], report["summary"]["done"]) == ("apply", 4)
 
 
+async def test_apply_with_nothing_to_apply_asks_nothing_and_still_reports(
+    tmp_path: os.PathLike[str], emu: CanvasEmulator
+) -> None:
+    path = _file(tmp_path, emu)  # type: ignore[arg-type]
+    env = _keys(emu, QUINYX_KEY="k", FTP_USER="u")
+    report = os.path.join(tmp_path, "report.json")
+    first = await in_terminal("apply", str(path), "--yes", columns=80, env=env)
+    assert first.code == 0, first.raw
+
+    again = await in_terminal(
+        "apply", str(path), "--json", "--report", report, columns=80, env=env, piped_stdout=True
+    )
+
+    assert again.code == 0, again.raw
+    assert "Nothing to apply." in again.lines
+    assert not any("Enter a value" in line for line in again.lines)
+    planned = json.loads(again.out)
+    assert (planned["mode"], planned["summary"]["with_changes"]) == ("plan", 0)
+    with open(report, encoding="utf-8") as written:
+        assert json.load(written) == planned
+
+
 async def test_apply_on_a_terminal_with_stderr_elsewhere_is_refused(
     tmp_path: os.PathLike[str], emu: CanvasEmulator
 ) -> None:
