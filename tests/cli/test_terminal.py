@@ -16,6 +16,7 @@ import struct
 import sys
 import termios
 from collections.abc import Mapping
+from pathlib import Path
 
 import attrs
 import pytest
@@ -199,8 +200,8 @@ async def test_apply_with_nothing_to_apply_asks_nothing_and_still_reports(
     assert not any("Enter a value" in line for line in again.lines)
     planned = json.loads(again.out)
     assert (planned["mode"], planned["summary"]["with_changes"]) == ("plan", 0)
-    with open(report, encoding="utf-8") as written:
-        assert json.load(written) == planned
+    written = await asyncio.to_thread(Path(report).read_text, encoding="utf-8")
+    assert json.loads(written) == planned
 
 
 async def test_apply_on_a_terminal_with_stderr_elsewhere_is_refused(
