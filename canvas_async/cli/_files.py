@@ -59,14 +59,12 @@ def write_whole(path: str | Path, text: str) -> None:
 
 
 def _sync_directory(directory: Path) -> None:
-    """Make the rename durable: sync the directory's entry (where the system allows it)."""
-    try:
+    """Make the rename durable: sync the directory's entry where the system allows it
+    (not on Windows, nor on file systems that refuse to sync a directory: the rename
+    is done either way)."""
+    with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # not on Windows, nor where a directory cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems refuse fsync on a directory: the rename is done
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
