@@ -11,12 +11,15 @@ Exit statuses:
 ====  =================================================================
 0     everything asked for is done
 1     something failed (API error, refused keys, an account failed or
-      was left with drift that needs ``--replace``)
+      was left with drift that needs ``--replace``, ``--report`` could
+      not be written)
 2     bad input, refused before anything was sent
 3     no failure, but some write's outcome is unknown: apply again
 4     ``plan --detailed-exitcode`` only: there are changes to apply
 130   interrupted (SIGINT): ``apply`` starts nothing new, lets what is in
       flight finish, prints the summary and writes ``--report``
+141   the reader of stdout went away (``| head``), as for tools killed by
+      SIGPIPE; quietly
 143   terminated (SIGTERM), as for SIGINT
 ====  =================================================================
 
@@ -26,6 +29,7 @@ handler (and aiohttp with it) is imported when that command runs.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -46,11 +50,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # quietly, and keep Python from complaining again while flushing at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return _exit.FAILED
+        return _exit.PIPE_CLOSED
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (canvas-async completion)
+        import argcomplete  # noqa: PLC0415 - only then
+
+        # sys.exit rather than os._exit: the process ends as usual (coverage is written).
+        argcomplete.autocomplete(parser, exit_method=sys.exit)
     args = parser.parse_args(argv)
     # Here, not at the top: --help ends in parse_args, without what commands print with.
     from canvas_async.cli._output import PROG  # noqa: PLC0415
@@ -64,15 +73,10 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_usage(sys.stderr)
         print(f"{PROG}: error: name a command (see {PROG} --help)", file=sys.stderr)
         return _exit.USAGE
-    if not args.connects:
-        given = [f"--{n.replace('_', '-')}" for n in CONNECTION_OPTIONS if getattr(args, n)]
-        if given:
-            print(
-                f"{PROG}: error: {', '.join(given)} does nothing here: this command does not "
-                "connect to Canvas",
-                file=sys.stderr,
-            )
-            return _exit.USAGE
+    refused = _contradiction(args)
+    if refused:
+        print(f"{PROG}: error: {refused}", file=sys.stderr)
+        return _exit.USAGE
     import inspect  # noqa: PLC0415 - not needed for --help
 
     module, _, name = args.handler.partition(":")
@@ -85,3 +89,24 @@ def _main(argv: Sequence[str] | None) -> int:
     status: int = handler(args)
     sys.stdout.flush()
     return status
+
+
+def _contradiction(args: argparse.Namespace) -> str | None:
+    """Say which options cannot go together, or with this command; None if all can."""
+    given = [f"--{n.replace('_', '-')}" for n in CONNECTION_OPTIONS if getattr(args, n, None)]
+    if not args.connects:
+        if given:
+            return f"{', '.join(given)} does nothing here: this command does not connect to Canvas"
+        return None
+    if args.emulator and len(given) > 1:
+        ignored = ", ".join(g for g in given if g != "--emulator")
+        return (
+            f"--emulator runs on the bundled emulator, with its own server and keys: "
+            f"{ignored} would be ignored; give one or the other"
+        )
+    if args.consumer_file == "-" == args.secret_key_file:
+        return (
+            "only one of --consumer-file and --secret-key-file can be '-' (standard input "
+            "holds one key): read the other from a file or its environment variable"
+        )
+    return None

@@ -10,7 +10,6 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
@@ -278,7 +277,7 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         _environ(state, conn, out)
         report = await _plan(conn, state, args, out, shard)
-    _write_report(report, args, out)
+    failure = _write_report(report, args, out)
     if out.json:
         out.data(report.to_json())
     else:
@@ -286,10 +285,10 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
 
         show_plan(report, out, verbose=args.verbose)
     if not report.ok:
-        return _exit.FAILED
+        return _with_report(_exit.FAILED, failure, out)
     if args.detailed_exitcode and report.pending:
-        return _exit.PENDING
-    return _exit.OK
+        return _with_report(_exit.PENDING, failure, out)
+    return _with_report(_exit.OK, failure, out)
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
@@ -298,20 +297,25 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
     shard = _shards.shard(args)
     requeue = bulk.Requeue(max_attempts=args.max_attempts, timeout=args.account_timeout)
     stop = bulk.Stop.after(args.deadline)
+    asks = _asks(args, out)
     async with connect(args, out, writes=_shards.Writes(state, shard)) as conn:
         environ = _environ(state, conn, out)
-        if _asks(args, conn, out):
+        if asks:
             from canvas_async.cli._present import show_plan, touched  # noqa: PLC0415 - rich
 
+            # The plan and the question on stderr: stdout may be a file or --json's.
+            person = Out(stdout=out.stderr, stderr=out.stderr)
             planned = await _plan(conn, state, args, out, shard)
-            show_plan(planned, out, verbose=args.verbose)
+            show_plan(planned, person, verbose=args.verbose)
             if not touched(planned):
-                out.line("Nothing to apply.")
-                if not planned.ok:
-                    return _exit.FAILED
-                return _exit.UNFIXABLE if planned.unfixable else _exit.OK
-            if not _confirmed(out, planned):
-                out.line("Apply cancelled; nothing was written.")
+                person.line("Nothing to apply.")
+                failure = _write_report(planned, args, out)
+                if out.json:
+                    out.data(planned.to_json())
+                status = _exit.UNFIXABLE if planned.unfixable else _exit.OK
+                return _with_report(status if planned.ok else _exit.FAILED, failure, out)
+            if not _confirmed(person, planned):
+                person.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED
         display = ProgressDisplay("apply", stream=out.stderr)
         try:
@@ -335,7 +339,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
             raise KeyboardInterrupt from None
         finally:
             display.close()
-    _write_report(report, args, out)
+    failure = _write_report(report, args, out)
     if out.json:
         out.data(report.to_json())
     else:
@@ -343,8 +347,9 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
 
         show_apply(report, out, verbose=args.verbose)
     if signalled:
-        return _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
-    return _exit.for_report(report)
+        status = _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
+        return _with_report(status, failure, out)
+    return _with_report(_exit.for_report(report), failure, out)
 
 
 def _interrupted(out: Out, display: ProgressDisplay) -> None:
@@ -393,9 +398,21 @@ async def _plan(
         display.close()
 
 
-def _asks(args: argparse.Namespace, conn: Connection, out: Out) -> bool:
-    """Whether apply shows the plan and asks first: on a terminal, unless told not to."""
-    return not (args.yes or out.json or conn.emulator) and sys.stdin.isatty()
+def _asks(args: argparse.Namespace, out: Out) -> bool:
+    """Whether apply shows the plan and asks first: on a terminal, unless ``--yes``.
+
+    The question is asked on stderr, so neither ``--json`` nor a redirected
+    stdout skips it. Standard input on a terminal with stderr elsewhere
+    cannot be asked and is refused, rather than written without a question.
+    """
+    if args.yes or args.emulator or not sys.stdin.isatty():
+        return False
+    if not out.stderr.isatty():
+        raise UsageError(
+            "apply asks before writing when standard input is a terminal, but standard "
+            "error, where it asks, is not one: pass --yes to apply without asking"
+        )
+    return True
 
 
 def _confirmed(out: Out, planned: RunReport) -> bool:
@@ -403,7 +420,7 @@ def _confirmed(out: Out, planned: RunReport) -> bool:
 
     out.line()
     out.line(f"Apply these changes to {touched(planned):,} accounts? Only 'yes' goes ahead.")
-    out.stdout.write("Enter a value: ")
+    out.stdout.write("Enter a value: ")  # out writes to stderr here (see apply)
     out.stdout.flush()
     try:
         answer = sys.stdin.readline()
@@ -496,18 +513,36 @@ def _stop_on_signals(stop: bulk.Stop, out: Out) -> Iterator[list[int]]:
                 loop.remove_signal_handler(signum)
 
 
-def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> None:
+def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> str | None:
+    """Write ``--report`` whole (see :mod:`~canvas_async.cli._files`); say why if it failed.
+
+    Returns:
+        None when it was written (or not asked for), else the error to print
+        after the summary, the last line an operator sees.
+    """
     if not args.report:
-        return
+        return None
     import json  # noqa: PLC0415
 
-    path = Path(args.report)
+    from canvas_async.cli._files import write_whole  # noqa: PLC0415
+
     try:
-        path.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        write_whole(args.report, json.dumps(report.to_json(), indent=2) + "\n")
     except OSError as exc:
-        out.error(f"cannot write the report to {path}: {exc.strerror}")
-        return
-    out.info(f"report written to {path}")
+        return (
+            f"cannot write the report to {args.report}: {exc.strerror or exc}; "
+            "the file there, if any, is unchanged"
+        )
+    out.info(f"report written to {args.report}")
+    return None
+
+
+def _with_report(status: int, failure: str | None, out: Out) -> int:
+    """Print ``failure`` (the report's); a success whose report failed exits 1."""
+    if failure is None:
+        return status
+    out.error(failure)
+    return _exit.FAILED if status in (_exit.OK, _exit.PENDING) else status
 
 
 # -- cells ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ __all__ = [
     "INTERRUPTED",
     "OK",
     "PENDING",
+    "PIPE_CLOSED",
     "TERMINATED",
     "UNFIXABLE",
     "UNKNOWN",
@@ -42,6 +43,10 @@ INTERRUPTED: Final = 130
 in flight finish and reported what was done; a second Ctrl-C cancels it."""
 TERMINATED: Final = 143
 """Terminated (SIGTERM): as for :data:`INTERRUPTED`."""
+PIPE_CLOSED: Final = 141
+"""The reader of stdout went away (``canvas-async plan FILE | head -2``): 128 +
+SIGPIPE, what a Unix tool killed by it reports; quietly, with ``--report``
+written if it was asked for."""
 
 
 def for_report(report: RunReport) -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_async.cli import _exit
-from canvas_async.cli._output import Out
+from canvas_async.cli._output import PROG, Out
 from canvas_async.cli._run import UsageError, guarded
 from canvas_async.schedule import Cron
 
@@ -84,8 +84,14 @@ def cron_explain(args: argparse.Namespace) -> int:
 
 
 def completion(args: argparse.Namespace) -> int:
-    """Print a completion script for ``args.shell``."""
-    from canvas_async.cli._complete import script  # noqa: PLC0415
+    """Print ``args.shell``'s completion script: argcomplete's, which asks the command itself.
 
-    Out().line(script(args.shell))
+    At each Tab the shell runs ``canvas-async`` with the line so far; the
+    command's own parser answers (see :func:`canvas_async.cli.main`), so
+    completion knows every command, nested ones and options given before the
+    command's name as the parser does, and never falls behind it.
+    """
+    from argcomplete.shell_integration import shellcode  # noqa: PLC0415 - only for this command
+
+    Out().line(shellcode([PROG], shell=args.shell).rstrip("\n"))
     return _exit.OK

@@ -67,7 +67,12 @@ def to_jsonable(value: Any) -> Any:
 def _console(stream: IO[str]) -> Console:
     from rich.console import Console  # noqa: PLC0415 - only when something is drawn
 
-    return Console(file=stream, highlight=False, emoji=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; the command ends as every closed pipe does (main()).
+            raise BrokenPipeError
+
+    return _Console(file=stream, highlight=False, emoji=False)
 
 
 def _is_tty(stream: IO[str]) -> bool:

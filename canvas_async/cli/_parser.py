@@ -44,7 +44,7 @@ output: colour on a terminal unless NO_COLOR is set (FORCE_COLOR forces it).
 exit status: 0 done, 1 failed, 2 bad input (nothing sent), 3 outcome unknown
 (apply again), 4 plan --detailed-exitcode found changes, 5 apply left only what
 another apply will not fix (drift without --replace, duplicate registrations),
-130 interrupted (SIGINT), 143 terminated (SIGTERM).
+130 interrupted (SIGINT), 141 stdout closed (| head), 143 terminated (SIGTERM).
 """
 
 _COMMANDS: Final = "canvas_async.cli._commands"

@@ -187,7 +187,10 @@ async def apply(
         # Stopped (the deadline, a signal) before the organization could be read:
         # every account is left, and the report says why.
         stop.ask(f"{reason} before the organization could be read ({exc})")
-        runs, work = [_AccountRun(spec, None) for spec in _picked(state, shard)], _never_started(stop)
+        runs, work = (
+            [_AccountRun(spec, None) for spec in _picked(state, shard)],
+            _never_started(stop),
+        )
     else:
         runs, work = [ctx.account_run(spec) for spec in _picked(state, shard)], ctx.apply_account
     report = await _run(

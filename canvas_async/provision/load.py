@@ -35,8 +35,9 @@ import re
 import tomllib
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Final, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from canvas_async._errors import ValidationError
 
@@ -53,18 +54,27 @@ from .spec import (
 )
 
 __all__ = [
+    "FORMATS",
     "DesiredStateError",
+    "decode",
     "did_you_mean",
     "file_format",
     "from_data",
     "load",
     "loads",
     "locate",
+    "quoted",
     "read",
     "unreadable",
 ]
 
 FORMAT_VERSION: Final = 1
+#: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
+FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
+#: Longest text from the file an error message quotes (see :func:`quoted`).
+QUOTE_LIMIT: Final = 200
+#: Longest e-mail address (RFC 5321's path limit, less its angle brackets).
+_EMAIL_LIMIT: Final = 254
 _NEW_ACCOUNT_KEYS: Final = frozenset(
     {"role", "phone", "country", "activated", "global_notifications", "notification_email"}
 )
@@ -102,7 +112,7 @@ class DesiredStateError(ValidationError):
 
 
 def load(path: str | Path) -> DesiredState:
-    """Read the desired-state file at ``path``: ``.json`` is JSON, anything else TOML.
+    """Read the desired-state file at ``path``: ``.json`` is JSON, ``.toml`` (or no suffix) TOML.
 
     Raises:
         DesiredStateError: The file cannot be read or is not valid.
@@ -117,16 +127,51 @@ def read(path: str | Path) -> object:
         DesiredStateError: The file cannot be read or parsed.
     """
     path = Path(path)
+    fmt = file_format(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
     except OSError as exc:
         raise unreadable(path, exc) from None
-    return _parse(text, file_format(path), str(path))
+    return _parse(decode(content, str(path)), fmt, str(path))
 
 
 def file_format(source: str | Path) -> str:
-    """Return the format a file's name says: ``"json"`` for ``.json``, else ``"toml"``."""
-    return "json" if Path(source).suffix.lower() == ".json" else "toml"
+    """Return the format a file's name says: ``"json"`` for ``.json``, ``"toml"`` for
+    ``.toml`` or no suffix (a URL's path is read without its query).
+
+    Raises:
+        DesiredStateError: The name ends in another suffix (``.yaml``...).
+    """
+    text = str(source)
+    name = urlsplit(text).path if "://" in text else text
+    suffix = PurePath(name).suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    what = "YAML is not supported" if suffix in (".yaml", ".yml") else f"{suffix} is not read"
+    raise DesiredStateError(
+        text, [f"{what}: write the desired state as TOML (.toml) or JSON (.json)"]
+    )
+
+
+def decode(content: bytes, source: str) -> str:
+    """Return a file's bytes as UTF-8 text.
+
+    Raises:
+        DesiredStateError: They are not UTF-8; the message names the line, the
+            column and the byte (1-based, as ``cmp`` counts) of the first bad one.
+    """
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = content[: exc.start]
+        line_start = before.rfind(b"\n") + 1
+        line = before.count(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        problem = (
+            f"line {line}, column {column}: not UTF-8 text: byte {exc.start + 1:,} is "
+            f"0x{content[exc.start]:02X} ({exc.reason}); save the file as UTF-8"
+        )
+        raise DesiredStateError(source, [problem]) from None
 
 
 def unreadable(source: str | Path, exc: OSError) -> DesiredStateError:
@@ -170,6 +215,16 @@ def from_data(data: object, *, source: str = "<data>") -> DesiredState:
     if checker.problems:
         raise DesiredStateError(source, locate(checker.problems, data))
     return DesiredState(tuple(accounts), source=source)
+
+
+def quoted(value: object) -> str:
+    """Return ``repr(value)`` for an error message, clipped after :data:`QUOTE_LIMIT`
+    characters with the full length said, e.g. ``'aaaa... (1,000,000 characters)'``."""
+    text = repr(value)
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:QUOTE_LIMIT]}... ({size:,} characters)"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -267,7 +322,7 @@ class _Checker:
             return {}
         for key in value:
             if not isinstance(key, str):
-                self.problem(path, f"key {key!r} must be text")
+                self.problem(path, f"key {quoted(key)} must be text")
         if allowed is not None:
             unknown = sorted(k for k in value if isinstance(k, str) and k not in allowed)
             for key in unknown:
@@ -337,12 +392,13 @@ class _Checker:
         if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
             self.problem(
                 "version",
-                f"must be the number {FORMAT_VERSION}, not the text {version!r} "
+                f"must be the number {FORMAT_VERSION}, not the text {quoted(version)} "
                 f"(write version = {FORMAT_VERSION}, without quotes)",
             )
         elif version != FORMAT_VERSION or isinstance(version, bool):
             self.problem(
-                "version", f"unsupported format version {version!r}; this reads {FORMAT_VERSION}"
+                "version",
+                f"unsupported format version {quoted(version)}; this reads {FORMAT_VERSION}",
             )
         defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
         self._defaults = {id(table) for table in _tables(defaults)}
@@ -376,7 +432,7 @@ class _Checker:
             try:
                 account_id = uuid.UUID(str(raw["id"]))
             except ValueError:
-                self.problem(_join(path, "id"), f"not an account id: {raw['id']!r}")
+                self.problem(_join(path, "id"), f"not an account id: {quoted(raw['id'])}")
         if ("id" in raw) == ("email" in raw):
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         new = None
@@ -384,8 +440,14 @@ class _Checker:
             new = self.new_account(raw, path)
         elif {"first_name", "last_name"} & raw.keys():
             self.problem(path, "first_name/last_name only apply to accounts named by 'email'")
-        if email is not None and "@" not in email:
-            self.problem(_join(path, "email"), f"not an e-mail address: {email!r}")
+        if email is not None and ("@" not in email or len(email) > _EMAIL_LIMIT):
+            why = (
+                "not an e-mail address"
+                if "@" not in email
+                else f"is {len(email):,} characters long; an e-mail address has at most "
+                f"{_EMAIL_LIMIT}"
+            )
+            self.problem(_join(path, "email"), f"{why}: {quoted(email)}")
             email = None
         raw_apps = raw.get("applications", {})
         apps = self.shared(
@@ -417,7 +479,9 @@ class _Checker:
         last = self.text(raw.get("last_name"), _join(path, "last_name"), required=True)
         role = raw.get("role", "User")
         if role not in _ROLES:
-            self.problem(_join(path, "role"), f"must be one of {', '.join(_ROLES)}, not {role!r}")
+            self.problem(
+                _join(path, "role"), f"must be one of {', '.join(_ROLES)}, not {quoted(role)}"
+            )
         country = self.text(raw.get("country"), _join(path, "country"))
         if country is not None and not (len(country) == 2 and country.isalpha()):
             self.problem(_join(path, "country"), "must be an ISO 3166 alpha-2 code, e.g. 'NO'")
@@ -466,11 +530,15 @@ class _Checker:
                 ref = self.ref(value)
                 bare = _BARE_REF.fullmatch(value)
                 if ref is None and bare:
+                    variable = bare[1]
+                    hint = (
+                        f'write "${{{variable}}}" (with braces) to use the environment variable '
+                        f"{variable}"
+                        if len(variable) <= QUOTE_LIMIT
+                        else 'write it with braces, "${NAME}", to use an environment variable'
+                    )
                     self.problem(
-                        field,
-                        f"is {value!r}, which is read as a literal value: write "
-                        f'"${{{bare[1]}}}" (with braces) to use the environment variable '
-                        f"{bare[1]}",
+                        field, f"is {quoted(value)}, which is read as a literal value: {hint}"
                     )
                     continue
                 if ref is None:
@@ -544,7 +612,7 @@ class _Checker:
                 known = ", ".join(sorted(app_keys)) or "none"
                 self.problem(
                     _join(path, short),
-                    f"names application {key!r}, which this account does not declare "
+                    f"names application {quoted(key)}, which this account does not declare "
                     f"(declared: {known})",
                 )
             else:
@@ -596,7 +664,7 @@ def _cron_problem(raw: str, exc: Exception) -> str:
 
         with contextlib.suppress(CronError):
             return (
-                f"{raw!r} is a five-field Unix cron; in Quartz, which Canvas reads, "
+                f"{quoted(raw)} is a five-field Unix cron; in Quartz, which Canvas reads, "
                 f"write {str(Cron.from_unix(raw))!r}"
             )
     return str(exc)
@@ -624,6 +692,9 @@ def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def _join(path: str, key: str) -> str:
+    if len(key) > QUOTE_LIMIT:  # a key is quoted in the path: clipped as a value is
+        clipped = json.dumps(key[:QUOTE_LIMIT], ensure_ascii=False)
+        return f"{path}.{clipped}... ({len(key):,} characters)"
     if key.isidentifier():
         return f"{path}.{key}"
     return f"{path}.{json.dumps(key, ensure_ascii=False)}"

@@ -31,7 +31,7 @@ from typing import Final
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async.provision.load import DesiredStateError, file_format, loads, unreadable
+from canvas_async.provision.load import decode, file_format, loads, unreadable
 from canvas_async.provision.spec import AccountSpec, DesiredState
 
 __all__ = [
@@ -170,7 +170,8 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
     """Read the desired-state file once; return its state with the content hash pinned.
 
     Args:
-        path: The file; ``.json`` is JSON, anything else TOML (as :func:`provision.load`).
+        path: The file; ``.json`` is JSON, ``.toml`` or no suffix TOML (as
+            :func:`provision.load`), any other suffix refused.
         expect_hash: Refuse the file unless its hash is this (``sha256:<hex>``).
 
     Raises:
@@ -178,6 +179,7 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
         FileHashMismatchError: The file's hash is not ``expect_hash``.
     """
     path = Path(path)
+    file_format(path)  # an unsupported suffix is refused before reading
     try:
         content = path.read_bytes()
     except OSError as exc:
@@ -190,14 +192,13 @@ def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -
 
     Args:
         content: The file's bytes, UTF-8.
-        source: Where they came from; ``.json`` at the end means JSON, else TOML.
+        source: Where they came from; its suffix says the format
+            (:func:`~canvas_async.provision.load.file_format`).
         expect_hash: Refuse the bytes unless their hash is this.
     """
+    fmt = file_format(source)
     digest = file_hash(content)
     if expect_hash is not None and expect_hash.strip().lower() != digest:
         raise FileHashMismatchError(source, expect_hash.strip(), digest)
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DesiredStateError(source, [f"not UTF-8 text: {exc.reason}"]) from None
-    return attrs.evolve(loads(text, fmt=file_format(source), source=source), digest=digest)
+    text = decode(content, source)
+    return attrs.evolve(loads(text, fmt=fmt, source=source), digest=digest)

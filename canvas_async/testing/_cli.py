@@ -47,7 +47,7 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options: one definition for both ways of starting it."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on; 0 picks a free one"
+        "--port", type=_port, default=8080, help="port to listen on; 0 picks a free one"
     )
     parser.add_argument(
         "--auth",
@@ -122,6 +122,19 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    """Read a TCP port, 0 to 65535 (an ``argparse`` type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"must be a port from 0 to 65535 (0 picks a free one), not {value}"
+        )
     return value
 
 
