@@ -38,6 +38,12 @@ def duplicates(emu: CanvasEmulator) -> int:
     return sum(n - 1 for n in regs.values()) + sum(n - 1 for n in flows.values())
 
 
+def duplicate_workflows(emu: CanvasEmulator) -> int:
+    """Count the workflows made more than once, by (account, name)."""
+    flows = collections.Counter((w.account_id, w.name) for w in emu.state.workflows.values())
+    return sum(n - 1 for n in flows.values())
+
+
 def converged(emu: CanvasEmulator, account_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Return the accounts that do not hold exactly the file's registrations and workflow."""
     wrong = []

@@ -21,7 +21,14 @@ from canvas_async.provision.lease import WHOLE_FILE
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Hold
 from tests.leak_check import record_text
-from tests.shards.shard_support import cli_env, converged, duplicates, until, write_file
+from tests.shards.shard_support import (
+    cli_env,
+    converged,
+    duplicate_workflows,
+    duplicates,
+    until,
+    write_file,
+)
 from tests.support import spawn, started
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=24, random_seed=21)
@@ -138,6 +145,15 @@ async def test_two_runs_of_one_organization_never_write_at_once(
         assert converged(emu, [a.id for a in touched if a.id is not None]) == []
     else:
         assert duplicates(emu) > 0
+        # The overlap does not pass for success: a run that made or found the
+        # duplicates ends non-zero and names them ...
+        assert {first_code, second_code} - {_exit.OK}, first_err + second_err
+        # ... and the next apply deletes the duplicate workflows it made; the
+        # duplicate registrations (the API cannot delete them) it names, exit 5.
+        again = await Run.start(*common, *_shard_args(second_shard), env=env("again"))
+        code, err = await again.finish()
+        assert code == _exit.UNFIXABLE, err
+        assert duplicate_workflows(emu) == 0
 
 
 async def test_two_organizations_never_wait_for_each_other(
