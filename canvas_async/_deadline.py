@@ -24,7 +24,7 @@ import aiohttp
 from ._checks import check_number
 from ._errors import CanvasTimeoutError
 
-__all__ = ["GRACE", "DeadlineExceededError", "deadline", "remaining"]
+__all__ = ["GRACE", "DeadlineExceededError", "deadline", "remaining", "until"]
 
 #: Seconds a request sent before the deadline may go on past it.
 GRACE: Final = 2.0
@@ -49,11 +49,18 @@ def deadline(seconds: float | None) -> Iterator[None]:
     Raises:
         ValidationError: ``seconds`` is not a number of seconds.
     """
-    if seconds is None:
+    if seconds is not None:
+        check_number(seconds, "deadline", positive=False)
+    with until(None if seconds is None else time.monotonic() + seconds):
+        yield
+
+
+@contextlib.contextmanager
+def until(at: float | None) -> Iterator[None]:
+    """Like :func:`deadline`, at the ``time.monotonic()`` value ``at`` (None: none of its own)."""
+    if at is None:
         yield
         return
-    check_number(seconds, "deadline", positive=False)
-    at = time.monotonic() + seconds
     outer = _AT.get()
     token = _AT.set(at if outer is None else min(at, outer))
     try:

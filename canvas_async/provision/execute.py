@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from canvas_async import bulk
+from canvas_async import _deadline, bulk
 from canvas_async._errors import (
     APIError,
     CanvasError,
@@ -176,31 +176,37 @@ async def apply(
     if missing:
         raise MissingEnvironmentError(missing)
     work: Callable[[_AccountRun], Awaitable[None]]
-    try:
-        ctx = await _Context.prepare(
-            canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
+    # The deadline bounds every request and every wait of the run, not only
+    # the start of new accounts (see canvas_async.deadline).
+    with _deadline.until(stop.deadline):
+        try:
+            ctx = await _Context.prepare(
+                canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
+            )
+        except (TransportError, APIError) as exc:
+            reason = stop.reason()
+            if reason is None:
+                raise
+            # Stopped (the deadline, a signal) before the organization could be read:
+            # every account is left, and the report says why.
+            stop.ask(f"{reason} before the organization could be read ({exc})")
+            runs, work = (
+                [_AccountRun(spec, None) for spec in _picked(state, shard)],
+                _never_started(stop),
+            )
+        else:
+            runs, work = (
+                [ctx.account_run(spec) for spec in _picked(state, shard)],
+                ctx.apply_account,
+            )
+        report = await _run(
+            canvas,
+            runs,
+            work,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            on_progress=on_progress,
         )
-    except (TransportError, APIError) as exc:
-        reason = stop.reason()
-        if reason is None:
-            raise
-        # Stopped (the deadline, a signal) before the organization could be read:
-        # every account is left, and the report says why.
-        stop.ask(f"{reason} before the organization could be read ({exc})")
-        runs, work = (
-            [_AccountRun(spec, None) for spec in _picked(state, shard)],
-            _never_started(stop),
-        )
-    else:
-        runs, work = [ctx.account_run(spec) for spec in _picked(state, shard)], ctx.apply_account
-    report = await _run(
-        canvas,
-        runs,
-        work,
-        concurrency=concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
     whole = RunReport(
         "apply",

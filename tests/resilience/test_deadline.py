@@ -19,11 +19,13 @@ from canvas_async import (
     Retries,
     ValidationError,
     deadline,
+    provision,
 )
 from canvas_async._deadline import GRACE, remaining
 from canvas_async.cli import _exit
+from canvas_async.provision.shard import load_file
 from canvas_async.testing import CanvasEmulator, ErrorStatus, Latency
-from tests.shards.shard_support import cli_env, write_file
+from tests.shards.shard_support import ENV, cli_env, write_file
 from tests.support import client_of, finish, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=4, random_seed=3)
@@ -111,3 +113,20 @@ async def test_apply_ends_within_its_deadline_and_grace_whatever_the_server_does
     # The deadline, the grace and the interpreter's start, with room for a loaded machine.
     assert took < 2 + GRACE + BOUND
     assert "4" in out + err  # the accounts left are counted
+
+
+async def test_provision_apply_with_a_deadline_ends_within_it_and_its_grace(
+    emu: CanvasEmulator, tmp_path: Path
+) -> None:
+    state = load_file(write_file(tmp_path / "state.json", emu.state.managed_ids[:4]))
+    emu.faults.add(Latency(3600), operations={"list_workflows"})
+    async with client_of(emu, timeout=60, retries=PATIENT) as canvas:
+        started = time.monotonic()
+        report = await provision.apply(canvas, state, environ=ENV, deadline=1)
+        assert time.monotonic() - started < BOUND
+    assert not report.ok
+    assert {a.status for a in report.accounts} <= {
+        provision.Status.FAILED,
+        provision.Status.CANCELLED,
+        provision.Status.SKIPPED,
+    }
