@@ -28,6 +28,7 @@ from ._validate import as_uuid
 from .schedule import Cron
 
 __all__ = [
+    "UNRESOLVED",
     "Call",
     "ChainOverride",
     "NewAccount",
@@ -42,6 +43,7 @@ __all__ = [
     "check_account",
     "check_block_range",
     "check_credentials",
+    "credential_problems",
     "not_found",
     "parse_true",
     "resolve_applications",
@@ -369,14 +371,22 @@ CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _NEW_ID)
 # -- registering an application (spec: "Shapes", AddRegApplicationApiDto) -------------
 
 
-def check_credentials(application: models.Application, credentials: Mapping[str, object]) -> None:
-    """Check ``credentials`` against the application's ``credentialFields``.
+#: A credential whose value is not known yet (an environment reference that
+#: ``plan`` does not resolve): taken as given, its value unchecked.
+UNRESOLVED: Final = object()
 
-    Required fields must be present and non-empty, ``select`` values among the
-    field's options, and no unknown field may appear. Values are never quoted.
+
+def credential_problems(
+    application: models.Application, credentials: Mapping[str, object]
+) -> list[str]:
+    """Return what is wrong with ``credentials`` for ``application``'s ``credentialFields``.
+
+    Required fields (hidden ones too: the server requires them as well) must
+    be present and non-empty, ``select`` values among the field's options, and
+    no unknown field may appear. Values are never quoted. The one rule the
+    client checks before sending and ``plan`` checks before anything is
+    written; a value of :data:`UNRESOLVED` counts as present and unchecked.
     """
-    if not isinstance(credentials, Mapping):
-        raise ValidationError("credentials must be a mapping of credential short names to values")
     fields = {field.short_name: field for field in application.credential_fields}
     problems = []
     unknown = sorted(str(key) for key in credentials if key not in fields)
@@ -386,6 +396,8 @@ def check_credentials(application: models.Application, credentials: Mapping[str,
     for short_name, field in fields.items():
         value = credentials.get(short_name)
         label = f"{short_name} ({field.name})" if field.name else short_name
+        if value is UNRESOLVED:
+            continue
         if _is_empty(value):
             if not field.optional:
                 problems.append(f"{label} is required")
@@ -397,6 +409,18 @@ def check_credentials(application: models.Application, credentials: Mapping[str,
             allowed = [option.value for option in field.options]
             if str(value) not in allowed:
                 problems.append(f"{label} must be one of {', '.join(allowed)}")
+    return problems
+
+
+def check_credentials(application: models.Application, credentials: Mapping[str, object]) -> None:
+    """Refuse ``credentials`` that :func:`credential_problems` finds fault with.
+
+    Raises:
+        ValidationError: Naming every problem (never a value).
+    """
+    if not isinstance(credentials, Mapping):
+        raise ValidationError("credentials must be a mapping of credential short names to values")
+    problems = credential_problems(application, credentials)
     _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
 
 

@@ -110,11 +110,15 @@ def touched(report: RunReport) -> int:
 def plan_summary(report: RunReport) -> str:
     """Return the plan's last line."""
     summary = report.summary()
-    return (
+    line = (
         f"Plan: {summary['add']:,} to add, {summary['change']:,} to change, "
         f"{summary['destroy']:,} to destroy, across {touched(report):,} of "
-        f"{len(report.accounts):,} accounts."
+        f"{len(report.accounts):,} accounts"
     )
+    if report.unfixable:
+        # Counted here, not only above: "0 to change" must not read as "in sync".
+        line += f"; {report.unfixable:,} more that apply will not fix (see above)"
+    return line + "."
 
 
 def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:

@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from canvas_async._operations import UNRESOLVED, credential_problems
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
 from .load import did_you_mean
@@ -247,30 +248,13 @@ def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> lis
         names = ", ".join(sorted(catalog.applications)) or "none"
         hint = did_you_mean(app.application, catalog.applications)
         return [f"{path}: unknown application {app.application!r}{hint} (known: {names})"]
-    if not known.credential_fields:
-        return []
-    problems = []
-    fields = {f.short_name: f for f in known.credential_fields}
-    for name, value in app.credentials.items():
-        field = fields.get(name)
-        if field is None:
-            expected = ", ".join(fields)
-            problems.append(
-                f"{path}.credentials.{name}: {app.application} has no credential {name!r} "
-                f"(it has: {expected})"
-            )
-        elif field.options and isinstance(value, Plain):
-            allowed = [o.value for o in field.options]
-            if value.value not in allowed:
-                problems.append(f"{path}.credentials.{name}: must be one of {', '.join(allowed)}")
-    missing = [
-        f.short_name
-        for f in known.credential_fields
-        if not f.optional and not f.hidden and f.short_name not in app.credentials
-    ]
-    if missing:
-        problems.append(f"{path}.credentials: missing required {', '.join(missing)}")
-    return problems
+    # The client's own rule (it runs again before the registration is sent),
+    # on what the file says: a ${NAME} is not read by plan, only by apply.
+    values = {
+        name: value.value if isinstance(value, Plain) else UNRESOLVED
+        for name, value in app.credentials.items()
+    }
+    return [f"{path}.credentials: {p}" for p in credential_problems(known, values)]
 
 
 def _check_workflow(

@@ -220,13 +220,19 @@ async def test_plan_apply_converge_and_drift_needs_replace(
     assert summary["summary"]["in_sync"] == 4
 
     path = _file(tmp_path, emu, filepath="/elsewhere")
+    # Plan says so before apply fails: drift is pending, and counted in its last line.
+    foreseen = await cli("plan", str(path), "--detailed-exitcode", env=env)
+    assert foreseen.code == _exit.PENDING
+    assert "0 to change, 0 to destroy, across 0 of 4 accounts; 4 more that apply will not fix" in (
+        foreseen.out
+    )
     drifted = await cli("apply", str(path), env=env)
     assert drifted.code == _exit.UNFIXABLE  # another apply without --replace changes nothing
     assert "variables differ" in drifted.out
     replaced = await cli("apply", str(path), "--replace", env=env)
     assert replaced.code == 0, replaced.out
 
-    for result in (planned, applied, again, drifted, replaced):
+    for result in (planned, applied, again, foreseen, drifted, replaced):
         assert SECRET_VALUE not in result.out + result.err
         assert emu.secret_key not in result.out + result.err
         _no_traceback(result)

@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 import pytest
 
+from canvas_async._errors import ValidationError
+from canvas_async._operations import check_credentials
 from canvas_async.models import (
     Application,
     CredentialField,
@@ -357,8 +359,8 @@ def test_fingerprints_follow_references_not_their_values() -> None:
     ("edit", "expected"),
     [
         (('tag = "Quinyx 2022"', 'application = "NOPE"\ntag = "Q"'), "unknown application 'NOPE'"),
-        (("username", "user"), "FTP has no credential 'user'"),
-        (("username", "port"), "missing required username"),
+        (("username", "user"), "unknown credential fields user"),
+        (("username", "port"), "username (User name) is required"),
         (('plain = "test"', 'plain = "prod"'), "must be one of live, test"),
         (("Quinyx Employee Export", "Unknown"), "unknown template"),
         (("apiKeys", "apiKey"), "has no variable apiKey"),
@@ -380,3 +382,18 @@ def test_check_wants_every_template_application_bound() -> None:
 
     bound = text + 'workflows.Export.applications.FTP = "FILES"\n'
     assert check(loads(bound), CATALOG) == []
+
+
+def test_plan_refuses_what_the_client_would_refuse_hidden_required_fields_too() -> None:
+    # The server requires a hidden field as well: the client refuses a
+    # registration without it, so plan must refuse the file first.
+    hidden = f.application(
+        "FTP",
+        FTP.id,
+        (*FTP.credential_fields, CredentialField("tenant", "Tenant", hidden=True)),
+    )
+    problems = check(loads(FILE), Catalog.of([QUIN, hidden], [TEMPLATE]))
+
+    assert any("tenant (Tenant) is required" in p for p in problems), problems
+    with pytest.raises(ValidationError, match=r"tenant \(Tenant\) is required"):
+        check_credentials(hidden, {"username": "u"})
