@@ -88,10 +88,11 @@ def _command(
             parts += [f"**{title}**: as for [`{owner}`](#{_anchor(owner)}).", ""]
             continue
         shared.setdefault(options, name)
-        parts += [f"**{title}**", "", "| | |", "| --- | --- |", *rows, ""]
+        what = "argument" if group.title == "positional arguments" else "option"
+        parts += [f"**{title}**", "", f"| {what} | |", "| --- | --- |", *rows, ""]
     subs = _subcommands(parser)
     if subs:
-        parts += ["**Commands**", "", "| | |", "| --- | --- |"]
+        parts += ["**Commands**", "", "| command | |", "| --- | --- |"]
         parts += [
             f"| [`{sub_name}`](#{_anchor(f'{name} {sub_name}')}) | {_text(sub.description or '')} |"
             for sub_name, sub in subs

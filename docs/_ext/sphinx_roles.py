@@ -15,41 +15,21 @@ naming private objects, the standard library or other packages stay code.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import logging
 import re
 import sys
-import textwrap
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import griffe
 
+sys.path.insert(0, str(Path(__file__).parent))  # loaded by path: make its neighbour importable
+from pages import CONTRIB, PUBLIC_MODULES, ROLE, contrib_modules, literal_blocks
+
 _LOG = logging.getLogger("mkdocs.plugins.canvas_async_docs")
 
-#: Where the reference documents each object, first match wins: a name
-#: exported by several of these is documented under the first. Every module
-#: of ``canvas_async.contrib`` that exists follows (see :func:`contrib_modules`).
-PUBLIC_MODULES = (
-    "canvas_async.models",
-    "canvas_async.schedule",
-    "canvas_async",
-    "canvas_async.provision",
-    "canvas_async.provision.load",
-    "canvas_async.provision.spec",
-    "canvas_async.provision.lease",
-    "canvas_async.provision.shard",
-    "canvas_async.bulk",
-    "canvas_async.testing",
-    "canvas_async.testing.pytest_plugin",
-    "canvas_async.contrib",
-)
-CONTRIB = "canvas_async.contrib"
-_PACKAGE_DIR = Path(__file__).resolve().parents[2] / "canvas_async"
 
-_ROLE = re.compile(r":(?:py:)?(?P<kind>class|meth|func|mod|attr|data|exc|obj):`(?P<body>[^`]+)`")
 _CALLABLE_KINDS = frozenset({"meth", "func"})
 #: Names a role may use without linking: builtins, the standard library and
 #: the packages canvas-async works with (their documentation is elsewhere).
@@ -72,7 +52,7 @@ class SphinxRoles(griffe.Extension):
                 _comment_docstring(obj)
             if obj.docstring is not None:
                 text = literal_blocks(obj.docstring.value)
-                obj.docstring.value = _ROLE.sub(lambda m, o=obj: _link(m, o, loader, public), text)
+                obj.docstring.value = ROLE.sub(lambda m, o=obj: _link(m, o, loader, public), text)
 
 
 def _walk(obj: griffe.Object) -> list[griffe.Object]:
@@ -113,17 +93,6 @@ def _lookup(loader: griffe.GriffeLoader, path: str) -> griffe.Object | None:
     except (KeyError, griffe.AliasResolutionError, griffe.CyclicAliasError):
         return None
     return obj  # type: ignore[no-any-return]
-
-
-def contrib_modules() -> list[str]:
-    """Return every integration under ``canvas_async/contrib`` (a module or a package)."""
-    found = []
-    for path in sorted((_PACKAGE_DIR / "contrib").iterdir()):
-        name = path.stem if path.suffix == ".py" else path.name
-        if name.startswith("_") or not (path.suffix == ".py" or (path / "__init__.py").is_file()):
-            continue
-        found.append(f"{CONTRIB}.{name}")
-    return found
 
 
 def _public_paths(loader: griffe.GriffeLoader) -> dict[str, str]:
@@ -199,73 +168,3 @@ def _documented_path(canonical: str, public: dict[str, str]) -> str | None:
         if head in public:
             return ".".join([public[head], *rest])
     return None if any(part.startswith("_") for part in parts) else canonical
-
-
-def plain_roles(text: str) -> str:
-    """Turn every role in ``text`` into code, linking nothing (for text outside the API pages)."""
-
-    def code(match: re.Match[str]) -> str:
-        title = match["body"].partition(" <")[0].strip()
-        title = title.lstrip("~.!").rsplit(".", 1)[-1] if title.startswith("~") else title
-        return f"`{title}`"
-
-    return _ROLE.sub(code, text)
-
-
-def literal_blocks(text: str) -> str:
-    """Turn reST ``::`` literal blocks into fenced blocks at the paragraph's indent."""
-    lines = text.split("\n")
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.rstrip()
-        if not stripped.endswith("::"):
-            out.append(line)
-            i += 1
-            continue
-        indent = len(line) - len(line.lstrip())
-        head = stripped[:-2].rstrip()
-        if head.strip() in {"Example", "Examples"}:
-            out.append(" " * indent + "Examples:")  # a doctest: griffe's Examples section
-            i += 1
-            continue
-        if head.strip():
-            out.append(head + ":")
-        block, i = _indented_block(lines, i + 1, indent)
-        body = textwrap.dedent("\n".join(block)).strip("\n")
-        pad = " " * indent
-        out.extend(["", f"{pad}```{_language(body)}"])
-        out.extend(f"{pad}{row}" if row else "" for row in body.split("\n"))
-        out.extend([f"{pad}```", ""])
-    return "\n".join(out)
-
-
-def _indented_block(lines: list[str], start: int, indent: int) -> tuple[list[str], int]:
-    """Return the lines indented deeper than ``indent`` from ``start``, and the next index."""
-    block: list[str] = []
-    i = start
-    while i < len(lines):
-        line = lines[i]
-        if line.strip() and len(line) - len(line.lstrip()) <= indent:
-            break
-        block.append(line)
-        i += 1
-    return block, i
-
-
-def _language(body: str) -> str:
-    """Guess a literal block's language: Python, a doctest, TOML, or text."""
-    if body.lstrip().startswith(">>>"):
-        return "pycon"
-    try:
-        compile(body, "<docstring>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    except SyntaxError:
-        pass
-    else:
-        return "python"
-    try:
-        tomllib.loads(body)
-    except tomllib.TOMLDecodeError:
-        return "text"
-    return "toml"
