@@ -103,6 +103,9 @@ def _public_paths(loader: griffe.GriffeLoader) -> dict[str, str]:
         if module is None:
             continue
         public.setdefault(module.path, module_path)
+        if module.exports is not None:
+            # Only what its __all__ names is documented: nothing under the module itself.
+            public.setdefault(f"{module.path}.", "")
         for name in sorted(module.exports or ()):
             target = _lookup(loader, f"{module_path}.{name}")
             if target is not None:
@@ -158,7 +161,8 @@ def _link(
 def _documented_path(canonical: str, public: dict[str, str]) -> str | None:
     """Return the public path of ``canonical`` (or of its owner, plus the rest), or None.
 
-    None means a private object: no page documents it.
+    None means an object no page documents: private, or left out of its
+    module's ``__all__``.
     """
     parts = canonical.split(".")
     for end in range(len(parts), 0, -1):
@@ -166,5 +170,6 @@ def _documented_path(canonical: str, public: dict[str, str]) -> str | None:
         if any(part.startswith("_") for part in rest):
             return None
         if head in public:
-            return ".".join([public[head], *rest])
-    return None if any(part.startswith("_") for part in parts) else canonical
+            closed = rest and f"{head}." in public  # a module with an __all__
+            return None if closed else ".".join([public[head], *rest])
+    return None
