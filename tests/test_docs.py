@@ -18,7 +18,9 @@ fails on a link, anchor, cross-reference or include that does not resolve.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -175,6 +177,7 @@ def _resolve(identifier: str) -> object:
     return obj
 
 
+@functools.cache
 def _documented() -> dict[str, object]:
     """Return every identifier the pages document, a whole module standing for its names."""
     directives: list[tuple[str, str]] = []
@@ -257,7 +260,7 @@ def test_the_pages_include_readme_sections_that_exist() -> None:
     ]
     assert "Running past one machine" in titles
     for title in titles:
-        section = pages.readme_section(title)
-        assert "One convergence per organization" in section or title != titles[0]
+        section = pages.readme_section(title)  # raises if the README has no such section
+        assert len(section) > 500, title
         for link in re.findall(r"\]\(([^)]+)\)", section):
             assert link.startswith(("#", "http://", "https://")), link
