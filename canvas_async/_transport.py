@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import enum
 import functools
-import importlib.metadata
 import json
 import logging
 import os
@@ -90,11 +89,10 @@ class _State(enum.Enum):
 
 
 def _package_version() -> str:
-    """The installed distribution's version (``"0"`` in a source checkout)."""
-    try:
-        return importlib.metadata.version("canvas-async")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout
-        return "0"
+    """The package's version: ``canvas_async.__version__``, the one place it is written."""
+    from canvas_async import __version__  # noqa: PLC0415 - the package is loaded by now
+
+    return __version__
 
 
 def _user_agent() -> str:
