@@ -40,6 +40,10 @@ _SERVER_FIELDS: Final = ("namespace", "uid", "creationTimestamp")
 _MICRO_TIME: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
+def _new_token() -> str:
+    return register_secret(f"k8s-token-{uuid.uuid4().hex}")
+
+
 @attrs.frozen
 class Asked:
     """One request the stand-in answered."""
@@ -63,7 +67,7 @@ class KubernetesStandIn:
         cut_off: Tokens whose requests answer 503 (a machine cut off from the API).
     """
 
-    token: str = attrs.field(factory=lambda: _new_token(), repr=False)
+    token: str = attrs.field(factory=_new_token, repr=False)
     leases: dict[tuple[str, str], dict[str, Any]] = attrs.field(factory=dict)
     log: list[Asked] = attrs.field(factory=list)
     tokens: set[str] = attrs.field(factory=set, repr=False)
@@ -225,10 +229,6 @@ class KubernetesStandIn:
     def _bump(self) -> str:
         self._version += 1
         return str(self._version)
-
-
-def _new_token() -> str:
-    return register_secret(f"k8s-token-{uuid.uuid4().hex}")
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:

@@ -131,7 +131,7 @@ async def test_shards_of_one_split_share_it_and_nothing_else_does(
         "the whole file": claim(),
     }
     for what, other in others.items():
-        with pytest.raises(LeaseHeldError, match="shard [0-2]/3"):
+        with pytest.raises(LeaseHeldError, match=r"shard [0-2]/3"):
             await make(other).acquire(wait=0)
         assert sorted(api.members(NAME, NS)) == ["0", "1", "2"], what
 
@@ -298,7 +298,7 @@ async def test_renewals_that_fail_stop_the_run_and_that_succeed_resume_it(
     api.down = False
     # Nobody took it meanwhile: the next renewal that goes through lets it send again.
     async with asyncio.timeout(60):
-        while await raises_lost(lease.check):
+        while await raises_lost(lease.check):  # noqa: ASYNC110 - renewed in the lease's task
             await asyncio.sleep(0.01)
     assert api.members(NAME, NS)["0"]["renewals"] >= 1
     await lease.release()
@@ -310,13 +310,14 @@ async def test_bad_options_are_refused_before_anything_is_sent(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    for options, message in [
+    bad: list[tuple[dict[str, object], str]] = [
         ({"duration": 0.5}, "duration must be at least 1 s, not 0.5"),
         ({"duration": float("nan")}, "duration is a number of seconds"),
         ({"margin": 3.0}, "margin must be above 0 and below its duration"),
         ({"margin": 0}, "margin must be above 0"),
         ({"namespace": "Jobs_1"}, "a namespace is 1 to 63 lower-case letters"),
-    ]:
+    ]
+    for options, message in bad:
         with pytest.raises(ValueError, match=message):
             make(claim(), **options)
     monkeypatch.delenv("KUBECONFIG", raising=False)
