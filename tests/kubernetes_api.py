@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 import time
 import types
 import uuid
@@ -50,6 +51,7 @@ class Asked:
 
     time: float
     method: str
+    namespace: str
     name: str | None
     status: int
 
@@ -65,6 +67,7 @@ class KubernetesStandIn:
         tokens: The tokens it accepts (``token`` and those of :meth:`another_client`).
         down: When true, every request answers 503.
         cut_off: Tokens whose requests answer 503 (a machine cut off from the API).
+        ssl_context: Serve HTTPS with it (as an API server does); plain HTTP when None.
     """
 
     token: str = attrs.field(factory=_new_token, repr=False)
@@ -74,6 +77,7 @@ class KubernetesStandIn:
     down: bool = False
     cut_off: set[str] = attrs.field(factory=set, repr=False)
     url: str = ""
+    ssl_context: ssl.SSLContext | None = None
     _version: int = 100
     _runner: web.AppRunner | None = None
 
@@ -86,10 +90,18 @@ class KubernetesStandIn:
         app.router.add_route("*", PREFIX + "/{name}", self._object)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        scheme = "http" if self.ssl_context is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         return self
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        assert self._runner is not None
+        port: int = self._runner.addresses[0][1]
+        return port
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
@@ -151,7 +163,13 @@ class KubernetesStandIn:
         except web.HTTPException as exc:
             response = exc
         self.log.append(
-            Asked(time.monotonic(), request.method, request.match_info.get("name"), response.status)
+            Asked(
+                time.monotonic(),
+                request.method,
+                request.match_info.get("namespace", ""),
+                request.match_info.get("name"),
+                response.status,
+            )
         )
         if isinstance(response, web.HTTPException):
             raise response

@@ -430,7 +430,11 @@ class KubernetesLease:
         configuration = k8s_client.Configuration()
         try:
             if self._config_file is None:
-                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+                    client_configuration=configuration,
+                    token_filename=str(SERVICE_ACCOUNT / "token"),
+                    cert_filename=str(SERVICE_ACCOUNT / "ca.crt"),
+                )
             else:
                 await k8s_config.load_kube_config(
                     config_file=self._config_file,

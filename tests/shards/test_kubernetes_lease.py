@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import trustme
 
+from canvas_async.contrib import kubernetes
 from canvas_async.contrib.kubernetes import (
     MEMBERS_ANNOTATION,
     SPLIT_ANNOTATION,
@@ -358,3 +361,29 @@ async def test_a_refusal_names_the_permissions_and_never_the_token(
     api.down = True
     with pytest.raises(LeaseError, match="answered 503"):
         await lease.acquire(wait=0)
+
+
+async def test_in_a_pod_it_uses_the_service_account_and_its_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    async with KubernetesStandIn(ssl_context=server) as api:
+        mounted = tmp_path / "serviceaccount"
+        mounted.mkdir()
+        (mounted / "token").write_text(api.token, encoding="utf-8")
+        (mounted / "namespace").write_text("batch-jobs\n", encoding="utf-8")
+        ca.cert_pem.write_to_path(str(mounted / "ca.crt"))
+        monkeypatch.setattr(kubernetes, "SERVICE_ACCOUNT", mounted)
+        monkeypatch.delenv("KUBECONFIG", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(api.port))
+
+        lease = KubernetesLease(claim(), duration=DURATION)
+        assert lease.namespace == "batch-jobs"
+        async with lease.hold():
+            assert api.lease(NAME, "batch-jobs") is not None
+        assert {asked.namespace for asked in api.log} == {"batch-jobs"}
+        assert [asked.method for asked in api.log][:2] == ["GET", "POST"]
