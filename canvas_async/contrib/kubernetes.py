@@ -406,19 +406,25 @@ class KubernetesLease:
         deadline = None if wait is None else time.monotonic() + wait
         api = await self._open()
         poll = min(2.0, max(0.05, self.duration / 10))
+        changed = 0
         try:
             while True:
+                over = deadline is not None and time.monotonic() >= deadline
                 try:
-                    blocker = await self._try(api)
+                    outcome = await self._try(api)
                 except _Unavailable:
-                    if deadline is not None and time.monotonic() >= deadline:
+                    if over:
                         raise
-                    blocker = None
-                if blocker is True:
+                    await asyncio.sleep(poll)
+                    continue
+                if outcome is True:
                     break
-                if deadline is not None and time.monotonic() >= deadline:
-                    holder = blocker if isinstance(blocker, dict) else None
-                    raise LeaseHeldError(self.name, holder)
+                if outcome is None and changed < MAX_CONFLICTS:
+                    changed += 1  # another run wrote it since we read it: read it again now
+                    continue
+                if over:
+                    raise LeaseHeldError(self.name, outcome or None)
+                changed = 0
                 await asyncio.sleep(poll)
         except BaseException:
             await api.close()

@@ -387,3 +387,16 @@ async def test_in_a_pod_it_uses_the_service_account_and_its_namespace(
             assert api.lease(NAME, "batch-jobs") is not None
         assert {asked.namespace for asked in api.log} == {"batch-jobs"}
         assert [asked.method for asked in api.log][:2] == ["GET", "POST"]
+
+
+async def test_shards_that_start_together_all_join_without_waiting(
+    api: KubernetesStandIn, make: Callable[..., KubernetesLease]
+) -> None:
+    # Eight pods of a Job start at once: their writes conflict (a 409 is "read it
+    # again", not "held"), and every shard holds the Lease after one attempt.
+    shards = [make(claim(shard=Shard(i, 8)), owner=f"pod-{i}") for i in range(8)]
+    await asyncio.gather(*(lease.acquire(wait=0) for lease in shards))
+    assert sorted(api.members(NAME, NS), key=int) == [str(i) for i in range(8)]
+    assert [asked.status for asked in api.log].count(409) > 0
+    for lease in shards:
+        await lease.check()
