@@ -52,7 +52,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -449,8 +449,9 @@ class KubernetesLease:
                 )
         except (OSError, ValueError, k8s_config.ConfigException) as exc:
             where = self._config_file or "the pod's ServiceAccount"
+            said = _server_text(exc)
             raise LeaseError(
-                f"cannot configure the Kubernetes client from {where}: {exc}"
+                f"cannot configure the Kubernetes client from {where}: {said}"
             ) from None
         api_client = k8s_client.ApiClient(configuration)
         assert self.namespace is not None
@@ -537,27 +538,47 @@ class KubernetesLease:
             and member.holder == self.owner
         )
 
-    async def _renew(self, api: _LeaseApi) -> None:
-        """Count one more renewal in the Lease; note the loss if it is no longer ours."""
+    async def _while_ours(
+        self,
+        api: _LeaseApi,
+        write: Callable[[dict[str, Any], dict[str, _Member]], Awaitable[bool]],
+    ) -> dict[str, Any] | None:
+        """Read, change and write the Lease while it names this run, until ``write`` succeeds.
+
+        ``write`` gets the Lease read and its members, and says whether its
+        write went through (False: the Lease changed since read; read it again).
+
+        Returns:
+            None once written; else the Lease that no longer names this run
+            (empty when there is none).
+        """
         current = self._last
         for _ in range(MAX_CONFLICTS):
             if current is None:
                 current = await api.get(self.object_name)
             if current is None or not self._mine(current):
-                self._lose(current)
-                return
-            members = _members(current)
+                return current or {}
+            if await write(current, _members(current)):
+                return None
+            current = None  # changed since read (another shard renewed): read it again
+        raise _Unavailable(f"{self.name}: {MAX_CONFLICTS} writes in a row found it changed")
+
+    async def _renew(self, api: _LeaseApi) -> None:
+        """Count one more renewal in the Lease; note the loss if it is no longer ours."""
+
+        async def renew(current: dict[str, Any], members: dict[str, _Member]) -> bool:
             members[self._index] = _Member(self.owner, str(self._renewals + 1), self.duration)
-            metadata = dict(current.get("metadata") or {})
-            body = self._with(metadata, _spec(current), members)
+            body = self._with(dict(current.get("metadata") or {}), _spec(current), members)
             sent = time.monotonic()
             written = await api.replace(self.object_name, body)
-            if written is not None:
-                self._renewals += 1
-                self._took(written, sent)
-                return
-            current = None  # changed since read (another shard renewed): read it again
-        raise _Unavailable(f"{self.name}: {MAX_CONFLICTS} renewals in a row found it changed")
+            if written is None:
+                return False
+            self._renewals += 1
+            return self._took(written, sent)
+
+        lost = await self._while_ours(api, renew)
+        if lost is not None:
+            self._lose(lost or None)
 
     def _lose(self, lease: Mapping[str, Any] | None) -> None:
         self._fence.lose()
@@ -625,21 +646,17 @@ class KubernetesLease:
             await api.close()
 
     async def _leave(self, api: _LeaseApi) -> None:
-        current = self._last
-        for _ in range(MAX_CONFLICTS):
-            if current is None:
-                current = await api.get(self.object_name)
-            if current is None or not self._mine(current):
-                return
-            members = _members(current)
+        """Take this run out of the Lease; delete it when no member is left."""
+
+        async def leave(current: dict[str, Any], members: dict[str, _Member]) -> bool:
             del members[self._index]
             metadata = dict(current.get("metadata") or {})
             if not members:
-                if await api.delete(self.object_name, str(metadata.get("resourceVersion"))):
-                    return
-            elif await api.replace(self.object_name, self._with(metadata, _spec(current), members)):
-                return
-            current = None
+                return await api.delete(self.object_name, str(metadata.get("resourceVersion")))
+            body = self._with(metadata, _spec(current), members)
+            return await api.replace(self.object_name, body) is not None
+
+        await self._while_ours(api, leave)
 
     @contextlib.asynccontextmanager
     async def hold(self, *, wait: float | None = None) -> AsyncIterator[KubernetesLease]:

@@ -72,6 +72,19 @@ def objects_of(emu: CanvasEmulator, account: uuid.UUID) -> int:
     return regs + sum(1 for w in emu.state.workflows.values() if w.account_id == account)
 
 
+def apply_args(path: Path, fenced: bool, *, lease_duration: int) -> list[str]:
+    """``apply`` of :data:`SHARD` with the Kubernetes lease, or with none."""
+    lease = ["--lease-store", "kubernetes", "--lease-duration", str(lease_duration)]
+    return [
+        "--json",
+        "apply",
+        str(path),
+        "--shard",
+        str(SHARD),
+        *(lease if fenced else ["--no-lease"]),
+    ]
+
+
 def writes_since(emu: CanvasEmulator, moment: float) -> int:
     """Count the writes that reached the emulator at or after ``moment`` (monotonic)."""
     return sum(1 for r in emu.log if r.time >= moment and r.operation in WRITES)
@@ -86,8 +99,7 @@ async def test_two_machines_apply_one_shard_at_once(
     # processes get going; the lease's margin (a third of 6 s) is longer than any request.
     emu.faults.add(Latency(0.03))
     emu.faults.add(Latency(0.6), operations=EMULATED_WRITES)
-    lease = ["--lease-store", "kubernetes", "--lease-duration", "6"] if fenced else ["--no-lease"]
-    args = ["--json", "apply", str(path), "--shard", str(SHARD), *lease]
+    args = apply_args(path, fenced, lease_duration=6)
 
     runs = [await spawn(*args, env=machine(emu, api, tmp_path / m)) for m in ("a", "b")]
     results = [await finish(run) for run in runs]
@@ -114,8 +126,7 @@ async def test_a_holder_paused_past_its_lease_sends_nothing_once_resumed(
 ) -> None:
     path, mine = account_file(emu, tmp_path)
     emu.faults.add(Latency(0.03))
-    lease = ["--lease-store", "kubernetes", "--lease-duration", "3"] if fenced else ["--no-lease"]
-    args = ["--json", "apply", str(path), "--shard", str(SHARD), *lease]
+    args = apply_args(path, fenced, lease_duration=3)
 
     paused = await spawn(*args, env=machine(emu, api, tmp_path / "a"))
     # Pause it halfway through an account: some of its objects made, more to come.

@@ -400,3 +400,60 @@ async def test_shards_that_start_together_all_join_without_waiting(
     assert [asked.status for asked in api.log].count(409) > 0
     for lease in shards:
         await lease.check()
+
+
+async def test_an_unreachable_or_failing_api_is_said_and_outlasted(
+    api: KubernetesStandIn, make: Callable[..., KubernetesLease], tmp_path: Path
+) -> None:
+    lease = make(claim())
+    with pytest.raises(LeaseLostError, match="is not held"):
+        await lease.check()
+    api.down = True
+    waiting = asyncio.create_task(lease.acquire(wait=60))  # 503s: keeps trying while it may
+    await until(lambda: [a.status for a in api.log].count(503) >= 2)
+    api.down = False
+    await asyncio.wait_for(waiting, 30)
+    await lease.acquire()  # held already: nothing to do
+    await lease.check()
+
+    api.down = True
+    await lease.release()  # cannot leave: said, not raised; the entry expires instead
+    assert api.members(NAME, NS)["0"]["holder"] == lease.owner
+    api.down = False
+
+    closed = KubernetesStandIn()
+    async with closed:
+        gone = closed.kubeconfig(tmp_path / "gone", namespace=NS)
+    with pytest.raises(LeaseError, match=r"did not answer \(read lease\): Client"):
+        await make(claim(), kubeconfig=str(gone)).acquire(wait=0)
+    missing = make(claim(), kubeconfig=str(tmp_path / "missing"), namespace=NS)
+    with pytest.raises(LeaseError, match="cannot configure the Kubernetes client from"):
+        await missing.acquire(wait=0)
+
+
+async def test_a_lease_whose_members_cannot_be_read_is_one_holder(
+    api: KubernetesStandIn, make: Callable[..., KubernetesLease]
+) -> None:
+    write_holder(api, claim(shard=Shard(0, 2)), {"0": "pod-x"})
+    stored = api.lease(NAME, NS)
+    assert stored is not None
+    stored["metadata"]["annotations"][MEMBERS_ANNOTATION] = "{not json"
+    sibling = make(claim(shard=Shard(1, 2)))
+    started = time.monotonic()
+    # Not even another shard of its split may join: who holds it is unknown.
+    with pytest.raises(LeaseHeldError, match=f"owner {claim(shard=Shard(0, 2)).split}"):
+        await sibling.acquire(wait=0)
+    await sibling.acquire()
+    assert time.monotonic() - started >= DURATION
+    assert list(api.members(NAME, NS)) == ["1"]
+
+
+async def test_the_default_kubeconfig_is_read_when_nothing_else_is_there(
+    api: KubernetesStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".kube").mkdir()
+    api.kubeconfig(tmp_path / ".kube" / "config", namespace="from-home")
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert KubernetesLease(claim()).namespace == "from-home"
