@@ -19,6 +19,7 @@ __all__ = [
     "CONNECTION_OPTIONS",
     "DEFAULT_CONCURRENCY",
     "DEMO_ACCOUNTS",
+    "LEASE_STORES",
     "build_parser",
 ]
 
@@ -35,6 +36,8 @@ CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulato
 #: ``--auth``'s choices: ``canvas_async._config.AUTH_MODES``, repeated here
 #: because importing ``_config`` would load attrs and yarl into ``--help``.
 AUTH_MODES: Final[tuple[Literal["keys", "token", "auto"], ...]] = ("keys", "token", "auto")
+#: ``--lease-store``'s choices (``CANVAS_LEASE_STORE`` takes the same).
+LEASE_STORES: Final = ("file", "kubernetes")
 
 _EPILOG = """\
 keys: CANVAS_CONSUMER and CANVAS_SECRET_KEY (or --consumer-file / --secret-key-file),
@@ -406,6 +409,26 @@ def _shard_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:
         "--no-lease",
         action="store_true",
         help="do not take the shard's lease (two attempts of one shard may then overlap)",
+    )
+    group.add_argument(
+        "--lease-store",
+        choices=LEASE_STORES,
+        help="where the lease lives: file (lock files on this machine) or kubernetes "
+        "(a Lease object in the cluster, the kubernetes extra) (default: $CANVAS_LEASE_STORE, "
+        "else file)",
+    )
+    group.add_argument(
+        "--lease-namespace",
+        metavar="NS",
+        help="the Kubernetes Lease's namespace (default: $CANVAS_LEASE_NAMESPACE, else the "
+        "pod's, else the kubeconfig context's)",
+    )
+    group.add_argument(
+        "--lease-duration",
+        type=float,
+        metavar="SECONDS",
+        help="a Kubernetes Lease lasts this long without a renewal; this run stops sending "
+        "a third of it earlier (default: 30)",
     )
 
 

@@ -17,6 +17,7 @@ import attrs
 
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out
+from canvas_async.cli._parser import LEASE_STORES
 from canvas_async.cli._run import UsageError
 from canvas_async.provision.shard import Shard, assign, load_file
 from canvas_async.provision.spec import DesiredState
@@ -25,10 +26,13 @@ if TYPE_CHECKING:
     import aiohttp
 
     from canvas_async._timeouts import Timeout
+    from canvas_async.provision.lease import Claim, Lease
 
-__all__ = ["Writes", "leased", "load", "shard", "shards"]
+__all__ = ["Writes", "leased", "load", "make_lease", "shard", "shards"]
 
 LEASE_DIR_VAR: Final = "CANVAS_LEASE_DIR"
+LEASE_STORE_VAR: Final = "CANVAS_LEASE_STORE"
+LEASE_NAMESPACE_VAR: Final = "CANVAS_LEASE_NAMESPACE"
 
 
 def shard(args: argparse.Namespace) -> Shard | None:
@@ -78,7 +82,6 @@ async def leased(
     from canvas_async.provision.lease import (  # noqa: PLC0415
         WHOLE_FILE,
         Claim,
-        FileLease,
         LeaseHeldError,
         fenced_timeout,
         guarded_session,
@@ -86,13 +89,7 @@ async def leased(
 
     if args.lease_wait is not None and args.lease_wait < 0:
         raise UsageError(f"--lease-wait must not be negative, not {args.lease_wait}")
-    claim = Claim(organization, writes.state.digest, writes.shard or WHOLE_FILE)
-    directory = (
-        args.lease_dir
-        or os.environ.get(LEASE_DIR_VAR)
-        or (Path(tempfile.gettempdir()) / "canvas-async-leases")
-    )
-    lease = FileLease(directory, claim)
+    lease = make_lease(args, Claim(organization, writes.state.digest, writes.shard or WHOLE_FILE))
     wait = args.lease_wait
     left = remaining()
     if left is not None:  # --deadline bounds the wait too
@@ -111,6 +108,47 @@ async def leased(
             yield session, fenced_timeout(lease)
     finally:
         await lease.release()
+
+
+def make_lease(args: argparse.Namespace, claim: Claim) -> Lease:
+    """Make the lease of ``claim`` in the store ``--lease-store`` or ``$CANVAS_LEASE_STORE`` names.
+
+    Raises:
+        UsageError: An unknown store, an option of the other store, or the
+            kubernetes store without its extra.
+    """
+    from canvas_async.provision.lease import FileLease  # noqa: PLC0415 - as in leased()
+
+    store = args.lease_store or os.environ.get(LEASE_STORE_VAR, "").strip() or "file"
+    if store not in LEASE_STORES:
+        raise UsageError(
+            f"{LEASE_STORE_VAR} must be one of {', '.join(LEASE_STORES)}, not {store!r}"
+        )
+    if store == "file":
+        for flag, value in (("namespace", args.lease_namespace), ("duration", args.lease_duration)):
+            if value is not None:
+                raise UsageError(f"--lease-{flag} goes with --lease-store kubernetes")
+        directory = (
+            args.lease_dir
+            or os.environ.get(LEASE_DIR_VAR)
+            or (Path(tempfile.gettempdir()) / "canvas-async-leases")
+        )
+        return FileLease(directory, claim)
+    if args.lease_dir:
+        raise UsageError("--lease-dir goes with --lease-store file")
+    try:
+        from canvas_async.contrib.kubernetes import (  # noqa: PLC0415 - only when asked
+            DEFAULT_DURATION,
+            KubernetesLease,
+        )
+    except ImportError as exc:
+        raise UsageError(
+            f"--lease-store kubernetes needs the kubernetes extra ({exc.name} is missing): "
+            "pip install 'canvas-async[kubernetes]'"
+        ) from None
+    namespace = args.lease_namespace or os.environ.get(LEASE_NAMESPACE_VAR, "").strip() or None
+    duration = DEFAULT_DURATION if args.lease_duration is None else args.lease_duration
+    return KubernetesLease(claim, namespace=namespace, duration=duration)
 
 
 async def shards(args: argparse.Namespace, out: Out) -> int:

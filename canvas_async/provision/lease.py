@@ -495,7 +495,9 @@ async def guarded_session(
     """Yield an ``aiohttp`` session that checks ``lease`` before every request it sends.
 
     Every request, not only ``POST``: ``DeleteWorkflow`` is a ``GET`` (spec:
-    "Route table"), and a check is a ``stat`` or a clock reading.
+    "Route table"), and a check is a ``stat`` or a clock reading. It checks
+    when the request starts and again right before its bytes are written
+    (once it has its connection; before each chunk of its body).
 
     A lost lease raises :class:`LeaseLostError` from the request, before it is
     sent; the run's accounts then fail with that reason and nothing more is
@@ -507,13 +509,28 @@ async def guarded_session(
 
     async def before_request(
         _session: aiohttp.ClientSession,
-        _context: types.SimpleNamespace,
+        context: types.SimpleNamespace,
         params: aiohttp.TraceRequestStartParams,
     ) -> None:
-        if not params.url.path.endswith(_REVOKE_PATH):
+        context.guarded = not params.url.path.endswith(_REVOKE_PATH)
+        if context.guarded:
+            await lease.check()
+
+    async def before_sending(
+        _session: aiohttp.ClientSession, context: types.SimpleNamespace, _params: object
+    ) -> None:
+        # Again at the last moments before bytes go out: once the request has its
+        # connection (opening one takes event loop turns) and before each chunk
+        # of a body (aiohttp may write a body, and the headers with it, in a task
+        # of its own, a loop turn later). A process paused in such a turn must
+        # not send once resumed.
+        if getattr(context, "guarded", True):
             await lease.check()
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(before_request)
+    trace.on_connection_create_end.append(before_sending)
+    trace.on_connection_reuseconn.append(before_sending)
+    trace.on_request_chunk_sent.append(before_sending)
     async with aiohttp.ClientSession(trace_configs=[trace], **session_options) as session:
         yield session

@@ -1,12 +1,13 @@
 """The Kubernetes Indexed Job of examples/k8s, emulated: one process per index, each with
-JOB_COMPLETION_INDEX set, against one emulator; one index SIGKILLed midway and retried."""
+JOB_COMPLETION_INDEX set and the manifest's arguments, against one emulator and a stand-in
+of the cluster's Lease API; one index SIGKILLed midway and retried."""
 
 from __future__ import annotations
 
 import json
-import re
 import signal
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from canvas_async.cli import _exit
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Latency
+from tests.kubernetes_api import KubernetesStandIn
 from tests.shards.shard_support import (
     changes_of,
     cli_env,
@@ -22,43 +24,26 @@ from tests.shards.shard_support import (
     until,
     write_file,
 )
-from tests.support import ROOT, finish, spawn
+from tests.shards.test_k8s_manifests import manifest_args
+from tests.support import finish, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=60, random_seed=11)
 
 
-MANIFESTS = ROOT / "examples" / "k8s"
 SHARDS = 4
 
 
-def manifest_args(name: str) -> list[str]:
-    """The container's args in a manifest (a YAML flow list of strings, which is JSON)."""
-    text = (MANIFESTS / name).read_text(encoding="utf-8")
-    match = re.search(r"^\s*args: (\[.*\])$", text, re.M)
-    assert match, name
-    args: list[str] = json.loads(match.group(1))
-    return args
+@pytest.fixture
+async def cluster() -> AsyncIterator[KubernetesStandIn]:
+    async with KubernetesStandIn() as api:
+        yield api
 
 
-def job_args(path: Path, digest: str, lease_dir: Path) -> list[str]:
-    """The manifest's command for this test: its file, its hash, SHARDS shards."""
+def job_args(path: Path, digest: str) -> list[str]:
+    """The manifest's command for this test: its file, its hash, SHARDS shards, a 3 s Lease."""
     args = manifest_args("indexed-job.yaml")
     replace = {"/config/accounts.toml": str(path), "$(EXPECTED_HASH)": digest, "8": str(SHARDS)}
-    args = [replace.get(a, a) for a in args]
-    at = args.index("--report")  # the pod's report path: each test pod writes none
-    return [*args[:at], *args[at + 2 :], "--lease-dir", str(lease_dir)]
-
-
-def test_the_manifests_fail_an_index_on_the_bad_input_exit_status() -> None:
-    for name in ("indexed-job.yaml", "cronjob.yaml"):
-        text = (MANIFESTS / name).read_text(encoding="utf-8")
-        assert "podReplacementPolicy: Failed" in text
-        assert re.search(r"backoffLimitPerIndex: \d+", text)
-        rule = re.search(r"action: FailIndex\n.*?values: \[([\d, ]+)\]", text, re.S)
-        assert rule, name
-        assert [int(v) for v in rule.group(1).split(",")] == [_exit.USAGE, _exit.UNFIXABLE]
-        assert manifest_args(name)[:1] == ["apply"]
-        assert "JOB_COMPLETION_INDEX" in manifest_args(name)
+    return [*(replace.get(a, a) for a in args), "--lease-duration", "3"]
 
 
 def _made_in(emu: CanvasEmulator, accounts: set[uuid.UUID]) -> int:
@@ -67,19 +52,20 @@ def _made_in(emu: CanvasEmulator, accounts: set[uuid.UUID]) -> int:
 
 
 async def test_an_index_killed_midway_is_retried_and_every_shard_converges(
-    emu: CanvasEmulator, tmp_path: Path
+    emu: CanvasEmulator, cluster: KubernetesStandIn, tmp_path: Path
 ) -> None:
     ids = emu.state.managed_ids[:60]
     path = write_file(tmp_path / "accounts.json", ids)
     state = load_file(path)
-    args = job_args(path, str(state.digest), tmp_path / "leases")
+    args = job_args(path, str(state.digest))
     victim = 1
     victims = {a.id for a in Shard(victim, SHARDS).select(state).accounts if a.id is not None}
     assert len(victims) >= 8
     emu.faults.add(Latency(0.02))  # so that "midway" lasts
+    kubeconfig = str(cluster.kubeconfig(tmp_path / "kubeconfig"))
 
     def pod(index: int) -> dict[str, str]:
-        return cli_env(emu, JOB_COMPLETION_INDEX=str(index))
+        return cli_env(emu, JOB_COMPLETION_INDEX=str(index), KUBECONFIG=kubeconfig)
 
     pods = [await spawn(*args, env=pod(i)) for i in range(SHARDS)]
     # Kill the victim once it has made some of its shard's objects but not all
@@ -92,7 +78,8 @@ async def test_an_index_killed_midway_is_retried_and_every_shard_converges(
     assert 0 < _made_in(emu, victims) < 3 * len(victims)
     assert converged(emu, sorted(victims)) != []
 
-    # podReplacementPolicy: Failed: the replacement starts once the old pod is gone.
+    # podReplacementPolicy: Failed: the replacement starts once the old pod is gone, and
+    # takes the index's place in the Lease once the killed pod's entry has expired.
     replacement = await spawn(*args, env=pod(victim))
     results = [await finish(p) for i, p in enumerate(pods) if i != victim]
     retried = await finish(replacement)
@@ -107,17 +94,21 @@ async def test_an_index_killed_midway_is_retried_and_every_shard_converges(
     # The retry made only what the killed attempt had not.
     made_again = json.loads(retried[1])["summary"]["changes"]
     assert 0 < made_again < changes_of(Shard(victim, SHARDS).select(state).accounts)
+    assert cluster.leases == {}  # every shard left the Lease; the last one deleted it
 
 
 async def test_an_index_given_another_file_fails_for_good(
-    emu: CanvasEmulator, tmp_path: Path
+    emu: CanvasEmulator, cluster: KubernetesStandIn, tmp_path: Path
 ) -> None:
     path = write_file(tmp_path / "accounts.json", emu.state.managed_ids[:8])
     stale = str(load_file(path).digest)
     write_file(path, emu.state.managed_ids[:9])  # the ConfigMap changed under the Job
-    args = job_args(path, stale, tmp_path / "leases")
-    code, _, err = await finish(await spawn(*args, env=cli_env(emu, JOB_COMPLETION_INDEX="0")))
+    args = job_args(path, stale)
+    kubeconfig = str(cluster.kubeconfig(tmp_path / "kubeconfig"))
+    env = cli_env(emu, JOB_COMPLETION_INDEX="0", KUBECONFIG=kubeconfig)
+    code, _, err = await finish(await spawn(*args, env=env))
     assert code == _exit.USAGE  # podFailurePolicy: FailIndex, no retry
     assert "has changed" in err
+    assert cluster.log == []  # refused before the Lease was asked for
     assert duplicates(emu) == 0
     assert not emu.state.reg_applications
