@@ -284,7 +284,8 @@ async def _leased(
     if writes is None or args.no_lease:
         yield None, DEFAULT_TIMEOUT
         return
-    async with leased(args, organization_key(base_url, consumer), writes, out) as held:
+    organization = organization_key(base_url, consumer)
+    async with leased(args, organization, writes, out, pool=pool_size(args)) as held:
         yield held
 
 

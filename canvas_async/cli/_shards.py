@@ -67,18 +67,18 @@ class Writes:
 
 @contextlib.asynccontextmanager
 async def leased(
-    args: argparse.Namespace, organization: str, writes: Writes, out: Out
+    args: argparse.Namespace, organization: str, writes: Writes, out: Out, *, pool: int
 ) -> AsyncIterator[tuple[aiohttp.ClientSession, Timeout]]:
     """Hold the organization's lease for the block (waiting as ``--lease-wait`` says).
 
-    Yields a session that checks the lease before each request and the
-    client's timeout, capped to what the lease allows.
+    Yields a session that checks the lease before each request, its
+    connection pool ``pool`` (the client's), and the client's timeout, capped
+    to what the lease allows.
     """
     # Here, not at the top: the lease's session is aiohttp's, which ``shards`` does not need.
     import aiohttp  # noqa: PLC0415
 
     from canvas_async._deadline import remaining  # noqa: PLC0415
-    from canvas_async.cli._connect import pool_size  # noqa: PLC0415
     from canvas_async.provision.lease import (  # noqa: PLC0415
         WHOLE_FILE,
         Claim,
@@ -102,8 +102,8 @@ async def leased(
         out.info(f"waiting: {held}")
         await lease.acquire(wait=wait)
     try:
-        # A pool as large as the client's (pool_size): aiohttp's default holds 100.
-        connector = aiohttp.TCPConnector(limit=pool_size(args))
+        # A pool as large as the client's: aiohttp's default holds 100.
+        connector = aiohttp.TCPConnector(limit=pool)
         async with guarded_session(lease, connector=connector) as session:
             yield session, fenced_timeout(lease)
     finally:
