@@ -508,12 +508,22 @@ async def guarded_session(
     async def before_request(
         _session: aiohttp.ClientSession,
         _context: types.SimpleNamespace,
-        params: aiohttp.TraceRequestStartParams,
+        params: aiohttp.TraceRequestStartParams
+        | aiohttp.TraceRequestHeadersSentParams
+        | aiohttp.TraceRequestChunkSentParams,
     ) -> None:
         if not params.url.path.endswith(_REVOKE_PATH):
             await lease.check()
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(before_request)
+    # Again right before the bytes go out: aiohttp calls these hooks before it
+    # writes the headers (a request without a body goes out in the same step)
+    # and each chunk of a body (the buffered headers go with the first). A
+    # holder paused between its first check and the write (waiting for a
+    # connection, say, or frozen) is stopped here; what is left is the
+    # synchronous step from the check to the socket.
+    trace.on_request_headers_sent.append(before_request)
+    trace.on_request_chunk_sent.append(before_request)
     async with aiohttp.ClientSession(trace_configs=[trace], **session_options) as session:
         yield session

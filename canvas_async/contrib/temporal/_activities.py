@@ -247,7 +247,7 @@ async def converge_shard(job: ShardInput) -> ShardResult:
     except ValidationError as exc:
         raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
 
-    outcome = "failed"
+    outcome = ""
     try:
         # Each attempt's client holds its own token pair (token mode) and
         # revokes it when the attempt ends, however it ends.
@@ -283,6 +283,9 @@ async def converge_shard(job: ShardInput) -> ShardResult:
     except LeaseLostError as exc:
         outcome = str(exc)
         raise ApplicationError(str(exc), type="LeaseLost") from None
+    except BaseException as exc:  # cancelled, or a failure of its own: said, then raised
+        outcome = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise
     finally:
         log.info("%s: ended: %s", lease.name, outcome)
     if activity.is_cancelled():  # the run stopped early because it was told to
