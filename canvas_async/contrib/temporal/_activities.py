@@ -285,6 +285,8 @@ async def converge_shard(job: ShardInput) -> ShardResult:
         raise ApplicationError(str(exc), type="LeaseLost") from None
     except BaseException as exc:  # cancelled, or a failure of its own: said, then raised
         outcome = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, asyncio.CancelledError):
+            outcome = f"cancelled ({_why_cancelled()})"
         raise
     finally:
         log.info("%s: ended: %s", lease.name, outcome)
@@ -300,6 +302,15 @@ async def converge_shard(job: ShardInput) -> ShardResult:
     return ShardResult(
         str(shard), str(state.digest), len(report.accounts), report.summary()["changes"]
     )
+
+
+def _why_cancelled() -> str:
+    """What the SDK says about why this attempt was cancelled."""
+    details = activity.cancellation_details()
+    if details is None:
+        return "no reason given"
+    said = [f.name for f in dataclasses.fields(details) if getattr(details, f.name)]
+    return ", ".join(name.replace("_", " ") for name in said) or "no reason given"
 
 
 def _check_organization(organization: str) -> None:
