@@ -437,7 +437,9 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
         help="retry a shard, as often as it takes, for this long before failing",
     )
     start.add_argument(
-        "--no-wait", action="store_true", help="start the workflow and return its id"
+        "--no-wait",
+        action="store_true",
+        help="return once a worker has started (or joined) the convergence",
     )
 
 

@@ -232,7 +232,10 @@ class HeartbeatLease:
             except TimeoutError:
                 pass  # no answer in time: as above
             else:
-                await self._learn(pending)
+                try:
+                    await self._learn(pending)
+                except Exception as exc:  # details it cannot decode (a codec?): say so, stop
+                    self._lose(f"cannot read its heartbeats back: {exc!r}")
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     async def _read(self) -> PendingActivityInfo | None:
