@@ -50,7 +50,7 @@ written if it was asked for."""
 
 
 def for_report(report: RunReport) -> int:
-    """Return the exit status of an apply."""
+    """Return the exit status of an apply (:attr:`UNFIXABLE` when ``report.stuck``)."""
     from canvas_async.provision.report import Status  # noqa: PLC0415 - keeps --help light
 
     failed = [

@@ -451,11 +451,6 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
     start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
     start.add_argument("--shards", type=positive, required=True, metavar="N", help="activities")
     start.add_argument(
-        "--org",
-        default="default",
-        help="the organization (part of the workflow id: one convergence per org and file)",
-    )
-    start.add_argument(
         "--schedule",
         metavar="CRON",
         help='converge daily instead: a Temporal Schedule on a five-field cron, e.g. "30 2 * * *"',
@@ -467,10 +462,19 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
         type=seconds,
         default=60.0,
         metavar="SECONDS",
-        help="presume a shard's attempt lost after this long without a heartbeat",
+        help="presume a shard's attempt lost after this long without a heartbeat (at least 5)",
     )
     start.add_argument(
-        "--no-wait", action="store_true", help="start the workflow and return its id"
+        "--shard-deadline",
+        type=seconds,
+        default=6 * 3600.0,
+        metavar="SECONDS",
+        help="retry a shard, as often as it takes, for this long before failing",
+    )
+    start.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once a worker has started (or joined) the convergence",
     )
 
 

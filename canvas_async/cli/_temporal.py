@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,13 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # One line per shard attempt's end, and when one stops sending (its lease lost).
+    log = logging.getLogger("canvas_async.contrib.temporal")
+    handler = logging.StreamHandler(out.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
     try:
         async with running:
             out.info(f"worker ready on task queue {args.task_queue!r} of {_where(client)}")
@@ -71,6 +79,8 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        log.removeHandler(handler)
+        log.propagate = True
     return _exit.OK
 
 
@@ -79,9 +89,13 @@ async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
     try:
         return await temporal.connect(args.address, args.namespace, runtime=_runtime())
     except OSError as exc:  # a certificate or key file named by TEMPORAL_TLS_* / a profile
-        raise UsageError(f"cannot read Temporal's TLS files: {exc}") from None
+        failure: CanvasError = UsageError(f"cannot read Temporal's TLS files: {exc}")
     except RuntimeError as exc:
-        raise TemporalConnectError(f"cannot connect to Temporal: {exc}") from None
+        failure = TemporalConnectError(f"cannot connect to Temporal: {exc}")
+    # Raised here, not in the handler: the error then holds no traceback of the
+    # connecting frames, which hold the runtime, so it is dropped before the
+    # interpreter exits (a runtime dropped at exit can crash Python's shutdown).
+    raise failure
 
 
 class TemporalConnectError(CanvasError):
@@ -107,10 +121,10 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         job = await temporal.pinned_input(
             args.file,
             shards=args.shards,
-            organization=args.org,
             replace=args.replace,
             prune=args.prune,
             heartbeat_timeout=args.heartbeat_timeout,
+            shard_deadline=args.shard_deadline,
         )
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc}") from None
@@ -122,22 +136,36 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         _say(
             out,
             {"schedule_id": handle.id, "cron": args.schedule, "file_hash": job.file_hash},
-            f"scheduled {handle.id} on {args.schedule!r}: converges {args.file} "
+            f"scheduled {handle.id} on {args.schedule!r}: converges {job.file} "
             f"({job.file_hash}) in {args.shards} shards",
         )
         return _exit.OK
-    handle = await temporal.start_converge(client, job, task_queue=args.task_queue)
-    ids = {"workflow_id": handle.id, "run_id": handle.result_run_id, "file_hash": job.file_hash}
-    if args.no_wait:
-        _say(out, ids, f"started {handle.id} (run {handle.result_run_id})")
-        return _exit.OK
-    out.info(f"converging in {args.shards} shards as workflow {handle.id}")
     from temporalio.client import WorkflowFailureError  # noqa: PLC0415
 
+    # A worker names the organization from its keys and starts (or joins) its
+    # one convergence; OrganizationBusyError says what runs instead.
     try:
-        result = await handle.result()
+        convergence = await temporal.start_converge(client, job, task_queue=args.task_queue)
     except WorkflowFailureError as exc:
-        out.error(f"workflow {handle.id} failed: {exc.cause}")
+        out.error(f"the convergence could not be started: {exc.cause}")
+        return _exit.FAILED
+    ids = {
+        "workflow_id": convergence.id,
+        "run_id": convergence.run_id,
+        "organization": convergence.organization,
+        "joined": convergence.joined,
+        "file_hash": job.file_hash,
+    }
+    verb = "joined the running" if convergence.joined else "started"
+    what = f"{verb} {convergence.id}"
+    if args.no_wait:
+        _say(out, ids, f"{what} (run {convergence.run_id})")
+        return _exit.OK
+    out.info(f"{what}: converging {job.file} in {args.shards} shards")
+    try:
+        result = await convergence.result()
+    except WorkflowFailureError as exc:
+        out.error(f"workflow {convergence.id} failed: {exc.cause}")
         return _exit.FAILED
     _say(
         out,
@@ -148,7 +176,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
             "shards": [vars(s) for s in result.shards],
         },
         f"converged {result.accounts} accounts in {len(result.shards)} shards: "
-        f"{result.changes} changes made ({handle.id})",
+        f"{result.changes} changes made ({convergence.id})",
     )
     return _exit.OK
 

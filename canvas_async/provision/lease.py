@@ -520,17 +520,22 @@ async def guarded_session(
         _session: aiohttp.ClientSession, context: types.SimpleNamespace, _params: object
     ) -> None:
         # Again at the last moments before bytes go out: once the request has its
-        # connection (opening one takes event loop turns) and before each chunk
-        # of a body (aiohttp may write a body, and the headers with it, in a task
-        # of its own, a loop turn later). A process paused in such a turn must
-        # not send once resumed.
+        # connection (opening one takes event loop turns), before aiohttp writes
+        # the headers (a request without a body goes out in that step) and before
+        # each chunk of a body (the buffered headers go with the first). A holder
+        # paused in such a turn (frozen, or waiting for a connection) is stopped
+        # here; what is left is the synchronous step from the check to the socket.
         if getattr(context, "guarded", True):
             await lease.check()
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(before_request)
-    trace.on_connection_create_end.append(before_sending)
-    trace.on_connection_reuseconn.append(before_sending)
-    trace.on_request_chunk_sent.append(before_sending)
+    for hook in (
+        trace.on_connection_create_end,
+        trace.on_connection_reuseconn,
+        trace.on_request_headers_sent,
+        trace.on_request_chunk_sent,
+    ):
+        hook.append(before_sending)
     async with aiohttp.ClientSession(trace_configs=[trace], **session_options) as session:
         yield session

@@ -211,6 +211,17 @@ class RunReport:
         """
         return sum(1 for a in self.accounts if a.unfixable)
 
+    @property
+    def stuck(self) -> bool:
+        """Whether the run is over for good: the only accounts not done are ones
+        that running apply again will not fix (see :attr:`unfixable`)."""
+        failed = [a for a in self.accounts if a.status in _ENDED_UNDONE]
+        return (
+            bool(failed)
+            and all(a.unfixable for a in failed)
+            and not self.count(Status.OUTCOME_UNKNOWN)  # running again does help these
+        )
+
     def summary(self) -> dict[str, int]:
         """Return the counts a summary shows: accounts by status, then changes by kind.
 
@@ -334,6 +345,10 @@ class RunReport:
             lines.extend(f"    # {note}" for note in account.notes)
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
+
+
+#: How an account ends when it was not brought to its state (outcome unknown aside).
+_ENDED_UNDONE: Final = frozenset({Status.FAILED, Status.CANCELLED, Status.SKIPPED})
 
 
 def _report_converter() -> cattrs.Converter:

@@ -492,3 +492,26 @@ async def test_an_account_is_named_by_id_or_e_mail(emu: CanvasEmulator) -> None:
     assert found.json() == []
     assert missing.code == _exit.USAGE
     assert "no account with the id or e-mail 'nobody@example.org'" in missing.err
+
+
+def test_a_stuck_report_is_the_unfixable_exit_status() -> None:
+    # One rule: what the CLI exits 5 on is what Temporal fails a shard for good on.
+    from canvas_async.provision.report import AccountReport, RunReport, Status
+
+    def run(*accounts: tuple[Status, bool]) -> RunReport:
+        made = tuple(
+            AccountReport(str(i), None, status, unfixable=fixless)
+            for i, (status, fixless) in enumerate(accounts)
+        )
+        return RunReport("apply", "f", made, False, False)
+
+    cases = [
+        run((Status.DONE, False)),
+        run((Status.FAILED, True)),
+        run((Status.FAILED, True), (Status.FAILED, False)),
+        run((Status.FAILED, True), (Status.OUTCOME_UNKNOWN, False)),
+        run((Status.DONE, False), (Status.FAILED, True)),
+    ]
+    for report in cases:
+        assert report.stuck == (_exit.for_report(report) == _exit.UNFIXABLE), report
+    assert [r.stuck for r in cases] == [False, True, False, False, True]

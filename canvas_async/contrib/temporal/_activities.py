@@ -1,33 +1,34 @@
-"""The shard activity: converge one shard of a file, heartbeating per account.
+"""The activities: start an organization's convergence, and converge one shard of it.
 
-It runs ordinary :func:`canvas_async.provision.apply` on the shard, with the
-client's keys from the worker's own environment (``CANVAS_ENV``,
-``CANVAS_CONSUMER`` and ``CANVAS_SECRET_KEY`` or their ``_FILE`` variants, as
-for ``Canvas()``, and ``CANVAS_AUTH``) and the file's ``${NAME}`` credentials
-from the same place: nothing secret ever goes through Temporal.
+Both run on workers, with the client's keys from the worker's own
+environment (``CANVAS_ENV``, ``CANVAS_CONSUMER`` and ``CANVAS_SECRET_KEY`` or
+their ``_FILE`` variants, as for ``Canvas()``, and ``CANVAS_AUTH``) and the
+file's ``${NAME}`` credentials from the same place: nothing secret ever goes
+through Temporal. The keys also name the organization
+(:func:`~canvas_async._client.organization_key`), and so the convergence's
+workflow id: whoever starts a convergence, wherever, it runs under the id of
+the organization the workers write to.
 
-No two attempts of a shard write at once: every request is sent through a
-session that first checks that this attempt is still the live one
-(:class:`ActivityLease`); once Temporal has given up on it (its heartbeats
-stopped arriving, or the workflow was cancelled) the next heartbeat cancels
-the attempt and it stops before its next request.
+A shard runs ordinary :func:`canvas_async.provision.apply` through a session
+that checks the attempt's :class:`HeartbeatLease` before every request: an
+attempt Temporal may have given up on sends nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import os
-import time
-from collections.abc import AsyncIterator
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import aiohttp
 from temporalio import activity
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from canvas_async import provision
-from canvas_async._client import Canvas
+from canvas_async._client import AuthMode, Canvas, organization_key, resolve_base_url
 from canvas_async._config import (
     AUTH_MODES,
     AUTH_VAR,
@@ -38,56 +39,33 @@ from canvas_async._config import (
 )
 from canvas_async._errors import ValidationError
 from canvas_async.bulk import Progress
-from canvas_async.provision.lease import LeaseLostError, guarded_session
+from canvas_async.provision.lease import LeaseLostError, fenced_timeout, guarded_session
 from canvas_async.provision.shard import Shard, load_bytes
+from canvas_async.provision.spec import DesiredState
 
-from ._workflow import ACTIVITY_NAME, ShardInput, ShardResult
+from ._lease import HeartbeatLease, check_heartbeat_timeout, log
+from ._workflow import (
+    ACTIVITY_NAME,
+    BUSY_ERROR,
+    START_ACTIVITY_NAME,
+    WORKFLOW_NAME,
+    ConvergeInput,
+    ConvergeStarted,
+    ShardInput,
+    ShardResult,
+    workflow_id,
+)
 
-__all__ = ["ActivityLease", "converge_shard", "read_file"]
+__all__ = ["converge_shard", "read_file", "start_convergence"]
 
-#: Seconds between heartbeats while no account finishes.
-BEAT_SECONDS: Final = 1.0
+#: For tests only: ``1`` on a worker turns off what keeps two writers off one
+#: organization (the heartbeat fence, and one workflow id per organization),
+#: so that tests can show what each prevents. Never set it in production.
+UNGUARDED_VAR: Final = "CANVAS_TEMPORAL_UNGUARDED"
 
 
-class ActivityLease:
-    """The lease of a shard on Temporal: this attempt is live until Temporal gives up on it.
-
-    Temporal runs one attempt of an activity at a time, as far as it knows; an
-    attempt it has given up on (cancelled, or silent past the heartbeat
-    timeout) may still be running, so :meth:`check` refuses once either is
-    true here: cancelled, or no heartbeat for ``heartbeat_timeout`` seconds
-    (by then Temporal may have started the next attempt).
-    """
-
-    name = "temporal-activity"
-    request_timeout = None
-
-    def __init__(self, heartbeat_timeout: float | None) -> None:
-        self.heartbeat_timeout = heartbeat_timeout
-        self._last = time.monotonic()
-
-    def beat(self, *details: object) -> None:
-        """Heartbeat to Temporal, and remember when."""
-        self._last = time.monotonic()
-        activity.heartbeat(*details)
-
-    async def acquire(self, *, wait: float | None = None) -> None:
-        """Held from the attempt's start."""
-        self.beat()
-
-    async def check(self) -> None:
-        """Raise :class:`LeaseLostError` once the attempt is cancelled or has gone silent."""
-        if activity.is_cancelled() or activity.is_worker_shutdown():
-            raise LeaseLostError(f"{activity.info().activity_id}: this attempt was cancelled")
-        silent = time.monotonic() - self._last
-        if self.heartbeat_timeout is not None and silent > self.heartbeat_timeout:
-            raise LeaseLostError(
-                f"{activity.info().activity_id}: no heartbeat for {silent:.0f} s; "
-                "another attempt may have started"
-            )
-
-    async def release(self) -> None:
-        """Nothing to give back."""
+def _unguarded() -> bool:
+    return os.environ.get(UNGUARDED_VAR) == "1"
 
 
 async def read_file(reference: str) -> bytes:
@@ -109,11 +87,12 @@ async def read_file(reference: str) -> bytes:
         return file.read()
 
 
-@contextlib.asynccontextmanager
-async def _canvas(session: aiohttp.ClientSession) -> AsyncIterator[Canvas]:
-    # Missing or unreadable keys are this worker's fault; another may be
-    # configured right, so Temporal retries (a ValidationError would reach
-    # converge_shard's handler and stop the shard for good).
+def _keys() -> tuple[str, str]:
+    """This worker's Canvas keys.
+
+    Missing or unreadable keys are this worker's fault; another may be
+    configured right, so Temporal retries.
+    """
     try:
         consumer = read_key_variable(CONSUMER_VAR, "consumer key")
         secret_key = read_key_variable(SECRET_KEY_VAR, "secret key")
@@ -125,76 +104,207 @@ async def _canvas(session: aiohttp.ClientSession) -> AsyncIterator[Canvas]:
             "(or their _FILE variants)",
             type="MissingKeys",
         )
-    # As for the command line: auto unless pinned. Each attempt's client holds
-    # its own token pair and revokes it when the attempt ends, however it ends.
-    auth = os.environ.get(AUTH_VAR, "").strip().casefold() or "auto"
-    if auth not in AUTH_MODES:
+    return consumer, secret_key
+
+
+def _organization(consumer: str) -> str:
+    """The organization this worker's keys act for (as ``Canvas.organization``)."""
+    try:
+        return organization_key(resolve_base_url(env_from_environ()), consumer)
+    except ValidationError as exc:  # this worker's CANVAS_ENV: another may be right
+        raise ApplicationError(str(exc), type="BadEnvironment") from None
+
+
+def _refused(exc: ValidationError) -> ApplicationError:
+    """A failure no retry can mend, typed by the error's class."""
+    return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
+
+
+@activity.defn(name=START_ACTIVITY_NAME)
+async def start_convergence(job: ConvergeInput) -> ConvergeStarted:
+    """Start the organization's convergence of ``job``, or join it if it runs already.
+
+    The organization is the one this worker's keys act for; the convergence
+    runs under its one workflow id. One that runs already is joined when it
+    converges the same file (same hash, ``replace`` and ``prune``): two starts
+    of one file, from a Schedule and by hand say, make one convergence.
+
+    Raises:
+        ApplicationError: ``OrganizationBusy`` (for good) when the
+            organization converges another file now, naming that run.
+    """
+    try:
+        check_heartbeat_timeout(job.heartbeat_timeout)
+    except ValidationError as exc:
+        raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
+    consumer, _ = _keys()
+    organization = _organization(consumer)
+    info = activity.info()
+    target = workflow_id(organization)
+    if _unguarded():  # tests only: one convergence per start, as a Schedule alone would do
+        target = f"{target}/{info.workflow_id}"
+    client = activity.client()
+    started = await client.start_workflow(
+        WORKFLOW_NAME,
+        dataclasses.replace(job, organization=organization),
+        id=target,
+        task_queue=info.task_queue,
+        # One run per organization at a time: a start while one runs gets
+        # that run (and is refused below if it converges something else);
+        # once it has ended, a new one may start.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        memo={**_what(job), "started_by": info.workflow_id},
+    )
+    run_id = started.result_run_id
+    assert run_id is not None  # a start always names its run
+    described = await client.get_workflow_handle(target, run_id=run_id).describe()
+    running: Mapping[str, Any] = await described.memo()
+    if {key: running.get(key) for key in _what(job)} != _what(job):
+        what = running.get("file_hash") or "another workflow"
+        options = [f"--{key}" for key in ("replace", "prune") if running.get(key)]
         raise ApplicationError(
-            f"{AUTH_VAR} must be keys, token or auto", type="BadAuthMode", non_retryable=True
+            f"organization {organization} is converging {running.get('file', '?')} ({what}"
+            f"{''.join(', ' + o for o in options)}) as workflow {target} (run {run_id}, "
+            f"started {described.start_time:%Y-%m-%d %H:%M:%S} UTC); {job.file} "
+            f"({job.file_hash}) is not converged beside it: start it again once that run "
+            "has ended, or cancel that run",
+            type=BUSY_ERROR,
+            non_retryable=True,
         )
-    async with Canvas(
-        consumer=consumer,
-        secret_key=secret_key,
-        env=env_from_environ(),
-        auth=auth,
-        session=session,
-    ) as c:
-        yield c
+    joined = running.get("started_by") != info.workflow_id
+    return ConvergeStarted(target, run_id, organization, job.file_hash, joined)
+
+
+def _what(job: ConvergeInput) -> dict[str, Any]:
+    """What a convergence does: two starts that agree on this are one convergence."""
+    return {
+        "file": job.file,
+        "file_hash": job.file_hash,
+        "replace": job.replace,
+        "prune": job.prune,
+    }
+
+
+async def _load(job: ShardInput) -> tuple[DesiredState, Shard]:
+    """The shard of the file, or why it cannot be converged."""
+    try:
+        state = load_bytes(await read_file(job.file), source=job.file, expect_hash=job.file_hash)
+        return state, Shard(job.index, job.count)
+    except ValidationError as exc:
+        raise _refused(exc) from None
+    except OSError as exc:  # unreadable here; maybe not on another worker
+        raise ApplicationError(f"cannot read {job.file}: {exc}", type="FileUnreadable") from None
+
+
+def _auth() -> AuthMode:
+    """As for the command line: auto unless pinned."""
+    auth = os.environ.get(AUTH_VAR, "").strip().casefold() or "auto"
+    for mode in AUTH_MODES:
+        if auth == mode:
+            return mode
+    raise ApplicationError(
+        f"{AUTH_VAR} must be keys, token or auto", type="BadAuthMode", non_retryable=True
+    )
 
 
 @activity.defn(name=ACTIVITY_NAME)
 async def converge_shard(job: ShardInput) -> ShardResult:
-    """Converge shard ``job.index`` of ``job.count``; heartbeat after every account.
+    """Converge shard ``job.index`` of ``job.count``, sending only while this attempt holds it.
 
     Raises:
         ApplicationError: Non-retryable (typed by the error's class) for an
-            invalid or changed file; retryable when some account did not
-            converge, so that Temporal runs the shard again.
+            invalid or changed file, or accounts another attempt would not
+            fix; retryable when some account did not converge, the lease was
+            lost, or this worker cannot converge it (keys, organization), so
+            that Temporal runs the shard again until its deadline.
     """
-    timeout = activity.info().heartbeat_timeout
-    lease = ActivityLease(timeout.total_seconds() if timeout else None)
-    await lease.acquire()
-    try:
-        state = load_bytes(await read_file(job.file), source=job.file, expect_hash=job.file_hash)
-        shard = Shard(job.index, job.count)
-    except ValidationError as exc:
-        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None
-    except OSError as exc:  # unreadable here; maybe not on another worker
-        raise ApplicationError(f"cannot read {job.file}: {exc}", type="FileUnreadable") from None
-
+    state, shard = await _load(job)
+    keys = _keys()
+    auth = _auth()
     finished = 0
 
-    def heartbeat(progress: Progress) -> None:
+    def progress(done: Progress) -> None:
         nonlocal finished
-        finished = progress.finished
-        lease.beat(finished)
+        finished = done.finished
 
-    async def keep_beating() -> None:
-        # Between accounts too: Temporal answers a heartbeat with the news
-        # that the attempt is cancelled, and only then can it stop.
-        while True:
-            await asyncio.sleep(BEAT_SECONDS)
-            lease.beat(finished)
-
-    ticker = asyncio.create_task(keep_beating())
     try:
-        async with guarded_session(lease) as session, _canvas(session) as canvas:
-            report = await provision.apply(
-                canvas,
-                state,
-                shard=shard,
-                replace=job.replace,
-                prune=job.prune,
-                on_progress=heartbeat,
-            )
+        lease = HeartbeatLease(activity.info(), progress=lambda: finished, fenced=not _unguarded())
     except ValidationError as exc:
-        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None
+        raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
+
+    outcome = ""
+    try:
+        # Each attempt's client holds its own token pair (token mode) and
+        # revokes it when the attempt ends, however it ends.
+        async with (
+            guarded_session(lease) as session,
+            Canvas(
+                consumer=keys[0],
+                secret_key=keys[1],
+                env=env_from_environ(),
+                auth=auth,
+                session=session,
+                timeout=fenced_timeout(lease),
+            ) as canvas,
+        ):
+            if lease.fence is not None:
+                _check_organization(canvas.organization)
+            try:
+                await lease.acquire()
+                report = await provision.apply(
+                    canvas,
+                    state,
+                    shard=shard,
+                    replace=job.replace,
+                    prune=job.prune,
+                    on_progress=progress,
+                )
+            finally:
+                await lease.release()
+        outcome = report.summary_line()
+    except ValidationError as exc:
+        outcome = str(exc)
+        raise _refused(exc) from None
+    except LeaseLostError as exc:
+        outcome = str(exc)
+        raise ApplicationError(str(exc), type="LeaseLost") from None
+    except BaseException as exc:  # cancelled, or a failure of its own: said, then raised
+        outcome = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, asyncio.CancelledError):
+            outcome = f"cancelled ({_why_cancelled()})"
+        raise
     finally:
-        ticker.cancel()
+        log.info("%s: ended: %s", lease.name, outcome)
     if activity.is_cancelled():  # the run stopped early because it was told to
         raise asyncio.CancelledError
     if not report.ok:
-        raise ApplicationError(f"shard {shard}: {report.summary_line()}", type="ShardNotConverged")
+        text = f"shard {shard}: {report.summary_line()}"
+        if lease.lost is not None:
+            raise ApplicationError(f"{text}; {lease.lost}", type="LeaseLost")
+        if report.stuck:  # what is left needs someone to act: retrying cannot help
+            raise ApplicationError(text, type="ShardUnfixable", non_retryable=True)
+        raise ApplicationError(text, type="ShardNotConverged")
     return ShardResult(
         str(shard), str(state.digest), len(report.accounts), report.summary()["changes"]
     )
+
+
+def _why_cancelled() -> str:
+    """What the SDK says about why this attempt was cancelled."""
+    details = activity.cancellation_details()
+    if details is None:
+        return "no reason given"
+    said = [f.name for f in dataclasses.fields(details) if getattr(details, f.name)]
+    return ", ".join(name.replace("_", " ") for name in said) or "no reason given"
+
+
+def _check_organization(organization: str) -> None:
+    """Refuse to write to another organization than the convergence's id names."""
+    running = activity.info().workflow_id
+    if running != workflow_id(organization):
+        raise ApplicationError(
+            f"this worker's keys act for organization {organization}, not the one of "
+            f"{running}: the workers of a task queue need one organization's keys",
+            type="WrongOrganization",
+        )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Final
 
+import attrs
 from temporalio.client import (
     Client,
     Schedule,
@@ -18,28 +22,39 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    WorkflowFailureError,
     WorkflowHandle,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.envconfig import ClientConfig
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from canvas_async._errors import ValidationError
+from canvas_async._errors import CanvasError, ValidationError
 from canvas_async.provision.shard import load_bytes
 
-from ._activities import converge_shard, read_file
-from ._workflow import ConvergeFile, ConvergeInput, ConvergeResult
+from ._activities import converge_shard, read_file, start_convergence
+from ._lease import check_heartbeat_timeout
+from ._workflow import (
+    BUSY_ERROR,
+    ConvergeFile,
+    ConvergeInput,
+    ConvergeResult,
+    ConvergeStarted,
+    StartConvergence,
+)
 
 __all__ = [
     "DEFAULT_ADDRESS",
+    "Convergence",
+    "OrganizationBusyError",
     "connect",
     "pinned_input",
     "schedule_converge",
+    "schedule_id",
     "start_converge",
     "worker",
-    "workflow_id",
 ]
 
 #: Where a client connects when neither an option nor TEMPORAL_ADDRESS says.
@@ -78,23 +93,26 @@ def worker(
     task_queue: str,
     *,
     max_concurrent_activities: int = 8,
-    heartbeat_throttle: timedelta = timedelta(seconds=1),
+    heartbeat_throttle: timedelta = timedelta(seconds=0.5),
 ) -> Worker:
-    """Return a worker that runs the converge workflow and shard activities on ``task_queue``.
+    """Return a worker that runs the convergence workflows and activities on ``task_queue``.
+
+    Its Canvas keys (in the environment) name the organization it converges:
+    every worker of a task queue needs the same organization's keys.
 
     Args:
         client: Connected to Temporal.
-        task_queue: Where the workflow's activities are queued.
+        task_queue: Where the workflows and their activities are queued.
         max_concurrent_activities: Shards this worker converges at once.
-        heartbeat_throttle: Most often a heartbeat is sent; a cancelled attempt
-            learns it from a heartbeat's answer, so this bounds how long it
-            may write after being cancelled (Temporal's default is up to 60 s).
+        heartbeat_throttle: Most often a heartbeat is sent (Temporal's default
+            is up to 60 s); a shard's lease counts only heartbeats Temporal
+            holds, so they must not wait long.
     """
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ConvergeFile],
-        activities=[converge_shard],
+        workflows=[ConvergeFile, StartConvergence],
+        activities=[converge_shard, start_convergence],
         max_concurrent_activities=max_concurrent_activities,
         default_heartbeat_throttle_interval=heartbeat_throttle,
         max_heartbeat_throttle_interval=heartbeat_throttle,
@@ -106,80 +124,161 @@ def worker(
     )
 
 
-def workflow_id(organization: str, file_hash: str) -> str:
-    """The id of the one convergence of ``file_hash`` for ``organization`` at a time."""
-    return f"canvas-converge/{_slug(organization)}/{file_hash}"
-
-
 def _slug(text: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text.strip()).strip("-")
     if not slug:
-        raise ValidationError(f"an organization name needs letters or digits, not {text!r}")
+        raise ValidationError(f"a task queue's name needs letters or digits, not {text!r}")
     return slug
 
 
-async def pinned_input(
-    reference: str,
-    *,
-    shards: int,
-    organization: str,
-    **options: Any,
-) -> ConvergeInput:
+async def pinned_input(reference: str, *, shards: int, **options: Any) -> ConvergeInput:
     """Read the file once here, refuse it if invalid, and return the job pinning its hash.
+
+    A path is sent as an absolute one: workers resolve it on their own
+    machines, where this directory means nothing. It was read here, so it
+    exists here; every worker must see it at that path too (a shared mount),
+    or pass an ``http(s)://`` URL instead.
+
+    Args:
+        reference: The file: a path, or an ``http(s)://`` URL.
+        shards: How many activities split the accounts.
+        options: The rest of :class:`ConvergeInput` (``replace``, ``prune``,
+            ``heartbeat_timeout``, ``shard_deadline``).
 
     Raises:
         DesiredStateError: The file is invalid (nothing is started).
+        ValidationError: A heartbeat timeout too short to hold a lease on, or
+            a shard deadline not past it.
+        OSError: The file cannot be read here.
     """
+    reference = _absolute(reference)
     state = load_bytes(await read_file(reference), source=reference)
     assert state.digest is not None
-    _slug(organization)
-    return ConvergeInput(reference, state.digest, shards, organization, **options)
+    job = ConvergeInput(reference, state.digest, shards, **options)
+    check_heartbeat_timeout(job.heartbeat_timeout)
+    if not (math.isfinite(job.shard_deadline) and job.shard_deadline > job.heartbeat_timeout):
+        raise ValidationError(
+            f"a shard deadline must be longer than the heartbeat timeout "
+            f"({job.heartbeat_timeout:g} s), not {job.shard_deadline:g}"
+        )
+    return job
 
 
-async def start_converge(
-    client: Client, job: ConvergeInput, *, task_queue: str
-) -> WorkflowHandle[ConvergeFile, ConvergeResult]:
-    """Start converging ``job``, or attach to its convergence already running.
+def _absolute(reference: str) -> str:
+    """A path made absolute (a URL as it is)."""
+    if reference.startswith(("http://", "https://")):
+        return reference
+    return str(Path(reference).absolute())
 
-    The workflow id is one per (organization, file hash): a second start of
-    the same file for the same organization, from anywhere, joins the running
-    one instead of converging the same accounts beside it.
+
+class OrganizationBusyError(CanvasError):
+    """The organization is converging another file now; nothing was started."""
+
+
+@attrs.frozen
+class Convergence:
+    """The organization's convergence a start led to: started by it, or joined.
+
+    Attributes:
+        handle: The running workflow.
+        started: Which organization and run, and whether it was joined.
     """
-    return await client.start_workflow(
-        ConvergeFile.run,
-        job,
-        id=workflow_id(job.organization, job.file_hash),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+
+    handle: WorkflowHandle[ConvergeFile, ConvergeResult]
+    started: ConvergeStarted
+
+    @property
+    def id(self) -> str:
+        """Its workflow id: ``canvas-converge/<organization>``."""
+        return self.started.workflow_id
+
+    @property
+    def run_id(self) -> str:
+        """Its run."""
+        return self.started.run_id
+
+    @property
+    def organization(self) -> str:
+        """The organization's key, from the workers' keys."""
+        return self.started.organization
+
+    @property
+    def joined(self) -> bool:
+        """Whether it was running already (the same file), started by someone else."""
+        return self.started.joined
+
+    async def result(self) -> ConvergeResult:
+        """Wait for it to end; return every shard's result.
+
+        Raises:
+            WorkflowFailureError: It failed (its cause says which shards and why).
+        """
+        return await self.handle.result()
+
+
+async def start_converge(client: Client, job: ConvergeInput, *, task_queue: str) -> Convergence:
+    """Start converging ``job``, or join the organization's convergence of it already running.
+
+    A worker on ``task_queue`` names the organization from its keys and
+    starts the convergence under the organization's one workflow id
+    (:func:`workflow_id`); so returns once a worker has taken the start.
+
+    Raises:
+        OrganizationBusyError: The organization is converging another file
+            (or the same with other options) now; the message names it.
+    """
+    try:
+        started = await client.execute_workflow(
+            StartConvergence.run,
+            job,
+            id=f"canvas-start/{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == BUSY_ERROR:
+            raise OrganizationBusyError(cause.message) from None
+        raise
+    handle = client.get_workflow_handle_for(
+        ConvergeFile.run, started.workflow_id, run_id=started.run_id
     )
+    return Convergence(handle, started)
+
+
+def schedule_id(task_queue: str) -> str:
+    """The id of the daily convergence scheduled on ``task_queue`` (one per queue)."""
+    return f"canvas-converge/{_slug(task_queue)}"
 
 
 async def schedule_converge(
     client: Client, job: ConvergeInput, *, task_queue: str, cron: str
 ) -> ScheduleHandle:
-    """Create (or update) the organization's daily convergence of ``job`` on ``cron``.
+    """Create (or update) the daily convergence of ``job`` on ``cron``.
 
-    One schedule per organization (``canvas-converge/<organization>``); a
-    run still going when the next is due makes that one skip (no overlap).
-    Each run converges exactly the file hash scheduled: change the file,
-    schedule again.
+    One schedule per task queue (:func:`schedule_id`); the queue's workers'
+    keys name the organization. Each scheduled run starts the convergence as
+    :func:`start_converge` does: under the organization's one workflow id,
+    joining the organization's convergence of the same file if one still
+    runs, and refused (that scheduled run fails, naming what runs) if
+    another file's does. Each run converges exactly the file hash scheduled:
+    change the file, schedule again.
     """
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            ConvergeFile.run,
+            StartConvergence.run,
             job,
-            id=workflow_id(job.organization, job.file_hash),
+            # Temporal appends the time to each run's id.
+            id=f"canvas-start/{_slug(task_queue)}",
             task_queue=task_queue,
         ),
         spec=ScheduleSpec(cron_expressions=[cron]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
-    schedule_id = f"canvas-converge/{_slug(job.organization)}"
+    name = schedule_id(task_queue)
     try:
-        return await client.create_schedule(schedule_id, schedule)
+        return await client.create_schedule(name, schedule)
     except ScheduleAlreadyRunningError:
-        handle = client.get_schedule_handle(schedule_id)
+        handle = client.get_schedule_handle(name)
 
         def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
