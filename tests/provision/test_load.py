@@ -311,7 +311,7 @@ def test_an_account_declares_the_variables_of_a_workflow_the_defaults_adopt() ->
     first, second = loads(text).accounts
 
     assert first.workflows[0].variables == {"x": {"y": 1}}
-    assert second.workflows[0].adopted
+    assert second.workflows[0].variables == {"FTP Upload": {"filename": "ops"}}
 
 
 def test_a_json_file_may_name_its_schema_and_only_as_text() -> None:
