@@ -41,6 +41,7 @@ __all__ = [
     "EMAIL_LIMIT",
     "FILE",
     "FORMAT_VERSION",
+    "NAMED_BY",
     "NEW_ACCOUNT",
     "NOT_KEYS",
     "ROLES",
@@ -236,6 +237,8 @@ def _keys(cls: type) -> tuple[Key, ...]:
 NEW_ACCOUNT: Final = _keys(NewAccount)
 _NAMED_BY = {key.name: key for key in _keys(AccountSpec)}
 _CREATED_WITH = tuple(k for k in NEW_ACCOUNT if k.name not in ("first_name", "last_name"))
+#: The keys an account is named by (exactly one), each with the keys it needs beside it.
+NAMED_BY: Final[Mapping[str, tuple[str, ...]]] = {"id": (), "email": ("first_name", "last_name")}
 #: The keys of an account: its identity, what it holds, how it is created.
 ACCOUNT: Final = (*_NAMED_BY.values(), *NEW_ACCOUNT)
 #: The keys of ``defaults``: what accounts share (not their identity nor their names).

@@ -431,13 +431,14 @@ class _Checker:
                 account_id = uuid.UUID(str(raw["id"]))
             except ValueError:
                 self.problem(_join(path, "id"), f"not an account id: {quoted(raw['id'])}")
-        if ("id" in raw) == ("email" in raw):
+        if sum(name in raw for name in _format.NAMED_BY) != 1:
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         new = None
+        created_with = _format.NAMED_BY["email"]
         if "email" in raw:
             new = self.new_account(raw, path)
-        elif {"first_name", "last_name"} & raw.keys():
-            self.problem(path, "first_name/last_name only apply to accounts named by 'email'")
+        elif set(created_with) & raw.keys():
+            self.problem(path, f"{'/'.join(created_with)} only apply to accounts named by 'email'")
         if email is not None and ("@" not in email or len(email) > EMAIL_LIMIT):
             why = (
                 "not an e-mail address"

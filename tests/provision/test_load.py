@@ -77,6 +77,7 @@ def test_a_good_file_merges_defaults_into_each_account() -> None:
     assert ops_quin.credentials["environment"] == Plain("test")  # merged from the defaults
     [ops_export] = ops.workflows
     assert ops_export.schedule is None
+    assert ops_export.variables is not None
     assert ops_export.variables["FTP Upload"] == {"filepath": "/exports", "filename": "ops"}
     assert state.env_names() == {"QUINYX_KEY", "QUINYX_KEY_OPS", "FTP_USER", "FTP_PASSWORD"}
 
@@ -128,6 +129,8 @@ def test_accounts_share_what_they_take_from_the_defaults() -> None:
     # One reference object per variable, wherever it is written.
     [export], [ops_export] = acme.workflows, ops.workflows
     assert ops_export is not export
+    assert ops_export.variables is not None
+    assert export.variables is not None
     assert (
         ops_export.variables["API - Get Employees"]["apiKeys"][0]
         is (export.variables["API - Get Employees"]["apiKeys"][0])
@@ -304,9 +307,7 @@ def test_an_account_declares_the_variables_of_a_workflow_the_defaults_adopt() ->
         'variables."API - Get Employees".apiKeys = ["${QUINYX_KEY}"]\n'
         'variables."FTP Upload".filepath = "/exports"',
         'variables = "as-found"',
-    ).replace(
-        f'id = "{ACME}"', f'id = "{ACME}"\nworkflows."Employee export".variables.x.y = 1'
-    )
+    ).replace(f'id = "{ACME}"', f'id = "{ACME}"\nworkflows."Employee export".variables.x.y = 1')
 
     first, second = loads(text).accounts
 

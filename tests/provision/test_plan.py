@@ -177,12 +177,11 @@ def test_changed_variables_are_drift_left_alone_without_replace() -> None:
 
 # -- adoption: variables = "as-found" ------------------------------------------------
 
+
 def _adopted(text: str = FILE) -> AccountSpec:
     """The file with the workflow's variables taken as found."""
     return _spec(
-        text.replace(
-            'variables."API - Get Employees".apiKeys = ["${K}"]', 'variables = "as-found"'
-        )
+        text.replace('variables."API - Get Employees".apiKeys = ["${K}"]', 'variables = "as-found"')
     )
 
 
@@ -246,9 +245,7 @@ def test_an_adopted_workflow_created_here_is_not_checked_for_variables() -> None
     assert plan.converged
 
 
-def test_declaring_the_variables_of_an_adopted_workflow_makes_it_drift_that_replace_fixes() -> (
-    None
-):
+def test_declaring_the_variables_of_an_adopted_workflow_makes_it_drift_that_replace_fixes() -> None:
     regs, workflow = _by_hand(_adopted())
     declared = _spec()
 
@@ -256,7 +253,12 @@ def test_declaring_the_variables_of_an_adopted_workflow_makes_it_drift_that_repl
     assert plan.drift[0].reasons[0].startswith("not created by canvas-async")
 
     replaced = diff(
-        declared, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow], replace=True
+        declared,
+        CATALOG,
+        account_id=ACCOUNT,
+        registrations=regs,
+        workflows=[workflow],
+        replace=True,
     )
     assert [c.action for c in replaced.changes] == [Action.REPLACE_WORKFLOW, Action.SCHEDULE]
 
