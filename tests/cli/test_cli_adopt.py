@@ -115,8 +115,8 @@ def _in_state(emu: CanvasEmulator, source: uuid.UUID, target: uuid.UUID, n: int)
     with a workflow that was not made from a template (the file cannot declare it)."""
     regs = {}
     for reg in [r for r in emu.state.reg_applications.values() if r.account_id == source]:
-        copy = attrs.evolve(reg, id=uuid.uuid4(), account_id=target)
-        emu.state.reg_applications[copy.id] = regs[reg.id] = copy
+        reg_copy = attrs.evolve(reg, id=uuid.uuid4(), account_id=target)
+        emu.state.reg_applications[reg_copy.id] = regs[reg.id] = reg_copy
     for flow in [w for w in emu.state.workflows.values() if w.account_id == source]:
         copy = attrs.evolve(
             flow,
