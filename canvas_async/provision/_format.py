@@ -261,7 +261,7 @@ FILE: Final = (
     Key(
         "accounts",
         "The accounts, each named by id or by e-mail.",
-        {"type": "array", "items": _table_of("account"), "minItems": 1},
+        {"type": "array", "items": _table_of("account")},
     ),
 )
 

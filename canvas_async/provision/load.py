@@ -24,6 +24,23 @@ anything is sent. The format::
     first_name = "Ada"
     last_name = "Lovelace"
     workflows."Employee export".schedule = false
+
+    [[accounts]]                             # a workflow made elsewhere, taken as it is
+    id = "b8c2bb44-2c57-4f8e-9d9a-3b1f0c1d6a10"
+    workflows."Employee export".variables = "as-found"
+
+Workflow variables cannot be read back from the API. ``variables = "as-found"``
+takes a workflow as it is (adoption): ``plan`` holds it to what the API
+returns (template, bound applications, description, schedule; a schedule is
+set in place), never to variables, and nothing recreates it, not even
+``--replace``, since that would lose variables nobody declared; a workflow
+missing is created with its template's variables. Once the file declares its
+variables (a table, in the account or the defaults), it is a workflow like any
+other: one not created by canvas-async, or whose variables changed, is drift,
+and ``apply --replace`` recreates it with them.
+
+The keys each table accepts are listed once (``_format``), and the JSON
+Schema editors read is made from that list (:mod:`~canvas_async.provision.schema`).
 """
 
 from __future__ import annotations

@@ -399,7 +399,7 @@ def diff(
     ``spec`` must have passed :func:`check` against ``catalog``.
 
     A declared workflow is found by its name, a declared application by its
-    application and tag (:func:`find_registration`). When more than one
+    application and tag (``find_registration``). When more than one
     matches, one is kept and the others are :class:`Duplicate` entries:
 
     - of registrations, the one a workflow of the account is bound to (the
