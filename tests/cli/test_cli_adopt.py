@@ -23,24 +23,22 @@ from canvas_async.cli import _exit
 from canvas_async.cli._adopt import starter_text
 from canvas_async.testing import CanvasEmulator
 from tests.cli.test_cli import _keys, _no_traceback, cli
+from tests.provision.test_apply import ENV as APPLY_ENV
+from tests.provision.test_apply import TEMPLATE, _document
 
 ACCOUNTS = 300
-TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
 MAIL = "MyStore Customers Send email"
-ENV = {"QUINYX_KEY": "q", "FTP_USER": "u", "FTP_PASSWORD": "p", "SHOP_KEY": "s"}
+ENV = {**APPLY_ENV, "SHOP_KEY": "s"}
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=ACCOUNTS, random_seed=11)
 
 
 def _applied(ids: list[uuid.UUID]) -> dict[str, Any]:
-    """What apply converges: most on the defaults, some with their own schedule or more."""
-    accounts: list[dict[str, Any]] = []
-    for n, account_id in enumerate(ids):
-        account: dict[str, Any] = {"id": str(account_id)}
-        if n % 10 == 3:
-            account["workflows"] = {"Employee export": {"schedule": False}}
-        elif n % 7 == 5:
-            account["workflows"] = {"Employee export": {"schedule": "0 0 6 ? * MON-FRI *"}}
+    """What apply converges: the provisioning tests' file (some accounts on their own
+    schedule or none), with a description, and a second workflow on some accounts."""
+    document = _document(ids)
+    document["defaults"]["workflows"]["Employee export"]["description"] = "Employees to FTP"
+    for n, account in enumerate(document["accounts"]):
         if n % 25 == 0:
             account["applications"] = {
                 "MYST2": {
@@ -53,35 +51,7 @@ def _applied(ids: list[uuid.UUID]) -> dict[str, Any]:
                 "CMAF": {"tag": "File Hub"},
             }
             account["workflows"] = {"Customer mail": {"template": MAIL}}
-        accounts.append(account)
-    return {
-        "defaults": {
-            "applications": {
-                "QUIN": {
-                    "tag": "Quinyx 2024",
-                    "credentials": {"apikey": "${QUINYX_KEY}", "environment": {"plain": "test"}},
-                },
-                "FTP": {
-                    "tag": "FTP 2024",
-                    "credentials": {
-                        "username": "${FTP_USER}",
-                        "password": "${FTP_PASSWORD}",
-                        "address": {"plain": "ftp.example.org"},
-                        "port": {"plain": "21"},
-                    },
-                },
-            },
-            "workflows": {
-                "Employee export": {
-                    "template": TEMPLATE,
-                    "description": "Employees to FTP",
-                    "schedule": "0 0/15 * ? * * *",
-                    "variables": {"FTP Upload": {"filepath": "/exports"}},
-                }
-            },
-        },
-        "accounts": accounts,
-    }
+    return document
 
 
 async def _by_hand(canvas: Canvas, account_id: uuid.UUID, n: int) -> None:
@@ -196,7 +166,10 @@ async def test_an_exported_organization_plans_with_nothing_to_change(
         "schedule": "0 0/15 * ? * * *",
         "description": "Employees to FTP",
     }
-    assert document["accounts"][3]["workflows"] == {"Employee export": {"schedule": False}}
+    assert document["accounts"][2]["workflows"] == {"Employee export": {"schedule": False}}
+    assert document["accounts"][1]["workflows"] == {
+        "Employee export": {"schedule": "0 0 6 ? * MON-FRI *"}
+    }
     assert document["accounts"][299] == {
         "id": str(emu.state.managed_ids[299]),
         "applications": {"QUIN": False, "FTP": False},
