@@ -100,18 +100,18 @@ class Export:
     def toml(self) -> str:
         """Return the file as TOML, its header saying which variables to set."""
         accounts = len(self.document.get("accounts", ()))
-        header = [
-            f"Desired state of {accounts:,} accounts, exported by `canvas-async export`.",
-            "",
-            "Credentials cannot be read back from Canvas: each is a ${VARIABLE}, used only",
-            "when apply registers an application an account is missing. Set them before",
-            "plan or apply:",
-            *textwrap.wrap(
-                ", ".join(self.variables) or "(none)",
-                84,
-                initial_indent="  ",
-                subsequent_indent="  ",
-            ),
+        header = [f"Desired state of {accounts:,} accounts, exported by `canvas-async export`."]
+        if self.variables:
+            header += [
+                "",
+                "Credentials cannot be read back from Canvas: each is a ${VARIABLE}, used only",
+                "when apply registers an application an account is missing. Set them before",
+                "plan or apply:",
+                *textwrap.wrap(
+                    ", ".join(self.variables), 84, initial_indent="  ", subsequent_indent="  "
+                ),
+            ]
+        header += [
             "",
             'Workflow variables cannot be read either: variables = "as-found" takes each',
             "workflow as it is. Declaring its variables instead makes plan report it as",
@@ -183,7 +183,10 @@ async def read(
     chosen = _chosen(listed, list(accounts), shard)
 
     async def hold(view: AccountView) -> tuple[list[RegApplication], list[Workflow]]:
-        registrations, workflows = await _all(view.reg_applications.list(), view.workflows.list())
+        with bulk.step("read registered applications and workflows"):
+            registrations, workflows = await _all(
+                view.reg_applications.list(), view.workflows.list()
+            )
         return registrations, workflows
 
     report = await bulk.for_each_account(

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from canvas_async.models import Account
 from canvas_async.provision import _toml
-from canvas_async.provision.export import Export, Holding, build, variable_name
+from canvas_async import Canvas
+from canvas_async.provision import export
+from canvas_async.provision.export import Export, ExportError, Holding, build, variable_name
+from canvas_async.testing import CanvasEmulator, ErrorStatus
 from canvas_async.provision.load import from_data
 from canvas_async.provision.plan import check, diff
 from tests.provision import provision_factories as f
@@ -180,6 +183,23 @@ def test_json_escapes_what_would_drive_a_terminal_and_reads_back_the_same() -> N
         assert not any(c in text for c in "\u202e\x9b\x7f\t")
     assert json.loads(export.json()) == tomllib.loads(export.toml()) == export.document
     assert name in export.document["accounts"][0]["workflows"]
+
+
+async def test_an_account_that_cannot_be_read_fails_the_export_naming_it(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    broken = emu.state.managed_ids[1]
+    emu.faults.add(ErrorStatus(403), operations={"list_workflows"}, accounts={broken})
+
+    with pytest.raises(ExportError) as info:
+        await export.read(canvas)
+
+    assert [account for account, _ in info.value.failures] == [broken]
+    assert str(info.value).startswith(
+        f"1 of {len(emu.state.managed_ids)} accounts could not be read, so nothing was "
+        f"exported: {broken}: read registered applications and workflows: Workflows failed "
+        "with 403"
+    )
 
 
 # -- the TOML writer --------------------------------------------------------------------
