@@ -246,3 +246,8 @@ async def test_schema_writes_its_file_and_refuses_connection_options(tmp_path: P
     assert written.code == _exit.OK
     assert json.loads(path.read_text())["title"] == "canvas-async desired-state file"
     assert refused.code == _exit.USAGE
+
+    nowhere = await cli("schema", "-o", str(tmp_path / "no-such-dir" / "s.json"))
+    assert nowhere.code == _exit.FAILED
+    assert "cannot write" in nowhere.err
+    assert "No such file or directory" in nowhere.err

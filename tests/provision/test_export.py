@@ -165,6 +165,38 @@ def test_what_a_file_cannot_declare_is_left_out_and_said() -> None:
     assert all(n.startswith(f"{account_id} (a0@example.org): ") for n in export.notes)
 
 
+def test_what_a_file_cannot_bind_or_schedule_is_left_out_too() -> None:
+    holding = _holding(0)
+    account_id = holding.account.id
+    [export_flow] = holding.workflows
+    quin, _ = holding.registrations
+    other_app = attrs.evolve(
+        f.registration(QUIN, "Gone", account_id), application_id=uuid.uuid4(), short_name="GONE"
+    )
+    flows = (
+        export_flow,
+        attrs.evolve(export_flow, id=uuid.uuid4(), name=" "),
+        attrs.evolve(
+            export_flow, id=uuid.uuid4(), name="Twice", reg_application_ids=(quin.id,) * 2
+        ),
+        attrs.evolve(export_flow, id=uuid.uuid4(), name="Odd cron", cron="not a cron"),
+    )
+    holding = attrs.evolve(
+        holding, workflows=flows, registrations=(*holding.registrations, other_app)
+    )
+
+    export = build([holding], CATALOG)
+
+    assert list(export.document["accounts"][0]["workflows"]) == ["Export"]
+    assert list(export.document["accounts"][0]["applications"]) == ["QUIN", "FTP"]
+    notes = "\n".join(export.notes)
+    assert "has no name" in notes
+    assert "is bound to QUIN, QUIN, not to one of each application of its template" in notes
+    assert "cron that cannot be read ('not a cron')" in notes
+    assert "an application not offered to the organization" in notes
+    _converged(export, [attrs.evolve(holding, workflows=(export_flow,))])
+
+
 def test_variable_names_are_environment_names() -> None:
     assert variable_name("QUIN", "apikey") == "QUIN_APIKEY"
     assert variable_name("MYST2", "shop-url") == "MYST2_SHOP_URL"

@@ -13,13 +13,16 @@ import json
 import re
 import tomllib
 import uuid
-from typing import Any
+from typing import Any, cast
 
+import attrs
 import jsonschema
 import pytest
 
+from canvas_async.provision import _format
 from canvas_async.provision.load import DesiredStateError, from_data
 from canvas_async.provision.schema import json_schema, schema_text
+from canvas_async.provision.spec import WorkflowSpec
 from tests.support import ROOT
 
 DEMO = ROOT / "examples" / "demo-accounts.toml"
@@ -176,3 +179,21 @@ def test_an_account_by_email_with_what_it_is_created_with_validates() -> None:
 
     assert from_data(document).accounts[0].new is not None
     assert _errors(document) == []
+
+
+def test_a_spec_field_without_a_rule_fails_where_the_keys_are_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    @attrs.frozen
+    class Wider(WorkflowSpec):
+        retries: int = 0
+
+    rules = cast(dict[type, Any], _format._RULES)
+    monkeypatch.setitem(cast(dict[Any, str], _format.NOT_KEYS), (Wider, "name"), "its key")
+    monkeypatch.setitem(rules, Wider, _format._RULES[WorkflowSpec])
+    with pytest.raises(LookupError, match=r"Wider\.retries has no rule"):
+        _format._keys(Wider)
+
+    monkeypatch.setitem(rules, Wider, {**_format._RULES[WorkflowSpec], "retries": _format.Rule("")})
+    with pytest.raises(TypeError, match="no JSON Schema for"):
+        _format._keys(Wider)
