@@ -37,6 +37,7 @@ from .spec import (
 __all__ = [
     "ACCOUNT",
     "APPLICATION",
+    "COUNTRY_PATTERN",
     "DEFAULTS",
     "EMAIL_LIMIT",
     "FILE",
@@ -57,6 +58,8 @@ FORMAT_VERSION: Final = 1
 EMAIL_LIMIT: Final = 254
 #: The roles an account may be created with (the server refuses Admin: spec "Shapes").
 ROLES: Final = tuple(str(role) for role in ACCOUNT_ROLES)
+#: A country code, ISO 3166 alpha-2 (any case: it is sent upper case).
+COUNTRY_PATTERN: Final = "^[A-Za-z]{2}$"
 #: The top-level key an editor reads the schema's location from (JSON files).
 SCHEMA_KEY: Final = "$schema"
 
@@ -134,7 +137,7 @@ _RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
         "phone": Rule("The phone number of an account created by e-mail."),
         "country": Rule(
             "The ISO 3166 alpha-2 country code of an account created by e-mail, e.g. NO.",
-            extra={"pattern": "^[A-Za-z]{2}$"},
+            extra={"pattern": COUNTRY_PATTERN},
         ),
         "activated": Rule(
             "Whether an account created by e-mail is active at once (default: true); "

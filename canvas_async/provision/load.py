@@ -59,7 +59,7 @@ from urllib.parse import urlsplit
 from canvas_async._errors import ValidationError
 
 from . import _format
-from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
+from ._format import COUNTRY_PATTERN, EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
 from .spec import (
     AS_FOUND,
     AccountSpec,
@@ -499,7 +499,7 @@ class _Checker:
                 _join(path, "role"), f"must be one of {', '.join(ROLES)}, not {quoted(role)}"
             )
         country = self.text(raw.get("country"), _join(path, "country"))
-        if country is not None and not (len(country) == 2 and country.isalpha()):
+        if country is not None and not re.fullmatch(COUNTRY_PATTERN, country):
             self.problem(_join(path, "country"), "must be an ISO 3166 alpha-2 code, e.g. 'NO'")
         activated = self.flag(raw.get("activated", True), _join(path, "activated"))
         notify = self.flag(raw.get("global_notifications"), _join(path, "global_notifications"))

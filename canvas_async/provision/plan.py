@@ -597,16 +597,15 @@ def _drift_reasons(
     elif set(workflow.reg_application_ids) != wanted_regs:
         reasons.append("bound applications differ")
     description, found = split_description(workflow.description)
-    if spec.adopted:
-        pass  # its variables are taken as found: whoever made it, nothing to compare them with
-    elif found is None:
-        reasons.append(
-            "not created by canvas-async: its variables cannot be checked "
-            f'(variables = "{AS_FOUND}" takes it as it is)'
-        )
-        return reasons  # its description has no fingerprint to compare either
-    elif found != marker:
-        reasons.append("variables differ")
+    if not spec.adopted:  # an adopted workflow's variables are whatever it has
+        if found is None:
+            reasons.append(
+                "not created by canvas-async: its variables cannot be checked "
+                f'(variables = "{AS_FOUND}" takes it as it is)'
+            )
+            return reasons  # its description has no fingerprint to compare either
+        if found != marker:
+            reasons.append("variables differ")
     if description != (spec.description or ""):
         reasons.append("description differs")
     return reasons
