@@ -474,7 +474,7 @@ def _refs_of(account: provision.AccountSpec, name: str) -> Iterator[str]:
             if isinstance(value, EnvRef) and value.name == name:
                 yield f"applications.{app.key}.credentials.{field}"
     for workflow in account.workflows:
-        for block, values in workflow.variables.items():
+        for block, values in (workflow.variables or {}).items():
             for variable, value in values.items():
                 if any(ref.name == name for ref in iter_refs(value)):
                     yield f'workflows."{workflow.name}".variables."{block}".{variable}'

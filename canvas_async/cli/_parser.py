@@ -50,6 +50,7 @@ another apply will not fix (drift without --replace, duplicate registrations),
 130 interrupted (SIGINT), 141 stdout closed (| head), 143 terminated (SIGTERM).
 """
 
+_ADOPT: Final = "canvas_async.cli._adopt"
 _COMMANDS: Final = "canvas_async.cli._commands"
 _OFFLINE: Final = "canvas_async.cli._offline"
 _SHARDS: Final = "canvas_async.cli._shards"
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_commands(build, commands)
     _workflow_commands(build, commands)
     _state_commands(build, commands)
+    _adoption_commands(build, commands)
     _temporal_commands(build, commands)
     emu = build.command(
         commands,
@@ -371,6 +373,68 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
     )
     shards.add_argument("file", help="the desired-state file (.toml or .json)")
     shards.add_argument("--shards", type=positive, required=True, metavar="N", help="shards")
+
+
+def _adoption_commands(build: _Builder, commands: _Commands) -> None:
+    """Add ``export``, ``schema`` and ``init``: a desired-state file from what exists, or new."""
+    export = build.command(
+        commands,
+        "export",
+        f"{_ADOPT}:export",
+        "write the organization as it is as a desired-state file (plan on it shows "
+        "nothing to change)",
+        json=False,
+    )
+    _output_option(export)
+    export.add_argument(
+        "--format",
+        choices=("toml", "json"),
+        help="the file's format (default: as -o's name says, else toml)",
+    )
+    export.add_argument(
+        "--account",
+        "-a",
+        action="append",
+        metavar="ID_OR_EMAIL",
+        help="export only this account, by id or e-mail (repeat for more)",
+    )
+    export.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="export only the accounts of shard I of N, the organization's accounts "
+        "ranked as 'shards' ranks a file's",
+    )
+    export.add_argument(
+        "--concurrency", type=positive, default=DEFAULT_CONCURRENCY, help="accounts read at once"
+    )
+    schema = build.command(
+        commands,
+        "schema",
+        f"{_ADOPT}:schema",
+        "print the JSON Schema of the desired-state file, for editors (no connection)",
+        connects=False,
+        json=False,
+    )
+    _output_option(schema)
+    init = build.command(
+        commands,
+        "init",
+        f"{_ADOPT}:init",
+        "write a commented starter desired-state file (no connection)",
+        connects=False,
+        json=False,
+    )
+    _output_option(init)
+    init.add_argument("--force", action="store_true", help="replace the file -o names")
+
+
+def _output_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="write to PATH, whole or not at all (default: standard output)",
+    )
 
 
 def _shard_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:

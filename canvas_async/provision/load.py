@@ -24,6 +24,23 @@ anything is sent. The format::
     first_name = "Ada"
     last_name = "Lovelace"
     workflows."Employee export".schedule = false
+
+    [[accounts]]                             # a workflow made elsewhere, taken as it is
+    id = "b8c2bb44-2c57-4f8e-9d9a-3b1f0c1d6a10"
+    workflows."Employee export".variables = "as-found"
+
+Workflow variables cannot be read back from the API. ``variables = "as-found"``
+takes a workflow as it is (adoption): ``plan`` holds it to what the API
+returns (template, bound applications, description, schedule; a schedule is
+set in place), never to variables, and nothing recreates it, not even
+``--replace``, since that would lose variables nobody declared; a workflow
+missing is created with its template's variables. Once the file declares its
+variables (a table, in the account or the defaults), it is a workflow like any
+other: one not created by canvas-async, or whose variables changed, is drift,
+and ``apply --replace`` recreates it with them.
+
+The keys each table accepts are listed once (``_format``), and the JSON
+Schema editors read is made from that list (:mod:`~canvas_async.provision.schema`).
 """
 
 from __future__ import annotations
@@ -41,7 +58,10 @@ from urllib.parse import urlsplit
 
 from canvas_async._errors import ValidationError
 
+from . import _format
+from ._format import COUNTRY_PATTERN, EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
 from .spec import (
+    AS_FOUND,
     AccountSpec,
     ApplicationSpec,
     CredentialValue,
@@ -68,28 +88,18 @@ __all__ = [
     "unreadable",
 ]
 
-FORMAT_VERSION: Final = 1
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
 #: Longest text from the file an error message quotes (see :func:`quoted`).
 QUOTE_LIMIT: Final = 200
-#: Longest e-mail address (RFC 5321's path limit, less its angle brackets).
-_EMAIL_LIMIT: Final = 254
-_NEW_ACCOUNT_KEYS: Final = frozenset(
-    {"role", "phone", "country", "activated", "global_notifications", "notification_email"}
-)
-_ACCOUNT_KEYS: Final = frozenset(
-    {"id", "email", "first_name", "last_name", "applications", "workflows"} | _NEW_ACCOUNT_KEYS
-)
-_DEFAULT_KEYS: Final = frozenset({"applications", "workflows"} | _NEW_ACCOUNT_KEYS)
-_APPLICATION_KEYS: Final = frozenset({"application", "tag", "credentials"})
-_WORKFLOW_KEYS: Final = frozenset(
-    {"template", "applications", "variables", "schedule", "description"}
-)
+# What each table accepts: the one table the JSON Schema is made from too (_format).
+_FILE_KEYS: Final = names(_format.FILE)
+_ACCOUNT_KEYS: Final = names(_format.ACCOUNT)
+_DEFAULT_KEYS: Final = names(_format.DEFAULTS)
+_APPLICATION_KEYS: Final = names(_format.APPLICATION)
+_WORKFLOW_KEYS: Final = names(_format.WORKFLOW)
 # "$NAME": a reference written without its braces.
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-# AddAccountApiDto's roleName: Admin is refused by the server (spec: "Shapes").
-_ROLES: Final = ("User", "SuperPartner")
 
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
@@ -387,7 +397,12 @@ class _Checker:
     # -- the document ------------------------------------------------------------
 
     def document(self, data: object) -> list[AccountSpec]:
-        top = self.table(data, "file", frozenset({"version", "defaults", "accounts"}))
+        top = self.table(data, "file", _FILE_KEYS)
+        if SCHEMA_KEY in top and not isinstance(top[SCHEMA_KEY], str):
+            self.problem(
+                f'"{SCHEMA_KEY}"',
+                f"must be text (the schema's location), not {_kind(top[SCHEMA_KEY])}",
+            )
         version = top.get("version", FORMAT_VERSION)
         if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
             self.problem(
@@ -433,19 +448,20 @@ class _Checker:
                 account_id = uuid.UUID(str(raw["id"]))
             except ValueError:
                 self.problem(_join(path, "id"), f"not an account id: {quoted(raw['id'])}")
-        if ("id" in raw) == ("email" in raw):
+        if sum(name in raw for name in _format.NAMED_BY) != 1:
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         new = None
+        created_with = _format.NAMED_BY["email"]
         if "email" in raw:
             new = self.new_account(raw, path)
-        elif {"first_name", "last_name"} & raw.keys():
-            self.problem(path, "first_name/last_name only apply to accounts named by 'email'")
-        if email is not None and ("@" not in email or len(email) > _EMAIL_LIMIT):
+        elif set(created_with) & raw.keys():
+            self.problem(path, f"{'/'.join(created_with)} only apply to accounts named by 'email'")
+        if email is not None and ("@" not in email or len(email) > EMAIL_LIMIT):
             why = (
                 "not an e-mail address"
                 if "@" not in email
                 else f"is {len(email):,} characters long; an e-mail address has at most "
-                f"{_EMAIL_LIMIT}"
+                f"{EMAIL_LIMIT}"
             )
             self.problem(_join(path, "email"), f"{why}: {quoted(email)}")
             email = None
@@ -478,18 +494,18 @@ class _Checker:
         first = self.text(raw.get("first_name"), _join(path, "first_name"), required=True)
         last = self.text(raw.get("last_name"), _join(path, "last_name"), required=True)
         role = raw.get("role", "User")
-        if role not in _ROLES:
+        if role not in ROLES:
             self.problem(
-                _join(path, "role"), f"must be one of {', '.join(_ROLES)}, not {quoted(role)}"
+                _join(path, "role"), f"must be one of {', '.join(ROLES)}, not {quoted(role)}"
             )
         country = self.text(raw.get("country"), _join(path, "country"))
-        if country is not None and not (len(country) == 2 and country.isalpha()):
+        if country is not None and not re.fullmatch(COUNTRY_PATTERN, country):
             self.problem(_join(path, "country"), "must be an ISO 3166 alpha-2 code, e.g. 'NO'")
         activated = self.flag(raw.get("activated", True), _join(path, "activated"))
         notify = self.flag(raw.get("global_notifications"), _join(path, "global_notifications"))
         phone = self.text(raw.get("phone"), _join(path, "phone"))
         email = self.text(raw.get("notification_email"), _join(path, "notification_email"))
-        if first is None or last is None or role not in _ROLES:
+        if first is None or last is None or role not in ROLES:
             return None
         return NewAccount(
             first_name=first,
@@ -619,7 +635,13 @@ class _Checker:
                 bindings[short] = key
         return bindings
 
-    def variables(self, raw: object, path: str) -> dict[str, dict[str, Any]]:
+    def variables(self, raw: object, path: str) -> dict[str, dict[str, Any]] | None:
+        if raw == AS_FOUND:
+            return None  # taken as found (WorkflowSpec.adopted)
+        if isinstance(raw, str):
+            hint = did_you_mean(raw, [AS_FOUND]) or f' (or "{AS_FOUND}")'
+            self.problem(path, f"must be a table of blocks, not the text {quoted(raw)}{hint}")
+            return {}
         blocks: dict[str, dict[str, Any]] = {}
         for block, values in self.table(raw, path, None).items():
             block_values = self.table(values, _join(path, block), None)

@@ -13,6 +13,14 @@ file's variables changed. Variables, template, bound applications and
 description cannot be updated in place: such drift is reported, and the
 workflow is only recreated when ``replace`` is asked for.
 
+A workflow whose file says ``variables = "as-found"`` (adopted: its variables
+are whatever it has) is held to what the API returns only: its template,
+bound applications, description and schedule; its variables are never
+checked, so one not created here is not drift for that, and it is never
+recreated, ``replace`` or not (recreating it would lose variables nobody
+declared): what differs is drift for a person to settle. Once the file
+declares its variables, it is handled as any other workflow.
+
 Two writers that meet (the API offers no conditional write) can leave an
 account holding two of what the file declares once: :func:`diff` reports each
 such :class:`Duplicate`. The extra workflows it created itself are deleted
@@ -37,7 +45,7 @@ from canvas_async._operations import UNRESOLVED, credential_problems
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
 from .load import did_you_mean
-from .spec import AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
+from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 __all__ = [
     "MARKER_PATTERN",
@@ -290,7 +298,7 @@ def _check_workflow(
                 f"{path}.applications.{short}: bound to {key!r}, which registers "
                 f"{app.application}, not {short}"
             )
-    for block_ref, values in workflow.variables.items():
+    for block_ref, values in (workflow.variables or {}).items():
         blocks = _blocks(template, block_ref)
         if len(blocks) != 1:
             what = "no block" if not blocks else f"{len(blocks)} blocks"
@@ -324,7 +332,7 @@ def block_variables(
     """Return the declared variables keyed by ``uniqueBlockId``, each block's template
     values filled in (references left unresolved)."""
     out: dict[str, dict[str, Any]] = {}
-    for ref, values in workflow.variables.items():
+    for ref, values in (workflow.variables or {}).items():
         block = _blocks(template, ref)[0]
         out[str(block.unique_block_id)] = {**dict(block.variables), **dict(values)}
     return out
@@ -334,11 +342,12 @@ def fingerprint(workflow: WorkflowSpec, template: WorkflowTemplate) -> str:
     """Return 16 hex digits that change whenever the declared variables change.
 
     Computed over references as written (``${NAME}``), never over their
-    values, so no secret, however short, can be recovered from it.
+    values, so no secret, however short, can be recovered from it. A workflow
+    taken as found is created with the template's variables: none declared.
     """
     declared = {
         str(_blocks(template, ref)[0].unique_block_id): values
-        for ref, values in workflow.variables.items()
+        for ref, values in (workflow.variables or {}).items()
     }
     canonical = json.dumps(declared, sort_keys=True, default=_ref_text, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -390,7 +399,7 @@ def diff(
     ``spec`` must have passed :func:`check` against ``catalog``.
 
     A declared workflow is found by its name, a declared application by its
-    application and tag (:func:`find_registration`). When more than one
+    application and tag (``find_registration``). When more than one
     matches, one is kept and the others are :class:`Duplicate` entries:
 
     - of registrations, the one a workflow of the account is bound to (the
@@ -481,9 +490,8 @@ class _Planner:
         wanted = {reg_ids[spec.applications.get(short, short)] for short in template.applications}
         same_name = [w for w in self.workflows if w.name == spec.name]
         if not same_name:
-            self.changes.append(
-                Change(Action.CREATE_WORKFLOW, spec.name, template.name, workflow=spec)
-            )
+            detail = f"{template.name}, with its variables" if spec.adopted else template.name
+            self.changes.append(Change(Action.CREATE_WORKFLOW, spec.name, detail, workflow=spec))
             self._schedule_new(spec)
             return
         judged = [(w, _drift_reasons(w, spec, template, marker, wanted)) for w in same_name]
@@ -499,7 +507,10 @@ class _Planner:
         )
         self.kept.add(current.id)
         self._duplicates(spec.name, current, [w for w, _ in judged if w.id != current.id])
-        if reasons and self.replace:
+        if reasons and spec.adopted:
+            # Never recreated: its variables are known to nobody (the module's docstring).
+            reasons.append(f'variables are "{AS_FOUND}": declare them to let --replace recreate it')
+        elif reasons and self.replace:
             detail = "; ".join(reasons)
             self.changes.append(
                 Change(
@@ -586,13 +597,17 @@ def _drift_reasons(
     elif set(workflow.reg_application_ids) != wanted_regs:
         reasons.append("bound applications differ")
     description, found = split_description(workflow.description)
-    if found is None:
-        reasons.append("not created by canvas-async: its variables cannot be checked")
-    else:
+    if not spec.adopted:  # an adopted workflow's variables are whatever it has
+        if found is None:
+            reasons.append(
+                "not created by canvas-async: its variables cannot be checked "
+                f'(variables = "{AS_FOUND}" takes it as it is)'
+            )
+            return reasons  # its description has no fingerprint to compare either
         if found != marker:
             reasons.append("variables differ")
-        if description != (spec.description or ""):
-            reasons.append("description differs")
+    if description != (spec.description or ""):
+        reasons.append("description differs")
     return reasons
 
 

@@ -35,6 +35,8 @@ __all__ = [
 
 #: ``${NAME}``, the whole string: a reference to an environment variable.
 ENV_REF_PATTERN: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: ``variables = "as-found"``: a workflow's variables taken as they are (see :class:`WorkflowSpec`).
+AS_FOUND: Final = "as-found"
 
 
 class MissingEnvironmentError(ValidationError):
@@ -104,7 +106,11 @@ class WorkflowSpec:
             the account's :class:`ApplicationSpec`; short names not listed
             bind to the application spec of the same key.
         variables: Block name or ``uniqueBlockId`` to variable values; a
-            string that is exactly ``${NAME}`` is an :class:`EnvRef`.
+            string that is exactly ``${NAME}`` is an :class:`EnvRef`. None
+            when the file says ``variables = "as-found"``: the workflow is
+            taken with the variables it has (the API cannot return them), so
+            plan checks only what it can read and nothing recreates it; a
+            missing one is created with the template's variables.
         schedule: The canonical Quartz cron the workflow is scheduled on, or
             None for a workflow whose scheduler is off.
         description: The workflow's description.
@@ -113,14 +119,30 @@ class WorkflowSpec:
     name: str
     template: str
     applications: Mapping[str, str] = attrs.field(factory=dict)
-    variables: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    variables: Mapping[str, Mapping[str, Any]] | None = attrs.field(factory=dict)
     schedule: str | None = None
     description: str | None = None
+
+    @property
+    def adopted(self) -> bool:
+        """Whether the file takes the workflow's variables as found (``"as-found"``)."""
+        return self.variables is None
 
 
 @attrs.frozen
 class NewAccount:
-    """What an account found by e-mail is created with when it does not exist."""
+    """What an account found by e-mail is created with when it does not exist.
+
+    Attributes:
+        first_name: The person's first name.
+        last_name: The person's last name.
+        role: ``User`` or ``SuperPartner``.
+        phone: A phone number.
+        country: An ISO 3166 alpha-2 code, upper case.
+        activated: Whether it is active at once (else an activation e-mail is sent).
+        global_notifications: Whether it gets global notifications.
+        notification_email: Where it gets notifications.
+    """
 
     first_name: str
     last_name: str

@@ -33,6 +33,8 @@ PUBLIC_MODULES = (
     "canvas_async.provision",
     "canvas_async.provision.load",
     "canvas_async.provision.spec",
+    "canvas_async.provision.schema",
+    "canvas_async.provision.export",
     "canvas_async.provision.lease",
     "canvas_async.provision.shard",
     "canvas_async.bulk",

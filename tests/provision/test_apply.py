@@ -102,7 +102,7 @@ def assert_matches(emu: CanvasEmulator, state: DesiredState) -> None:
             assert sorted(flow.reg_application_ids) == sorted(r.id for r in regs)
             assert split_description(flow.description)[1] is not None
             blocks = {b.block_name: b.variables for b in flow.chain}
-            for block, values in wf_spec.variables.items():
+            for block, values in (wf_spec.variables or {}).items():
                 for name, value in provision.spec.resolve(values, ENV).items():
                     assert blocks[block][name] == value
             assert flow.is_scheduled == (wf_spec.schedule is not None), spec.label
@@ -304,6 +304,122 @@ async def test_changed_variables_need_replace(emu: CanvasEmulator, canvas: Canva
     assert replaced.ok, replaced.table()
     assert_matches(emu, changed)
     assert (await provision.plan(canvas, changed)).pending is False
+
+
+async def _made_by_hand(canvas: Canvas, account_id: uuid.UUID) -> uuid.UUID:
+    """Register both applications and create "Employee export" as a person would: own
+    variables, own description, no fingerprint, scheduled hourly."""
+    view = canvas.for_account(account_id)
+    quin = await view.reg_applications.create(
+        "QUIN",
+        tag_text="Quinyx 2024",
+        credentials={"apikey": ENV["QUINYX_KEY"], "environment": "test"},
+    )
+    ftp = await view.reg_applications.create(
+        "FTP",
+        tag_text="FTP 2024",
+        credentials={
+            "username": ENV["FTP_USER"],
+            "password": ENV["FTP_PASSWORD"],
+            "address": "ftp.example.org",
+            "port": "21",
+        },
+    )
+    workflow = await view.workflows.create(
+        TEMPLATE,
+        name="Employee export",
+        applications={"QUIN": quin, "FTP": ftp},
+        variables={"FTP Upload": {"filepath": "/by-hand"}},
+        description="made in the UI",
+    )
+    await workflow.schedule("0 0 * ? * * *")
+    return workflow.id
+
+
+def _adopting(account_id: uuid.UUID, **workflow: Any) -> DesiredState:
+    document = _document([account_id])
+    declared = document["defaults"]["workflows"]["Employee export"]
+    declared.update({"variables": "as-found", "description": "made in the UI", **workflow})
+    return provision.from_data(document)
+
+
+def _filepath(emu: CanvasEmulator, workflow_id: uuid.UUID) -> object:
+    chain = emu.state.workflows[workflow_id].chain
+    return next(b.variables["filepath"] for b in chain if b.block_name == "FTP Upload")
+
+
+async def test_apply_takes_a_workflow_made_by_hand_as_found(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account_id = emu.state.managed_ids[0]
+    by_hand = await _made_by_hand(canvas, account_id)
+    adopting = _adopting(account_id)
+
+    planned = await provision.plan(canvas, adopting)
+    [change] = planned.accounts[0].changes
+    assert (change.change.action, change.change.workflow_id) == ("schedule", by_hand)
+    assert planned.accounts[0].drift == ()
+
+    applied = await provision.apply(canvas, adopting, replace=True, environ=ENV)
+    assert applied.ok, applied.table()
+    assert list(emu.state.workflows) == [by_hand]  # the same workflow, not recreated
+    assert _filepath(emu, by_hand) == "/by-hand"  # its variables as they were
+    assert emu.state.workflows[by_hand].is_scheduled
+    assert (await provision.plan(canvas, adopting)).accounts[0].status is Status.IN_SYNC
+
+
+async def test_apply_leaves_an_adopted_workflow_that_drifted_even_with_replace(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account_id = emu.state.managed_ids[0]
+    by_hand = await _made_by_hand(canvas, account_id)
+    renamed = _adopting(account_id, description="a new description")
+
+    applied = await provision.apply(canvas, renamed, replace=True, environ=ENV)
+
+    [account] = applied.accounts
+    assert account.status is Status.FAILED
+    assert account.unfixable
+    assert account.drift[0].reasons == (
+        "description differs",
+        'variables are "as-found": declare them to let --replace recreate it',
+    )
+    assert list(emu.state.workflows) == [by_hand]
+    assert _filepath(emu, by_hand) == "/by-hand"
+
+
+async def test_declared_variables_replace_an_adopted_workflow_with_replace(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account_id = emu.state.managed_ids[0]
+    by_hand = await _made_by_hand(canvas, account_id)
+    declared = _state(emu, 1)  # the same workflow, its variables declared
+
+    kept = await provision.apply(canvas, declared, environ=ENV)
+    assert kept.accounts[0].status is Status.FAILED
+    assert list(emu.state.workflows) == [by_hand]
+
+    replaced = await provision.apply(canvas, declared, replace=True, environ=ENV)
+    assert replaced.ok, replaced.table()
+    [new_id] = emu.state.workflows
+    assert new_id != by_hand
+    assert _filepath(emu, new_id) == "/exports"
+    assert_matches(emu, declared)
+
+
+async def test_a_missing_adopted_workflow_is_created_from_its_template(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account_id = emu.state.managed_ids[0]
+    adopting = _adopting(account_id, description=None)
+
+    applied = await provision.apply(canvas, adopting, environ=ENV)
+
+    assert applied.ok, applied.table()
+    [workflow] = emu.state.workflows.values()
+    assert _filepath(emu, workflow.id) == "/"  # the template's own value
+    assert workflow.is_scheduled
+    assert (await provision.plan(canvas, adopting)).accounts[0].status is Status.IN_SYNC
 
 
 async def test_prune_deletes_what_the_file_no_longer_declares(

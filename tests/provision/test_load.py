@@ -77,6 +77,7 @@ def test_a_good_file_merges_defaults_into_each_account() -> None:
     assert ops_quin.credentials["environment"] == Plain("test")  # merged from the defaults
     [ops_export] = ops.workflows
     assert ops_export.schedule is None
+    assert ops_export.variables is not None
     assert ops_export.variables["FTP Upload"] == {"filepath": "/exports", "filename": "ops"}
     assert state.env_names() == {"QUINYX_KEY", "QUINYX_KEY_OPS", "FTP_USER", "FTP_PASSWORD"}
 
@@ -128,6 +129,8 @@ def test_accounts_share_what_they_take_from_the_defaults() -> None:
     # One reference object per variable, wherever it is written.
     [export], [ops_export] = acme.workflows, ops.workflows
     assert ops_export is not export
+    assert ops_export.variables is not None
+    assert export.variables is not None
     assert (
         ops_export.variables["API - Get Employees"]["apiKeys"][0]
         is (export.variables["API - Get Employees"]["apiKeys"][0])
@@ -278,3 +281,44 @@ def test_resolve_names_every_missing_variable() -> None:
 def test_plain_values_and_specs_do_not_show_values_in_repr() -> None:
     assert "test" not in repr(Plain("test"))
     assert "QUINYX_KEY" in repr(loads(GOOD).accounts[0])  # references are not secrets
+
+
+def test_variables_as_found_adopt_a_workflow_and_a_near_miss_is_named() -> None:
+    adopted = GOOD.replace(
+        'variables."API - Get Employees".apiKeys = ["${QUINYX_KEY}"]\n'
+        'variables."FTP Upload".filepath = "/exports"',
+        'variables = "as-found"',
+    )
+    [workflow] = loads(adopted).accounts[0].workflows
+    assert workflow.adopted
+    assert workflow.variables is None
+    assert not loads(GOOD).accounts[0].workflows[0].adopted
+
+    with pytest.raises(DesiredStateError) as info:
+        loads(adopted.replace('"as-found"', '"as found"'))
+    assert info.value.problems == [
+        'defaults.workflows."Employee export".variables: must be a table of blocks, not the '
+        "text 'as found'; did you mean 'as-found'?"
+    ]
+
+
+def test_an_account_declares_the_variables_of_a_workflow_the_defaults_adopt() -> None:
+    text = GOOD.replace(
+        'variables."API - Get Employees".apiKeys = ["${QUINYX_KEY}"]\n'
+        'variables."FTP Upload".filepath = "/exports"',
+        'variables = "as-found"',
+    ).replace(f'id = "{ACME}"', f'id = "{ACME}"\nworkflows."Employee export".variables.x.y = 1')
+
+    first, second = loads(text).accounts
+
+    assert first.workflows[0].variables == {"x": {"y": 1}}
+    assert second.workflows[0].variables == {"FTP Upload": {"filename": "ops"}}
+
+
+def test_a_json_file_may_name_its_schema_and_only_as_text() -> None:
+    document = {"$schema": "desired-state.schema.json", "accounts": [{"id": ACME}]}
+    assert loads(json.dumps(document), fmt="json").accounts[0].id == uuid.UUID(ACME)
+
+    with pytest.raises(DesiredStateError) as info:
+        loads(json.dumps({**document, "$schema": 1}), fmt="json")
+    assert info.value.problems == ['"$schema": must be text (the schema\'s location), not a number']

@@ -175,6 +175,110 @@ def test_changed_variables_are_drift_left_alone_without_replace() -> None:
     assert replaced.drift == ()
 
 
+# -- adoption: variables = "as-found" ------------------------------------------------
+
+
+def _adopted(text: str = FILE) -> AccountSpec:
+    """The file with the workflow's variables taken as found."""
+    return _spec(
+        text.replace('variables."API - Get Employees".apiKeys = ["${K}"]', 'variables = "as-found"')
+    )
+
+
+def _by_hand(spec: AccountSpec, **changes: Any) -> tuple[list[RegApplication], Workflow]:
+    """The account as a person made it: bound, scheduled, no fingerprint."""
+    regs, workflow = _in_sync(spec)
+    return regs, attrs.evolve(workflow, description="made in the UI", **changes)
+
+
+def test_an_adopted_workflow_made_by_hand_is_in_sync() -> None:
+    spec = _adopted(FILE.replace("[[accounts]]", 'description = "made in the UI"\n[[accounts]]'))
+    regs, workflow = _by_hand(spec)
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    assert spec.workflows[0].adopted
+    assert plan.converged
+    assert plan.notes == ()
+
+
+def test_an_adopted_workflow_is_checked_in_all_the_api_returns() -> None:
+    spec = _adopted()  # declares no description: "made in the UI" differs
+    regs, workflow = _by_hand(spec, workflow_template_id=uuid.uuid4(), reg_application_ids=())
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    [drift] = plan.drift
+    assert drift.reasons == (
+        "template differs",
+        "bound applications differ",
+        "description differs",
+        'variables are "as-found": declare them to let --replace recreate it',
+    )
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_an_adopted_workflow_is_never_recreated_but_its_schedule_is_set(replace: bool) -> None:
+    spec = _adopted()
+    regs, workflow = _by_hand(spec, is_scheduled=False)
+
+    plan = diff(
+        spec,
+        CATALOG,
+        account_id=ACCOUNT,
+        registrations=regs,
+        workflows=[workflow],
+        replace=replace,
+    )
+
+    assert [(c.action, c.workflow_id) for c in plan.changes] == [(Action.SCHEDULE, workflow.id)]
+    assert [d.workflow_id for d in plan.drift] == [workflow.id]  # its description differs
+    assert plan.unfixable
+
+
+def test_an_adopted_workflow_created_here_is_not_checked_for_variables() -> None:
+    declared = _spec()
+    regs, workflow = _in_sync(declared)  # created with the file's variables, fingerprinted
+
+    plan = diff(_adopted(), CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+
+    assert plan.converged
+
+
+def test_declaring_the_variables_of_an_adopted_workflow_makes_it_drift_that_replace_fixes() -> None:
+    regs, workflow = _by_hand(_adopted())
+    declared = _spec()
+
+    plan = diff(declared, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    assert plan.drift[0].reasons[0].startswith("not created by canvas-async")
+
+    replaced = diff(
+        declared,
+        CATALOG,
+        account_id=ACCOUNT,
+        registrations=regs,
+        workflows=[workflow],
+        replace=True,
+    )
+    assert [c.action for c in replaced.changes] == [Action.REPLACE_WORKFLOW, Action.SCHEDULE]
+
+
+def test_a_missing_adopted_workflow_is_created_with_the_templates_variables() -> None:
+    spec = _adopted()
+    regs, _ = _in_sync(spec)
+
+    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs)
+
+    create = plan.changes[0]
+    assert (create.action, create.detail) == (
+        Action.CREATE_WORKFLOW,
+        "Quinyx Employee Export Into FTP(CSV), with its variables",
+    )
+    assert fingerprint(spec.workflows[0], TEMPLATE) == fingerprint(
+        attrs.evolve(spec.workflows[0], variables={}), TEMPLATE
+    )
+
+
 def test_a_new_tag_registers_anew_and_drifts_the_bound_workflow() -> None:
     spec = _spec()
     regs, workflow = _in_sync(spec)
@@ -194,7 +298,8 @@ def test_a_workflow_not_created_here_cannot_be_checked() -> None:
     plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[by_hand])
 
     assert plan.drift[0].reasons == (
-        "not created by canvas-async: its variables cannot be checked",
+        "not created by canvas-async: its variables cannot be checked "
+        '(variables = "as-found" takes it as it is)',
     )
 
 

@@ -1,0 +1,274 @@
+"""The keys of the desired-state file: one table the loader checks and the schema is made from.
+
+Each table of the file (the file itself, ``defaults``, an account, an
+application, a workflow) has its keys listed here, derived from the fields of
+the spec class it becomes (:mod:`canvas_async.provision.spec`): every field is
+either a key, with what the file may write there (:class:`Rule`), or named in
+:data:`NOT_KEYS` with the reason it is not one. A field added to a spec class
+without either fails at import, so the loader
+(:mod:`canvas_async.provision.load`) and the JSON Schema
+(:mod:`canvas_async.provision.schema`) cannot miss it.
+
+What the classes cannot say (an e-mail's longest length, the roles an
+account may be created with, ``"${NAME}"``, ``schedule = false``) is said once,
+here, in the rules, and both use it.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Final, Union
+
+import attrs
+
+from canvas_async._operations import ACCOUNT_ROLES
+
+from .spec import (
+    AS_FOUND,
+    ENV_REF_PATTERN,
+    AccountSpec,
+    ApplicationSpec,
+    NewAccount,
+    WorkflowSpec,
+)
+
+__all__ = [
+    "ACCOUNT",
+    "APPLICATION",
+    "COUNTRY_PATTERN",
+    "DEFAULTS",
+    "EMAIL_LIMIT",
+    "FILE",
+    "FORMAT_VERSION",
+    "NAMED_BY",
+    "NEW_ACCOUNT",
+    "NOT_KEYS",
+    "ROLES",
+    "SCHEMA_KEY",
+    "WORKFLOW",
+    "Key",
+    "Rule",
+    "names",
+]
+
+FORMAT_VERSION: Final = 1
+#: Longest e-mail address (RFC 5321's path limit, less its angle brackets).
+EMAIL_LIMIT: Final = 254
+#: The roles an account may be created with (the server refuses Admin: spec "Shapes").
+ROLES: Final = tuple(str(role) for role in ACCOUNT_ROLES)
+#: A country code, ISO 3166 alpha-2 (any case: it is sent upper case).
+COUNTRY_PATTERN: Final = "^[A-Za-z]{2}$"
+#: The top-level key an editor reads the schema's location from (JSON files).
+SCHEMA_KEY: Final = "$schema"
+
+#: Text that is not only blanks: what the loader calls non-empty text.
+TEXT: Final[Mapping[str, Any]] = {"type": "string", "pattern": r"\S"}
+#: ``"${NAME}"``, the whole string: a reference to an environment variable.
+ENV_REF: Final[Mapping[str, Any]] = {
+    "type": "string",
+    "pattern": f"^{ENV_REF_PATTERN.pattern}$",
+    "description": 'An environment variable, written "${NAME}"; read when applying.',
+}
+
+
+@attrs.frozen
+class Rule:
+    """What the file may write at one key.
+
+    Attributes:
+        doc: What the key means, for the schema (editors show it).
+        schema: The value's JSON Schema; when omitted, made from the field's
+            type (text, boolean, or nothing for an optional one).
+        extra: Added to the schema made from the type (an enum, a pattern).
+    """
+
+    doc: str
+    schema: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Key:
+    """One key of a table of the file.
+
+    Attributes:
+        name: The key.
+        doc: What it means.
+        schema: Its value's JSON Schema (references to other tables by name,
+            ``{"$ref": "#/definitions/workflow"}``).
+    """
+
+    name: str
+    doc: str
+    schema: Mapping[str, Any]
+
+
+def _table_of(ref: str) -> Mapping[str, Any]:
+    return {"$ref": f"#/definitions/{ref}"}
+
+
+def _named(what: str) -> Mapping[str, Any]:
+    """A table of ``what`` by name, where ``false`` drops one the defaults declare."""
+    return {
+        "type": "object",
+        "propertyNames": {"pattern": r"\S"},
+        "additionalProperties": {"anyOf": [_table_of(what), {"const": False}]},
+    }
+
+
+#: Every spec field that is not a key of its table, and why.
+NOT_KEYS: Final[Mapping[tuple[type, str], str]] = {
+    (AccountSpec, "new"): "its fields are keys of the account itself (NEW_ACCOUNT)",
+    (AccountSpec, "index"): "the account's position in the file",
+    (ApplicationSpec, "key"): "the application's table key",
+    (WorkflowSpec, "name"): "the workflow's table key",
+}
+
+_RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
+    NewAccount: {
+        "first_name": Rule("The first name of an account created by e-mail.", TEXT),
+        "last_name": Rule("The last name of an account created by e-mail.", TEXT),
+        "role": Rule(
+            "The role of an account created by e-mail (default: User).",
+            {"type": "string", "enum": list(ROLES)},
+        ),
+        "phone": Rule("The phone number of an account created by e-mail."),
+        "country": Rule(
+            "The ISO 3166 alpha-2 country code of an account created by e-mail, e.g. NO.",
+            extra={"pattern": COUNTRY_PATTERN},
+        ),
+        "activated": Rule(
+            "Whether an account created by e-mail is active at once (default: true); "
+            "false sends an activation e-mail."
+        ),
+        "global_notifications": Rule("An account created by e-mail gets global notifications."),
+        "notification_email": Rule("Where an account created by e-mail gets notifications."),
+    },
+    AccountSpec: {
+        "id": Rule("The account's id: an existing account.", {"type": "string", "format": "uuid"}),
+        "email": Rule(
+            "The account's e-mail: found, or created with first_name and last_name.",
+            {"type": "string", "pattern": "@", "maxLength": EMAIL_LIMIT},
+        ),
+        "applications": Rule(
+            "Applications to register, by key (usually the short name); false drops one "
+            "the defaults declare.",
+            _named("application"),
+        ),
+        "workflows": Rule(
+            "Workflows, by name; false drops one the defaults declare.", _named("workflow")
+        ),
+    },
+    ApplicationSpec: {
+        "application": Rule(
+            "The application's short name, e.g. QUIN (default: the table's key).", TEXT
+        ),
+        "tag": Rule(
+            "The registration's tag text, which identifies it: credentials cannot be read "
+            "back, so new credentials need a new tag.",
+            TEXT,
+        ),
+        "credentials": Rule(
+            'Credential short name to "${VARIABLE}" or { plain = ... }; never the value.',
+            {"type": "object", "additionalProperties": _table_of("credential")},
+        ),
+    },
+    WorkflowSpec: {
+        "template": Rule("The template's name or id.", TEXT),
+        "applications": Rule(
+            "Template application short name to the key of one of the account's "
+            "applications (default: the key of the same name).",
+            {"type": "object", "additionalProperties": {"type": "string"}},
+        ),
+        "variables": Rule(
+            f'Block name or uniqueBlockId to variable values; or "{AS_FOUND}": the '
+            "workflow's variables as they are (an existing workflow taken as found, "
+            "never recreated for what plan cannot read).",
+            {
+                "anyOf": [
+                    {"type": "object", "additionalProperties": {"type": "object"}},
+                    {"const": AS_FOUND},
+                ]
+            },
+        ),
+        "schedule": Rule(
+            "A Quartz cron (seconds first), or false for a scheduler that is off.",
+            {"anyOf": [TEXT, {"const": False}, {"type": "null"}]},
+        ),
+        "description": Rule(
+            "The workflow's description.", {"anyOf": [{"type": "string"}, {"type": "null"}]}
+        ),
+    },
+}
+
+
+def _type_schema(annotation: object) -> dict[str, Any]:
+    """Return the JSON Schema of a simple field type: text, boolean, optional ones."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != len(typing.get_args(annotation)) and len(args) == 1:
+            return {"anyOf": [_type_schema(args[0]), {"type": "null"}]}
+    if annotation is str:
+        return {"type": "string"}
+    if annotation is bool:
+        return {"type": "boolean"}
+    raise TypeError(f"no JSON Schema for {annotation!r}: give the field's Rule a schema")
+
+
+def _keys(cls: type) -> tuple[Key, ...]:
+    """Return the keys of ``cls``'s table: its fields that are keys, with their rules."""
+    hints = typing.get_type_hints(cls)
+    rules = _RULES[cls]
+    keys = []
+    for field in attrs.fields(cls):
+        if (cls, field.name) in NOT_KEYS:
+            continue
+        if field.name not in rules:
+            raise LookupError(
+                f"{cls.__name__}.{field.name} has no rule in the desired-state file's table: "
+                "say what the file writes there, or why it is not a key (NOT_KEYS)"
+            )
+        rule = rules[field.name]
+        schema = dict(rule.schema) if rule.schema is not None else _type_schema(hints[field.name])
+        keys.append(Key(field.name, rule.doc, {**schema, **rule.extra}))
+    return tuple(keys)
+
+
+NEW_ACCOUNT: Final = _keys(NewAccount)
+_NAMED_BY = {key.name: key for key in _keys(AccountSpec)}
+_CREATED_WITH = tuple(k for k in NEW_ACCOUNT if k.name not in ("first_name", "last_name"))
+#: The keys an account is named by (exactly one), each with the keys it needs beside it.
+NAMED_BY: Final[Mapping[str, tuple[str, ...]]] = {"id": (), "email": ("first_name", "last_name")}
+#: The keys of an account: its identity, what it holds, how it is created.
+ACCOUNT: Final = (*_NAMED_BY.values(), *NEW_ACCOUNT)
+#: The keys of ``defaults``: what accounts share (not their identity nor their names).
+DEFAULTS: Final = (_NAMED_BY["applications"], _NAMED_BY["workflows"], *_CREATED_WITH)
+APPLICATION: Final = _keys(ApplicationSpec)
+WORKFLOW: Final = _keys(WorkflowSpec)
+#: The keys of the file itself.
+FILE: Final = (
+    Key(
+        SCHEMA_KEY,
+        "Where editors find this schema (JSON files; in TOML, a #:schema comment).",
+        {"type": "string"},
+    ),
+    Key(
+        "version",
+        f"The file format's version: {FORMAT_VERSION} (the default).",
+        {"const": FORMAT_VERSION},
+    ),
+    Key("defaults", "What every account has unless it says otherwise.", _table_of("defaults")),
+    Key(
+        "accounts",
+        "The accounts, each named by id or by e-mail.",
+        {"type": "array", "items": _table_of("account")},
+    ),
+)
+
+
+def names(keys: tuple[Key, ...]) -> frozenset[str]:
+    """Return the names of ``keys``: what the loader accepts in their table."""
+    return frozenset(key.name for key in keys)
