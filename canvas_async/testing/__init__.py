@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._faults import (
         TRANSIENT_FAULTS,
         WRITES,
+        Drip,
         DropConnection,
         ErrorEnvelope,
         ErrorStatus,
@@ -64,6 +65,7 @@ __all__ = [
     "Clock",
     "CredentialField",
     "Dialect",
+    "Drip",
     "DropConnection",
     "EmulatorState",
     "ErrorEnvelope",
@@ -88,9 +90,9 @@ __all__ = [
 
 _MODULES = {
     "_dialect": ("Dialect",),
-    "_faults": ("DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault", "FaultRule", "Faults",
-                "Hold", "Latency", "RandomFaults", "RateLimit", "RawAnswer", "TRANSIENT_FAULTS",
-                "WRITES"),
+    "_faults": ("Drip", "DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault",
+                "FaultRule", "Faults", "Hold", "Latency", "RandomFaults", "RateLimit",
+                "RawAnswer", "TRANSIENT_FAULTS", "WRITES"),
     "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",
                  "CredentialField", "RegApplicationRecord", "RequestRecord", "RunRecord",
                  "TemplateRecord", "WorkflowRecord"),

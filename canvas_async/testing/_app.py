@@ -31,7 +31,15 @@ from canvas_async._routes import ROUTES, Auth, Route
 from ._answers import ApiAnswer, EnvelopeError, TextError
 from ._describe import DESCRIPTORS
 from ._dialect import Dialect
-from ._faults import DropConnection, ErrorEnvelope, ErrorStatus, Fault, Faults, RawAnswer
+from ._faults import (
+    Drip,
+    DropConnection,
+    ErrorEnvelope,
+    ErrorStatus,
+    Fault,
+    Faults,
+    RawAnswer,
+)
 from ._handlers import HANDLERS, Call, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
 from ._state import EmulatorState
@@ -204,7 +212,25 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
         fault = faults.strike(route.key, after_effect=True, account=account)
     if fault is not None:
         entry.faults.append(fault.label)
+        if isinstance(fault, Drip):
+            return await _dripped(request, response, fault)
         return await _fault_answer(fault, request, entry)
+    return response
+
+
+async def _dripped(
+    request: web.Request, answer: web.StreamResponse, drip: Drip
+) -> web.StreamResponse:
+    """Send ``answer`` (a full answer the handler made) ``drip.chunk`` bytes at a time."""
+    body = answer.body if isinstance(answer, web.Response) else b""
+    data = body if isinstance(body, bytes) else b""
+    response = web.StreamResponse(status=answer.status, headers=answer.headers)
+    response.content_length = len(data)
+    await response.prepare(request)
+    for start in range(0, len(data), drip.chunk):
+        await response.write(data[start : start + drip.chunk])
+        await asyncio.sleep(drip.seconds)
+    await response.write_eof()
     return response
 
 

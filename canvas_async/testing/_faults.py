@@ -40,6 +40,7 @@ from canvas_async._routes import ROUTES
 __all__ = [
     "TRANSIENT_FAULTS",
     "WRITES",
+    "Drip",
     "DropConnection",
     "ErrorEnvelope",
     "ErrorStatus",
@@ -142,6 +143,25 @@ class ErrorStatus:
     def label(self) -> str:
         """Name of the fault in the request log."""
         return f"status {self.status}{' after effect' if self.after_effect else ''}"
+
+
+@attrs.frozen
+class Drip:
+    """Run the operation, then send its answer a few bytes at a time, ``seconds`` apart.
+
+    A server that drips never goes silent for long, so only a limit on the
+    whole request (or a deadline) ends the wait.
+    """
+
+    seconds: float = attrs.field(validator=attrs.validators.gt(0))
+    chunk: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    #: The operation takes effect first (see :meth:`Faults.strike`).
+    after_effect: bool = attrs.field(default=True, init=False)
+
+    @property
+    def label(self) -> str:
+        """Name of the fault in the request log."""
+        return "drip"
 
 
 @attrs.frozen
@@ -265,6 +285,7 @@ Fault = (
     | ErrorStatus
     | ErrorEnvelope
     | RawAnswer
+    | Drip
     | DropConnection
     | RateLimit
     | RandomFaults

@@ -24,7 +24,7 @@ from canvas_async import (
 from canvas_async._deadline import GRACE, remaining
 from canvas_async.cli import _exit
 from canvas_async.provision.shard import load_file
-from canvas_async.testing import CanvasEmulator, ErrorStatus, Latency
+from canvas_async.testing import CanvasEmulator, Drip, ErrorStatus, Latency
 from tests.shards.shard_support import ENV, cli_env, write_file
 from tests.support import client_of, finish, spawn
 
@@ -130,3 +130,14 @@ async def test_provision_apply_with_a_deadline_ends_within_it_and_its_grace(
         provision.Status.CANCELLED,
         provision.Status.SKIPPED,
     }
+
+
+async def test_a_dripping_answer_is_cut_at_the_deadline(emu: CanvasEmulator) -> None:
+    # A byte a second: never silent long enough for a read limit, endless all the same.
+    dripping = emu.faults.add(Drip(1.0), operations={"list_accounts"})
+    async with client_of(emu, timeout=60, retries=PATIENT) as canvas:
+        started = time.monotonic()
+        with deadline(1), pytest.raises(CanvasTimeoutError, match="deadline"):
+            await canvas.accounts.list()
+        assert time.monotonic() - started < BOUND
+    assert dripping.fired == 1

@@ -102,3 +102,15 @@ def test_text_helpers() -> None:
         f"key {REDACTED} and {REDACTED}"
     )
     assert secrets_in('{"user": "u-1", "pw": ["p-2", 3]}') >= {"u-1", "p-2", "3"}
+
+
+async def test_plan_meets_an_answer_nested_too_deep_without_a_traceback(
+    emu: CanvasEmulator, tmp_path: Path
+) -> None:
+    emu.faults.add(RawAnswer("[" * 100_000 + "]" * 100_000), operations={"list_workflows"})
+    path = write_file(tmp_path / "state.json", emu.state.managed_ids[:2])
+    code, out, err = await finish(await spawn("plan", str(path), env=cli_env(emu)))
+    assert code == _exit.FAILED, err
+    assert "Traceback" not in out + err
+    assert "RecursionError" not in out + err
+    assert "Workflows" in out + err  # the operation that got the answer is named

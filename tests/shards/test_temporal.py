@@ -35,7 +35,7 @@ from canvas_async._errors import ValidationError
 from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.lease import LeaseLostError
-from canvas_async.provision.shard import load_file
+from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator, Latency
 from tests.shards.shard_support import (
     changes_of,
@@ -177,7 +177,19 @@ async def test_cancelling_stops_the_shards_before_their_next_write(
         async with temporal.worker(server.client, queue):
             job = await temporal.pinned_input(str(path), shards=2)
             convergence = await temporal.start_converge(server.client, job, task_queue=queue)
-            await until(lambda: _made(emu) >= 10)
+            halves = [
+                {a.id for a in Shard(i, 2).select(load_file(path)).accounts} for i in range(2)
+            ]
+            # Both shards under way (each has made something), whatever the load.
+            await until(
+                lambda: (
+                    _made(emu) >= 10
+                    and all(
+                        any(r.account_id in half for r in emu.state.reg_applications.values())
+                        for half in halves
+                    )
+                )
+            )
             # From now on a shard needs minutes to finish; being cancelled takes
             # a read of the pending activity (one a second).
             emu.faults.add(Latency(2.0))
