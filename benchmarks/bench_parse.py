@@ -306,7 +306,8 @@ def run(quick: bool) -> Table:
     ]
     if missing:
         table.notes.append(
-            f"Not installed, so not measured: {', '.join(missing)} (pip install -e '.[bench]')."
+            f"Not installed, so not measured: {', '.join(missing)}"
+            " (pip install -e . --group bench)."
         )
     return table
 

@@ -117,7 +117,7 @@ def write_chart(path: Path, tables: list[Table]) -> bool:
     try:
         import matplotlib
     except ImportError:  # the bench extra is not installed
-        print(f"matplotlib is not installed: no {path.name} (pip install -e '.[bench]')")
+        print(f"matplotlib is not installed: no {path.name} (pip install -e . --group bench)")
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

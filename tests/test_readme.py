@@ -46,3 +46,18 @@ def test_ci_runs_the_readme_commands_verbatim() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     for command in commands:
         assert command in ci
+
+
+def test_the_test_command_can_install_groups_on_a_fresh_machine() -> None:
+    """``--group`` (PEP 735) needs pip 25.1, newer than a fresh venv's on Python 3.11: the
+    README's test command upgrades pip first, and CI installs the suite on every Python
+    with the same extras and group."""
+    test_command = _try_it_commands()[1]
+    install = re.search(r"install -q -e '[^']+' --group dev", test_command)
+    assert install is not None, test_command
+    assert test_command.index(".venv/bin/pip install -q -U pip && ") < install.start()
+
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.count(install.group()) == 2, "the suite on 3.11 and in suite_on, installed alike"
+    suite_on = ci.split("suite_on() {", 1)[1].split("\n}", 1)[0]
+    assert suite_on.index('"$venv/bin/pip" install -q -U pip') < suite_on.index(install.group())

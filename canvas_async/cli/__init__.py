@@ -31,18 +31,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 from canvas_async.cli import _exit
 from canvas_async.cli._parser import CONNECTION_OPTIONS, build_parser
 
 __all__ = ["main"]
 
+# What the command needs beyond the library: the ``cli`` extra's packages.
+_CLI_EXTRA: Final = ("rich", "argcomplete")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (``sys.argv[1:]`` by default); return the exit status."""
+    missing = [name for name in _CLI_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:  # the library was installed without the command's extra
+        print(
+            f"canvas-async: error: the command needs {' and '.join(missing)}, "
+            "installed with it by: pip install 'canvas-async[cli]'",
+            file=sys.stderr,
+        )
+        return _exit.USAGE
     try:
         return _main(argv)
     except BrokenPipeError:

@@ -138,7 +138,7 @@ def test_the_image_is_the_one_the_dockerfile_builds() -> None:
     tags = {container(name)["image"] for name in JOBS}
     assert len(tags) == 1
     assert f"-t {tags.pop()} ." in dockerfile
-    assert "[kubernetes]" in dockerfile
+    assert "[cli,kubernetes]" in dockerfile
     assert 'ENTRYPOINT ["canvas-async"]' in dockerfile
     assert "USER 10001:10001" in dockerfile
     (pod,) = {str(job_spec(name)["template"]["spec"]["securityContext"]) for name in JOBS}
