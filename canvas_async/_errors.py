@@ -160,8 +160,7 @@ class APIError(CanvasError):
         except ValueError:
             phrase = ""
         where = f" (account {self.account_id})" if self.account_id else ""
-        text = _text.clipped(_text.printable(" ".join(self.message.split())), MAX_MESSAGE_CHARS)
-        text = text or "no message"
+        text = _text.server_text(self.message, MAX_MESSAGE_CHARS) or "no message"
         return f"{self.operation} failed with {self.status}{phrase}{where}: {text}"
 
 

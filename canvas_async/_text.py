@@ -45,6 +45,11 @@ def clipped(text: str, limit: int) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def server_text(text: str, limit: int) -> str:
+    """A server's text as a message quotes it: on one line, printable, clipped."""
+    return clipped(printable(" ".join(text.split())), limit)
+
+
 def scrubbed(text: str, secrets: Iterable[str]) -> str:
     """Return ``text`` with every secret (longest first) replaced by :data:`REDACTED`."""
     for secret in sorted(set(secrets), key=len, reverse=True):

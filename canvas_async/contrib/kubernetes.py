@@ -60,7 +60,7 @@ import aiohttp
 import attrs
 
 from canvas_async._errors import MAX_MESSAGE_CHARS, ValidationError
-from canvas_async._text import clipped, printable
+from canvas_async._text import server_text
 from canvas_async.provision.lease import (
     Claim,
     Fence,
@@ -261,7 +261,7 @@ class _LeaseApi:
 
 def _server_text(text: object) -> str:
     """The server's text, without control characters, clipped: data, not instructions."""
-    return clipped(printable(" ".join(str(text).split())), MAX_MESSAGE_CHARS)
+    return server_text(str(text), MAX_MESSAGE_CHARS)
 
 
 def _config_file(kubeconfig: str | None, environ: Mapping[str, str]) -> str | None:

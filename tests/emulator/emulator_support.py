@@ -29,6 +29,11 @@ QUINYX_APP: Final = "97cbc3b3-32c7-4e4a-b788-a332ea82aeff"
 FTP_APP: Final = "5f814909-01ea-4395-96ee-5ba7614128fc"
 CALLER_QUIN: Final = "1710ff47-f590-43db-b0de-015676e99615"
 CALLER_FTP: Final = "a067c363-7339-4fed-b1ad-efafd7603986"
+#: A CreateWorkflow body of the Quinyx template, bound to the caller's registrations.
+NEW_WORKFLOW: Final = {
+    "workflowTemplateId": QUINYX_TEMPLATE,
+    "applications": {"QUIN": CALLER_QUIN, "FTP": CALLER_FTP},
+}
 ORDER_WORKFLOW: Final = "b459cf22-ad18-44bf-80dc-6e8b78be1cc5"  # 4 blocks
 NO_BODY: Final = object()
 

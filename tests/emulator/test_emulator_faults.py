@@ -18,19 +18,12 @@ from canvas_async.testing import (
     RateLimit,
 )
 from tests.emulator.emulator_support import (
-    CALLER_FTP,
-    CALLER_QUIN,
     MANAGED,
-    QUINYX_TEMPLATE,
+    NEW_WORKFLOW,
     Api,
     snapshot,
 )
 from tests.support import started
-
-NEW_WORKFLOW = {
-    "workflowTemplateId": QUINYX_TEMPLATE,
-    "applications": {"QUIN": CALLER_QUIN, "FTP": CALLER_FTP},
-}
 
 
 async def statuses(api: Api, key: str, count: int, **kwargs: Any) -> list[int]:

@@ -11,19 +11,13 @@ import pytest
 
 from canvas_async.testing import CanvasEmulator, FaultRule, Latency, RequestRecord
 from tests.emulator.emulator_support import (
-    CALLER_FTP,
-    CALLER_QUIN,
+    NEW_WORKFLOW,
     PAYLOADS,
-    QUINYX_TEMPLATE,
     Api,
     snapshot,
 )
 from tests.shards.shard_support import until
 
-NEW_WORKFLOW = {
-    "workflowTemplateId": QUINYX_TEMPLATE,
-    "applications": {"QUIN": CALLER_QUIN, "FTP": CALLER_FTP},
-}
 #: How long the emulator holds the answer when it serves to the end: far longer
 #: than the client takes to hang up once the request has arrived.
 HOLD = 2.0
