@@ -36,7 +36,7 @@ from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.lease import LeaseLostError
 from canvas_async.provision.shard import Shard, load_file
-from canvas_async.testing import CanvasEmulator, Latency
+from canvas_async.testing import CanvasEmulator, Hold, Latency
 from tests.shards.shard_support import (
     changes_of,
     cli_env,
@@ -172,26 +172,22 @@ async def test_cancelling_stops_the_shards_before_their_next_write(
     ids = emu.state.managed_ids[:40]
     path = write_file(tmp_path / "accounts.json", ids)
     emu.faults.add(Latency(0.05))
+    # One account of each half cannot get its workflow until the end: neither
+    # shard can finish before it is cancelled, however the machine is loaded.
+    halves = [[a.id for a in Shard(i, 2).select(load_file(path)).accounts] for i in range(2)]
+    hold = Hold()
+    held = emu.faults.add(
+        hold, operations={"create_workflow"}, accounts=[half[0] for half in halves]
+    )
     queue = f"q-{uuid.uuid4()}"
     with _keys_of(emu):
         async with temporal.worker(server.client, queue):
             job = await temporal.pinned_input(str(path), shards=2)
             convergence = await temporal.start_converge(server.client, job, task_queue=queue)
-            halves = [
-                {a.id for a in Shard(i, 2).select(load_file(path)).accounts} for i in range(2)
-            ]
-            # Both shards under way (each has made something), whatever the load.
-            await until(
-                lambda: (
-                    _made(emu) >= 10
-                    and all(
-                        any(r.account_id in half for r in emu.state.reg_applications.values())
-                        for half in halves
-                    )
-                )
-            )
-            # From now on a shard needs minutes to finish; being cancelled takes
-            # a read of the pending activity (one a second).
+            # Both shards under way, each waiting on its held account.
+            await until(lambda: hold.waiting == 2)
+            # The other accounts' next answers come slowly: a shard that went on
+            # writing after its cancellation would be seen.
             emu.faults.add(Latency(2.0))
             await convergence.handle.cancel()
             with pytest.raises(WorkflowFailureError):
@@ -204,6 +200,8 @@ async def test_cancelling_stops_the_shards_before_their_next_write(
             ]
             assert len(cancelled) == 2
         assert _made(emu) == stopped
+    hold.release()
+    emu.faults.remove(held)
     assert converged(emu, ids) != []
     assert duplicates(emu) == 0
 
