@@ -26,6 +26,7 @@ from canvas_async.testing import (
     WorkflowRecord,
 )
 from canvas_async.testing._records import to_wire
+from tests.emulator.emulator_support import CALLER_FTP, QUINYX_TEMPLATE
 from tests.support import ROOT, client_of
 
 #: What the emulator must not load: the SDK's wire format (its converter,
@@ -195,6 +196,8 @@ async def test_the_sdk_reads_every_key_the_emulator_sends(emu: CanvasEmulator) -
         templates = await canvas.templates.list()
         workflows = await canvas.workflows.list()
         one = await canvas.workflows.get(workflows[0].id)
+        endpoints = await canvas.meta.endpoints()
+        properties = await canvas.meta.describe("Workflow")
     state = emu.state
     models = [
         *accounts,
@@ -205,6 +208,8 @@ async def test_the_sdk_reads_every_key_the_emulator_sends(emu: CanvasEmulator) -
         *(block for template in templates for block in template.chain),
         *workflows,
         one,
+        *endpoints,
+        *properties,
     ]
 
     assert [(type(model).__name__, dict(model.extra)) for model in models if model.extra] == []
@@ -216,6 +221,55 @@ async def test_the_sdk_reads_every_key_the_emulator_sends(emu: CanvasEmulator) -
         reg.is_o_auth_app for reg in state.reg_applications_of(state.caller)
     ]
     assert one == workflows[0]
+    assert [prop.property_name for prop in properties] == list(SPEC_KEYS["Workflow"])
+
+
+async def test_every_optional_key_the_sdk_sends_takes_effect(emu: CanvasEmulator) -> None:
+    """The emulator ignores keys it does not know, as the server does: a misspelt
+    optional key would pass unseen, so each one's effect is checked."""
+    async with client_of(emu) as canvas:
+        account_id = await canvas.accounts.create(
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@example.org",
+            role="SuperPartner",
+            phone="+47 22 00 00 00",
+            country_key="NO",
+            global_notifications=True,
+            default_notification_email="ops@example.org",
+            activated=False,
+        )
+        reg = await canvas.reg_applications.create(
+            "QUIN", tag_text="Quinyx 2022", credentials={"apikey": "k-1", "environment": "test"}
+        )
+        flow = await canvas.workflows.create(
+            QUINYX_TEMPLATE,
+            name="Nightly",
+            applications={"QUIN": reg, "FTP": CALLER_FTP},
+            variables={"FTP Upload": {"filepath": "/out"}},
+            description="Employees to FTP",
+        )
+        await canvas.workflows.run(flow, from_block=2, till_block=2)
+        await canvas.workflows.schedule(flow, "0 0/5 * ? * * *")
+    account = emu.state.accounts[account_id]
+    stored = emu.state.workflows[flow.id]
+
+    assert (account.role, account.phone, account.country_key) == (
+        "SuperPartner",
+        "+47 22 00 00 00",
+        "NO",
+    )
+    assert (account.global_notifications, account.default_notification_email) == (
+        True,
+        "ops@example.org",
+    )
+    assert not account.activated
+    assert emu.state.reg_applications[reg.id].tag_text == "Quinyx 2022"
+    assert (stored.name, stored.description) == ("Nightly", "Employees to FTP")
+    assert stored.chain[1].variables["filepath"] == "/out"
+    assert (emu.state.runs[-1].run_from_block, emu.state.runs[-1].run_till_block) == (2, 2)
+    assert stored.is_scheduled
+    assert stored.scheduler_frequency == '{"cronSchedule":"0 0/5 * ? * * *"}'
 
 
 @pytest.mark.parametrize(
