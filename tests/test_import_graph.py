@@ -169,7 +169,7 @@ def test_pure_core_imports_nothing_above_it() -> None:
 
 def test_the_emulator_depends_on_nothing_above_the_core() -> None:
     """The emulator (``canvas_async.testing``) shares the core's route table and
-    converter, and nothing of the client it tests."""
+    cron engine, and nothing of the client it tests."""
     graph = _graph()
     core = set(PURE_CORE).union(*(_reachable(graph, module) for module in PURE_CORE))
     emulator = [module for module in graph if module.startswith(f"{PACKAGE}.testing")]
@@ -184,5 +184,5 @@ def test_the_emulator_depends_on_nothing_above_the_core() -> None:
         for module in emulator
     }
 
-    assert "canvas_async._convert" in graph["canvas_async.testing._records"]
+    assert "canvas_async._routes" in graph["canvas_async.testing._app"]
     assert {module: found for module, found in above.items() if found} == {}

@@ -49,8 +49,8 @@ class EnvelopeError(ApiAnswer):
         self.state = state
 
     def body(self) -> Any:
-        """Return the envelope as a JSON object."""
-        return {_routes.ENVELOPE_STATE_KEY: self.state, _routes.ENVELOPE_MESSAGE_KEY: self.message}
+        """Return the envelope as a JSON object (keys as the spec writes them)."""
+        return {"State": self.state, "Msg": self.message}
 
 
 def bad_request(message: str) -> EnvelopeError:

@@ -25,13 +25,13 @@ from ._answers import ApiAnswer, bad_request, not_found
 from ._describe import describe, endpoint_descriptors
 from ._dialect import Dialect
 from ._input import (
+    NewAccount,
     NewRegApplication,
     NewWorkflow,
     RunRequest,
     SchedulerUpdate,
     parse_guid,
     parse_json,
-    parse_new_account,
 )
 from ._records import AccountRecord, to_wire
 from ._state import EmulatorState
@@ -164,7 +164,7 @@ async def _list_accounts(call: Call) -> web.Response:
 
 
 async def _create_account(call: Call) -> web.Response:
-    new = parse_new_account(await call.body())
+    new = NewAccount.parse(await call.body())
     account = call.state.create_account(call.account, new)
     form = "guid" if call.dialect.account == "id" else call.dialect.account
     return _acknowledgement(form, guid=account.id)

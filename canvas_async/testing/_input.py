@@ -17,12 +17,11 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from canvas_async._operations import NewAccount
-
 from ._answers import bad_request
 
 __all__ = [
     "BlockOverride",
+    "NewAccount",
     "NewRegApplication",
     "NewWorkflow",
     "RunRequest",
@@ -30,7 +29,6 @@ __all__ = [
     "cron_of",
     "parse_guid",
     "parse_json",
-    "parse_new_account",
 ]
 
 _GUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -116,31 +114,48 @@ class _Fields:
 # -- AddAccountApiDto ----------------------------------------------------------
 
 
-def parse_new_account(body: object) -> NewAccount:
-    """Read an AddAccountApiDto into the SDK's own body class, checked.
+@attrs.frozen
+class NewAccount:
+    """An AddAccountApiDto, checked; what the body leaves out is None.
 
-    Fields the body leaves out stay None; the server's defaults for them are
-    applied where the account is made (:meth:`EmulatorState.create_account`).
+    The server's defaults for those are applied where the account is made
+    (:meth:`EmulatorState.create_account`).
     """
-    fields = _Fields(body, "AddAccountApiDto")
-    email = fields.required_string("email")
-    local, _, domain = email.partition("@")
-    if not local or not domain or any(char.isspace() for char in email):
-        raise bad_request("AddAccountApiDto.email must be an e-mail address")
-    country = fields.string("countryKey")
-    if country is not None and not (len(country) == 2 and country.isascii() and country.isalpha()):
-        raise bad_request("AddAccountApiDto.countryKey must be an ISO 3166 alpha-2 code")
-    return NewAccount(
-        first_name=fields.required_string("firstName"),
-        last_name=fields.required_string("lastName"),
-        email=email,
-        role_name=fields.required_string("roleName"),
-        phone=fields.string("phone"),
-        country_key=country,
-        global_notifications=fields.boolean("globalNotifications"),
-        default_notification_email=fields.string("defaultNotificationEmail"),
-        activated=fields.boolean("activated"),
-    )
+
+    first_name: str
+    last_name: str
+    email: str
+    role_name: str
+    phone: str | None = None
+    country_key: str | None = None
+    global_notifications: bool | None = None
+    default_notification_email: str | None = None
+    activated: bool | None = None
+
+    @classmethod
+    def parse(cls, body: object) -> NewAccount:
+        """Read an AddAccountApiDto."""
+        fields = _Fields(body, "AddAccountApiDto")
+        email = fields.required_string("email")
+        local, _, domain = email.partition("@")
+        if not local or not domain or any(char.isspace() for char in email):
+            raise bad_request("AddAccountApiDto.email must be an e-mail address")
+        country = fields.string("countryKey")
+        if country is not None and not (
+            len(country) == 2 and country.isascii() and country.isalpha()
+        ):
+            raise bad_request("AddAccountApiDto.countryKey must be an ISO 3166 alpha-2 code")
+        return cls(
+            first_name=fields.required_string("firstName"),
+            last_name=fields.required_string("lastName"),
+            email=email,
+            role_name=fields.required_string("roleName"),
+            phone=fields.string("phone"),
+            country_key=country,
+            global_notifications=fields.boolean("globalNotifications"),
+            default_notification_email=fields.string("defaultNotificationEmail"),
+            activated=fields.boolean("activated"),
+        )
 
 
 # -- AddRegApplicationApiDto ---------------------------------------------------

@@ -4,21 +4,25 @@ Each record holds one object of the server's model with its fields as the
 server sends them (spec: "Shapes"); timestamps are kept as the server's own
 strings, so a seeded sample answer comes back character for character. Fields
 the server keeps but never sends in that shape (a workflow's chain, a
-registered application's credentials, an account's phone number) are marked
-internal and left out of the JSON.
+registered application's credentials, an account's phone number) are left out
+of the JSON.
+
+The emulator writes and reads the wire on its own: each record's
+``to_wire`` spells out the spec's keys, and ``from_wire`` reads them back
+(the seeded samples), with no converter or model of the SDK in between. So a
+key the SDK gets wrong fails against the emulator instead of passing both
+sides.
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import attrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-
-from canvas_async._convert import camel, converter, pascal
 
 __all__ = [
     "AccountRecord",
@@ -31,13 +35,75 @@ __all__ = [
     "RunRecord",
     "TemplateRecord",
     "WorkflowRecord",
-    "from_wire",
     "to_wire",
 ]
 
-_WIRE: Final = "canvas_async.testing.wire"
-_OMIT_NONE: Final = "canvas_async.testing.omit_none"
-_INTERNAL: Final = {_WIRE: None}
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class _Object:
+    """One JSON object being read into a record: each key taken once, none left over."""
+
+    def __init__(self, value: object, shape: str) -> None:
+        if not isinstance(value, dict):
+            raise ValueError(f"{shape} must be a JSON object, not {type(value).__name__}")
+        self._rest: dict[str, Any] = dict(value)
+        self._shape = shape
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._rest
+
+    def maybe(self, key: str, kind: type[_T]) -> _T | None:
+        """Take ``key``: a ``kind`` or null (bool is no number here, as in JSON)."""
+        if key not in self._rest:
+            raise ValueError(f"{self._shape} has no {key!r}")
+        value = self._rest.pop(key)
+        if value is not None and (
+            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        ):
+            raise ValueError(f"{self._shape}.{key} must be {kind.__name__}, got {value!r}")
+        return value
+
+    def take(self, key: str, kind: type[_T]) -> _T:
+        """Take ``key``, a ``kind`` (not null)."""
+        value = self.maybe(key, kind)
+        if value is None:
+            raise ValueError(f"{self._shape}.{key} must not be null")
+        return value
+
+    def guid(self, key: str) -> uuid.UUID:
+        """Take ``key``, a GUID string."""
+        return _guid(self.take(key, str), f"{self._shape}.{key}")
+
+    def maybe_guid(self, key: str) -> uuid.UUID | None:
+        """Take ``key``, a GUID string or null."""
+        text = self.maybe(key, str)
+        return None if text is None else _guid(text, f"{self._shape}.{key}")
+
+    def strings(self, key: str) -> list[str]:
+        """Take ``key``, an array of strings."""
+        values = self.take(key, list)
+        if not all(isinstance(value, str) for value in values):
+            raise ValueError(f"{self._shape}.{key} must be an array of strings")
+        return values
+
+    def done(self, record: _R) -> _R:
+        """Return ``record`` once every key is read; refuse a key left over."""
+        if self._rest:
+            raise ValueError(f"{self._shape} has keys the emulator does not know: {[*self._rest]}")
+        return record
+
+
+def _guid(text: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a GUID, got {text!r}") from None
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
 
 
 @attrs.define
@@ -53,12 +119,44 @@ class AccountRecord:
     role_id: uuid.UUID
     role: str
     date_created: str
-    phone: str | None = attrs.field(default=None, metadata=_INTERNAL)
-    country_key: str | None = attrs.field(default=None, metadata=_INTERNAL)
-    global_notifications: bool = attrs.field(default=False, metadata=_INTERNAL)
-    default_notification_email: str | None = attrs.field(default=None, metadata=_INTERNAL)
-    activated: bool = attrs.field(default=True, metadata=_INTERNAL)
+    phone: str | None = None
+    country_key: str | None = None
+    global_notifications: bool = False
+    default_notification_email: str | None = None
+    activated: bool = True
     """Inactive accounts are left out of Accounts until they are activated."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the Account as sent (the fields after ``date_created`` are not)."""
+        return {
+            "id": str(self.id),
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "email": self.email,
+            "organizationId": str(self.organization_id),
+            "organizationName": self.organization_name,
+            "roleId": str(self.role_id),
+            "role": self.role,
+            "dateCreated": self.date_created,
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read an Account."""
+        wire = _Object(value, "Account")
+        return wire.done(
+            cls(
+                id=wire.guid("id"),
+                first_name=wire.take("firstName", str),
+                last_name=wire.take("lastName", str),
+                email=wire.take("email", str),
+                organization_id=wire.guid("organizationId"),
+                organization_name=wire.take("organizationName", str),
+                role_id=wire.guid("roleId"),
+                role=wire.take("role", str),
+                date_created=wire.take("dateCreated", str),
+            )
+        )
 
 
 @attrs.frozen
@@ -69,11 +167,41 @@ class CredentialField:
     name: str
     type: str
     value: str
-    options: str | None = attrs.field(default=None, metadata={_WIRE: "Options", _OMIT_NONE: True})
+    options: str | None = None
     """For ``select`` fields: ``value|Label,value|Label``; absent otherwise."""
     optional: bool = False
     desc: str = ""
     hidden: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the credential field as sent: PascalCase keys, ``Options`` only if set."""
+        wire: dict[str, Any] = {
+            "ShortName": self.short_name,
+            "Name": self.name,
+            "Type": self.type,
+            "Value": self.value,
+        }
+        if self.options is not None:
+            wire["Options"] = self.options
+        wire.update(Optional=self.optional, Desc=self.desc, Hidden=self.hidden)
+        return wire
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read a credential field."""
+        wire = _Object(value, "CredentialField")
+        return wire.done(
+            cls(
+                short_name=wire.take("ShortName", str),
+                name=wire.take("Name", str),
+                type=wire.take("Type", str),
+                value=wire.take("Value", str),
+                options=wire.maybe("Options", str) if "Options" in wire else None,
+                optional=wire.take("Optional", bool),
+                desc=wire.take("Desc", str),
+                hidden=wire.take("Hidden", bool),
+            )
+        )
 
 
 @attrs.frozen
@@ -93,6 +221,44 @@ class ApplicationRecord:
     tag: str
     session_time_mins: int
     session_sliding_expiry: bool
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the Application as sent, ``credentialsJson`` derived."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "shortName": self.short_name,
+            "description": self.description,
+            "vendorUrl": self.vendor_url,
+            "credentialFields": [field.to_wire() for field in self.credential_fields],
+            "credentialsJson": {field.short_name: None for field in self.credential_fields},
+            "tag": self.tag,
+            "sessionTimeMins": self.session_time_mins,
+            "sessionSlidingExpiry": self.session_sliding_expiry,
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read an Application; its ``credentialsJson`` is ignored (it is derived)."""
+        wire = _Object(value, "Application")
+        if "credentialsJson" in wire:
+            wire.maybe("credentialsJson", dict)
+        return wire.done(
+            cls(
+                id=wire.guid("id"),
+                name=wire.take("name", str),
+                short_name=wire.take("shortName", str),
+                description=wire.take("description", str),
+                vendor_url=wire.take("vendorUrl", str),
+                credential_fields=tuple(
+                    CredentialField.from_wire(field)
+                    for field in wire.take("credentialFields", list)
+                ),
+                tag=wire.take("tag", str),
+                session_time_mins=wire.take("sessionTimeMins", int),
+                session_sliding_expiry=wire.take("sessionSlidingExpiry", bool),
+            )
+        )
 
 
 @attrs.define
@@ -114,8 +280,52 @@ class RegApplicationRecord:
     session_time_mins: int
     session_sliding_expiry: bool
     faulted: bool
-    credentials: dict[str, Any] = attrs.field(factory=dict, repr=False, metadata=_INTERNAL)
+    credentials: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The registered credential values: secrets, never sent back."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the RegApplication as sent (never its credentials)."""
+        return {
+            "id": str(self.id),
+            "shortName": self.short_name,
+            "accountId": str(self.account_id),
+            "applicationId": str(self.application_id),
+            "name": self.name,
+            "tagText": self.tag_text,
+            "description": self.description,
+            "isAuthenticated": self.is_authenticated,
+            "isOAuthApp": self.is_o_auth_app,
+            "dateModified": self.date_modified,
+            "dateTimeUtcAuthenticated": self.date_time_utc_authenticated,
+            "dateTimeForReAuth": self.date_time_for_re_auth,
+            "sessionTimeMins": self.session_time_mins,
+            "sessionSlidingExpiry": self.session_sliding_expiry,
+            "faulted": self.faulted,
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read a RegApplication (with no credentials)."""
+        wire = _Object(value, "RegApplication")
+        return wire.done(
+            cls(
+                id=wire.guid("id"),
+                short_name=wire.take("shortName", str),
+                account_id=wire.guid("accountId"),
+                application_id=wire.guid("applicationId"),
+                name=wire.take("name", str),
+                tag_text=wire.take("tagText", str),
+                description=wire.take("description", str),
+                is_authenticated=wire.take("isAuthenticated", bool),
+                is_o_auth_app=wire.take("isOAuthApp", bool),
+                date_modified=wire.take("dateModified", str),
+                date_time_utc_authenticated=wire.maybe("dateTimeUtcAuthenticated", str),
+                date_time_for_re_auth=wire.maybe("dateTimeForReAuth", str),
+                session_time_mins=wire.take("sessionTimeMins", int),
+                session_sliding_expiry=wire.take("sessionSlidingExpiry", bool),
+                faulted=wire.take("faulted", bool),
+            )
+        )
 
 
 @attrs.frozen
@@ -125,6 +335,26 @@ class Block:
     unique_block_id: uuid.UUID
     block_name: str
     variables: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the block as sent (its variables copied: the answer is the caller's)."""
+        return {
+            "uniqueBlockId": str(self.unique_block_id),
+            "blockName": self.block_name,
+            "variables": copy.deepcopy(self.variables),
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read a block of a chain."""
+        wire = _Object(value, "Block")
+        return wire.done(
+            cls(
+                unique_block_id=wire.guid("uniqueBlockId"),
+                block_name=wire.take("blockName", str),
+                variables=wire.take("variables", dict),
+            )
+        )
 
 
 @attrs.frozen
@@ -144,6 +374,44 @@ class TemplateRecord:
     """``None`` for templates provided by CMA, which every organization sees."""
     applications: tuple[str, ...]
     chain: tuple[Block, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the WorkflowTemplate as sent."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "description": self.description,
+            "dateCreated": self.date_created,
+            "dateModified": self.date_modified,
+            "state": self.state,
+            "version": self.version,
+            "draftIsCommitted": self.draft_is_committed,
+            "dateCommitted": self.date_committed,
+            "organizationId": _text(self.organization_id),
+            "applications": list(self.applications),
+            "chain": [block.to_wire() for block in self.chain],
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read a WorkflowTemplate."""
+        wire = _Object(value, "WorkflowTemplate")
+        return wire.done(
+            cls(
+                id=wire.guid("id"),
+                name=wire.take("name", str),
+                description=wire.take("description", str),
+                date_created=wire.take("dateCreated", str),
+                date_modified=wire.take("dateModified", str),
+                state=wire.take("state", str),
+                version=wire.maybe("version", str),
+                draft_is_committed=wire.maybe("draftIsCommitted", bool),
+                date_committed=wire.maybe("dateCommitted", str),
+                organization_id=wire.maybe_guid("organizationId"),
+                applications=tuple(wire.strings("applications")),
+                chain=tuple(Block.from_wire(block) for block in wire.take("chain", list)),
+            )
+        )
 
 
 @attrs.define
@@ -167,8 +435,57 @@ class WorkflowRecord:
     date_next_schedule: str | None
     reg_application_ids: list[uuid.UUID]
     current_block: int
-    chain: list[Block] = attrs.field(factory=list, metadata=_INTERNAL)
+    chain: list[Block] = attrs.field(factory=list)
     """The workflow's own copy of its blocks; RunWorkflow checks ranges against it."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the Workflow as sent (not its chain)."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "description": self.description,
+            "status": self.status,
+            "isScheduled": self.is_scheduled,
+            "schedulerFrequency": self.scheduler_frequency,
+            "workflowTemplateId": _text(self.workflow_template_id),
+            "isCustomizedStructure": self.is_customized_structure,
+            "accountId": str(self.account_id),
+            "organizationId": str(self.organization_id),
+            "dateCreated": self.date_created,
+            "dateModified": self.date_modified,
+            "dateLastRun": self.date_last_run,
+            "dateNextSchedule": self.date_next_schedule,
+            "regApplicationIds": [str(reg_id) for reg_id in self.reg_application_ids],
+            "currentBlock": self.current_block,
+        }
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read a Workflow (with an empty chain: the seed adds it)."""
+        wire = _Object(value, "Workflow")
+        return wire.done(
+            cls(
+                id=wire.guid("id"),
+                name=wire.take("name", str),
+                description=wire.take("description", str),
+                status=wire.take("status", str),
+                is_scheduled=wire.take("isScheduled", bool),
+                scheduler_frequency=wire.maybe("schedulerFrequency", str),
+                workflow_template_id=wire.maybe_guid("workflowTemplateId"),
+                is_customized_structure=wire.take("isCustomizedStructure", bool),
+                account_id=wire.guid("accountId"),
+                organization_id=wire.guid("organizationId"),
+                date_created=wire.take("dateCreated", str),
+                date_modified=wire.take("dateModified", str),
+                date_last_run=wire.maybe("dateLastRun", str),
+                date_next_schedule=wire.maybe("dateNextSchedule", str),
+                reg_application_ids=[
+                    _guid(text, "Workflow.regApplicationIds")
+                    for text in wire.strings("regApplicationIds")
+                ],
+                current_block=wire.take("currentBlock", int),
+            )
+        )
 
 
 @attrs.frozen
@@ -224,98 +541,12 @@ class RequestRecord:
     hung_up: bool = False
 
 
-# -- JSON ---------------------------------------------------------------------
-# The SDK's one converter carries the records too: the same scalar rules and
-# key naming as the models that read them (camelCase, PascalCase for a
-# credential field), with hooks for the record classes only. Unlike a
-# request DTO, a record sends every field, defaults included (bar the
-# internal ones), and a seeded record refuses keys it does not know.
-
-_PASCAL_CASE: Final = frozenset({CredentialField})
-_T = TypeVar("_T")
+class _Record(Protocol):
+    def to_wire(self) -> dict[str, Any]: ...
 
 
-def _wire_name(cls: type[Any], field: attrs.Attribute[Any]) -> str | None:
-    key = pascal if cls in _PASCAL_CASE else camel
-    name: str | None = field.metadata.get(_WIRE, key(field.name))
-    return name
-
-
-def _override(cls: type[Any], field: attrs.Attribute[Any]) -> Any:
-    wire = _wire_name(cls, field)
-    return override(omit=True) if wire is None else override(rename=wire)
-
-
-def _overrides(cls: type[Any]) -> dict[str, Any]:
-    return {field.name: _override(cls, field) for field in attrs.fields(cls)}
-
-
-def _unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    unstructure = make_dict_unstructure_fn(cls, converter, **_overrides(cls))
-    omit_none = [f.metadata[_WIRE] for f in attrs.fields(cls) if f.metadata.get(_OMIT_NONE)]
-    if not omit_none:
-        return unstructure
-
-    def unstructure_omitting_none(record: Any) -> dict[str, Any]:
-        # Dropped in place, so the other keys keep their documented order.
-        wire = unstructure(record)
-        for key in omit_none:
-            if key in wire and wire[key] is None:
-                del wire[key]
-        return wire
-
-    return unstructure_omitting_none
-
-
-def _structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-    return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **_overrides(cls))
-
-
-_JSON_RECORDS: Final = frozenset(
-    {
-        AccountRecord,
-        ApplicationRecord,
-        Block,
-        CredentialField,
-        RegApplicationRecord,
-        TemplateRecord,
-        WorkflowRecord,
-    }
-)
-
-
-def _is_record(cls: Any) -> bool:
-    return cls in _JSON_RECORDS
-
-
-converter.register_unstructure_hook_factory(_is_record, _unstructure_factory)
-converter.register_structure_hook_factory(_is_record, _structure_factory)
-
-_unstructure_application = _unstructure_factory(ApplicationRecord)
-
-
-def _application_to_wire(app: ApplicationRecord) -> dict[str, Any]:
-    wire: dict[str, Any] = {}
-    for key, value in _unstructure_application(app).items():
-        wire[key] = value
-        if key == "credentialFields":  # the documented key order
-            wire["credentialsJson"] = {field.short_name: None for field in app.credential_fields}
-    return wire
-
-
-converter.register_unstructure_hook(ApplicationRecord, _application_to_wire)
-
-
-def to_wire(record: object) -> Any:
+def to_wire(record: _Record | Sequence[_Record]) -> Any:
     """Return ``record`` (or a list of records) as the server's JSON value."""
-    return converter.unstructure(record)
-
-
-def from_wire(value: object, cls: type[_T]) -> _T:
-    """Build a ``cls`` record from the server's JSON shape of it.
-
-    ``credentialsJson`` of an application is ignored: it is derived.
-    """
-    if cls is ApplicationRecord and isinstance(value, dict):
-        value = {key: item for key, item in value.items() if key != "credentialsJson"}
-    return converter.structure(value, cls)
+    if isinstance(record, Sequence):
+        return [item.to_wire() for item in record]
+    return record.to_wire()

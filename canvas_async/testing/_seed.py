@@ -28,7 +28,6 @@ from ._records import (
     RegApplicationRecord,
     TemplateRecord,
     WorkflowRecord,
-    from_wire,
 )
 from ._state import ROLE_IDS, EmulatorState
 from ._time import net_timestamp
@@ -73,28 +72,28 @@ def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: ran
         rng: Draws the synthetic accounts (ids, names, roles).
     """
     samples = _samples()
-    caller = from_wire(samples["caller"], AccountRecord)
+    caller = AccountRecord.from_wire(samples["caller"])
     state.caller_id = caller.id
     state.accounts[caller.id] = caller
     for app in samples["applications"]:
-        app_record = from_wire(app, ApplicationRecord)
+        app_record = ApplicationRecord.from_wire(app)
         state.applications[app_record.id] = app_record
     for template in samples["workflowTemplates"]:
-        template_record = from_wire(template, TemplateRecord)
+        template_record = TemplateRecord.from_wire(template)
         state.templates[template_record.id] = template_record
     if seed == "samples":
         for account in samples["accounts"]:
-            state.add_managed_account(from_wire(account, AccountRecord))
+            state.add_managed_account(AccountRecord.from_wire(account))
         for account in samples["foreignAccounts"]:
-            foreign = from_wire(account, AccountRecord)
+            foreign = AccountRecord.from_wire(account)
             state.accounts[foreign.id] = foreign
         for reg in samples["regApplications"]:
-            reg_record = from_wire(reg, RegApplicationRecord)
+            reg_record = RegApplicationRecord.from_wire(reg)
             state.reg_applications[reg_record.id] = reg_record
         chains = samples["workflowChains"]
         for workflow in samples["workflows"]:
-            flow = from_wire(workflow, WorkflowRecord)
-            flow.chain = [from_wire(block, Block) for block in chains[str(flow.id)]]
+            flow = WorkflowRecord.from_wire(workflow)
+            flow.chain = [Block.from_wire(block) for block in chains[str(flow.id)]]
             state.workflows[flow.id] = flow
     for account in synthetic_accounts(synthetic, rng, organization=caller):
         state.add_managed_account(account)

@@ -35,11 +35,11 @@ from typing import Final, TypeVar
 import attrs
 
 from canvas_async import _routes
-from canvas_async._operations import NewAccount
 
 from ._answers import EnvelopeError, TextError, bad_request, forbidden, not_found
 from ._index import IdList, Records
 from ._input import (
+    NewAccount,
     NewRegApplication,
     NewWorkflow,
     RunRequest,

@@ -13,7 +13,11 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from canvas_async.schedule import Cron
+# The SDK's Quartz engine, not a second one: fire times are arithmetic, not a
+# wire format, and the cron tests hold the engine against Quartz itself. The
+# pure engine is imported, not the public Cron, which the SDK sends with.
+from canvas_async._cron.arith import Engine
+from canvas_async._cron.parse import parse
 
 __all__ = [
     "Clock",
@@ -122,7 +126,11 @@ def next_schedule(cron: str, after: datetime) -> datetime:
             :class:`~canvas_async.schedule.CronError` naming the problem), or
             it never fires again.
     """
-    fire_time = Cron.parse(cron).next_fire_time(after)
-    if fire_time is None:
+    at = _utc(after)
+    # The first whole second after ``after``; the wall clock is UTC's.
+    found = Engine(parse(cron)).next_match(
+        (at.year, at.month, at.day, at.hour, at.minute, at.second + 1)
+    )
+    if found is None:
         raise ValueError(f"the schedule {cron!r} never fires after {offset_timestamp(after)}")
-    return fire_time
+    return datetime(*found, tzinfo=UTC)
