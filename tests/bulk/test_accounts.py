@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from canvas_async import AccountView, Canvas, ValidationError, bulk
-from canvas_async.bulk import Outcome
+from canvas_async.bulk import Status
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 from tests.leak_check import register_secret
 
@@ -72,7 +72,7 @@ async def test_a_failing_account_does_not_stop_the_others(
 
     report = await bulk.for_each_account(canvas, emu.state.managed_ids[:4], _setup, concurrency=1)
 
-    assert [r.outcome for r in report] == [Outcome.FAILED] + [Outcome.DONE] * 3
+    assert [r.status for r in report] == [Status.FAILED] + [Status.DONE] * 3
     failed = report.results[0]
     assert failed.operation == "Workflow (POST)"
     assert failed.step == "create workflow 'Export'"
@@ -91,7 +91,7 @@ async def test_an_unknown_registration_is_found_by_reading_back(
     )
 
     assert created
-    assert reg.tag_text == "Q"
+    assert emu.state.reg_applications[reg].tag_text == "Q"
     assert len(emu.state.reg_applications) == 1
 
 
@@ -106,7 +106,7 @@ async def test_a_create_that_never_happened_is_sent_again(
     )
 
     assert created
-    assert [r.id for r in emu.state.reg_applications.values()] == [reg.id]
+    assert [r.id for r in emu.state.reg_applications.values()] == [reg]
 
 
 async def test_a_create_that_never_happens_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
