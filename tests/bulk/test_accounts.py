@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from canvas_async import AccountView, Canvas, ValidationError, bulk
+from canvas_async import AccountView, Canvas, ValidationError, bulk, provision
 from canvas_async.bulk import Status
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 from tests.leak_check import register_secret
@@ -128,3 +128,66 @@ async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None
 
     with pytest.raises(ValidationError, match="not an account id"):
         await bulk.for_each_account(canvas, ["nope"], never)
+
+
+def _declaring(account: uuid.UUID, **tags: str) -> provision.DesiredState:
+    """A file registering QUIN (and FTP) for ``account`` with these tags."""
+    credentials: dict[str, dict[str, object]] = {
+        "QUIN": {"apikey": "${QUIN_KEY}", "environment": {"plain": "test"}},
+        "FTP": {
+            "username": {"plain": "u"},
+            "password": "${FTP_PASSWORD}",
+            "port": {"plain": "21"},
+            "address": {"plain": "ftp.example.org"},
+        },
+    }
+    applications = {app: {"tag": tag, "credentials": credentials[app]} for app, tag in tags.items()}
+    return provision.from_data({"accounts": [{"id": str(account), "applications": applications}]})
+
+
+ENVIRON = {"QUIN_KEY": QUIN_CREDENTIALS["apikey"], "FTP_PASSWORD": FTP_CREDENTIALS["password"]}
+
+
+async def test_the_helpers_and_apply_match_registrations_by_one_rule(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account = emu.state.managed_ids[0]
+    await bulk.for_each_account(canvas, [account], _setup)
+    registrations = dict(emu.state.reg_applications)
+    state = _declaring(account, QUIN="Q", FTP="F")
+
+    plan = await provision.plan(canvas, state)
+    report = await provision.apply(canvas, state, environ=ENVIRON)
+
+    assert plan.accounts[0].status is Status.IN_SYNC
+    assert plan.accounts[0].changes == ()
+    assert report.accounts[0].status is Status.DONE
+    assert emu.state.reg_applications == registrations  # nothing registered twice
+
+
+async def test_apply_marks_undone_changes_with_the_runs_own_status(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account = emu.state.managed_ids[0]
+    emu.faults.add(ErrorStatus(400), operations={"create_reg_application"}, times=1)
+
+    report = await provision.apply(canvas, _declaring(account, QUIN="A", FTP="B"), environ=ENVIRON)
+
+    [result] = report.accounts
+    assert result.status is Status.FAILED
+    assert [c.status for c in result.changes] == [Status.FAILED, Status.SKIPPED]
+    assert report.to_json()["accounts"][0]["changes"][1]["status"] == "skipped"
+    assert emu.state.reg_applications == {}
+
+
+async def test_a_template_is_named_by_one_rule_for_the_client_and_a_file(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    templates = await view.templates.list()
+    catalog = provision.Catalog.of([], templates)
+    wanted = next(t for t in templates if t.name == TEMPLATE)
+
+    for ref in (TEMPLATE, f"  {TEMPLATE} ", str(wanted.id)):
+        assert catalog.template(ref) == await view.templates.get(ref) == wanted
+    assert catalog.template("no such template") is None
