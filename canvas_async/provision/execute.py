@@ -345,7 +345,7 @@ class _Context:
 
         # What every account needs is read again after a transient failure too.
         catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop or bulk.Stop())
+        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop)
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
