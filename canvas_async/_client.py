@@ -20,6 +20,7 @@ import yarl
 from . import _config, _operations, _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
 from ._checks import check_concurrency
+from ._defaults import DEFAULT_MAX_CONCURRENCY
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
 from ._paths import check_params, check_pinned, custom_route
@@ -48,9 +49,6 @@ __all__ = [
 AuthMode: TypeAlias = Literal["keys", "token", "auto"]
 """``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
 bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
-
-DEFAULT_MAX_CONCURRENCY: Final = 64
-"""Requests one client has in flight at once, across all its account views."""
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from canvas_async import _operations as op
 from canvas_async import _validate, models
@@ -35,21 +36,30 @@ class TemplatesAPI(Resource):
         """
         if not isinstance(template, uuid.UUID):
             _validate.check_name(template, "template")
+        found = matching_templates(await self.list(timeout=timeout), template)
         key = str(template).strip()
-        try:
-            wanted_id: uuid.UUID | None = uuid.UUID(key)
-        except ValueError:
-            wanted_id = None
-        templates = await self.list(timeout=timeout)
-        by_id = [t for t in templates if t.id == wanted_id]
-        if by_id:
-            return by_id[0]
-        named = [t for t in templates if t.name == key]
-        if len(named) > 1:
-            ids = ", ".join(str(t.id) for t in named)
-            raise ValidationError(f"{len(named)} templates are named {key!r}: {ids}")
-        if not named:
+        if len(found) > 1:
+            ids = ", ".join(str(t.id) for t in found)
+            raise ValidationError(f"{len(found)} templates are named {key!r}: {ids}")
+        if not found:
             raise op.not_found(
                 "list_workflow_templates", f"no workflow template {key!r}", self.account_id
             )
-        return named[0]
+        return found[0]
+
+
+def matching_templates(
+    templates: Iterable[models.WorkflowTemplate], ref: str | uuid.UUID
+) -> list[models.WorkflowTemplate]:
+    """Return the templates ``ref`` names: the one with that id, else those with that exact name.
+
+    One rule for the client (:meth:`TemplatesAPI.get`) and a desired-state file.
+    """
+    key = str(ref).strip()
+    try:
+        wanted_id: uuid.UUID | None = uuid.UUID(key)
+    except ValueError:
+        wanted_id = None
+    listed = list(templates)
+    by_id = [t for t in listed if t.id == wanted_id]
+    return by_id[:1] or [t for t in listed if t.name == key]

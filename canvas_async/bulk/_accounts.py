@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Iterable,
-)
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from canvas_async._errors import ValidationError
@@ -16,7 +12,7 @@ if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
     from canvas_async.models import Account
 
-from ._engine import BulkReport, BulkRun, Progress, T
+from ._engine import BulkReport, BulkRun, Progress, T, collect
 
 
 def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
@@ -30,11 +26,6 @@ def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
     return account.id
 
 
-def concurrency_of(canvas: Canvas) -> int:
-    """Return how many accounts to handle at once: the client's ``max_concurrency``."""
-    return canvas.max_concurrency
-
-
 def each_account(
     canvas: Canvas,
     accounts: Iterable[Account | uuid.UUID | str],
@@ -44,7 +35,7 @@ def each_account(
     fail_fast: bool = False,
     on_progress: Callable[[Progress], object] | None = None,
 ) -> BulkRun[uuid.UUID, uuid.UUID, T]:
-    """Return a :class:`BulkRun` of ``fn`` over ``accounts``' views.
+    """Return a :class:`BulkRun` of ``fn`` over ``accounts``' views, to iterate as they end.
 
     Args:
         canvas: The client; every view shares its session and limits.
@@ -65,7 +56,7 @@ def each_account(
         ids,
         call,
         _identity,
-        concurrency=concurrency_of(canvas) if concurrency is None else concurrency,
+        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
         fail_fast=fail_fast,
         on_progress=on_progress,
     )
@@ -89,14 +80,7 @@ async def for_each_account(
     See :func:`each_account` for the arguments. Nothing ``fn`` raises escapes:
     read it from the report (:meth:`BulkReport.failures`).
     """
-    async with each_account(
-        canvas,
-        accounts,
-        fn,
-        concurrency=concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    ) as run:
-        async for _ in run:
-            pass
-    return run.report()
+    run = each_account(
+        canvas, accounts, fn, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
+    )
+    return await collect(run)

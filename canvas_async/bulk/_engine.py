@@ -1,4 +1,10 @@
-"""The bulk engine: bounded fan-out with one result per item, steps, progress."""
+"""The bulk engine: bounded fan-out with one result per item, steps, progress.
+
+:func:`~canvas_async.bulk.each_account` and
+:func:`~canvas_async.bulk.for_each_account` are its public entry points; the
+provisioning executor drives a :class:`BulkRun` over its own items (accounts
+that may not exist yet) and :func:`collect` s it.
+"""
 
 from __future__ import annotations
 
@@ -13,31 +19,30 @@ from collections.abc import (
     Awaitable,
     Callable,
     Hashable,
-    Iterable,
     Iterator,
 )
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 
 from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationError
 
-if TYPE_CHECKING:
-    pass
-
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type, as in Iterable[I]
 K = TypeVar("K", bound=Hashable)
 
-#: How many items run at once when neither the call nor the client says.
-DEFAULT_CONCURRENCY: Final = 16
 
+class Status(enum.StrEnum):
+    """How an item ended, or how a plan found it: one vocabulary from a bulk run
+    to a provisioning report (an account, and each of its changes).
 
-class Outcome(enum.StrEnum):
-    """How one item ended."""
+    A bulk run's items, an apply's accounts and their changes end in one of
+    the first five; a plan's accounts are ``in-sync``, ``changes``, ``drift``
+    or ``failed``, and its changes ``planned``.
+    """
 
     DONE = "done"
-    """The function returned."""
+    """The function returned; the account is as declared; the change was made."""
     FAILED = "failed"
     """The function raised; :attr:`ItemResult.error` says what."""
     OUTCOME_UNKNOWN = "outcome-unknown"
@@ -47,7 +52,17 @@ class Outcome(enum.StrEnum):
     the run stopped (:class:`StoppedError`)."""
     SKIPPED = "skipped"
     """Never started because another item failed (``fail_fast``) or the run
-    stopped (:class:`StoppedError`)."""
+    stopped (:class:`StoppedError`); a change, because an earlier change of its
+    account failed."""
+    PLANNED = "planned"
+    """A change a plan found to make."""
+    IN_SYNC = "in-sync"
+    """A plan found the account as declared."""
+    CHANGES = "changes"
+    """A plan found changes to make."""
+    DRIFT = "drift"
+    """Nothing to write, but differences apply leaves in place: drift, or
+    duplicates it cannot delete."""
 
 
 class StoppedError(CanvasError):
@@ -74,8 +89,8 @@ class ItemResult(Generic[K, T]):
     Attributes:
         key: The item's key: the account id for :func:`for_each_account`.
         index: The item's position in the input.
-        outcome: How it ended.
-        value: The function's return value when :attr:`outcome` is ``DONE``.
+        status: How it ended.
+        value: The function's return value when :attr:`status` is ``DONE``.
         error: The exception it raised, if any.
         operation: The API operation that failed (e.g. ``"Workflow (POST)"``),
             when the error names one.
@@ -85,7 +100,7 @@ class ItemResult(Generic[K, T]):
 
     key: K
     index: int
-    outcome: Outcome
+    status: Status
     value: T | None = None
     error: BaseException | None = attrs.field(default=None, eq=False)
     operation: str | None = None
@@ -95,7 +110,7 @@ class ItemResult(Generic[K, T]):
     @property
     def ok(self) -> bool:
         """Whether the function returned."""
-        return self.outcome is Outcome.DONE
+        return self.status is Status.DONE
 
     def unwrap(self) -> T:
         """Return the value, or raise what the function raised.
@@ -105,16 +120,16 @@ class ItemResult(Generic[K, T]):
         """
         if self.error is not None:
             raise self.error
-        if self.outcome is not Outcome.DONE:
-            raise CanvasError(f"{self.key}: {self.outcome}")
+        if self.status is not Status.DONE:
+            raise CanvasError(f"{self.key}: {self.status}")
         return self.value  # type: ignore[return-value]  # DONE carries the value
 
     def describe_error(self) -> str:
         """Return a one-line reason for a result that is not ``DONE``."""
-        if self.outcome is Outcome.DONE:
+        if self.status is Status.DONE:
             return ""
         if self.error is None:
-            return str(self.outcome)
+            return str(self.status)
         text = str(self.error) or type(self.error).__name__
         prefix = f"{self.step}: " if self.step else ""
         return prefix + " ".join(text.split())
@@ -163,9 +178,9 @@ class BulkReport(Generic[K, T]):
         """Whether every item is ``DONE``."""
         return all(r.ok for r in self.results)
 
-    def count(self, outcome: Outcome) -> int:
-        """Return how many items ended with ``outcome``."""
-        return sum(1 for r in self.results if r.outcome is outcome)
+    def count(self, status: Status) -> int:
+        """Return how many items ended with ``status``."""
+        return sum(1 for r in self.results if r.status is status)
 
     def failures(self) -> list[ItemResult[K, T]]:
         """Return the results that are not ``DONE``."""
@@ -237,9 +252,9 @@ class BulkRun(Generic[I, K, T]):
     Use it as an async context manager and iterate it; leaving the block, by
     any path, cancels and awaits whatever is still running::
 
-        async with each(items, fn) as run:
+        async with bulk.each_account(canvas, accounts, fn) as run:
             async for result in run:
-                print(result.key, result.outcome)
+                print(result.key, result.status)
         report = run.report()
 
     Attributes:
@@ -256,7 +271,7 @@ class BulkRun(Generic[I, K, T]):
     _on_progress: Callable[[Progress], object] | None = None
     _results: dict[int, ItemResult[K, T]] = attrs.Factory(dict)
     # Kept as results arrive, so progress costs the same at any size.
-    _counts: dict[Outcome, int] = attrs.Factory(lambda: dict.fromkeys(Outcome, 0))
+    _counts: dict[Status, int] = attrs.Factory(lambda: dict.fromkeys(Status, 0))
     _running: dict[asyncio.Task[ItemResult[K, T]], int] = attrs.Factory(dict)
     _started: bool = False
     _gen: AsyncGenerator[ItemResult[K, T], None] | None = None
@@ -290,10 +305,10 @@ class BulkRun(Generic[I, K, T]):
         counts = self._counts
         return Progress(
             total=len(self._items),
-            done=counts[Outcome.DONE],
-            failed=counts[Outcome.FAILED],
-            unknown=counts[Outcome.OUTCOME_UNKNOWN],
-            cancelled=counts[Outcome.CANCELLED] + counts[Outcome.SKIPPED],
+            done=counts[Status.DONE],
+            failed=counts[Status.FAILED],
+            unknown=counts[Status.OUTCOME_UNKNOWN],
+            cancelled=counts[Status.CANCELLED] + counts[Status.SKIPPED],
             running=len(self._running),
         )
 
@@ -327,7 +342,7 @@ class BulkRun(Generic[I, K, T]):
                             other.cancel()
             if stopping:
                 for index, item in pending:
-                    skipped: ItemResult[K, T] = ItemResult(self._key(item), index, Outcome.SKIPPED)
+                    skipped: ItemResult[K, T] = ItemResult(self._key(item), index, Status.SKIPPED)
                     self._store(index, skipped)
                     self._report_progress()
                     yield skipped
@@ -336,11 +351,11 @@ class BulkRun(Generic[I, K, T]):
 
     def _store(self, index: int, result: ItemResult[K, T]) -> None:
         self._results[index] = result
-        self._counts[result.outcome] += 1
+        self._counts[result.status] += 1
 
     def _settle(self, task: asyncio.Task[ItemResult[K, T]], index: int) -> ItemResult[K, T]:
         if task.cancelled():
-            return ItemResult(self._key(self._items[index]), index, Outcome.CANCELLED)
+            return ItemResult(self._key(self._items[index]), index, Status.CANCELLED)
         return task.result()  # _call never raises anything but CancelledError
 
     async def _call(self, index: int, item: I) -> ItemResult[K, T]:
@@ -352,18 +367,17 @@ class BulkRun(Generic[I, K, T]):
         try:
             value = await self._fn(item)
         except Exception as exc:  # one item's failure must not stop the others
-            outcome = _outcome_of(exc)
             operation = getattr(exc, "operation", None)
             return ItemResult(
                 key,
                 index,
-                outcome,
+                _status_of(exc),
                 error=exc,
                 operation=operation if isinstance(operation, str) else None,
                 step=trace.failed_step,
                 elapsed=time.monotonic() - start,
             )
-        return ItemResult(key, index, Outcome.DONE, value, elapsed=time.monotonic() - start)
+        return ItemResult(key, index, Status.DONE, value, elapsed=time.monotonic() - start)
 
     async def _cancel_running(self) -> None:
         if not self._running:
@@ -392,60 +406,15 @@ class BulkRun(Generic[I, K, T]):
             self._on_progress(self.progress())
 
 
-def _outcome_of(exc: Exception) -> Outcome:
+def _status_of(exc: Exception) -> Status:
     if isinstance(exc, StoppedError):
-        return Outcome.CANCELLED if exc.started else Outcome.SKIPPED
-    return Outcome.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Outcome.FAILED
+        return Status.CANCELLED if exc.started else Status.SKIPPED
+    return Status.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Status.FAILED
 
 
-def each(
-    items: Iterable[I],
-    fn: Callable[[I], Awaitable[T]],
-    *,
-    key: Callable[[I], K],
-    concurrency: int = DEFAULT_CONCURRENCY,
-    fail_fast: bool = False,
-    on_progress: Callable[[Progress], object] | None = None,
-) -> BulkRun[I, K, T]:
-    """Return a :class:`BulkRun` of ``fn`` over ``items``, to iterate as they complete.
-
-    Args:
-        items: The items; consumed at once.
-        fn: The async function to run once per item.
-        key: Names an item in its result (e.g. its account id).
-        concurrency: Most items running at once.
-        fail_fast: Stop at the first item that does not end ``DONE``.
-        on_progress: Called with a :class:`Progress` at the start and after
-            every result.
-    """
-    return BulkRun(
-        list(items),
-        fn,
-        key,
-        concurrency=concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    )
-
-
-async def run_each(
-    items: Iterable[I],
-    fn: Callable[[I], Awaitable[T]],
-    *,
-    key: Callable[[I], K],
-    concurrency: int = DEFAULT_CONCURRENCY,
-    fail_fast: bool = False,
-    on_progress: Callable[[Progress], object] | None = None,
-) -> BulkReport[K, T]:
-    """Run ``fn`` once per item and return every result; see :func:`each`."""
-    async with each(
-        items,
-        fn,
-        key=key,
-        concurrency=concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    ) as run:
+async def collect(run: BulkRun[I, K, T]) -> BulkReport[K, T]:
+    """Run ``run`` to its end and return every result."""
+    async with run:
         async for _ in run:
             pass
     return run.report()

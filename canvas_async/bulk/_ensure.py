@@ -1,4 +1,12 @@
-"""Idempotent helpers: look before writing; write through :func:`reconcile_write`."""
+"""Find or create, once: the rules provisioning and the idempotent helpers share.
+
+A registration is matched by :func:`matching_registrations`, a schedule by
+:func:`scheduled_as`; :func:`register_once` and :func:`create_workflow_once`
+make a create take effect exactly once (:func:`reconcile_write`), reading back
+by the same match. The helpers (:func:`ensure_registered`, ...) look before
+they create; :mod:`canvas_async.provision` looks in its plan, then creates
+through the same two functions.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +14,100 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from canvas_async.schedule import Cron, CronError
+from canvas_async._operations import check_cron
+from canvas_async.schedule import CronError
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView
     from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
-from ._engine import T, step
+from ._engine import step
 from ._reconcile import reconcile_write
 
 
-def _matches_app(reg: RegApplication, app: Application, tag_text: str) -> bool:
-    return reg.application_id == app.id and reg.tag_text == tag_text
+def matching_registrations(
+    registrations: Iterable[RegApplication], application: Application, tag_text: str
+) -> list[RegApplication]:
+    """Return the registrations of ``application`` tagged ``tag_text``, in listed order.
+
+    The tag text is a registration's identity: credentials cannot be read back.
+    """
+    return [
+        r for r in registrations if r.application_id == application.id and r.tag_text == tag_text
+    ]
+
+
+def scheduled_as(workflow: Workflow, cron: str | None) -> bool:
+    """Whether ``workflow`` is scheduled on ``cron`` (in canonical form), or not at all for None.
+
+    Raises:
+        ValidationError: ``cron`` is not a valid Quartz cron (a :class:`CronError`).
+    """
+    if cron is None:
+        return not workflow.is_scheduled
+    return workflow.is_scheduled and held_cron(workflow.cron) == check_cron(cron)
+
+
+def held_cron(cron: str | None) -> str | None:
+    """The canonical form of a schedule the server holds; None if none or unreadable."""
+    try:
+        return None if cron is None else check_cron(cron)
+    except CronError:
+        return None  # a schedule we cannot read is one that differs
+
+
+async def register_once(
+    view: AccountView,
+    application: Application,
+    *,
+    tag_text: str,
+    credentials: Mapping[str, object],
+) -> uuid.UUID:
+    """Register ``application`` for the account exactly once; return the registration's id."""
+    registrations = view.reg_applications
+
+    async def send() -> uuid.UUID:
+        return await registrations.create_id(
+            application, tag_text=tag_text, credentials=credentials
+        )
+
+    async def find() -> uuid.UUID | None:
+        found = matching_registrations(await registrations.list(), application, tag_text)
+        return found[0].id if found else None
+
+    return await reconcile_write(send, find)
+
+
+async def create_workflow_once(
+    view: AccountView,
+    template: WorkflowTemplate,
+    *,
+    name: str,
+    applications: Mapping[str, RegApplication | uuid.UUID | str],
+    variables: Mapping[str, Mapping[str, Any]] | None,
+    description: str | None,
+) -> uuid.UUID:
+    """Create the workflow exactly once; return its id (read back by name and description)."""
+    workflows = view.workflows
+
+    async def send() -> uuid.UUID:
+        return await workflows.create_id(
+            template,
+            name=name,
+            applications=applications,
+            variables=variables,
+            description=description,
+        )
+
+    async def find() -> uuid.UUID | None:
+        found = [
+            w.id
+            for w in await workflows.list()
+            if w.name == name and (w.description or "") == (description or "")
+        ]
+        return found[0] if found else None
+
+    return await reconcile_write(send, find)
 
 
 async def ensure_registered(
@@ -26,7 +116,7 @@ async def ensure_registered(
     *,
     tag_text: str,
     credentials: Mapping[str, object],
-) -> tuple[RegApplication, bool]:
+) -> tuple[uuid.UUID, bool]:
     """Find the account's registration of ``application`` tagged ``tag_text``, or make it.
 
     The tag text is the registration's identity: credentials cannot be read
@@ -39,24 +129,15 @@ async def ensure_registered(
         credentials: The credential values, sent only when registering.
 
     Returns:
-        The registration, and whether this call created it.
+        The registration's id, and whether this call created it.
     """
     app = await view.applications.get(application) if isinstance(application, str) else application
-
-    async def find() -> RegApplication | None:
-        registrations = await view.reg_applications.list()
-        return _first(r for r in registrations if _matches_app(r, app, tag_text))
-
-    async def register() -> RegApplication:
-        return await view.reg_applications.create(app, tag_text=tag_text, credentials=credentials)
-
     with step(f"find {app.short_name} {tag_text!r}"):
-        found = await find()
-    if found is not None:
-        return found, False
+        found = matching_registrations(await view.reg_applications.list(), app, tag_text)
+    if found:
+        return found[0].id, False
     with step(f"register {app.short_name} {tag_text!r}"):
-        created = await reconcile_write(register, find)
-    return created, True
+        return await register_once(view, app, tag_text=tag_text, credentials=credentials), True
 
 
 async def ensure_workflow(
@@ -77,61 +158,39 @@ async def ensure_workflow(
     Returns:
         The workflow, and whether this call created it.
     """
-
-    async def find() -> Workflow | None:
-        return _first(w for w in await view.workflows.list() if w.name == name)
-
     with step(f"find workflow {name!r}"):
-        found = await find()
-    if found is not None:
-        return found, False
+        found = [w for w in await view.workflows.list() if w.name == name]
+    if found:
+        return found[0], False
     with step(f"create workflow {name!r}"):
-        if isinstance(template, uuid.UUID | str):
-            tpl = await view.templates.get(template)
-        else:
+        if not isinstance(template, uuid.UUID | str):
             tpl = template
-
-        async def create() -> Workflow:
-            return await view.workflows.create(
-                tpl,
-                name=name,
-                applications=applications,
-                variables=variables,
-                description=description,
-            )
-
-        created = await reconcile_write(create, find)
-    return created, True
+        else:
+            tpl = await view.templates.get(template)
+        new_id = await create_workflow_once(
+            view,
+            tpl,
+            name=name,
+            applications=applications,
+            variables=variables,
+            description=description,
+        )
+        return await view.workflows.get(new_id), True
 
 
 async def ensure_schedule(workflow: Workflow, cron: str | None) -> tuple[Workflow, bool]:
     """Schedule ``workflow`` on ``cron``, or unschedule it for None, only if that changes it.
 
-    Crons are compared in their canonical form, so ``0 0/5 * ? * *`` and
-    ``0 0/5 * ? * * *`` are the same schedule.
+    Crons are compared in their canonical form (:func:`scheduled_as`), so
+    ``0 0/5 * ? * *`` and ``0 0/5 * ? * * *`` are the same schedule.
 
     Returns:
         The workflow as it now is, and whether this call changed it.
     """
-
+    if scheduled_as(workflow, cron):
+        return workflow, False
     if cron is None:
-        if not workflow.is_scheduled:
-            return workflow, False
         with step(f"unschedule {workflow.name!r}"):
             return await workflow.unschedule(), True
-    wanted = str(Cron.parse(cron))
-    if workflow.is_scheduled and workflow.cron and _canonical(workflow.cron) == wanted:
-        return workflow, False
     with step(f"schedule {workflow.name!r}"):
-        return await workflow.schedule(wanted), True
-
-
-def _canonical(cron: str) -> str | None:
-    try:
-        return str(Cron.parse(cron))
-    except CronError:
-        return None  # a schedule the server holds that we cannot read differs
-
-
-def _first(values: Iterable[T]) -> T | None:
-    return next(iter(values), None)
+        return await workflow.schedule(cron), True

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Final, Literal
 
+from canvas_async._defaults import DEFAULT_MAX_CONCURRENCY
+
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
 from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
 
@@ -23,9 +25,8 @@ __all__ = [
     "build_parser",
 ]
 
-#: ``--concurrency``'s default: the client's own ``DEFAULT_MAX_CONCURRENCY``
-#: (a test keeps the two equal without importing the client here).
-DEFAULT_CONCURRENCY: Final = 64
+#: ``--concurrency``'s default: the client's own (``_defaults`` imports nothing).
+DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_CONCURRENCY
 #: ``--max-attempts`` and ``--account-timeout``'s defaults: ``bulk.Requeue()``'s
 #: (kept equal by a test, without importing the bulk engine here).
 DEFAULT_MAX_ATTEMPTS: Final = 5

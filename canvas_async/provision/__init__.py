@@ -31,7 +31,6 @@ from canvas_async.provision.plan import (
 from canvas_async.provision.report import (
     AccountReport,
     ChangeResult,
-    ChangeStatus,
     RunReport,
     Status,
 )
@@ -56,7 +55,6 @@ __all__ = [
     "Catalog",
     "Change",
     "ChangeResult",
-    "ChangeStatus",
     "DesiredState",
     "DesiredStateError",
     "Drift",

@@ -44,6 +44,8 @@ from canvas_async._errors import (
     OutcomeUnknownError,
     TransportError,
 )
+from canvas_async.bulk._engine import BulkRun, collect
+from canvas_async.bulk._ensure import create_workflow_once, register_once
 from canvas_async.models import Account
 from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
@@ -55,17 +57,10 @@ from canvas_async.provision.plan import (
     block_variables,
     check,
     diff,
-    find_registration,
     fingerprint,
     managed_description,
 )
-from canvas_async.provision.report import (
-    AccountReport,
-    ChangeResult,
-    ChangeStatus,
-    RunReport,
-    Status,
-)
+from canvas_async.provision.report import AccountReport, ChangeResult, RunReport, Status
 from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnvironmentError, resolve
 
@@ -94,7 +89,7 @@ async def plan(
         state: The desired state.
         replace: Plan to recreate workflows that drifted.
         prune: Plan to delete workflows created here that are no longer declared.
-        concurrency: Most accounts read at once (see :func:`bulk.each`).
+        concurrency: Most accounts read at once (see :func:`bulk.each_account`).
         on_progress: Called with the progress after every account.
         shard: Read only this shard's accounts (see :mod:`.shard`).
 
@@ -249,14 +244,15 @@ async def _run(
     fail_fast: bool,
     on_progress: ProgressCallback | None,
 ) -> bulk.BulkReport[int, None]:
-    return await bulk.run_each(
+    run = BulkRun(
         runs,
         fn,
-        key=_index,
-        concurrency=bulk.concurrency_of(canvas) if concurrency is None else concurrency,
+        _index,
+        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
         fail_fast=fail_fast,
         on_progress=on_progress,
     )
+    return await collect(run)
 
 
 def _index(run: _AccountRun) -> int:
@@ -349,7 +345,7 @@ class _Context:
 
         # What every account needs is read again after a transient failure too.
         catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop or bulk.Stop())
+        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop)
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
@@ -463,7 +459,7 @@ class _Context:
         for position, change in enumerate(changes):
             rest = changes[position:]
             if self.stop.reason() is not None:
-                run.results.extend(ChangeResult(c, ChangeStatus.NOT_RUN) for c in rest)
+                run.results.extend(ChangeResult(c, Status.SKIPPED) for c in rest)
                 self.stop.check(started=True)
             await self._do(run, change, rest[1:], executor.execute(change))
 
@@ -474,16 +470,16 @@ class _Context:
                 value = await work
         except BaseException as exc:
             if isinstance(exc, OutcomeUnknownError | asyncio.CancelledError):
-                status = ChangeStatus.OUTCOME_UNKNOWN
+                status = Status.OUTCOME_UNKNOWN
             else:
-                status = ChangeStatus.FAILED
+                status = Status.FAILED
             reason = (
                 "cancelled while in flight" if isinstance(exc, asyncio.CancelledError) else str(exc)
             )
             run.results.append(ChangeResult(change, status, " ".join(reason.split())))
-            run.results.extend(ChangeResult(c, ChangeStatus.NOT_RUN) for c in rest)
+            run.results.extend(ChangeResult(c, Status.SKIPPED) for c in rest)
             raise
-        run.results.append(ChangeResult(change, ChangeStatus.DONE))
+        run.results.append(ChangeResult(change, Status.DONE))
         return value
 
     async def _find_account(self, spec: AccountSpec) -> uuid.UUID | None:
@@ -527,7 +523,7 @@ async def _all(*reads: Awaitable[Any]) -> list[Any]:
     return outcomes
 
 
-_KEPT: Final = frozenset({ChangeStatus.DONE, ChangeStatus.OUTCOME_UNKNOWN})
+_KEPT: Final = frozenset({Status.DONE, Status.OUTCOME_UNKNOWN})
 
 
 def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[ChangeResult]:
@@ -540,10 +536,10 @@ def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[Cha
     left = {_identity(change) for change in pending}
     settled = []
     for result in results:
-        if result.status is ChangeStatus.DONE:
+        if result.status is Status.DONE:
             settled.append(result)
         elif _identity(result.change) not in left:
-            settled.append(ChangeResult(result.change, ChangeStatus.DONE))
+            settled.append(ChangeResult(result.change, Status.DONE))
     return settled
 
 
@@ -567,7 +563,8 @@ class _Executor:
 
     Each write is one request: the server answers a create with the new id,
     which is all a later change needs, so nothing is read back unless the
-    outcome is in doubt (:func:`bulk.reconcile_write`).
+    outcome is in doubt (:func:`bulk.reconcile_write`, through the find-or-create
+    the idempotent helpers use too).
     """
 
     ctx: _Context
@@ -598,54 +595,31 @@ class _Executor:
             raise AssertionError(change.action)
 
     async def _register(self, change: Change) -> None:
-        app_spec = change.application
-        assert app_spec is not None
-        application = self.ctx.catalog.applications[app_spec.application]
-        credentials = resolve(app_spec.credentials, self.ctx.environ)
-        registrations = self.view.reg_applications
-
-        async def send() -> uuid.UUID:
-            return await registrations.create_id(
-                application, tag_text=app_spec.tag, credentials=credentials
-            )
-
-        async def find() -> uuid.UUID | None:
-            found = find_registration(await registrations.list(), application, app_spec.tag)
-            return found[0].id if found else None
-
-        self.reg_ids[app_spec.key] = await bulk.reconcile_write(send, find)
+        app = change.application
+        assert app is not None
+        self.reg_ids[app.key] = await register_once(
+            self.view,
+            self.ctx.catalog.applications[app.application],
+            tag_text=app.tag,
+            credentials=resolve(app.credentials, self.ctx.environ),
+        )
 
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
         assert spec is not None
         template = self.ctx.catalog.template(spec.template)
         assert template is not None
-        bindings = {
-            short: self.reg_ids[spec.applications.get(short, short)]
-            for short in template.applications
-        }
-        variables = resolve(block_variables(spec, template), self.ctx.environ)
-        description = managed_description(spec.description, fingerprint(spec, template))
-        workflows = self.view.workflows
-
-        async def send() -> uuid.UUID:
-            return await workflows.create_id(
-                template,
-                name=spec.name,
-                applications=bindings,
-                variables=variables,
-                description=description,
-            )
-
-        async def find() -> uuid.UUID | None:
-            found = [
-                w.id
-                for w in await workflows.list()
-                if w.name == spec.name and w.description == description
-            ]
-            return found[0] if found else None
-
-        self.created[spec.name] = await bulk.reconcile_write(send, find)
+        self.created[spec.name] = await create_workflow_once(
+            self.view,
+            template,
+            name=spec.name,
+            applications={
+                short: self.reg_ids[spec.applications.get(short, short)]
+                for short in template.applications
+            },
+            variables=resolve(block_variables(spec, template), self.ctx.environ),
+            description=managed_description(spec.description, fingerprint(spec, template)),
+        )
 
     async def _delete(self, workflow_id: uuid.UUID) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: what was wanted
@@ -676,7 +650,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
         run.spec.label,
         plan.account_id,
         status,
-        tuple(ChangeResult(c, ChangeStatus.PLANNED) for c in plan.changes),
+        tuple(ChangeResult(c, Status.PLANNED) for c in plan.changes),
         plan.drift,
         plan.notes,
         duplicates=plan.duplicates,
@@ -684,17 +658,8 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
     )
 
 
-_OUTCOMES = {
-    bulk.Outcome.DONE: Status.DONE,
-    bulk.Outcome.FAILED: Status.FAILED,
-    bulk.Outcome.OUTCOME_UNKNOWN: Status.OUTCOME_UNKNOWN,
-    bulk.Outcome.CANCELLED: Status.CANCELLED,
-    bulk.Outcome.SKIPPED: Status.SKIPPED,
-}
-
-
 def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> AccountReport:
-    status = _OUTCOMES[result.outcome]
+    status = result.status
     reason = result.describe_error() or None
     last = run.last_read
     drift = last.drift if last is not None else ()
@@ -704,15 +669,14 @@ def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accou
         status = Status.FAILED
         reason, unfixable = _not_converged(last)
     elif isinstance(result.error, bulk.StoppedError):
-        stopped = result.error
-        status = Status.CANCELLED if stopped.started else Status.SKIPPED
-        left = sum(1 for r in run.results if r.status is ChangeStatus.NOT_RUN)
+        stopped = result.error  # the run's status already says cancelled or skipped
+        left = sum(1 for r in run.results if r.status is Status.SKIPPED)
         reason = f"not started: {stopped.reason}"
         if stopped.started:
             reason = f"stopped ({stopped.reason}) with {left} changes left"
             if not left and run.wrote:
                 reason = f"stopped ({stopped.reason}) before its writes were read back"
-    elif any(r.status is ChangeStatus.OUTCOME_UNKNOWN for r in run.results):
+    elif any(r.status is Status.OUTCOME_UNKNOWN for r in run.results):
         # Cancelled with a write in flight: it may or may not have taken effect.
         status = Status.OUTCOME_UNKNOWN
     elif status in (Status.CANCELLED, Status.SKIPPED):
@@ -740,7 +704,7 @@ def _left(
     gone = {
         r.change.workflow_id
         for r in results
-        if r.change.action is Action.DELETE_DUPLICATE and r.status is ChangeStatus.DONE
+        if r.change.action is Action.DELETE_DUPLICATE and r.status is Status.DONE
     }
     left = (attrs.evolve(d, extra=tuple(i for i in d.extra if i not in gone)) for d in duplicates)
     return tuple(d for d in left if d.extra)

@@ -31,7 +31,6 @@ duplicate registration is left for a person to remove.
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
 import json
 import re
@@ -42,6 +41,8 @@ from typing import Any, Final, Literal
 import attrs
 
 from canvas_async._operations import UNRESOLVED, credential_problems
+from canvas_async._resources._templates import matching_templates
+from canvas_async.bulk._ensure import matching_registrations, scheduled_as
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
 from .load import did_you_mean
@@ -216,15 +217,8 @@ class Catalog:
 
     def template(self, ref: str) -> WorkflowTemplate | None:
         """Return the template ``ref`` names by id or by name; None if unknown or ambiguous."""
-        found = self._templates(ref)
+        found = matching_templates(self.templates, ref)
         return found[0] if len(found) == 1 else None
-
-    def _templates(self, ref: str) -> list[WorkflowTemplate]:
-        try:
-            by_id = uuid.UUID(ref)
-        except ValueError:
-            return [t for t in self.templates if t.name == ref]
-        return [t for t in self.templates if t.id == by_id]
 
 
 # -- checking a file against the catalog --------------------------------------------
@@ -268,7 +262,7 @@ def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> lis
 def _check_workflow(
     workflow: WorkflowSpec, account: AccountSpec, catalog: Catalog, path: str
 ) -> list[str]:
-    candidates = catalog._templates(workflow.template)
+    candidates = matching_templates(catalog.templates, workflow.template)
     if not candidates:
         hint = did_you_mean(workflow.template, (t.name for t in catalog.templates))
         return [f"{path}.template: unknown template {workflow.template!r}{hint}"]
@@ -377,13 +371,6 @@ def split_description(description: str | None) -> tuple[str, str | None]:
 # -- the diff ----------------------------------------------------------------------
 
 
-def find_registration(
-    regs: Sequence[RegApplication], application: Application, tag: str
-) -> list[RegApplication]:
-    """Return the registrations of ``application`` tagged ``tag``."""
-    return [r for r in regs if r.application_id == application.id and r.tag_text == tag]
-
-
 def diff(
     spec: AccountSpec,
     catalog: Catalog,
@@ -399,7 +386,7 @@ def diff(
     ``spec`` must have passed :func:`check` against ``catalog``.
 
     A declared workflow is found by its name, a declared application by its
-    application and tag (``find_registration``). When more than one
+    application and tag (``matching_registrations``). When more than one
     matches, one is kept and the others are :class:`Duplicate` entries:
 
     - of registrations, the one a workflow of the account is bound to (the
@@ -458,7 +445,7 @@ class _Planner:
         self, app: ApplicationSpec, registrations: Sequence[RegApplication]
     ) -> uuid.UUID | None:
         """Return the id of ``app``'s registration, planning it when there is none."""
-        found = find_registration(
+        found = matching_registrations(
             registrations, self.catalog.applications[app.application], app.tag
         )
         if not found:
@@ -618,25 +605,8 @@ def _schedule(spec: WorkflowSpec, workflow_id: uuid.UUID | None) -> Change:
 
 
 def _schedule_changes(spec: WorkflowSpec, workflow: Workflow) -> list[Change]:
+    if scheduled_as(workflow, spec.schedule):
+        return []
     if spec.schedule is None:
-        if workflow.is_scheduled:
-            return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow.id)]
-        return []
-    if workflow.is_scheduled and _canonical(workflow.cron) == spec.schedule:
-        return []
+        return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow.id)]
     return [_schedule(spec, workflow.id)]
-
-
-def _canonical(cron: str | None) -> str | None:
-    return None if cron is None else _canonical_text(cron)
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_text(cron: str) -> str | None:
-    """The canonical form of a workflow's cron; parsed once per text, not per account."""
-    from canvas_async.schedule import Cron, CronError  # noqa: PLC0415
-
-    try:
-        return str(Cron.parse(cron))
-    except CronError:
-        return None  # a schedule we cannot read is one that differs

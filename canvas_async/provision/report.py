@@ -1,19 +1,21 @@
 """What a plan or an apply found and did, per account: a table for people, JSON for scripts.
 
 A :class:`RunReport` holds one :class:`AccountReport` per account of the
-file. For ``apply`` each account ends ``done``, ``failed`` (with the reason)
-or ``outcome-unknown``; with ``fail_fast`` the accounts stopped early are
-``cancelled`` or ``skipped``. An account apply wrote to is ``done`` only once
-read again and found as declared, without duplicates. For ``plan`` each
-account is ``in-sync``, ``changes``, ``drift`` (differences apply leaves in
-place) or ``failed`` (its state could not be read). Every change carries its
-own status, so a report says exactly what was written; every account, the
-duplicates it holds and whether running apply again would fix it.
+file, each with a :class:`~canvas_async.bulk.Status` (the bulk run's own, so
+nothing is translated). For ``apply`` each account ends ``done``, ``failed``
+(with the reason) or ``outcome-unknown``; with ``fail_fast`` the accounts
+stopped early are ``cancelled`` or ``skipped``. An account apply wrote to is
+``done`` only once read again and found as declared, without duplicates. For
+``plan`` each account is ``in-sync``, ``changes``, ``drift`` (differences
+apply leaves in place) or ``failed`` (its state could not be read). Every
+change carries its own status (``planned``; ``done``, ``failed``,
+``outcome-unknown``, or ``skipped`` after an earlier one failed), so a report
+says exactly what was written; every account, the duplicates it holds and
+whether running apply again would fix it.
 """
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,6 +26,7 @@ import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from canvas_async._convert import converter
+from canvas_async.bulk import Status
 from canvas_async.provision.plan import Action, Change, Drift, Duplicate
 
 __all__ = [
@@ -31,39 +34,13 @@ __all__ = [
     "SYMBOLS",
     "AccountReport",
     "ChangeResult",
-    "ChangeStatus",
     "RunReport",
     "Status",
     "format_table",
 ]
 
-#: Version of the JSON report's shape.
-REPORT_FORMAT: Final = 3
-
-
-class Status(enum.StrEnum):
-    """How an account ended (apply) or stands (plan)."""
-
-    DONE = "done"
-    FAILED = "failed"
-    OUTCOME_UNKNOWN = "outcome-unknown"
-    CANCELLED = "cancelled"
-    SKIPPED = "skipped"
-    IN_SYNC = "in-sync"
-    CHANGES = "changes"
-    DRIFT = "drift"
-    """Nothing to write, but differences apply leaves in place: drift, or
-    duplicates it cannot delete."""
-
-
-class ChangeStatus(enum.StrEnum):
-    """What happened to one change."""
-
-    PLANNED = "planned"
-    DONE = "done"
-    FAILED = "failed"
-    OUTCOME_UNKNOWN = "outcome-unknown"
-    NOT_RUN = "not-run"
+#: Version of the JSON report's shape (4: a change not run is ``skipped``).
+REPORT_FORMAT: Final = 4
 
 
 @attrs.frozen
@@ -71,7 +48,7 @@ class ChangeResult:
     """One change and what became of it."""
 
     change: Change
-    status: ChangeStatus
+    status: Status
     error: str | None = None
 
 
@@ -111,7 +88,7 @@ class AccountReport:
     duplicates: tuple[Duplicate, ...] = ()
     unfixable: bool = False
 
-    def count(self, status: ChangeStatus) -> int:
+    def count(self, status: Status) -> int:
         """Return how many changes have ``status``."""
         return sum(1 for c in self.changes if c.status is status)
 
@@ -235,7 +212,7 @@ class RunReport:
         the accounts that running apply again will not fix.
         """
         counts = {_summary_key(s): self.count(s) for s in self._statuses()}
-        done = ChangeStatus.PLANNED if self.mode == "plan" else ChangeStatus.DONE
+        done = Status.PLANNED if self.mode == "plan" else Status.DONE
         kinds = dict.fromkeys(("add", "change", "destroy"), 0)
         total = 0
         for account in self.accounts:
@@ -386,7 +363,7 @@ _QUIET: Final = frozenset({Status.DONE, Status.IN_SYNC})
 
 def _changes_cell(account: AccountReport) -> str:
     total = len(account.changes)
-    done = account.count(ChangeStatus.DONE)
+    done = account.count(Status.DONE)
     if account.status in (Status.CHANGES, Status.DRIFT, Status.IN_SYNC):
         return str(total)
     return f"{done}/{total}" if done != total else str(total)

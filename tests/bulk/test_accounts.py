@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from canvas_async import AccountView, Canvas, ValidationError, bulk
-from canvas_async.bulk import Outcome
+from canvas_async import AccountView, Canvas, ValidationError, bulk, provision
+from canvas_async.bulk import Status
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus
 from tests.leak_check import register_secret
 
@@ -72,7 +72,7 @@ async def test_a_failing_account_does_not_stop_the_others(
 
     report = await bulk.for_each_account(canvas, emu.state.managed_ids[:4], _setup, concurrency=1)
 
-    assert [r.outcome for r in report] == [Outcome.FAILED] + [Outcome.DONE] * 3
+    assert [r.status for r in report] == [Status.FAILED] + [Status.DONE] * 3
     failed = report.results[0]
     assert failed.operation == "Workflow (POST)"
     assert failed.step == "create workflow 'Export'"
@@ -91,7 +91,7 @@ async def test_an_unknown_registration_is_found_by_reading_back(
     )
 
     assert created
-    assert reg.tag_text == "Q"
+    assert emu.state.reg_applications[reg].tag_text == "Q"
     assert len(emu.state.reg_applications) == 1
 
 
@@ -106,7 +106,7 @@ async def test_a_create_that_never_happened_is_sent_again(
     )
 
     assert created
-    assert [r.id for r in emu.state.reg_applications.values()] == [reg.id]
+    assert [r.id for r in emu.state.reg_applications.values()] == [reg]
 
 
 async def test_a_create_that_never_happens_says_so(emu: CanvasEmulator, canvas: Canvas) -> None:
@@ -128,3 +128,66 @@ async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None
 
     with pytest.raises(ValidationError, match="not an account id"):
         await bulk.for_each_account(canvas, ["nope"], never)
+
+
+def _declaring(account: uuid.UUID, **tags: str) -> provision.DesiredState:
+    """A file registering QUIN (and FTP) for ``account`` with these tags."""
+    credentials: dict[str, dict[str, object]] = {
+        "QUIN": {"apikey": "${QUIN_KEY}", "environment": {"plain": "test"}},
+        "FTP": {
+            "username": {"plain": "u"},
+            "password": "${FTP_PASSWORD}",
+            "port": {"plain": "21"},
+            "address": {"plain": "ftp.example.org"},
+        },
+    }
+    applications = {app: {"tag": tag, "credentials": credentials[app]} for app, tag in tags.items()}
+    return provision.from_data({"accounts": [{"id": str(account), "applications": applications}]})
+
+
+ENVIRON = {"QUIN_KEY": QUIN_CREDENTIALS["apikey"], "FTP_PASSWORD": FTP_CREDENTIALS["password"]}
+
+
+async def test_the_helpers_and_apply_match_registrations_by_one_rule(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account = emu.state.managed_ids[0]
+    await bulk.for_each_account(canvas, [account], _setup)
+    registrations = dict(emu.state.reg_applications)
+    state = _declaring(account, QUIN="Q", FTP="F")
+
+    plan = await provision.plan(canvas, state)
+    report = await provision.apply(canvas, state, environ=ENVIRON)
+
+    assert plan.accounts[0].status is Status.IN_SYNC
+    assert plan.accounts[0].changes == ()
+    assert report.accounts[0].status is Status.DONE
+    assert emu.state.reg_applications == registrations  # nothing registered twice
+
+
+async def test_apply_marks_undone_changes_with_the_runs_own_status(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    account = emu.state.managed_ids[0]
+    emu.faults.add(ErrorStatus(400), operations={"create_reg_application"}, times=1)
+
+    report = await provision.apply(canvas, _declaring(account, QUIN="A", FTP="B"), environ=ENVIRON)
+
+    [result] = report.accounts
+    assert result.status is Status.FAILED
+    assert [c.status for c in result.changes] == [Status.FAILED, Status.SKIPPED]
+    assert report.to_json()["accounts"][0]["changes"][1]["status"] == "skipped"
+    assert emu.state.reg_applications == {}
+
+
+async def test_a_template_is_named_by_one_rule_for_the_client_and_a_file(
+    emu: CanvasEmulator, canvas: Canvas
+) -> None:
+    view = canvas.for_account(emu.state.managed_ids[0])
+    templates = await view.templates.list()
+    catalog = provision.Catalog.of([], templates)
+    wanted = next(t for t in templates if t.name == TEMPLATE)
+
+    for ref in (TEMPLATE, f"  {TEMPLATE} ", str(wanted.id)):
+        assert catalog.template(ref) == await view.templates.get(ref) == wanted
+    assert catalog.template("no such template") is None

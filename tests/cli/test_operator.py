@@ -33,7 +33,7 @@ from canvas_async.cli._parser import (
 )
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.provision.plan import Action, Change
-from canvas_async.provision.report import ChangeResult, ChangeStatus
+from canvas_async.provision.report import ChangeResult
 from canvas_async.testing import CanvasEmulator
 from tests.cli.test_cli import DEMO, SECRET_VALUE, _file, _keys, _no_traceback, cli
 from tests.support import ROOT, bare_env, started
@@ -70,7 +70,7 @@ def _report(*changes: int) -> RunReport:
         "apply",
         "f",
         tuple(
-            AccountReport(str(i), None, Status.DONE, (ChangeResult(change, ChangeStatus.DONE),) * n)
+            AccountReport(str(i), None, Status.DONE, (ChangeResult(change, Status.DONE),) * n)
             for i, n in enumerate(changes)
         ),
     )

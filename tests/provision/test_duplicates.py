@@ -18,7 +18,7 @@ import attrs
 import pytest
 
 from canvas_async import CallEvent, Canvas, Hooks, provision
-from canvas_async.provision import Action, ChangeStatus, Status
+from canvas_async.provision import Action, Status
 from canvas_async.provision.plan import split_description
 from canvas_async.testing import CanvasEmulator
 from canvas_async.testing._records import RegApplicationRecord, WorkflowRecord
@@ -168,7 +168,7 @@ async def test_verify_removes_a_duplicate_workflow_made_during_the_run(
     assert report.ok, report.table()
     [first, _] = report.accounts
     deletions = [c for c in first.changes if c.change.action is Action.DELETE_DUPLICATE]
-    assert [(c.change.workflow_id, c.status) for c in deletions] == [(made[0], ChangeStatus.DONE)]
+    assert [(c.change.workflow_id, c.status) for c in deletions] == [(made[0], Status.DONE)]
     assert [w.id for w in _workflows(emu, account)] == own  # apply's own workflow is kept
     assert_matches(emu, state)
     deleted = [r for r in emu.log if r.operation == "delete_workflow"]
