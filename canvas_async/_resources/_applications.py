@@ -37,7 +37,7 @@ class ApplicationsAPI(Resource):
             _validate.check_name(application, "application")
         found = find_application(await self.list(timeout=timeout), application)
         if found is None:
-            raise op.not_found(
+            raise op.not_found_error(
                 "list_applications", f"no application {str(application)!r}", self.account_id
             )
         return found
@@ -108,12 +108,12 @@ class RegApplicationsAPI(Resource):
         except CanvasError as error:
             # The registration exists: say so, lest the caller register again.
             problem = f"{application.short_name} was registered (id {new_id}); reading it failed"
-            raise op.accepted_unresolved(key, problem, self.account_id) from error
+            raise op.accepted_write_error(key, problem, self.account_id) from error
         for registration in registrations:
             if registration.id == new_id:
                 return registration
         problem = f"it registered {new_id}, which RegApplications does not list"
-        raise op.accepted_unresolved(key, problem, self.account_id)
+        raise op.accepted_write_error(key, problem, self.account_id)
 
     async def create_id(
         self,
@@ -135,5 +135,5 @@ class RegApplicationsAPI(Resource):
         new_id = await self._send(call, timeout)
         if new_id is None:
             problem = f"it answered without the id of the {application.short_name} registration"
-            raise op.accepted_unresolved("create_reg_application", problem, self.account_id)
+            raise op.accepted_write_error("create_reg_application", problem, self.account_id)
         return new_id

@@ -49,7 +49,7 @@ class TemplatesAPI(Resource):
             ids = ", ".join(str(t.id) for t in named)
             raise ValidationError(f"{len(named)} templates are named {key!r}: {ids}")
         if not named:
-            raise op.not_found(
+            raise op.not_found_error(
                 "list_workflow_templates", f"no workflow template {key!r}", self.account_id
             )
         return named[0]

@@ -140,7 +140,7 @@ class WorkflowsAPI(Resource):
         except CanvasError as error:
             # The workflow exists: say so, lest the caller create it again.
             problem = f"the workflow was created (id {new_id}); reading it back failed"
-            raise op.accepted_unresolved("create_workflow", problem, self.account_id) from error
+            raise op.accepted_write_error("create_workflow", problem, self.account_id) from error
 
     async def create_id(
         self,
@@ -167,7 +167,7 @@ class WorkflowsAPI(Resource):
         new_id = await self._send(call, timeout)
         if new_id is None:
             problem = f"it answered without the id of the workflow {name!r}"
-            raise op.accepted_unresolved("create_workflow", problem, self.account_id)
+            raise op.accepted_write_error("create_workflow", problem, self.account_id)
         return new_id
 
     async def run(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from canvas_async.schedule import Cron, CronError
+from canvas_async._cron.canonical import canonical, canonical_or_none
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView
@@ -119,18 +119,11 @@ async def ensure_schedule(workflow: Workflow, cron: str | None) -> tuple[Workflo
             return workflow, False
         with step(f"unschedule {workflow.name!r}"):
             return await workflow.unschedule(), True
-    wanted = str(Cron.parse(cron))
-    if workflow.is_scheduled and workflow.cron and _canonical(workflow.cron) == wanted:
+    wanted = canonical(cron)
+    if workflow.is_scheduled and canonical_or_none(workflow.cron) == wanted:
         return workflow, False
     with step(f"schedule {workflow.name!r}"):
         return await workflow.schedule(wanted), True
-
-
-def _canonical(cron: str) -> str | None:
-    try:
-        return str(Cron.parse(cron))
-    except CronError:
-        return None  # a schedule the server holds that we cannot read differs
 
 
 def _first(values: Iterable[T]) -> T | None:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from canvas_async import bulk
+from canvas_async._cron.canonical import canonical_or_none
 from canvas_async._errors import CanvasError, ValidationError
 from canvas_async._text import _CONTROL, printable
 from canvas_async.models import Account, Application, RegApplication, Workflow
@@ -52,7 +53,7 @@ from . import _toml
 from ._format import FORMAT_VERSION
 from .execute import _all
 from .load import _merge
-from .plan import Catalog, _age, _canonical, split_description
+from .plan import Catalog, _age, split_description
 from .shard import Shard, assign
 from .spec import AS_FOUND, AccountSpec
 
@@ -359,7 +360,7 @@ class _Reader:
                     shorts[reg_id]: keys[reg_id] for reg_id in workflow.reg_application_ids
                 },
                 "variables": AS_FOUND,
-                "schedule": _canonical(workflow.cron) if workflow.is_scheduled else False,
+                "schedule": canonical_or_none(workflow.cron) if workflow.is_scheduled else False,
                 "description": split_description(workflow.description)[0],
             }
         return tables
@@ -389,7 +390,7 @@ class _Reader:
                 f"to one of each application of its template ({', '.join(template.applications)})"
                 ": left out"
             )
-        if workflow.is_scheduled and _canonical(workflow.cron) is None:
+        if workflow.is_scheduled and canonical_or_none(workflow.cron) is None:
             return f"is scheduled on a cron that cannot be read ({workflow.cron!r}): left out"
         return None
 

@@ -31,7 +31,6 @@ duplicate registration is left for a person to remove.
 from __future__ import annotations
 
 import enum
-import functools
 import hashlib
 import json
 import re
@@ -41,7 +40,9 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from canvas_async._operations import UNRESOLVED, credential_problems
+from canvas_async._cron.canonical import canonical_or_none
+from canvas_async._errors import ValidationError
+from canvas_async._operations import UNRESOLVED, credential_problems, find_block
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
 from .load import did_you_mean
@@ -299,16 +300,12 @@ def _check_workflow(
                 f"{app.application}, not {short}"
             )
     for block_ref, values in (workflow.variables or {}).items():
-        blocks = _blocks(template, block_ref)
-        if len(blocks) != 1:
-            what = "no block" if not blocks else f"{len(blocks)} blocks"
-            names = ", ".join(repr(b.block_name) for b in template.chain)
-            problems.append(
-                f"{path}.variables.{json.dumps(block_ref)}: template {template.name!r} has "
-                f"{what} named so (blocks: {names}); name blocks by name or uniqueBlockId"
-            )
+        try:
+            block = find_block(template, block_ref)
+        except ValidationError as error:
+            where = f"{path}.variables.{json.dumps(block_ref)}"
+            problems.append(f"{where} (template {template.name!r}): {error}")
             continue
-        block = blocks[0]
         unknown = sorted(set(values) - set(block.variables))
         if unknown:
             has = ", ".join(block.variables) or "none"
@@ -317,10 +314,6 @@ def _check_workflow(
                 f"variable {', '.join(unknown)} (it has: {has})"
             )
     return problems
-
-
-def _blocks(template: WorkflowTemplate, ref: str) -> list[Any]:
-    return [b for b in template.chain if b.block_name == ref or str(b.unique_block_id) == ref]
 
 
 # -- what a managed workflow looks like ----------------------------------------------
@@ -333,7 +326,7 @@ def block_variables(
     values filled in (references left unresolved)."""
     out: dict[str, dict[str, Any]] = {}
     for ref, values in (workflow.variables or {}).items():
-        block = _blocks(template, ref)[0]
+        block = find_block(template, ref)
         out[str(block.unique_block_id)] = {**dict(block.variables), **dict(values)}
     return out
 
@@ -346,7 +339,7 @@ def fingerprint(workflow: WorkflowSpec, template: WorkflowTemplate) -> str:
     taken as found is created with the template's variables: none declared.
     """
     declared = {
-        str(_blocks(template, ref)[0].unique_block_id): values
+        str(find_block(template, ref).unique_block_id): values
         for ref, values in (workflow.variables or {}).items()
     }
     canonical = json.dumps(declared, sort_keys=True, default=_ref_text, ensure_ascii=False)
@@ -622,21 +615,6 @@ def _schedule_changes(spec: WorkflowSpec, workflow: Workflow) -> list[Change]:
         if workflow.is_scheduled:
             return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow.id)]
         return []
-    if workflow.is_scheduled and _canonical(workflow.cron) == spec.schedule:
+    if workflow.is_scheduled and canonical_or_none(workflow.cron) == spec.schedule:
         return []
     return [_schedule(spec, workflow.id)]
-
-
-def _canonical(cron: str | None) -> str | None:
-    return None if cron is None else _canonical_text(cron)
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_text(cron: str) -> str | None:
-    """The canonical form of a workflow's cron; parsed once per text, not per account."""
-    from canvas_async.schedule import Cron, CronError  # noqa: PLC0415
-
-    try:
-        return str(Cron.parse(cron))
-    except CronError:
-        return None  # a schedule we cannot read is one that differs

@@ -469,7 +469,7 @@ def test_fingerprints_follow_references_not_their_values() -> None:
         (('plain = "test"', 'plain = "prod"'), "must be one of live, test"),
         (("Quinyx Employee Export", "Unknown"), "unknown template"),
         (("apiKeys", "apiKey"), "has no variable apiKey"),
-        (("API - Get Employees", "API"), "has no block named so"),
+        (("API - Get Employees", "API"), "no block 'API' in the template"),
     ],
 )
 def test_check_names_what_the_catalog_refuses(edit: tuple[str, str], expected: str) -> None:
