@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from canvas_async import _deadline, bulk
+from canvas_async import _operations as op
 from canvas_async._errors import (
     APIError,
     CanvasError,
@@ -44,6 +45,7 @@ from canvas_async._errors import (
     OutcomeUnknownError,
     TransportError,
 )
+from canvas_async._resources import send, send_create
 from canvas_async.models import Account
 from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
@@ -587,10 +589,10 @@ class _Executor:
         elif change.action is Action.SCHEDULE:
             assert change.cron is not None
             target = change.workflow_id or self.created[change.target]
-            await self.view.workflows.set_scheduler(target, change.cron)
+            await send(self.view, op.WORKFLOW_SCHEDULER(target, op.check_cron(change.cron)))
         elif change.action is Action.UNSCHEDULE:
             assert change.workflow_id is not None
-            await self.view.workflows.set_scheduler(change.workflow_id, None)
+            await send(self.view, op.WORKFLOW_SCHEDULER(change.workflow_id, None))
         elif change.action in (Action.DELETE_WORKFLOW, Action.DELETE_DUPLICATE):
             assert change.workflow_id is not None
             await self._delete(change.workflow_id)
@@ -603,17 +605,16 @@ class _Executor:
         application = self.ctx.catalog.applications[app_spec.application]
         credentials = resolve(app_spec.credentials, self.ctx.environ)
         registrations = self.view.reg_applications
+        call = op.CREATE_REG_APPLICATION(application, app_spec.tag, credentials)
 
-        async def send() -> uuid.UUID:
-            return await registrations.create_id(
-                application, tag_text=app_spec.tag, credentials=credentials
-            )
+        async def write() -> uuid.UUID:  # one request: nothing is read back
+            return await send_create(self.view, call, f"the {application.short_name} registration")
 
         async def find() -> uuid.UUID | None:
             found = find_registration(await registrations.list(), application, app_spec.tag)
             return found[0].id if found else None
 
-        self.reg_ids[app_spec.key] = await bulk.reconcile_write(send, find)
+        self.reg_ids[app_spec.key] = await bulk.reconcile_write(write, find)
 
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
@@ -627,15 +628,10 @@ class _Executor:
         variables = resolve(block_variables(spec, template), self.ctx.environ)
         description = managed_description(spec.description, fingerprint(spec, template))
         workflows = self.view.workflows
+        call = op.CREATE_WORKFLOW(template, spec.name, bindings, variables, description)
 
-        async def send() -> uuid.UUID:
-            return await workflows.create_id(
-                template,
-                name=spec.name,
-                applications=bindings,
-                variables=variables,
-                description=description,
-            )
+        async def write() -> uuid.UUID:  # one request: nothing is read back
+            return await send_create(self.view, call, f"the workflow {spec.name!r}")
 
         async def find() -> uuid.UUID | None:
             found = [
@@ -645,7 +641,7 @@ class _Executor:
             ]
             return found[0] if found else None
 
-        self.created[spec.name] = await bulk.reconcile_write(send, find)
+        self.created[spec.name] = await bulk.reconcile_write(write, find)
 
     async def _delete(self, workflow_id: uuid.UUID) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: what was wanted
