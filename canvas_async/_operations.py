@@ -238,8 +238,12 @@ def accepted_write_error(
 
 
 # A write's answer (spec: "Where the documentation disagrees with itself"): any
-# success body means it took effect; a create's id is read where one is sent.
-_ACCEPTED: Final = _unbound(_success.accepted)
+# success body means it took effect, so there is nothing to read from it (the
+# documented text, ``""``, ``true``, a GUID); a create's id is read where one is sent.
+def _done(view: models.View | None, payload: Any) -> None:
+    """Read a write's answer: it took effect, and says nothing more."""
+
+
 _NEW_ID: Final = _unbound(_success.guid_in)
 
 
@@ -615,7 +619,7 @@ def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None
     return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
 
 
-WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _ACCEPTED)
+WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _done)
 
 
 def check_cron(cron: object) -> str:
@@ -632,4 +636,4 @@ def _delete(workflow: object) -> Request:
 
 
 # Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
-DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _ACCEPTED)
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _done)

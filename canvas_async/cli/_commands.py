@@ -376,7 +376,7 @@ def _interrupted(out: Out, display: ProgressDisplay) -> None:
 
 @contextlib.contextmanager
 def _checked(args: argparse.Namespace) -> Iterator[None]:
-    """Report the file's problems against the catalog once each, where they are written."""
+    """Report the file's problems against the catalogue once each, where they are written."""
     try:
         yield
     except DesiredStateError as exc:

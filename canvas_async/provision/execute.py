@@ -51,7 +51,7 @@ from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
     AccountPlan,
     Action,
-    Catalog,
+    Catalogue,
     Change,
     Duplicate,
     block_variables,
@@ -313,10 +313,10 @@ class _AccountIndex:
 
 @attrs.define
 class _Context:
-    """What every account of one run shares: the client, the catalog, the options."""
+    """What every account of one run shares: the client, the catalogue, the options."""
 
     canvas: Canvas
-    catalog: Catalog
+    catalogue: Catalogue
     accounts: _AccountIndex
     replace: bool
     prune: bool
@@ -338,20 +338,22 @@ class _Context:
     ) -> _Context:
         stop = stop or bulk.Stop()
 
-        async def read(_: int) -> tuple[Catalog, _AccountIndex]:
+        async def read(_: int) -> tuple[Catalogue, _AccountIndex]:
             # Three reads at once: one latency before the accounts start, not three.
             applications, templates, accounts = await _all(
                 canvas.applications.list(), canvas.templates.list(), canvas.accounts.list()
             )
-            catalog = Catalog.of(applications, templates)
-            problems = check(state, catalog)
+            catalogue = Catalogue.of(applications, templates)
+            problems = check(state, catalogue)
             if problems:
                 raise DesiredStateError(state.source, problems)
-            return catalog, _AccountIndex.of(accounts)
+            return catalogue, _AccountIndex.of(accounts)
 
         # What every account needs is read again after a transient failure too.
-        catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop or bulk.Stop())
+        catalogue, accounts = await bulk.requeue(read, requeue, stop=stop)
+        return cls(
+            canvas, catalogue, accounts, replace, prune, environ, requeue, stop or bulk.Stop()
+        )
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
@@ -373,7 +375,7 @@ class _Context:
             raise AccountNotFoundError(spec.id)
         if account_id is None or fresh:
             return diff(
-                spec, self.catalog, account_id=account_id, replace=self.replace, prune=self.prune
+                spec, self.catalogue, account_id=account_id, replace=self.replace, prune=self.prune
             )
         view = self.canvas.for_account(account_id)
         if check:
@@ -388,7 +390,7 @@ class _Context:
                 workflows = await view.workflows.list()
         return diff(
             spec,
-            self.catalog,
+            self.catalogue,
             account_id=account_id,
             registrations=registrations,
             workflows=workflows,
@@ -602,7 +604,7 @@ class _Executor:
     async def _register(self, change: Change) -> None:
         app_spec = change.application
         assert app_spec is not None
-        application = self.ctx.catalog.applications[app_spec.application]
+        application = self.ctx.catalogue.applications[app_spec.application]
         credentials = resolve(app_spec.credentials, self.ctx.environ)
         registrations = self.view.reg_applications
         call = op.CREATE_REG_APPLICATION(application, app_spec.tag, credentials)
@@ -619,7 +621,7 @@ class _Executor:
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
         assert spec is not None
-        template = self.ctx.catalog.template(spec.template)
+        template = self.ctx.catalogue.template(spec.template)
         assert template is not None
         bindings = {
             short: self.reg_ids[spec.applications.get(short, short)]
