@@ -23,6 +23,7 @@ from canvas_async.provision.plan import (
     Action,
     Catalogue,
     Duplicate,
+    block_variables,
     check,
     diff,
     fingerprint,
@@ -446,6 +447,15 @@ def test_duplicate_registrations_keep_the_bound_one_and_cannot_be_removed() -> N
         spec, CATALOGUE, account_id=ACCOUNT, registrations=[*regs, second_quinyx], workflows=[]
     )
     assert unbound.duplicates[0].kept == regs[0].id  # bound by none: the first listed
+
+
+def test_a_block_is_named_as_the_client_names_it() -> None:
+    """By name, or by its uniqueBlockId in any form uuid reads: one rule with variables=."""
+    braced = "{" + str(GET_EMPLOYEES).upper() + "}"
+    spec = _spec(FILE.replace("API - Get Employees", braced))  # checked: no problem
+
+    assert list(block_variables(spec.workflows[0], TEMPLATE)) == [str(GET_EMPLOYEES)]
+    assert fingerprint(spec.workflows[0], TEMPLATE) == fingerprint(_spec().workflows[0], TEMPLATE)
 
 
 def test_descriptions_carry_the_fingerprint() -> None:
