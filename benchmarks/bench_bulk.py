@@ -57,6 +57,8 @@ from _harness import Table
 from _server import EmulatorProcess, emulator_process
 
 from canvas_async import _routes
+from canvas_async._operations import CREATE_REG_APPLICATION, CREATE_WORKFLOW, WORKFLOW_SCHEDULER
+from canvas_async._resources import send, send_create
 
 LATENCY = 0.050
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
@@ -181,17 +183,19 @@ async def canvas_async_provision(server: EmulatorProcess, n: int, concurrency: i
             # What the account holds, one read per collection: nothing, here.
             _check_empty(view.account_id, await view.reg_applications.list(),
                          await view.workflows.list())  # fmt: skip
-            # Each write is answered with the new id: nothing is read back.
-            quinyx = await view.reg_applications.create_id(
-                quinyx_app, tag_text="Quinyx", credentials=QUINYX_CREDENTIALS
+            # Each write is answered with the new id: nothing is read back (the
+            # reconciler's one-request writes, as provision.apply sends them).
+            quinyx = await send_create(
+                view, CREATE_REG_APPLICATION(quinyx_app, "Quinyx", QUINYX_CREDENTIALS), "Quinyx"
             )
-            ftp = await view.reg_applications.create_id(
-                ftp_app, tag_text="FTP", credentials=FTP_CREDENTIALS
+            ftp = await send_create(
+                view, CREATE_REG_APPLICATION(ftp_app, "FTP", FTP_CREDENTIALS), "FTP"
             )
-            workflow_id: uuid.UUID = await view.workflows.create_id(
-                template, name="Employee export", applications={"QUIN": quinyx, "FTP": ftp}
+            new = CREATE_WORKFLOW(
+                template, "Employee export", {"QUIN": quinyx, "FTP": ftp}, None, None
             )
-            await view.workflows.set_scheduler(workflow_id, CRON)
+            workflow_id: uuid.UUID = await send_create(view, new, "the workflow")
+            await send(view, WORKFLOW_SCHEDULER(workflow_id, CRON))
             return workflow_id
 
         async def work() -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "env_from_environ",
     "keys_from_environ",
     "proxy_option",
+    "read_key_file",
     "read_key_variable",
     "setup_logging_from_environ",
     "ssl_option",
@@ -66,16 +67,32 @@ def read_key_variable(var: str, what: str, environ: Mapping[str, str] | None = N
     if value:
         return value
     path = env.get(var + FILE_SUFFIX, "").strip()
-    if not path:
-        return None
+    return read_key_file(path, what, var + FILE_SUFFIX) if path else None
+
+
+def read_key_file(path: str, what: str, named_by: str, *, stdin: bool = False) -> str:
+    """Return the key in the file at ``path``, read as UTF-8 and stripped.
+
+    Args:
+        path: The file; with ``stdin``, ``-`` is standard input.
+        what: What the key is, for messages (``"secret key"``).
+        named_by: What named the file (``CANVAS_SECRET_KEY_FILE``,
+            ``--secret-key-file``), for messages.
+        stdin: Read ``-`` as standard input (the command line's way).
+
+    Raises:
+        ValidationError: The file cannot be read or is empty (the message
+            names the file and what named it, never the content).
+    """
     try:
-        key = Path(path).read_text(encoding="utf-8").strip()
+        text = sys.stdin.read() if stdin and path == "-" else Path(path).read_text("utf-8")
     except OSError as error:
         raise ValidationError(
-            f"cannot read the {what} file {path} ({var}{FILE_SUFFIX}): {error.strerror}"
+            f"cannot read the {what} file {path} ({named_by}): {error.strerror}"
         ) from None
+    key = text.strip()
     if not key:
-        raise ValidationError(f"the {what} file {path} ({var}{FILE_SUFFIX}) is empty")
+        raise ValidationError(f"the {what} file {path} ({named_by}) is empty")
     return key
 
 

@@ -13,7 +13,6 @@ in a resource API (and a handler in the emulator).
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -23,6 +22,7 @@ import attrs
 from cattrs.gen import override
 
 from . import _convert, _routes, _success, _validate, models
+from ._cron.canonical import canonical
 from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
 from ._validate import as_uuid
 from .schedule import Cron
@@ -38,13 +38,14 @@ __all__ = [
     "Request",
     "RunMetadata",
     "SchedulerUpdate",
-    "accepted_unresolved",
+    "accepted_write_error",
     "as_uuid",
     "check_account",
     "check_block_range",
     "check_credentials",
     "credential_problems",
-    "not_found",
+    "find_block",
+    "not_found_error",
     "parse_true",
     "resolve_applications",
     "resolve_variables",
@@ -206,7 +207,7 @@ def _listing(key: str, cls: type[T]) -> Operation[[], list[T]]:
     return Operation(key, _no_arguments, _models(key, cls))
 
 
-def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
+def not_found_error(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
     """Return the error for an object missing from a successful listing.
 
     ``status`` is 404 (what the object is), ``http_status`` 200 (what the
@@ -217,7 +218,7 @@ def not_found(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundE
     )
 
 
-def accepted_unresolved(
+def accepted_write_error(
     key: str, problem: str, account_id: uuid.UUID | None
 ) -> OutcomeUnknownError:
     """Return the error for a write the server accepted whose result cannot be read.
@@ -237,8 +238,12 @@ def accepted_unresolved(
 
 
 # A write's answer (spec: "Where the documentation disagrees with itself"): any
-# success body means it took effect; a create's id is read where one is sent.
-_ACCEPTED: Final = _unbound(_success.accepted)
+# success body means it took effect, so there is nothing to read from it (the
+# documented text, ``""``, ``true``, a GUID); a create's id is read where one is sent.
+def _done(view: models.View | None, payload: Any) -> None:
+    """Read a write's answer: it took effect, and says nothing more."""
+
+
 _NEW_ID: Final = _unbound(_success.guid_in)
 
 
@@ -490,16 +495,14 @@ def resolve_variables(
     """
     if not isinstance(variables, Mapping):
         raise ValidationError("variables must map block names or ids to variable mappings")
-    by_id = {str(each.unique_block_id): each for each in template.chain}
-    by_name: dict[str, list[models.Block]] = {}
-    for each in template.chain:
-        by_name.setdefault(each.block_name, []).append(each)
     problems: list[str] = []
     chosen: dict[uuid.UUID, tuple[models.Block, dict[str, Any]]] = {}
     # Typed for callers; checked for what they may really pass.
     for key, overrides in cast("Mapping[object, object]", variables).items():
-        block = _find_block(str(key), by_id, by_name, problems)
-        if block is None:
+        try:
+            block = find_block(template, str(key))
+        except ValidationError as error:
+            problems.append(str(error))
             continue
         if not isinstance(overrides, Mapping):
             problems.append(f"variables for block {key!r} must be a mapping")
@@ -512,28 +515,32 @@ def resolve_variables(
     return list(chosen.values())
 
 
-def _find_block(
-    key: str,
-    by_id: Mapping[str, models.Block],
-    by_name: Mapping[str, list[models.Block]],
-    problems: list[str],
-) -> models.Block | None:
-    block: models.Block | None
+def find_block(template: models.WorkflowTemplate, key: str) -> models.Block:
+    """Return the block of ``template``'s chain that ``key`` names.
+
+    ``key`` is a ``uniqueBlockId`` (any form :class:`uuid.UUID` reads) or a
+    ``blockName`` no other block of the chain shares. The one rule for the
+    client's ``variables`` and a desired-state file's.
+
+    Raises:
+        ValidationError: No block is named so, or the name is ambiguous.
+    """
     try:
-        block = by_id.get(str(uuid.UUID(key)))
+        wanted: uuid.UUID | None = uuid.UUID(key)
     except ValueError:
-        block = None
-    if block is not None:
-        return block
-    named = by_name.get(key, [])
+        wanted = None
+    named = []
+    for block in template.chain:
+        if block.unique_block_id == wanted:
+            return block
+        if block.block_name == key:
+            named.append(block)
     if len(named) == 1:
         return named[0]
-    if len(named) > 1:
-        problems.append(f"block name {key!r} is ambiguous: use one of its uniqueBlockIds")
-    else:
-        known = ", ".join(repr(name) for name in by_name) or "none"
-        problems.append(f"no block {key!r} in the template (blocks: {known})")
-    return None
+    if named:
+        raise ValidationError(f"block name {key!r} is ambiguous: use one of its uniqueBlockIds")
+    known = ", ".join(repr(name) for name in dict.fromkeys(b.block_name for b in template.chain))
+    raise ValidationError(f"no block {key!r} in the template (blocks: {known or 'none'})")
 
 
 def _new_workflow(
@@ -612,7 +619,7 @@ def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None
     return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
 
 
-WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _ACCEPTED)
+WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _done)
 
 
 def check_cron(cron: object) -> str:
@@ -621,14 +628,7 @@ def check_cron(cron: object) -> str:
         return str(cron)
     if not isinstance(cron, str):
         raise ValidationError(f"cron must be a Quartz expression string, got {type(cron).__name__}")
-    return _canonical_cron(cron)
-
-
-@functools.lru_cache(maxsize=256)
-def _canonical_cron(text: str) -> str:
-    # A provisioning run schedules many workflows on a few expressions: each
-    # text is parsed once. Raises CronError naming the bad field (not cached).
-    return str(Cron.parse(text))
+    return canonical(cron)  # raises CronError naming the bad field
 
 
 def _delete(workflow: object) -> Request:
@@ -636,4 +636,4 @@ def _delete(workflow: object) -> Request:
 
 
 # Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
-DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _ACCEPTED)
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _done)

@@ -216,7 +216,7 @@ UNKNOWN_TEMPLATE_TEXT: Final = "Unknown workflow template {id}"
 # -- Where the documentation disagrees with itself ------------------------------
 # (spec: "Where the documentation disagrees with itself"). The vendor's pages
 # and the server's own GetMetaData differ; the client accepts every reading.
-# What follows is what the SDK assumes where no reading settles it.
+# What follows is what the SDK assumes where no reading decides it.
 
 # Operations GetMetaData may list under another name: seed 000's revision calls
 # Accounts ``Clients``. Each name is also a path (``/<name>``, as every path in

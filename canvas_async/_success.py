@@ -17,18 +17,13 @@ from typing import Final, TypeVar
 from . import _routes
 from ._convert import read_own_uuid
 
-__all__ = ["accepted", "find_created", "guid_in"]
+__all__ = ["find_created", "guid_in"]
 
 T = TypeVar("T")
 
 # The lengths of the GUID forms ``uuid.UUID`` reads: 32 hex digits, with
 # hyphens, in braces; and with a ``urn:uuid:`` prefix.
 _GUID_LENGTHS: Final = frozenset({32, 36, 38, 45})
-
-
-def accepted(payload: object) -> None:
-    """Take any success body as done: the documented text, ``""``, ``true``, a GUID."""
-    del payload
 
 
 def guid_in(payload: object) -> uuid.UUID | None:

@@ -2,6 +2,7 @@
 
 from ._accounts import AccountsAPI
 from ._applications import ApplicationsAPI, RegApplicationsAPI
+from ._base import send, send_create
 from ._meta import MetaAPI
 from ._templates import TemplatesAPI
 from ._workflows import RunResult, WorkflowsAPI
@@ -14,4 +15,6 @@ __all__ = [
     "RunResult",
     "TemplatesAPI",
     "WorkflowsAPI",
+    "send",
+    "send_create",
 ]

@@ -81,10 +81,10 @@ class AccountsAPI(Resource):
             listed = await self.list(timeout=timeout)
         except CanvasError as error:
             problem = "it answered without the new id, and listing the accounts failed"
-            raise op.accepted_unresolved(key, problem, self.account_id) from error
+            raise op.accepted_write_error(key, problem, self.account_id) from error
         found = _success.find_created(key, listed, email)
         if found is None:
             # An inactive account is not listed until activated.
             problem = f"it answered without the new id, and no active account has {email!r}"
-            raise op.accepted_unresolved(key, problem, self.account_id)
+            raise op.accepted_write_error(key, problem, self.account_id)
         return found.id

@@ -10,7 +10,7 @@ from canvas_async import _validate, models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource
+from ._base import Resource, send_create
 
 
 class ApplicationsAPI(Resource):
@@ -37,7 +37,7 @@ class ApplicationsAPI(Resource):
             _validate.check_name(application, "application")
         found = find_application(await self.list(timeout=timeout), application)
         if found is None:
-            raise op.not_found(
+            raise op.not_found_error(
                 "list_applications", f"no application {str(application)!r}", self.account_id
             )
         return found
@@ -99,41 +99,18 @@ class RegApplicationsAPI(Resource):
         if not isinstance(application, models.Application):
             _validate.check_name(tag_text, "tag_text")  # before the applications are listed
             application = await ApplicationsAPI(self._view).get(application, timeout=timeout)
-        new_id = await self.create_id(
-            application, tag_text=tag_text, credentials=credentials, timeout=timeout
-        )
+        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+        what = f"the {application.short_name} registration"
+        new_id = await send_create(self._view, call, what, timeout)
         key = "create_reg_application"
         try:
             registrations = await self.list(timeout=timeout)
         except CanvasError as error:
             # The registration exists: say so, lest the caller register again.
             problem = f"{application.short_name} was registered (id {new_id}); reading it failed"
-            raise op.accepted_unresolved(key, problem, self.account_id) from error
+            raise op.accepted_write_error(key, problem, self.account_id) from error
         for registration in registrations:
             if registration.id == new_id:
                 return registration
         problem = f"it registered {new_id}, which RegApplications does not list"
-        raise op.accepted_unresolved(key, problem, self.account_id)
-
-    async def create_id(
-        self,
-        application: models.Application,
-        *,
-        tag_text: str,
-        credentials: Mapping[str, object],
-        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> uuid.UUID:
-        """Register ``application`` as :meth:`create` does, in one request: return the new id.
-
-        Nothing is read back, for callers that need only the id (provisioning).
-
-        Raises:
-            OutcomeUnknownError: The server accepted the registration but
-                answered without its id (or the request's outcome is unknown).
-        """
-        call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
-        new_id = await self._send(call, timeout)
-        if new_id is None:
-            problem = f"it answered without the id of the {application.short_name} registration"
-            raise op.accepted_unresolved("create_reg_application", problem, self.account_id)
-        return new_id
+        raise op.accepted_write_error(key, problem, self.account_id)

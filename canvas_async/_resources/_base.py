@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from canvas_async import _operations as op
 from canvas_async._operations import Call
 from canvas_async._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 
@@ -49,3 +50,44 @@ class Resource:
             timeout=timeout,
             retries=view.retries,
         )
+
+
+def send(
+    view: AccountView,
+    call: Call[T],
+    timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+) -> Coroutine[Any, Any, T]:
+    """Send an operation's checked request through ``view``, as the resource APIs do.
+
+    For the reconciler's writes, which read nothing back (``Resource._send``).
+    """
+    return Resource(view)._send(call, timeout)
+
+
+async def send_create(
+    view: AccountView,
+    call: Call[uuid.UUID | None],
+    what: str,
+    timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
+) -> uuid.UUID:
+    """Send a create's checked request through ``view``; return the new id.
+
+    One request, nothing read back: the resource APIs' ``create`` reads the
+    new object back after it, and the reconciler, which needs only the id,
+    calls this alone.
+
+    Args:
+        view: The account view to send through.
+        call: The create operation with its checked request.
+        what: What is created, for the message (``"the workflow 'Export'"``).
+        timeout: This call's timeout.
+
+    Raises:
+        OutcomeUnknownError: The server accepted the create but answered
+            without the new id (or the request's outcome is unknown).
+    """
+    new_id = await send(view, call, timeout)
+    if new_id is None:
+        problem = f"it answered without the id of {what}"
+        raise op.accepted_write_error(call[0].key, problem, view.account_id)
+    return new_id

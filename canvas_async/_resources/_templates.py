@@ -42,7 +42,7 @@ class TemplatesAPI(Resource):
             ids = ", ".join(str(t.id) for t in found)
             raise ValidationError(f"{len(found)} templates are named {key!r}: {ids}")
         if not found:
-            raise op.not_found(
+            raise op.not_found_error(
                 "list_workflow_templates", f"no workflow template {key!r}", self.account_id
             )
         return found[0]

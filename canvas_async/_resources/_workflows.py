@@ -16,7 +16,7 @@ from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
-from ._base import Resource
+from ._base import Resource, send_create
 from ._templates import TemplatesAPI
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
@@ -127,48 +127,17 @@ class WorkflowsAPI(Resource):
                 be read back (the message names its id); list the workflows
                 to find out.
         """
-        new_id = await self.create_id(
-            template,
-            name=name,
-            applications=applications,
-            variables=variables,
-            description=description,
-            timeout=timeout,
-        )
+        if not isinstance(template, models.WorkflowTemplate):
+            _validate.check_name(name, "name")  # before the templates are listed
+            template = await TemplatesAPI(self._view).get(template, timeout=timeout)
+        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+        new_id = await send_create(self._view, call, f"the workflow {name!r}", timeout)
         try:
             return await self.get(new_id, timeout=timeout)
         except CanvasError as error:
             # The workflow exists: say so, lest the caller create it again.
             problem = f"the workflow was created (id {new_id}); reading it back failed"
-            raise op.accepted_unresolved("create_workflow", problem, self.account_id) from error
-
-    async def create_id(
-        self,
-        template: _TemplateRef,
-        *,
-        name: str,
-        applications: Mapping[str, models.RegApplication | uuid.UUID | str],
-        variables: Mapping[str, Mapping[str, Any]] | None = None,
-        description: str | None = None,
-        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> uuid.UUID:
-        """Create a workflow as :meth:`create` does, in one request: return the new id.
-
-        Nothing is read back, for callers that need only the id (provisioning).
-
-        Raises:
-            OutcomeUnknownError: The server accepted the workflow but answered
-                without its id (or the request's outcome is unknown).
-        """
-        if not isinstance(template, models.WorkflowTemplate):
-            _validate.check_name(name, "name")  # before the templates are listed
-            template = await TemplatesAPI(self._view).get(template, timeout=timeout)
-        call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
-        new_id = await self._send(call, timeout)
-        if new_id is None:
-            problem = f"it answered without the id of the workflow {name!r}"
-            raise op.accepted_unresolved("create_workflow", problem, self.account_id)
-        return new_id
+            raise op.accepted_write_error("create_workflow", problem, self.account_id) from error
 
     async def run(
         self,
@@ -319,18 +288,6 @@ class WorkflowsAPI(Resource):
         except NotFoundError:
             if not missing_ok:
                 raise
-
-    async def set_scheduler(
-        self,
-        workflow: _WorkflowRef,
-        cron: str | Cron | None,
-        *,
-        timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> None:
-        """Schedule on ``cron``, or unschedule for None, in one request: nothing is read back."""
-        workflow_id = _validate.as_uuid(workflow, "workflow id")
-        text = None if cron is None else op.check_cron(cron)
-        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, text), timeout)
 
     async def _set_schedule(
         self,

@@ -332,7 +332,7 @@ class BulkRun(Generic[I, K, T]):
                 # runs are reproducible when items finish in the same tick.
                 for task in sorted(finished, key=self._running.__getitem__):
                     index = self._running.pop(task)
-                    result = self._settle(task, index)
+                    result = self._result_of(task, index)
                     self._store(index, result)
                     self._report_progress()
                     yield result
@@ -353,7 +353,7 @@ class BulkRun(Generic[I, K, T]):
         self._results[index] = result
         self._counts[result.status] += 1
 
-    def _settle(self, task: asyncio.Task[ItemResult[K, T]], index: int) -> ItemResult[K, T]:
+    def _result_of(self, task: asyncio.Task[ItemResult[K, T]], index: int) -> ItemResult[K, T]:
         if task.cancelled():
             return ItemResult(self._key(self._items[index]), index, Status.CANCELLED)
         return task.result()  # _call never raises anything but CancelledError
@@ -396,7 +396,7 @@ class BulkRun(Generic[I, K, T]):
                 cancelled_here = True
         for task, index in list(self._running.items()):
             if task.done() and index not in self._results:
-                self._store(index, self._settle(task, index))
+                self._store(index, self._result_of(task, index))
         self._running.clear()
         if cancelled_here:
             raise asyncio.CancelledError

@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from canvas_async._operations import check_cron
-from canvas_async.schedule import CronError
+from canvas_async import _operations as op
+from canvas_async._cron.canonical import canonical, canonical_or_none
+from canvas_async._resources import send_create
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView
@@ -45,15 +46,7 @@ def scheduled_as(workflow: Workflow, cron: str | None) -> bool:
     """
     if cron is None:
         return not workflow.is_scheduled
-    return workflow.is_scheduled and held_cron(workflow.cron) == check_cron(cron)
-
-
-def held_cron(cron: str | None) -> str | None:
-    """The canonical form of a schedule the server holds; None if none or unreadable."""
-    try:
-        return None if cron is None else check_cron(cron)
-    except CronError:
-        return None  # a schedule we cannot read is one that differs
+    return workflow.is_scheduled and canonical_or_none(workflow.cron) == canonical(cron)
 
 
 async def register_once(
@@ -66,10 +59,10 @@ async def register_once(
     """Register ``application`` for the account exactly once; return the registration's id."""
     registrations = view.reg_applications
 
-    async def send() -> uuid.UUID:
-        return await registrations.create_id(
-            application, tag_text=tag_text, credentials=credentials
-        )
+    call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+
+    async def send() -> uuid.UUID:  # one request: nothing is read back
+        return await send_create(view, call, f"the {application.short_name} registration")
 
     async def find() -> uuid.UUID | None:
         found = matching_registrations(await registrations.list(), application, tag_text)
@@ -90,14 +83,10 @@ async def create_workflow_once(
     """Create the workflow exactly once; return its id (read back by name and description)."""
     workflows = view.workflows
 
-    async def send() -> uuid.UUID:
-        return await workflows.create_id(
-            template,
-            name=name,
-            applications=applications,
-            variables=variables,
-            description=description,
-        )
+    call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+
+    async def send() -> uuid.UUID:  # one request: nothing is read back
+        return await send_create(view, call, f"the workflow {name!r}")
 
     async def find() -> uuid.UUID | None:
         found = [

@@ -8,8 +8,9 @@ import contextlib
 import signal
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
@@ -40,6 +41,8 @@ __all__ = [
     "workflows",
 ]
 
+
+T = TypeVar("T")
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -96,24 +99,37 @@ async def auth(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK if ok else _exit.FAILED
 
 
+async def _list(
+    args: argparse.Namespace,
+    out: Out,
+    read: Callable[[Canvas | AccountView], Awaitable[Sequence[T]]],
+    headers: Sequence[str],
+    row: Callable[[T], Sequence[object]],
+) -> int:
+    """List what ``read`` returns for the scope (``--account``, else the organization)."""
+    async with connect(args, out) as conn:
+        found = await read(await _scope(conn.canvas, args))
+    out.listing(found, headers, row)
+    return _exit.OK
+
+
 async def accounts(args: argparse.Namespace, out: Out) -> int:
     """List the organization's accounts."""
-    async with connect(args, out) as conn:
-        found = await conn.canvas.accounts.list()
-    out.listing(
-        found,
+    return await _list(
+        args,
+        out,
+        lambda scope: scope.accounts.list(),
         ["id", "email", "name", "role", "created"],
         lambda a: [a.id, a.email, f"{a.first_name} {a.last_name}", a.role, _date(a.date_created)],
     )
-    return _exit.OK
 
 
 async def applications(args: argparse.Namespace, out: Out) -> int:
     """List the applications Canvas supports."""
-    async with connect(args, out) as conn:
-        found = await (await _scope(conn.canvas, args)).applications.list()
-    out.listing(
-        found,
+    return await _list(
+        args,
+        out,
+        lambda scope: scope.applications.list(),
         ["short name", "name", "credentials", "tags"],
         lambda a: [
             a.short_name,
@@ -122,29 +138,27 @@ async def applications(args: argparse.Namespace, out: Out) -> int:
             a.tag,
         ],
     )
-    return _exit.OK
 
 
 async def registered(args: argparse.Namespace, out: Out) -> int:
     """List an account's registered applications."""
-    async with connect(args, out) as conn:
-        found = await (await _scope(conn.canvas, args)).reg_applications.list()
-    out.listing(
-        found,
+    return await _list(
+        args,
+        out,
+        lambda scope: scope.reg_applications.list(),
         ["id", "app", "tag text", "authenticated", "modified"],
         lambda r: (
             [r.id, r.short_name, r.tag_text, _yes(r.is_authenticated), _date(r.date_modified)]
         ),
     )
-    return _exit.OK
 
 
 async def templates(args: argparse.Namespace, out: Out) -> int:
     """List workflow templates."""
-    async with connect(args, out) as conn:
-        found = await (await _scope(conn.canvas, args)).templates.list()
-    out.listing(
-        found,
+    return await _list(
+        args,
+        out,
+        lambda scope: scope.templates.list(),
         ["id", "name", "state", "version", "applications", "blocks"],
         lambda t: [
             t.id,
@@ -155,15 +169,14 @@ async def templates(args: argparse.Namespace, out: Out) -> int:
             " > ".join(b.block_name for b in t.chain),
         ],
     )
-    return _exit.OK
 
 
 async def workflows(args: argparse.Namespace, out: Out) -> int:
     """List an account's workflows."""
-    async with connect(args, out) as conn:
-        found = await (await _scope(conn.canvas, args)).workflows.list()
-    out.listing(
-        found,
+    return await _list(
+        args,
+        out,
+        lambda scope: scope.workflows.list(),
         ["id", "name", "status", "scheduled", "cron", "next run"],
         lambda w: [
             w.id,
@@ -174,7 +187,6 @@ async def workflows(args: argparse.Namespace, out: Out) -> int:
             _time(w.date_next_schedule) if w.is_scheduled else "",
         ],
     )
-    return _exit.OK
 
 
 async def doctor(args: argparse.Namespace, out: Out) -> int:
@@ -364,7 +376,7 @@ def _interrupted(out: Out, display: ProgressDisplay) -> None:
 
 @contextlib.contextmanager
 def _checked(args: argparse.Namespace) -> Iterator[None]:
-    """Report the file's problems against the catalog once each, where they are written."""
+    """Report the file's problems against the catalogue once each, where they are written."""
     try:
         yield
     except DesiredStateError as exc:

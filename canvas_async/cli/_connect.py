@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
 from typing import Final, Literal
 
 import aiohttp
@@ -35,6 +33,7 @@ from canvas_async._config import (
     ENV_VAR,
     SECRET_KEY_VAR,
     env_from_environ,
+    read_key_file,
     read_key_variable,
 )
 from canvas_async._errors import (
@@ -160,27 +159,16 @@ class Connection:
     auth: AuthChoice = AuthChoice("auto", "the default")
 
 
-def _read_key(path: str, what: str) -> str:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} file {path}: {exc.strerror}") from None
-    key = text.strip()
-    if not key:
-        raise UsageError(f"the {what} file {path} is empty")
-    return key
-
-
 def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
     path = getattr(args, file_attr, None)
-    if path:
-        return _read_key(path, what)
-    try:  # the variable, or the file VAR_FILE names, as Canvas() reads them
+    flag = "--" + file_attr.replace("_", "-")
+    try:  # the file the flag names, else the variable or the file VAR_FILE names
+        if path:
+            return read_key_file(path, what, flag, stdin=True)
         value = read_key_variable(var, what)
     except ValidationError as error:
         raise UsageError(str(error)) from None
     if value is None:
-        flag = "--" + file_attr.replace("_", "-")
         raise UsageError(
             f"no {what}: set {var} or pass {flag} "
             "(or use --emulator to try everything on the bundled emulator)"
@@ -224,7 +212,6 @@ async def connect(
     (:func:`refusal`).
     """
     choice = auth_choice(args)
-    pool = pool_size(args)
     _note_pool(args, out)
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
@@ -237,18 +224,10 @@ async def connect(
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            async with _leased(args, out, writes, emu.url, emu.consumer) as (session, timeout):
-                canvas = Canvas(
-                    consumer=emu.consumer,
-                    secret_key=emu.secret_key,
-                    env=emu.url,
-                    auth=choice.mode,
-                    session=session,
-                    timeout=timeout,
-                    max_concurrency=pool,
-                )
-                async with _opened(Connection(canvas, True, "the bundled emulator", choice)) as c:
-                    yield c
+            keys = (emu.consumer, emu.secret_key)
+            opened = _client(args, out, writes, choice, keys=keys, env=emu.url, base_url=emu.url)
+            async with opened as conn:
+                yield conn
         return
     consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
     secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
@@ -258,6 +237,24 @@ async def connect(
     except ValidationError as exc:
         given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
         raise UsageError(f"{given}: {exc}") from None
+    keys = (consumer, secret_key)
+    async with _client(args, out, writes, choice, keys=keys, env=env, base_url=base_url) as conn:
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    args: argparse.Namespace,
+    out: Out,
+    writes: Writes | None,
+    choice: AuthChoice,
+    *,
+    keys: tuple[str, str],
+    env: str,
+    base_url: str | yarl.URL,
+) -> AsyncIterator[Connection]:
+    """The client on ``env`` with ``keys``, under the lease a writing command holds."""
+    consumer, secret_key = keys
     async with _leased(args, out, writes, base_url, consumer) as (session, timeout):
         canvas = Canvas(
             consumer=consumer,
@@ -266,9 +263,11 @@ async def connect(
             auth=choice.mode,
             session=session,
             timeout=timeout,
-            max_concurrency=pool,
+            max_concurrency=pool_size(args),
         )
-        async with _opened(Connection(canvas, False, str(canvas.base_url), choice)) as conn:
+        emulated = bool(args.emulator)
+        where = "the bundled emulator" if emulated else str(canvas.base_url)
+        async with _opened(Connection(canvas, emulated, where, choice)) as conn:
             yield conn
 
 

@@ -21,7 +21,7 @@ from canvas_async.provision.load import DesiredStateError, from_data, load, load
 from canvas_async.provision.plan import (
     AccountPlan,
     Action,
-    Catalog,
+    Catalogue,
     Change,
     Drift,
     Duplicate,
@@ -52,7 +52,7 @@ __all__ = [
     "AccountSpec",
     "Action",
     "ApplicationSpec",
-    "Catalog",
+    "Catalogue",
     "Change",
     "ChangeResult",
     "DesiredState",

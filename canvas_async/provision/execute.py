@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from canvas_async import _deadline, bulk
+from canvas_async import _operations as op
 from canvas_async._errors import (
     APIError,
     CanvasError,
@@ -44,6 +45,7 @@ from canvas_async._errors import (
     OutcomeUnknownError,
     TransportError,
 )
+from canvas_async._resources import send
 from canvas_async.bulk._engine import BulkRun, collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
 from canvas_async.models import Account
@@ -51,7 +53,7 @@ from canvas_async.provision.load import DesiredStateError
 from canvas_async.provision.plan import (
     AccountPlan,
     Action,
-    Catalog,
+    Catalogue,
     Change,
     Duplicate,
     block_variables,
@@ -307,10 +309,10 @@ class _AccountIndex:
 
 @attrs.define
 class _Context:
-    """What every account of one run shares: the client, the catalog, the options."""
+    """What every account of one run shares: the client, the catalogue, the options."""
 
     canvas: Canvas
-    catalog: Catalog
+    catalogue: Catalogue
     accounts: _AccountIndex
     replace: bool
     prune: bool
@@ -332,20 +334,20 @@ class _Context:
     ) -> _Context:
         stop = stop or bulk.Stop()
 
-        async def read(_: int) -> tuple[Catalog, _AccountIndex]:
+        async def read(_: int) -> tuple[Catalogue, _AccountIndex]:
             # Three reads at once: one latency before the accounts start, not three.
             applications, templates, accounts = await _all(
                 canvas.applications.list(), canvas.templates.list(), canvas.accounts.list()
             )
-            catalog = Catalog.of(applications, templates)
-            problems = check(state, catalog)
+            catalogue = Catalogue.of(applications, templates)
+            problems = check(state, catalogue)
             if problems:
                 raise DesiredStateError(state.source, problems)
-            return catalog, _AccountIndex.of(accounts)
+            return catalogue, _AccountIndex.of(accounts)
 
         # What every account needs is read again after a transient failure too.
-        catalog, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalog, accounts, replace, prune, environ, requeue, stop)
+        catalogue, accounts = await bulk.requeue(read, requeue, stop=stop)
+        return cls(canvas, catalogue, accounts, replace, prune, environ, requeue, stop)
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
@@ -367,7 +369,7 @@ class _Context:
             raise AccountNotFoundError(spec.id)
         if account_id is None or fresh:
             return diff(
-                spec, self.catalog, account_id=account_id, replace=self.replace, prune=self.prune
+                spec, self.catalogue, account_id=account_id, replace=self.replace, prune=self.prune
             )
         view = self.canvas.for_account(account_id)
         if check:
@@ -382,7 +384,7 @@ class _Context:
                 workflows = await view.workflows.list()
         return diff(
             spec,
-            self.catalog,
+            self.catalogue,
             account_id=account_id,
             registrations=registrations,
             workflows=workflows,
@@ -584,10 +586,10 @@ class _Executor:
         elif change.action is Action.SCHEDULE:
             assert change.cron is not None
             target = change.workflow_id or self.created[change.target]
-            await self.view.workflows.set_scheduler(target, change.cron)
+            await send(self.view, op.WORKFLOW_SCHEDULER(target, op.check_cron(change.cron)))
         elif change.action is Action.UNSCHEDULE:
             assert change.workflow_id is not None
-            await self.view.workflows.set_scheduler(change.workflow_id, None)
+            await send(self.view, op.WORKFLOW_SCHEDULER(change.workflow_id, None))
         elif change.action in (Action.DELETE_WORKFLOW, Action.DELETE_DUPLICATE):
             assert change.workflow_id is not None
             await self._delete(change.workflow_id)
@@ -599,7 +601,7 @@ class _Executor:
         assert app is not None
         self.reg_ids[app.key] = await register_once(
             self.view,
-            self.ctx.catalog.applications[app.application],
+            self.ctx.catalogue.applications[app.application],
             tag_text=app.tag,
             credentials=resolve(app.credentials, self.ctx.environ),
         )
@@ -607,7 +609,7 @@ class _Executor:
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
         assert spec is not None
-        template = self.ctx.catalog.template(spec.template)
+        template = self.ctx.catalogue.template(spec.template)
         assert template is not None
         self.created[spec.name] = await create_workflow_once(
             self.view,

@@ -44,16 +44,16 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from canvas_async import bulk
+from canvas_async._cron.canonical import canonical_or_none
 from canvas_async._errors import CanvasError, ValidationError
 from canvas_async._text import _CONTROL, printable
-from canvas_async.bulk._ensure import held_cron
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
 from . import _toml
 from ._format import FORMAT_VERSION
 from .execute import _all
 from .load import _merge
-from .plan import Catalog, _age, split_description
+from .plan import Catalogue, _age, split_description
 from .shard import Shard, assign
 from .spec import AS_FOUND, AccountSpec
 
@@ -198,7 +198,7 @@ async def read(
         raise ExportError(failures, len(chosen))
     values = report.values()
     holdings = [Holding(a, tuple(values[a.id][0]), tuple(values[a.id][1])) for a in chosen]
-    return build(holdings, Catalog.of(applications, templates))
+    return build(holdings, Catalogue.of(applications, templates))
 
 
 def _chosen(listed: Sequence[Account], refs: list[str], shard: Shard | None) -> list[Account]:
@@ -236,18 +236,18 @@ def _canonical_id(ref: str) -> str:
 # -- building the document --------------------------------------------------------------
 
 
-def build(holdings: Sequence[Holding], catalog: Catalog) -> Export:
+def build(holdings: Sequence[Holding], catalogue: Catalogue) -> Export:
     """Return what ``holdings`` hold as a desired-state document (see the module's rules).
 
     Args:
         holdings: The accounts, in the order the file lists them.
-        catalog: The organization's applications and templates.
+        catalogue: The organization's applications and templates.
     """
-    reader = _Reader(catalog)
+    reader = _Reader(catalogue)
     apps = [reader.applications(h) for h in holdings]
     flows = [reader.workflows(h, keys) for h, (_, keys) in zip(holdings, apps, strict=True)]
-    app_defaults, app_own = _fold(_APPLICATION, [a for a, _ in apps], catalog)
-    flow_defaults, flow_own = _fold(_WORKFLOW, flows, catalog)
+    app_defaults, app_own = _fold(_APPLICATION, [a for a, _ in apps], catalogue)
+    flow_defaults, flow_own = _fold(_WORKFLOW, flows, catalogue)
     defaults = {
         name: table
         for name, table in (("applications", app_defaults), ("workflows", flow_defaults))
@@ -278,7 +278,7 @@ class _Reader:
     """Turns each account's models into full tables (every key written), noting what it
     cannot declare."""
 
-    catalog: Catalog
+    catalogue: Catalogue
     variables: set[str] = attrs.Factory(set)
     notes: list[str] = attrs.Factory(list)
 
@@ -289,7 +289,7 @@ class _Reader:
         self, holding: Holding
     ) -> tuple[dict[str, dict[str, Any]], dict[uuid.UUID, str]]:
         """Return the account's registrations by key, and each registration's key."""
-        by_app_id = {a.id: a for a in self.catalog.applications.values()}
+        by_app_id = {a.id: a for a in self.catalogue.applications.values()}
         grouped: dict[uuid.UUID, list[RegApplication]] = {}
         for reg in holding.registrations:
             grouped.setdefault(reg.application_id, []).append(reg)
@@ -351,16 +351,16 @@ class _Reader:
             if why:
                 self.note(holding, f"workflow {name!r} ({workflow.id}) {why}")
                 continue
-            template = self.catalog.template(str(workflow.workflow_template_id))
+            template = self.catalogue.template(str(workflow.workflow_template_id))
             assert template is not None  # left_out() checked
-            named = [t for t in self.catalog.templates if t.name == template.name]
+            named = [t for t in self.catalogue.templates if t.name == template.name]
             tables[name] = {
                 "template": template.name if len(named) == 1 else str(template.id),
                 "applications": {
                     shorts[reg_id]: keys[reg_id] for reg_id in workflow.reg_application_ids
                 },
                 "variables": AS_FOUND,
-                "schedule": held_cron(workflow.cron) if workflow.is_scheduled else False,
+                "schedule": canonical_or_none(workflow.cron) if workflow.is_scheduled else False,
                 "description": split_description(workflow.description)[0],
             }
         return tables
@@ -378,7 +378,7 @@ class _Reader:
         if workflow.name in tables:
             return "has the name of an older one, which the file declares: left out"
         template_id = workflow.workflow_template_id
-        template = None if template_id is None else self.catalog.template(str(template_id))
+        template = None if template_id is None else self.catalogue.template(str(template_id))
         if template is None:
             return "is not made from a template the organization offers: left out"
         bound = workflow.reg_application_ids
@@ -390,7 +390,7 @@ class _Reader:
                 f"to one of each application of its template ({', '.join(template.applications)})"
                 ": left out"
             )
-        if workflow.is_scheduled and held_cron(workflow.cron) is None:
+        if workflow.is_scheduled and canonical_or_none(workflow.cron) is None:
             return f"is scheduled on a cron that cannot be read ({workflow.cron!r}): left out"
         return None
 
@@ -403,7 +403,7 @@ class _Kind:
     """How one kind of table (applications, workflows) is written and read back."""
 
     implied: Callable[[str, str, str | None], object]
-    expand: Callable[[str, Mapping[str, Any], Catalog], dict[str, Any] | None]
+    expand: Callable[[str, Mapping[str, Any], Catalogue], dict[str, Any] | None]
 
 
 def _application_implied(key: str, field: str, sub: str | None) -> object:
@@ -411,7 +411,7 @@ def _application_implied(key: str, field: str, sub: str | None) -> object:
 
 
 def _application_expand(
-    key: str, table: Mapping[str, Any], catalog: Catalog
+    key: str, table: Mapping[str, Any], catalogue: Catalogue
 ) -> dict[str, Any] | None:
     return {
         "application": table.get("application", key),
@@ -429,9 +429,11 @@ def _workflow_implied(key: str, field: str, sub: str | None) -> object:
     return _WORKFLOW_IMPLIED.get(field, _MISSING)
 
 
-def _workflow_expand(key: str, table: Mapping[str, Any], catalog: Catalog) -> dict[str, Any] | None:
+def _workflow_expand(
+    key: str, table: Mapping[str, Any], catalogue: Catalogue
+) -> dict[str, Any] | None:
     """The workflow ``table`` declares, every key written; None if it cannot be read so."""
-    template = catalog.template(str(table.get("template")))
+    template = catalogue.template(str(table.get("template")))
     bindings = table.get("applications", {})
     if template is None or set(bindings) - set(template.applications):
         return None
@@ -449,7 +451,7 @@ _WORKFLOW: Final = _Kind(_workflow_implied, _workflow_expand)
 
 
 def _fold(
-    kind: _Kind, tables: Sequence[Mapping[str, dict[str, Any]]], catalog: Catalog
+    kind: _Kind, tables: Sequence[Mapping[str, dict[str, Any]]], catalogue: Catalogue
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Return the defaults of one kind, and what each account writes beside them."""
     names = list(dict.fromkeys(name for own in tables for name in own))
@@ -460,8 +462,8 @@ def _fold(
             continue
         default = _minimal(kind, name, _most_common(held))
         if all(
-            kind.expand(name, _merge(default, _override(kind, name, default, full)), catalog)
-            == kind.expand(name, full, catalog)
+            kind.expand(name, _merge(default, _override(kind, name, default, full)), catalogue)
+            == kind.expand(name, full, catalogue)
             for full in held
         ):
             defaults[name] = default

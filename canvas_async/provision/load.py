@@ -56,6 +56,8 @@ from pathlib import Path, PurePath
 from typing import Any, Final, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
+from canvas_async._cron.canonical import canonical
+from canvas_async._cron.fields import CronError
 from canvas_async._errors import ValidationError
 
 from . import _format
@@ -319,7 +321,6 @@ class _Checker:
         self._defaults: set[int] = set()  # ids of the defaults' tables (kept alive by them)
         self._shared: dict[tuple[Hashable, int], Any] = {}
         self._refs: dict[str, EnvRef | None] = {}
-        self._crons: dict[str, str | Exception] = {}
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -665,24 +666,17 @@ class _Checker:
         if not isinstance(raw, str):
             self.problem(path, f"must be a Quartz cron expression or false, not {_kind(raw)}")
             return None
-        if raw not in self._crons:  # the same text on many accounts is parsed once
-            from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - only when needed
-
-            try:
-                self._crons[raw] = str(Cron.parse(raw))
-            except CronError as exc:
-                self._crons[raw] = ValueError(_cron_problem(raw, exc))
-        canonical = self._crons[raw]
-        if isinstance(canonical, Exception):
-            self.problem(path, str(canonical))
+        try:
+            return canonical(raw)  # the same text on many accounts is parsed once
+        except CronError as exc:
+            self.problem(path, _cron_problem(raw, exc))
             return None
-        return canonical
 
 
 def _cron_problem(raw: str, exc: Exception) -> str:
     """Say what is wrong with a schedule's cron; a Unix cron is given back in Quartz."""
     if len(raw.split()) == 5:
-        from canvas_async.schedule import Cron, CronError  # noqa: PLC0415 - only when needed
+        from canvas_async.schedule import Cron  # noqa: PLC0415 - only when needed
 
         with contextlib.suppress(CronError):
             return (

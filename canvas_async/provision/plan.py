@@ -1,7 +1,7 @@
 """The difference between desired and current state, computed over plain data.
 
 :func:`check` holds a :class:`DesiredState` against the organization's
-:class:`Catalog` (applications and templates) and lists every problem before
+:class:`Catalogue` (applications and templates) and lists every problem before
 anything is sent. :func:`diff` compares one account's spec with what the
 account holds now and returns the :class:`Change` list that brings it there.
 Neither does I/O: the models they read are built by the client or by a test.
@@ -18,7 +18,7 @@ are whatever it has) is held to what the API returns only: its template,
 bound applications, description and schedule; its variables are never
 checked, so one not created here is not drift for that, and it is never
 recreated, ``replace`` or not (recreating it would lose variables nobody
-declared): what differs is drift for a person to settle. Once the file
+declared): what differs is drift for a person to resolve. Once the file
 declares its variables, it is handled as any other workflow.
 
 Two writers that meet (the API offers no conditional write) can leave an
@@ -40,7 +40,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from canvas_async._operations import UNRESOLVED, credential_problems
+from canvas_async._errors import ValidationError
+from canvas_async._operations import UNRESOLVED, credential_problems, find_block
 from canvas_async._resources._templates import matching_templates
 from canvas_async.bulk._ensure import matching_registrations, scheduled_as
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
@@ -52,7 +53,7 @@ __all__ = [
     "MARKER_PATTERN",
     "AccountPlan",
     "Action",
-    "Catalog",
+    "Catalogue",
     "Change",
     "Drift",
     "Duplicate",
@@ -202,7 +203,7 @@ class AccountPlan:
 
 
 @attrs.frozen
-class Catalog:
+class Catalogue:
     """What the organization offers: applications by short name, and templates."""
 
     applications: Mapping[str, Application]
@@ -211,8 +212,8 @@ class Catalog:
     @classmethod
     def of(
         cls, applications: Iterable[Application], templates: Iterable[WorkflowTemplate]
-    ) -> Catalog:
-        """Build a catalog from the lists the API returns."""
+    ) -> Catalogue:
+        """Build a catalogue from the lists the API returns."""
         return cls({a.short_name: a for a in applications}, tuple(templates))
 
     def template(self, ref: str) -> WorkflowTemplate | None:
@@ -221,11 +222,11 @@ class Catalog:
         return found[0] if len(found) == 1 else None
 
 
-# -- checking a file against the catalog --------------------------------------------
+# -- checking a file against the catalogue --------------------------------------------
 
 
-def check(state: DesiredState, catalog: Catalog) -> list[str]:
-    """Return every problem of ``state`` against ``catalog``, each with its path.
+def check(state: DesiredState, catalogue: Catalogue) -> list[str]:
+    """Return every problem of ``state`` against ``catalogue``, each with its path.
 
     Checked: applications exist; credentials name the application's fields,
     give every required one, and plain ``select`` values are allowed options;
@@ -237,18 +238,18 @@ def check(state: DesiredState, catalog: Catalog) -> list[str]:
     for account in state.accounts:
         path = f"accounts[{account.index}]"
         for app in account.applications:
-            problems.extend(_check_application(app, catalog, f"{path}.applications.{app.key}"))
+            problems.extend(_check_application(app, catalogue, f"{path}.applications.{app.key}"))
         for workflow in account.workflows:
             wf_path = f"{path}.workflows.{json.dumps(workflow.name, ensure_ascii=False)}"
-            problems.extend(_check_workflow(workflow, account, catalog, wf_path))
+            problems.extend(_check_workflow(workflow, account, catalogue, wf_path))
     return problems
 
 
-def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> list[str]:
-    known = catalog.applications.get(app.application)
+def _check_application(app: ApplicationSpec, catalogue: Catalogue, path: str) -> list[str]:
+    known = catalogue.applications.get(app.application)
     if known is None:
-        names = ", ".join(sorted(catalog.applications)) or "none"
-        hint = did_you_mean(app.application, catalog.applications)
+        names = ", ".join(sorted(catalogue.applications)) or "none"
+        hint = did_you_mean(app.application, catalogue.applications)
         return [f"{path}: unknown application {app.application!r}{hint} (known: {names})"]
     # The client's own rule (it runs again before the registration is sent),
     # on what the file says: a ${NAME} is not read by plan, only by apply.
@@ -260,11 +261,11 @@ def _check_application(app: ApplicationSpec, catalog: Catalog, path: str) -> lis
 
 
 def _check_workflow(
-    workflow: WorkflowSpec, account: AccountSpec, catalog: Catalog, path: str
+    workflow: WorkflowSpec, account: AccountSpec, catalogue: Catalogue, path: str
 ) -> list[str]:
-    candidates = matching_templates(catalog.templates, workflow.template)
+    candidates = matching_templates(catalogue.templates, workflow.template)
     if not candidates:
-        hint = did_you_mean(workflow.template, (t.name for t in catalog.templates))
+        hint = did_you_mean(workflow.template, (t.name for t in catalogue.templates))
         return [f"{path}.template: unknown template {workflow.template!r}{hint}"]
     if len(candidates) > 1:
         return [
@@ -293,16 +294,12 @@ def _check_workflow(
                 f"{app.application}, not {short}"
             )
     for block_ref, values in (workflow.variables or {}).items():
-        blocks = _blocks(template, block_ref)
-        if len(blocks) != 1:
-            what = "no block" if not blocks else f"{len(blocks)} blocks"
-            names = ", ".join(repr(b.block_name) for b in template.chain)
-            problems.append(
-                f"{path}.variables.{json.dumps(block_ref)}: template {template.name!r} has "
-                f"{what} named so (blocks: {names}); name blocks by name or uniqueBlockId"
-            )
+        try:
+            block = find_block(template, block_ref)
+        except ValidationError as error:
+            where = f"{path}.variables.{json.dumps(block_ref)}"
+            problems.append(f"{where} (template {template.name!r}): {error}")
             continue
-        block = blocks[0]
         unknown = sorted(set(values) - set(block.variables))
         if unknown:
             has = ", ".join(block.variables) or "none"
@@ -311,10 +308,6 @@ def _check_workflow(
                 f"variable {', '.join(unknown)} (it has: {has})"
             )
     return problems
-
-
-def _blocks(template: WorkflowTemplate, ref: str) -> list[Any]:
-    return [b for b in template.chain if b.block_name == ref or str(b.unique_block_id) == ref]
 
 
 # -- what a managed workflow looks like ----------------------------------------------
@@ -327,7 +320,7 @@ def block_variables(
     values filled in (references left unresolved)."""
     out: dict[str, dict[str, Any]] = {}
     for ref, values in (workflow.variables or {}).items():
-        block = _blocks(template, ref)[0]
+        block = find_block(template, ref)
         out[str(block.unique_block_id)] = {**dict(block.variables), **dict(values)}
     return out
 
@@ -340,7 +333,7 @@ def fingerprint(workflow: WorkflowSpec, template: WorkflowTemplate) -> str:
     taken as found is created with the template's variables: none declared.
     """
     declared = {
-        str(_blocks(template, ref)[0].unique_block_id): values
+        str(find_block(template, ref).unique_block_id): values
         for ref, values in (workflow.variables or {}).items()
     }
     canonical = json.dumps(declared, sort_keys=True, default=_ref_text, ensure_ascii=False)
@@ -373,7 +366,7 @@ def split_description(description: str | None) -> tuple[str, str | None]:
 
 def diff(
     spec: AccountSpec,
-    catalog: Catalog,
+    catalogue: Catalogue,
     *,
     account_id: uuid.UUID | None,
     registrations: Sequence[RegApplication] = (),
@@ -383,7 +376,7 @@ def diff(
 ) -> AccountPlan:
     """Return what ``spec`` needs, given what the account holds now.
 
-    ``spec`` must have passed :func:`check` against ``catalog``.
+    ``spec`` must have passed :func:`check` against ``catalogue``.
 
     A declared workflow is found by its name, a declared application by its
     application and tag (``matching_registrations``). When more than one
@@ -401,7 +394,7 @@ def diff(
 
     Args:
         spec: The account's desired state.
-        catalog: The organization's applications and templates.
+        catalogue: The organization's applications and templates.
         account_id: The account's id; None when it does not exist yet (then
             it holds nothing, and its creation comes first).
         registrations: The account's registered applications.
@@ -409,7 +402,7 @@ def diff(
         replace: Recreate workflows that drifted in what cannot be updated.
         prune: Delete workflows created here that the file no longer declares.
     """
-    planner = _Planner(catalog, sorted(workflows, key=_age), replace=replace, prune=prune)
+    planner = _Planner(catalogue, sorted(workflows, key=_age), replace=replace, prune=prune)
     if account_id is None:
         planner.changes.append(Change(Action.CREATE_ACCOUNT, spec.label, "not found"))
     reg_ids = {app.key: planner.registration(app, registrations) for app in spec.applications}
@@ -431,7 +424,7 @@ def diff(
 class _Planner:
     """Collects one account's changes, drift and notes while :func:`diff` walks it."""
 
-    catalog: Catalog
+    catalogue: Catalogue
     workflows: list[Workflow]
     replace: bool
     prune: bool
@@ -446,7 +439,7 @@ class _Planner:
     ) -> uuid.UUID | None:
         """Return the id of ``app``'s registration, planning it when there is none."""
         found = matching_registrations(
-            registrations, self.catalog.applications[app.application], app.tag
+            registrations, self.catalogue.applications[app.application], app.tag
         )
         if not found:
             detail = f"{app.application} tag {app.tag!r}"
@@ -471,7 +464,7 @@ class _Planner:
 
     def workflow(self, spec: WorkflowSpec, reg_ids: Mapping[str, uuid.UUID | None]) -> None:
         """Plan one declared workflow."""
-        template = self.catalog.template(spec.template)
+        template = self.catalogue.template(spec.template)
         assert template is not None, "diff() needs a spec that passed check()"
         marker = fingerprint(spec, template)
         wanted = {reg_ids[spec.applications.get(short, short)] for short in template.applications}

@@ -185,7 +185,7 @@ async def test_a_template_is_named_by_one_rule_for_the_client_and_a_file(
 ) -> None:
     view = canvas.for_account(emu.state.managed_ids[0])
     templates = await view.templates.list()
-    catalog = provision.Catalog.of([], templates)
+    catalog = provision.Catalogue.of([], templates)
     wanted = next(t for t in templates if t.name == TEMPLATE)
 
     for ref in (TEMPLATE, f"  {TEMPLATE} ", str(wanted.id)):

@@ -18,6 +18,8 @@ from canvas_async import (
     ValidationError,
     bulk,
 )
+from canvas_async._operations import CREATE_REG_APPLICATION
+from canvas_async._resources import send_create
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorStatus, Latency
 from tests.shards.shard_support import until
 from tests.support import TEST_TIMEOUT
@@ -40,9 +42,8 @@ class _Register:
 
     async def send(self) -> uuid.UUID:
         app = await self.view.applications.get("QUIN")
-        return await self.view.reg_applications.create_id(
-            app, tag_text="Q", credentials=QUIN_CREDENTIALS
-        )
+        call = CREATE_REG_APPLICATION(app, "Q", QUIN_CREDENTIALS)
+        return await send_create(self.view, call, "the Quinyx registration")
 
     async def find(self) -> uuid.UUID | None:
         found = [r.id for r in await self.view.reg_applications.list() if r.tag_text == "Q"]

@@ -141,7 +141,7 @@ workflows.X = { template = "t", schedule = "*/5 * * * *" }
     )
 
 
-async def test_unknown_names_against_the_catalog_get_a_suggestion_once(
+async def test_unknown_names_against_the_catalogue_get_a_suggestion_once(
     tmp_path: Path, emu: CanvasEmulator
 ) -> None:
     ids = "".join(f'\n[[accounts]]\nid = "{a}"\n' for a in emu.state.managed_ids[-4:])

@@ -91,12 +91,17 @@ class TestFromEnvironment:
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
         from canvas_async.cli._connect import _key
+        from canvas_async.cli._run import UsageError
 
         (tmp_path / "key").write_text("from-file\n", encoding="utf-8")
         monkeypatch.setenv("CANVAS_SECRET_KEY_FILE", str(tmp_path / "key"))
 
         args = SimpleNamespace(secret_key_file=None)
         assert _key(args, "secret_key_file", "CANVAS_SECRET_KEY", "secret key") == "from-file"  # type: ignore[arg-type]
+
+        missing = SimpleNamespace(secret_key_file=str(tmp_path / "nope"))
+        with pytest.raises(UsageError, match=r"secret key file .*nope \(--secret-key-file\)"):
+            _key(missing, "secret_key_file", "CANVAS_SECRET_KEY", "secret key")  # type: ignore[arg-type]
 
 
 class TestNetworkOptions:

@@ -477,7 +477,7 @@ async def test_missing_environment_is_refused_before_anything_is_sent(
     assert emu.log == []
 
 
-async def test_a_file_that_does_not_fit_the_catalog_writes_nothing(
+async def test_a_file_that_does_not_fit_the_catalogue_writes_nothing(
     emu: CanvasEmulator, canvas: Canvas
 ) -> None:
     document = _document(emu.state.managed_ids[:2])

@@ -21,7 +21,7 @@ from canvas_async.provision.load import from_data
 from canvas_async.provision.plan import check, diff
 from canvas_async.testing import CanvasEmulator, ErrorStatus
 from tests.provision import provision_factories as f
-from tests.provision.test_plan import CATALOG, FTP, QUIN, TEMPLATE
+from tests.provision.test_plan import CATALOGUE, FTP, QUIN, TEMPLATE
 
 
 def _account(n: int) -> Account:
@@ -55,13 +55,13 @@ def _holding(n: int, *, cron: str | None = "0 0/5 * ? * * *", tag: str = "Quinyx
 
 
 def _converged(export: Export, holdings: list[Holding]) -> None:
-    """The document loads, fits the catalog, and plans nothing for any account."""
+    """The document loads, fits the catalogue, and plans nothing for any account."""
     state = from_data(json.loads(export.json()))
-    assert check(state, CATALOG) == []
+    assert check(state, CATALOGUE) == []
     for spec, holding in zip(state.accounts, holdings, strict=True):
         plan = diff(
             spec,
-            CATALOG,
+            CATALOGUE,
             account_id=holding.account.id,
             registrations=holding.registrations,
             workflows=holding.workflows,
@@ -72,7 +72,7 @@ def _converged(export: Export, holdings: list[Holding]) -> None:
 def test_what_most_accounts_share_goes_to_defaults_and_each_writes_what_differs() -> None:
     holdings = [_holding(0), _holding(1), _holding(2, cron=None, tag="Old"), Holding(_account(3))]
 
-    export = build(holdings, CATALOG)
+    export = build(holdings, CATALOGUE)
 
     document = export.document
     assert document["defaults"] == {
@@ -110,8 +110,8 @@ def test_what_most_accounts_share_goes_to_defaults_and_each_writes_what_differs(
 
 
 def test_one_account_or_accounts_that_do_not_agree_have_no_defaults() -> None:
-    alone = build([_holding(0)], CATALOG)
-    apart = build([_holding(0), Holding(_account(1)), Holding(_account(2))], CATALOG)
+    alone = build([_holding(0)], CATALOGUE)
+    apart = build([_holding(0), Holding(_account(1)), Holding(_account(2))], CATALOGUE)
 
     assert "defaults" not in alone.document
     assert "defaults" not in apart.document
@@ -130,7 +130,7 @@ def test_a_second_registration_of_an_application_is_keyed_by_its_tag_and_bound_b
         holding, registrations=(*holding.registrations, older), workflows=(workflow,)
     )
 
-    export = build([holding], CATALOG)
+    export = build([holding], CATALOGUE)
 
     [account] = export.document["accounts"]
     assert set(account["applications"]) == {"QUIN (Quinyx)", "QUIN (Quinyx 2019)", "FTP"}
@@ -152,7 +152,7 @@ def test_what_a_file_cannot_declare_is_left_out_and_said() -> None:
         holding, workflows=flows, registrations=(*holding.registrations, untagged)
     )
 
-    export = build([holding], CATALOG)
+    export = build([holding], CATALOGUE)
 
     assert list(export.document["accounts"][0]["workflows"]) == ["Export"]
     notes = "\n".join(export.notes)
@@ -185,7 +185,7 @@ def test_what_a_file_cannot_bind_or_schedule_is_left_out_too() -> None:
         holding, workflows=flows, registrations=(*holding.registrations, other_app)
     )
 
-    export = build([holding], CATALOG)
+    export = build([holding], CATALOGUE)
 
     assert list(export.document["accounts"][0]["workflows"]) == ["Export"]
     assert list(export.document["accounts"][0]["applications"]) == ["QUIN", "FTP"]
@@ -208,7 +208,7 @@ def test_json_escapes_what_would_drive_a_terminal_and_reads_back_the_same() -> N
     name = "Export \u202e\x9b\x7f\t"
     holding = attrs.evolve(holding, workflows=(attrs.evolve(holding.workflows[0], name=name),))
 
-    export = build([holding], CATALOG)
+    export = build([holding], CATALOGUE)
 
     for text in (export.json(), export.toml()):
         assert not any(c in text for c in "\u202e\x9b\x7f\t")

@@ -21,8 +21,9 @@ from canvas_async.models import (
 from canvas_async.provision.load import loads
 from canvas_async.provision.plan import (
     Action,
-    Catalog,
+    Catalogue,
     Duplicate,
+    block_variables,
     check,
     diff,
     fingerprint,
@@ -65,7 +66,7 @@ TEMPLATE = f.template(
         ),
     ),
 )
-CATALOG = Catalog.of([QUIN, FTP], [TEMPLATE])
+CATALOGUE = Catalogue.of([QUIN, FTP], [TEMPLATE])
 
 FILE = f"""
 [defaults.applications.QUIN]
@@ -86,7 +87,7 @@ id = "{ACCOUNT}"
 
 def _spec(text: str = FILE) -> AccountSpec:
     state = loads(text)
-    assert check(state, CATALOG) == []
+    assert check(state, CATALOGUE) == []
     return state.accounts[0]
 
 
@@ -110,7 +111,7 @@ def _in_sync(spec: AccountSpec) -> tuple[list[RegApplication], Workflow]:
 
 
 def test_an_empty_account_needs_everything_in_order() -> None:
-    plan = diff(_spec(), CATALOG, account_id=ACCOUNT)
+    plan = diff(_spec(), CATALOGUE, account_id=ACCOUNT)
 
     assert [(c.action, c.target) for c in plan.changes] == [
         (Action.REGISTER, "QUIN"),
@@ -123,7 +124,7 @@ def test_an_empty_account_needs_everything_in_order() -> None:
 
 
 def test_a_missing_account_is_created_first() -> None:
-    plan = diff(_spec(), CATALOG, account_id=None)
+    plan = diff(_spec(), CATALOGUE, account_id=None)
 
     assert plan.changes[0].action is Action.CREATE_ACCOUNT
 
@@ -132,7 +133,7 @@ def test_an_account_in_sync_needs_nothing() -> None:
     spec = _spec()
     regs, workflow = _in_sync(spec)
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     assert plan.changes == ()
     assert plan.drift == ()
@@ -144,11 +145,13 @@ def test_a_different_schedule_is_set_and_a_dropped_one_unset() -> None:
     regs, workflow = _in_sync(spec)
     hourly = attrs.evolve(workflow, cron="0 0 * ? * *")
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[hourly])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[hourly])
     assert [(c.action, c.workflow_id) for c in plan.changes] == [(Action.SCHEDULE, workflow.id)]
 
     unscheduled = _spec(FILE.replace('schedule = "0 0/5 * ? * * *"', "schedule = false"))
-    plan = diff(unscheduled, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(
+        unscheduled, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow]
+    )
     assert [c.action for c in plan.changes] == [Action.UNSCHEDULE]
 
 
@@ -157,7 +160,7 @@ def test_changed_variables_are_drift_left_alone_without_replace() -> None:
     regs, workflow = _in_sync(spec)
     changed = _spec(FILE.replace('apiKeys = ["${K}"]', 'apiKeys = ["${K}", "${K2}"]'))
 
-    plan = diff(changed, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(changed, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     assert plan.changes == ()
     [drift] = plan.drift
@@ -166,7 +169,12 @@ def test_changed_variables_are_drift_left_alone_without_replace() -> None:
     assert not plan.converged
 
     replaced = diff(
-        changed, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow], replace=True
+        changed,
+        CATALOGUE,
+        account_id=ACCOUNT,
+        registrations=regs,
+        workflows=[workflow],
+        replace=True,
     )
     assert [(c.action, c.workflow_id) for c in replaced.changes] == [
         (Action.REPLACE_WORKFLOW, workflow.id),
@@ -195,7 +203,7 @@ def test_an_adopted_workflow_made_by_hand_is_in_sync() -> None:
     spec = _adopted(FILE.replace("[[accounts]]", 'description = "made in the UI"\n[[accounts]]'))
     regs, workflow = _by_hand(spec)
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     assert spec.workflows[0].adopted
     assert plan.converged
@@ -206,7 +214,7 @@ def test_an_adopted_workflow_is_checked_in_all_the_api_returns() -> None:
     spec = _adopted()  # declares no description: "made in the UI" differs
     regs, workflow = _by_hand(spec, workflow_template_id=uuid.uuid4(), reg_application_ids=())
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     [drift] = plan.drift
     assert drift.reasons == (
@@ -224,7 +232,7 @@ def test_an_adopted_workflow_is_never_recreated_but_its_schedule_is_set(replace:
 
     plan = diff(
         spec,
-        CATALOG,
+        CATALOGUE,
         account_id=ACCOUNT,
         registrations=regs,
         workflows=[workflow],
@@ -240,7 +248,7 @@ def test_an_adopted_workflow_created_here_is_not_checked_for_variables() -> None
     declared = _spec()
     regs, workflow = _in_sync(declared)  # created with the file's variables, fingerprinted
 
-    plan = diff(_adopted(), CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(_adopted(), CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     assert plan.converged
 
@@ -249,12 +257,12 @@ def test_declaring_the_variables_of_an_adopted_workflow_makes_it_drift_that_repl
     regs, workflow = _by_hand(_adopted())
     declared = _spec()
 
-    plan = diff(declared, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(declared, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
     assert plan.drift[0].reasons[0].startswith("not created by canvas-async")
 
     replaced = diff(
         declared,
-        CATALOG,
+        CATALOGUE,
         account_id=ACCOUNT,
         registrations=regs,
         workflows=[workflow],
@@ -267,7 +275,7 @@ def test_a_missing_adopted_workflow_is_created_with_the_templates_variables() ->
     spec = _adopted()
     regs, _ = _in_sync(spec)
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs)
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs)
 
     create = plan.changes[0]
     assert (create.action, create.detail) == (
@@ -284,7 +292,7 @@ def test_a_new_tag_registers_anew_and_drifts_the_bound_workflow() -> None:
     regs, workflow = _in_sync(spec)
     retagged = _spec(FILE.replace('tag = "FTP 2022"', 'tag = "FTP 2023"'))
 
-    plan = diff(retagged, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
+    plan = diff(retagged, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[workflow])
 
     assert [(c.action, c.target) for c in plan.changes] == [(Action.REGISTER, "FTP")]
     assert plan.drift[0].reasons == ("bound applications differ (a registration is new)",)
@@ -295,7 +303,7 @@ def test_a_workflow_not_created_here_cannot_be_checked() -> None:
     regs, workflow = _in_sync(spec)
     by_hand = attrs.evolve(workflow, description="made in the UI")
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[by_hand])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[by_hand])
 
     assert plan.drift[0].reasons == (
         "not created by canvas-async: its variables cannot be checked "
@@ -308,7 +316,7 @@ def test_template_and_bindings_drift_are_named() -> None:
     regs, workflow = _in_sync(spec)
     other = attrs.evolve(workflow, workflow_template_id=uuid.uuid4(), reg_application_ids=())
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[other])
+    plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[other])
 
     assert plan.drift[0].reasons == ("template differs", "bound applications differ")
 
@@ -320,13 +328,13 @@ def test_prune_deletes_only_managed_workflows_no_longer_declared() -> None:
     theirs = f.workflow("Hand made", ACCOUNT, description="x")
     current = [workflow, ours, theirs]
 
-    kept = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=current)
+    kept = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=current)
     assert kept.changes == ()
     assert kept.notes == ("workflow 'Old' is no longer declared; --prune deletes it",)
     assert kept.converged  # pruning is only ever asked for
 
     pruned = diff(
-        spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=current, prune=True
+        spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=current, prune=True
     )
     assert [(c.action, c.workflow_id) for c in pruned.changes] == [
         (Action.DELETE_WORKFLOW, ours.id)
@@ -338,7 +346,9 @@ def test_the_matching_one_of_duplicates_is_kept_and_the_other_deleted_without_pr
     regs, workflow = _in_sync(spec)
     stale = attrs.evolve(workflow, id=uuid.uuid4(), workflow_template_id=None)
 
-    plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=[stale, workflow])
+    plan = diff(
+        spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=[stale, workflow]
+    )
 
     assert plan.drift == ()
     assert [(c.action, c.workflow_id, c.detail) for c in plan.changes] == [
@@ -367,7 +377,7 @@ def test_of_equal_duplicates_the_one_scheduled_as_declared_is_kept_then_the_olde
     newest_on = _created(workflow, 3)
 
     def kept(*workflows: Workflow) -> uuid.UUID:
-        plan = diff(spec, CATALOG, account_id=ACCOUNT, registrations=regs, workflows=workflows)
+        plan = diff(spec, CATALOGUE, account_id=ACCOUNT, registrations=regs, workflows=workflows)
         [duplicate] = plan.duplicates
         deleted = {c.workflow_id for c in plan.changes if c.action is Action.DELETE_DUPLICATE}
         assert deleted == set(duplicate.extra) == {w.id for w in workflows} - {duplicate.kept}
@@ -387,7 +397,7 @@ def test_a_workflow_not_created_here_is_never_a_duplicate_to_delete() -> None:
     for prune in (False, True):
         plan = diff(
             spec,
-            CATALOG,
+            CATALOGUE,
             account_id=ACCOUNT,
             registrations=regs,
             workflows=[by_hand, workflow],
@@ -408,7 +418,7 @@ def test_duplicate_registrations_keep_the_bound_one_and_cannot_be_removed() -> N
 
     plan = diff(
         spec,
-        CATALOG,
+        CATALOGUE,
         account_id=ACCOUNT,
         registrations=[*regs, second_quinyx],
         workflows=[bound],
@@ -434,9 +444,18 @@ def test_duplicate_registrations_keep_the_bound_one_and_cannot_be_removed() -> N
     )
 
     unbound = diff(
-        spec, CATALOG, account_id=ACCOUNT, registrations=[*regs, second_quinyx], workflows=[]
+        spec, CATALOGUE, account_id=ACCOUNT, registrations=[*regs, second_quinyx], workflows=[]
     )
     assert unbound.duplicates[0].kept == regs[0].id  # bound by none: the first listed
+
+
+def test_a_block_is_named_as_the_client_names_it() -> None:
+    """By name, or by its uniqueBlockId in any form uuid reads: one rule with variables=."""
+    braced = "{" + str(GET_EMPLOYEES).upper() + "}"
+    spec = _spec(FILE.replace("API - Get Employees", braced))  # checked: no problem
+
+    assert list(block_variables(spec.workflows[0], TEMPLATE)) == [str(GET_EMPLOYEES)]
+    assert fingerprint(spec.workflows[0], TEMPLATE) == fingerprint(_spec().workflows[0], TEMPLATE)
 
 
 def test_descriptions_carry_the_fingerprint() -> None:
@@ -469,11 +488,11 @@ def test_fingerprints_follow_references_not_their_values() -> None:
         (('plain = "test"', 'plain = "prod"'), "must be one of live, test"),
         (("Quinyx Employee Export", "Unknown"), "unknown template"),
         (("apiKeys", "apiKey"), "has no variable apiKey"),
-        (("API - Get Employees", "API"), "has no block named so"),
+        (("API - Get Employees", "API"), "no block 'API' in the template"),
     ],
 )
-def test_check_names_what_the_catalog_refuses(edit: tuple[str, str], expected: str) -> None:
-    problems = check(loads(FILE.replace(*edit)), CATALOG)
+def test_check_names_what_the_catalogue_refuses(edit: tuple[str, str], expected: str) -> None:
+    problems = check(loads(FILE.replace(*edit)), CATALOGUE)
 
     assert any(expected in p for p in problems), problems
 
@@ -482,11 +501,11 @@ def test_check_wants_every_template_application_bound() -> None:
     text = FILE.replace("[defaults.applications.FTP]", "[defaults.applications.FILES]")
     text = text.replace('tag = "FTP 2022"', 'application = "FTP"\ntag = "FTP 2022"')
 
-    [problem] = check(loads(text), CATALOG)
+    [problem] = check(loads(text), CATALOGUE)
     assert "needs application FTP" in problem
 
     bound = text + 'workflows.Export.applications.FTP = "FILES"\n'
-    assert check(loads(bound), CATALOG) == []
+    assert check(loads(bound), CATALOGUE) == []
 
 
 def test_plan_refuses_what_the_client_would_refuse_hidden_required_fields_too() -> None:
@@ -497,7 +516,7 @@ def test_plan_refuses_what_the_client_would_refuse_hidden_required_fields_too() 
         FTP.id,
         (*FTP.credential_fields, CredentialField("tenant", "Tenant", hidden=True)),
     )
-    problems = check(loads(FILE), Catalog.of([QUIN, hidden], [TEMPLATE]))
+    problems = check(loads(FILE), Catalogue.of([QUIN, hidden], [TEMPLATE]))
 
     assert any("tenant (Tenant) is required" in p for p in problems), problems
     with pytest.raises(ValidationError, match=r"tenant \(Tenant\) is required"):

@@ -8,6 +8,7 @@ import attrs
 import pytest
 
 from canvas_async import ValidationError
+from canvas_async._cron import canonical as _cron_canonical
 from canvas_async.schedule import Cron, CronError
 
 
@@ -73,6 +74,15 @@ def test_canonical_form(text: str, canonical: str) -> None:
 
     assert str(cron) == canonical
     assert Cron.parse(canonical) == cron
+    assert _cron_canonical.canonical(text) == canonical  # what is sent and compared
+
+
+def test_a_held_cron_that_cannot_be_read_has_no_canonical_form() -> None:
+    assert _cron_canonical.canonical_or_none(None) is None
+    assert _cron_canonical.canonical_or_none("*/5 * * * *") is None  # Unix, not Quartz
+    assert _cron_canonical.canonical_or_none("0 */5 * * * ?") == "0 0/5 * ? * * *"
+    with pytest.raises(CronError, match="never"):
+        _cron_canonical.canonical("0 0 0 30 2 ?")
 
 
 @pytest.mark.parametrize(
