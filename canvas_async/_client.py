@@ -11,14 +11,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
+from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 import aiohttp
 import attrs
 import yarl
 
 from . import _config, _operations, _routes, _validate, models
-from ._auth import AuthStrategy, KeyAuth
+from ._auth import AuthFlows, AuthMode, AuthStrategy, KeyAuth, Mode, StrategyFlows, auth_mode
 from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
@@ -39,15 +39,10 @@ from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "AccountView",
-    "AuthMode",
     "Canvas",
     "organization_key",
     "resolve_base_url",
 ]
-
-AuthMode: TypeAlias = Literal["keys", "token", "auto"]
-"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
-bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
 
 DEFAULT_MAX_CONCURRENCY: Final = 64
 """Requests one client has in flight at once, across all its account views."""
@@ -319,7 +314,7 @@ class Canvas(_Scope):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = None,
         retries: Retries | int = DEFAULT_RETRIES,
-        auth: AuthMode | AuthStrategy = "keys",
+        auth: AuthMode | TokenAuth | KeyAuth | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
         proxy: str | yarl.URL | None = None,
         trust_env: bool = False,
@@ -344,10 +339,9 @@ class Canvas(_Scope):
         #: Which organization this client acts for (:func:`organization_key`):
         #: what a lease excludes other writers of.
         self.organization: str = organization_key(self.base_url, consumer)
-        strategy = _strategy(auth, keys)
         self._transport = Transport(
             base_url=self.base_url,
-            auth=strategy,
+            auth=_auth_flows(auth, keys),
             timeout=Timeout.of(timeout),
             max_concurrency=max_concurrency,
             rate_limit=rate_limit,
@@ -361,8 +355,6 @@ class Canvas(_Scope):
             pinned_paths=pinned,
             follow_catalogue=catalogue,
         )
-        if isinstance(strategy, TokenAuth):
-            strategy.bind(keys, self._transport.send_token_request)
         self._root = AccountView(self, None)
 
     def __repr__(self) -> str:
@@ -379,7 +371,7 @@ class Canvas(_Scope):
         return self._transport.max_concurrency
 
     @property
-    def auth_mode(self) -> Literal["keys", "token"] | None:
+    def auth_mode(self) -> Mode | None:
         """The authentication mode in use; None while ``auth="auto"`` has not
         yet asked the server, or for a custom auth object."""
         auth = self._transport.auth
@@ -461,9 +453,10 @@ class Canvas(_Scope):
         """
         auth = self._transport.auth
         try:
-            if isinstance(auth, TokenAuth) and await auth.resolve() == "token":
-                await auth.manager.authorization()
-                return True
+            if isinstance(auth, TokenAuth):
+                await self._transport.drive(auth.authorization_flow())
+                if auth.mode == "token":
+                    return True
             return await self._transport.request(
                 "authenticate", _operations.parse_true, timeout=timeout
             )
@@ -478,23 +471,23 @@ def _check_header(name: str | None) -> str | None:
     return name
 
 
-def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:
-    if auth == "keys":
-        return keys
-    if auth == "token":
-        return TokenAuth()
-    if auth == "auto":
-        return TokenAuth(auto=True)
-    if isinstance(auth, TokenAuth | KeyAuth):
+def _auth_flows(auth: object, keys: KeyAuth) -> AuthFlows:
+    """Return the auth mode ``auth`` names, or the auth object, as flows."""
+    if isinstance(auth, KeyAuth):
         return auth
     if isinstance(auth, str):
-        # The value is not echoed: it might be a key passed in the wrong place.
-        raise ValidationError("auth must be 'keys', 'token' or 'auto' (or an auth object)")
+        mode = auth_mode(auth)
+        if mode == "keys":
+            return keys
+        auth = TokenAuth(auto=mode == "auto")
+    if isinstance(auth, TokenAuth):
+        auth.bind(keys)
+        return auth
     if not all(
         callable(getattr(auth, name, None)) for name in ("headers", "on_unauthorized", "aclose")
     ):
         raise ValidationError(
-            "auth must be 'keys', 'token', 'auto' or an auth object with headers(), "
+            f"auth must be one of keys, token, auto, or an auth object with headers(), "
             f"on_unauthorized() and aclose(), not a {type(auth).__name__}"
         )
-    return auth  # type: ignore[return-value]  # checked for the protocol's methods above
+    return StrategyFlows(cast(AuthStrategy, auth))
