@@ -1,8 +1,8 @@
 """How requests are authenticated: the modes, auth flows, key mode.
 
-An auth object is written as flows, after httpx's ``Auth.auth_flow``: a
-generator that yields what it needs and returns its result. It yields a
-:class:`TokenRequest` for each of token mode's own requests (Authenticate,
+An auth mode is written as flows, after httpx's ``Auth.auth_flow``:
+generators that yield what they need and return their result. A flow yields
+a :class:`TokenRequest` for each of token mode's own requests (Authenticate,
 RefreshAccessToken, DeleteToken), and is sent the decoded answer or has the
 request's error thrown in; or an awaitable (another caller's renewal), and is
 sent its result. The transport drives the flows with :func:`drive`, sending
@@ -10,9 +10,7 @@ what they yield through its own request path, limits and all: no auth object
 holds a way back into the client.
 
 Key mode (spec: "Authentication") sends the ``Consumer`` and ``SecretKey``
-headers on every authenticated request; token mode is
-:class:`~._tokens.TokenAuth`; a custom :class:`AuthStrategy` is driven through
-:class:`StrategyFlows`.
+headers on every authenticated request; token mode is :class:`~._tokens.TokenAuth`.
 """
 
 from __future__ import annotations
@@ -29,13 +27,11 @@ from ._retry import Retries
 
 __all__ = [
     "AUTH_MODES",
-    "AuthFlows",
     "AuthMode",
     "AuthStrategy",
     "Flow",
     "KeyAuth",
     "Mode",
-    "StrategyFlows",
     "TokenRequest",
     "auth_mode",
     "drive",
@@ -125,8 +121,12 @@ def result(value: T) -> Flow[T]:
     return value
 
 
-class AuthFlows(Protocol):
-    """What the transport drives: an auth mode written as flows."""
+class AuthStrategy(Protocol):
+    """An authentication mode, as the flows the transport drives (see :data:`Flow`).
+
+    A flow that only waits for something yields the awaitable and is sent
+    its result: ``return (yield self.fetch_headers(route))``.
+    """
 
     def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
         """Return the headers that authenticate a request for ``route``."""
@@ -140,45 +140,6 @@ class AuthFlows(Protocol):
     def close_flow(self) -> Flow[None]:
         """Release what the mode holds (token mode revokes its tokens)."""
         ...
-
-
-class AuthStrategy(Protocol):
-    """A custom authentication mode, written as coroutines (see :class:`StrategyFlows`)."""
-
-    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-        """Return the headers that authenticate a request for ``route``."""
-        ...
-
-    async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
-        """React to a 401 on a request sent with ``sent`` headers.
-
-        Return True if the request may be sent once more with fresh headers,
-        False to raise the 401.
-        """
-        ...
-
-    async def aclose(self) -> None:
-        """Release what the strategy holds."""
-        ...
-
-
-@attrs.frozen
-class StrategyFlows:
-    """An :class:`AuthStrategy` as flows: each yields the strategy's coroutine."""
-
-    strategy: AuthStrategy = attrs.field(repr=False)
-
-    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
-        """Yield the strategy's ``headers(route)``."""
-        return cast(Mapping[str, str], (yield self.strategy.headers(route)))
-
-    def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
-        """Yield the strategy's ``on_unauthorized(route, sent)``."""
-        return cast(bool, (yield self.strategy.on_unauthorized(route, sent)))
-
-    def close_flow(self) -> Flow[None]:
-        """Yield the strategy's ``aclose()``."""
-        yield self.strategy.aclose()
 
 
 NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})

@@ -18,7 +18,7 @@ import attrs
 import yarl
 
 from . import _config, _operations, _routes, _validate, models
-from ._auth import AuthFlows, AuthMode, AuthStrategy, KeyAuth, Mode, StrategyFlows, auth_mode
+from ._auth import AuthMode, AuthStrategy, KeyAuth, Mode, auth_mode
 from ._checks import check_concurrency
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
@@ -268,7 +268,8 @@ class Canvas(_Scope):
             ``max_retries`` as an int (default 2). Override per call with
             :meth:`with_retries`.
         auth: ``"keys"`` (the default), ``"token"``, ``"auto"`` (see
-            :data:`AuthMode`), or an auth object such as :class:`TokenAuth`.
+            :data:`AuthMode`), or an auth object (:class:`AuthStrategy`)
+            such as :class:`TokenAuth`.
         session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
             it (it is not closed here). Its own timeout and limits apply
             alongside this client's; the User-Agent is sent per request, and
@@ -314,7 +315,7 @@ class Canvas(_Scope):
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = None,
         retries: Retries | int = DEFAULT_RETRIES,
-        auth: AuthMode | TokenAuth | KeyAuth | AuthStrategy = "keys",
+        auth: AuthMode | AuthStrategy = "keys",
         session: aiohttp.ClientSession | None = None,
         proxy: str | yarl.URL | None = None,
         trust_env: bool = False,
@@ -471,8 +472,8 @@ def _check_header(name: str | None) -> str | None:
     return name
 
 
-def _auth_flows(auth: object, keys: KeyAuth) -> AuthFlows:
-    """Return the auth mode ``auth`` names, or the auth object, as flows."""
+def _auth_flows(auth: object, keys: KeyAuth) -> AuthStrategy:
+    """Return the auth mode ``auth`` names, or the auth object."""
     if isinstance(auth, KeyAuth):
         return auth
     if isinstance(auth, str):
@@ -483,11 +484,10 @@ def _auth_flows(auth: object, keys: KeyAuth) -> AuthFlows:
     if isinstance(auth, TokenAuth):
         auth.bind(keys)
         return auth
-    if not all(
-        callable(getattr(auth, name, None)) for name in ("headers", "on_unauthorized", "aclose")
-    ):
+    flows = ("auth_flow", "unauthorized_flow", "close_flow")
+    if not all(callable(getattr(auth, name, None)) for name in flows):
         raise ValidationError(
-            f"auth must be one of keys, token, auto, or an auth object with headers(), "
-            f"on_unauthorized() and aclose(), not a {type(auth).__name__}"
+            f"auth must be one of keys, token, auto, or an auth object with "
+            f"{', '.join(flows)}, not a {type(auth).__name__}"
         )
-    return StrategyFlows(cast(AuthStrategy, auth))
+    return cast(AuthStrategy, auth)

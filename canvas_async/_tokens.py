@@ -204,11 +204,6 @@ class SingleFlight(Generic[T]):
 
     _running: asyncio.Future[T] | None = attrs.field(default=None, init=False)
 
-    @property
-    def running(self) -> asyncio.Future[T] | None:
-        """The work in flight, if any."""
-        return self._running
-
     async def run(self, start: Callable[[], Awaitable[T]]) -> T:
         """Return the result of the work in flight, starting it with ``start``
         if none is."""
@@ -216,12 +211,7 @@ class SingleFlight(Generic[T]):
         if running is None:
             running = self._running = asyncio.ensure_future(start())
             running.add_done_callback(self._done)
-        try:
-            return await asyncio.shield(running)
-        except CanvasError as shared:
-            # Each waiter raises an exception of its own: callers annotate what
-            # they catch, and one object shared by all would take every note.
-            raise _copy(shared) from shared.__cause__
+        return await _join(running)
 
     def _done(self, running: asyncio.Future[T]) -> None:
         if self._running is running:
@@ -230,12 +220,20 @@ class SingleFlight(Generic[T]):
             running.exception()  # retrieved: the waiters have it, or nobody wanted it
 
 
-def _copy(error: CanvasError) -> CanvasError:
-    mine = copy.copy(error)
-    notes = getattr(error, "__notes__", None)
-    if notes is not None:
-        mine.__notes__ = list(notes)
-    return mine
+async def _join(running: Awaitable[T]) -> T:
+    """Wait for work that another caller started, without cancelling it.
+
+    Each waiter raises a copy of its error: callers annotate what they catch,
+    and one object shared by all would take every note.
+    """
+    try:
+        return await asyncio.shield(running)
+    except CanvasError as shared:
+        mine = copy.copy(shared)
+        notes = getattr(shared, "__notes__", None)
+        if notes is not None:
+            mine.__notes__ = list(notes)
+        raise mine from shared.__cause__
 
 
 @attrs.frozen
@@ -359,22 +357,14 @@ class TokenAuth:
             held = self._held
             if self._mode == "keys" or (held is not None and self._now() < held.renew_at):
                 return None if held is None else held.pair.authorization
-            running = self._renewal
-            if running is None:
+            if self._renewal is None:
                 renewed = yield from self._renew(held)
             else:
-                try:
-                    renewed = cast(_Held | None, (yield asyncio.shield(running)))
-                except CanvasError as shared:
-                    # Each waiter raises an exception of its own: callers annotate
-                    # what they catch, and one shared object would take every note.
-                    raise _copy(shared) from shared.__cause__
-            if self._closed:
-                raise _closed_error()
+                renewed = cast(_Held | None, (yield _join(self._renewal)))
             # The renewal's pair is used even if it already looks due for renewal
             # (tokens shorter-lived than the margin): no renewal loop. None: the
             # server speaks key mode, or the renewal was abandoned (ask again).
-            if renewed is not None:
+            if renewed is not None and not self._closed:
                 return renewed.pair.authorization
 
     def _renew(self, held: _Held | None) -> Flow[_Held | None]:
@@ -457,7 +447,7 @@ class TokenAuth:
         if self._renewal is not None:
             # Let a renewal in flight finish, so the pair it brings is revoked.
             with contextlib.suppress(CanvasError):
-                yield asyncio.shield(self._renewal)
+                yield _join(self._renewal)
         held, self._held = self._held, None
         if held is None:
             return

@@ -33,7 +33,7 @@ import yarl
 from multidict import CIMultiDict, istr
 
 from . import _deadline, _operations, _routes, _text, models
-from ._auth import AuthFlows, Flow, KeyAuth, TokenRequest, drive
+from ._auth import AuthStrategy, Flow, KeyAuth, TokenRequest, drive
 from ._convert import SHAPE_ERRORS
 from ._errors import (
     CanvasConnectionError,
@@ -128,7 +128,7 @@ class Transport:
     """
 
     base_url: yarl.URL
-    auth: AuthFlows = attrs.field(repr=False)
+    auth: AuthStrategy = attrs.field(repr=False)
     timeout: Timeout
     max_concurrency: int
     rate_limit: float | None = None

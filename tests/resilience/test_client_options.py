@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import pytest
 
 from canvas_async import Canvas, Retries, TokenAuth, ValidationError, _routes
+from canvas_async._auth import Flow, result
 from canvas_async.testing import CanvasEmulator
 
 
@@ -68,21 +70,25 @@ class TestAuthMode:
         assert keys(auth="auto").auth_mode is None
 
     async def test_custom_strategy(self, canvas_emulator: CanvasEmulator) -> None:
-        """Any object with headers(), on_unauthorized() and aclose() will do."""
+        """Any object with the three flows will do; what a flow yields is awaited."""
         closed = []
 
+        async def fetch() -> Mapping[str, str]:
+            return {
+                _routes.CONSUMER_HEADER: canvas_emulator.consumer,
+                _routes.SECRET_KEY_HEADER: canvas_emulator.secret_key,
+            }
+
         class Static:
-            async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-                return {
-                    _routes.CONSUMER_HEADER: canvas_emulator.consumer,
-                    _routes.SECRET_KEY_HEADER: canvas_emulator.secret_key,
-                }
+            def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
+                return cast(Mapping[str, str], (yield fetch()))
 
-            async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
-                return False
+            def unauthorized_flow(self, route: _routes.Route, sent: object) -> Flow[bool]:
+                return result(False)
 
-            async def aclose(self) -> None:
+            def close_flow(self) -> Flow[None]:
                 closed.append(True)
+                yield from ()
 
         async with Canvas(
             consumer="unused", secret_key="unused", env=canvas_emulator.url, auth=Static()
