@@ -64,6 +64,9 @@ class FakeServer:
     revoked: list[str] = attrs.Factory(list)
     live_refresh_tokens: set[str] = attrs.Factory(set)
     on_refresh: Callable[[str], Awaitable[object]] | None = None
+    refreshing: asyncio.Event = attrs.Factory(asyncio.Event)
+    gate: asyncio.Event | None = None
+    """If given, a refresh waits for it (after ``refreshing`` is set) instead of ``delay``."""
     _serial: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
 
     def clock(self) -> datetime:
@@ -94,7 +97,8 @@ class FakeServer:
 
     async def refresh(self, token: str) -> object:
         self.refreshes += 1
-        await asyncio.sleep(self.delay)
+        self.refreshing.set()
+        await (asyncio.sleep(self.delay) if self.gate is None else self.gate.wait())
         if self.fail_refresh:
             raise CanvasConnectionError("reset", operation="RefreshAccessToken")
         if self.reject_refresh or token not in self.live_refresh_tokens:
@@ -125,6 +129,18 @@ class FakeServer:
 
 
 SESSION_ROUTE = _routes.route("list_workflows")
+
+
+async def renewing(server: FakeServer) -> tuple[Driven, asyncio.Task[str], asyncio.Event]:
+    """A manager whose token is due, the task whose refresh is under way, and
+    the gate that refresh waits for."""
+    manager = server.manager()
+    await manager.authorization()
+    server.now += timedelta(minutes=20)
+    gate = server.gate = asyncio.Event()
+    starter = asyncio.create_task(manager.authorization())
+    await server.refreshing.wait()
+    return manager, starter, gate
 
 
 def bound(now: Callable[[], datetime], *, auto: bool = False) -> TokenAuth:
@@ -384,14 +400,11 @@ class TestAuthorization:
     async def test_a_cancelled_renewal_is_taken_over_by_a_waiter(self) -> None:
         """The task that runs the refresh may be cancelled: a waiter starts the
         renewal afresh and the others get the new token all the same."""
-        server = FakeServer(delay=0.05)
-        manager = server.manager()
-        await manager.authorization()
-        server.now += timedelta(minutes=20)
-        starter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
+        server = FakeServer()
+        manager, starter, gate = await renewing(server)
         others = [asyncio.create_task(manager.authorization()) for _ in range(20)]
         starter.cancel()
+        gate.set()
 
         assert {"Bearer access-2"} == set(await asyncio.gather(*others))
         assert (server.refreshes, server.exchanges) == (2, 1)
@@ -400,15 +413,12 @@ class TestAuthorization:
 
     async def test_a_waiter_cancelled_leaves_the_renewal_alone(self) -> None:
         """A waiting task that is cancelled does not stop the one renewal."""
-        server = FakeServer(delay=0.05)
-        manager = server.manager()
-        await manager.authorization()
-        server.now += timedelta(minutes=20)
-        starter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
+        server = FakeServer()
+        manager, starter, gate = await renewing(server)
         waiter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the waiter joins the renewal
         waiter.cancel()
+        gate.set()
 
         assert await starter == "Bearer access-2"
         assert server.refreshes == 1
@@ -582,12 +592,9 @@ class TestClose:
 
     async def test_renewal_in_flight_is_revoked(self) -> None:
         """Closing during a refresh revokes the pair the refresh brings."""
-        server = FakeServer(delay=0.05)
-        manager = server.manager()
-        await manager.authorization()
-        server.now += timedelta(minutes=20)
-        waiter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
+        server = FakeServer()
+        manager, waiter, gate = await renewing(server)
+        gate.set()  # the refresh answers once closing has begun
 
         await manager.aclose()
 
