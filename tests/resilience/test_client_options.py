@@ -8,7 +8,8 @@ from typing import cast
 import pytest
 
 from canvas_async import Canvas, Retries, TokenAuth, ValidationError, _routes
-from canvas_async._auth import Flow, result
+from canvas_async._auth import AUTH_MODES, Flow, result
+from canvas_async._config import auth_mode_from
 from canvas_async.testing import CanvasEmulator
 
 
@@ -125,3 +126,21 @@ class TestAuthMode:
             auth="token",
         ) as canvas:
             assert not await canvas.authenticate()
+
+
+class TestAuthModeRule:
+    """One rule reads the mode for the client, the command line and the worker."""
+
+    def test_flag_then_variable_then_auto(self) -> None:
+        """--auth wins over CANVAS_AUTH, which wins over the default, auto."""
+        assert auth_mode_from("keys", {"CANVAS_AUTH": "token"}) == ("keys", "--auth")
+        assert auth_mode_from(None, {"CANVAS_AUTH": " Token "}) == ("token", "CANVAS_AUTH")
+        assert auth_mode_from(None, {"CANVAS_AUTH": "  "}) == ("auto", "the default")
+
+    def test_a_wrong_value_is_named_not_echoed(self) -> None:
+        """The message names where the value came from, never the value."""
+        with pytest.raises(ValidationError, match="CANVAS_AUTH must be one of keys") as info:
+            auth_mode_from(None, {"CANVAS_AUTH": "0123-secret-key"})
+
+        assert "0123-secret-key" not in str(info.value)
+        assert AUTH_MODES == ("keys", "token", "auto")
