@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
-    from ._auth import AuthStrategy, KeyAuth
+    from ._auth import AuthMode, AuthStrategy, KeyAuth
     from ._catalogue import Difference, DifferenceKind, DriftReport
-    from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, AuthMode, Canvas
+    from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, Canvas
     from ._deadline import DeadlineExceededError, deadline
     from ._errors import (
         APIError,

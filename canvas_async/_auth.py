@@ -1,32 +1,66 @@
-"""How requests are authenticated: the strategy interface, key mode, token flows.
+"""How requests are authenticated: the modes, auth flows, key mode.
 
-The transport asks the strategy for a request's headers, tells it about a
-401, and closes it with the client. Key mode (spec: "Authentication") sends the
-``Consumer`` and ``SecretKey`` headers on every authenticated request; token
-mode (:class:`~._tokens.TokenAuth`) plugs in behind the same three calls.
+An auth mode is written as flows, after httpx's ``Auth.auth_flow``:
+generators that yield what they need and return their result. A flow yields
+a :class:`TokenRequest` for each of token mode's own requests (Authenticate,
+RefreshAccessToken, DeleteToken), and is sent the decoded answer or has the
+request's error thrown in; or an awaitable (another caller's renewal), and is
+sent its result. The transport drives the flows with :func:`drive`, sending
+what they yield through its own request path, limits and all: no auth object
+holds a way back into the client.
 
-Token mode's own requests (Authenticate, RefreshAccessToken, DeleteToken) are
-written as flows, after httpx's ``Auth.auth_flow``: a generator that yields
-each :class:`TokenRequest` it needs and is sent its answer (or has the
-request's error thrown in). The rules stay pure; :func:`drive` runs a flow
-over a sender, which the transport provides, so nothing calls back up into
-the client.
+Key mode (spec: "Authentication") sends the ``Consumer`` and ``SecretKey``
+headers on every authenticated request; token mode is :class:`~._tokens.TokenAuth`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import MappingProxyType
-from typing import Final, Protocol, TypeAlias, TypeVar
+from typing import Final, Literal, Protocol, TypeAlias, TypeVar, cast, get_args
 
 import attrs
 
 from . import _routes
 from ._errors import CanvasError, ValidationError
+from ._retry import Retries
 
-__all__ = ["AuthStrategy", "KeyAuth", "TokenFlow", "TokenRequest", "drive"]
+__all__ = [
+    "AUTH_MODES",
+    "AuthMode",
+    "AuthStrategy",
+    "Flow",
+    "KeyAuth",
+    "Mode",
+    "TokenRequest",
+    "auth_mode",
+    "drive",
+]
 
 T = TypeVar("T")
+
+AuthMode: TypeAlias = Literal["keys", "token", "auto"]
+"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
+bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
+
+Mode: TypeAlias = Literal["keys", "token"]
+"""The mode in use: what ``"auto"`` becomes once the server has answered."""
+
+AUTH_MODES: Final[tuple[AuthMode, ...]] = get_args(AuthMode)
+
+
+def auth_mode(value: object, what: str = "auth") -> AuthMode:
+    """Return the mode ``value`` names (case and spaces aside).
+
+    Raises:
+        ValidationError: No mode; the message names ``what``, never the
+            value (it may be a key passed in the wrong place).
+    """
+    name = value.strip().casefold() if isinstance(value, str) else None
+    for mode in AUTH_MODES:
+        if name == mode:
+            return mode
+    raise ValidationError(f"{what} must be one of {', '.join(AUTH_MODES)}")
 
 
 @attrs.frozen
@@ -34,63 +68,81 @@ class TokenRequest:
     """One of token mode's own requests, as a flow asks for it.
 
     Attributes:
-        key: ``"authenticate"``, ``"refresh_access_token"`` or ``"delete_token"``.
+        key: The route key: ``"authenticate"``, ``"refresh_access_token"`` or
+            ``"delete_token"``; never a route that needs the session's token
+            (sending it would wait on the renewal that asks for it).
         params: The query parameters (the refresh token travels there).
+        retries: Retry settings other than the client's, if any.
     """
 
-    key: str
+    key: str = attrs.field()
     params: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    retries: Retries | None = None
+
+    @key.validator
+    def _check(self, _: object, key: str) -> None:
+        if _routes.route(key).auth is _routes.Auth.SESSION:
+            raise ValueError(f"{key} is not a token request")
 
 
-TokenFlow: TypeAlias = Generator[TokenRequest, object, T]
-"""Yields the token requests it needs, is sent each decoded answer, returns its result."""
-
-SendToken: TypeAlias = Callable[[TokenRequest], Awaitable[object]]
+Flow: TypeAlias = Generator[TokenRequest | Awaitable[object], object, T]
+"""Yields token requests and awaitables, is sent each answer, returns its result."""
 
 
-async def drive(flow: TokenFlow[T], send: SendToken) -> T:
-    """Run ``flow``: send each request it yields, hand back the answer or the error.
+async def drive(flow: Flow[T], send: Callable[[TokenRequest], Awaitable[object]]) -> T:
+    """Run ``flow``: send each request it yields, await each awaitable; return its result.
+
+    A request's :class:`~canvas_async.CanvasError` is thrown into the flow; if
+    the caller is cancelled, the flow is closed, so it can let go of what it
+    started.
 
     Args:
         flow: The flow to run.
-        send: Sends one token request; returns the decoded success answer,
-            raises the request's :class:`~canvas_async.CanvasError`.
+        send: Sends one token request; returns the decoded success answer.
     """
     try:
-        request = next(flow)
+        step = next(flow)
         while True:
             try:
-                answer = await send(request)
+                answer = await (send(step) if isinstance(step, TokenRequest) else step)
             except CanvasError as error:
-                request = flow.throw(error)
+                step = flow.throw(error)
             else:
-                request = flow.send(answer)
+                step = flow.send(answer)
     except StopIteration as done:
-        result: T = done.value
-        return result
+        return cast(T, done.value)
+    finally:
+        flow.close()
 
 
-_NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
+def result(value: T) -> Flow[T]:
+    """A flow that needs nothing: ``value`` at once."""
+    yield from ()
+    return value
 
 
 class AuthStrategy(Protocol):
-    """What the transport needs from an authentication mode."""
+    """An authentication mode, as the flows the transport drives (see :data:`Flow`).
 
-    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
+    A flow that only waits for something yields the awaitable and is sent
+    its result: ``return (yield self.fetch_headers(route))``.
+    """
+
+    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
         """Return the headers that authenticate a request for ``route``."""
         ...
 
-    async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
-        """React to a 401 on a request sent with ``sent`` headers.
-
-        Return True if the request may be sent once more with fresh headers
-        (a token mode that refreshed its token), False to raise the 401.
-        """
+    def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
+        """React to a 401 on a request sent with ``sent`` headers: return
+        True if it may be sent once more with fresh headers."""
         ...
 
-    async def aclose(self) -> None:
-        """Release what the strategy holds (e.g. revoke tokens)."""
+    def close_flow(self) -> Flow[None]:
+        """Release what the mode holds (token mode revokes its tokens)."""
         ...
+
+
+NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 @attrs.define
@@ -101,7 +153,7 @@ class KeyAuth:
 
     @classmethod
     def from_keys(cls, consumer: str, secret_key: str) -> KeyAuth:
-        """Build the strategy, refusing empty or non-string keys."""
+        """Build the mode, refusing empty or non-string keys."""
         problems = [
             f"{what} must be a non-empty string"
             for what, value in (("consumer", consumer), ("secret_key", secret_key))
@@ -114,21 +166,24 @@ class KeyAuth:
         return cls(MappingProxyType(headers))
 
     def headers_now(self, route: _routes.Route) -> Mapping[str, str]:
-        """:meth:`headers`, without a coroutine: key mode never waits for its
-        headers, so the transport asks here on every request."""
+        """Return the key headers, or none for an unauthenticated operation.
+
+        Key mode never waits for its headers: the transport asks here, without
+        a flow, on every request."""
         if route.auth is _routes.Auth.NONE:
-            return _NO_HEADERS
+            return NO_HEADERS
         if route.auth is _routes.Auth.REFRESH:
             raise ValidationError(f"{route.operation} exists in token mode only")
         return self._headers
 
-    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-        """Return the key headers, or none for an unauthenticated operation."""
-        return self.headers_now(route)
+    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
+        """:meth:`headers_now`, as a flow."""
+        return result(self.headers_now(route))
 
-    async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
+    def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
         """Keys do not expire: a 401 is final."""
-        return False
+        return result(False)
 
-    async def aclose(self) -> None:
+    def close_flow(self) -> Flow[None]:
         """Nothing to release."""
+        return result(None)

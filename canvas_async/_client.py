@@ -11,14 +11,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
+from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 import aiohttp
 import attrs
 import yarl
 
 from . import _config, _operations, _routes, _validate, models
-from ._auth import AuthStrategy, KeyAuth
+from ._auth import AuthMode, AuthStrategy, KeyAuth, Mode, auth_mode
 from ._checks import check_concurrency
 from ._defaults import DEFAULT_MAX_CONCURRENCY
 from ._errors import AuthenticationError, ValidationError
@@ -40,15 +40,11 @@ from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "AccountView",
-    "AuthMode",
     "Canvas",
     "organization_key",
     "resolve_base_url",
 ]
 
-AuthMode: TypeAlias = Literal["keys", "token", "auto"]
-"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
-bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -271,7 +267,8 @@ class Canvas(_Scope):
             ``max_retries`` as an int (default 2). Override per call with
             :meth:`with_retries`.
         auth: ``"keys"`` (the default), ``"token"``, ``"auto"`` (see
-            :data:`AuthMode`), or an auth object such as :class:`TokenAuth`.
+            :data:`AuthMode`), or an auth object (:class:`AuthStrategy`)
+            such as :class:`TokenAuth`.
         session: An ``aiohttp.ClientSession`` to use; the caller keeps owning
             it (it is not closed here). Its own timeout and limits apply
             alongside this client's; the User-Agent is sent per request, and
@@ -342,10 +339,9 @@ class Canvas(_Scope):
         #: Which organization this client acts for (:func:`organization_key`):
         #: what a lease excludes other writers of.
         self.organization: str = organization_key(self.base_url, consumer)
-        strategy = _strategy(auth, keys)
         self._transport = Transport(
             base_url=self.base_url,
-            auth=strategy,
+            auth=_auth_flows(auth, keys),
             timeout=Timeout.of(timeout),
             max_concurrency=max_concurrency,
             rate_limit=rate_limit,
@@ -359,8 +355,6 @@ class Canvas(_Scope):
             pinned_paths=pinned,
             follow_catalogue=catalogue,
         )
-        if isinstance(strategy, TokenAuth):
-            strategy.bind(keys, self._transport.send_token_request)
         self._root = AccountView(self, None)
 
     def __repr__(self) -> str:
@@ -377,7 +371,7 @@ class Canvas(_Scope):
         return self._transport.max_concurrency
 
     @property
-    def auth_mode(self) -> Literal["keys", "token"] | None:
+    def auth_mode(self) -> Mode | None:
         """The authentication mode in use; None while ``auth="auto"`` has not
         yet asked the server, or for a custom auth object."""
         auth = self._transport.auth
@@ -459,9 +453,10 @@ class Canvas(_Scope):
         """
         auth = self._transport.auth
         try:
-            if isinstance(auth, TokenAuth) and await auth.resolve() == "token":
-                await auth.manager.authorization()
-                return True
+            if isinstance(auth, TokenAuth):
+                await self._transport.drive(auth.authorization_flow())
+                if auth.mode == "token":
+                    return True
             return await self._transport.request(
                 "authenticate", _operations.parse_true, timeout=timeout
             )
@@ -476,23 +471,22 @@ def _check_header(name: str | None) -> str | None:
     return name
 
 
-def _strategy(auth: object, keys: KeyAuth) -> AuthStrategy:
-    if auth == "keys":
-        return keys
-    if auth == "token":
-        return TokenAuth()
-    if auth == "auto":
-        return TokenAuth(auto=True)
-    if isinstance(auth, TokenAuth | KeyAuth):
+def _auth_flows(auth: object, keys: KeyAuth) -> AuthStrategy:
+    """Return the auth mode ``auth`` names, or the auth object."""
+    if isinstance(auth, KeyAuth):
         return auth
     if isinstance(auth, str):
-        # The value is not echoed: it might be a key passed in the wrong place.
-        raise ValidationError("auth must be 'keys', 'token' or 'auto' (or an auth object)")
-    if not all(
-        callable(getattr(auth, name, None)) for name in ("headers", "on_unauthorized", "aclose")
-    ):
+        mode = auth_mode(auth)
+        if mode == "keys":
+            return keys
+        auth = TokenAuth(auto=mode == "auto")
+    if isinstance(auth, TokenAuth):
+        auth.bind(keys)
+        return auth
+    flows = ("auth_flow", "unauthorized_flow", "close_flow")
+    if not all(callable(getattr(auth, name, None)) for name in flows):
         raise ValidationError(
-            "auth must be 'keys', 'token', 'auto' or an auth object with headers(), "
-            f"on_unauthorized() and aclose(), not a {type(auth).__name__}"
+            f"auth must be one of keys, token, auto, or an auth object with "
+            f"{', '.join(flows)}, not a {type(auth).__name__}"
         )
-    return auth  # type: ignore[return-value]  # checked for the protocol's methods above
+    return cast(AuthStrategy, auth)

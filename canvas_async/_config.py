@@ -13,14 +13,12 @@ import ssl as _ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import yarl
 
+from ._auth import AUTH_MODES, AuthMode, auth_mode
 from ._errors import ValidationError
-
-if TYPE_CHECKING:
-    from ._client import AuthMode
 
 __all__ = [
     "AUTH_MODES",
@@ -29,6 +27,7 @@ __all__ = [
     "ENV_VAR",
     "LOG_VAR",
     "SECRET_KEY_VAR",
+    "auth_mode_from",
     "env_from_environ",
     "keys_from_environ",
     "proxy_option",
@@ -42,10 +41,8 @@ CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
 #: The auth mode of the command line and the Temporal worker (``Canvas()``
-#: takes ``auth=`` instead); unset means ``auto``.
+#: takes ``auth=`` instead); unset means ``auto``. It takes :data:`AUTH_MODES`.
 AUTH_VAR: Final = "CANVAS_AUTH"
-#: The values ``CANVAS_AUTH`` accepts: the client's ``auth`` modes.
-AUTH_MODES: Final[tuple[AuthMode, ...]] = ("keys", "token", "auto")
 LOG_VAR: Final = "CANVAS_LOG"
 FILE_SUFFIX: Final = "_FILE"
 
@@ -122,6 +119,23 @@ def keys_from_environ(
         raise ValidationError("no credentials: pass " + " and ".join(missing))
     assert consumer is not None and secret_key is not None  # noqa: PT018 - for mypy
     return consumer, secret_key
+
+
+def auth_mode_from(
+    flag: str | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[AuthMode, str]:
+    """Return the auth mode a command or worker runs in, and where it was
+    asked for: ``flag`` (``--auth``), else ``CANVAS_AUTH``, else ``auto``.
+
+    Raises:
+        ValidationError: ``CANVAS_AUTH`` names no mode (its value is not echoed).
+    """
+    if flag:
+        return auth_mode(flag, "--auth"), "--auth"
+    value = (os.environ if environ is None else environ).get(AUTH_VAR, "")
+    if not value.strip():
+        return "auto", "the default"
+    return auth_mode(value, AUTH_VAR), AUTH_VAR
 
 
 def env_from_environ(environ: Mapping[str, str] | None = None) -> str:

@@ -5,10 +5,10 @@ answers an access token (its value already starts with ``Bearer ``) and a
 refresh token, each with its expiry; ``GET /RefreshAccessToken`` trades the
 refresh token for a new pair; ``DELETE /DeleteToken`` revokes the pair.
 
-:class:`TokenManager` holds the pair and hands out the ``Authorization``
-value. It does no I/O itself: renewing and revoking are token flows
-(:mod:`._auth`) that yield the requests they need, run over senders the
-transport passes in, so its rules are tested with plain async functions.
+:class:`TokenAuth` holds the pair and hands out the ``Authorization`` value.
+It does no I/O itself: its flows (:mod:`._auth`) yield the requests they
+need, and the transport sends them, so its rules are tested with a plain
+async function as the sender.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
-from typing import Final, Generic, Literal, TypeVar
+from typing import Final, Generic, TypeVar, cast
 
 import attrs
 
 from . import _routes
-from ._auth import KeyAuth, TokenFlow, TokenRequest, drive
+from ._auth import NO_HEADERS, Flow, KeyAuth, Mode, TokenRequest, result
 from ._errors import (
     AuthenticationError,
     CanvasError,
@@ -37,8 +37,9 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._retry import Retries
 
-__all__ = ["SingleFlight", "TokenAuth", "TokenManager", "TokenPair", "is_token_answer"]
+__all__ = ["SingleFlight", "TokenAuth", "TokenPair", "mode_of"]
 
 log = logging.getLogger("canvas_async")
 
@@ -57,12 +58,22 @@ _EXPIRED: Final = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
 
-def is_token_answer(payload: object) -> bool:
-    """Return whether ``/Authenticate`` answered in token mode.
+def mode_of(payload: object) -> Mode:
+    """Return the mode ``/Authenticate``'s answer shows: key mode answers
+    ``true``, token mode the token object.
 
-    Key mode answers ``true``; token mode the token object.
+    Raises:
+        UnexpectedResponseError: Neither.
     """
-    return isinstance(payload, dict) and isinstance(payload.get(_ACCESS), str)
+    if payload is True:
+        return "keys"
+    if isinstance(payload, dict) and isinstance(payload.get(_ACCESS), str):
+        return "token"
+    raise UnexpectedResponseError(
+        "Authenticate answered neither true (key mode) nor a token object",
+        status=200,
+        operation="Authenticate",
+    )
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -193,11 +204,6 @@ class SingleFlight(Generic[T]):
 
     _running: asyncio.Future[T] | None = attrs.field(default=None, init=False)
 
-    @property
-    def running(self) -> asyncio.Future[T] | None:
-        """The work in flight, if any."""
-        return self._running
-
     async def run(self, start: Callable[[], Awaitable[T]]) -> T:
         """Return the result of the work in flight, starting it with ``start``
         if none is."""
@@ -205,12 +211,7 @@ class SingleFlight(Generic[T]):
         if running is None:
             running = self._running = asyncio.ensure_future(start())
             running.add_done_callback(self._done)
-        try:
-            return await asyncio.shield(running)
-        except CanvasError as shared:
-            # Each waiter raises an exception of its own: callers annotate what
-            # they catch, and one object shared by all would take every note.
-            raise _copy(shared) from shared.__cause__
+        return await _join(running)
 
     def _done(self, running: asyncio.Future[T]) -> None:
         if self._running is running:
@@ -219,12 +220,20 @@ class SingleFlight(Generic[T]):
             running.exception()  # retrieved: the waiters have it, or nobody wanted it
 
 
-def _copy(error: CanvasError) -> CanvasError:
-    mine = copy.copy(error)
-    notes = getattr(error, "__notes__", None)
-    if notes is not None:
-        mine.__notes__ = list(notes)
-    return mine
+async def _join(running: Awaitable[T]) -> T:
+    """Wait for work that another caller started, without cancelling it.
+
+    Each waiter raises a copy of its error: callers annotate what they catch,
+    and one object shared by all would take every note.
+    """
+    try:
+        return await asyncio.shield(running)
+    except CanvasError as shared:
+        mine = copy.copy(shared)
+        notes = getattr(shared, "__notes__", None)
+        if notes is not None:
+            mine.__notes__ = list(notes)
+        raise mine from shared.__cause__
 
 
 @attrs.frozen
@@ -235,163 +244,10 @@ class _Held:
     renew_at: datetime
 
 
-@attrs.define
-class TokenManager:
-    """Holds the token pair of one client and renews it, one renewal at a time.
-
-    However many tasks find the access token expired at once, one renewal
-    runs and they all wait for its result (success or error). A renewal
-    refreshes with the refresh token; if the server rejects it, it has
-    expired, or the refresh got no answer (the server may have rotated it
-    unheard), the server failed, or the answer is no token object, the keys
-    are exchanged afresh, once; if that fails too, its error propagates to
-    every waiting task (:class:`~canvas_async.AuthenticationError` when the
-    keys are refused), and the next call renews afresh.
-
-    The renewal is timed by this client's clock from the moment a pair
-    arrives: the token's lifetime (``exp - iat``, or the expiry the server
-    named) less ``refresh_margin``, but never less than half the lifetime. So
-    a client clock that runs ahead of the server's does not renew on every
-    call, and tokens that live shorter than the margin are still used.
-
-    Args:
-        exchange: Sends ``/Authenticate`` with the keys; returns the decoded
-            answer.
-        refresh: Sends ``/RefreshAccessToken`` with the given refresh token;
-            returns the decoded answer, raises ``AuthenticationError`` if the
-            token is rejected.
-        revoke: Sends ``/DeleteToken`` with the given refresh token.
-        now: The current time, timezone-aware.
-        refresh_margin: How long before its expiry the access token is renewed.
-    """
-
-    _exchange: Callable[[], Awaitable[object]] = attrs.field(alias="exchange")
-    _refresh: Callable[[str], Awaitable[object]] = attrs.field(alias="refresh")
-    _revoke: Callable[[str], Awaitable[object]] = attrs.field(alias="revoke")
-    _now: Callable[[], datetime] = attrs.field(default=_now, alias="now")
-    refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN
-    _held: _Held | None = attrs.field(default=None, init=False)
-    _renewal: SingleFlight[_Held] = attrs.field(factory=SingleFlight, init=False)
-    _closed: bool = attrs.field(default=False, init=False)
-
-    @property
-    def tokens(self) -> TokenPair | None:
-        """The pair in use, if any."""
-        return None if self._held is None else self._held.pair
-
-    def _hold(self, pair: TokenPair) -> _Held:
-        received = self._now()
-        lifetime = pair.lifetime
-        if lifetime is None:
-            lifetime = max(pair.access_expires - received, timedelta(0))
-        margin = min(self.refresh_margin, lifetime / 2)
-        return _Held(pair, received + lifetime - margin)
-
-    def adopt(self, payload: object, *, operation: str = "Authenticate") -> None:
-        """Start from an answer the client already has (``auth="auto"`` reads
-        ``/Authenticate`` once to pick the mode)."""
-        self._held = self._hold(TokenPair.from_answer(payload, operation=operation))
-
-    async def authorization(self) -> str:
-        """Return the ``Authorization`` value to send, renewing it if needed.
-
-        Raises:
-            AuthenticationError: The keys were refused.
-            ClientClosedError: The manager was closed.
-        """
-        if self._closed:
-            raise _closed_error()
-        held = self._held
-        if held is not None and self._now() < held.renew_at:
-            return held.pair.authorization
-        # The renewal's pair is used even if it already looks due for renewal
-        # (tokens shorter-lived than the margin): no renewal loop.
-        held = await self._renewal.run(lambda: self._renew(held))
-        if self._closed:
-            raise _closed_error()
-        return held.pair.authorization
-
-    async def _renew(self, held: _Held | None) -> _Held:
-        renewed = await drive(self._renewal_flow(None if held is None else held.pair), self._send)
-        if not self._closed:
-            self._held = renewed
-        return renewed
-
-    async def _send(self, request: TokenRequest) -> object:
-        params = request.params or {}
-        if request.key == "refresh_access_token":
-            return await self._refresh(params["token"])
-        if request.key == "delete_token":
-            return await self._revoke(params["refreshToken"])
-        return await self._exchange()
-
-    def _renewal_flow(self, tokens: TokenPair | None) -> TokenFlow[_Held]:
-        """Refresh ``tokens``, or exchange the keys if the refresh did not
-        certainly bring a new pair (see :data:`_REFRESH_GIVES_WAY`)."""
-        if tokens is not None and (
-            tokens.refresh_expires is None or self._now() < tokens.refresh_expires
-        ):
-            try:
-                answer = yield _refresh_request(tokens)
-                return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
-            except _REFRESH_GIVES_WAY as error:
-                log.info("the refresh failed (%s); exchanging the keys again", type(error).__name__)
-        answer = yield _EXCHANGE
-        if answer is True:
-            raise UnexpectedResponseError(
-                "Authenticate answered true: the server speaks key mode; "
-                "use auth='keys' or auth='auto'",
-                status=200,
-                operation="Authenticate",
-            )
-        return self._hold(TokenPair.from_answer(answer, operation="Authenticate"))
-
-    def invalidate(self, authorization: str) -> None:
-        """Mark the access token expired after the server refused it with 401.
-
-        Only if ``authorization`` is still the value in use: tasks that were
-        refused with a token that has since been renewed must not throw the
-        new one away. The refresh token is kept, so the next
-        :meth:`authorization` refreshes rather than exchanging the keys.
-        """
-        held = self._held
-        if held is not None and held.pair.authorization == authorization:
-            self._held = _Held(held.pair, _EXPIRED)
-
-    async def aclose(self) -> None:
-        """Revoke the tokens with ``/DeleteToken``, once; later calls do nothing.
-
-        A failure to revoke is logged, not raised: closing must not fail.
-        """
-        if self._closed:
-            return
-        self._closed = True
-        running = self._renewal.running
-        if running is not None:
-            # Let a renewal in flight finish, so the pair it brings is revoked.
-            (outcome,) = await asyncio.gather(running, return_exceptions=True)
-            if isinstance(outcome, _Held):
-                self._held = outcome
-        held, self._held = self._held, None
-        if held is None:
-            return
-        await drive(self._revocation_flow(held.pair), self._send)
-
-    def _revocation_flow(self, tokens: TokenPair) -> TokenFlow[None]:
-        """Revoke ``tokens``; a failure is logged, not raised."""
-        if tokens.refresh_expires is not None and self._now() >= tokens.refresh_expires:
-            return  # the server has forgotten it already
-        try:
-            yield TokenRequest("delete_token", {"refreshToken": tokens.refresh_token})
-        except AuthenticationError:
-            # "refresh token is not found": an earlier try whose answer was
-            # lost revoked it, or it expired. Either way it is dead.
-            log.info("the refresh token was already unknown to the server on close")
-        except CanvasError as exc:
-            log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
-
-
 _EXCHANGE: Final = TokenRequest("authenticate")
+# Revoking on close is retried briefly, so that a flaky moment does not leave
+# a refresh token alive for a day; closing must not linger.
+_REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
 
 # Why a refresh gives way to one fresh key exchange rather than being sent
 # again: RefreshAccessToken rotates the refresh token (spec: "Authentication,
@@ -407,31 +263,29 @@ _REFRESH_GIVES_WAY: Final = (
 )
 
 
-def _refresh_request(tokens: TokenPair) -> TokenRequest:
-    return TokenRequest("refresh_access_token", {"token": tokens.refresh_token})
-
-
-def _closed_error() -> ClientClosedError:
-    return ClientClosedError("this Canvas client is closed; its tokens were revoked")
-
-
-# -- the auth strategy -----------------------------------------------------------
-
-Send = Callable[[str, Mapping[str, str] | None], Awaitable[object]]
-"""Sends the operation with the given route key and query parameters; returns
-the decoded success answer, raises the API's error."""
-
-_NO_HEADERS: Final[Mapping[str, str]] = MappingProxyType({})
-
-
 @attrs.define
 class TokenAuth:
     """Token mode: the keys are exchanged for a bearer token (spec:
-    "Authentication, token mode").
+    "Authentication, token mode"), renewed one renewal at a time.
 
     Pass ``auth="token"`` (or ``"auto"``) to the client, or an instance to
     tune it: ``Canvas(..., auth=TokenAuth(refresh_margin=timedelta(minutes=2)))``.
     An instance belongs to one client.
+
+    However many requests find the access token due at once, one renewal
+    runs and they all wait for its result (success or error); if the caller
+    that runs it is cancelled, a waiter starts it afresh. A renewal refreshes
+    with the refresh token; if that fails in any way (see
+    :data:`_REFRESH_GIVES_WAY`) the keys are exchanged afresh, once; if that
+    fails too, every waiter raises its error
+    (:class:`~canvas_async.AuthenticationError` when the keys are refused),
+    and the next request renews afresh.
+
+    The renewal is timed by this client's clock from the moment a pair
+    arrives: the token's lifetime (``exp - iat``, or the expiry the server
+    named) less ``refresh_margin``, but never less than half the lifetime. So
+    a client clock that runs ahead of the server's does not renew on every
+    call, and tokens that live shorter than the margin are still used.
 
     Args:
         auto: Pick the mode from the server's answer to ``/Authenticate``:
@@ -442,100 +296,175 @@ class TokenAuth:
     auto: bool = False
     refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN
     _keys: KeyAuth | None = attrs.field(default=None, init=False, repr=False)
-    _send: Send | None = attrs.field(default=None, init=False, repr=False)
-    _manager: TokenManager | None = attrs.field(default=None, init=False, repr=False)
-    _mode: Literal["keys", "token"] | None = attrs.field(default=None, init=False)
-    _detection: SingleFlight[Literal["keys", "token"]] = attrs.field(
-        factory=SingleFlight, init=False, repr=False
+    _mode: Mode | None = attrs.field(default=None, init=False)
+    _now: Callable[[], datetime] = attrs.field(default=_now, init=False, repr=False)
+    _held: _Held | None = attrs.field(default=None, init=False, repr=False)
+    _renewal: asyncio.Future[_Held | None] | None = attrs.field(
+        default=None, init=False, repr=False
     )
+    _closed: bool = attrs.field(default=False, init=False, repr=False)
 
-    def bind(self, keys: KeyAuth, send: Send) -> None:
-        """Give the strategy the keys and a way to send; the client calls this.
+    def bind(self, keys: KeyAuth) -> None:
+        """Give the mode the keys it exchanges; the client calls this.
 
         Raises:
             ValidationError: The instance already belongs to a client.
         """
-        if self._send is not None:
+        if self._keys is not None:
             raise ValidationError("a TokenAuth belongs to one client; create one per client")
         self._keys = keys
-        self._send = send
-        self._manager = TokenManager(
-            exchange=lambda: send("authenticate", None),
-            refresh=lambda token: send("refresh_access_token", {"token": token}),
-            revoke=lambda token: send("delete_token", {"refreshToken": token}),
-            refresh_margin=self.refresh_margin,
-        )
         if not self.auto:
             self._mode = "token"
 
     @property
-    def mode(self) -> Literal["keys", "token"] | None:
+    def mode(self) -> Mode | None:
         """The mode in use: ``None`` until ``auto`` has asked the server."""
         return self._mode
 
     @property
-    def manager(self) -> TokenManager:
-        """The token manager (once bound)."""
-        if self._manager is None:
+    def tokens(self) -> TokenPair | None:
+        """The pair in use, if any."""
+        return None if self._held is None else self._held.pair
+
+    def _bound(self) -> KeyAuth:
+        if self._keys is None:
             raise RuntimeError("TokenAuth is not bound to a client")
-        return self._manager
+        return self._keys
 
-    def _bound(self) -> tuple[KeyAuth, Send, TokenManager]:
-        if self._keys is None or self._send is None or self._manager is None:
-            raise RuntimeError("TokenAuth is not bound to a client")
-        return self._keys, self._send, self._manager
+    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
+        """Return the headers that authenticate a request for ``route``."""
+        keys = self._bound()
+        if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
+            return NO_HEADERS  # the refresh token travels in the query string
+        if route.auth is _routes.Auth.KEYS:
+            return keys.headers_now(route)
+        authorization = yield from self.authorization_flow()
+        if authorization is None:
+            return keys.headers_now(route)
+        return {_routes.AUTHORIZATION_HEADER: authorization}
 
-    async def resolve(self) -> Literal["keys", "token"]:
-        """Return the mode, asking ``/Authenticate`` once if ``auto``.
+    def authorization_flow(self) -> Flow[str | None]:
+        """Return the ``Authorization`` value to send (None in key mode),
+        detecting the mode or renewing the pair if needed.
 
-        In token mode the answer is kept as the first token pair, so asking
-        costs no extra exchange.
+        Raises:
+            AuthenticationError: The keys were refused.
+            ClientClosedError: The tokens were revoked.
         """
-        if self._mode is not None:
-            return self._mode
-        return await self._detection.run(self._detect)
+        while True:
+            if self._closed:
+                raise _closed_error()
+            held = self._held
+            if self._mode == "keys" or (held is not None and self._now() < held.renew_at):
+                return None if held is None else held.pair.authorization
+            if self._renewal is None:
+                renewed = yield from self._renew(held)
+            else:
+                renewed = cast(_Held | None, (yield _join(self._renewal)))
+            # The renewal's pair is used even if it already looks due for renewal
+            # (tokens shorter-lived than the margin): no renewal loop. None: the
+            # server speaks key mode, or the renewal was abandoned (ask again).
+            if renewed is not None and not self._closed:
+                return renewed.pair.authorization
 
-    async def _detect(self) -> Literal["keys", "token"]:
-        _, send, _ = self._bound()
-        return await drive(
-            self._detection_flow(), lambda request: send(request.key, request.params)
+    def _renew(self, held: _Held | None) -> Flow[_Held | None]:
+        """Run the renewal for every caller: those arriving meanwhile wait on
+        ``_renewal``; if this caller goes away, they are sent None and ask again."""
+        running = self._renewal = asyncio.get_running_loop().create_future()
+        try:
+            renewed = yield from self._renewal_flow(None if held is None else held.pair)
+            self._held = renewed or self._held
+            running.set_result(renewed)
+            return renewed
+        except CanvasError as error:
+            running.set_exception(error)
+            running.exception()  # retrieved: the waiters have it, or nobody wanted it
+            raise
+        finally:
+            self._renewal = None
+            if not running.done():
+                running.set_result(None)
+
+    def _renewal_flow(self, tokens: TokenPair | None) -> Flow[_Held | None]:
+        """Refresh ``tokens``, or exchange the keys if the refresh did not
+        certainly bring a new pair; None if ``auto`` found key mode."""
+        if tokens is not None and (
+            tokens.refresh_expires is None or self._now() < tokens.refresh_expires
+        ):
+            try:
+                answer = yield TokenRequest("refresh_access_token", {"token": tokens.refresh_token})
+                return self._hold(TokenPair.from_answer(answer, operation="RefreshAccessToken"))
+            except _REFRESH_GIVES_WAY as error:
+                log.info("the refresh failed (%s); exchanging the keys again", type(error).__name__)
+        answer = yield _EXCHANGE
+        mode = mode_of(answer)
+        if self._mode is None:
+            self._mode = mode
+            log.info("the server speaks %s mode", mode)
+        if mode == "token":
+            return self._hold(TokenPair.from_answer(answer, operation="Authenticate"))
+        if self._mode == "keys":
+            return None
+        raise UnexpectedResponseError(
+            "Authenticate answered true: the server speaks key mode; "
+            "use auth='keys' or auth='auto'",
+            status=200,
+            operation="Authenticate",
         )
 
-    def _detection_flow(self) -> TokenFlow[Literal["keys", "token"]]:
-        _, _, manager = self._bound()
-        payload = yield _EXCHANGE
-        if is_token_answer(payload):
-            manager.adopt(payload)
-            self._mode = "token"
-        elif payload is True:
-            self._mode = "keys"
-        else:
-            raise UnexpectedResponseError(
-                "Authenticate answered neither true (key mode) nor a token object",
-                status=200,
-                operation="Authenticate",
-            )
-        log.info("the server speaks %s mode", self._mode)
-        return self._mode
+    def _hold(self, pair: TokenPair) -> _Held:
+        received = self._now()
+        lifetime = pair.lifetime
+        if lifetime is None:
+            lifetime = max(pair.access_expires - received, timedelta(0))
+        margin = min(self.refresh_margin, lifetime / 2)
+        return _Held(pair, received + lifetime - margin)
 
-    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-        """Return the headers that authenticate a request for ``route``."""
-        keys, _, manager = self._bound()
-        if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
-            return _NO_HEADERS  # the refresh token travels in the query string
-        if route.auth is _routes.Auth.KEYS or await self.resolve() == "keys":
-            return await keys.headers(route)
-        return {_routes.AUTHORIZATION_HEADER: await manager.authorization()}
+    def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
+        """Drop the refused access token (if still in use): send once more.
 
-    async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
-        """Drop the refused access token (if still current): send once more."""
+        Only if the refused value is still the one in use: requests refused
+        with a token that has since been renewed must not throw the new one
+        away. The refresh token is kept, so the next request refreshes rather
+        than exchanging the keys.
+        """
         value = sent.get(_routes.AUTHORIZATION_HEADER)
-        if route.auth is not _routes.Auth.SESSION or value is None or self._manager is None:
-            return False
-        self._manager.invalidate(value)
-        return True
+        if route.auth is not _routes.Auth.SESSION or value is None:
+            return result(False)
+        held = self._held
+        if held is not None and held.pair.authorization == value:
+            self._held = _Held(held.pair, _EXPIRED)
+        return result(True)
 
-    async def aclose(self) -> None:
-        """Revoke the tokens with one ``/DeleteToken``."""
-        if self._manager is not None:
-            await self._manager.aclose()
+    def close_flow(self) -> Flow[None]:
+        """Revoke the tokens with one ``/DeleteToken``, once; later calls do nothing.
+
+        A failure to revoke is logged, not raised: closing must not fail.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._renewal is not None:
+            # Let a renewal in flight finish, so the pair it brings is revoked.
+            with contextlib.suppress(CanvasError):
+                yield _join(self._renewal)
+        held, self._held = self._held, None
+        if held is None:
+            return
+        tokens = held.pair
+        if tokens.refresh_expires is not None and self._now() >= tokens.refresh_expires:
+            return  # the server has forgotten it already
+        try:
+            yield TokenRequest(
+                "delete_token", {"refreshToken": tokens.refresh_token}, _REVOKE_RETRIES
+            )
+        except AuthenticationError:
+            # "refresh token is not found": an earlier try whose answer was
+            # lost revoked it, or it expired. Either way it is dead.
+            log.info("the refresh token was already unknown to the server on close")
+        except CanvasError as exc:
+            log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
+
+
+def _closed_error() -> ClientClosedError:
+    return ClientClosedError("this Canvas client is closed; its tokens were revoked")

@@ -33,7 +33,7 @@ import yarl
 from multidict import CIMultiDict, istr
 
 from . import _deadline, _operations, _routes, _text, models
-from ._auth import AuthStrategy, KeyAuth
+from ._auth import AuthStrategy, Flow, KeyAuth, TokenRequest, drive
 from ._convert import SHAPE_ERRORS
 from ._errors import (
     CanvasConnectionError,
@@ -59,8 +59,6 @@ logger: Final = logging.getLogger("canvas_async")
 
 T = TypeVar("T")
 
-
-_REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_after=5.0)
 
 # Header names as multidict's ``istr``: aiohttp's headers take them without
 # folding their case again on every request.
@@ -105,7 +103,7 @@ class Transport:
 
     Args:
         base_url: The API's base URL (``.../api``), already checked.
-        auth: The authentication strategy.
+        auth: The authentication mode, as flows this transport drives.
         timeout: The default timeout.
         max_concurrency: Most requests in flight at once; also the size of
             the connection pool of a session created here, so no request
@@ -215,10 +213,9 @@ class Transport:
         return self._session
 
     async def aclose(self) -> None:
-        """Release the auth strategy, then close the session if it was created
-        here; idempotent.
+        """Close the auth mode, then the session if it was created here; idempotent.
 
-        The strategy goes first: token mode revokes its tokens with a request
+        The auth mode goes first: token mode revokes its tokens with a request
         of its own, while the session is still open. It never raises; the
         session is closed whatever happens.
         """
@@ -227,7 +224,7 @@ class Transport:
         self._closing = True
         try:
             if self._state is _State.OPEN:
-                await self.auth.aclose()
+                await self.drive(self.auth.close_flow())
         finally:
             self._state = _State.CLOSED
             session, self._session = self._session, None
@@ -340,20 +337,18 @@ class Transport:
         """Tell ``observer`` every event of every call, after those told so far."""
         self.observer = chain(self.observer, observer)
 
-    async def send_token_request(self, key: str, params: Mapping[str, str] | None) -> object:
-        """Send one of token mode's own requests (Authenticate, RefreshAccessToken,
-        DeleteToken) for the auth strategy's flows; return the decoded answer.
+    async def drive(self, flow: Flow[T]) -> T:
+        """Run an auth flow: send the token requests it yields as any request
+        (limits, retries and all); return its result.
 
-        Their routes authenticate with the keys or the refresh token, never
-        with the session's token: sending one never waits for a renewal, so a
-        renewal's requests cannot wait on themselves.
+        A token request never needs the session's token (see
+        :class:`TokenRequest`), so a renewal's requests cannot wait on themselves.
         """
-        if _routes.route(key).auth is _routes.Auth.SESSION:
-            raise ValueError(f"{key} is not a token request")
-        # Revoking on close is retried briefly, so that a flaky moment does
-        # not leave a refresh token alive for a day; closing must not linger.
-        retries = _REVOKE_RETRIES if key == "delete_token" else USE_CLIENT_DEFAULT
-        return await self.request(key, _as_is, params=params, retries=retries)
+        return await drive(flow, self._send_token)
+
+    async def _send_token(self, token: TokenRequest) -> object:
+        retries = USE_CLIENT_DEFAULT if token.retries is None else token.retries
+        return await self.request(token.key, _as_is, params=token.params, retries=retries)
 
     async def _read_catalogue(self) -> list[models.EndpointInfo]:
         return await self.request("get_metadata", _ENDPOINTS)
@@ -581,7 +576,7 @@ class _Call:
         if headers_now is not None:
             auth_headers = headers_now(route)
         else:
-            auth_headers = await transport.auth.headers(route)
+            auth_headers = await transport.drive(transport.auth.auth_flow(route))
         self.sent_auth = auth_headers
         if observe is not None:
             await observe(CallEvent("request", self.info, self.attempts))
@@ -705,7 +700,8 @@ class _Call:
             return Answer(*await self.send_once())
 
         async def on_unauthorized(answer: Answer) -> bool:
-            return await self.transport.auth.on_unauthorized(route, answer.sent)
+            auth = self.transport.auth
+            return await self.transport.drive(auth.unauthorized_flow(route, answer.sent))
 
         on_retry = None
         if observe is not None:

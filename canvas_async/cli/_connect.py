@@ -13,25 +13,25 @@ import argparse
 import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
-from typing import Final, Literal
+from typing import Final
 
 import aiohttp
 import attrs
 import yarl
 
+from canvas_async._auth import AuthMode, Mode
 from canvas_async._client import (
     DEFAULT_MAX_CONCURRENCY,
-    AuthMode,
     Canvas,
     organization_key,
     resolve_base_url,
 )
 from canvas_async._config import (
-    AUTH_MODES,
     AUTH_VAR,
     CONSUMER_VAR,
     ENV_VAR,
     SECRET_KEY_VAR,
+    auth_mode_from,
     env_from_environ,
     read_key_file,
     read_key_variable,
@@ -75,7 +75,7 @@ class AuthChoice:
     mode: AuthMode
     source: str
 
-    def describe(self, in_use: Literal["keys", "token"] | None) -> str:
+    def describe(self, in_use: Mode | None) -> str:
         """Name the mode in use, e.g. ``token mode (detected by auto)``."""
         if in_use is None:
             return f"auto mode ({self.source}), not detected yet"
@@ -89,24 +89,18 @@ def auth_choice(args: argparse.Namespace) -> AuthChoice:
     Raises:
         UsageError: ``CANVAS_AUTH`` holds something else.
     """
-    flag = getattr(args, "auth", None)
-    if flag:
-        return AuthChoice(flag, "--auth")
-    value = os.environ.get(AUTH_VAR, "").strip().casefold()
-    if not value:
-        return AuthChoice("auto", "the default")
-    if value not in AUTH_MODES:
-        # The value is not echoed: it might be a key set in the wrong variable.
-        raise UsageError(f"{AUTH_VAR} must be one of {', '.join(AUTH_MODES)}")
-    return AuthChoice(value, AUTH_VAR)
+    try:
+        return AuthChoice(*auth_mode_from(getattr(args, "auth", None)))
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def refusal(
     operation: str,
     choice: AuthChoice,
-    in_use: Literal["keys", "token"] | None,
+    in_use: Mode | None,
     *,
-    catalogue: Literal["keys", "token"] | None = None,
+    catalogue: Mode | None = None,
 ) -> str:
     """Say what the server refused with 401, in which mode, and what to check.
 
@@ -140,7 +134,7 @@ def refusal(
     return f"{mode}: the server refused the keys for {operation}: {_CHECK_KEYS}"
 
 
-async def _catalogue_mode(canvas: Canvas) -> Literal["keys", "token"] | None:
+async def _catalogue_mode(canvas: Canvas) -> Mode | None:
     """Return the mode the server's GetMetaData shows; None if it cannot be read."""
     try:
         names = {endpoint.name for endpoint in await canvas.meta.endpoints()}
@@ -216,7 +210,7 @@ async def connect(
     if args.emulator:
         from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
-        served: Literal["keys", "token"] = "token" if choice.mode == "token" else "keys"
+        served: Mode = "token" if choice.mode == "token" else "keys"
         async with CanvasEmulator(
             seed="samples", synthetic_accounts=DEMO_ACCOUNTS, auth=served
         ) as emu:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from canvas_async import Canvas, ValidationError, WorkflowsAPI, _operations, _routes
+from canvas_async._auth import TokenRequest
 
 
 def client() -> Canvas:
@@ -70,13 +71,12 @@ class TestScope:
         assert Canvas.workflows.__doc__ == "The account's workflows."
 
 
-class TestTokenSender:
-    async def test_refuses_a_request_that_needs_the_session_token(self) -> None:
+class TestTokenRequest:
+    def test_refuses_a_request_that_needs_the_session_token(self) -> None:
         """Token requests authenticate with keys or the refresh token only: a
-        route that needs the session's token is refused before anything is sent."""
-        canvas = client()
-
+        route that needs the session's token cannot even be asked for (its
+        renewal would wait on itself)."""
         with pytest.raises(ValueError, match="not a token request"):
-            await canvas._transport.send_token_request("list_workflows", None)
+            TokenRequest("list_workflows")
 
-        assert canvas.state == "unopened"
+        assert TokenRequest("delete_token").key == "delete_token"

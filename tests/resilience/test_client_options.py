@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import pytest
 
 from canvas_async import Canvas, Retries, TokenAuth, ValidationError, _routes
+from canvas_async._auth import AUTH_MODES, Flow, result
+from canvas_async._config import auth_mode_from
 from canvas_async.testing import CanvasEmulator
 
 
@@ -68,21 +71,25 @@ class TestAuthMode:
         assert keys(auth="auto").auth_mode is None
 
     async def test_custom_strategy(self, canvas_emulator: CanvasEmulator) -> None:
-        """Any object with headers(), on_unauthorized() and aclose() will do."""
+        """Any object with the three flows will do; what a flow yields is awaited."""
         closed = []
 
+        async def fetch() -> Mapping[str, str]:
+            return {
+                _routes.CONSUMER_HEADER: canvas_emulator.consumer,
+                _routes.SECRET_KEY_HEADER: canvas_emulator.secret_key,
+            }
+
         class Static:
-            async def headers(self, route: _routes.Route) -> Mapping[str, str]:
-                return {
-                    _routes.CONSUMER_HEADER: canvas_emulator.consumer,
-                    _routes.SECRET_KEY_HEADER: canvas_emulator.secret_key,
-                }
+            def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
+                return cast(Mapping[str, str], (yield fetch()))
 
-            async def on_unauthorized(self, route: _routes.Route, sent: Mapping[str, str]) -> bool:
-                return False
+            def unauthorized_flow(self, route: _routes.Route, sent: object) -> Flow[bool]:
+                return result(False)
 
-            async def aclose(self) -> None:
+            def close_flow(self) -> Flow[None]:
                 closed.append(True)
+                yield from ()
 
         async with Canvas(
             consumer="unused", secret_key="unused", env=canvas_emulator.url, auth=Static()
@@ -119,3 +126,21 @@ class TestAuthMode:
             auth="token",
         ) as canvas:
             assert not await canvas.authenticate()
+
+
+class TestAuthModeRule:
+    """One rule reads the mode for the client, the command line and the worker."""
+
+    def test_flag_then_variable_then_auto(self) -> None:
+        """--auth wins over CANVAS_AUTH, which wins over the default, auto."""
+        assert auth_mode_from("keys", {"CANVAS_AUTH": "token"}) == ("keys", "--auth")
+        assert auth_mode_from(None, {"CANVAS_AUTH": " Token "}) == ("token", "CANVAS_AUTH")
+        assert auth_mode_from(None, {"CANVAS_AUTH": "  "}) == ("auto", "the default")
+
+    def test_a_wrong_value_is_named_not_echoed(self) -> None:
+        """The message names where the value came from, never the value."""
+        with pytest.raises(ValidationError, match="CANVAS_AUTH must be one of keys") as info:
+            auth_mode_from(None, {"CANVAS_AUTH": "0123-secret-key"})
+
+        assert "0123-secret-key" not in str(info.value)
+        assert AUTH_MODES == ("keys", "token", "auto")

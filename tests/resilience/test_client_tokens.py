@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from canvas_async import AuthenticationError, Canvas, TokenAuth
+from canvas_async import AuthenticationError, CallEvent, Canvas, Hooks, TokenAuth, _routes
 from canvas_async.testing import AuthMode, CanvasEmulator, ManualClock
 from tests.support import client_of, started
 
@@ -40,6 +40,30 @@ async def test_500_calls_with_an_expired_token_refresh_once(emu: CanvasEmulator)
     assert len(results) == 500
     assert emu.state.tokens.refreshes == 1
     assert operations(emu, "refresh_access_token") == 1
+
+
+async def test_token_requests_take_the_clients_own_path(emu: CanvasEmulator) -> None:
+    """The transport sends what the auth flow yields as any request: hooks see
+    the exchange, the one refresh and the revocation; one slot serves them
+    all, since a request's headers come before it takes its slot."""
+    done: list[str] = []
+
+    async def succeeded(event: CallEvent) -> None:
+        done.append(event.operation)
+
+    hooks = Hooks(on_success=succeeded)
+    async with client_of(emu, auth="token", max_concurrency=1, hooks=hooks) as canvas:
+        await canvas.workflows.list()
+        emu.expire_access_tokens()
+        await asyncio.gather(*(canvas.workflows.list() for _ in range(20)))
+
+    token_requests = [name for name in done if name != _routes.label("list_workflows")]
+    assert token_requests == [
+        _routes.label("authenticate"),
+        _routes.label("refresh_access_token"),
+        _routes.label("delete_token"),
+    ]
+    assert done.count(_routes.label("list_workflows")) == 21
 
 
 async def test_renewed_before_expiry_without_a_401() -> None:

@@ -1,4 +1,8 @@
-"""Token mode: reading the token object, single-flight renewal, revocation."""
+"""Token mode: reading the token object, single-flight renewal, revocation.
+
+TokenAuth's flows are driven here as the transport drives them, over a fake
+server written as plain async functions.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import base64
 import itertools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -24,7 +28,8 @@ from canvas_async import (
     ValidationError,
     _routes,
 )
-from canvas_async._tokens import TokenManager, TokenPair, is_token_answer
+from canvas_async._auth import Flow, TokenRequest, drive
+from canvas_async._tokens import TokenPair, mode_of
 
 T0 = datetime(2022, 4, 27, 10, 18, 55, tzinfo=UTC)
 
@@ -58,6 +63,10 @@ class FakeServer:
     refreshes: int = 0
     revoked: list[str] = attrs.Factory(list)
     live_refresh_tokens: set[str] = attrs.Factory(set)
+    on_refresh: Callable[[str], Awaitable[object]] | None = None
+    refreshing: asyncio.Event = attrs.Factory(asyncio.Event)
+    gate: asyncio.Event | None = None
+    """If given, a refresh waits for it (after ``refreshing`` is set) instead of ``delay``."""
     _serial: itertools.count[int] = attrs.Factory(lambda: itertools.count(1))
 
     def clock(self) -> datetime:
@@ -88,7 +97,8 @@ class FakeServer:
 
     async def refresh(self, token: str) -> object:
         self.refreshes += 1
-        await asyncio.sleep(self.delay)
+        self.refreshing.set()
+        await (asyncio.sleep(self.delay) if self.gate is None else self.gate.wait())
         if self.fail_refresh:
             raise CanvasConnectionError("reset", operation="RefreshAccessToken")
         if self.reject_refresh or token not in self.live_refresh_tokens:
@@ -105,10 +115,74 @@ class FakeServer:
         self.live_refresh_tokens.discard(token)
         return True
 
-    def manager(self) -> TokenManager:
-        return TokenManager(
-            exchange=self.exchange, refresh=self.refresh, revoke=self.revoke, now=self.clock
-        )
+    async def send(self, request: TokenRequest) -> object:
+        """Answer a token request as the transport would, with its error raised."""
+        params = request.params or {}
+        if request.key == "refresh_access_token":
+            return await (self.on_refresh or self.refresh)(params["token"])
+        if request.key == "delete_token":
+            return await self.revoke(params["refreshToken"])
+        return await self.exchange()
+
+    def manager(self) -> Driven:
+        return Driven(bound(self.clock), self.send)
+
+
+SESSION_ROUTE = _routes.route("list_workflows")
+
+
+async def renewing(server: FakeServer) -> tuple[Driven, asyncio.Task[str], asyncio.Event]:
+    """A manager whose token is due, the task whose refresh is under way, and
+    the gate that refresh waits for."""
+    manager = server.manager()
+    await manager.authorization()
+    server.now += timedelta(minutes=20)
+    gate = server.gate = asyncio.Event()
+    starter = asyncio.create_task(manager.authorization())
+    await server.refreshing.wait()
+    return manager, starter, gate
+
+
+def bound(now: Callable[[], datetime], *, auto: bool = False) -> TokenAuth:
+    """A TokenAuth as a client holds it, on the given clock."""
+    auth = TokenAuth(auto=auto)
+    auth.bind(KeyAuth.from_keys("consumer", "secret"))
+    auth._now = now
+    return auth
+
+
+@attrs.define
+class Driven:
+    """A TokenAuth whose flows are driven over ``send``, as the transport does."""
+
+    auth: TokenAuth
+    send: Callable[[TokenRequest], Awaitable[object]]
+
+    async def run(self, flow: Flow[object]) -> object:
+        return await drive(flow, self.send)
+
+    async def authorization(self) -> str:
+        value = await drive(self.auth.authorization_flow(), self.send)
+        assert value is not None
+        return value
+
+    async def invalidate(self, authorization: str) -> bool:
+        sent = {_routes.AUTHORIZATION_HEADER: authorization}
+        return await drive(self.auth.unauthorized_flow(SESSION_ROUTE, sent), self.send)
+
+    async def headers(self, route: _routes.Route) -> Mapping[str, str]:
+        return await drive(self.auth.auth_flow(route), self.send)
+
+    async def aclose(self) -> None:
+        await drive(self.auth.close_flow(), self.send)
+
+    @property
+    def tokens(self) -> TokenPair | None:
+        return self.auth.tokens
+
+    @property
+    def refresh_margin(self) -> timedelta:
+        return self.auth.refresh_margin
 
 
 class TestTokenPair:
@@ -192,11 +266,12 @@ class TestTokenPair:
         assert SAMPLE["refresh_token"] not in str(info.value)
         assert info.value.body is None
 
-    def test_is_token_answer(self) -> None:
-        """Key mode answers true; token mode the token object."""
-        assert is_token_answer(SAMPLE)
-        assert not is_token_answer(True)
-        assert not is_token_answer({"State": 401, "Msg": "Unauthorized"})
+    def test_mode_of(self) -> None:
+        """Key mode answers true; token mode the token object; else a clear error."""
+        assert mode_of(SAMPLE) == "token"
+        assert mode_of(True) == "keys"
+        with pytest.raises(UnexpectedResponseError, match="neither true"):
+            mode_of({"State": 401, "Msg": "Unauthorized"})
 
 
 class TestAuthorization:
@@ -255,7 +330,7 @@ class TestAuthorization:
             server.refreshes += 1
             raise OutcomeUnknownError("no answer", operation="RefreshAccessToken")
 
-        manager._refresh = lost
+        server.on_refresh = lost
 
         assert await manager.authorization() == "Bearer access-2"
         assert (server.exchanges, server.refreshes) == (2, 1)
@@ -322,22 +397,33 @@ class TestAuthorization:
         assert await manager.authorization() == "Bearer access-2"
         assert server.refreshes == 2
 
-    async def test_a_cancelled_waiter_does_not_cancel_the_renewal(self) -> None:
-        """The task that started the refresh may be cancelled; the others get
-        the new token all the same."""
-        server = FakeServer(delay=0.05)
-        manager = server.manager()
-        await manager.authorization()
-        server.now += timedelta(minutes=20)
-        starter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
-        other = asyncio.create_task(manager.authorization())
+    async def test_a_cancelled_renewal_is_taken_over_by_a_waiter(self) -> None:
+        """The task that runs the refresh may be cancelled: a waiter starts the
+        renewal afresh and the others get the new token all the same."""
+        server = FakeServer()
+        manager, starter, gate = await renewing(server)
+        others = [asyncio.create_task(manager.authorization()) for _ in range(20)]
         starter.cancel()
+        gate.set()
 
-        assert await other == "Bearer access-2"
-        assert server.refreshes == 1
+        assert {"Bearer access-2"} == set(await asyncio.gather(*others))
+        assert (server.refreshes, server.exchanges) == (2, 1)
         with pytest.raises(asyncio.CancelledError):
             await starter
+
+    async def test_a_waiter_cancelled_leaves_the_renewal_alone(self) -> None:
+        """A waiting task that is cancelled does not stop the one renewal."""
+        server = FakeServer()
+        manager, starter, gate = await renewing(server)
+        waiter = asyncio.create_task(manager.authorization())
+        await asyncio.sleep(0)  # the waiter joins the renewal
+        waiter.cancel()
+        gate.set()
+
+        assert await starter == "Bearer access-2"
+        assert server.refreshes == 1
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
 
 
 def jwt(claims: dict[str, object]) -> str:
@@ -354,8 +440,10 @@ class TestRenewalTiming:
         past its life."""
         calls = 0
 
-        async def exchange() -> object:
+        async def send(request: TokenRequest) -> object:
             nonlocal calls
+            if request.key != "authenticate":
+                raise AuthenticationError("refresh token is not found", status=401, operation="R")
             calls += 1
             iat = int(T0.timestamp())
             return {
@@ -364,11 +452,8 @@ class TestRenewalTiming:
                 "refresh_token": "r",
             }
 
-        async def refuse(token: str) -> object:
-            raise AuthenticationError("refresh token is not found", status=401, operation="R")
-
         now = T0 + timedelta(hours=1)
-        manager = TokenManager(exchange=exchange, refresh=refuse, revoke=refuse, now=lambda: now)
+        manager = Driven(bound(lambda: now), send)
 
         await manager.authorization()
         now += timedelta(minutes=10)
@@ -411,7 +496,7 @@ class TestInvalidate:
         manager = server.manager()
         used = await manager.authorization()
 
-        manager.invalidate(used)
+        await manager.invalidate(used)
 
         assert await manager.authorization() == "Bearer access-2"
         assert (server.exchanges, server.refreshes) == (1, 1)
@@ -421,10 +506,10 @@ class TestInvalidate:
         server = FakeServer()
         manager = server.manager()
         old = await manager.authorization()
-        manager.invalidate(old)
+        await manager.invalidate(old)
         new = await manager.authorization()
 
-        manager.invalidate(old)
+        await manager.invalidate(old)
 
         assert new == await manager.authorization()
         assert server.refreshes == 1
@@ -437,7 +522,7 @@ class TestInvalidate:
         used = await manager.authorization()
 
         async def refused_then_retry() -> str:
-            manager.invalidate(used)
+            await manager.invalidate(used)
             return await manager.authorization()
 
         values = await asyncio.gather(*(refused_then_retry() for _ in range(500)))
@@ -507,12 +592,9 @@ class TestClose:
 
     async def test_renewal_in_flight_is_revoked(self) -> None:
         """Closing during a refresh revokes the pair the refresh brings."""
-        server = FakeServer(delay=0.05)
-        manager = server.manager()
-        await manager.authorization()
-        server.now += timedelta(minutes=20)
-        waiter = asyncio.create_task(manager.authorization())
-        await asyncio.sleep(0.01)
+        server = FakeServer()
+        manager, waiter, gate = await renewing(server)
+        gate.set()  # the refresh answers once closing has begun
 
         await manager.aclose()
 
@@ -529,47 +611,26 @@ class TestClose:
         with pytest.raises(CanvasError, match="closed"):
             await manager.authorization()
 
-    async def test_adopt(self) -> None:
-        """An /Authenticate answer read elsewhere (auth="auto") is used as is."""
-        server = FakeServer(now=datetime(2022, 4, 27, 10, 20, tzinfo=UTC))
-        manager = server.manager()
 
-        manager.adopt(SAMPLE)
-
-        assert SAMPLE["access_token"] == await manager.authorization()
-        assert server.exchanges == 0
-
-
-# -- TokenAuth: the strategy the transport talks to ------------------------------
-
-KEYS = KeyAuth.from_keys("consumer", "secret")
-SESSION_ROUTE = _routes.route("list_workflows")
+# -- TokenAuth's headers, as the transport asks for them ---------------------------
 
 
 @attrs.define
 class Wired:
-    """A FakeServer behind the ``send`` callable the client gives TokenAuth."""
+    """A FakeServer that records what was sent, or answers true (key mode)."""
 
     server: FakeServer
     key_mode: bool = False
     sent: list[tuple[str, Mapping[str, str] | None]] = attrs.Factory(list)
 
-    async def send(self, key: str, params: Mapping[str, str] | None) -> object:
-        self.sent.append((key, params))
-        if key == "authenticate":
-            return True if self.key_mode else await self.server.exchange()
-        assert params is not None
-        if key == "refresh_access_token":
-            return await self.server.refresh(params["token"])
-        if key == "delete_token":
-            return await self.server.revoke(params["refreshToken"])
-        raise AssertionError(key)
+    async def send(self, request: TokenRequest) -> object:
+        self.sent.append((request.key, request.params))
+        if request.key == "authenticate" and self.key_mode:
+            return True
+        return await self.server.send(request)
 
-    def auth(self, *, auto: bool = False) -> TokenAuth:
-        auth = TokenAuth(auto=auto)
-        auth.bind(KEYS, self.send)
-        auth.manager._now = self.server.clock
-        return auth
+    def auth(self, *, auto: bool = False) -> Driven:
+        return Driven(bound(self.server.clock, auto=auto), self.send)
 
 
 class TestTokenAuth:
@@ -590,11 +651,11 @@ class TestTokenAuth:
         assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
 
     @pytest.mark.parametrize("key", ["get_metadata", "refresh_access_token", "delete_token"])
-    def test_no_credentials_in_headers(self, key: str) -> None:
+    async def test_no_credentials_in_headers(self, key: str) -> None:
         """Open routes carry nothing; the refresh token travels in the query."""
         auth = Wired(FakeServer()).auth()
 
-        assert asyncio.run(auth.headers(_routes.route(key))) == {}
+        assert await auth.headers(_routes.route(key)) == {}
 
     async def test_401_invalidates_the_token_sent(self) -> None:
         """on_unauthorized drops the refused token and asks for one more try."""
@@ -602,7 +663,7 @@ class TestTokenAuth:
         auth = wired.auth()
         sent = await auth.headers(SESSION_ROUTE)
 
-        assert await auth.on_unauthorized(SESSION_ROUTE, sent)
+        assert await auth.run(auth.auth.unauthorized_flow(SESSION_ROUTE, sent))
         assert await auth.headers(SESSION_ROUTE) == {"Authorization": "Bearer access-2"}
         assert wired.server.refreshes == 1
 
@@ -611,7 +672,7 @@ class TestTokenAuth:
         auth = Wired(FakeServer()).auth()
         keys = await auth.headers(_routes.route("authenticate"))
 
-        assert not await auth.on_unauthorized(_routes.route("authenticate"), keys)
+        assert not await auth.run(auth.auth.unauthorized_flow(_routes.route("authenticate"), keys))
 
     async def test_auto_picks_token_mode_without_a_second_exchange(self) -> None:
         """auto: 100 tasks, one /Authenticate, whose tokens are then used."""
@@ -620,7 +681,7 @@ class TestTokenAuth:
 
         values = await asyncio.gather(*(auth.headers(SESSION_ROUTE) for _ in range(100)))
 
-        assert auth.mode == "token"
+        assert auth.auth.mode == "token"
         assert [key for key, _ in wired.sent] == ["authenticate"]
         assert {v["Authorization"] for v in values} == {"Bearer access-1"}
 
@@ -632,7 +693,7 @@ class TestTokenAuth:
         headers = await auth.headers(SESSION_ROUTE)
         await auth.aclose()
 
-        assert auth.mode == "keys"
+        assert auth.auth.mode == "keys"
         assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
         assert [key for key, _ in wired.sent] == ["authenticate"]
 
@@ -647,13 +708,12 @@ class TestTokenAuth:
         """Neither true nor tokens: a clear error, and the next call asks again."""
         calls = 0
 
-        async def send(key: str, params: Mapping[str, str] | None) -> object:
+        async def send(request: TokenRequest) -> object:
             nonlocal calls
             calls += 1
             return "yes"
 
-        auth = TokenAuth(auto=True)
-        auth.bind(KEYS, send)
+        auth = Driven(bound(lambda: T0, auto=True), send)
 
         for _ in range(2):
             with pytest.raises(UnexpectedResponseError, match="neither true"):
@@ -672,13 +732,16 @@ class TestTokenAuth:
 
     def test_one_client_per_instance(self) -> None:
         """Binding twice is refused: tokens are not shared between clients."""
-        auth = Wired(FakeServer()).auth()
+        auth = Wired(FakeServer()).auth().auth
 
         with pytest.raises(ValidationError, match="one client"):
-            auth.bind(KEYS, Wired(FakeServer()).send)
+            auth.bind(KeyAuth.from_keys("consumer", "secret"))
 
-    def test_repr_shows_no_secrets(self) -> None:
-        """Neither keys nor tokens in the repr."""
+    async def test_repr_shows_no_secrets(self) -> None:
+        """Neither keys nor tokens in the repr, once tokens are held."""
         auth = Wired(FakeServer()).auth()
+        await auth.authorization()
 
-        assert "secret" not in repr(auth)
+        assert "secret" not in repr(auth.auth)
+        assert "access-1" not in repr(auth.auth)
+        assert "refresh-1" not in repr(auth.auth)

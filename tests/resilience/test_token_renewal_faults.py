@@ -51,7 +51,7 @@ async def test_a_failed_refresh_gives_way_to_one_key_exchange(failure: str) -> N
         await asyncio.sleep(0.01)
         raise FAILURES[failure]()
 
-    manager._refresh = failing
+    server.on_refresh = failing
 
     values = await asyncio.gather(*(manager.authorization() for _ in range(100)))
 
@@ -69,7 +69,7 @@ async def test_a_refresh_answer_that_is_no_token_gives_way_too() -> None:
         server.refreshes += 1
         return True
 
-    manager._refresh = odd
+    server.on_refresh = odd
 
     assert await manager.authorization() == "Bearer access-2"
     assert (server.refreshes, server.exchanges) == (1, 2)

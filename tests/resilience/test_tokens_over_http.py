@@ -1,7 +1,7 @@
 """The token manager against the emulator's token mode, over real sockets.
 
 The three token requests are sent with a bare aiohttp session here, so these
-tests pin the manager's rules to the emulator's real HS256 tokens, rotation
+tests pin TokenAuth's rules to the emulator's real HS256 tokens, rotation
 and revocation, independently of the client that wires it in.
 """
 
@@ -16,9 +16,10 @@ import attrs
 import pytest
 
 from canvas_async import AuthenticationError, _routes
+from canvas_async._auth import TokenRequest
 from canvas_async._errors import decode_body, raise_for_answer
-from canvas_async._tokens import TokenManager
 from canvas_async.testing import CanvasEmulator
+from tests.resilience.test_token_manager import Driven, bound
 
 pytestmark = pytest.mark.canvas_emulator(auth="token")
 
@@ -42,15 +43,13 @@ class Wire:
             raise_for_answer(answer.status, answer.headers, payload, operation=route.operation)
             return payload
 
-    async def exchange(self) -> object:
+    async def send(self, request: TokenRequest) -> object:
         keys = {
             _routes.CONSUMER_HEADER: self.emulator.consumer,
             _routes.SECRET_KEY_HEADER: self.emulator.secret_key,
         }
-        return await self._send("authenticate", keys)
-
-    async def refresh(self, token: str) -> object:
-        return await self._send("refresh_access_token", {}, {"token": token})
+        headers = keys if request.key == "authenticate" else {}
+        return await self._send(request.key, headers, dict(request.params or {}))
 
     async def revoke(self, token: str) -> object:
         return await self._send("delete_token", {}, {"refreshToken": token})
@@ -61,10 +60,8 @@ class Wire:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.shift
 
-    def manager(self) -> TokenManager:
-        return TokenManager(
-            exchange=self.exchange, refresh=self.refresh, revoke=self.revoke, now=self.now
-        )
+    def manager(self) -> Driven:
+        return Driven(bound(self.now), self.send)
 
 
 @pytest.fixture
@@ -105,7 +102,7 @@ async def test_401_then_one_refresh(wire: Wire) -> None:
 
     with pytest.raises(AuthenticationError):
         await wire.list_workflows(used)
-    manager.invalidate(used)
+    await manager.invalidate(used)
     fresh = await manager.authorization()
 
     assert isinstance(await wire.list_workflows(fresh), list)

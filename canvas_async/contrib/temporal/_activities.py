@@ -28,12 +28,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from canvas_async import provision
-from canvas_async._client import AuthMode, Canvas, organization_key, resolve_base_url
+from canvas_async._auth import AuthMode
+from canvas_async._client import Canvas, organization_key, resolve_base_url
 from canvas_async._config import (
-    AUTH_MODES,
-    AUTH_VAR,
     CONSUMER_VAR,
     SECRET_KEY_VAR,
+    auth_mode_from,
     env_from_environ,
     read_key_variable,
 )
@@ -199,13 +199,10 @@ async def _load(job: ShardInput) -> tuple[DesiredState, Shard]:
 
 def _auth() -> AuthMode:
     """As for the command line: auto unless pinned."""
-    auth = os.environ.get(AUTH_VAR, "").strip().casefold() or "auto"
-    for mode in AUTH_MODES:
-        if auth == mode:
-            return mode
-    raise ApplicationError(
-        f"{AUTH_VAR} must be keys, token or auto", type="BadAuthMode", non_retryable=True
-    )
+    try:
+        return auth_mode_from()[0]
+    except ValidationError as exc:
+        raise ApplicationError(str(exc), type="BadAuthMode", non_retryable=True) from None
 
 
 @activity.defn(name=ACTIVITY_NAME)
