@@ -17,7 +17,7 @@ from typing import Final
 from rich.markup import escape
 
 from canvas_async.cli._output import NAMED, Out
-from canvas_async.provision.plan import Action
+from canvas_async.provision._plan import Action
 from canvas_async.provision.report import SYMBOLS, AccountReport, RunReport, Status
 
 __all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"]

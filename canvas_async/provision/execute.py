@@ -6,7 +6,7 @@ templates and accounts are read once, the three at once, the whole file is
 checked against the first two and the accounts are indexed by id and e-mail.
 Then each account is handled on its own (:mod:`canvas_async.bulk`): its
 registrations and workflows are read (once each),
-:func:`~canvas_async.provision.plan.diff` says what it needs, and ``apply``
+:func:`~canvas_async.provision.diff` says what it needs, and ``apply``
 makes those changes in order.
 
 Every create goes through :func:`bulk.reconcile_write`: a clear answer is
@@ -45,8 +45,8 @@ from canvas_async._errors import (
     TransportError,
 )
 from canvas_async.models import Account
-from canvas_async.provision.load import DesiredStateError
-from canvas_async.provision.plan import (
+from canvas_async.provision._load import DesiredStateError
+from canvas_async.provision._plan import (
     AccountPlan,
     Action,
     Catalog,

@@ -32,7 +32,7 @@ from canvas_async.cli._parser import (
     DEFAULT_MAX_ATTEMPTS,
 )
 from canvas_async.provision import AccountReport, RunReport, Status
-from canvas_async.provision.plan import Action, Change
+from canvas_async.provision._plan import Action, Change
 from canvas_async.provision.report import ChangeResult, ChangeStatus
 from canvas_async.testing import CanvasEmulator
 from tests.cli.test_cli import DEMO, SECRET_VALUE, _file, _keys, _no_traceback, cli

@@ -44,7 +44,7 @@ import attrs
 from canvas_async._operations import UNRESOLVED, credential_problems
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
-from .load import did_you_mean
+from ._load import did_you_mean
 from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 __all__ = [
