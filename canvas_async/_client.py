@@ -11,7 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, Self, TypeAlias, TypeVar, overload
+from typing import Any, Final, Generic, Literal, Self, TypeVar, overload
 
 import aiohttp
 import attrs
@@ -20,6 +20,7 @@ import yarl
 from . import _config, _operations, _routes, _validate, models
 from ._auth import AuthStrategy, KeyAuth
 from ._checks import check_concurrency
+from ._config import AuthMode
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
 from ._paths import check_params, check_pinned, custom_route
@@ -44,10 +45,6 @@ __all__ = [
     "organization_key",
     "resolve_base_url",
 ]
-
-AuthMode: TypeAlias = Literal["keys", "token", "auto"]
-"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
-bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
 
 DEFAULT_MAX_CONCURRENCY: Final = 64
 """Requests one client has in flight at once, across all its account views."""

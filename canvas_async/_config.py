@@ -13,14 +13,11 @@ import ssl as _ssl
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final, Literal, TypeAlias
 
 import yarl
 
 from ._errors import ValidationError
-
-if TYPE_CHECKING:
-    from ._client import AuthMode
 
 __all__ = [
     "AUTH_MODES",
@@ -29,6 +26,7 @@ __all__ = [
     "ENV_VAR",
     "LOG_VAR",
     "SECRET_KEY_VAR",
+    "AuthMode",
     "env_from_environ",
     "keys_from_environ",
     "proxy_option",
@@ -36,6 +34,10 @@ __all__ = [
     "setup_logging_from_environ",
     "ssl_option",
 ]
+
+AuthMode: TypeAlias = Literal["keys", "token", "auto"]
+"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
+bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
 
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"

@@ -32,6 +32,7 @@ from ._errors import (
     AuthenticationError,
     CanvasError,
     ClientClosedError,
+    OutcomeUnknownError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
@@ -401,6 +402,7 @@ _EXCHANGE: Final = TokenRequest("authenticate")
 # proof of a pair the server issued unheard. The keys always work.
 _REFRESH_GIVES_WAY: Final = (
     AuthenticationError,
+    OutcomeUnknownError,
     ServerError,
     TransportError,
     UnexpectedResponseError,

@@ -4,14 +4,13 @@ from ._accounts import AccountsAPI
 from ._applications import ApplicationsAPI, RegApplicationsAPI
 from ._meta import MetaAPI
 from ._templates import TemplatesAPI
-from ._workflows import RunResult, WorkflowsAPI
+from ._workflows import WorkflowsAPI
 
 __all__ = [
     "AccountsAPI",
     "ApplicationsAPI",
     "MetaAPI",
     "RegApplicationsAPI",
-    "RunResult",
     "TemplatesAPI",
     "WorkflowsAPI",
 ]

@@ -5,25 +5,50 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
+from canvas_async import models
 from canvas_async._operations import Call
+from canvas_async._retry import Retries
 from canvas_async._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
-
-if TYPE_CHECKING:
-    from canvas_async._client import AccountView
-    from canvas_async._timeouts import TimeoutTypes
+from canvas_async._timeouts import TimeoutTypes
+from canvas_async._transport import Transport
 
 T = TypeVar("T")
+
+
+class _Client(Protocol):
+    @property
+    def auth_mode(self) -> Literal["keys", "token"] | None: ...
+
+
+class View(models.View, Protocol):
+    """What a resource API acts through: an :class:`~canvas_async.AccountView`.
+
+    A protocol, so that the resource APIs need not import the client that
+    holds them.
+    """
+
+    @property
+    def account_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def retries(self) -> Retries | UseClientDefault: ...
+
+    @property
+    def _transport(self) -> Transport: ...
+
+    @property
+    def _client(self) -> _Client: ...
 
 
 @attrs.frozen
 class Resource:
     """A family of operations, acting through one account view."""
 
-    _view: AccountView = attrs.field(repr=False, alias="view")
+    _view: View = attrs.field(repr=False, alias="view")
 
     @property
     def account_id(self) -> uuid.UUID | None:

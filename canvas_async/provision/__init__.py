@@ -16,6 +16,7 @@ to run again after any failure: it reads every account afresh and converges.
 
 from __future__ import annotations
 
+from canvas_async.provision._execute import AccountNotFoundError, apply, plan
 from canvas_async.provision._load import DesiredStateError, from_data, load, loads
 from canvas_async.provision._plan import (
     AccountPlan,
@@ -27,8 +28,7 @@ from canvas_async.provision._plan import (
     check,
     diff,
 )
-from canvas_async.provision.execute import AccountNotFoundError, apply, plan
-from canvas_async.provision.report import (
+from canvas_async.provision._report import (
     AccountReport,
     ChangeResult,
     ChangeStatus,

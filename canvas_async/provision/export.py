@@ -49,10 +49,10 @@ from canvas_async._text import _CONTROL, printable
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
 from . import _toml
+from ._execute import _all
 from ._format import FORMAT_VERSION
 from ._load import _merge
 from ._plan import Catalog, _age, _canonical, split_description
-from .execute import _all
 from .shard import Shard, assign
 from .spec import AS_FOUND, AccountSpec
 

@@ -59,7 +59,7 @@ from canvas_async.provision._plan import (
     fingerprint,
     managed_description,
 )
-from canvas_async.provision.report import (
+from canvas_async.provision._report import (
     AccountReport,
     ChangeResult,
     ChangeStatus,
