@@ -99,6 +99,9 @@ class View(Protocol):
         ...
 
 
+# The methods of the resource APIs that models call, typed by what they
+# return only: their arguments are the APIs' own, and spelling them here would
+# make this module import the APIs' module, which imports this one.
 class _RegApplications(Protocol):
     """The methods of :class:`~canvas_async.RegApplicationsAPI` models call."""
 
