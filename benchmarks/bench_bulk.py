@@ -8,7 +8,7 @@ applications (Quinyx and FTP), create a workflow from the template that uses
 them, schedule it). The server answers every write with the new id, so
 nothing is read back. Three contenders send those 6 requests per account
 (``provision.apply`` 8: it reads the two collections again to check what it
-wrote, see :mod:`canvas_async.provision.execute`):
+wrote, see :mod:`canvas_async.provision._execute`):
 
 - canvas-async's bulk API (:func:`canvas_async.bulk.for_each_account` with a
   6-call recipe; the applications and the template are read before the clock

@@ -267,7 +267,7 @@ def read_file(n: int) -> tuple[float, float]:
     import tracemalloc
     import uuid
 
-    from canvas_async.provision.load import loads
+    from canvas_async.provision._load import loads
 
     text = _file_text([str(uuid.UUID(int=number, version=4)) for number in range(1, n + 1)])
     loads(_file_text([str(uuid.UUID(int=0, version=4))]))  # imports and caches warm
@@ -300,7 +300,7 @@ def load_table(sizes: tuple[int, ...], *, runs: int) -> Table:
             _spread([cpu for _, cpu in samples], 1e6, ""),
         )
     table.notes.append(
-        "`canvas_async.provision.load.loads` on the same file as the CLI steps, in this "
+        "`canvas_async.provision._load.loads` on the same file as the CLI steps, in this "
         "process: bytes still allocated (tracemalloc) once the parsed document is freed, "
         f"and CPU time without tracemalloc; median (min-max) of {runs} runs."
     )

@@ -41,7 +41,6 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
         ApplicationsAPI,
         MetaAPI,
         RegApplicationsAPI,
-        RunResult,
         TemplatesAPI,
         WorkflowsAPI,
     )
@@ -60,6 +59,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
         PropertyInfo,
         RegApplication,
         Role,
+        RunResult,
         RunStarted,
         TemplateState,
         Workflow,
@@ -134,7 +134,7 @@ __all__ = [
     "deadline",
 ]
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 # The modules public names come from, imported on first use so that
 # ``import canvas_async.schedule`` or the command line's ``--help`` does not
@@ -163,6 +163,11 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # The lazy names too, for dir(), help() and completion (PEP 562).
+    return sorted({*globals(), *__all__})
+
+
 def _load() -> None:
     """Import every public name into the package's namespace."""
     import importlib  # noqa: PLC0415
@@ -176,5 +181,22 @@ def _load() -> None:
             # ``canvas_async.X`` (in reprs, tracebacks and pickles), the
             # public path (as httpx does).
             if isinstance(obj, type) and obj.__module__.startswith("canvas_async._"):
+                _resolve_annotations(obj)
                 obj.__module__ = "canvas_async"
             globals()[name] = obj
+
+
+def _resolve_annotations(cls: type) -> None:
+    """Evaluate the annotations ``cls`` defines in the module that defines it.
+
+    ``typing.get_type_hints`` reads a class's string annotations in the
+    module ``__module__`` names: once that is the package, names such as
+    ``uuid`` would not be found there.
+    """
+    import inspect  # noqa: PLC0415
+    import typing  # noqa: PLC0415
+
+    own = inspect.get_annotations(cls)
+    if own:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        cls.__annotations__ = {name: hints[name] for name in own}

@@ -37,6 +37,7 @@ __all__ = [
     "ssl_option",
 ]
 
+
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"

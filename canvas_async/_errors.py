@@ -1,5 +1,38 @@
 """The exception tree, and the pure mapping from an answer to an exception.
 
+Every exception the package raises on purpose is a :class:`CanvasError`.
+The tree of those ``canvas_async`` exports (``tests/test_api_surface.py``
+checks it against the classes)::
+
+    CanvasError
+        ValidationError (also ValueError)
+            CronError
+        ClientClosedError (also RuntimeError)
+        NotBoundError (also RuntimeError)
+        TransportError
+            CanvasConnectionError
+            CanvasTimeoutError (also TimeoutError)
+                DeadlineExceededError
+        OutcomeUnknownError
+        APIError
+            BadRequestError
+            AuthenticationError
+            PermissionDeniedError
+            NotFoundError
+            ConflictError
+            RateLimitError
+            ServerError
+            UnexpectedResponseError
+
+Three kinds of failure of a call, apart: :class:`TransportError`, no answer
+arrived (safe to send again where the request is idempotent);
+:class:`APIError`, the server answered with an error; and
+:class:`OutcomeUnknownError`, a write that must not be repeated may or may
+not have taken effect. The last follows either of the first two (a reset
+after sending, a read timeout, a 500, 502 or 504), chained as its
+``__cause__``, so it sits under neither: catching ``TransportError`` to retry
+never repeats a write that may have been done.
+
 Nothing here does I/O: :func:`decode_body` and :func:`raise_for_answer` are
 functions of status, headers and body alone, so every rule is tested without
 a network (the gidgethub ``sansio`` split). No message built here ever
@@ -87,13 +120,8 @@ class NotBoundError(CanvasError, RuntimeError):
     """An active-record method was called on a model not loaded through a client."""
 
 
-class TransportError(CanvasError):
-    """The request did not get an answer from the server.
-
-    Attributes:
-        operation: The operation's name, e.g. ``"Workflow (POST)"``.
-        account_id: The ``ManagedAccountId`` the request was sent for, if any.
-    """
+class _CallError(CanvasError):
+    """What failed: the operation, and the account it was sent for (a base, not raised)."""
 
     def __init__(
         self, message: str, *, operation: str, account_id: uuid.UUID | None = None
@@ -101,6 +129,15 @@ class TransportError(CanvasError):
         super().__init__(message)
         self.operation = operation
         self.account_id = account_id
+
+
+class TransportError(_CallError):
+    """The request did not get an answer from the server.
+
+    Attributes:
+        operation: The operation's name, e.g. ``"Workflow (POST)"``.
+        account_id: The ``ManagedAccountId`` the request was sent for, if any.
+    """
 
 
 class CanvasConnectionError(TransportError):
@@ -111,14 +148,19 @@ class CanvasTimeoutError(TransportError, TimeoutError):
     """No answer arrived within the timeout."""
 
 
-class OutcomeUnknownError(TransportError):
+class OutcomeUnknownError(_CallError):
     """A non-idempotent request may or may not have taken effect.
 
     Raised instead of retrying when a request that must not be repeated
     (create an account, register an application, create or run a workflow)
     failed after it may have reached the server: a reset after sending, a read
-    timeout, or a 500. Read the state back before trying again. The original
-    failure is chained as ``__cause__``.
+    timeout, or a 500, 502 or 504. Read the state back before trying again.
+    The original failure (a :class:`TransportError` or an :class:`APIError`)
+    is chained as ``__cause__``.
+
+    Attributes:
+        operation: The operation's name, e.g. ``"Workflow (POST)"``.
+        account_id: The ``ManagedAccountId`` the request was sent for, if any.
     """
 
 

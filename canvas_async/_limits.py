@@ -24,11 +24,12 @@ import attrs
 from aiolimiter import AsyncLimiter
 
 from ._checks import concurrency, number
+from ._errors import CanvasError
 
 __all__ = ["ClientPausedError", "Limits", "PauseGate"]
 
 
-class ClientPausedError(Exception):
+class ClientPausedError(CanvasError):
     """The client is paused for longer than a call may wait.
 
     Internal: the transport turns it into a

@@ -32,6 +32,7 @@ from ._errors import (
     AuthenticationError,
     CanvasError,
     ClientClosedError,
+    OutcomeUnknownError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
@@ -257,6 +258,7 @@ _REVOKE_RETRIES: Final = Retries(max_retries=2, max_rate_limited=1, max_retry_af
 # proof of a pair the server issued unheard. The keys always work.
 _REFRESH_GIVES_WAY: Final = (
     AuthenticationError,
+    OutcomeUnknownError,
     ServerError,
     TransportError,
     UnexpectedResponseError,

@@ -88,7 +88,7 @@ class _State(enum.Enum):
 
 def _package_version() -> str:
     """The package's version: ``canvas_async.__version__``, the one place it is written."""
-    from canvas_async import __version__  # noqa: PLC0415 - the package is loaded by now
+    from canvas_async._version import __version__  # noqa: PLC0415
 
     return __version__
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -28,7 +28,6 @@ from ._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 from .schedule import Cron
 
 if TYPE_CHECKING:
-    from ._resources import RegApplicationsAPI, RunResult, WorkflowsAPI
     from ._timeouts import TimeoutTypes
 
 __all__ = [
@@ -43,6 +42,7 @@ __all__ = [
     "PropertyInfo",
     "RegApplication",
     "Role",
+    "RunResult",
     "RunStarted",
     "TemplateState",
     "Workflow",
@@ -85,18 +85,47 @@ class View(Protocol):
     """What a model acts through: the account view it was loaded through.
 
     Models need only the resource APIs their active-record methods hand off
-    to, so they depend on this, not on the client.
+    to, so they depend on this, not on the client nor on the APIs' module.
     """
 
     @property
-    def reg_applications(self) -> RegApplicationsAPI:
+    def reg_applications(self) -> _RegApplications:
         """Registrations of applications for the view's account."""
         ...
 
     @property
-    def workflows(self) -> WorkflowsAPI:
+    def workflows(self) -> _Workflows:
         """The view's account's workflows."""
         ...
+
+
+# The methods of the resource APIs that models call, typed by what they
+# return only: their arguments are the APIs' own, and spelling them here would
+# make this module import the APIs' module, which imports this one.
+class _RegApplications(Protocol):
+    """The methods of :class:`~canvas_async.RegApplicationsAPI` models call."""
+
+    @property
+    def create(self) -> Callable[..., Awaitable[RegApplication]]: ...
+
+
+class _Workflows(Protocol):
+    """The methods of :class:`~canvas_async.WorkflowsAPI` models call."""
+
+    @property
+    def create(self) -> Callable[..., Awaitable[Workflow]]: ...
+    @property
+    def run(self) -> Callable[..., Awaitable[RunStarted]]: ...
+    @property
+    def run_and_wait(self) -> Callable[..., Awaitable[RunResult]]: ...
+    @property
+    def schedule(self) -> Callable[..., Awaitable[Workflow]]: ...
+    @property
+    def unschedule(self) -> Callable[..., Awaitable[Workflow]]: ...
+    @property
+    def get(self) -> Callable[..., Awaitable[Workflow]]: ...
+    @property
+    def delete(self) -> Callable[..., Awaitable[None]]: ...
 
 
 def _bound(view: View | None, model: object) -> View:
@@ -474,3 +503,29 @@ class RunStarted:
 
     workflow_id: uuid.UUID
     run_id: uuid.UUID | None = None
+
+
+@attrs.frozen
+class RunResult:
+    """What :meth:`WorkflowsAPI.run_and_wait` saw.
+
+    Attributes:
+        workflow: The workflow as last read: after the run when
+            ``finished``, else the state when the wait ran out.
+        before: The workflow as read just before the run.
+        finished: Whether the server showed the run finished in time.
+        polls: How many times the workflow was read after the run started.
+        run_id: The run's id, where RunWorkflow answered with one; None when
+            it answered with its documented text.
+    """
+
+    workflow: Workflow
+    before: Workflow = attrs.field(repr=False)
+    finished: bool
+    polls: int
+    run_id: uuid.UUID | None = None
+
+    @property
+    def timed_out(self) -> bool:
+        """The wait ran out before the server showed the run finished."""
+        return not self.finished

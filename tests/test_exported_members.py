@@ -8,6 +8,7 @@ import pkgutil
 
 import canvas_async
 from canvas_async import _errors
+from tests.test_docs import pages
 
 # Public modules whose every name is re-exported by the package.
 REEXPORTED = ("canvas_async.models", "canvas_async.schedule")
@@ -21,6 +22,18 @@ NAMESPACES = (
 )
 # Integrations of the extras: imported only where the extra is installed.
 EXTRAS = ("canvas_async.contrib",)
+# Public modules below the first level, each a namespace of its own that the
+# API reference documents (docs/_ext/pages.py: PUBLIC_MODULES). Every other
+# module below the first level is private (a leading underscore) or an
+# integration under canvas_async.contrib.
+SUBMODULES = (
+    "canvas_async.provision.export",
+    "canvas_async.provision.lease",
+    "canvas_async.provision.schema",
+    "canvas_async.provision.shard",
+    "canvas_async.provision.spec",
+    "canvas_async.testing.pytest_plugin",
+)
 
 
 def _ruff_order(name: str) -> tuple[int, str]:
@@ -52,6 +65,40 @@ def test_every_public_module_is_accounted_for() -> None:
     }
 
     assert public == set(REEXPORTED) | set(NAMESPACES) | set(EXTRAS)
+
+
+def _public_modules() -> set[str]:
+    """Every module of the package, at any depth, whose dotted name has no private part."""
+    return {
+        info.name
+        for info in pkgutil.walk_packages(canvas_async.__path__, "canvas_async.")
+        if not any(part.startswith("_") for part in info.name.split("."))
+    }
+
+
+def test_every_public_module_below_the_first_level_is_accounted_for() -> None:
+    below = {name for name in _public_modules() if name.count(".") > 1}
+    contrib = {name for name in below if name.startswith("canvas_async.contrib.")}
+
+    assert below - contrib == set(SUBMODULES)
+    assert set(SUBMODULES) <= set(pages.PUBLIC_MODULES)  # each documented
+
+
+def test_every_public_module_declares_its_names() -> None:
+    checked = 0
+    for module_name in sorted(_public_modules()):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or "canvas_async"
+            if module_name.startswith(EXTRAS) and not missing.startswith("canvas_async"):
+                continue  # an integration whose extra is not installed
+            raise
+        assert isinstance(getattr(module, "__all__", None), list), module_name
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module_name}.{name}"
+        checked += 1
+    assert checked >= len(REEXPORTED) + len(NAMESPACES) + len(SUBMODULES)
 
 
 def test_reexported_modules_are_fully_exported() -> None:

@@ -5,14 +5,13 @@ from ._applications import ApplicationsAPI, RegApplicationsAPI
 from ._base import send, send_create
 from ._meta import MetaAPI
 from ._templates import TemplatesAPI
-from ._workflows import RunResult, WorkflowsAPI
+from ._workflows import WorkflowsAPI
 
 __all__ = [
     "AccountsAPI",
     "ApplicationsAPI",
     "MetaAPI",
     "RegApplicationsAPI",
-    "RunResult",
     "TemplatesAPI",
     "WorkflowsAPI",
     "send",

@@ -5,26 +5,51 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
 from canvas_async import _operations as op
+from canvas_async import models
 from canvas_async._operations import Call
+from canvas_async._retry import Retries
 from canvas_async._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
-
-if TYPE_CHECKING:
-    from canvas_async._client import AccountView
-    from canvas_async._timeouts import TimeoutTypes
+from canvas_async._timeouts import TimeoutTypes
+from canvas_async._transport import Transport
 
 T = TypeVar("T")
+
+
+class _Client(Protocol):
+    @property
+    def auth_mode(self) -> Literal["keys", "token"] | None: ...
+
+
+class View(models.View, Protocol):
+    """What a resource API acts through: an :class:`~canvas_async.AccountView`.
+
+    A protocol, so that the resource APIs need not import the client that
+    holds them.
+    """
+
+    @property
+    def account_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def retries(self) -> Retries | UseClientDefault: ...
+
+    @property
+    def _transport(self) -> Transport: ...
+
+    @property
+    def _client(self) -> _Client: ...
 
 
 @attrs.frozen
 class Resource:
     """A family of operations, acting through one account view."""
 
-    _view: AccountView = attrs.field(repr=False, alias="view")
+    _view: View = attrs.field(repr=False, alias="view")
 
     @property
     def account_id(self) -> uuid.UUID | None:
@@ -53,7 +78,7 @@ class Resource:
 
 
 def send(
-    view: AccountView,
+    view: View,
     call: Call[T],
     timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
 ) -> Coroutine[Any, Any, T]:
@@ -65,7 +90,7 @@ def send(
 
 
 async def send_create(
-    view: AccountView,
+    view: View,
     call: Call[uuid.UUID | None],
     what: str,
     timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,

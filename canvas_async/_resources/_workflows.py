@@ -8,8 +8,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
-
 from canvas_async import _operations as op
 from canvas_async import _validate, models
 from canvas_async._errors import CanvasError, NotFoundError, ValidationError
@@ -34,32 +32,6 @@ MAX_POLL: Final = 30.0
 _RUNNING_STATUSES: Final = frozenset(
     {"running", "inprogress", "in progress", "executing", "started"}
 )
-
-
-@attrs.frozen
-class RunResult:
-    """What :meth:`WorkflowsAPI.run_and_wait` saw.
-
-    Attributes:
-        workflow: The workflow as last read: after the run when
-            ``finished``, else the state when the wait ran out.
-        before: The workflow as read just before the run.
-        finished: Whether the server showed the run finished in time.
-        polls: How many times the workflow was read after the run started.
-        run_id: The run's id, where RunWorkflow answered with one; None when
-            it answered with its documented text.
-    """
-
-    workflow: models.Workflow
-    before: models.Workflow = attrs.field(repr=False)
-    finished: bool
-    polls: int
-    run_id: uuid.UUID | None = None
-
-    @property
-    def timed_out(self) -> bool:
-        """The wait ran out before the server showed the run finished."""
-        return not self.finished
 
 
 def _positive(value: object) -> bool:
@@ -171,7 +143,7 @@ class WorkflowsAPI(Resource):
         timeout: float = DEFAULT_RUN_WAIT,
         poll: float = DEFAULT_POLL,
         request_timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
-    ) -> RunResult:
+    ) -> models.RunResult:
         """Run the workflow (as :meth:`run`) and wait until the server shows
         the run finished; return the workflow as it then reads.
 
@@ -215,13 +187,13 @@ class WorkflowsAPI(Resource):
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return RunResult(state, before, finished=False, polls=polls, run_id=run_id)
+                return models.RunResult(state, before, finished=False, polls=polls, run_id=run_id)
             await asyncio.sleep(min(interval, remaining))
             interval = min(interval * 1.5, max(poll, MAX_POLL))
             state = await self.get(before, timeout=request_timeout)
             polls += 1
             if _finished(before, state):
-                return RunResult(state, before, finished=True, polls=polls, run_id=run_id)
+                return models.RunResult(state, before, finished=True, polls=polls, run_id=run_id)
 
     async def schedule(
         self,

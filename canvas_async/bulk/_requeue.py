@@ -22,6 +22,7 @@ import attrs
 
 from canvas_async._checks import check_number, count, number
 from canvas_async._errors import (
+    OutcomeUnknownError,
     RateLimitError,
     ServerError,
     TransportError,
@@ -89,7 +90,7 @@ def transient(exc: BaseException) -> bool:
     """
     if in_flight(exc):
         return False
-    if isinstance(exc, TransportError | WriteNotDoneError | RateLimitError):
+    if isinstance(exc, TransportError | OutcomeUnknownError | WriteNotDoneError | RateLimitError):
         return True
     return isinstance(exc, ServerError) and exc.status in _TRANSIENT_STATUSES
 

@@ -63,7 +63,7 @@ def _format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
     if args.output:
-        from canvas_async.provision.load import file_format  # noqa: PLC0415
+        from canvas_async.provision._load import file_format  # noqa: PLC0415
 
         return file_format(args.output)
     return "toml"

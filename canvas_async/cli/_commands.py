@@ -21,8 +21,8 @@ from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
 from canvas_async.cli._output import NAMED, Out, ProgressDisplay
 from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
-from canvas_async.provision.load import DesiredStateError, locate, read
-from canvas_async.provision.report import RunReport
+from canvas_async.provision._load import DesiredStateError, locate, read
+from canvas_async.provision._report import RunReport
 from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import DesiredState, EnvRef, iter_refs
 

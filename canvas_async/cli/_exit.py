@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from canvas_async.provision.report import RunReport
+    from canvas_async.provision._report import RunReport
 
 __all__ = [
     "FAILED",
@@ -51,7 +51,7 @@ written if it was asked for."""
 
 def for_report(report: RunReport) -> int:
     """Return the exit status of an apply (:attr:`UNFIXABLE` when ``report.stuck``)."""
-    from canvas_async.provision.report import Status  # noqa: PLC0415 - keeps --help light
+    from canvas_async.provision._report import Status  # noqa: PLC0415 - keeps --help light
 
     failed = [
         a for a in report.accounts if a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED)

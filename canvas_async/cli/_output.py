@@ -120,7 +120,7 @@ class Out:
             self.info("(none)")
             return
         if not self.terminal:
-            from canvas_async.provision.report import format_table  # noqa: PLC0415
+            from canvas_async.provision._report import format_table  # noqa: PLC0415
 
             self.line(format_table(headers, text_rows))
             return

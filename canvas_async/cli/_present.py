@@ -17,12 +17,12 @@ from typing import Final
 from rich.markup import escape
 
 from canvas_async.cli._output import NAMED, Out
-from canvas_async.provision.plan import Action
-from canvas_async.provision.report import SYMBOLS, AccountReport, RunReport, Status
+from canvas_async.provision._plan import Action
+from canvas_async.provision._report import SYMBOLS, AccountReport, RunReport, Status
 
 __all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"]
 
-#: The colour of each symbol of :data:`~canvas_async.provision.report.SYMBOLS`.
+#: The colour of each symbol of :data:`~canvas_async.provision._report.SYMBOLS`.
 _COLOURS: Final = {"+": "green", "-/+": "yellow", "~": "yellow", "-": "red"}
 
 

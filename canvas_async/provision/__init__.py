@@ -10,15 +10,15 @@
         report = await provision.apply(canvas, state)
     print(report.table())
 
-See :mod:`canvas_async.provision.load` for the file format. ``apply`` is safe
+See :mod:`canvas_async.provision._load` for the file format. ``apply`` is safe
 to run again after any failure: it reads every account afresh and converges.
 """
 
 from __future__ import annotations
 
-from canvas_async.provision.execute import AccountNotFoundError, apply, plan
-from canvas_async.provision.load import DesiredStateError, from_data, load, loads
-from canvas_async.provision.plan import (
+from canvas_async.provision._execute import AccountNotFoundError, apply, plan
+from canvas_async.provision._load import DesiredStateError, from_data, load, loads
+from canvas_async.provision._plan import (
     AccountPlan,
     Action,
     Catalogue,
@@ -28,7 +28,7 @@ from canvas_async.provision.plan import (
     check,
     diff,
 )
-from canvas_async.provision.report import (
+from canvas_async.provision._report import (
     AccountReport,
     ChangeResult,
     RunReport,

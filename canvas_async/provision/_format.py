@@ -6,7 +6,7 @@ the spec class it becomes (:mod:`canvas_async.provision.spec`): every field is
 either a key, with what the file may write there (:class:`Rule`), or named in
 :data:`NOT_KEYS` with the reason it is not one. A field added to a spec class
 without either fails at import, so the loader
-(:mod:`canvas_async.provision.load`) and the JSON Schema
+(:mod:`canvas_async.provision._load`) and the JSON Schema
 (:mod:`canvas_async.provision.schema`) cannot miss it.
 
 What the classes cannot say (an e-mail's longest length, the roles an

@@ -21,7 +21,7 @@ The rules:
 - A workflow is written with its template (by name; by id when the name is
   not unique), its bound registrations, schedule and description, and
   ``variables = "as-found"``: the API does not return variables, so the file
-  takes each workflow as it is (see :mod:`canvas_async.provision.plan`).
+  takes each workflow as it is (see :mod:`canvas_async.provision._plan`).
 - What accounts agree on is folded into ``defaults``: a registration or
   workflow that more than half of the accounts hold (two at least) goes
   there, each field with the value most of them have; an account then writes
@@ -50,10 +50,10 @@ from canvas_async._text import _CONTROL, printable
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
 from . import _toml
+from ._execute import _all
 from ._format import FORMAT_VERSION
-from .execute import _all
-from .load import _merge
-from .plan import Catalogue, _age, split_description
+from ._load import _merge
+from ._plan import Catalogue, _age, split_description
 from .shard import Shard, assign
 from .spec import AS_FOUND, AccountSpec
 

@@ -31,7 +31,7 @@ from typing import Final
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async.provision.load import decode, file_format, loads, unreadable
+from canvas_async.provision._load import decode, file_format, loads, unreadable
 from canvas_async.provision.spec import AccountSpec, DesiredState
 
 __all__ = [
@@ -193,7 +193,7 @@ def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -
     Args:
         content: The file's bytes, UTF-8.
         source: Where they came from; its suffix says the format
-            (:func:`~canvas_async.provision.load.file_format`).
+            (:func:`~canvas_async.provision._load.file_format`).
         expect_hash: Refuse the bytes unless their hash is this.
     """
     fmt = file_format(source)

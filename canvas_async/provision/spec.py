@@ -1,7 +1,7 @@
 """The desired state of many accounts, as plain frozen values.
 
 A :class:`DesiredState` is what a desired-state file declares once defaults
-are merged into each account (see :mod:`canvas_async.provision.load`). Nothing
+are merged into each account (see :mod:`canvas_async.provision._load`). Nothing
 here holds a credential value: credentials are :class:`EnvRef` references to
 environment variables, or :class:`Plain` values the file marked as not secret,
 and are resolved only when they are about to be sent (:func:`resolve`).

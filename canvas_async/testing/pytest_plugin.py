@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+__all__ = ["canvas_emulator", "pytest_configure"]
+
 if TYPE_CHECKING:
     from pytest_asyncio import fixture as _async_fixture
 

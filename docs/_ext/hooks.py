@@ -7,8 +7,8 @@
   files of the repository become links to a copy of each file at the end of
   the page; links to the README's own headings keep their text only.
 - ``<!-- module-docstring: NAME -->`` becomes the module's docstring (its
-  roles as code): for a module whose path the API pages give to another
-  object (``canvas_async.provision.load`` is also the function ``load``).
+  roles as code): for a private module, which the API pages do not show
+  (``canvas_async.provision._load``, the desired-state file format).
 - ``<!-- contrib-modules -->`` becomes the reference of every integration
   under ``canvas_async/contrib`` this checkout has.
 - ``benchmarks/results.png`` (written by ``benchmarks/run.py`` beside its

@@ -31,7 +31,6 @@ PUBLIC_MODULES = (
     "canvas_async.schedule",
     "canvas_async",
     "canvas_async.provision",
-    "canvas_async.provision.load",
     "canvas_async.provision.spec",
     "canvas_async.provision.schema",
     "canvas_async.provision.export",

@@ -32,8 +32,8 @@ from canvas_async.cli._parser import (
     DEFAULT_MAX_ATTEMPTS,
 )
 from canvas_async.provision import AccountReport, RunReport, Status
-from canvas_async.provision.plan import Action, Change
-from canvas_async.provision.report import ChangeResult
+from canvas_async.provision._plan import Action, Change
+from canvas_async.provision._report import ChangeResult
 from canvas_async.testing import CanvasEmulator
 from tests.cli.test_cli import DEMO, SECRET_VALUE, _file, _keys, _no_traceback, cli
 from tests.support import ROOT, bare_env, started
@@ -496,7 +496,7 @@ async def test_an_account_is_named_by_id_or_e_mail(emu: CanvasEmulator) -> None:
 
 def test_a_stuck_report_is_the_unfixable_exit_status() -> None:
     # One rule: what the CLI exits 5 on is what Temporal fails a shard for good on.
-    from canvas_async.provision.report import AccountReport, RunReport, Status
+    from canvas_async.provision._report import AccountReport, RunReport, Status
 
     def run(*accounts: tuple[Status, bool]) -> RunReport:
         made = tuple(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from canvas_async.bulk import Progress
 from canvas_async.cli._output import Out, ProgressDisplay, to_jsonable
-from canvas_async.provision.report import format_table
+from canvas_async.provision._report import format_table
 
 
 def test_a_log_gets_a_line_per_tenth_and_the_last() -> None:

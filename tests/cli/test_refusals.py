@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from canvas_async.cli import _exit
-from canvas_async.provision.load import QUOTE_LIMIT, DesiredStateError, file_format, loads
+from canvas_async.provision._load import QUOTE_LIMIT, DesiredStateError, file_format, loads
 from tests.cli.test_cli import DEMO, Result, _no_traceback, cli
 
 EMULATOR_COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))

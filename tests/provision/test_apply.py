@@ -13,7 +13,7 @@ import pytest
 from canvas_async import CallEvent, Canvas, Hooks, bulk, provision
 from canvas_async.bulk import Progress
 from canvas_async.provision import DesiredState, Status
-from canvas_async.provision.plan import split_description
+from canvas_async.provision._plan import split_description
 from canvas_async.schedule import Cron
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorEnvelope, ErrorStatus
 from tests.leak_check import register_secret

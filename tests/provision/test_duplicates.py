@@ -19,7 +19,7 @@ import pytest
 
 from canvas_async import CallEvent, Canvas, Hooks, provision
 from canvas_async.provision import Action, Status
-from canvas_async.provision.plan import split_description
+from canvas_async.provision._plan import split_description
 from canvas_async.testing import CanvasEmulator
 from canvas_async.testing._records import RegApplicationRecord, WorkflowRecord
 from tests.provision.test_apply import ENV, _state, _writes, assert_matches

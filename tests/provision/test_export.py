@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from canvas_async import Canvas
 from canvas_async.models import Account
 from canvas_async.provision import _toml, export
+from canvas_async.provision._load import from_data
+from canvas_async.provision._plan import check, diff
 from canvas_async.provision.export import Export, ExportError, Holding, build, variable_name
-from canvas_async.provision.load import from_data
-from canvas_async.provision.plan import check, diff
 from canvas_async.testing import CanvasEmulator, ErrorStatus
 from tests.provision import provision_factories as f
 from tests.provision.test_plan import CATALOGUE, FTP, QUIN, TEMPLATE

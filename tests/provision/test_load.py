@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from canvas_async.provision.load import DesiredStateError, load, loads
+from canvas_async.provision._load import DesiredStateError, load, loads
 from canvas_async.provision.spec import EnvRef, MissingEnvironmentError, Plain, resolve
 
 ACME = "6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1"

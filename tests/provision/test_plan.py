@@ -18,8 +18,8 @@ from canvas_async.models import (
     RegApplication,
     Workflow,
 )
-from canvas_async.provision.load import loads
-from canvas_async.provision.plan import (
+from canvas_async.provision._load import loads
+from canvas_async.provision._plan import (
     Action,
     Catalogue,
     Duplicate,

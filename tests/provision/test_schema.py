@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 
 from canvas_async.provision import _format
-from canvas_async.provision.load import DesiredStateError, from_data
+from canvas_async.provision._load import DesiredStateError, from_data
 from canvas_async.provision.schema import json_schema, schema_text
 from canvas_async.provision.spec import WorkflowSpec
 from tests.support import ROOT

@@ -6,7 +6,7 @@ templates and accounts are read once, the three at once, the whole file is
 checked against the first two and the accounts are indexed by id and e-mail.
 Then each account is handled on its own (:mod:`canvas_async.bulk`): its
 registrations and workflows are read (once each),
-:func:`~canvas_async.provision.plan.diff` says what it needs, and ``apply``
+:func:`~canvas_async.provision.diff` says what it needs, and ``apply``
 makes those changes in order.
 
 Every create goes through :func:`bulk.reconcile_write`: a clear answer is
@@ -49,8 +49,8 @@ from canvas_async._resources import send
 from canvas_async.bulk._engine import BulkRun, collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
 from canvas_async.models import Account
-from canvas_async.provision.load import DesiredStateError
-from canvas_async.provision.plan import (
+from canvas_async.provision._load import DesiredStateError
+from canvas_async.provision._plan import (
     AccountPlan,
     Action,
     Catalogue,
@@ -62,7 +62,7 @@ from canvas_async.provision.plan import (
     fingerprint,
     managed_description,
 )
-from canvas_async.provision.report import AccountReport, ChangeResult, RunReport, Status
+from canvas_async.provision._report import AccountReport, ChangeResult, RunReport, Status
 from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnvironmentError, resolve
 

@@ -27,7 +27,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from canvas_async._convert import converter
 from canvas_async.bulk import Status
-from canvas_async.provision.plan import Action, Change, Drift, Duplicate
+from canvas_async.provision._plan import Action, Change, Drift, Duplicate
 
 __all__ = [
     "REPORT_FORMAT",

@@ -46,7 +46,7 @@ from canvas_async._resources._templates import matching_templates
 from canvas_async.bulk._ensure import matching_registrations, scheduled_as
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
-from .load import did_you_mean
+from ._load import did_you_mean
 from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 __all__ = [
