@@ -63,11 +63,14 @@ def endpoint_descriptors(
     """Return GetMetaData's answer for the routes the emulator serves, each
     under the name ``dialect`` lists it by."""
     served_keys = {route.key: route for route in served}
+    # The page's operations in its order, then any other the emulator serves
+    # (an operation added to the route table is listed without a line here).
+    keys = [k for k in DESCRIPTORS if k in served_keys]
+    keys += [k for k in served_keys if k not in DESCRIPTORS]
     answer = []
-    for key, (parameters, description, returns) in DESCRIPTORS.items():
-        route = served_keys.get(key)
-        if route is None:
-            continue
+    for key in keys:
+        route = served_keys[key]
+        parameters, description, returns = DESCRIPTORS.get(key, ("", route.operation, "JSON"))
         name = route.operation if dialect is None else dialect.listed_name(route.operation)
         answer.append(
             {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from canvas_async._routes import ROUTES, Auth
+from canvas_async.testing._describe import endpoint_descriptors
 from tests.emulator.emulator_support import Api
 
 DESCRIBED = [
@@ -85,3 +87,12 @@ async def test_describe_an_unknown_name(api: Api) -> None:
         400,
         (400, "The query needs exactly one value for name"),
     )
+
+
+def test_an_operation_the_page_does_not_list_is_described_all_the_same() -> None:
+    """Adding an operation takes its route and handler; GetMetaData names it unasked."""
+    new = attrs.evolve(ROUTES["get_workflow"], key="get_workflow_stats", operation="Stats")
+    described = endpoint_descriptors([ROUTES["get_workflow"], new], token_mode=False)
+    assert [d["name"] for d in described] == ["Workflow", "Stats"]
+    assert described[1]["verb"] == "GET"
+    assert described[1]["description"] == "Stats"
