@@ -35,6 +35,7 @@ from tests.support import serve
 
 Call = Callable[[Canvas], Awaitable[object]]
 
+ANOTHER_ID = uuid.UUID("4b21594f-888f-45b5-be73-cf2e67069ad0")  # fixed: a test id names it
 WORKFLOW_ID = uuid.UUID("ef7a56e6-448f-4787-b58d-47b063d6e983")  # a sample workflow
 QUIN_ID = uuid.UUID("97cbc3b3-32c7-4e4a-b788-a332ea82aeff")
 
@@ -250,7 +251,7 @@ class TestUnexpectedBodies:
         [
             ("/RunWorkflow", "Workflow will not run", lambda c: c.workflows.run(WORKFLOW_ID)),
             ("/DeleteWorkflow", False, lambda c: c.workflows.delete(WORKFLOW_ID)),
-            ("/DeleteWorkflow", str(uuid.uuid4()), lambda c: c.workflows.delete(WORKFLOW_ID)),
+            ("/DeleteWorkflow", str(ANOTHER_ID), lambda c: c.workflows.delete(WORKFLOW_ID)),
             ("/WorkflowScheduler", 42, lambda c: c.workflows.unschedule(WORKFLOW_ID)),
         ],
     )  # fmt: skip
