@@ -69,10 +69,17 @@ def _structure_datetime(value: Any, _: object) -> datetime:
     """Read a timestamp in UTC; one without an offset is UTC (spec: "Timestamps").
 
     ``fromisoformat`` on 3.11 reads every form the server sends, including
-    seven fractional digits (truncated to microseconds).
+    seven fractional digits (truncated to microseconds). A time of day with no
+    offset, the server's usual form, is read with ``+00:00`` appended:
+    ``replace(tzinfo=UTC)`` afterwards costs several times the parse on 3.11.
     """
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 timestamp")
+    time = value.partition("T")[2]
+    if time and time[-1] != "Z" and "+" not in time and "-" not in time:
+        return datetime.fromisoformat(value + "+00:00")
     parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
+    if parsed.tzinfo is None:  # a bare date
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
 

@@ -112,7 +112,7 @@ def _bound(view: View | None, model: object) -> View:
 NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Model:
     """What every model read from the server has: the fields it did not know.
 
@@ -137,7 +137,7 @@ class Model:
         return self._extra
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Account(Model):
     """An account of the organization (``Accounts``)."""
 
@@ -160,7 +160,7 @@ class CredentialOption:
     label: str
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class CredentialField(Model):
     """One credential an application asks for (PascalCase keys in JSON).
 
@@ -183,7 +183,7 @@ class CredentialField(Model):
     hidden: bool = False
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Application(Model):
     """A third-party application Canvas supports (``Applications``)."""
 
@@ -220,7 +220,7 @@ class Application(Model):
         return await api.create(self, tag_text=tag_text, credentials=credentials, timeout=timeout)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class RegApplication(Model):
     """An application registered for an account (``RegApplications``).
 
@@ -244,7 +244,7 @@ class RegApplication(Model):
     faulted: bool
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Block(Model):
     """One block of a template's chain."""
 
@@ -253,7 +253,7 @@ class Block(Model):
     variables: Mapping[str, Any]
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class WorkflowTemplate(Model):
     """A template workflows are created from (``WorkflowTemplates``)."""
 
@@ -296,7 +296,7 @@ class WorkflowTemplate(Model):
         )
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Workflow(Model):
     """A workflow of an account (``Workflows``, ``Workflow``).
 
@@ -402,7 +402,7 @@ class Workflow(Model):
         return Cron.parse(self.cron).next_fire_times(start, count=count)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class EndpointInfo(Model):
     """One operation as ``GetMetaData`` describes it."""
 
@@ -414,7 +414,7 @@ class EndpointInfo(Model):
     returns: str
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class PropertyInfo(Model):
     """One property of a DTO as ``Describe`` describes it."""
 
