@@ -336,9 +336,10 @@ def structure(payload: object, cl: type[T], view: object = None) -> T:
         where = model_cls.__name__
         problems = cattrs.transform_error(error, path=where, format_exception=_describe)
         raise ValueError("; ".join(problems)) from error
-    if view is not None and _has(model_cls, _VIEW):
+    if view is not None:
         for model in result if isinstance(result, list) else (result,):
-            _set_private(model, _VIEW, view)
+            if hasattr(model, "_" + _VIEW):  # a model that acts through a view
+                _set_private(model, _VIEW, view)
     return typing.cast("T", result)
 
 
