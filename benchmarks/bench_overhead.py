@@ -251,13 +251,13 @@ async def _breakdown(quick: bool, op: str) -> Table:
                 "get_workflow",
                 {"id": wf_id},
                 lambda: canvas.workflows.get(wf_id),
-                "`workflows.get` (checks the id, a model read on use)",
+                "`workflows.get` (checks the id, reads the model)",
             ),
             "list workflows": (
                 "list_workflows",
                 None,
                 canvas.workflows.list,
-                "`workflows.list` (a model per workflow, read on use)",
+                "`workflows.list` (a model per workflow)",
             ),
         }
         key, params, sdk, what = cells[op]

@@ -4,9 +4,8 @@ Contenders, each producing the same field types (``uuid.UUID`` ids, UTC-aware
 datetimes from the server's mixed forms, the cron decoded from the
 JSON-encoded ``schedulerFrequency``):
 
-- canvas-async's converter into ``canvas_async.models.Workflow``;
-- canvas-async's models as a client's read returns them, each field read on
-  first use: with no field read, and with every field read;
+- canvas-async's converter into ``canvas_async.models.Workflow``, as a
+  client's read does;
 - pydantic v2, ``TypeAdapter(list[Model]).validate_json``;
 - msgspec, ``msgspec.json.decode(..., type=list[Struct])``;
 - a bare ``json.loads`` (no types at all), the floor.
@@ -31,19 +30,15 @@ from _harness import Table, interleaved_medians, median_time
 
 STATUSES = ("Ready", "Running", "Faulted", "Ready")
 KEEPING_NOTHING = "canvas-async, unknown fields dropped"
-ON_USE = "canvas-async, read on use, no field used"
-ON_USE_ALL = "canvas-async, read on use, every field used"
 WITH_UNKNOWN = "with unknown fields"
 
 
-def workflows_json(n: int, *, seed: int = 7, distinct_ids: bool = False) -> bytes:
+def workflows_json(n: int, *, seed: int = 7) -> bytes:
     """``n`` workflows in the server's own shape and timestamp forms.
 
-    By default the ids refer to what a real organization has: one
-    organization, 100 accounts with a handful of registered applications
-    each, 20 templates; every workflow's own id is unique. With
-    ``distinct_ids`` every id in the payload is different (the worst case for
-    anything that reuses repeated ids).
+    The ids refer to what a real organization has: one organization, 100
+    accounts with a handful of registered applications each, 20 templates;
+    every workflow's own id is unique.
     """
     rnd = random.Random(seed)
 
@@ -59,10 +54,7 @@ def workflows_json(n: int, *, seed: int = 7, distinct_ids: bool = False) -> byte
     for i in range(n):
         created = base + timedelta(seconds=rnd.randrange(10**8))
         account = rnd.choice(accounts)
-        if distinct_ids:
-            account, template, regs = new_id(), new_id(), [new_id(), new_id()]
-        else:
-            template, regs = rnd.choice(templates), rnd.sample(registrations[account], 2)
+        template, regs = rnd.choice(templates), rnd.sample(registrations[account], 2)
         out.append(
             {
                 "id": new_id(),
@@ -74,7 +66,7 @@ def workflows_json(n: int, *, seed: int = 7, distinct_ids: bool = False) -> byte
                 "workflowTemplateId": template if rnd.random() < 0.8 else None,
                 "isCustomizedStructure": rnd.random() < 0.5,
                 "accountId": account,
-                "organizationId": new_id() if distinct_ids else organization,
+                "organizationId": organization,
                 # seven fractional digits, no offset (UTC)
                 "dateCreated": created.strftime("%Y-%m-%dT%H:%M:%S.%f") + "6",
                 "dateModified": created.strftime("%Y-%m-%dT%H:%M:%S.") + "69",
@@ -163,9 +155,10 @@ def msgspec_parser() -> Any:
 
 
 def canvas_async_parser() -> Any:
-    from canvas_async._convert import parse_workflows
+    from canvas_async import _convert
+    from canvas_async.models import Workflow
 
-    return parse_workflows
+    return lambda raw: _convert.structure(json.loads(raw), list[Workflow])
 
 
 def canvas_async_dropping_parser() -> Any:
@@ -176,26 +169,6 @@ def canvas_async_dropping_parser() -> Any:
 
     converter = _make_converter(keep_unknown=False)
     return lambda raw: converter.structure(json.loads(raw), list[Workflow])
-
-
-def canvas_async_on_use_parser(*, use_every_field: bool) -> Any:
-    """The models a client's ``workflows.list()`` returns (fields read on first use)."""
-    from canvas_async import _convert
-    from canvas_async.models import Workflow
-
-    listing = _convert.field_reader(Workflow, "Workflows").listing
-    if not use_every_field:
-        return lambda raw: listing(None, json.loads(raw))
-    names = tuple(_convert.wire_keys(Workflow))
-
-    def parse_and_use(raw: bytes) -> list[Any]:
-        workflows = listing(None, json.loads(raw))
-        for workflow in workflows:
-            for name in names:
-                getattr(workflow, name)
-        return workflows
-
-    return parse_and_use
 
 
 # Keys a server that grew might add to every workflow.
@@ -214,7 +187,7 @@ def _same_answers(parsers: dict[str, Any], payload: bytes) -> None:
     fields = ("id", "account_id", "organization_id", "workflow_template_id", "date_created",
               "date_modified", "date_last_run", "date_next_schedule", "current_block")  # fmt: skip
     expected = json.loads(payload)[:50]
-    for name in ("canvas-async", ON_USE, "pydantic v2", "msgspec"):
+    for name in ("canvas-async", "pydantic v2", "msgspec"):
         if name not in parsers:
             continue
         parsed = parsers[name](payload)[:50]
@@ -250,8 +223,6 @@ def run(quick: bool) -> Table:
     parsers: dict[str, Any] = {
         "canvas-async": canvas_async_parser(),
         KEEPING_NOTHING: canvas_async_dropping_parser(),
-        ON_USE: canvas_async_on_use_parser(use_every_field=False),
-        ON_USE_ALL: canvas_async_on_use_parser(use_every_field=True),
     }
     missing = []
     for name, make in (("pydantic v2", pydantic_parser), ("msgspec", msgspec_parser)):
@@ -267,7 +238,6 @@ def run(quick: bool) -> Table:
     )
     payloads = {
         "one organization's workflows": workflows_json(n),
-        "every id distinct (worst case)": workflows_json(n, distinct_ids=True),
         WITH_UNKNOWN: with_unknown_fields(workflows_json(n)),
     }
     for label, payload in payloads.items():
@@ -294,12 +264,7 @@ def run(quick: bool) -> Table:
         f"{runs} interleaved runs; json.loads is the floor (no types).",
         "One organization's workflows: ids as a real listing has them (one organization, "
         "100 accounts with three registrations each, 20 templates; each workflow's own id "
-        "unique). canvas-async reads each GUID text once and shares the UUID (UUIDs are "
-        "immutable), so repeated ids cost a dictionary lookup. Every id distinct: no id "
-        "repeats, so each of the 7 ids per workflow is built.",
-        f"{ON_USE}: the models a client's read returns, whose fields are read from the JSON "
-        "when one is first used; every field used: the same, then every field of every "
-        "model read (the most a caller can pay).",
+        "unique). canvas-async: every model read in full, each id a new uuid.UUID.",
         f"{KEEPING_NOTHING}: the same converter built to drop the keys a model has no field "
         "for, instead of keeping them in model.extra; with unknown fields: every workflow "
         f"carries {len(UNKNOWN_FIELDS)} keys the model does not know.",

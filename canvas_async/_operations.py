@@ -190,21 +190,20 @@ def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
     return lambda view, payload: parse(payload)
 
 
-def _models(key: str, cls: type[T]) -> Parse[list[T]]:
-    """Parse the JSON array of ``cls`` that the operation ``key`` answers
-    with, each bound to the view it came through (fields read on first use)."""
-    return _convert.field_reader(cls, _routes.ROUTES[key].label).listing
+def _models(cls: type[T]) -> Parse[list[T]]:
+    """Parse a JSON array of ``cls``, each bound to the view it came through."""
+    listing: Any = list[cls]  # type: ignore[valid-type]
+    return lambda view, payload: _convert.structure(payload, listing, view)
 
 
-def _model(key: str, cls: type[T]) -> Parse[T]:
-    """Parse the JSON object of ``cls`` that the operation ``key`` answers
-    with, bound to the view it came through (fields read on first use)."""
-    return _convert.field_reader(cls, _routes.ROUTES[key].label).one
+def _model(cls: type[T]) -> Parse[T]:
+    """Parse a JSON object of ``cls``, bound to the view it came through."""
+    return lambda view, payload: _convert.structure(payload, cls, view)
 
 
 def _listing(key: str, cls: type[T]) -> Operation[[], list[T]]:
     """The operation ``key``: no arguments, a JSON array of ``cls``."""
-    return Operation(key, _no_arguments, _models(key, cls))
+    return Operation(key, _no_arguments, _models(cls))
 
 
 def not_found_error(key: str, message: str, account_id: uuid.UUID | None) -> NotFoundError:
@@ -270,13 +269,13 @@ def _describe(name: str) -> Request:
 
 
 GET_METADATA: Final = _listing("get_metadata", models.EndpointInfo)
-DESCRIBE: Final = Operation("describe", _describe, _models("describe", models.PropertyInfo))
+DESCRIBE: Final = Operation("describe", _describe, _models(models.PropertyInfo))
 LIST_ACCOUNTS: Final = _listing("list_accounts", models.Account)
 LIST_APPLICATIONS: Final = _listing("list_applications", models.Application)
 LIST_REG_APPLICATIONS: Final = _listing("list_reg_applications", models.RegApplication)
 LIST_WORKFLOW_TEMPLATES: Final = _listing("list_workflow_templates", models.WorkflowTemplate)
 LIST_WORKFLOWS: Final = _listing("list_workflows", models.Workflow)
-GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model("get_workflow", models.Workflow))
+GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
 
 
 # -- accounts (spec: "Shapes", AddAccountApiDto) --------------------------------------
@@ -599,10 +598,9 @@ def _run(workflow: object, from_block: int | None, till_block: int | None) -> Re
         return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}, None
     check_block_range(from_block, till_block)
     workflow_id = _validate.as_uuid(workflow, "workflow id")
-    return None, _run_body(RunMetadata(workflow_id, from_block, till_block)), None
+    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
 
 
-_run_body: Final = _convert.unstructurer(RunMetadata)
 _RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
 
 

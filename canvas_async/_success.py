@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from typing import Final, TypeVar
 
 from . import _routes
-from ._convert import read_own_uuid
 
 __all__ = ["find_created", "guid_in"]
 
@@ -38,7 +37,7 @@ def guid_in(payload: object) -> uuid.UUID | None:
     if len(text) not in _GUID_LENGTHS:
         return None
     try:
-        return read_own_uuid(text)  # what uuid.UUID reads, the usual form faster
+        return uuid.UUID(text)
     except ValueError:
         return None
 

@@ -140,42 +140,18 @@ def _bound(view: View | None, model: object) -> View:
 
 NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
 
-SOURCE: Final = "_source"
-"""Where a model read from an answer keeps the JSON object it was read from,
-with how to read its fields (see :class:`Model`)."""
 
-
-class FieldSource(Protocol):
-    """Reads the fields of models from the JSON objects they came as."""
-
-    def read(self, model: Model, name: str, payload: Mapping[str, Any]) -> Any:
-        """Return the field ``name`` of ``model`` read from ``payload``, and
-        keep it on ``model``; ``AttributeError`` if ``name`` is no field."""
-        ...
-
-
-# Models are dict classes, not slotted: attrs builds a frozen dict class by
-# writing its ``__dict__`` directly, about twice as fast as a slotted one's
-# ``object.__setattr__`` per field, and a model read from an answer keeps
-# what it was read from in that dict.
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Model:
-    """What every model read from the server has: the fields it did not know,
-    and fields read when first used.
+    """What every model read from the server has: the fields it did not know.
 
     A server that grows sends fields this SDK has no attribute for; they are
     kept, as the server sent them, in :attr:`extra` (spec: "Where the
     documentation disagrees with itself"; design: "Forward compatible").
 
-    A model returned by a client's read (``list()``, ``get()``...) keeps the
-    answer's JSON object and reads its fields from it when one is first used,
-    then keeps them: a listing of thousands costs little more than its JSON,
-    and only the models used pay for their fields. A field the server sent in
-    a shape the model cannot take raises
-    :class:`~canvas_async.UnexpectedResponseError` where it is used (the other
-    fields and models stay usable); equality, hashing and ``repr`` use every
-    field. Models built directly, or with ``attrs.evolve``, hold their values
-    from the start.
+    A model is read in full when its answer arrives: an answer with a field
+    the model cannot take raises :class:`~canvas_async.UnexpectedResponseError`
+    naming the field, and a model returned never fails when a field is used.
     """
 
     # Not data the SDK understands: left out of equality (and of hashing).
@@ -189,20 +165,8 @@ class Model:
         their JSON key (in key order), as sent (read-only; empty when none)."""
         return self._extra
 
-    # Hidden from type checkers, which would otherwise accept any attribute name.
-    if not TYPE_CHECKING:
 
-        def __getattr__(self, name: str) -> Any:
-            # Python calls this only for an attribute not set: on a model read
-            # from an answer, before its fields are first used.
-            source: tuple[FieldSource, Mapping[str, Any]] | None = self.__dict__.get(SOURCE)
-            if source is None:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            fields, payload = source
-            return fields.read(self, name, payload)
-
-
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Account(Model):
     """An account of the organization (``Accounts``)."""
 
@@ -225,7 +189,7 @@ class CredentialOption:
     label: str
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class CredentialField(Model):
     """One credential an application asks for (PascalCase keys in JSON).
 
@@ -248,7 +212,7 @@ class CredentialField(Model):
     hidden: bool = False
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Application(Model):
     """A third-party application Canvas supports (``Applications``)."""
 
@@ -285,7 +249,7 @@ class Application(Model):
         return await api.create(self, tag_text=tag_text, credentials=credentials, timeout=timeout)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class RegApplication(Model):
     """An application registered for an account (``RegApplications``).
 
@@ -309,7 +273,7 @@ class RegApplication(Model):
     faulted: bool
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Block(Model):
     """One block of a template's chain."""
 
@@ -318,7 +282,7 @@ class Block(Model):
     variables: Mapping[str, Any]
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class WorkflowTemplate(Model):
     """A template workflows are created from (``WorkflowTemplates``)."""
 
@@ -361,7 +325,7 @@ class WorkflowTemplate(Model):
         )
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class Workflow(Model):
     """A workflow of an account (``Workflows``, ``Workflow``).
 
@@ -467,7 +431,7 @@ class Workflow(Model):
         return Cron.parse(self.cron).next_fire_times(start, count=count)
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class EndpointInfo(Model):
     """One operation as ``GetMetaData`` describes it."""
 
@@ -479,7 +443,7 @@ class EndpointInfo(Model):
     returns: str
 
 
-@attrs.frozen(slots=False)
+@attrs.frozen
 class PropertyInfo(Model):
     """One property of a DTO as ``Describe`` describes it."""
 

@@ -3,9 +3,7 @@
 For the whole run, every record logged by the ``canvas_async`` and ``aiohttp``
 loggers (at DEBUG, so the transport's debug path runs), the message and repr
 of every :class:`~canvas_async.CanvasError` created, and the repr of every
-model the converter builds are collected (a model read from an answer, whose
-fields are read on first use, is seen after its test, through a copy: the
-check reads no field of the model the test holds). Tests register the secrets they use
+model the converter builds are collected. Tests register the secrets they use
 (:func:`register_secret`, or the ``secret`` fixture); when the session ends,
 the collected texts are searched for every registered secret, and a hit fails
 the run, naming where the secret appeared.
@@ -26,14 +24,13 @@ Other emulators and clients: ``tests.support.started`` and ``client_of``.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
-# The converter's private entry points: the check wraps them to see every model built.
+# The converter's entry point: the check wraps it to see every model built.
 import canvas_async._convert
 from canvas_async import Canvas, CanvasError
 from canvas_async.testing import CanvasEmulator
@@ -83,27 +80,6 @@ def secret() -> Callable[[str], str]:
     return register_secret
 
 
-# Models read from answers since the last test ended: their fields are read
-# (by ``repr``) only once the test is done with them.
-_READ_MODELS: list[object] = []
-
-
-def _record_read_models() -> None:
-    for model in _READ_MODELS:
-        try:
-            text = repr(copy.copy(model))
-        except CanvasError:  # a test's malformed answer: its error is recorded
-            continue
-        record_text(f"repr of {type(model).__name__} read from an answer", text)
-    _READ_MODELS.clear()
-
-
-@pytest.fixture(autouse=True)
-def _models_read_by_the_test() -> Iterator[None]:
-    yield
-    _record_read_models()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _no_secret_leaks() -> Iterator[None]:
     handler = _Capture(level=logging.DEBUG)
@@ -117,32 +93,20 @@ def _no_secret_leaks() -> Iterator[None]:
 
     had_own_init = "__init__" in vars(CanvasError)
     original_init = CanvasError.__init__
-    original_hook = canvas_async._convert.structure_hook
-    original_new = canvas_async._convert._new_object
+    original_structure = canvas_async._convert.structure
 
     def recording_init(self: CanvasError, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         record_text(f"{type(self).__name__} message", str(self))
         record_text(f"{type(self).__name__} repr", repr(self))
 
-    def recording_hook(cl: Any) -> Callable[[object, Any], Any]:
-        hook = original_hook(cl)
-
-        def structure(payload: object, cl: Any) -> Any:
-            result = hook(payload, cl)
-            record_text(f"repr of {cl}", repr(result))
-            return result
-
-        return structure
-
-    def recording_new(cls: type) -> Any:
-        model: object = original_new(cls)
-        _READ_MODELS.append(model)
-        return model
+    def recording_structure(payload: object, cl: Any, view: object = None) -> Any:
+        result = original_structure(payload, cl, view)
+        record_text(f"repr of {cl}", repr(result))
+        return result
 
     CanvasError.__init__ = recording_init  # type: ignore[method-assign,assignment]
-    canvas_async._convert.structure_hook = recording_hook
-    canvas_async._convert._new_object = recording_new
+    canvas_async._convert.structure = recording_structure
     try:
         yield
     finally:
@@ -150,9 +114,7 @@ def _no_secret_leaks() -> Iterator[None]:
             CanvasError.__init__ = original_init  # type: ignore[method-assign]
         else:
             del CanvasError.__init__
-        canvas_async._convert.structure_hook = original_hook
-        canvas_async._convert._new_object = original_new
-        _record_read_models()
+        canvas_async._convert.structure = original_structure
         for name, level in saved_levels.items():
             logging.getLogger(name).removeHandler(handler)
             logging.getLogger(name).setLevel(level)

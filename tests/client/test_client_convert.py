@@ -171,7 +171,7 @@ class TestWorkflow:
         payload = dict(WORKFLOW)
         del payload["accountId"]
 
-        with pytest.raises(KeyError, match="accountId"):
+        with pytest.raises(ValueError, match=r"missing key 'accountId' @ Workflow\.account_id"):
             _convert.structure(payload, Workflow)
 
     @pytest.mark.parametrize(
@@ -204,10 +204,10 @@ class TestWorkflow:
         with pytest.raises(ValueError, match="expected a JSON"):
             _convert.structure({**WORKFLOW, field: None}, Workflow)
 
-    def test_parse_workflows_from_bytes(self) -> None:
+    def test_a_listing(self) -> None:
         raw = json.dumps([WORKFLOW, {**WORKFLOW, "id": str(uuid.uuid4())}]).encode()
 
-        workflows = _convert.parse_workflows(raw)
+        workflows = _convert.structure(json.loads(raw), list[Workflow])
 
         assert [type(w) for w in workflows] == [Workflow, Workflow]
         assert workflows[0] == _convert.structure(WORKFLOW, Workflow)

@@ -11,7 +11,6 @@ import pytest
 from canvas_async import Canvas, KeyAuth, ValidationError
 from canvas_async._operations import NewRegApplication
 from canvas_async.testing import CanvasEmulator
-from tests.conftest import _record_read_models
 from tests.leak_check import SECRETS, TEXTS, find_leaks
 
 
@@ -32,18 +31,14 @@ async def test_the_check_sees_transport_logs_errors_and_models(
     """The session capture holds the transport's DEBUG records, exception
     messages and model reprs, and the emulator's keys are registered."""
     before = len(TEXTS)
-    workflows = await canvas.workflows.list()
+    await canvas.for_account(emu.state.managed_ids[0]).workflows.list()
     with pytest.raises(ValidationError):
         canvas.for_account("nope")
-    await canvas.for_account(emu.state.managed_ids[0]).workflows.list()
-    _record_read_models()  # as after every test
 
     wheres = [where for where, _ in TEXTS[before:]]
     assert "log canvas_async" in wheres
     assert "ValidationError message" in wheres
-    assert wheres.count("repr of Workflow read from an answer") == len(workflows) > 0
-    # Seen through copies: the check read no field of the test's models.
-    assert all(vars(workflow).keys() == {"_source", "_view"} for workflow in workflows)
+    assert any(where.startswith("repr of list[") for where in wheres)
     assert {emu.consumer, emu.secret_key} <= SECRETS
     assert any("Workflows: GET /Workflows" in text for _, text in TEXTS[before:])
 
