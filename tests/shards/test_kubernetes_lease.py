@@ -394,7 +394,8 @@ async def test_shards_that_start_together_all_join_without_waiting(
 ) -> None:
     # Eight pods of a Job start at once: their writes conflict (a 409 is "read it
     # again", not "held"), and every shard holds the Lease after one attempt.
-    shards = [make(claim(shard=Shard(i, 8)), owner=f"pod-{i}") for i in range(8)]
+    # A long Lease: eight conflicting writes on a loaded machine stay within its requests' time.
+    shards = [make(claim(shard=Shard(i, 8)), owner=f"pod-{i}", duration=30) for i in range(8)]
     api.reads_together = 8  # all eight read before any writes: their writes conflict
     await asyncio.gather(*(lease.acquire(wait=0) for lease in shards))
     assert sorted(api.members(NAME, NS), key=int) == [str(i) for i in range(8)]
