@@ -40,7 +40,8 @@ async def cluster() -> AsyncIterator[KubernetesStandIn]:
 
 
 def job_args(path: Path, digest: str) -> list[str]:
-    """The manifest's command for this test: its file, its hash, SHARDS shards, a 12 s Lease (renewed in time on a loaded machine)."""
+    """The manifest's command for this test: its file, its hash, SHARDS shards, and a 12 s
+    Lease (long enough to be renewed in time on a loaded machine)."""
     args = manifest_args("indexed-job.yaml")
     replace = {"/config/accounts.toml": str(path), "$(EXPECTED_HASH)": digest, "8": str(SHARDS)}
     return [*(replace.get(a, a) for a in args), "--lease-duration", "12"]
