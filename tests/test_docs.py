@@ -252,15 +252,3 @@ def test_the_command_line_page_renders_every_command_and_option() -> None:
     assert "(default: 64)" in apply  # --concurrency's default, as --help says it
 
 
-def test_the_pages_include_readme_sections_that_exist() -> None:
-    titles = [
-        m["title"]
-        for p in _markdown_files()
-        for m in pages.README_MARKER.finditer(p.read_text(encoding="utf-8"))
-    ]
-    assert "Running past one machine" in titles
-    for title in titles:
-        section = pages.readme_section(title)  # raises if the README has no such section
-        assert len(section) > 500, title
-        for link in re.findall(r"\]\(([^)]+)\)", section):
-            assert link.startswith(("#", "http://", "https://")), link

@@ -20,7 +20,12 @@ PROGRAMS = [
 
 
 def test_readme_has_programs() -> None:
-    assert len(PROGRAMS) >= 2
+    assert len(PROGRAMS) >= 1
+
+
+def test_the_development_page_gives_the_readme_test_command() -> None:
+    page = (README.parent / "docs" / "development.md").read_text(encoding="utf-8")
+    assert _try_it_commands()[1] in page
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.splitlines()[-1][:40])

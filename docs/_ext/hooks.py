@@ -1,11 +1,7 @@
-"""MkDocs hooks: the generated command-line reference, README sections, the benchmark chart.
+"""MkDocs hooks: the generated command-line reference, module docstrings, the benchmark chart.
 
 - A page holding ``<!-- cli-reference -->`` gets, in its place, the reference
   of every command and option, rendered from ``build_parser()`` at each build.
-- A page holding ``<!-- readme-section: TITLE -->`` gets the README's section
-  ``## TITLE`` as it stands, so the two never say different things. Links to
-  files of the repository become links to a copy of each file at the end of
-  the page; links to the README's own headings keep their text only.
 - ``<!-- module-docstring: NAME -->`` becomes the module's docstring (its
   roles as code): for a private module, which the API pages do not show
   (``canvas_async.provision._load``, the desired-state file format).

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI_MARKER = "<!-- cli-reference -->"
 CONTRIB_MARKER = "<!-- contrib-modules -->"
 DOCSTRING_MARKER = re.compile(r"<!-- module-docstring: (?P<module>[\w.]+) -->")
-README_MARKER = re.compile(r"<!-- readme-section: (?P<title>.+?) -->")
 
 #: Where the reference documents each object, first match wins: a name
 #: exported by several of these is documented under the first. Every module
@@ -43,13 +42,10 @@ PUBLIC_MODULES = (
 )
 CONTRIB = "canvas_async.contrib"
 ROLE = re.compile(r":(?:py:)?(?P<kind>class|meth|func|mod|attr|data|exc|obj):`(?P<body>[^`]+)`")
-_LINK = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
-_LANGUAGES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".py": "python", ".json": "json"}
 
 
 def expand(markdown: str) -> str:
     """Replace every marker in a page's Markdown with what it stands for."""
-    markdown = README_MARKER.sub(lambda m: readme_section(m["title"]), markdown)
     markdown = DOCSTRING_MARKER.sub(lambda m: module_docstring(m["module"]), markdown)
     markdown = markdown.replace(CONTRIB_MARKER, contrib_reference())
     if CLI_MARKER in markdown:
@@ -79,40 +75,6 @@ def module_docstring(name: str) -> str:
     """Return module ``name``'s docstring as Markdown."""
     doc = importlib.import_module(name).__doc__ or ""
     return plain_roles(literal_blocks(doc)).strip()
-
-
-def readme_section(title: str, readme: Path = ROOT / "README.md") -> str:
-    """Return the README's ``## title`` section, without its heading, links made local.
-
-    Raises:
-        ValueError: The README has no such section.
-    """
-    text = readme.read_text(encoding="utf-8")
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    if match is None:
-        raise ValueError(f"README.md has no section '## {title}'")
-    files: list[str] = []
-
-    def local(link: re.Match[str]) -> str:
-        target = link["target"]
-        if target.startswith("#"):
-            return link["text"]
-        if "://" in target or not (ROOT / target).is_file():
-            return link[0]  # a web address, or a broken link the strict build reports
-        if target not in files:
-            files.append(target)
-        return f"[{link['text']}](#{_file_anchor(target)})"
-
-    body = _LINK.sub(local, match[1]).strip()
-    for path in files:
-        language = _LANGUAGES.get(Path(path).suffix, "text")
-        content = (ROOT / path).read_text(encoding="utf-8").rstrip()
-        body += f"\n\n### `{path}` {{ #{_file_anchor(path)} }}\n\n```{language}\n{content}\n```"
-    return body
-
-
-def _file_anchor(path: str) -> str:
-    return "file-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
 
 
 def plain_roles(text: str) -> str:
