@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import MappingProxyType
-from typing import Final, Literal, Protocol, TypeAlias, TypeVar, cast, get_args
+from typing import Final, Literal, Protocol, TypeAlias, TypeVar, cast
 
 import attrs
 
 from . import _routes
+from ._defaults import AUTH_MODES, AuthMode
 from ._errors import CanvasError, ValidationError
 from ._retry import Retries
 
@@ -39,14 +40,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-AuthMode: TypeAlias = Literal["keys", "token", "auto"]
-"""``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
-bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""
-
 Mode: TypeAlias = Literal["keys", "token"]
 """The mode in use: what ``"auto"`` becomes once the server has answered."""
-
-AUTH_MODES: Final[tuple[AuthMode, ...]] = get_args(AuthMode)
 
 
 def auth_mode(value: object, what: str = "auth") -> AuthMode:

@@ -250,5 +250,3 @@ def test_the_command_line_page_renders_every_command_and_option() -> None:
     apply = next(s for s in sections if s.startswith("`canvas-async apply`\n"))
     assert "`--deadline SECONDS`" in apply
     assert "(default: 64)" in apply  # --concurrency's default, as --help says it
-
-

@@ -21,6 +21,7 @@ from typing import Final, TypeVar
 import attrs
 
 from canvas_async._checks import check_number, count, number
+from canvas_async._defaults import DEFAULT_ACCOUNT_TIMEOUT, DEFAULT_MAX_ATTEMPTS
 from canvas_async._errors import (
     OutcomeUnknownError,
     RateLimitError,
@@ -60,8 +61,8 @@ class Requeue:
         backoff_max: Cap on any wait, seconds.
     """
 
-    max_attempts: int = attrs.field(default=5, validator=count(minimum=1))
-    timeout: float = attrs.field(default=300.0, validator=number(positive=True))
+    max_attempts: int = attrs.field(default=DEFAULT_MAX_ATTEMPTS, validator=count(minimum=1))
+    timeout: float = attrs.field(default=DEFAULT_ACCOUNT_TIMEOUT, validator=number(positive=True))
     backoff_initial: float = 0.5
     backoff_max: float = 15.0
     # The client's own backoff, which checks the two settings: one formula.

@@ -9,9 +9,14 @@ imported only when that command runs, so ``--help``, ``cron explain`` and
 from __future__ import annotations
 
 import argparse
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from canvas_async._defaults import DEFAULT_MAX_CONCURRENCY
+from canvas_async._defaults import (
+    AUTH_MODES,
+    DEFAULT_ACCOUNT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONCURRENCY,
+)
 
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
 from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
@@ -27,16 +32,9 @@ __all__ = [
 
 #: ``--concurrency``'s default: the client's own (``_defaults`` imports nothing).
 DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_CONCURRENCY
-#: ``--max-attempts`` and ``--account-timeout``'s defaults: ``bulk.Requeue()``'s
-#: (kept equal by a test, without importing the bulk engine here).
-DEFAULT_MAX_ATTEMPTS: Final = 5
-DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator", "max_requests")
-#: ``--auth``'s choices: ``canvas_async._config.AUTH_MODES``, repeated here
-#: because importing ``_config`` would load attrs and yarl into ``--help``.
-AUTH_MODES: Final[tuple[Literal["keys", "token", "auto"], ...]] = ("keys", "token", "auto")
 #: ``--lease-store``'s choices (``CANVAS_LEASE_STORE`` takes the same).
 LEASE_STORES: Final = ("file", "kubernetes")
 

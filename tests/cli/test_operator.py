@@ -19,18 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from canvas_async import DEFAULT_MAX_CONCURRENCY
-from canvas_async._config import AUTH_MODES
-from canvas_async.bulk import Requeue
 from canvas_async.cli import _exit
-from canvas_async.cli._parser import (
-    AUTH_MODES as PARSER_AUTH_MODES,
-)
-from canvas_async.cli._parser import (
-    DEFAULT_ACCOUNT_TIMEOUT,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_ATTEMPTS,
-)
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.provision._plan import Action, Change
 from canvas_async.provision._report import ChangeResult
@@ -361,13 +350,6 @@ async def test_connection_options_are_only_where_they_apply() -> None:
     assert "--consumer-file" in plan_help.out
     assert "--consumer-file" not in cron_help.out
     assert "(default: 64)" in plan_help.out
-    # The parser states the library's defaults without importing it.
-    assert DEFAULT_CONCURRENCY == DEFAULT_MAX_CONCURRENCY
-    assert tuple(PARSER_AUTH_MODES) == tuple(AUTH_MODES)
-    assert (
-        Requeue().max_attempts,
-        Requeue().timeout,
-    ) == (DEFAULT_MAX_ATTEMPTS, DEFAULT_ACCOUNT_TIMEOUT)
 
 
 async def test_json_is_taken_before_or_after_the_command() -> None:
