@@ -13,6 +13,7 @@ import json
 import re
 import tomllib
 import uuid
+from importlib import resources
 from typing import Any, cast
 
 import attrs
@@ -197,3 +198,10 @@ def test_a_spec_field_without_a_rule_fails_where_the_keys_are_made(
     monkeypatch.setitem(rules, Wider, {**_format._RULES[WorkflowSpec], "retries": _format.Rule("")})
     with pytest.raises(TypeError, match="no JSON Schema for"):
         _format._keys(Wider)
+
+
+def test_the_package_ships_the_schema_it_makes() -> None:
+    """The file in the package is what ``canvas-async schema`` prints (regenerate it with
+    ``canvas-async schema -o canvas_async/provision/desired-state.schema.json``)."""
+    shipped = resources.files("canvas_async.provision") / "desired-state.schema.json"
+    assert shipped.read_text(encoding="utf-8") == schema_text()
