@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
-    from ._auth import AuthMode, AuthStrategy, KeyAuth
+    from ._auth import AuthMode, AuthStrategy, Flow, KeyAuth, TokenRequest
     from ._catalogue import Difference, DifferenceKind, DriftReport
     from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, Canvas
     from ._deadline import DeadlineExceededError, deadline
@@ -101,6 +101,7 @@ __all__ = [
     "DifferenceKind",
     "DriftReport",
     "EndpointInfo",
+    "Flow",
     "Hooks",
     "KeyAuth",
     "MetaAPI",
@@ -122,6 +123,7 @@ __all__ = [
     "TemplatesAPI",
     "Timeout",
     "TokenAuth",
+    "TokenRequest",
     "TransportError",
     "UnexpectedResponseError",
     "UseClientDefault",
