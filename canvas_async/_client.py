@@ -357,7 +357,7 @@ class Canvas(_Scope):
             trust_env=trust_env,
             ssl=_config.ssl_option(ssl),
             request_id_header=_check_header(request_id_header),
-            observer=hooks,
+            hooks=hooks,
             pinned_paths=pinned,
             follow_catalogue=catalogue,
         )
@@ -386,6 +386,13 @@ class Canvas(_Scope):
         if isinstance(auth, TokenAuth):
             return auth.mode
         return "keys" if isinstance(auth, KeyAuth) else None
+
+    def add_hooks(self, hooks: Hooks) -> None:
+        """Call ``hooks`` on every call of this client and its account views too,
+        after the hooks it has so far (e.g. an integration's, such as
+        :func:`canvas_async.contrib.otel.instrument`)."""
+        transport = self._transport
+        transport.hooks = hooks if transport.hooks is None else transport.hooks + hooks
 
     # -- lifecycle ----------------------------------------------------------------
 

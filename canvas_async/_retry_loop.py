@@ -188,7 +188,6 @@ async def run_attempts(
     request_id: str | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
-    first: Answer | TransportError | ClientPausedError | None = None,
 ) -> Answer:
     """Run ``attempt`` until it gets an answer to return, or give up.
 
@@ -214,9 +213,6 @@ async def run_attempts(
         request_id: The call's request id, for the log.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
-        first: What a first attempt the caller made itself got (its answer,
-            or the error it raised); the loop goes on from there, with
-            ``attempt`` sending the next ones. None: ``attempt`` sends them all.
 
     Raises:
         OutcomeUnknownError: A non-idempotent request failed in a way that
@@ -225,21 +221,15 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    budget: _Budget | None = None  # only a failure needs one
+    budget = _Budget(route, policy, operation, account_id, request_id)
     reauthorize = on_unauthorized
     attempts = 0
     while True:
         attempts += 1
         try:
-            if first is None:
-                outcome: Answer | TransportError = await attempt()
-            elif isinstance(first, Answer):
-                outcome, first = first, None
-            else:
-                raised, first = first, None
-                raise raised
+            outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise _Budget(route, policy, operation, account_id).paused(paused) from None
+            raise budget.paused(paused) from None
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
@@ -251,27 +241,19 @@ async def run_attempts(
                 if again:
                     continue
             failure = _answer_failure(outcome, gate)
+            failed = str(outcome.status)
         else:
             found = failure_of(outcome.__cause__) if outcome.__cause__ is not None else None
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
-            failure = found
-        if budget is None:
-            budget = _Budget(route, policy, operation, account_id, request_id)
+            failure, failed = found, type(outcome).__name__
         verdict = budget.verdict(failure)
-        if verdict is Verdict.RAISE:
-            if isinstance(outcome, TransportError):
-                raise outcome
-            return outcome
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
-        delay = budget.delay(verdict, failure, random)
-        failed = (
-            type(outcome).__name__ if isinstance(outcome, TransportError) else str(failure.status)
-        )
+        delay = 0.0 if verdict is Verdict.RAISE else budget.delay(verdict, failure, random)
         left = _deadline.remaining()
-        if left is not None and delay >= left:
-            # No wait goes past the deadline: give up with what this attempt got.
+        # No wait goes past the deadline: give up with what this attempt got.
+        if verdict is Verdict.RAISE or (left is not None and delay >= left):
             if isinstance(outcome, TransportError):
                 raise outcome
             return outcome

@@ -21,7 +21,10 @@ or key.
 Metrics: ``http.client.request.duration`` (seconds, per attempt answered),
 ``canvas.client.requests`` (attempts sent) and ``canvas.client.retries``.
 
-The package never imports this module (nor OpenTelemetry) by itself.
+It is built on the client's public hooks (:meth:`Canvas.add_hooks
+<canvas_async.Canvas.add_hooks>`): every event of every call, after the hooks
+the client already has. The package never imports this module (nor
+OpenTelemetry) by itself.
 """
 
 from __future__ import annotations
@@ -37,8 +40,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "canvas_async.contrib.otel needs OpenTelemetry: pip install 'canvas-async[otel]'"
     ) from error
 
-from canvas_async._hooks import CallEvent, CallInfo
-from canvas_async._transport import _package_version
+from canvas_async import CallEvent, CallInfo, Hooks, __version__
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -70,19 +72,18 @@ def instrument(
         ValueError: ``canvas`` is already instrumented (its calls would be
             counted twice).
     """
-    transport = canvas._transport
-    if transport in _instrumented:
+    if canvas in _instrumented:
         raise ValueError("this client is already instrumented")
-    version = _package_version()
-    tracer = trace.get_tracer(_SCOPE, version, tracer_provider)
-    meter = metrics.get_meter(_SCOPE, version, meter_provider)
+    tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
+    meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
     url = canvas.base_url
-    transport.add_observer(_Telemetry(tracer, meter, url.host or "", url.port or 443))
-    _instrumented.add(transport)
+    telemetry = _Telemetry(tracer, meter, url.host or "", url.port or 443)
+    canvas.add_hooks(Hooks(telemetry, telemetry, telemetry, telemetry, telemetry))
+    _instrumented.add(canvas)
 
 
 class _Telemetry:
-    """The observer turning call events into spans and measurements."""
+    """The hook turning call events, of every kind, into spans and measurements."""
 
     def __init__(self, tracer: trace.Tracer, meter: metrics.Meter, host: str, port: int) -> None:
         self._tracer = tracer
