@@ -388,9 +388,15 @@ class Canvas(_Scope):
         return "keys" if isinstance(auth, KeyAuth) else None
 
     def add_hooks(self, hooks: Hooks) -> None:
-        """Call ``hooks`` on every call of this client and its account views too,
-        after the hooks it has so far (e.g. an integration's, such as
-        :func:`canvas_async.contrib.otel.instrument`)."""
+        """Tell ``hooks`` every event of every call of this client and its views.
+
+        They run after the hooks the client has so far (those given as
+        ``hooks=``, then those added before); an integration such as
+        :func:`canvas_async.contrib.otel.instrument` adds its own this way.
+
+        Args:
+            hooks: The hooks to add.
+        """
         transport = self._transport
         transport.hooks = hooks if transport.hooks is None else transport.hooks + hooks
 

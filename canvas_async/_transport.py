@@ -134,7 +134,7 @@ class Transport:
     ssl: ssl.SSLContext | None = attrs.field(default=None, repr=False)
     request_id_header: str | None = DEFAULT_REQUEST_ID_HEADER
     hooks: Hooks | None = attrs.field(default=None, repr=False)
-    """Told every event of every call."""
+    """Told every event of every call (``Canvas.add_hooks`` adds to them)."""
     _options: dict[str, Any] = attrs.field(init=False, repr=False)
     _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
