@@ -89,9 +89,6 @@ class _Telemetry:
         self._tracer = tracer
         self._server: dict[str, AttributeValue] = {"server.address": host, "server.port": port}
         self._calls: dict[CallInfo, Span] = {}
-        # The attributes every span and measurement of a call shares; never
-        # changed once made (an attempt that adds keys adds them to a copy).
-        self._shared: dict[CallInfo, dict[str, AttributeValue]] = {}
         self._attempts: dict[CallInfo, Span] = {}
         self._duration = meter.create_histogram(
             "http.client.request.duration", unit="s", description="Duration of HTTP requests."
@@ -128,22 +125,19 @@ class _Telemetry:
             self._end_call(event, call)
 
     def _attributes(self, call: CallInfo) -> dict[str, AttributeValue]:
-        """The call's shared attributes, made on its first event (kept till it ends)."""
-        shared = self._shared.get(call)
-        if shared is None:
-            shared = self._shared[call] = {
-                "http.request.method": call.method,
-                "url.template": call.path,
-                "canvas.operation": call.operation,
-                **self._server,
-            }
-        return shared
+        """The attributes every span and measurement of the call carries."""
+        return {
+            "http.request.method": call.method,
+            "url.template": call.path,
+            "canvas.operation": call.operation,
+            **self._server,
+        }
 
     def _request(self, event: CallEvent, call: CallInfo) -> None:
         shared = self._attributes(call)
         parent = self._calls.get(call)
         if parent is None:
-            details = dict(shared)
+            details = self._attributes(call)
             if call.account_id is not None:
                 details["canvas.account_id"] = str(call.account_id)
             if call.request_id is not None:
@@ -151,11 +145,9 @@ class _Telemetry:
             parent = self._calls[call] = self._tracer.start_span(
                 call.operation, kind=SpanKind.INTERNAL, attributes=details
             )
-        attributes = (
-            {**shared, "http.request.resend_count": event.attempt - 1}
-            if event.attempt > 1
-            else shared
-        )
+        attributes = self._attributes(call)
+        if event.attempt > 1:
+            attributes["http.request.resend_count"] = event.attempt - 1
         self._attempts[call] = self._tracer.start_span(
             f"{call.method} {call.path}",
             context=trace.set_span_in_context(parent),
@@ -181,7 +173,6 @@ class _Telemetry:
             self._duration.record(event.duration, {**self._attributes(call), **outcome})
 
     def _end_call(self, event: CallEvent, call: CallInfo) -> None:
-        self._shared.pop(call, None)
         span = self._calls.pop(call, None)
         if span is None:
             return
