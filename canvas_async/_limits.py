@@ -147,6 +147,8 @@ class Limits:
         if self._slots is not None:
             await self._slots.acquire()
         try:
+            if self._rate is None and self.gate.is_open():
+                return  # no rate to keep and no pause: the slot is all it takes
             while True:
                 await self.gate.wait(max_wait)
                 if self._rate is not None:

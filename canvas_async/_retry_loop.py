@@ -15,7 +15,7 @@ import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Final, NamedTuple
 
 import aiohttp
 import attrs
@@ -38,8 +38,7 @@ __all__ = ["Answer", "failure_of", "run_attempts"]
 logger: Final = logging.getLogger("canvas_async")
 
 
-@attrs.frozen
-class Answer:
+class Answer(NamedTuple):
     """What one attempt got back.
 
     Attributes:
@@ -50,9 +49,13 @@ class Answer:
     """
 
     status: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    payload: object = attrs.field(repr=False)
-    sent: Mapping[str, str] = attrs.field(repr=False, factory=dict)
+    headers: Mapping[str, str]
+    payload: object
+    sent: Mapping[str, str] = {}
+
+    def __repr__(self) -> str:
+        # The headers sent carry the keys or the token: never shown.
+        return f"Answer(status={self.status})"
 
 
 def _phrase(status: int) -> str:
@@ -221,7 +224,7 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    budget = _Budget(route, policy, operation, account_id, request_id)
+    budget: _Budget | None = None  # made by the first failure
     reauthorize = on_unauthorized
     attempts = 0
     while True:
@@ -229,7 +232,7 @@ async def run_attempts(
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise budget.paused(paused) from None
+            raise _Budget(route, policy, operation, account_id).paused(paused) from None
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
@@ -247,6 +250,8 @@ async def run_attempts(
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure, failed = found, type(outcome).__name__
+        if budget is None:
+            budget = _Budget(route, policy, operation, account_id, request_id)
         verdict = budget.verdict(failure)
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)

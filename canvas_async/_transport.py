@@ -44,7 +44,7 @@ from ._errors import (
     decode_body,
     error_for_answer,
 )
-from ._hooks import CallEvent, CallInfo, EventKind, Hooks
+from ._hooks import CallEvent, CallInfo, Hooks
 from ._limits import Limits
 from ._paths import Paths
 from ._retry import DEFAULT_RETRIES, Failure, Retries
@@ -279,7 +279,9 @@ class Transport:
         except CanvasError as error:
             await call.gave_up(error)
             raise
-        await call.tell("success", answer.status, time.perf_counter() - call.info.started)
+        if call.hooks is not None:
+            took = time.perf_counter() - call.info.started
+            await call.hooks(CallEvent("success", call.info, call.attempts, answer.status, took))
         return value
 
     def _with_auth(
@@ -440,11 +442,6 @@ class _Call:
             request_id=info.request_id,
         )
 
-    async def tell(self, kind: EventKind, *args: Any, **kwargs: Any) -> None:
-        """Tell the client's hooks, if any, an event of this call."""
-        if self.hooks is not None:
-            await self.hooks(CallEvent(kind, self.info, self.attempts, *args, **kwargs))
-
     async def on_unauthorized(self, answer: Answer) -> bool:
         return await self.transport.auth.on_unauthorized(self.route, answer.sent)
 
@@ -460,7 +457,8 @@ class _Call:
         # The headers come before the slot: renewing a token sends
         # requests of its own, which must not wait for a slot held here.
         self.sent_auth = await transport.auth.headers(route)
-        await self.tell("request")
+        if self.hooks is not None:
+            await self.hooks(CallEvent("request", self.info, self.attempts))
         timeout, max_wait = self.client_timeout, self.policy.max_retry_after
         left = _deadline.remaining()
         if left is not None:
@@ -510,7 +508,9 @@ class _Call:
         if status >= 300 or (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
             # An error's text may echo the request: take out what it must not show.
             payload = _text.scrubbed_value(payload, self.secrets())
-        await self.tell("response", status, took, headers=headers)
+        if self.hooks is not None:
+            event = CallEvent("response", self.info, self.attempts, status, took, headers=headers)
+            await self.hooks(event)
         return Answer(status, headers, payload, self.sent_auth)
 
     def secrets(self) -> set[str]:
@@ -571,8 +571,10 @@ class _Call:
         if call.request_id is not None and error.request_id is None:
             error.request_id = call.request_id
             error.add_note(f"request id of {call.operation}: {call.request_id}")
-        took = time.perf_counter() - call.started
-        await self.tell("give_up", getattr(error, "status", None), took, error=type(error).__name__)
+        if self.hooks is not None:
+            took = time.perf_counter() - call.started
+            status, name = getattr(error, "status", None), type(error).__name__
+            await self.hooks(CallEvent("give_up", call, self.attempts, status, took, error=name))
 
 
 def _check_pool(session: aiohttp.ClientSession, max_concurrency: int) -> None:
