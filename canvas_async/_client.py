@@ -351,7 +351,7 @@ class Canvas(_Scope):
             trust_env=trust_env,
             ssl=_config.ssl_option(ssl),
             request_id_header=_check_header(request_id_header),
-            observer=hooks,
+            hooks=hooks,
             pinned_paths=pinned,
             follow_catalogue=catalogue,
         )
@@ -378,6 +378,19 @@ class Canvas(_Scope):
         if isinstance(auth, TokenAuth):
             return auth.mode
         return "keys" if isinstance(auth, KeyAuth) else None
+
+    def add_hooks(self, hooks: Hooks) -> None:
+        """Tell ``hooks`` every event of every call of this client and its views.
+
+        They run after the hooks the client has so far (those given as
+        ``hooks=``, then those added before); an integration such as
+        :func:`canvas_async.contrib.otel.instrument` adds its own this way.
+
+        Args:
+            hooks: The hooks to add.
+        """
+        transport = self._transport
+        transport.hooks = hooks if transport.hooks is None else transport.hooks + hooks
 
     # -- lifecycle ----------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 """Hooks: async callbacks told about each call's attempts, retries and end.
 
-The transport tells one *observer* (an async callable taking a
-:class:`CallEvent`) about every step of a call; :class:`Hooks` is the
-observer callers build from their callbacks, and the OpenTelemetry
-integration (:mod:`canvas_async.contrib.otel`) is another. With no observer
-the request path checks one attribute and builds no event.
+The transport tells a client's :class:`Hooks` about every step of a call:
+those given to the client, then those added later (:meth:`Canvas.add_hooks
+<canvas_async.Canvas.add_hooks>`), such as the OpenTelemetry integration's
+(:mod:`canvas_async.contrib.otel`). With no hooks the request path checks one
+attribute and builds no event.
 
 An event carries what identifies the call and what happened (operation,
 account, attempt, status, durations, the answer's headers), never a request's
@@ -20,7 +20,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-__all__ = ["CallEvent", "CallInfo", "EventKind", "Hook", "Hooks", "Observer", "chain"]
+__all__ = ["CallEvent", "CallInfo", "EventKind", "Hook", "Hooks"]
 
 logger: Final = logging.getLogger("canvas_async")
 
@@ -103,9 +103,6 @@ class CallEvent:
 Hook: TypeAlias = Callable[[CallEvent], Awaitable[None]]
 """An async callback receiving an event."""
 
-Observer: TypeAlias = Callable[[CallEvent], Awaitable[None]]
-"""What the transport tells every event to (hooks, tracing)."""
-
 
 def _hooks(value: Hook | Sequence[Hook] | None) -> tuple[Hook, ...]:
     if value is None:
@@ -140,6 +137,11 @@ class Hooks:
     on_give_up: tuple[Hook, ...] = attrs.field(default=(), converter=_hooks)
     on_success: tuple[Hook, ...] = attrs.field(default=(), converter=_hooks)
 
+    def __add__(self, other: Hooks) -> Hooks:
+        """Return hooks calling these, then ``other``'s, on each event."""
+        names = (field.name for field in attrs.fields(Hooks))
+        return Hooks(**{name: getattr(self, name) + getattr(other, name) for name in names})
+
     async def __call__(self, event: CallEvent) -> None:
         """Call the hooks for ``event.kind``; log, never raise, their exceptions."""
         for hook in getattr(self, "on_" + event.kind):
@@ -155,15 +157,3 @@ class Hooks:
                     exc_info=error,
                     extra={"operation": event.call.operation, "request_id": event.request_id},
                 )
-
-
-def chain(first: Observer | None, second: Observer) -> Observer:
-    """Return an observer telling ``first`` (if any) then ``second`` every event."""
-    if first is None:
-        return second
-
-    async def both(event: CallEvent) -> None:
-        await first(event)
-        await second(event)
-
-    return both

@@ -13,8 +13,6 @@ sleeping loop per task.
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import math
 import random
 import time
@@ -125,33 +123,17 @@ class Limits:
         default=None, validator=number(unit="requests per second", positive=True, optional=True)
     )
     gate: PauseGate = attrs.field(factory=PauseGate)
-    _slots: _Slots | None = attrs.field(init=False, default=None)
+    _slots: asyncio.Semaphore | None = attrs.field(init=False, default=None)
     _rate: AsyncLimiter | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         # Neither binds to an event loop before its first use, so a client may
         # be built outside the loop that later runs it.
         if self.max_concurrency is not None:
-            self._slots = _Slots(self.max_concurrency)
+            self._slots = asyncio.Semaphore(self.max_concurrency)
         if self.rate_limit is not None:
             # One request per 1/rate seconds: a bucket of size one.
             self._rate = AsyncLimiter(1, 1 / self.rate_limit)
-
-    def slot(self, max_wait: float | None = None) -> _Slot:
-        """Return an async context manager holding one slot (see :meth:`acquire`).
-
-        Args:
-            max_wait: The longest pause to wait out (see :meth:`PauseGate.wait`).
-        """
-        return _Slot(self, max_wait)
-
-    def take(self) -> bool:
-        """Take a concurrency slot if one is free now, with no rate limit and
-        no pause in the way; False, with nothing taken, otherwise (then
-        :meth:`acquire` waits). The common case, without a coroutine."""
-        if self._rate is not None or not self.gate.is_open():
-            return False
-        return self._slots is None or self._slots.take()
 
     async def acquire(self, max_wait: float | None = None) -> None:
         """Take a concurrency slot, with the rate and the pause satisfied.
@@ -163,91 +145,24 @@ class Limits:
             ClientPausedError: The client is paused for longer than ``max_wait``
                 (no slot is held then).
         """
-        slots = self._slots
-        if slots is not None:
-            await slots.wait()
+        if self._slots is not None:
+            await self._slots.acquire()
         try:
-            gate = self.gate
-            if self._rate is None and gate.is_open():
+            if self._rate is None and self.gate.is_open():
                 return  # no rate to keep and no pause: the slot is all it takes
             while True:
-                await gate.wait(max_wait)
+                await self.gate.wait(max_wait)
                 if self._rate is not None:
                     await self._rate.acquire()
                 # A 429 may have paused the client while this task waited for
                 # the rate: then wait again, so nothing is sent during a pause.
-                if gate.is_open():
+                if self.gate.is_open():
                     return
         except BaseException:
-            if slots is not None:
-                slots.give_back()
+            self.release()
             raise
 
     def release(self) -> None:
-        """Give back the slot taken by :meth:`take` or :meth:`acquire`."""
+        """Give back the slot taken by :meth:`acquire`."""
         if self._slots is not None:
-            self._slots.give_back()
-
-
-class _Slots:
-    """A counting semaphore whose uncontended take is a plain call.
-
-    ``asyncio.Semaphore`` costs two coroutines and a generator on every
-    request. Waiters are served in order, each handed the slot given back, so
-    a newcomer never takes a slot from under one that waits.
-    """
-
-    __slots__ = ("_free", "_waiters")
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def take(self) -> bool:
-        """Take a free slot if there is one that nobody waits for."""
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return True
-        return False
-
-    async def wait(self) -> None:
-        """Take a slot, waiting in line for one when none is free."""
-        if self.take():
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.give_back()  # handed a slot as it was cancelled: pass it on
-            else:
-                with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
-            raise
-
-    def give_back(self) -> None:
-        """Give a slot back: to the first in line, or to the free ones."""
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free += 1
-
-
-class _Slot:
-    """``async with limits.slot():`` a class, not a generator: several times cheaper."""
-
-    __slots__ = ("_limits", "_max_wait")
-
-    def __init__(self, limits: Limits, max_wait: float | None) -> None:
-        self._limits = limits
-        self._max_wait = max_wait
-
-    async def __aenter__(self) -> None:
-        await self._limits.acquire(self._max_wait)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._limits.release()
+            self._slots.release()

@@ -44,16 +44,19 @@ __all__ = [
     "Verdict",
     "classify",
     "decide",
+    "may_have_taken_effect",
+    "not_sent",
+    "transient",
 ]
 
-#: Answers an idempotent operation is repeated after.
-RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
-#: Answers that prove the server did not process the request, so even a
-#: non-idempotent operation is repeated after them.
-UNPROCESSED_STATUSES: Final = frozenset({429, 503})
-#: Answers after which a non-idempotent request may or may not have taken
-#: effect: the server (or a gateway in front of it) failed mid-way.
-AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
+#: Answers that prove the server did not process the request.
+_UNPROCESSED: Final = frozenset({429, 503})
+#: Answers after which the request may have taken effect: the server (or a
+#: gateway in front of it) failed mid-way.
+_FAILED_MIDWAY: Final = frozenset({500, 502, 504})
+#: The server gave up waiting for the request: nothing was done, but unlike a
+#: 429 or a 503 it is no promise the server looked at nothing.
+_REQUEST_TIMEOUT: Final = 408
 
 
 class FailureKind(enum.Enum):
@@ -162,6 +165,31 @@ class Retries:
 DEFAULT_RETRIES: Final = Retries()
 
 
+def not_sent(failure: Failure) -> bool:
+    """Whether the request never reached the server, or the server did not process it.
+
+    The connection could not be opened, or the server answered 429 or 503.
+    """
+    return failure.kind is FailureKind.NOT_SENT or failure.status in _UNPROCESSED
+
+
+def may_have_taken_effect(failure: Failure) -> bool:
+    """Whether the request may have taken effect although it failed.
+
+    The connection was lost after sending, no answer came in time, or the
+    server answered 500, 502 or 504.
+    """
+    return failure.kind in (FailureKind.LOST, FailureKind.TIMEOUT) or (
+        failure.status in _FAILED_MIDWAY
+    )
+
+
+def transient(failure: Failure) -> bool:
+    """Whether the same request may succeed later: :func:`not_sent`,
+    :func:`may_have_taken_effect`, or a 408."""
+    return not_sent(failure) or may_have_taken_effect(failure) or failure.status == _REQUEST_TIMEOUT
+
+
 def classify(idempotent: bool, failure: Failure) -> Verdict:
     """Return what a failure calls for, budgets aside.
 
@@ -170,19 +198,13 @@ def classify(idempotent: bool, failure: Failure) -> Verdict:
             failure (``Route.idempotent``).
         failure: How the attempt failed.
     """
-    kind = failure.kind
-    if kind is FailureKind.ANSWER:
-        status = failure.status
-        if status == 429:
-            return Verdict.WAIT
-        if idempotent:
-            return Verdict.RETRY if status in RETRY_STATUSES else Verdict.RAISE
-        if status in UNPROCESSED_STATUSES:
-            return Verdict.RETRY
-        return Verdict.OUTCOME_UNKNOWN if status in AMBIGUOUS_STATUSES else Verdict.RAISE
-    if kind is FailureKind.NOT_SENT or idempotent:
+    if failure.status == 429:
+        return Verdict.WAIT
+    if not_sent(failure) or (idempotent and transient(failure)):
         return Verdict.RETRY
-    return Verdict.OUTCOME_UNKNOWN
+    if may_have_taken_effect(failure):
+        return Verdict.OUTCOME_UNKNOWN
+    return Verdict.RAISE
 
 
 def decide(

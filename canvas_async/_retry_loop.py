@@ -15,7 +15,7 @@ import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
-from typing import Final
+from typing import Final, NamedTuple
 
 import aiohttp
 import attrs
@@ -38,8 +38,7 @@ __all__ = ["Answer", "failure_of", "run_attempts"]
 logger: Final = logging.getLogger("canvas_async")
 
 
-@attrs.frozen
-class Answer:
+class Answer(NamedTuple):
     """What one attempt got back.
 
     Attributes:
@@ -50,9 +49,13 @@ class Answer:
     """
 
     status: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    payload: object = attrs.field(repr=False)
-    sent: Mapping[str, str] = attrs.field(repr=False, factory=dict)
+    headers: Mapping[str, str]
+    payload: object
+    sent: Mapping[str, str] = {}
+
+    def __repr__(self) -> str:
+        # The headers sent carry the keys or the token: never shown.
+        return f"Answer(status={self.status})"
 
 
 def _phrase(status: int) -> str:
@@ -188,7 +191,6 @@ async def run_attempts(
     request_id: str | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
-    first: Answer | TransportError | ClientPausedError | None = None,
 ) -> Answer:
     """Run ``attempt`` until it gets an answer to return, or give up.
 
@@ -214,9 +216,6 @@ async def run_attempts(
         request_id: The call's request id, for the log.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
-        first: What a first attempt the caller made itself got (its answer,
-            or the error it raised); the loop goes on from there, with
-            ``attempt`` sending the next ones. None: ``attempt`` sends them all.
 
     Raises:
         OutcomeUnknownError: A non-idempotent request failed in a way that
@@ -225,19 +224,13 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    budget: _Budget | None = None  # only a failure needs one
+    budget: _Budget | None = None  # made by the first failure
     reauthorize = on_unauthorized
     attempts = 0
     while True:
         attempts += 1
         try:
-            if first is None:
-                outcome: Answer | TransportError = await attempt()
-            elif isinstance(first, Answer):
-                outcome, first = first, None
-            else:
-                raised, first = first, None
-                raise raised
+            outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
             raise _Budget(route, policy, operation, account_id).paused(paused) from None
         except TransportError as error:
@@ -251,27 +244,21 @@ async def run_attempts(
                 if again:
                     continue
             failure = _answer_failure(outcome, gate)
+            failed = str(outcome.status)
         else:
             found = failure_of(outcome.__cause__) if outcome.__cause__ is not None else None
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
-            failure = found
+            failure, failed = found, type(outcome).__name__
         if budget is None:
             budget = _Budget(route, policy, operation, account_id, request_id)
         verdict = budget.verdict(failure)
-        if verdict is Verdict.RAISE:
-            if isinstance(outcome, TransportError):
-                raise outcome
-            return outcome
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
-        delay = budget.delay(verdict, failure, random)
-        failed = (
-            type(outcome).__name__ if isinstance(outcome, TransportError) else str(failure.status)
-        )
+        delay = 0.0 if verdict is Verdict.RAISE else budget.delay(verdict, failure, random)
         left = _deadline.remaining()
-        if left is not None and delay >= left:
-            # No wait goes past the deadline: give up with what this attempt got.
+        # No wait goes past the deadline: give up with what this attempt got.
+        if verdict is Verdict.RAISE or (left is not None and delay >= left):
             if isinstance(outcome, TransportError):
                 raise outcome
             return outcome

@@ -18,8 +18,7 @@ import enum
 import functools
 import json
 import logging
-import os
-import re
+import secrets
 import ssl
 import time
 import uuid
@@ -30,28 +29,28 @@ from typing import Any, Final, TypeVar
 import aiohttp
 import attrs
 import yarl
-from multidict import CIMultiDict, istr
+from multidict import CIMultiDict
 
 from . import _deadline, _operations, _routes, _text, models
-from ._auth import AuthStrategy, Flow, KeyAuth, TokenRequest, drive
+from ._auth import AuthStrategy, Flow, TokenRequest, drive
 from ._convert import SHAPE_ERRORS
 from ._errors import (
     CanvasConnectionError,
     CanvasError,
     CanvasTimeoutError,
     ClientClosedError,
-    TransportError,
     UnexpectedResponseError,
     ValidationError,
     decode_body,
     error_for_answer,
 )
-from ._hooks import CallEvent, CallInfo, Observer, chain
-from ._limits import ClientPausedError, Limits
+from ._hooks import CallEvent, CallInfo, Hooks
+from ._limits import Limits
 from ._paths import Paths
 from ._retry import DEFAULT_RETRIES, Failure, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
+from ._version import __version__
 
 __all__ = ["Transport"]
 
@@ -60,16 +59,11 @@ logger: Final = logging.getLogger("canvas_async")
 T = TypeVar("T")
 
 
-# Header names as multidict's ``istr``: aiohttp's headers take them without
-# folding their case again on every request.
-_JSON_HEADERS: Final[dict[str, str]] = {istr("Content-Type"): "application/json; charset=utf-8"}
-_ACCOUNT_HEADER: Final = istr(_routes.ACCOUNT_HEADER)
-_ENVELOPE_STATE: Final = _routes.ENVELOPE_STATE_KEY
 #: The request headers whose values are secrets.
 _SECRET_HEADERS: Final = (
-    istr(_routes.CONSUMER_HEADER),
-    istr(_routes.SECRET_KEY_HEADER),
-    istr(_routes.AUTHORIZATION_HEADER),
+    _routes.CONSUMER_HEADER,
+    _routes.SECRET_KEY_HEADER,
+    _routes.AUTHORIZATION_HEADER,
 )
 
 DEFAULT_REQUEST_ID_HEADER: Final = "X-Request-Id"
@@ -86,15 +80,8 @@ class _State(enum.Enum):
     """``aclose()`` ran; requests are refused. A closed client stays closed."""
 
 
-def _package_version() -> str:
-    """The package's version: ``canvas_async.__version__``, the one place it is written."""
-    from canvas_async._version import __version__  # noqa: PLC0415
-
-    return __version__
-
-
 def _user_agent() -> str:
-    return f"canvas-async/{_package_version()} aiohttp/{aiohttp.__version__}"
+    return f"canvas-async/{__version__} aiohttp/{aiohttp.__version__}"
 
 
 @attrs.define(eq=False)
@@ -103,7 +90,7 @@ class Transport:
 
     Args:
         base_url: The API's base URL (``.../api``), already checked.
-        auth: The authentication mode, as flows this transport drives.
+        auth: The authentication strategy.
         timeout: The default timeout.
         max_concurrency: Most requests in flight at once; also the size of
             the connection pool of a session created here, so no request
@@ -138,13 +125,10 @@ class Transport:
     trust_env: bool = False
     ssl: ssl.SSLContext | None = attrs.field(default=None, repr=False)
     request_id_header: str | None = DEFAULT_REQUEST_ID_HEADER
-    observer: Observer | None = attrs.field(default=None, repr=False)
-    """Told every event of every call (hooks, tracing); see :meth:`add_observer`."""
+    hooks: Hooks | None = attrs.field(default=None, repr=False)
+    """Told every event of every call (``Canvas.add_hooks`` adds to them)."""
     _options: dict[str, Any] = attrs.field(init=False, repr=False)
     _fixed_headers: dict[str, str] = attrs.field(init=False, repr=False)
-    _headers_now: Callable[[_routes.Route], Mapping[str, str]] | None = attrs.field(
-        init=False, repr=False
-    )
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
@@ -153,7 +137,6 @@ class Transport:
     paths: Paths = attrs.field(init=False, repr=False)
     """Where each operation is sent."""
     _client_timeout: aiohttp.ClientTimeout = attrs.field(init=False, repr=False)
-    _request_id_key: str | None = attrs.field(init=False, repr=False)
     _auth_seen: Mapping[str, str] | None = attrs.field(init=False, default=None, repr=False)
     _auth_headers: CIMultiDict[str] = attrs.field(init=False, factory=CIMultiDict, repr=False)
     limits: Limits = attrs.field(init=False, repr=False)
@@ -162,17 +145,13 @@ class Transport:
 
     def __attrs_post_init__(self) -> None:
         self._owns_session = self._session is None
-        # Key mode answers without a coroutine (a subclass may not: it is asked as any).
-        self._headers_now = self.auth.headers_now if type(self.auth) is KeyAuth else None
         # Options sent with each request: only those set, so aiohttp's defaults stay.
         self._options = {} if self.proxy is None else {"proxy": self.proxy}
         # A session created here carries the User-Agent; a caller's gets it per request.
         self._fixed_headers = {}
-        header = self.request_id_header
-        self._request_id_key = None if header is None else istr(header)
         if self._session is not None:
             self._state = _State.OPEN
-            self._fixed_headers[istr("User-Agent")] = _user_agent()
+            self._fixed_headers["User-Agent"] = _user_agent()
             if self.ssl is not None:
                 self._options["ssl"] = self.ssl
             _check_pool(self._session, self.max_concurrency)
@@ -274,47 +253,26 @@ class Transport:
         else:
             route = key
             url = self.paths.custom(route.path)
-        session = self._session if self._state is _State.OPEN else None
-        if session is None:
-            session = self.open()
         call = _Call(
             self,
             route=route,
             url=url,
-            session=session,
+            session=self.open(),
             account_id=account_id,
             params=params,
             body=body,
             timeout=timeout,
             retries=retries,
         )
-        observe = call.observe
         try:
-            # Fast path: the first attempt is sent here, not by the retry loop.
-            # Most requests need no other, and so a success costs no loop and
-            # no Answer. Whatever is not a success (an error answer, no answer,
-            # a pause too long) is handed to the loop as its first outcome:
-            # retries, the 429 pause and the 401 hook are as before.
-            first: Answer | TransportError | ClientPausedError | None = None
-            try:
-                status, answer_headers, payload, auth_headers = await call.send_once()
-            except (TransportError, ClientPausedError) as error:
-                first = error
-            else:
-                if status >= 400:  # below: a success, or the envelope; no retry either way
-                    first = Answer(status, answer_headers, payload, auth_headers)
-            if first is not None:
-                answer = await call.retry(first)
-                status, answer_headers, payload = answer.status, answer.headers, answer.payload
-            value = _value(
-                status, answer_headers, payload, parse, label=route.label, account_id=account_id
-            )
+            answer = await call.run()
+            value = _value(answer, parse, label=route.label, account_id=account_id)
         except CanvasError as error:
-            await _gave_up(error, call.info, call.attempts, observe)
+            await call.gave_up(error)
             raise
-        if observe is not None:
-            took = time.perf_counter() - call.started
-            await observe(CallEvent("success", call.info, call.attempts, status, took))
+        if call.hooks is not None:
+            took = time.perf_counter() - call.info.started
+            await call.hooks(CallEvent("success", call.info, call.attempts, answer.status, took))
         return value
 
     def _with_auth(
@@ -332,10 +290,6 @@ class Transport:
         if extra:
             headers.update(extra)
         return headers
-
-    def add_observer(self, observer: Observer) -> None:
-        """Tell ``observer`` every event of every call, after those told so far."""
-        self.observer = chain(self.observer, observer)
 
     async def drive(self, flow: Flow[T]) -> T:
         """Run an auth flow: send the token requests it yields as any request
@@ -355,16 +309,13 @@ class Transport:
 
 
 def _value(
-    status: int,
-    headers: Mapping[str, str],
-    payload: object,
-    parse: Callable[[Any], T],
-    *,
-    label: str,
-    account_id: uuid.UUID | None,
+    answer: Answer, parse: Callable[[Any], T], *, label: str, account_id: uuid.UUID | None
 ) -> T:
     """Raise the answer's error, or return its body parsed."""
-    error = error_for_answer(status, headers, payload, operation=label, account_id=account_id)
+    status, payload = answer.status, answer.payload
+    error = error_for_answer(
+        status, answer.headers, payload, operation=label, account_id=account_id
+    )
     if error is not None:
         raise error
     try:
@@ -387,60 +338,9 @@ def _as_is(payload: object) -> object:
     return payload
 
 
-# The settings of ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)``,
-# built once: ``json.dumps`` with keyword arguments builds an encoder per call,
-# and ``JSONEncoder.encode`` still builds its C encoder (and a closure) per
-# call, most of the cost of a small body. Without the circular check: a body
-# that contains itself ends in RecursionError instead, reported the same way.
-_json_encoder: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_json_chunks: Final = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None,
-        _json_encoder.default,
-        json.encoder.encode_basestring,
-        None,
-        _json_encoder.key_separator,
-        _json_encoder.item_separator,
-        False,  # sort_keys
-        False,  # skipkeys
-        True,  # allow_nan
-    )
-    if json.encoder.c_make_encoder is not None  # type: ignore[attr-defined]
-    else lambda body, level: _json_encoder.iterencode(body)
-)
-
-
-# What a query carries as it is (RFC 3986 "unreserved"): GUIDs, tokens, names.
-_UNRESERVED: Final = re.compile(r"[A-Za-z0-9._~-]*").fullmatch
-
-
-def _with_query(
-    url: yarl.URL, params: Mapping[str, str]
-) -> tuple[yarl.URL, Mapping[str, str] | None]:
-    """Put ``params`` in ``url`` (a path never has a query of its own) as text
-    when none needs encoding; return the URL and what is left for aiohttp to
-    encode (None).
-
-    yarl encoding the same parameters costs several times as much: this is
-    most of the query string's cost for an id sent back as the server wrote it.
-    """
-    parts = []
-    for name, value in params.items():
-        if not (name and _UNRESERVED(name) and value.__class__ is str and _UNRESERVED(value)):
-            return url, params
-        parts.append(f"{name}={value}")
-    # Parsed as text: ``url.with_query(text)`` quotes it again, and costs more
-    # per request in all (callgrind), though less in a micro-benchmark.
-    return yarl.URL(f"{url}?{'&'.join(parts)}", encoded=True), None
-
-
-_urandom: Final = os.urandom
-_debug: Final = functools.partial(logger.isEnabledFor, logging.DEBUG)
-
-
 def _encode(body: object) -> bytes:
     try:
-        return "".join(_json_chunks(body, 0)).encode()
+        return json.dumps(body).encode()
     except (TypeError, ValueError, RecursionError) as error:
         # The message names the offending type, never a value.
         raise ValidationError(f"the request body is not JSON: {error}") from None
@@ -471,36 +371,8 @@ def _connection_problem(error: aiohttp.ClientError) -> str:
     return f"connection problem ({type(error).__name__})"
 
 
-_Sent = tuple[int, Mapping[str, str], object, Mapping[str, str]]
-"""An attempt's status, answer headers, decoded body, and the auth headers it carried."""
-
-
 class _Call:
-    """One logical call: its request, sent once or, through the retry loop, more.
-
-    A plain class with slots rather than closures: it is built for every
-    request, and its first attempt is the hot path. What only hooks, debug
-    logs and failures need (the :class:`CallInfo`) is built when first asked.
-    """
-
-    __slots__ = (
-        "_info",
-        "account_id",
-        "attempts",
-        "client_timeout",
-        "data",
-        "extra",
-        "observe",
-        "params",
-        "policy",
-        "request_id",
-        "route",
-        "sent_auth",
-        "session",
-        "started",
-        "transport",
-        "url",
-    )
+    """One logical call: its request, sent by the retry loop once per attempt."""
 
     def __init__(
         self,
@@ -515,14 +387,10 @@ class _Call:
         timeout: TimeoutTypes | UseClientDefault,
         retries: Retries | int | UseClientDefault,
     ) -> None:
-        self.started = time.perf_counter()
         self.transport = transport
         self.route = route
-        if params:
-            url, params = _with_query(url, params)
         self.url = url
         self.session = session
-        self.account_id = account_id
         self.params = params
         self.data = None if body is None else _encode(body)
         self.client_timeout = (
@@ -531,67 +399,63 @@ class _Call:
             else Timeout.of(timeout).to_aiohttp()
         )
         self.policy = transport.retries if retries is USE_CLIENT_DEFAULT else Retries.of(retries)
-        self.observe = transport.observer  # the one check made when nothing observes
+        self.hooks = transport.hooks
         self.attempts = 0
         self.sent_auth: Mapping[str, str] = {}
-        self._info: CallInfo | None = None
-        # What every attempt adds to the authentication's headers, built once.
-        extra = transport._fixed_headers
-        header = transport._request_id_key
-        self.request_id: str | None = None
-        if header is not None or account_id is not None or body is not None:
-            extra = dict(extra)
-            if header is not None:
-                # 128 random bits as 32 hex digits: ``secrets.token_hex(16)``, one call less.
-                self.request_id = extra[header] = _urandom(16).hex()
-            if account_id is not None:
-                extra[_ACCOUNT_HEADER] = str(account_id)
-            if body is not None:
-                extra.update(_JSON_HEADERS)
-        self.extra = extra
+        header = transport.request_id_header
+        request_id = None if header is None else secrets.token_hex(16)
+        self.info = CallInfo(
+            route.label, route.method, route.path, account_id, request_id, time.perf_counter()
+        )
+        # What every attempt adds to the authentication's headers.
+        self.extra = dict(transport._fixed_headers)
+        if header is not None and request_id is not None:
+            self.extra[header] = request_id
+        if account_id is not None:
+            self.extra[_routes.ACCOUNT_HEADER] = str(account_id)
+        if body is not None:
+            self.extra["Content-Type"] = "application/json; charset=utf-8"
 
-    @property
-    def info(self) -> CallInfo:
-        """The call as hooks, logs and exceptions see it (the same object each time)."""
-        info = self._info
-        if info is None:
-            route = self.route
-            info = self._info = CallInfo(
-                route.label,
-                route.method,
-                route.path,
-                self.account_id,
-                self.request_id,
-                self.started,
-            )
-        return info
+    async def run(self) -> Answer:
+        """Send the request through the retry loop; return the answer to act on."""
+        info = self.info
+        return await run_attempts(
+            self.route,
+            self.send,
+            policy=self.policy,
+            gate=self.transport.limits.gate,
+            operation=info.operation,
+            account_id=info.account_id,
+            on_unauthorized=self.on_unauthorized,
+            on_retry=self.on_retry,
+            request_id=info.request_id,
+        )
 
-    async def send_once(self) -> _Sent:
+    async def on_unauthorized(self, answer: Answer) -> bool:
+        auth = self.transport.auth
+        return await self.transport.drive(auth.unauthorized_flow(self.route, answer.sent))
+
+    async def on_retry(self, failure: Failure, wait: float, error: str, attempt: int) -> None:
+        if self.hooks is not None:
+            event = CallEvent("retry", self.info, attempt, failure.status, None, wait, error)
+            await self.hooks(event)
+
+    async def send(self) -> Answer:
         """Send one attempt within the client's limits; return what came back."""
         self.attempts += 1
-        transport, observe, route, extra = self.transport, self.observe, self.route, self.extra
+        transport, route, account_id = self.transport, self.route, self.info.account_id
         # The headers come before the slot: renewing a token sends
         # requests of its own, which must not wait for a slot held here.
-        headers_now = transport._headers_now
-        if headers_now is not None:
-            auth_headers = headers_now(route)
-        else:
-            auth_headers = await transport.drive(transport.auth.auth_flow(route))
-        self.sent_auth = auth_headers
-        if observe is not None:
-            await observe(CallEvent("request", self.info, self.attempts))
-        limits, timeout, max_wait = (
-            transport.limits,
-            self.client_timeout,
-            self.policy.max_retry_after,
-        )
+        self.sent_auth = await transport.drive(transport.auth.auth_flow(route))
+        if self.hooks is not None:
+            await self.hooks(CallEvent("request", self.info, self.attempts))
+        timeout, max_wait = self.client_timeout, self.policy.max_retry_after
         left = _deadline.remaining()
         if left is not None:
             if left <= 0:
-                raise _deadline.passed(route.label, self.account_id)
+                raise _deadline.passed(route.label, account_id)
             timeout, max_wait = _deadline.capped(timeout, left), min(max_wait, left)
-        if not limits.take():
-            await limits.acquire(max_wait)
+        await transport.limits.acquire(max_wait)
         started = time.perf_counter()
         try:
             async with self.session.request(
@@ -600,17 +464,14 @@ class _Call:
                 params=self.params,
                 data=self.data,
                 # Per request, never on the shared session.
-                headers=transport._with_auth(auth_headers, extra),
+                headers=transport._with_auth(self.sent_auth, self.extra),
                 timeout=timeout,
                 allow_redirects=False,  # never send the keys to another host
                 **transport._options,
             ) as response:
                 raw = await response.read()
-                status = response.status
-                answer_headers = response.headers
-                content_type = answer_headers.get("Content-Type")
         except TimeoutError as error:
-            self._log(started, "timeout")
+            self._log("timeout", time.perf_counter() - started)
             limit = (
                 _describe(timeout)
                 if timeout is self.client_timeout
@@ -619,30 +480,28 @@ class _Call:
             raise CanvasTimeoutError(
                 f"{route.label} got no answer in time ({limit})",
                 operation=route.label,
-                account_id=self.account_id,
+                account_id=account_id,
             ) from error
         except aiohttp.ClientError as error:
-            self._log(started, type(error).__name__)
+            self._log(type(error).__name__, time.perf_counter() - started)
             raise CanvasConnectionError(
                 f"{route.label} failed: {_connection_problem(error)}",
                 operation=route.label,
-                account_id=self.account_id,
+                account_id=account_id,
             ) from error
         finally:
-            limits.release()
+            transport.limits.release()
         took = time.perf_counter() - started
-        if _debug():
-            self._log(started, status, took)
-        payload = decode_body(content_type, raw)
-        if status >= 300 or (isinstance(payload, dict) and _ENVELOPE_STATE in payload):
+        status, headers = response.status, response.headers
+        self._log(status, took)
+        payload = decode_body(headers.get("Content-Type"), raw)
+        if status >= 300 or (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
             # An error's text may echo the request: take out what it must not show.
             payload = _text.scrubbed_value(payload, self.secrets())
-        if observe is not None:
-            event = CallEvent(
-                "response", self.info, self.attempts, status, took, headers=answer_headers
-            )
-            await observe(event)
-        return status, answer_headers, payload, auth_headers
+        if self.hooks is not None:
+            event = CallEvent("response", self.info, self.attempts, status, took, headers=headers)
+            await self.hooks(event)
+        return Answer(status, headers, payload, self.sent_auth)
 
     def secrets(self) -> set[str]:
         """What this call sent that must never come back out: the authentication's
@@ -665,12 +524,11 @@ class _Call:
         found.discard("")
         return found
 
-    def _log(self, started: float, outcome: int | str, took: float | None = None) -> None:
+    def _log(self, outcome: int | str, took: float) -> None:
         """Log this attempt at DEBUG, its fields as ``extra`` for structured handlers."""
-        if not _debug():
+        if not logger.isEnabledFor(logging.DEBUG):
             return
-        call, attempt = self.info, self.attempts
-        took = time.perf_counter() - started if took is None else took
+        call = self.info
         logger.debug(
             "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
             call.operation,
@@ -684,7 +542,7 @@ class _Call:
             extra={
                 "operation": call.operation,
                 "account": None if call.account_id is None else str(call.account_id),
-                "attempt": attempt,
+                "attempt": self.attempts,
                 "status": outcome if isinstance(outcome, int) else None,
                 "error": None if isinstance(outcome, int) else outcome,
                 "duration": took,
@@ -692,60 +550,21 @@ class _Call:
             },
         )
 
-    async def retry(self, first: Answer | TransportError | ClientPausedError) -> Answer:
-        """Go on from a first attempt that was no success: the retry loop."""
-        route, info, observe = self.route, self.info, self.observe
+    async def gave_up(self, error: CanvasError) -> None:
+        """Keep the request id on the call's exception; tell the hooks the call failed.
 
-        async def attempt() -> Answer:
-            return Answer(*await self.send_once())
-
-        async def on_unauthorized(answer: Answer) -> bool:
-            auth = self.transport.auth
-            return await self.transport.drive(auth.unauthorized_flow(route, answer.sent))
-
-        on_retry = None
-        if observe is not None:
-
-            async def on_retry(failure: Failure, wait: float, error: str, attempt: int) -> None:
-                await observe(CallEvent("retry", info, attempt, failure.status, None, wait, error))
-
-        return await run_attempts(
-            route,
-            attempt,
-            policy=self.policy,
-            gate=self.transport.limits.gate,
-            operation=info.operation,
-            account_id=info.account_id,
-            on_unauthorized=on_unauthorized,
-            on_retry=on_retry,
-            request_id=info.request_id,
-            first=first,
-        )
-
-
-async def _gave_up(
-    error: CanvasError, call: CallInfo, attempts: int, observe: Observer | None
-) -> None:
-    """Keep the request id on a call's exception; tell the observer the call failed.
-
-    An error that already carries a request id came from a request of its own
-    (a token renewal the call waited for): it keeps that one, the id of the
-    request that failed, labelled with its operation.
-    """
-    if call.request_id is not None and error.request_id is None:
-        error.request_id = call.request_id
-        error.add_note(f"request id of {call.operation}: {call.request_id}")
-    if observe is not None:
-        await observe(
-            CallEvent(
-                "give_up",
-                call,
-                attempts,
-                getattr(error, "status", None),
-                time.perf_counter() - call.started,
-                error=type(error).__name__,
-            )
-        )
+        An error that already carries a request id came from a request of its own
+        (a token renewal the call waited for): it keeps that one, the id of the
+        request that failed, labelled with its operation.
+        """
+        call = self.info
+        if call.request_id is not None and error.request_id is None:
+            error.request_id = call.request_id
+            error.add_note(f"request id of {call.operation}: {call.request_id}")
+        if self.hooks is not None:
+            took = time.perf_counter() - call.started
+            status, name = getattr(error, "status", None), type(error).__name__
+            await self.hooks(CallEvent("give_up", call, self.attempts, status, took, error=name))
 
 
 def _check_pool(session: aiohttp.ClientSession, max_concurrency: int) -> None:

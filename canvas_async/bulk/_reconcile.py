@@ -31,6 +31,7 @@ from canvas_async._errors import (
     TransportError,
     ValidationError,
 )
+from canvas_async._retry import Failure, may_have_taken_effect, not_sent
 
 from ._engine import step
 
@@ -47,10 +48,6 @@ T = TypeVar("T")
 
 #: Failures of a write after which it may have taken effect: read back first.
 DOUBTFUL: Final = (OutcomeUnknownError, TransportError, ServerError)
-#: Server answers that may come after the effect (spec: "Errors"; design: "Retries").
-_AMBIGUOUS_STATUSES: Final = frozenset({500, 502, 504})
-#: A 503 is answered before the request is processed: nothing took effect.
-_UNPROCESSED_STATUS: Final = 503
 #: Default for :func:`reconcile_write`'s ``attempts``.
 DEFAULT_WRITE_ATTEMPTS: Final = 3
 
@@ -89,7 +86,7 @@ async def read_back(exc: Exception, read: Callable[[], Awaitable[T]]) -> T:
     When the read fails too, the outcome stays unknown, and that is raised
     as an :class:`OutcomeUnknownError`.
     """
-    if isinstance(exc, ServerError) and exc.status not in _AMBIGUOUS_STATUSES:
+    if isinstance(exc, ServerError) and not may_have_taken_effect(Failure.answer(exc.status)):
         raise exc
     try:
         with step("read back after an unknown outcome"):
@@ -139,7 +136,7 @@ async def reconcile_write(
         try:
             return await send()
         except DOUBTFUL as exc:
-            if isinstance(exc, ServerError) and exc.status == _UNPROCESSED_STATUS:
+            if isinstance(exc, ServerError) and not_sent(Failure.answer(exc.status)):
                 if sent == attempts:
                     raise
                 continue

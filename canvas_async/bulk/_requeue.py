@@ -22,13 +22,9 @@ import attrs
 
 from canvas_async._checks import check_number, count, number
 from canvas_async._defaults import DEFAULT_ACCOUNT_TIMEOUT, DEFAULT_MAX_ATTEMPTS
-from canvas_async._errors import (
-    OutcomeUnknownError,
-    RateLimitError,
-    ServerError,
-    TransportError,
-)
-from canvas_async._retry import Retries
+from canvas_async._errors import APIError, OutcomeUnknownError, TransportError
+from canvas_async._retry import Failure, Retries
+from canvas_async._retry import transient as _transient
 
 from ._engine import StoppedError
 from ._reconcile import WriteNotDoneError, in_flight
@@ -83,20 +79,18 @@ DEFAULT_REQUEUE: Final = Requeue()
 def transient(exc: BaseException) -> bool:
     """Whether ``exc`` may not happen again if the work is tried again later.
 
-    Lost connections, timeouts, unknown outcomes, 429 and 500/502/503/504 are;
-    the server's refusals (400, 401, 403, 404, 409) and bad input are not,
+    Lost connections, timeouts, unknown outcomes and the answers the client
+    retries (408, 429, 500, 502, 503, 504) are; the server's refusals (400,
+    401, 403, 404, 409) and bad input are not,
     nor a write that got no answer in time (:func:`in_flight`): the server
     may still apply it, and an attempt reading the state before it lands
     would make it twice.
     """
     if in_flight(exc):
         return False
-    if isinstance(exc, TransportError | OutcomeUnknownError | WriteNotDoneError | RateLimitError):
+    if isinstance(exc, TransportError | OutcomeUnknownError | WriteNotDoneError):
         return True
-    return isinstance(exc, ServerError) and exc.status in _TRANSIENT_STATUSES
-
-
-_TRANSIENT_STATUSES: Final = frozenset({500, 502, 503, 504})
+    return isinstance(exc, APIError) and _transient(Failure.answer(exc.status))
 
 
 @attrs.define

@@ -21,7 +21,10 @@ or key.
 Metrics: ``http.client.request.duration`` (seconds, per attempt answered),
 ``canvas.client.requests`` (attempts sent) and ``canvas.client.retries``.
 
-The package never imports this module (nor OpenTelemetry) by itself.
+It is built on the client's public hooks (:meth:`Canvas.add_hooks
+<canvas_async.Canvas.add_hooks>`): every event of every call, after the hooks
+the client already has. The package never imports this module (nor
+OpenTelemetry) by itself.
 """
 
 from __future__ import annotations
@@ -37,8 +40,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "canvas_async.contrib.otel needs OpenTelemetry: pip install 'canvas-async[otel]'"
     ) from error
 
-from canvas_async._hooks import CallEvent, CallInfo
-from canvas_async._transport import _package_version
+from canvas_async import CallEvent, CallInfo, Hooks, __version__
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -70,27 +72,23 @@ def instrument(
         ValueError: ``canvas`` is already instrumented (its calls would be
             counted twice).
     """
-    transport = canvas._transport
-    if transport in _instrumented:
+    if canvas in _instrumented:
         raise ValueError("this client is already instrumented")
-    version = _package_version()
-    tracer = trace.get_tracer(_SCOPE, version, tracer_provider)
-    meter = metrics.get_meter(_SCOPE, version, meter_provider)
+    tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
+    meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
     url = canvas.base_url
-    transport.add_observer(_Telemetry(tracer, meter, url.host or "", url.port or 443))
-    _instrumented.add(transport)
+    telemetry = _Telemetry(tracer, meter, url.host or "", url.port or 443)
+    canvas.add_hooks(Hooks(telemetry, telemetry, telemetry, telemetry, telemetry))
+    _instrumented.add(canvas)
 
 
 class _Telemetry:
-    """The observer turning call events into spans and measurements."""
+    """The hook turning call events, of every kind, into spans and measurements."""
 
     def __init__(self, tracer: trace.Tracer, meter: metrics.Meter, host: str, port: int) -> None:
         self._tracer = tracer
         self._server: dict[str, AttributeValue] = {"server.address": host, "server.port": port}
         self._calls: dict[CallInfo, Span] = {}
-        # The attributes every span and measurement of a call shares; never
-        # changed once made (an attempt that adds keys adds them to a copy).
-        self._shared: dict[CallInfo, dict[str, AttributeValue]] = {}
         self._attempts: dict[CallInfo, Span] = {}
         self._duration = meter.create_histogram(
             "http.client.request.duration", unit="s", description="Duration of HTTP requests."
@@ -127,22 +125,19 @@ class _Telemetry:
             self._end_call(event, call)
 
     def _attributes(self, call: CallInfo) -> dict[str, AttributeValue]:
-        """The call's shared attributes, made on its first event (kept till it ends)."""
-        shared = self._shared.get(call)
-        if shared is None:
-            shared = self._shared[call] = {
-                "http.request.method": call.method,
-                "url.template": call.path,
-                "canvas.operation": call.operation,
-                **self._server,
-            }
-        return shared
+        """The attributes every span and measurement of the call carries."""
+        return {
+            "http.request.method": call.method,
+            "url.template": call.path,
+            "canvas.operation": call.operation,
+            **self._server,
+        }
 
     def _request(self, event: CallEvent, call: CallInfo) -> None:
         shared = self._attributes(call)
         parent = self._calls.get(call)
         if parent is None:
-            details = dict(shared)
+            details = self._attributes(call)
             if call.account_id is not None:
                 details["canvas.account_id"] = str(call.account_id)
             if call.request_id is not None:
@@ -150,11 +145,9 @@ class _Telemetry:
             parent = self._calls[call] = self._tracer.start_span(
                 call.operation, kind=SpanKind.INTERNAL, attributes=details
             )
-        attributes = (
-            {**shared, "http.request.resend_count": event.attempt - 1}
-            if event.attempt > 1
-            else shared
-        )
+        attributes = self._attributes(call)
+        if event.attempt > 1:
+            attributes["http.request.resend_count"] = event.attempt - 1
         self._attempts[call] = self._tracer.start_span(
             f"{call.method} {call.path}",
             context=trace.set_span_in_context(parent),
@@ -180,7 +173,6 @@ class _Telemetry:
             self._duration.record(event.duration, {**self._attributes(call), **outcome})
 
     def _end_call(self, event: CallEvent, call: CallInfo) -> None:
-        self._shared.pop(call, None)
         span = self._calls.pop(call, None)
         if span is None:
             return

@@ -8,11 +8,14 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from canvas_async import (
+    APIError,
     Canvas,
     CanvasConnectionError,
     CanvasTimeoutError,
+    NotFoundError,
     OutcomeUnknownError,
     PermissionDeniedError,
+    RateLimitError,
     ServerError,
     Timeout,
     ValidationError,
@@ -206,6 +209,21 @@ def _failing(errors: list[Exception]) -> tuple[list[int], Callable[[int], Awaita
 
 def _server_error(status: int) -> ServerError:
     return ServerError("answered", status=status, operation="Workflows")
+
+
+@pytest.mark.parametrize(
+    ("error", "requeued"),
+    [
+        (RateLimitError("slow down", status=429, operation="Workflows"), True),
+        (APIError("request timeout", status=408, operation="Workflows"), True),
+        (_server_error(503), True),
+        (_server_error(501), False),
+        (NotFoundError("gone", status=404, operation="Workflows"), False),
+    ],
+)
+def test_requeue_retries_the_answers_the_client_retries(error: Exception, requeued: bool) -> None:
+    """One rule for both (``canvas_async._retry.transient``)."""
+    assert bulk.transient(error) is requeued
 
 
 async def test_requeue_tries_again_after_transient_failures() -> None:

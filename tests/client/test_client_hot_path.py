@@ -1,8 +1,6 @@
-"""The request path's shortcuts behave as the general path does.
-
-Query strings written as text, key mode's headers taken without a coroutine,
-the concurrency slots' uncontended take, and timeouts that arm no timer for a
-phase that cannot run out before the whole.
+"""The request path's details: query strings as the server reads them, the
+concurrency slots' order, and timeouts that arm no timer for a phase that
+cannot run out before the whole.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ import yarl
 from aiohttp import web
 
 from canvas_async import Canvas, Timeout
-from canvas_async._limits import Limits
+from canvas_async._limits import ClientPausedError, Limits, PauseGate
 from canvas_async.testing import CanvasEmulator
 from tests.support import serve
 
@@ -75,7 +73,7 @@ class TestQuery:
 class TestSlots:
     async def test_waiters_are_served_in_order(self) -> None:
         limits = Limits(max_concurrency=1)
-        assert limits.take()
+        await limits.acquire()
         order: list[int] = []
 
         async def wait_then_note(index: int) -> None:
@@ -85,17 +83,15 @@ class TestSlots:
 
         tasks = [asyncio.create_task(wait_then_note(i)) for i in range(3)]
         await asyncio.sleep(0)
-        assert not limits.take()  # waiters are in line: no taking past them
+        late = asyncio.create_task(wait_then_note(3))  # behind those in line
         limits.release()
-        await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks, late)
 
-        assert order == [0, 1, 2]
-        assert limits.take()  # every slot came back
-        assert not limits.take()
+        assert order == [0, 1, 2, 3]
 
     async def test_a_waiter_cancelled_before_its_turn_leaves_the_line(self) -> None:
         limits = Limits(max_concurrency=1)
-        assert limits.take()
+        await limits.acquire()
         gone = asyncio.create_task(limits.acquire())
         stays = asyncio.create_task(limits.acquire())
         await asyncio.sleep(0)
@@ -106,30 +102,33 @@ class TestSlots:
 
         assert gone.cancelled()
         limits.release()
-        assert limits.take()
+        async with asyncio.timeout(5):
+            await limits.acquire()
 
     async def test_a_waiter_cancelled_as_it_is_served_passes_the_slot_on(self) -> None:
         limits = Limits(max_concurrency=1)
-        assert limits.take()
+        await limits.acquire()
         first = asyncio.create_task(limits.acquire())
         second = asyncio.create_task(limits.acquire())
         await asyncio.sleep(0)
         limits.release()  # handed to the first waiter...
         first.cancel()  # ...which is cancelled before it runs again
         await asyncio.gather(first, return_exceptions=True)
-        await second
+        async with asyncio.timeout(5):
+            await second
 
         assert first.cancelled()
-        limits.release()
-        assert limits.take()
-        assert not limits.take()
 
     async def test_no_slot_is_taken_while_paused(self) -> None:
-        limits = Limits(max_concurrency=2)
+        now = [0.0]
+        limits = Limits(max_concurrency=1, gate=PauseGate(clock=lambda: now[0]))
         limits.gate.pause(60)
 
-        assert not limits.take()
-        limits.gate.pause(0)
+        with pytest.raises(ClientPausedError):
+            await limits.acquire(max_wait=1)
+        now[0] = 61.0  # the pause is over
+        async with asyncio.timeout(5):
+            await limits.acquire()  # the refused wait gave its slot back
 
 
 class TestTimeouts:

@@ -165,6 +165,36 @@ async def test_raising_hook_is_logged_and_the_call_goes_on(
     ]
 
 
+async def test_added_hooks_run_after_the_clients_own(
+    emu: CanvasEmulator, recorder: Recorder
+) -> None:
+    seen: list[str] = []
+
+    async def first(event: CallEvent) -> None:
+        seen.append(f"first {event.kind}")
+
+    async def second(event: CallEvent) -> None:
+        seen.append(f"second {event.kind}")
+
+    async with client_of(emu, catalogue=False, hooks=Hooks(on_success=first)) as client:
+        client.add_hooks(Hooks(on_request=second, on_success=second))
+        client.add_hooks(recorder.hooks())
+        await client.for_account(emu.state.managed_ids[0]).workflows.list()
+
+    assert seen == ["second request", "first success", "second success"]
+    assert recorder.kinds == ["request", "response", "success"]
+
+
+def test_hooks_add_up_kind_by_kind() -> None:
+    async def one(event: CallEvent) -> None: ...
+
+    async def two(event: CallEvent) -> None: ...
+
+    both = Hooks(on_request=one, on_retry=one) + Hooks(on_request=two, on_give_up=two)
+
+    assert both == Hooks(on_request=[one, two], on_retry=one, on_give_up=two)
+
+
 def test_hooks_must_be_callable() -> None:
     with pytest.raises(TypeError, match="a hook must be an async callable"):
         Hooks(on_request=["not callable"])  # type: ignore[list-item]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 import pytest
@@ -149,6 +150,16 @@ class TestPauseGate:
         assert gate.remaining() == 0
 
 
+@contextlib.asynccontextmanager
+async def slot(limits: Limits, max_wait: float | None = None) -> AsyncIterator[None]:
+    """Hold a slot of ``limits`` while inside, as a request does."""
+    await limits.acquire(max_wait)
+    try:
+        yield
+    finally:
+        limits.release()
+
+
 class TestLimits:
     async def test_concurrency_is_bounded(self) -> None:
         """No more than max_concurrency tasks hold a slot at once."""
@@ -157,7 +168,7 @@ class TestLimits:
 
         async def one() -> None:
             nonlocal inside, peak
-            async with limits.slot():
+            async with slot(limits):
                 inside += 1
                 peak = max(peak, inside)
                 await asyncio.sleep(0.001)
@@ -172,11 +183,11 @@ class TestLimits:
         limits = Limits(max_concurrency=1)
 
         with pytest.raises(RuntimeError):
-            async with limits.slot():
+            async with slot(limits):
                 raise RuntimeError
 
         async with asyncio.timeout(1):
-            async with limits.slot():
+            async with slot(limits):
                 pass
 
     async def test_rate_spaces_requests(self) -> None:
@@ -186,7 +197,7 @@ class TestLimits:
         times: list[float] = []
 
         async def one() -> None:
-            async with limits.slot():
+            async with slot(limits):
                 times.append(loop.time())
 
         await asyncio.gather(*(one() for _ in range(6)))
@@ -203,7 +214,7 @@ class TestLimits:
         times: list[float] = []
 
         async def one() -> None:
-            async with limits.slot():
+            async with slot(limits):
                 times.append(loop.time())
 
         await asyncio.gather(*(one() for _ in range(5)))
@@ -219,7 +230,7 @@ class TestLimits:
 
         async def one() -> None:
             nonlocal paused_until
-            async with limits.slot():
+            async with slot(limits):
                 sent.append(loop.time())
                 if len(sent) == 1:  # the first answer is a 429
                     limits.gate.pause(0.2)
@@ -230,12 +241,12 @@ class TestLimits:
         assert all(t >= paused_until for t in sent[1:])
 
     async def test_too_long_a_pause_raises_from_slot(self) -> None:
-        """slot() passes max_wait on to the gate."""
+        """acquire() passes max_wait on to the gate."""
         limits = Limits()
         limits.gate.pause(60)
 
         with pytest.raises(ClientPausedError):
-            async with limits.slot(max_wait=1):
+            async with slot(limits, max_wait=1):
                 pass
 
     @pytest.mark.parametrize(
@@ -260,7 +271,7 @@ class TestLimits:
         limits = Limits(max_concurrency=2, rate_limit=1000)
 
         async def use() -> None:
-            async with limits.slot():
+            async with slot(limits):
                 pass
 
         asyncio.run(use())

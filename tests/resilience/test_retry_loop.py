@@ -76,7 +76,6 @@ class Script:
         policy: Retries | None = None,
         random: float = 0.5,
         reauthorize: bool | None = None,
-        first: Answer | TransportError | ClientPausedError | None = None,
     ) -> Answer:
         async def on_unauthorized(answer: Answer) -> bool:
             assert reauthorize is not None
@@ -92,44 +91,36 @@ class Script:
             on_unauthorized=None if reauthorize is None else on_unauthorized,
             sleep=self.sleep,
             random=lambda: random,
-            first=first,
         )
 
     unauthorized: list[Mapping[str, str]] = attrs.Factory(list)
 
 
-class TestFirstOutcome:
-    """The transport sends the first attempt itself and hands the loop what it got."""
+class TestEveryAttempt:
+    """The loop sends every attempt, the first included."""
 
-    async def test_error_answer_is_retried_with_the_attempt(self) -> None:
-        script = Script([OK])
+    async def test_error_answer_is_retried(self) -> None:
+        script = Script([status(502), OK])
 
-        assert await script.run(first=status(502)) is OK
-        assert script.attempts == 1
+        assert await script.run() is OK
+        assert script.attempts == 2
         assert script.sleeps == [0.25]
 
-    async def test_it_counts_against_the_budget(self) -> None:
-        script = Script([status(502), status(502), OK])
-
-        answer = await script.run(first=status(502))
-
-        assert answer.status == 502
-        assert script.attempts == 2
-
     async def test_transport_error_of_a_write_is_outcome_unknown(self) -> None:
-        script = Script([OK])
+        script = Script([lost(), OK])
 
         with pytest.raises(OutcomeUnknownError):
-            await script.run(CREATE, first=lost())
-        assert script.attempts == 0
+            await script.run(CREATE)
+        assert script.attempts == 1
 
     async def test_pause_too_long_raises_rate_limit_error(self) -> None:
-        script = Script([OK])
+        script = Script([ClientPausedError(30.0, 10.0), OK])
 
         with pytest.raises(RateLimitError) as info:
-            await script.run(first=ClientPausedError(30.0, 10.0))
+            await script.run()
         assert info.value.retry_after == 30.0
-        assert script.attempts == 0
+        assert script.attempts == 1
+        assert script.sleeps == []
 
 
 class TestIdempotent:

@@ -19,6 +19,9 @@ from canvas_async._retry import (
     Verdict,
     classify,
     decide,
+    may_have_taken_effect,
+    not_sent,
+    transient,
 )
 from canvas_async._retry_loop import failure_of
 
@@ -44,6 +47,32 @@ class TestRouteTable:
     def test_setting_state_and_deleting_may_be_repeated(self, key: str) -> None:
         """WorkflowScheduler sets a state, DeleteWorkflow removes: both repeatable."""
         assert _routes.route(key).idempotent
+
+
+class TestVocabulary:
+    """The three predicates every retry rule (loop, write, requeue) is written with."""
+
+    @pytest.mark.parametrize(
+        ("failure", "sent", "effect", "passing"),
+        [
+            (NOT_SENT, False, False, True),
+            (LOST, True, True, True),
+            (TIMEOUT, True, True, True),
+            (Failure.answer(429), False, False, True),
+            (Failure.answer(503), False, False, True),
+            (Failure.answer(500), True, True, True),
+            (Failure.answer(502), True, True, True),
+            (Failure.answer(504), True, True, True),
+            (Failure.answer(408), True, False, True),
+            (Failure.answer(400), True, False, False),
+            (Failure.answer(404), True, False, False),
+            (Failure.answer(501), True, False, False),
+        ],
+    )
+    def test_each_failure(self, failure: Failure, sent: bool, effect: bool, passing: bool) -> None:
+        assert not_sent(failure) is not sent
+        assert may_have_taken_effect(failure) is effect
+        assert transient(failure) is passing
 
 
 class TestClassifyIdempotent:
