@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from canvas_async._errors import ValidationError
 
@@ -66,21 +66,23 @@ def _identity(value: uuid.UUID) -> uuid.UUID:
     return value
 
 
+class _RunOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`each_account`, passed on as they are."""
+
+    concurrency: int | None
+    fail_fast: bool
+    on_progress: Callable[[Progress], object] | None
+
+
 async def for_each_account(
     canvas: Canvas,
     accounts: Iterable[Account | uuid.UUID | str],
     fn: Callable[[AccountView], Awaitable[T]],
-    *,
-    concurrency: int | None = None,
-    fail_fast: bool = False,
-    on_progress: Callable[[Progress], object] | None = None,
+    **options: Unpack[_RunOptions],
 ) -> BulkReport[uuid.UUID, T]:
     """Run ``fn`` once per account, concurrently; return every account's result.
 
     See :func:`each_account` for the arguments. Nothing ``fn`` raises escapes:
     read it from the report (:meth:`BulkReport.failures`).
     """
-    run = each_account(
-        canvas, accounts, fn, concurrency=concurrency, fail_fast=fail_fast, on_progress=on_progress
-    )
-    return await collect(run)
+    return await collect(each_account(canvas, accounts, fn, **options))

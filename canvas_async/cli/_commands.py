@@ -99,94 +99,71 @@ async def auth(args: argparse.Namespace, out: Out) -> int:
     return _exit.OK if ok else _exit.FAILED
 
 
-async def _list(
-    args: argparse.Namespace,
-    out: Out,
+def _listing(
     read: Callable[[Canvas | AccountView], Awaitable[Sequence[T]]],
     headers: Sequence[str],
     row: Callable[[T], Sequence[object]],
-) -> int:
-    """List what ``read`` returns for the scope (``--account``, else the organization)."""
-    async with connect(args, out) as conn:
-        found = await read(await _scope(conn.canvas, args))
-    out.listing(found, headers, row)
-    return _exit.OK
+) -> Callable[[argparse.Namespace, Out], Awaitable[int]]:
+    """Return a command listing what ``read`` returns for the scope (``--account``, else
+    the organization): a ``row`` under ``headers`` for each."""
+
+    async def command(args: argparse.Namespace, out: Out) -> int:
+        async with connect(args, out) as conn:
+            found = await read(await _scope(conn.canvas, args))
+        out.listing(found, headers, row)
+        return _exit.OK
+
+    return command
 
 
-async def accounts(args: argparse.Namespace, out: Out) -> int:
-    """List the organization's accounts."""
-    return await _list(
-        args,
-        out,
-        lambda scope: scope.accounts.list(),
-        ["id", "email", "name", "role", "created"],
-        lambda a: [a.id, a.email, f"{a.first_name} {a.last_name}", a.role, _date(a.date_created)],
-    )
+accounts = _listing(
+    lambda scope: scope.accounts.list(),
+    ["id", "email", "name", "role", "created"],
+    lambda a: [a.id, a.email, f"{a.first_name} {a.last_name}", a.role, _date(a.date_created)],
+)
 
+applications = _listing(
+    lambda scope: scope.applications.list(),
+    ["short name", "name", "credentials", "tags"],
+    lambda a: [
+        a.short_name,
+        a.name,
+        ", ".join(f.short_name + ("" if not f.optional else "?") for f in a.credential_fields),
+        a.tag,
+    ],
+)
 
-async def applications(args: argparse.Namespace, out: Out) -> int:
-    """List the applications Canvas supports."""
-    return await _list(
-        args,
-        out,
-        lambda scope: scope.applications.list(),
-        ["short name", "name", "credentials", "tags"],
-        lambda a: [
-            a.short_name,
-            a.name,
-            ", ".join(f.short_name + ("" if not f.optional else "?") for f in a.credential_fields),
-            a.tag,
-        ],
-    )
+registered = _listing(
+    lambda scope: scope.reg_applications.list(),
+    ["id", "app", "tag text", "authenticated", "modified"],
+    lambda r: [r.id, r.short_name, r.tag_text, _yes(r.is_authenticated), _date(r.date_modified)],
+)
 
+templates = _listing(
+    lambda scope: scope.templates.list(),
+    ["id", "name", "state", "version", "applications", "blocks"],
+    lambda t: [
+        t.id,
+        t.name,
+        t.state,
+        t.version,
+        ", ".join(t.applications),
+        " > ".join(b.block_name for b in t.chain),
+    ],
+)
 
-async def registered(args: argparse.Namespace, out: Out) -> int:
-    """List an account's registered applications."""
-    return await _list(
-        args,
-        out,
-        lambda scope: scope.reg_applications.list(),
-        ["id", "app", "tag text", "authenticated", "modified"],
-        lambda r: (
-            [r.id, r.short_name, r.tag_text, _yes(r.is_authenticated), _date(r.date_modified)]
-        ),
-    )
-
-
-async def templates(args: argparse.Namespace, out: Out) -> int:
-    """List workflow templates."""
-    return await _list(
-        args,
-        out,
-        lambda scope: scope.templates.list(),
-        ["id", "name", "state", "version", "applications", "blocks"],
-        lambda t: [
-            t.id,
-            t.name,
-            t.state,
-            t.version,
-            ", ".join(t.applications),
-            " > ".join(b.block_name for b in t.chain),
-        ],
-    )
-
-
-async def workflows(args: argparse.Namespace, out: Out) -> int:
-    """List an account's workflows."""
-    return await _list(
-        args,
-        out,
-        lambda scope: scope.workflows.list(),
-        ["id", "name", "status", "scheduled", "cron", "next run"],
-        lambda w: [
-            w.id,
-            w.name,
-            w.status,
-            _yes(w.is_scheduled),
-            w.cron if w.is_scheduled else "",
-            _time(w.date_next_schedule) if w.is_scheduled else "",
-        ],
-    )
+workflows = _listing(
+    lambda scope: scope.workflows.list(),
+    ["id", "name", "status", "scheduled", "cron", "next run"],
+    lambda w: [
+        w.id,
+        w.name,
+        w.status,
+        _yes(w.is_scheduled),
+        w.cron if w.is_scheduled else "",
+        _time(w.date_next_schedule) if w.is_scheduled else "",
+    ],
+)
 
 
 async def doctor(args: argparse.Namespace, out: Out) -> int:

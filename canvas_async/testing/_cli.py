@@ -21,7 +21,7 @@ import math
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO, TypeVar
 
 if TYPE_CHECKING:
     from ._dialect import Dialect
@@ -37,6 +37,7 @@ __all__ = [
     "seconds",
 ]
 
+_N = TypeVar("_N", int, float)
 _LOG_LIMIT: Final = 10_000
 #: Managed accounts the emulator is seeded with by default, however it is
 #: started (``canvas-async --emulator`` too): the demo file's 50.
@@ -114,38 +115,48 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def seconds(text: str) -> float:
-    """Read a positive, finite number of seconds (an ``argparse`` type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
-    return value
+def _number(
+    kind: Callable[[str], _N], noun: str, fits: Callable[[_N], bool], refusal: str
+) -> Callable[[str], _N]:
+    """Return an ``argparse`` type reading a ``kind`` that ``fits``.
+
+    Args:
+        kind: Reads the text (``int``, ``float``); its ``ValueError`` is
+            "not ``noun``".
+        noun: What the text should have been, with its article.
+        fits: Whether a value read is allowed.
+        refusal: The message for one that is not, formatted with ``text`` and
+            ``value``.
+    """
+
+    def read(text: str) -> _N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not fits(value):
+            raise argparse.ArgumentTypeError(refusal.format(text=text, value=value))
+        return value
+
+    return read
 
 
-def _port(text: str) -> int:
-    """Read a TCP port, 0 to 65535 (an ``argparse`` type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(
-            f"must be a port from 0 to 65535 (0 picks a free one), not {value}"
-        )
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
+seconds: Final = _number(
+    float,
+    "a number of seconds",
+    lambda value: math.isfinite(value) and value > 0,
+    "must be a positive number of seconds, not {text!r}",
+)
+"""Read a positive, finite number of seconds (an ``argparse`` type)."""
+_port: Final = _number(
+    int,
+    "a port number",
+    lambda value: 0 <= value <= 65535,
+    "must be a port from 0 to 65535 (0 picks a free one), not {value}",
+)
+_fraction: Final = _number(
+    float, "a number", lambda value: 0 <= value <= 1, "must be between 0 and 1"
+)
 
 
 def _answer(text: str) -> str:
@@ -169,21 +180,8 @@ def _dialect(options: Sequence[str]) -> Dialect:
 
 def at_least(minimum: int) -> Callable[[str], int]:
     """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
-
-    def read(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"must be {minimum} or more, not {value}"
-                if minimum == 0
-                else f"must be at least {minimum}, not {value}"
-            )
-        return value
-
-    return read
+    bound = "must be 0 or more" if minimum == 0 else f"must be at least {minimum}"
+    return _number(int, "a whole number", lambda value: value >= minimum, bound + ", not {value}")
 
 
 def _parser() -> argparse.ArgumentParser:

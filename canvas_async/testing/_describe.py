@@ -86,126 +86,81 @@ def endpoint_descriptors(
     return answer
 
 
-def _p(type_name: str, name: str, generic: str = "", *, required: bool = False) -> dict[str, Any]:
-    return {
-        "typeName": type_name,
-        "propertyName": name,
-        "genericParameters": generic,
-        "isRequired": required,
-    }
+def _properties(text: str) -> list[dict[str, Any]]:
+    """Return the properties ``text`` lists, as Describe answers them.
+
+    Args:
+        text: ``name:type`` or ``name:type<generic parameters>`` for each
+            property, separated by spaces; ``name!`` marks a required one.
+    """
+    answer = []
+    for item in text.split():
+        name, _, type_name = item.partition(":")
+        type_name, _, generic = type_name.removesuffix(">").partition("<")
+        answer.append(
+            {
+                "typeName": type_name,
+                "propertyName": name.removesuffix("!"),
+                "genericParameters": generic,
+                "isRequired": name.endswith("!"),
+            }
+        )
+    return answer
 
 
 _OBJECTS: Final[Mapping[str, list[dict[str, Any]]]] = {
-    "AddAccountApiDto": [
-        _p("string", "firstName", required=True),
-        _p("string", "lastName", required=True),
-        _p("string", "email", required=True),
-        _p("string", "phone"),
-        _p("string", "roleName", required=True),
-        _p("string", "countryKey"),
-        _p("boolean", "globalNotifications"),
-        _p("string", "defaultNotificationEmail"),
-        _p("boolean", "activated"),
-    ],
-    "AddRegApplicationApiDto": [
-        _p("guid", "applicationId", required=True),
-        _p("string", "tagText"),
-        _p("string", "credentialsJson", required=True),
-    ],
+    "AddAccountApiDto": _properties(
+        "firstName!:string lastName!:string email!:string phone:string roleName!:string "
+        "countryKey:string globalNotifications:boolean defaultNotificationEmail:string "
+        "activated:boolean"
+    ),
+    "AddRegApplicationApiDto": _properties(
+        "applicationId!:guid tagText:string credentialsJson!:string"
+    ),
     # Seed 001's answer, exactly.
-    "AddWorkflowApiDto": [
-        _p("guid", "workflowTemplateId", required=True),
-        _p("string", "name"),
-        _p("string", "description"),
-        _p("dictionary", "applications", "string,guid", required=True),
-        _p("iEnumerable", "chain", "chainApiDto"),
-    ],
-    "ChainApiDto": [
-        _p("guid", "uniqueBlockId", required=True),
-        _p("dictionary", "variables", "string,object"),
-    ],
-    "RunMetadataApiDto": [
-        _p("guid", "workflowId", required=True),
-        _p("nullable", "runFromBlock", "int32"),
-        _p("nullable", "runTillBlock", "int32"),
-    ],
-    "UpdateWorkfowSchedulerApiDto": [
-        _p("guid", "workflowId", required=True),
-        _p("boolean", "isScheduled", required=True),
-        _p("string", "scheduleFrequency"),
-    ],
-    "Account": [
-        _p("guid", "id", required=True),
-        _p("string", "firstName"),
-        _p("string", "lastName"),
-        _p("string", "email"),
-        _p("guid", "organizationId"),
-        _p("string", "organizationName"),
-        _p("guid", "roleId"),
-        _p("string", "role"),
-        _p("dateTime", "dateCreated"),
-    ],
-    "Application": [
-        _p("guid", "id", required=True),
-        _p("string", "name"),
-        _p("string", "shortName"),
-        _p("string", "description"),
-        _p("string", "vendorUrl"),
-        _p("iEnumerable", "credentialFields", "credentialField"),
-        _p("dictionary", "credentialsJson", "string,object"),
-        _p("string", "tag"),
-        _p("int32", "sessionTimeMins"),
-        _p("boolean", "sessionSlidingExpiry"),
-    ],
-    "RegApplication": [
-        _p("guid", "id", required=True),
-        _p("string", "shortName"),
-        _p("guid", "accountId"),
-        _p("guid", "applicationId"),
-        _p("string", "name"),
-        _p("string", "tagText"),
-        _p("string", "description"),
-        _p("boolean", "isAuthenticated"),
-        _p("boolean", "isOAuthApp"),
-        _p("dateTime", "dateModified"),
-        _p("nullable", "dateTimeUtcAuthenticated", "dateTime"),
-        _p("nullable", "dateTimeForReAuth", "dateTime"),
-        _p("int32", "sessionTimeMins"),
-        _p("boolean", "sessionSlidingExpiry"),
-        _p("boolean", "faulted"),
-    ],
-    "WorkflowTemplate": [
-        _p("guid", "id", required=True),
-        _p("string", "name"),
-        _p("string", "description"),
-        _p("dateTime", "dateCreated"),
-        _p("dateTime", "dateModified"),
-        _p("string", "state"),
-        _p("string", "version"),
-        _p("nullable", "draftIsCommitted", "boolean"),
-        _p("nullable", "dateCommitted", "dateTime"),
-        _p("nullable", "organizationId", "guid"),
-        _p("iEnumerable", "applications", "string"),
-        _p("iEnumerable", "chain", "workflowBlock"),
-    ],
-    "Workflow": [
-        _p("guid", "id", required=True),
-        _p("string", "name"),
-        _p("string", "description"),
-        _p("string", "status"),
-        _p("boolean", "isScheduled"),
-        _p("string", "schedulerFrequency"),
-        _p("nullable", "workflowTemplateId", "guid"),
-        _p("boolean", "isCustomizedStructure"),
-        _p("guid", "accountId"),
-        _p("guid", "organizationId"),
-        _p("dateTime", "dateCreated"),
-        _p("dateTime", "dateModified"),
-        _p("nullable", "dateLastRun", "dateTimeOffset"),
-        _p("nullable", "dateNextSchedule", "dateTimeOffset"),
-        _p("iEnumerable", "regApplicationIds", "guid"),
-        _p("int32", "currentBlock"),
-    ],
+    "AddWorkflowApiDto": _properties(
+        "workflowTemplateId!:guid name:string description:string "
+        "applications!:dictionary<string,guid> chain:iEnumerable<chainApiDto>"
+    ),
+    "ChainApiDto": _properties("uniqueBlockId!:guid variables:dictionary<string,object>"),
+    "RunMetadataApiDto": _properties(
+        "workflowId!:guid runFromBlock:nullable<int32> runTillBlock:nullable<int32>"
+    ),
+    "UpdateWorkfowSchedulerApiDto": _properties(
+        "workflowId!:guid isScheduled!:boolean scheduleFrequency:string"
+    ),
+    "Account": _properties(
+        "id!:guid firstName:string lastName:string email:string organizationId:guid "
+        "organizationName:string roleId:guid role:string dateCreated:dateTime"
+    ),
+    "Application": _properties(
+        "id!:guid name:string shortName:string description:string vendorUrl:string "
+        "credentialFields:iEnumerable<credentialField> "
+        "credentialsJson:dictionary<string,object> tag:string sessionTimeMins:int32 "
+        "sessionSlidingExpiry:boolean"
+    ),
+    "RegApplication": _properties(
+        "id!:guid shortName:string accountId:guid applicationId:guid name:string "
+        "tagText:string description:string isAuthenticated:boolean isOAuthApp:boolean "
+        "dateModified:dateTime dateTimeUtcAuthenticated:nullable<dateTime> "
+        "dateTimeForReAuth:nullable<dateTime> sessionTimeMins:int32 "
+        "sessionSlidingExpiry:boolean faulted:boolean"
+    ),
+    "WorkflowTemplate": _properties(
+        "id!:guid name:string description:string dateCreated:dateTime "
+        "dateModified:dateTime state:string version:string "
+        "draftIsCommitted:nullable<boolean> dateCommitted:nullable<dateTime> "
+        "organizationId:nullable<guid> applications:iEnumerable<string> "
+        "chain:iEnumerable<workflowBlock>"
+    ),
+    "Workflow": _properties(
+        "id!:guid name:string description:string status:string isScheduled:boolean "
+        "schedulerFrequency:string workflowTemplateId:nullable<guid> "
+        "isCustomizedStructure:boolean accountId:guid organizationId:guid "
+        "dateCreated:dateTime dateModified:dateTime dateLastRun:nullable<dateTimeOffset> "
+        "dateNextSchedule:nullable<dateTimeOffset> regApplicationIds:iEnumerable<guid> "
+        "currentBlock:int32"
+    ),
 }
 
 # Names are matched without regard to case, as the server's routing does.

@@ -37,22 +37,7 @@ import attrs
 
 from canvas_async._routes import ROUTES
 
-__all__ = [
-    "TRANSIENT_FAULTS",
-    "WRITES",
-    "Drip",
-    "DropConnection",
-    "ErrorEnvelope",
-    "ErrorStatus",
-    "Fault",
-    "FaultRule",
-    "Faults",
-    "Hold",
-    "Latency",
-    "RandomFaults",
-    "RateLimit",
-    "RawAnswer",
-]
+# The public names are those canvas_async.testing lists from this module.
 
 _BEFORE_ONLY_STATUSES: Final = frozenset({429, 503})
 _WINDOW_SECONDS: Final = 1.0

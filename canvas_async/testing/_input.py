@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import attrs
 
@@ -111,16 +111,34 @@ class _Fields:
         return self._optional(key, list, "a JSON array") or []
 
 
+class _Dto:
+    """A request DTO: :meth:`parse` reads a body into it, ``_dto`` names it in errors."""
+
+    __slots__ = ()
+    _dto: ClassVar[str]
+
+    @classmethod
+    def parse(cls, body: object) -> Self:
+        """Read a request body as this DTO; refuse (400) what it does not allow."""
+        return cls._read(_Fields(body, cls._dto))
+
+    @classmethod
+    def _read(cls, fields: _Fields) -> Self:
+        raise NotImplementedError
+
+
 # -- AddAccountApiDto ----------------------------------------------------------
 
 
 @attrs.frozen
-class NewAccount:
+class NewAccount(_Dto):
     """An AddAccountApiDto, checked; what the body leaves out is None.
 
     The server's defaults for those are applied where the account is made
     (:meth:`EmulatorState.create_account`).
     """
+
+    _dto = "AddAccountApiDto"
 
     first_name: str
     last_name: str
@@ -133,9 +151,7 @@ class NewAccount:
     activated: bool | None = None
 
     @classmethod
-    def parse(cls, body: object) -> NewAccount:
-        """Read an AddAccountApiDto."""
-        fields = _Fields(body, "AddAccountApiDto")
+    def _read(cls, fields: _Fields) -> Self:
         email = fields.required_string("email")
         local, _, domain = email.partition("@")
         if not local or not domain or any(char.isspace() for char in email):
@@ -162,17 +178,17 @@ class NewAccount:
 
 
 @attrs.frozen
-class NewRegApplication:
+class NewRegApplication(_Dto):
     """An AddRegApplicationApiDto, checked; ``credentials`` is decoded."""
+
+    _dto = "AddRegApplicationApiDto"
 
     application_id: uuid.UUID
     tag_text: str | None
     credentials: dict[str, Any] = attrs.field(repr=False)
 
     @classmethod
-    def parse(cls, body: object) -> NewRegApplication:
-        """Read an AddRegApplicationApiDto."""
-        fields = _Fields(body, "AddRegApplicationApiDto")
+    def _read(cls, fields: _Fields) -> Self:
         application_id = fields.guid("applicationId")
         tag_text = fields.string("tagText")
         encoded = fields.required_string("credentialsJson")
@@ -198,8 +214,10 @@ class BlockOverride:
 
 
 @attrs.frozen
-class NewWorkflow:
+class NewWorkflow(_Dto):
     """An AddWorkflowApiDto, checked."""
+
+    _dto = "AddWorkflowApiDto"
 
     template_id: uuid.UUID
     name: str | None
@@ -208,9 +226,7 @@ class NewWorkflow:
     chain: tuple[BlockOverride, ...]
 
     @classmethod
-    def parse(cls, body: object) -> NewWorkflow:
-        """Read an AddWorkflowApiDto."""
-        fields = _Fields(body, "AddWorkflowApiDto")
+    def _read(cls, fields: _Fields) -> Self:
         template_id = fields.guid("workflowTemplateId")
         name = fields.string("name")
         description = fields.string("description")
@@ -234,17 +250,17 @@ class NewWorkflow:
 
 
 @attrs.frozen
-class RunRequest:
+class RunRequest(_Dto):
     """A RunMetadataApiDto, checked for types (ranges need the workflow)."""
+
+    _dto = "RunMetadataApiDto"
 
     workflow_id: uuid.UUID
     run_from_block: int | None
     run_till_block: int | None
 
     @classmethod
-    def parse(cls, body: object) -> RunRequest:
-        """Read a RunMetadataApiDto."""
-        fields = _Fields(body, "RunMetadataApiDto")
+    def _read(cls, fields: _Fields) -> Self:
         return cls(
             fields.guid("workflowId"),
             fields.integer("runFromBlock"),
@@ -256,8 +272,10 @@ class RunRequest:
 
 
 @attrs.frozen
-class SchedulerUpdate:
+class SchedulerUpdate(_Dto):
     """An UpdateWorkfowSchedulerApiDto, checked; ``cron`` is read from the frequency."""
+
+    _dto = "UpdateWorkfowSchedulerApiDto"
 
     workflow_id: uuid.UUID
     is_scheduled: bool
@@ -266,9 +284,7 @@ class SchedulerUpdate:
     cron: str | None
 
     @classmethod
-    def parse(cls, body: object) -> SchedulerUpdate:
-        """Read an UpdateWorkfowSchedulerApiDto."""
-        fields = _Fields(body, "UpdateWorkfowSchedulerApiDto")
+    def _read(cls, fields: _Fields) -> Self:
         workflow_id = fields.guid("workflowId")
         is_scheduled = fields.required_boolean("isScheduled")
         frequency = fields.string("scheduleFrequency")

@@ -7,20 +7,21 @@ the server keeps but never sends in that shape (a workflow's chain, a
 registered application's credentials, an account's phone number) are left out
 of the JSON.
 
-The emulator writes and reads the wire on its own: each record's
-``to_wire`` spells out the spec's keys, and ``from_wire`` reads them back
-(the seeded samples), with no converter or model of the SDK in between. So a
-key the SDK gets wrong fails against the emulator instead of passing both
-sides.
+The emulator writes and reads the wire on its own: each record's ``_wire``
+lists the spec's keys in order, each with its attribute and how it travels,
+and :meth:`_Wired.to_wire` / :meth:`_Wired.from_wire` walk that list (the
+seeded samples are read this way), with no converter or model of the SDK in
+between. So a key the SDK gets wrong fails against the emulator instead of
+passing both sides.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import attrs
 
@@ -49,7 +50,7 @@ class _Object:
         if not isinstance(value, dict):
             raise ValueError(f"{shape} must be a JSON object, not {type(value).__name__}")
         self._rest: dict[str, Any] = dict(value)
-        self._shape = shape
+        self.shape = shape
 
     def __contains__(self, key: str) -> bool:
         return key in self._rest
@@ -57,41 +58,41 @@ class _Object:
     def maybe(self, key: str, kind: type[_T]) -> _T | None:
         """Take ``key``: a ``kind`` or null (bool is no number here, as in JSON)."""
         if key not in self._rest:
-            raise ValueError(f"{self._shape} has no {key!r}")
+            raise ValueError(f"{self.shape} has no {key!r}")
         value = self._rest.pop(key)
         if value is not None and (
             not isinstance(value, kind) or (kind is int and isinstance(value, bool))
         ):
-            raise ValueError(f"{self._shape}.{key} must be {kind.__name__}, got {value!r}")
+            raise ValueError(f"{self.shape}.{key} must be {kind.__name__}, got {value!r}")
         return value
 
     def take(self, key: str, kind: type[_T]) -> _T:
         """Take ``key``, a ``kind`` (not null)."""
         value = self.maybe(key, kind)
         if value is None:
-            raise ValueError(f"{self._shape}.{key} must not be null")
+            raise ValueError(f"{self.shape}.{key} must not be null")
         return value
 
     def guid(self, key: str) -> uuid.UUID:
         """Take ``key``, a GUID string."""
-        return _guid(self.take(key, str), f"{self._shape}.{key}")
+        return _guid(self.take(key, str), f"{self.shape}.{key}")
 
     def maybe_guid(self, key: str) -> uuid.UUID | None:
         """Take ``key``, a GUID string or null."""
         text = self.maybe(key, str)
-        return None if text is None else _guid(text, f"{self._shape}.{key}")
+        return None if text is None else _guid(text, f"{self.shape}.{key}")
 
     def strings(self, key: str) -> list[str]:
         """Take ``key``, an array of strings."""
         values = self.take(key, list)
         if not all(isinstance(value, str) for value in values):
-            raise ValueError(f"{self._shape}.{key} must be an array of strings")
+            raise ValueError(f"{self.shape}.{key} must be an array of strings")
         return values
 
     def done(self, record: _R) -> _R:
         """Return ``record`` once every key is read; refuse a key left over."""
         if self._rest:
-            raise ValueError(f"{self._shape} has keys the emulator does not know: {[*self._rest]}")
+            raise ValueError(f"{self.shape} has keys the emulator does not know: {[*self._rest]}")
         return record
 
 
@@ -102,13 +103,113 @@ def _guid(text: str, what: str) -> uuid.UUID:
         raise ValueError(f"{what} must be a GUID, got {text!r}") from None
 
 
-def _text(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+_ABSENT: Final = object()
+"""Written: the key is left out. Read: the attribute is left to its default."""
+
+
+@attrs.frozen
+class _Kind:
+    """How one attribute travels: ``write`` makes its JSON value, ``read`` takes it back."""
+
+    write: Callable[[Any], Any]
+    read: Callable[[_Object, str], Any]
+
+
+def _kept(value: Any) -> Any:
+    return value
+
+
+def _typed(kind: type[Any], *, null: bool = False) -> _Kind:
+    if null:
+        return _Kind(_kept, lambda wire, key: wire.maybe(key, kind))
+    return _Kind(_kept, lambda wire, key: wire.take(key, kind))
+
+
+_STR: Final = _typed(str)
+_STR_OR_NULL: Final = _typed(str, null=True)
+_BOOL: Final = _typed(bool)
+_BOOL_OR_NULL: Final = _typed(bool, null=True)
+_INT: Final = _typed(int)
+_GUID: Final = _Kind(str, _Object.guid)
+_GUID_OR_NULL: Final = _Kind(
+    lambda value: None if value is None else str(value), _Object.maybe_guid
+)
+_STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)))
+_GUIDS: Final = _Kind(
+    lambda ids: [str(each) for each in ids],
+    lambda wire, key: [_guid(text, f"{wire.shape}.{key}") for text in wire.strings(key)],
+)
+_VARIABLES: Final = _Kind(copy.deepcopy, lambda wire, key: wire.take(key, dict))
+"""Copied when written: the answer is the caller's to change."""
+_STR_IF_SET: Final = _Kind(
+    lambda value: _ABSENT if value is None else value,
+    lambda wire, key: wire.maybe(key, str) if key in wire else None,
+)
+"""Sent only when set (a credential field's ``Options``)."""
+
+
+def _read_derived(wire: _Object, key: str) -> object:
+    if key in wire:
+        wire.maybe(key, dict)  # checked, then ignored
+    return _ABSENT
+
+
+_NAMES_OF: Final = _Kind(lambda fields: {field.short_name: None for field in fields}, _read_derived)
+"""Derived from the credential fields when written (``credentialsJson``); ignored when read."""
+
+
+def _records_of(record: type[_Wired]) -> _Kind:
+    """Return the kind of an array of ``record``s (a tuple once read)."""
+    return _Kind(
+        lambda items: [item.to_wire() for item in items],
+        lambda wire, key: tuple(record.from_wire(item) for item in wire.take(key, list)),
+    )
+
+
+class _Wired:
+    """A record that travels as JSON, as its ``_wire`` says.
+
+    ``_wire`` holds ``(key, attribute, kind)`` for each key of the spec's shape
+    ``_shape``, in the spec's order; an attribute it leaves out is never sent.
+    """
+
+    __slots__ = ()
+    _shape: ClassVar[str]
+    _wire: ClassVar[tuple[tuple[str, str, _Kind], ...]]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the record as sent."""
+        wire = {key: kind.write(getattr(self, name)) for key, name, kind in self._wire}
+        return {key: value for key, value in wire.items() if value is not _ABSENT}
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self:
+        """Read the record from its JSON object; refuse a key missing, mistyped or unknown."""
+        wire = _Object(value, cls._shape)
+        fields = {}
+        for key, name, kind in cls._wire:
+            got = kind.read(wire, key)
+            if got is not _ABSENT:
+                fields[name] = got
+        return wire.done(cls(**fields))
 
 
 @attrs.define
-class AccountRecord:
+class AccountRecord(_Wired):
     """An account (a person's login) of an organization."""
+
+    _shape = "Account"
+    _wire = (
+        ("id", "id", _GUID),
+        ("firstName", "first_name", _STR),
+        ("lastName", "last_name", _STR),
+        ("email", "email", _STR),
+        ("organizationId", "organization_id", _GUID),
+        ("organizationName", "organization_name", _STR),
+        ("roleId", "role_id", _GUID),
+        ("role", "role", _STR),
+        ("dateCreated", "date_created", _STR),
+    )  # the fields after ``date_created`` are not sent
 
     id: uuid.UUID
     first_name: str
@@ -126,42 +227,22 @@ class AccountRecord:
     activated: bool = True
     """Inactive accounts are left out of Accounts until they are activated."""
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the Account as sent (the fields after ``date_created`` are not)."""
-        return {
-            "id": str(self.id),
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "email": self.email,
-            "organizationId": str(self.organization_id),
-            "organizationName": self.organization_name,
-            "roleId": str(self.role_id),
-            "role": self.role,
-            "dateCreated": self.date_created,
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read an Account."""
-        wire = _Object(value, "Account")
-        return wire.done(
-            cls(
-                id=wire.guid("id"),
-                first_name=wire.take("firstName", str),
-                last_name=wire.take("lastName", str),
-                email=wire.take("email", str),
-                organization_id=wire.guid("organizationId"),
-                organization_name=wire.take("organizationName", str),
-                role_id=wire.guid("roleId"),
-                role=wire.take("role", str),
-                date_created=wire.take("dateCreated", str),
-            )
-        )
-
 
 @attrs.frozen
-class CredentialField:
+class CredentialField(_Wired):
     """One credential an application asks for (PascalCase on the wire)."""
+
+    _shape = "CredentialField"
+    _wire = (
+        ("ShortName", "short_name", _STR),
+        ("Name", "name", _STR),
+        ("Type", "type", _STR),
+        ("Value", "value", _STR),
+        ("Options", "options", _STR_IF_SET),
+        ("Optional", "optional", _BOOL),
+        ("Desc", "desc", _STR),
+        ("Hidden", "hidden", _BOOL),
+    )
 
     short_name: str
     name: str
@@ -173,44 +254,28 @@ class CredentialField:
     desc: str = ""
     hidden: bool = False
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the credential field as sent: PascalCase keys, ``Options`` only if set."""
-        wire: dict[str, Any] = {
-            "ShortName": self.short_name,
-            "Name": self.name,
-            "Type": self.type,
-            "Value": self.value,
-        }
-        if self.options is not None:
-            wire["Options"] = self.options
-        wire.update(Optional=self.optional, Desc=self.desc, Hidden=self.hidden)
-        return wire
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read a credential field."""
-        wire = _Object(value, "CredentialField")
-        return wire.done(
-            cls(
-                short_name=wire.take("ShortName", str),
-                name=wire.take("Name", str),
-                type=wire.take("Type", str),
-                value=wire.take("Value", str),
-                options=wire.maybe("Options", str) if "Options" in wire else None,
-                optional=wire.take("Optional", bool),
-                desc=wire.take("Desc", str),
-                hidden=wire.take("Hidden", bool),
-            )
-        )
-
 
 @attrs.frozen
-class ApplicationRecord:
+class ApplicationRecord(_Wired):
     """A third-party application of the catalog.
 
     Its ``credentialsJson`` (each credential's short name mapped to null) is
     derived from :attr:`credential_fields` when it is sent.
     """
+
+    _shape = "Application"
+    _wire = (
+        ("id", "id", _GUID),
+        ("name", "name", _STR),
+        ("shortName", "short_name", _STR),
+        ("description", "description", _STR),
+        ("vendorUrl", "vendor_url", _STR),
+        ("credentialFields", "credential_fields", _records_of(CredentialField)),
+        ("credentialsJson", "credential_fields", _NAMES_OF),
+        ("tag", "tag", _STR),
+        ("sessionTimeMins", "session_time_mins", _INT),
+        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
+    )
 
     id: uuid.UUID
     name: str
@@ -222,48 +287,29 @@ class ApplicationRecord:
     session_time_mins: int
     session_sliding_expiry: bool
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the Application as sent, ``credentialsJson`` derived."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "shortName": self.short_name,
-            "description": self.description,
-            "vendorUrl": self.vendor_url,
-            "credentialFields": [field.to_wire() for field in self.credential_fields],
-            "credentialsJson": {field.short_name: None for field in self.credential_fields},
-            "tag": self.tag,
-            "sessionTimeMins": self.session_time_mins,
-            "sessionSlidingExpiry": self.session_sliding_expiry,
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read an Application; its ``credentialsJson`` is ignored (it is derived)."""
-        wire = _Object(value, "Application")
-        if "credentialsJson" in wire:
-            wire.maybe("credentialsJson", dict)
-        return wire.done(
-            cls(
-                id=wire.guid("id"),
-                name=wire.take("name", str),
-                short_name=wire.take("shortName", str),
-                description=wire.take("description", str),
-                vendor_url=wire.take("vendorUrl", str),
-                credential_fields=tuple(
-                    CredentialField.from_wire(field)
-                    for field in wire.take("credentialFields", list)
-                ),
-                tag=wire.take("tag", str),
-                session_time_mins=wire.take("sessionTimeMins", int),
-                session_sliding_expiry=wire.take("sessionSlidingExpiry", bool),
-            )
-        )
-
 
 @attrs.define
-class RegApplicationRecord:
+class RegApplicationRecord(_Wired):
     """An application registered, with credentials, for one account."""
+
+    _shape = "RegApplication"
+    _wire = (
+        ("id", "id", _GUID),
+        ("shortName", "short_name", _STR),
+        ("accountId", "account_id", _GUID),
+        ("applicationId", "application_id", _GUID),
+        ("name", "name", _STR),
+        ("tagText", "tag_text", _STR),
+        ("description", "description", _STR),
+        ("isAuthenticated", "is_authenticated", _BOOL),
+        ("isOAuthApp", "is_o_auth_app", _BOOL),
+        ("dateModified", "date_modified", _STR),
+        ("dateTimeUtcAuthenticated", "date_time_utc_authenticated", _STR_OR_NULL),
+        ("dateTimeForReAuth", "date_time_for_re_auth", _STR_OR_NULL),
+        ("sessionTimeMins", "session_time_mins", _INT),
+        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
+        ("faulted", "faulted", _BOOL),
+    )  # never the credentials
 
     id: uuid.UUID
     short_name: str
@@ -283,83 +329,42 @@ class RegApplicationRecord:
     credentials: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The registered credential values: secrets, never sent back."""
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the RegApplication as sent (never its credentials)."""
-        return {
-            "id": str(self.id),
-            "shortName": self.short_name,
-            "accountId": str(self.account_id),
-            "applicationId": str(self.application_id),
-            "name": self.name,
-            "tagText": self.tag_text,
-            "description": self.description,
-            "isAuthenticated": self.is_authenticated,
-            "isOAuthApp": self.is_o_auth_app,
-            "dateModified": self.date_modified,
-            "dateTimeUtcAuthenticated": self.date_time_utc_authenticated,
-            "dateTimeForReAuth": self.date_time_for_re_auth,
-            "sessionTimeMins": self.session_time_mins,
-            "sessionSlidingExpiry": self.session_sliding_expiry,
-            "faulted": self.faulted,
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read a RegApplication (with no credentials)."""
-        wire = _Object(value, "RegApplication")
-        return wire.done(
-            cls(
-                id=wire.guid("id"),
-                short_name=wire.take("shortName", str),
-                account_id=wire.guid("accountId"),
-                application_id=wire.guid("applicationId"),
-                name=wire.take("name", str),
-                tag_text=wire.take("tagText", str),
-                description=wire.take("description", str),
-                is_authenticated=wire.take("isAuthenticated", bool),
-                is_o_auth_app=wire.take("isOAuthApp", bool),
-                date_modified=wire.take("dateModified", str),
-                date_time_utc_authenticated=wire.maybe("dateTimeUtcAuthenticated", str),
-                date_time_for_re_auth=wire.maybe("dateTimeForReAuth", str),
-                session_time_mins=wire.take("sessionTimeMins", int),
-                session_sliding_expiry=wire.take("sessionSlidingExpiry", bool),
-                faulted=wire.take("faulted", bool),
-            )
-        )
-
 
 @attrs.frozen
-class Block:
+class Block(_Wired):
     """One block of a template's or a workflow's chain."""
+
+    _shape = "Block"
+    _wire = (
+        ("uniqueBlockId", "unique_block_id", _GUID),
+        ("blockName", "block_name", _STR),
+        ("variables", "variables", _VARIABLES),
+    )
 
     unique_block_id: uuid.UUID
     block_name: str
     variables: dict[str, Any]
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the block as sent (its variables copied: the answer is the caller's)."""
-        return {
-            "uniqueBlockId": str(self.unique_block_id),
-            "blockName": self.block_name,
-            "variables": copy.deepcopy(self.variables),
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read a block of a chain."""
-        wire = _Object(value, "Block")
-        return wire.done(
-            cls(
-                unique_block_id=wire.guid("uniqueBlockId"),
-                block_name=wire.take("blockName", str),
-                variables=wire.take("variables", dict),
-            )
-        )
-
 
 @attrs.frozen
-class TemplateRecord:
+class TemplateRecord(_Wired):
     """A workflow template: the chain a workflow is created from."""
+
+    _shape = "WorkflowTemplate"
+    _wire = (
+        ("id", "id", _GUID),
+        ("name", "name", _STR),
+        ("description", "description", _STR),
+        ("dateCreated", "date_created", _STR),
+        ("dateModified", "date_modified", _STR),
+        ("state", "state", _STR),
+        ("version", "version", _STR_OR_NULL),
+        ("draftIsCommitted", "draft_is_committed", _BOOL_OR_NULL),
+        ("dateCommitted", "date_committed", _STR_OR_NULL),
+        ("organizationId", "organization_id", _GUID_OR_NULL),
+        ("applications", "applications", _STRINGS),
+        ("chain", "chain", _records_of(Block)),
+    )
 
     id: uuid.UUID
     name: str
@@ -375,48 +380,30 @@ class TemplateRecord:
     applications: tuple[str, ...]
     chain: tuple[Block, ...]
 
-    def to_wire(self) -> dict[str, Any]:
-        """Return the WorkflowTemplate as sent."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "description": self.description,
-            "dateCreated": self.date_created,
-            "dateModified": self.date_modified,
-            "state": self.state,
-            "version": self.version,
-            "draftIsCommitted": self.draft_is_committed,
-            "dateCommitted": self.date_committed,
-            "organizationId": _text(self.organization_id),
-            "applications": list(self.applications),
-            "chain": [block.to_wire() for block in self.chain],
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read a WorkflowTemplate."""
-        wire = _Object(value, "WorkflowTemplate")
-        return wire.done(
-            cls(
-                id=wire.guid("id"),
-                name=wire.take("name", str),
-                description=wire.take("description", str),
-                date_created=wire.take("dateCreated", str),
-                date_modified=wire.take("dateModified", str),
-                state=wire.take("state", str),
-                version=wire.maybe("version", str),
-                draft_is_committed=wire.maybe("draftIsCommitted", bool),
-                date_committed=wire.maybe("dateCommitted", str),
-                organization_id=wire.maybe_guid("organizationId"),
-                applications=tuple(wire.strings("applications")),
-                chain=tuple(Block.from_wire(block) for block in wire.take("chain", list)),
-            )
-        )
-
 
 @attrs.define
-class WorkflowRecord:
+class WorkflowRecord(_Wired):
     """A workflow of one account."""
+
+    _shape = "Workflow"
+    _wire = (
+        ("id", "id", _GUID),
+        ("name", "name", _STR),
+        ("description", "description", _STR),
+        ("status", "status", _STR),
+        ("isScheduled", "is_scheduled", _BOOL),
+        ("schedulerFrequency", "scheduler_frequency", _STR_OR_NULL),
+        ("workflowTemplateId", "workflow_template_id", _GUID_OR_NULL),
+        ("isCustomizedStructure", "is_customized_structure", _BOOL),
+        ("accountId", "account_id", _GUID),
+        ("organizationId", "organization_id", _GUID),
+        ("dateCreated", "date_created", _STR),
+        ("dateModified", "date_modified", _STR),
+        ("dateLastRun", "date_last_run", _STR_OR_NULL),
+        ("dateNextSchedule", "date_next_schedule", _STR_OR_NULL),
+        ("regApplicationIds", "reg_application_ids", _GUIDS),
+        ("currentBlock", "current_block", _INT),
+    )  # not the chain: read back empty, the seed adds it
 
     id: uuid.UUID
     name: str
@@ -437,55 +424,6 @@ class WorkflowRecord:
     current_block: int
     chain: list[Block] = attrs.field(factory=list)
     """The workflow's own copy of its blocks; RunWorkflow checks ranges against it."""
-
-    def to_wire(self) -> dict[str, Any]:
-        """Return the Workflow as sent (not its chain)."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "description": self.description,
-            "status": self.status,
-            "isScheduled": self.is_scheduled,
-            "schedulerFrequency": self.scheduler_frequency,
-            "workflowTemplateId": _text(self.workflow_template_id),
-            "isCustomizedStructure": self.is_customized_structure,
-            "accountId": str(self.account_id),
-            "organizationId": str(self.organization_id),
-            "dateCreated": self.date_created,
-            "dateModified": self.date_modified,
-            "dateLastRun": self.date_last_run,
-            "dateNextSchedule": self.date_next_schedule,
-            "regApplicationIds": [str(reg_id) for reg_id in self.reg_application_ids],
-            "currentBlock": self.current_block,
-        }
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self:
-        """Read a Workflow (with an empty chain: the seed adds it)."""
-        wire = _Object(value, "Workflow")
-        return wire.done(
-            cls(
-                id=wire.guid("id"),
-                name=wire.take("name", str),
-                description=wire.take("description", str),
-                status=wire.take("status", str),
-                is_scheduled=wire.take("isScheduled", bool),
-                scheduler_frequency=wire.maybe("schedulerFrequency", str),
-                workflow_template_id=wire.maybe_guid("workflowTemplateId"),
-                is_customized_structure=wire.take("isCustomizedStructure", bool),
-                account_id=wire.guid("accountId"),
-                organization_id=wire.guid("organizationId"),
-                date_created=wire.take("dateCreated", str),
-                date_modified=wire.take("dateModified", str),
-                date_last_run=wire.maybe("dateLastRun", str),
-                date_next_schedule=wire.maybe("dateNextSchedule", str),
-                reg_application_ids=[
-                    _guid(text, "Workflow.regApplicationIds")
-                    for text in wire.strings("regApplicationIds")
-                ],
-                current_block=wire.take("currentBlock", int),
-            )
-        )
 
 
 @attrs.frozen
@@ -541,11 +479,7 @@ class RequestRecord:
     hung_up: bool = False
 
 
-class _Record(Protocol):
-    def to_wire(self) -> dict[str, Any]: ...
-
-
-def to_wire(record: _Record | Sequence[_Record]) -> Any:
+def to_wire(record: _Wired | Sequence[_Wired]) -> Any:
     """Return ``record`` (or a list of records) as the server's JSON value."""
     if isinstance(record, Sequence):
         return [item.to_wire() for item in record]

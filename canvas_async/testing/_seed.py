@@ -15,10 +15,10 @@ import functools
 import json
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol, Self, TypeVar
 
 from ._input import NewRegApplication, NewWorkflow
 from ._records import (
@@ -75,28 +75,39 @@ def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: ran
     caller = AccountRecord.from_wire(samples["caller"])
     state.caller_id = caller.id
     state.accounts[caller.id] = caller
-    for app in samples["applications"]:
-        app_record = ApplicationRecord.from_wire(app)
-        state.applications[app_record.id] = app_record
-    for template in samples["workflowTemplates"]:
-        template_record = TemplateRecord.from_wire(template)
-        state.templates[template_record.id] = template_record
+    _load(state.applications, ApplicationRecord, samples["applications"])
+    _load(state.templates, TemplateRecord, samples["workflowTemplates"])
     if seed == "samples":
         for account in samples["accounts"]:
             state.add_managed_account(AccountRecord.from_wire(account))
-        for account in samples["foreignAccounts"]:
-            foreign = AccountRecord.from_wire(account)
-            state.accounts[foreign.id] = foreign
-        for reg in samples["regApplications"]:
-            reg_record = RegApplicationRecord.from_wire(reg)
-            state.reg_applications[reg_record.id] = reg_record
+        _load(state.accounts, AccountRecord, samples["foreignAccounts"])
+        _load(state.reg_applications, RegApplicationRecord, samples["regApplications"])
         chains = samples["workflowChains"]
-        for workflow in samples["workflows"]:
-            flow = WorkflowRecord.from_wire(workflow)
+        for flow in _load(state.workflows, WorkflowRecord, samples["workflows"]):
             flow.chain = [Block.from_wire(block) for block in chains[str(flow.id)]]
-            state.workflows[flow.id] = flow
     for account in synthetic_accounts(synthetic, rng, organization=caller):
         state.add_managed_account(account)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @classmethod
+    def from_wire(cls, value: object) -> Self: ...
+
+
+_R = TypeVar("_R", bound=_Identified)
+
+
+def _load(
+    into: MutableMapping[uuid.UUID, _R], record: type[_R], values: Iterable[object]
+) -> list[_R]:
+    """Read each of ``values`` as a ``record`` into ``into`` by its id; return them."""
+    records = [record.from_wire(value) for value in values]
+    for each in records:
+        into[each.id] = each
+    return records
 
 
 def synthetic_accounts(
