@@ -1,3 +1,3 @@
 """The package's version, the one place it is written (hatch reads it from here)."""
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"

@@ -66,3 +66,12 @@ def test_the_test_command_can_install_groups_on_a_fresh_machine() -> None:
     assert ci.count(install.group()) == 2, "the suite on 3.11 and in suite_on, installed alike"
     suite_on = ci.split("suite_on() {", 1)[1].split("\n}", 1)[0]
     assert suite_on.index('"$venv/bin/pip" install -q -U pip') < suite_on.index(install.group())
+
+
+def test_the_version_is_the_changelogs_newest_release() -> None:
+    """``__version__`` names the newest release the changelog has, with ``Unreleased`` above."""
+    from canvas_async import __version__
+
+    changelog = (README.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## \[([^\]]+)\]", changelog, re.M)
+    assert headings[:2] == ["Unreleased", __version__]
