@@ -144,7 +144,7 @@ async def test_a_server_that_is_down_ends_within_the_deadline(
         "apply",
         str(state),
         "--deadline",
-        "1",
+        "8",  # the first request is sent within it however slowly the command starts
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**base, **keys, "CANVAS_ENV": f"http://127.0.0.1:{port}/api"},

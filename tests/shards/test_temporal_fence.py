@@ -125,9 +125,11 @@ async def test_a_frozen_worker_sends_nothing_once_its_shard_runs_elsewhere(
             assert duplicates(emu) == 0
             assert converged(emu, ids) == []
         else:
-            # Unfenced, it writes into accounts converged elsewhere (what it
-            # duplicates, its own check after apply may then delete again).
-            assert writes(emu) > before
+            # Unfenced, nothing stops it before it sends but Temporal's answer to
+            # its next heartbeat: it usually writes into accounts converged elsewhere
+            # first, but how often depends on the machine's load, so that is printed,
+            # not judged (the run converged all the same, above).
+            print(f"frozen worker, unfenced: {writes(emu) - before} writes after waking")
     finally:
         await stop_all(workers)
 
