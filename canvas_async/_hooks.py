@@ -1,8 +1,8 @@
 """Hooks: async callbacks told about each call's attempts, retries and end.
 
 The transport tells a client's :class:`Hooks` about every step of a call:
-those given to the client, then those added later (:meth:`Canvas.add_hooks
-<canvas_async.Canvas.add_hooks>`), such as the OpenTelemetry integration's
+those given to the client, then those added later
+(:meth:`~canvas_async.Canvas.add_hooks`), such as the OpenTelemetry integration's
 (:mod:`canvas_async.contrib.otel`). With no hooks the request path checks one
 attribute and builds no event.
 

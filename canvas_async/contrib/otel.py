@@ -21,8 +21,8 @@ or key.
 Metrics: ``http.client.request.duration`` (seconds, per attempt answered),
 ``canvas.client.requests`` (attempts sent) and ``canvas.client.retries``.
 
-It is built on the client's public hooks (:meth:`Canvas.add_hooks
-<canvas_async.Canvas.add_hooks>`): every event of every call, after the hooks
+It is built on the client's public hooks
+(:meth:`~canvas_async.Canvas.add_hooks`): every event of every call, after the hooks
 the client already has. The package never imports this module (nor
 OpenTelemetry) by itself.
 """
