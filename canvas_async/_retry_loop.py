@@ -227,12 +227,21 @@ async def run_attempts(
     budget: _Budget | None = None  # made by the first failure
     reauthorize = on_unauthorized
     attempts = 0
+    last: Answer | TransportError | None = None  # what the previous attempt got
     while True:
         attempts += 1
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
             raise _Budget(route, policy, operation, account_id).paused(paused) from None
+        except _deadline.DeadlineExceededError:
+            # The wait overran the deadline (a loaded or paused process): give
+            # up with what the previous attempt got, which says why.
+            if last is None:
+                raise
+            if isinstance(last, TransportError):
+                raise last from None
+            return last
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
@@ -265,6 +274,7 @@ async def run_attempts(
         budget.log(verdict, failure, delay, attempts, failed)
         if on_retry is not None:
             await on_retry(failure, delay, failed, attempts)
+        last = outcome
         await sleep(delay)
 
 

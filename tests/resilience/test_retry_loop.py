@@ -18,6 +18,7 @@ from canvas_async import (
     TransportError,
     _routes,
 )
+from canvas_async._deadline import DeadlineExceededError, passed
 from canvas_async._limits import ClientPausedError, PauseGate
 from canvas_async._retry_loop import Answer, run_attempts
 
@@ -121,6 +122,33 @@ class TestEveryAttempt:
         assert info.value.retry_after == 30.0
         assert script.attempts == 1
         assert script.sleeps == []
+
+
+class TestDeadlineDuringAWait:
+    """A wait that overruns the deadline (a loaded or paused process) ends
+    the call with what the last attempt got, not with "not sent"."""
+
+    async def test_the_last_transport_error_is_raised(self) -> None:
+        refused = not_sent()
+        script = Script([refused, passed("ListWorkflows")])
+
+        with pytest.raises(CanvasTimeoutError) as info:
+            await script.run()
+        assert info.value is refused
+        assert not isinstance(info.value, DeadlineExceededError)
+        assert script.attempts == 2
+
+    async def test_the_last_answer_is_returned(self) -> None:
+        busy = status(503)
+        script = Script([busy, passed("ListWorkflows")])
+
+        assert await script.run() is busy
+
+    async def test_before_any_attempt_it_is_not_sent(self) -> None:
+        script = Script([passed("ListWorkflows")])
+
+        with pytest.raises(DeadlineExceededError, match="not sent"):
+            await script.run()
 
 
 class TestIdempotent:
