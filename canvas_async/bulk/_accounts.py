@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
     from canvas_async.models import Account
 
-from ._engine import BulkReport, BulkRun, Progress, T, collect
+from ._engine import BulkReport, BulkRun, I, K, Progress, T, collect
 
 
 def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
@@ -52,11 +52,12 @@ def each_account(
     async def call(account_id: uuid.UUID) -> T:
         return await fn(canvas.for_account(account_id))
 
-    return BulkRun(
+    return client_run(
+        canvas,
         ids,
         call,
         _identity,
-        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
+        concurrency=concurrency,
         fail_fast=fail_fast,
         on_progress=on_progress,
     )
@@ -66,7 +67,7 @@ def _identity(value: uuid.UUID) -> uuid.UUID:
     return value
 
 
-class _RunOptions(TypedDict, total=False):
+class RunOptions(TypedDict, total=False):
     """The keyword arguments of :func:`each_account`, passed on as they are."""
 
     concurrency: int | None
@@ -74,11 +75,43 @@ class _RunOptions(TypedDict, total=False):
     on_progress: Callable[[Progress], object] | None
 
 
+def client_run(
+    canvas: Canvas,
+    items: list[I],
+    fn: Callable[[I], Awaitable[T]],
+    key: Callable[[I], K],
+    *,
+    concurrency: int | None = None,
+    fail_fast: bool = False,
+    on_progress: Callable[[Progress], object] | None = None,
+) -> BulkRun[I, K, T]:
+    """Return a :class:`BulkRun` of ``fn`` over ``items`` through ``canvas``.
+
+    Args:
+        canvas: The client whose requests every item makes.
+        items: What to run ``fn`` on.
+        fn: Called once per item.
+        key: Names an item in the results.
+        concurrency: Most items in progress at once; the client's
+            ``max_concurrency`` when omitted.
+        fail_fast: Stop at the first item that does not end ``DONE``.
+        on_progress: Called with a :class:`Progress` after every item.
+    """
+    return BulkRun(
+        items,
+        fn,
+        key,
+        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
+        fail_fast=fail_fast,
+        on_progress=on_progress,
+    )
+
+
 async def for_each_account(
     canvas: Canvas,
     accounts: Iterable[Account | uuid.UUID | str],
     fn: Callable[[AccountView], Awaitable[T]],
-    **options: Unpack[_RunOptions],
+    **options: Unpack[RunOptions],
 ) -> BulkReport[uuid.UUID, T]:
     """Run ``fn`` once per account, concurrently; return every account's result.
 

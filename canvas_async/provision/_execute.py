@@ -32,7 +32,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 
 import attrs
 
@@ -46,7 +46,8 @@ from canvas_async._errors import (
     TransportError,
 )
 from canvas_async._resources import send
-from canvas_async.bulk._engine import BulkRun, collect
+from canvas_async.bulk._accounts import RunOptions, client_run
+from canvas_async.bulk._engine import collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
 from canvas_async.models import Account
 from canvas_async.provision._load import DesiredStateError
@@ -241,20 +242,9 @@ async def _run(
     canvas: Canvas,
     runs: list[_AccountRun],
     fn: Callable[[_AccountRun], Awaitable[None]],
-    *,
-    concurrency: int | None,
-    fail_fast: bool,
-    on_progress: ProgressCallback | None,
+    **options: Unpack[RunOptions],
 ) -> bulk.BulkReport[int, None]:
-    run = BulkRun(
-        runs,
-        fn,
-        _index,
-        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    )
-    return await collect(run)
+    return await collect(client_run(canvas, runs, fn, _index, **options))
 
 
 def _index(run: _AccountRun) -> int:
