@@ -17,6 +17,7 @@ the README's "Running past one machine".
 
 from __future__ import annotations
 
+from . import _workflow
 from ._activities import converge_shard, read_file, start_convergence
 from ._client import (
     DEFAULT_ADDRESS,
@@ -30,40 +31,14 @@ from ._client import (
     worker,
 )
 from ._lease import MIN_HEARTBEAT_TIMEOUT, HeartbeatLease, check_heartbeat_timeout, heartbeat_margin
-from ._workflow import (
-    ACTIVITY_NAME,
-    PERMANENT_ERRORS,
-    START_ACTIVITY_NAME,
-    START_WORKFLOW_NAME,
-    WORKFLOW_NAME,
-    ConvergeFile,
-    ConvergeInput,
-    ConvergeResult,
-    ConvergeStarted,
-    ShardInput,
-    ShardResult,
-    StartConvergence,
-    workflow_id,
-)
+from ._workflow import *  # noqa: F403 - the names its __all__ lists, added to ours below
 
 __all__ = [
-    "ACTIVITY_NAME",
     "DEFAULT_ADDRESS",
     "MIN_HEARTBEAT_TIMEOUT",
-    "PERMANENT_ERRORS",
-    "START_ACTIVITY_NAME",
-    "START_WORKFLOW_NAME",
-    "WORKFLOW_NAME",
-    "ConvergeFile",
-    "ConvergeInput",
-    "ConvergeResult",
-    "ConvergeStarted",
     "Convergence",
     "HeartbeatLease",
     "OrganizationBusyError",
-    "ShardInput",
-    "ShardResult",
-    "StartConvergence",
     "check_heartbeat_timeout",
     "connect",
     "converge_shard",
@@ -75,5 +50,5 @@ __all__ = [
     "start_converge",
     "start_convergence",
     "worker",
-    "workflow_id",
 ]
+__all__ += _workflow.__all__

@@ -30,7 +30,6 @@ from temporalio.workflow import ActivityCancellationType
 
 __all__ = [
     "ACTIVITY_NAME",
-    "BUSY_ERROR",
     "PERMANENT_ERRORS",
     "START_ACTIVITY_NAME",
     "START_WORKFLOW_NAME",
