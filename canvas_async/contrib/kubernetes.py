@@ -52,7 +52,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -60,6 +60,7 @@ import aiohttp
 import attrs
 
 from canvas_async._errors import MAX_MESSAGE_CHARS, ValidationError
+from canvas_async._retry import Failure, transient
 from canvas_async._text import server_text
 from canvas_async.provision.lease import (
     Claim,
@@ -67,6 +68,7 @@ from canvas_async.provision.lease import (
     LeaseError,
     LeaseHeldError,
     LeaseLostError,
+    holding,
 )
 
 try:
@@ -106,7 +108,6 @@ MAX_CONFLICTS: Final = 20
 
 #: The key of a holder written by another program (no members annotation).
 _WHOLE: Final = "*"
-_TRANSIENT: Final = frozenset({408, 429, 500, 502, 503, 504})
 #: A namespace's name: an RFC 1123 label.
 _NAMESPACE: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
@@ -254,7 +255,7 @@ class _LeaseApi:
                 f"{self._namespace} ({status}): {said} (the ServiceAccount needs get, create, "
                 "update and delete on leases.coordination.k8s.io there: see examples/k8s)"
             )
-        if status in _TRANSIENT:
+        if transient(Failure.answer(status)):
             raise _Unavailable(f"the Kubernetes API answered {status} ({verb} lease): {said}")
         raise LeaseError(f"the Kubernetes API refused to {verb} the lease ({status}): {said}")
 
@@ -659,11 +660,11 @@ class KubernetesLease:
 
         await self._while_ours(api, leave)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, *, wait: float | None = None) -> AsyncIterator[KubernetesLease]:
-        """Hold the lease for the ``async with`` block."""
-        await self.acquire(wait=wait)
-        try:
-            yield self
-        finally:
-            await self.release()
+    def hold(
+        self, *, wait: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[KubernetesLease]:
+        """Hold the lease for the ``async with`` block.
+
+        See :func:`~canvas_async.provision.lease.holding`.
+        """
+        return holding(self, wait=wait)

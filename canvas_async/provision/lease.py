@@ -58,7 +58,7 @@ import types
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 import aiohttp
 import attrs
@@ -78,6 +78,7 @@ __all__ = [
     "LeaseLostError",
     "fenced_timeout",
     "guarded_session",
+    "holding",
     "read_record",
 ]
 
@@ -190,6 +191,24 @@ class Lease(Protocol):
 
     async def release(self) -> None:
         """Give the lease back; harmless when not held."""
+
+
+_HeldLease = TypeVar("_HeldLease", bound=Lease)
+
+
+@contextlib.asynccontextmanager
+async def holding(lease: _HeldLease, *, wait: float | None = None) -> AsyncIterator[_HeldLease]:
+    """Hold ``lease`` for the ``async with`` block: take it, give it back however the block ends.
+
+    Args:
+        lease: The lease to hold.
+        wait: Seconds to wait for it, as :meth:`Lease.acquire` takes them.
+    """
+    await lease.acquire(wait=wait)
+    try:
+        yield lease
+    finally:
+        await lease.release()
 
 
 def _describe_holder(holder: dict[str, Any] | None) -> str:
@@ -398,14 +417,11 @@ class FileLease:
             os.close(exclusive)
             os.close(shared)
 
-    @contextlib.asynccontextmanager
-    async def hold(self, *, wait: float | None = None) -> AsyncIterator[FileLease]:
-        """Hold the lease for the ``async with`` block."""
-        await self.acquire(wait=wait)
-        try:
-            yield self
-        finally:
-            await self.release()
+    def hold(
+        self, *, wait: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[FileLease]:
+        """Hold the lease for the ``async with`` block (:func:`holding`)."""
+        return holding(self, wait=wait)
 
     async def _heartbeat(self) -> None:
         while True:
