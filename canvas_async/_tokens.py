@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final, Generic, TypeVar, cast
+from typing import Final, TypeVar, cast
 
 import attrs
 
@@ -40,7 +40,7 @@ from ._errors import (
 )
 from ._retry import Retries
 
-__all__ = ["SingleFlight", "TokenAuth", "TokenPair", "mode_of"]
+__all__ = ["TokenAuth", "TokenPair", "mode_of"]
 
 log = logging.getLogger("canvas_async")
 
@@ -191,34 +191,6 @@ class TokenPair:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@attrs.define
-class SingleFlight(Generic[T]):
-    """Runs one coroutine at a time on behalf of every task that asks.
-
-    The first caller starts the work; callers arriving while it runs wait
-    for the same result or the same exception. A caller that is cancelled
-    does not cancel the work for the others. Once it is done the next call
-    starts afresh: a failure is not remembered.
-    """
-
-    _running: asyncio.Future[T] | None = attrs.field(default=None, init=False)
-
-    async def run(self, start: Callable[[], Awaitable[T]]) -> T:
-        """Return the result of the work in flight, starting it with ``start``
-        if none is."""
-        running = self._running
-        if running is None:
-            running = self._running = asyncio.ensure_future(start())
-            running.add_done_callback(self._done)
-        return await _join(running)
-
-    def _done(self, running: asyncio.Future[T]) -> None:
-        if self._running is running:
-            self._running = None
-        if not running.cancelled():
-            running.exception()  # retrieved: the waiters have it, or nobody wanted it
 
 
 async def _join(running: Awaitable[T]) -> T:
