@@ -11,7 +11,6 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 import uuid
@@ -22,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from canvas_async._text import printable
+from canvas_async._text import printable, safe_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -176,16 +175,8 @@ class Out:
 
 
 def json_text(value: Any) -> str:
-    """``value`` as indented JSON text in which no character can drive a terminal.
-
-    JSON escapes the C0 controls itself; the C1 controls and the bidirectional
-    overrides it leaves as they are are written as ``\\uXXXX`` escapes too.
-    """
-    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    """``value`` as indented JSON text in which no character can drive a terminal."""
+    return safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
 def _duration(seconds: float) -> str:
