@@ -85,10 +85,6 @@ class Paths:
         movable = set(_routes.OPERATION_NAMES) - set(self.pinned)
         self._final = not self.follow_catalogue or not movable
 
-    def custom(self, path: str) -> yarl.URL:
-        """Return the URL of a path outside the route table."""
-        return self._join(path)
-
     def placed(self, key: str) -> yarl.URL | None:
         """Return the URL of the route ``key``, or None while the catalogue
         must be read first (see :meth:`read_catalogue`)."""
@@ -115,9 +111,10 @@ class Paths:
 
     def _place(self, paths: Mapping[str, str]) -> None:
         for key, path in {**paths, **self.pinned}.items():
-            self._urls[key] = self._join(path)
+            self._urls[key] = self.join(path)
 
-    def _join(self, path: str) -> yarl.URL:
+    def join(self, path: str) -> yarl.URL:
+        """Return the URL of ``path`` (``/Name``) under the base URL."""
         base = self.base_url.path.rstrip("/")
         return self.base_url.with_path(base + path)
 

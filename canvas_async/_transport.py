@@ -251,7 +251,7 @@ class Transport:
                 url = await self.paths.read_catalogue(key, self._read_catalogue)
         else:
             route = key
-            url = self.paths.custom(route.path)
+            url = self.paths.join(route.path)
         call = _Call(
             self,
             route=route,
