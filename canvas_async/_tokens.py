@@ -300,14 +300,11 @@ class TokenAuth:
         """The pair in use, if any."""
         return None if self._held is None else self._held.pair
 
-    def _bound(self) -> KeyAuth:
-        if self._keys is None:
-            raise RuntimeError("TokenAuth is not bound to a client")
-        return self._keys
-
     def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
         """Return the headers that authenticate a request for ``route``."""
-        keys = self._bound()
+        keys = self._keys
+        if keys is None:
+            raise RuntimeError("TokenAuth is not bound to a client")
         if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
             return NO_HEADERS  # the refresh token travels in the query string
         if route.auth is _routes.Auth.KEYS:
@@ -327,7 +324,7 @@ class TokenAuth:
         """
         while True:
             if self._closed:
-                raise _closed_error()
+                raise ClientClosedError("this Canvas client is closed; its tokens were revoked")
             held = self._held
             if self._mode == "keys" or (held is not None and self._now() < held.renew_at):
                 return None if held is None else held.pair.authorization
@@ -438,7 +435,3 @@ class TokenAuth:
             log.info("the refresh token was already unknown to the server on close")
         except CanvasError as exc:
             log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
-
-
-def _closed_error() -> ClientClosedError:
-    return ClientClosedError("this Canvas client is closed; its tokens were revoked")
