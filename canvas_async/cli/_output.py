@@ -10,6 +10,7 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -86,22 +87,16 @@ class Out:
     json: bool = False
     stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
     stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
-    _console: Console | None = attrs.field(default=None, init=False)
-    _err_console: Console | None = attrs.field(default=None, init=False)
 
-    @property
+    @functools.cached_property
     def console(self) -> Console:
         """The rich console on stdout."""
-        if self._console is None:
-            self._console = _console(self.stdout)
-        return self._console
+        return _console(self.stdout)
 
-    @property
+    @functools.cached_property
     def err_console(self) -> Console:
         """The rich console on stderr (progress, questions)."""
-        if self._err_console is None:
-            self._err_console = _console(self.stderr)
-        return self._err_console
+        return _console(self.stderr)
 
     @property
     def terminal(self) -> bool:
@@ -225,10 +220,7 @@ class ProgressDisplay:
             self.tty = _is_tty(self.stream)
 
     def __call__(self, progress: Progress) -> None:
-        self.update(progress)
-
-    def update(self, progress: Progress) -> None:
-        """Show ``progress``."""
+        """Show ``progress`` (the display is a bulk run's ``on_progress``)."""
         self.last = progress
         now = self.clock()
         if self._started is None:
