@@ -33,7 +33,7 @@ after sending, a read timeout, a 500, 502 or 504), chained as its
 ``__cause__``, so it sits under neither: catching ``TransportError`` to retry
 never repeats a write that may have been done.
 
-Nothing here does I/O: :func:`decode_body` and :func:`raise_for_answer` are
+Nothing here does I/O: :func:`decode_body` and :func:`error_for_answer` are
 functions of status, headers and body alone, so every rule is tested without
 a network (the gidgethub ``sansio`` split). No message built here ever
 contains a request's headers or body, so no secret can leak through one.
@@ -74,7 +74,6 @@ __all__ = [
     "decode_body",
     "error_for_answer",
     "parse_retry_after",
-    "raise_for_answer",
 ]
 
 #: Longest server text quoted in an exception message; the full body stays on
@@ -333,28 +332,6 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, seconds)
 
 
-def raise_for_answer(
-    status: int,
-    headers: Mapping[str, str],
-    payload: object,
-    *,
-    operation: str,
-    account_id: uuid.UUID | None = None,
-) -> None:
-    """Raise the :class:`APIError` an answer stands for; return if it is a success.
-
-    Args:
-        status: The HTTP status code.
-        headers: The answer's headers (only ``Retry-After`` is read).
-        payload: The body as :func:`decode_body` returned it.
-        operation: The operation's name, for the message.
-        account_id: The request's ``ManagedAccountId``, for the message.
-    """
-    error = error_for_answer(status, headers, payload, operation=operation, account_id=account_id)
-    if error is not None:
-        raise error
-
-
 def error_for_answer(
     status: int,
     headers: Mapping[str, str],
@@ -363,8 +340,15 @@ def error_for_answer(
     operation: str,
     account_id: uuid.UUID | None = None,
 ) -> APIError | None:
-    """Return the :class:`APIError` an answer stands for, or None for a success
-    (the arguments of :func:`raise_for_answer`)."""
+    """Return the :class:`APIError` an answer stands for, or None for a success.
+
+    Args:
+        status: The HTTP status code.
+        headers: The answer's headers (only ``Retry-After`` is read).
+        payload: The body as :func:`decode_body` returned it.
+        operation: The operation's name, for the message.
+        account_id: The request's ``ManagedAccountId``, for the message.
+    """
     if status < 300 and not (isinstance(payload, dict) and _routes.ENVELOPE_STATE_KEY in payload):
         return None  # every answer that succeeds, without a closer look
     found = envelope(payload)

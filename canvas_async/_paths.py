@@ -10,6 +10,7 @@ be read, the route table's paths are used. Paths the caller pins win.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
@@ -19,7 +20,6 @@ import yarl
 
 from . import _catalogue, _routes
 from ._errors import CanvasError, ValidationError
-from ._tokens import SingleFlight
 from .models import EndpointInfo
 
 __all__ = ["Paths", "check_params", "check_path", "check_pinned", "custom_route"]
@@ -73,8 +73,9 @@ class Paths:
     pinned: Mapping[str, str] = attrs.field(factory=dict)
     follow_catalogue: bool = True
     _urls: dict[str, yarl.URL] = attrs.field(init=False, repr=False)
-    _reading: SingleFlight[None] = attrs.field(init=False, factory=SingleFlight, repr=False)
-    settled: bool = attrs.field(init=False)
+    # Held while the catalogue is read: callers arriving meanwhile wait for it.
+    _reading: asyncio.Lock = attrs.field(init=False, factory=asyncio.Lock, repr=False)
+    _final: bool = attrs.field(init=False)
     """True once no operation's URL can change any more."""
 
     def __attrs_post_init__(self) -> None:
@@ -82,45 +83,38 @@ class Paths:
         self._place({route.key: route.path for route in _routes.iter_routes()})
         # Only operations with more than one known name can move.
         movable = set(_routes.OPERATION_NAMES) - set(self.pinned)
-        self.settled = not self.follow_catalogue or not movable
-
-    def url(self, key: str) -> yarl.URL:
-        """Return the URL of the route ``key`` as placed so far."""
-        return self._urls[key]
-
-    def custom(self, path: str) -> yarl.URL:
-        """Return the URL of a path outside the route table."""
-        return self._join(path)
+        self._final = not self.follow_catalogue or not movable
 
     def placed(self, key: str) -> yarl.URL | None:
         """Return the URL of the route ``key``, or None while the catalogue
-        must be read first (see :meth:`settle`)."""
-        if not self.settled and key in _routes.OPERATION_NAMES:
+        must be read first (see :meth:`read_catalogue`)."""
+        if not self._final and key in _routes.OPERATION_NAMES:
             return None
         return self._urls[key]
 
-    async def settle(self, read: ReadCatalogue) -> None:
-        """Read the catalogue with ``read`` (once, however many ask at once) and
-        place every operation where it lists it; keep the table if that fails."""
-        if not self.settled:
-            await self._reading.run(lambda: self._read(read))
+    async def read_catalogue(self, key: str, read: ReadCatalogue) -> yarl.URL:
+        """Read the catalogue with ``read`` (once, however many ask at once), place
+        every operation where it lists it, and return the URL of the route ``key``.
 
-    async def _read(self, read: ReadCatalogue) -> None:
-        if self.settled:
-            return
-        try:
-            endpoints = await read()
-        except CanvasError as error:
-            logger.debug("GetMetaData unavailable (%s); using the route table's paths", error)
-        else:
-            self._place(_catalogue.choose_paths(endpoints))
-        self.settled = True
+        If the catalogue cannot be read, the table's paths stay.
+        """
+        async with self._reading:
+            if not self._final:
+                try:
+                    endpoints = await read()
+                except CanvasError as error:
+                    logger.debug("GetMetaData unavailable (%s); using the table's paths", error)
+                else:
+                    self._place(_catalogue.choose_paths(endpoints))
+                self._final = True
+        return self._urls[key]
 
     def _place(self, paths: Mapping[str, str]) -> None:
         for key, path in {**paths, **self.pinned}.items():
-            self._urls[key] = self._join(path)
+            self._urls[key] = self.join(path)
 
-    def _join(self, path: str) -> yarl.URL:
+    def join(self, path: str) -> yarl.URL:
+        """Return the URL of ``path`` (``/Name``) under the base URL."""
         base = self.base_url.path.rstrip("/")
         return self.base_url.with_path(base + path)
 

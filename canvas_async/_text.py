@@ -38,6 +38,16 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+def safe_json(text: str) -> str:
+    """Return JSON text with every character that could drive a terminal as ``\\uXXXX``.
+
+    ``json.dumps`` escapes the C0 controls itself but leaves DEL, the C1
+    controls and the bidirectional overrides as they are; those can only be
+    in strings, where the escape reads back the same.
+    """
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def clipped(text: str, limit: int) -> str:
     """Return ``text`` cut to ``limit`` characters, saying how long it was."""
     if len(text) <= limit:

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final, Generic, TypeVar, cast
+from typing import Final, TypeVar, cast
 
 import attrs
 
@@ -40,7 +40,7 @@ from ._errors import (
 )
 from ._retry import Retries
 
-__all__ = ["SingleFlight", "TokenAuth", "TokenPair", "mode_of"]
+__all__ = ["TokenAuth", "TokenPair", "mode_of"]
 
 log = logging.getLogger("canvas_async")
 
@@ -193,34 +193,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@attrs.define
-class SingleFlight(Generic[T]):
-    """Runs one coroutine at a time on behalf of every task that asks.
-
-    The first caller starts the work; callers arriving while it runs wait
-    for the same result or the same exception. A caller that is cancelled
-    does not cancel the work for the others. Once it is done the next call
-    starts afresh: a failure is not remembered.
-    """
-
-    _running: asyncio.Future[T] | None = attrs.field(default=None, init=False)
-
-    async def run(self, start: Callable[[], Awaitable[T]]) -> T:
-        """Return the result of the work in flight, starting it with ``start``
-        if none is."""
-        running = self._running
-        if running is None:
-            running = self._running = asyncio.ensure_future(start())
-            running.add_done_callback(self._done)
-        return await _join(running)
-
-    def _done(self, running: asyncio.Future[T]) -> None:
-        if self._running is running:
-            self._running = None
-        if not running.cancelled():
-            running.exception()  # retrieved: the waiters have it, or nobody wanted it
-
-
 async def _join(running: Awaitable[T]) -> T:
     """Wait for work that another caller started, without cancelling it.
 
@@ -328,14 +300,11 @@ class TokenAuth:
         """The pair in use, if any."""
         return None if self._held is None else self._held.pair
 
-    def _bound(self) -> KeyAuth:
-        if self._keys is None:
-            raise RuntimeError("TokenAuth is not bound to a client")
-        return self._keys
-
     def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
         """Return the headers that authenticate a request for ``route``."""
-        keys = self._bound()
+        keys = self._keys
+        if keys is None:
+            raise RuntimeError("TokenAuth is not bound to a client")
         if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
             return NO_HEADERS  # the refresh token travels in the query string
         if route.auth is _routes.Auth.KEYS:
@@ -355,7 +324,7 @@ class TokenAuth:
         """
         while True:
             if self._closed:
-                raise _closed_error()
+                raise ClientClosedError("this Canvas client is closed; its tokens were revoked")
             held = self._held
             if self._mode == "keys" or (held is not None and self._now() < held.renew_at):
                 return None if held is None else held.pair.authorization
@@ -466,7 +435,3 @@ class TokenAuth:
             log.info("the refresh token was already unknown to the server on close")
         except CanvasError as exc:
             log.warning("could not revoke the tokens on close: %s", type(exc).__name__)
-
-
-def _closed_error() -> ClientClosedError:
-    return ClientClosedError("this Canvas client is closed; its tokens were revoked")

@@ -150,7 +150,7 @@ class Connection:
     canvas: Canvas
     emulator: bool
     where: str
-    auth: AuthChoice = AuthChoice("auto", "the default")
+    auth: AuthChoice
 
 
 def _key(args: argparse.Namespace, file_attr: str, var: str, what: str) -> str:
@@ -249,7 +249,13 @@ async def _client(
 ) -> AsyncIterator[Connection]:
     """The client on ``env`` with ``keys``, under the lease a writing command holds."""
     consumer, secret_key = keys
-    async with _leased(args, out, writes, base_url, consumer) as (session, timeout):
+    lease: contextlib.AbstractAsyncContextManager[tuple[aiohttp.ClientSession | None, Timeout]]
+    if writes is None or args.no_lease:
+        lease = contextlib.nullcontext((None, DEFAULT_TIMEOUT))
+    else:
+        organization = organization_key(base_url, consumer)
+        lease = leased(args, organization, writes, out, pool=pool_size(args))
+    async with lease as (session, timeout):
         canvas = Canvas(
             consumer=consumer,
             secret_key=secret_key,
@@ -263,23 +269,6 @@ async def _client(
         where = "the bundled emulator" if emulated else str(canvas.base_url)
         async with _opened(Connection(canvas, emulated, where, choice)) as conn:
             yield conn
-
-
-@contextlib.asynccontextmanager
-async def _leased(
-    args: argparse.Namespace,
-    out: Out,
-    writes: Writes | None,
-    base_url: str | yarl.URL,
-    consumer: str,
-) -> AsyncIterator[tuple[aiohttp.ClientSession | None, Timeout]]:
-    """The organization's lease for a writing command, as a session and a timeout."""
-    if writes is None or args.no_lease:
-        yield None, DEFAULT_TIMEOUT
-        return
-    organization = organization_key(base_url, consumer)
-    async with leased(args, organization, writes, out, pool=pool_size(args)) as held:
-        yield held
 
 
 @contextlib.asynccontextmanager
@@ -320,15 +309,13 @@ async def _opened(conn: Connection) -> AsyncIterator[Connection]:
             raise
 
 
-def environ_for(
-    names: set[str], connection: Connection, out: Out, environ: Mapping[str, str] | None = None
-) -> Mapping[str, str]:
+def environ_for(names: set[str], connection: Connection, out: Out) -> Mapping[str, str]:
     """Return where ``${NAME}`` references are looked up.
 
     On the emulator, unset references get :data:`PLACEHOLDER`, said out loud;
     elsewhere the environment is used as it is.
     """
-    env = dict(os.environ if environ is None else environ)
+    env = dict(os.environ)
     if not connection.emulator:
         return env
     unset = sorted(name for name in names if name not in env)

@@ -13,12 +13,8 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Final
 
-__all__ = ["PRIVATE", "write_whole"]
-
-#: The mode of the files written (they hold account e-mails): the owner's only.
-PRIVATE: Final = 0o600
+__all__ = ["write_whole"]
 
 
 def write_whole(path: str | Path, text: str) -> None:

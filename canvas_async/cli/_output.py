@@ -10,8 +10,8 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 
 from __future__ import annotations
 
+import functools
 import json
-import re
 import sys
 import time
 import uuid
@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from canvas_async._text import printable
+from canvas_async._text import printable, safe_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -87,22 +87,16 @@ class Out:
     json: bool = False
     stdout: IO[str] = attrs.field(factory=lambda: sys.stdout)
     stderr: IO[str] = attrs.field(factory=lambda: sys.stderr)
-    _console: Console | None = attrs.field(default=None, init=False)
-    _err_console: Console | None = attrs.field(default=None, init=False)
 
-    @property
+    @functools.cached_property
     def console(self) -> Console:
         """The rich console on stdout."""
-        if self._console is None:
-            self._console = _console(self.stdout)
-        return self._console
+        return _console(self.stdout)
 
-    @property
+    @functools.cached_property
     def err_console(self) -> Console:
         """The rich console on stderr (progress, questions)."""
-        if self._err_console is None:
-            self._err_console = _console(self.stderr)
-        return self._err_console
+        return _console(self.stderr)
 
     @property
     def terminal(self) -> bool:
@@ -176,16 +170,8 @@ class Out:
 
 
 def json_text(value: Any) -> str:
-    """``value`` as indented JSON text in which no character can drive a terminal.
-
-    JSON escapes the C0 controls itself; the C1 controls and the bidirectional
-    overrides it leaves as they are are written as ``\\uXXXX`` escapes too.
-    """
-    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    """``value`` as indented JSON text in which no character can drive a terminal."""
+    return safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
 def _duration(seconds: float) -> str:
@@ -234,10 +220,7 @@ class ProgressDisplay:
             self.tty = _is_tty(self.stream)
 
     def __call__(self, progress: Progress) -> None:
-        self.update(progress)
-
-    def update(self, progress: Progress) -> None:
-        """Show ``progress``."""
+        """Show ``progress`` (the display is a bulk run's ``on_progress``)."""
         self.last = progress
         now = self.clock()
         if self._started is None:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import json
 import re
 import tomllib
@@ -280,10 +281,7 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
             ]
             account = accounts[index] if index < len(accounts) else None
             if keys and _holds(defaults, keys) and not _holds(account, keys):
-                line = "defaults"
-                for key in keys:
-                    line = _join(line, key)
-                line += f": {message}"
+                line = f"{functools.reduce(_join, keys, 'defaults')}: {message}"
                 if line not in inherited:
                     located.append(line)
                 inherited[line] = inherited.get(line, 0) + 1

@@ -112,15 +112,9 @@ SYMBOLS: Final = {
 
 
 #: What each action counts as in a summary (Terraform's add / change / destroy).
-_KINDS: Final[dict[Action, tuple[str, ...]]] = {
-    Action.CREATE_ACCOUNT: ("add",),
-    Action.REGISTER: ("add",),
-    Action.CREATE_WORKFLOW: ("add",),
-    Action.REPLACE_WORKFLOW: ("add", "destroy"),
-    Action.SCHEDULE: ("change",),
-    Action.UNSCHEDULE: ("change",),
-    Action.DELETE_WORKFLOW: ("destroy",),
-    Action.DELETE_DUPLICATE: ("destroy",),
+_KINDS: Final = {
+    action: tuple({"+": "add", "~": "change", "-": "destroy"}[mark] for mark in symbol.split("/"))
+    for action, symbol in SYMBOLS.items()
 }
 
 

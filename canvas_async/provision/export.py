@@ -46,7 +46,7 @@ import attrs
 from canvas_async import bulk
 from canvas_async._cron.canonical import canonical_or_none
 from canvas_async._errors import CanvasError, ValidationError
-from canvas_async._text import _CONTROL, printable
+from canvas_async._text import printable, safe_json
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
 from . import _toml
@@ -122,11 +122,7 @@ class Export:
 
     def json(self) -> str:
         """Return the file as JSON (indented)."""
-        text = json.dumps(self.document, indent=2, ensure_ascii=False)
-        # What would drive or reorder a terminal (json.dumps leaves DEL, C1 and the
-        # bidirectional overrides as they are) can only be in strings: escaped, it
-        # reads back the same.
-        return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+        return safe_json(json.dumps(self.document, indent=2, ensure_ascii=False)) + "\n"
 
 
 class ExportError(CanvasError):
@@ -460,7 +456,7 @@ def _fold(
         held = [own[name] for own in tables if name in own]
         if len(held) < 2 or 2 * len(held) <= len(tables):
             continue
-        default = _minimal(kind, name, _most_common(held))
+        default = _override(kind, name, {}, _most_common(held))
         if all(
             kind.expand(name, _merge(default, _override(kind, name, default, full)), catalogue)
             == kind.expand(name, full, catalogue)
@@ -478,7 +474,7 @@ def _fold(
                 if override:
                     entry[name] = override
             elif name in own:
-                entry[name] = _minimal(kind, name, own[name])
+                entry[name] = _override(kind, name, {}, own[name])
         accounts.append(entry)
     return defaults, accounts
 
@@ -496,23 +492,14 @@ def _most_common(tables: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def _minimal(kind: _Kind, name: str, table: Mapping[str, Any]) -> dict[str, Any]:
-    """``table`` without what the loader implies (a binding to the same name, no schedule)."""
-    out: dict[str, Any] = {}
-    for field, value in table.items():
-        if isinstance(value, Mapping):
-            kept = {k: v for k, v in value.items() if kind.implied(name, field, k) != v}
-            if kept:
-                out[field] = kept
-        elif kind.implied(name, field, None) != value:
-            out[field] = value
-    return out
-
-
 def _override(
     kind: _Kind, name: str, default: Mapping[str, Any], table: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """What an account writes so that ``default`` merged with it reads as ``table``."""
+    """What an account writes so that ``default`` merged with it reads as ``table``.
+
+    With no default: ``table`` without what the loader implies (a binding to the
+    same name, no schedule).
+    """
     out: dict[str, Any] = {}
     for field, value in table.items():
         if isinstance(value, Mapping):

@@ -29,19 +29,19 @@ from canvas_async._errors import (
     MAX_MESSAGE_CHARS,
     decode_body,
     envelope,
+    error_for_answer,
     parse_retry_after,
-    raise_for_answer,
 )
 
 ACCOUNT = uuid.UUID("a4ba9a9b-ce81-4f06-81c6-032bf7d648f5")
 
 
 def answer(status: int, payload: object, headers: dict[str, str] | None = None) -> APIError:
-    with pytest.raises(APIError) as info:
-        raise_for_answer(
-            status, headers or {}, payload, operation="Workflow (POST)", account_id=ACCOUNT
-        )
-    return info.value
+    error = error_for_answer(
+        status, headers or {}, payload, operation="Workflow (POST)", account_id=ACCOUNT
+    )
+    assert error is not None
+    return error
 
 
 class TestDecodeBody:
@@ -69,10 +69,10 @@ class TestDecodeBody:
         assert decode_body(content_type, raw) == expected
 
 
-class TestRaiseForAnswer:
+class TestErrorForAnswer:
     @pytest.mark.parametrize("status", [200, 201, 204])
     def test_success_returns(self, status: int) -> None:
-        raise_for_answer(status, {}, [], operation="Accounts")
+        assert error_for_answer(status, {}, [], operation="Accounts") is None
 
     @pytest.mark.parametrize(
         ("status", "cls"),
@@ -130,7 +130,7 @@ class TestRaiseForAnswer:
     )
     def test_lookalikes_are_not_the_envelope(self, payload: object) -> None:
         assert envelope(payload) is None
-        raise_for_answer(200, {}, payload, operation="Workflows")
+        assert error_for_answer(200, {}, payload, operation="Workflows") is None
 
     def test_account_exists_text_is_a_conflict(self) -> None:
         """The documented text names the error better than its (assumed) 400."""

@@ -17,7 +17,7 @@ import pytest
 
 from canvas_async import AuthenticationError, _routes
 from canvas_async._auth import TokenRequest
-from canvas_async._errors import decode_body, raise_for_answer
+from canvas_async._errors import decode_body, error_for_answer
 from canvas_async.testing import CanvasEmulator
 from tests.resilience.test_token_manager import Driven, bound
 
@@ -40,7 +40,11 @@ class Wire:
             route.method, self.emulator.url + route.path, headers=headers, params=params
         ) as answer:
             payload = decode_body(answer.content_type, await answer.read())
-            raise_for_answer(answer.status, answer.headers, payload, operation=route.operation)
+            error = error_for_answer(
+                answer.status, answer.headers, payload, operation=route.operation
+            )
+            if error is not None:
+                raise error
             return payload
 
     async def send(self, request: TokenRequest) -> object:
