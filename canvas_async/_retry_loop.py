@@ -196,7 +196,7 @@ async def run_attempts(
 
     Returns the first answer that is a success, the error envelope (the
     server's verdict on a processed request), or an error the policy does not
-    retry (the caller raises it with :func:`~._errors.raise_for_answer`).
+    retry (the caller raises it with :func:`~._errors.error_for_answer`).
 
     Args:
         route: The operation, for its ``idempotent`` flag.
