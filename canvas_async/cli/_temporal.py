@@ -48,9 +48,10 @@ def _runtime() -> Any:
 
 async def worker(args: argparse.Namespace, out: Out) -> int:
     """Run a worker until SIGINT or SIGTERM, then stop it gracefully."""
-    status = await _worker(args, out)
-    gc.collect()  # drop the runtime now, while Python is whole
-    return status
+    try:
+        return await _worker(args, out)
+    finally:
+        gc.collect()  # drop the runtime now, while Python is whole
 
 
 async def _worker(args: argparse.Namespace, out: Out) -> int:
@@ -108,9 +109,10 @@ def _where(client: Any) -> str:
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Start (or schedule) the convergence of a file; wait for it unless told not to."""
-    status = await _apply(args, out)
-    gc.collect()
-    return status
+    try:
+        return await _apply(args, out)
+    finally:
+        gc.collect()  # drop the runtime now, while Python is whole, whatever happened
 
 
 async def _apply(args: argparse.Namespace, out: Out) -> int:

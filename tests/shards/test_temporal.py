@@ -327,6 +327,16 @@ async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) ->
     assert code == _exit.USAGE, err
 
 
+async def test_a_refused_connection_to_temporal_ends_the_command_cleanly(tmp_path: Path) -> None:
+    """The Temporal runtime is dropped before Python shuts down: left to the
+    shutdown, its threads aborted the process (SIGABRT) about one run in three."""
+    path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
+    args = ["temporal", "apply", str(path), "--address", "127.0.0.1:9", "--shards", "2"]
+    for _ in range(10):
+        code, _, err = await finish(await spawn(*args, env=bare_env()))
+        assert (code, "Fatal Python error" in err) == (_exit.FAILED, False), err
+
+
 async def test_a_heartbeat_timeout_too_short_for_the_lease_is_refused(tmp_path: Path) -> None:
     path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
     assert temporal.heartbeat_margin(5) == 2
