@@ -273,6 +273,11 @@ def _optional(tp: Any) -> bool:
     )
 
 
+def _homogeneous_tuple(tp: Any) -> bool:
+    origin: object = typing.get_origin(tp)
+    return origin is tuple and typing.get_args(tp)[1:] == (Ellipsis,)
+
+
 def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> cattrs.Converter:
     """Build a converter: ``detailed`` names every field that does not fit,
     the other reads faster; ``keep_unknown=False`` drops unknown keys (for the
@@ -302,10 +307,7 @@ def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> catt
             hook = conv.get_structure_hook(item)
             return lambda value, _: tuple([hook(v, item) for v in value])
 
-        conv.register_structure_hook_factory(
-            lambda t: typing.get_origin(t) is tuple and typing.get_args(t)[1:] == (Ellipsis,),
-            structure_tuple,
-        )
+        conv.register_structure_hook_factory(_homogeneous_tuple, structure_tuple)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         attrs.resolve_types(cls)  # annotations are strings (``from __future__``)
