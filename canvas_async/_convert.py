@@ -314,12 +314,17 @@ def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> catt
         structure_fields: Any = make_dict_structure_fn(cls, conv, **_overrides(cls))
         known = frozenset(wire_keys(cls).values())
         keep = keep_unknown and _has(cls, _EXTRA)
+        # Every key required: all are there once read, so only unknown ones add to them.
+        required = all(
+            f.default is attrs.NOTHING for f in attrs.fields(cls) if f.alias not in _NOT_JSON
+        )
 
         def structure_model(value: Any, _: object) -> Any:
             if not isinstance(value, dict):  # what ``json.loads`` reads an object into
                 raise ValueError(f"expected a JSON object for {cls.__name__}")
             model = structure_fields(value, cls)
-            if keep and not known.issuperset(value):  # in key order, not by string hashing
+            if keep and (len(value) > len(known) if required else not known.issuperset(value)):
+                # In key order, not by string hashing.
                 extra = {key: value[key] for key in sorted(value.keys() - known)}
                 _set_private(model, _EXTRA, MappingProxyType(extra))
             return model
