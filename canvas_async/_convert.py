@@ -2,8 +2,10 @@
 
 Serialization rules live here, not in the models (cattrs ``docs/why.md``): one
 hook factory generates a structure function per attrs class, mapping each
-snake_case field to its camelCase key (PascalCase for credential fields). The
-rules the API imposes:
+snake_case field to its camelCase key (PascalCase for credential fields).
+Answers are read by a converter without cattrs' detailed validation; only an
+answer that does not fit is read again by :data:`converter`, which names every
+field that does not. The rules the API imposes:
 
 * timestamps come in several forms, with or without offset; naive ones are UTC
   (spec: "Timestamps"), and every datetime leaves here aware, in UTC;
