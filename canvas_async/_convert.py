@@ -2,8 +2,10 @@
 
 Serialization rules live here, not in the models (cattrs ``docs/why.md``): one
 hook factory generates a structure function per attrs class, mapping each
-snake_case field to its camelCase key (PascalCase for credential fields). The
-rules the API imposes:
+snake_case field to its camelCase key (PascalCase for credential fields).
+Answers are read by a converter without cattrs' detailed validation; only an
+answer that does not fit is read again by :data:`converter`, which names every
+field that does not. The rules the API imposes:
 
 * timestamps come in several forms, with or without offset; naive ones are UTC
   (spec: "Timestamps"), and every datetime leaves here aware, in UTC;
@@ -69,19 +71,21 @@ def _structure_datetime(value: Any, _: object) -> datetime:
     """Read a timestamp in UTC; one without an offset is UTC (spec: "Timestamps").
 
     ``fromisoformat`` on 3.11 reads every form the server sends, including
-    seven fractional digits (truncated to microseconds). A time of day with no
-    offset, the server's usual form, is read with ``+00:00`` appended:
-    ``replace(tzinfo=UTC)`` afterwards costs several times the parse on 3.11.
+    seven fractional digits (truncated to microseconds), and reads ``+00:00``
+    as ``UTC`` itself. A time of day with no offset, the server's usual form,
+    is read again with ``+00:00`` appended: ``replace(tzinfo=UTC)`` costs
+    several times the parse on 3.11.
     """
     if not isinstance(value, str):
         raise ValueError("expected an ISO 8601 timestamp")
-    time = value.partition("T")[2]
-    if time and time[-1] != "Z" and "+" not in time and "-" not in time:
-        return datetime.fromisoformat(value + "+00:00")
     parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:  # a bare date
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    if parsed.tzinfo is UTC:
+        return parsed
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC)
+    if "T" in value:
+        return datetime.fromisoformat(value + "+00:00")
+    return parsed.replace(tzinfo=UTC)  # a bare date
 
 
 def _structure_uuid(value: Any, _: object) -> uuid.UUID:
@@ -127,6 +131,7 @@ def _structure_options(value: Any, _: object) -> tuple[models.CredentialOption, 
 
 
 _CRON_KEY: Final = "cronSchedule"
+_JSON: Final = json.JSONDecoder()  # ``json.loads`` less its checks of arguments
 
 
 def cron_from_frequency(value: Any, _: object = None) -> str | None:
@@ -138,12 +143,12 @@ def cron_from_frequency(value: Any, _: object = None) -> str | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = _JSON.decode(value)
         except ValueError:
             return value.strip() or None  # not JSON: the cron itself
     elif not isinstance(value, Mapping):
         raise ValueError("expected a JSON-encoded schedule")
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):  # a dict, what JSON reads, needs no ABC check
         value = value.get(_CRON_KEY)
     return value.strip() or None if isinstance(value, str) else None
 
@@ -263,33 +268,66 @@ def _set_private(model: object, alias: str, value: object) -> None:
 # -- the converter ------------------------------------------------------------------
 
 
-def _make_converter(*, keep_unknown: bool = True) -> cattrs.Converter:
-    """Build the converter; ``keep_unknown=False`` drops unknown keys (for the
+def _optional(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and (
+        len(args) == 2 and type(None) in args
+    )
+
+
+def _homogeneous_tuple(tp: Any) -> bool:
+    origin: object = typing.get_origin(tp)
+    return origin is tuple and typing.get_args(tp)[1:] == (Ellipsis,)
+
+
+def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> cattrs.Converter:
+    """Build a converter: ``detailed`` names every field that does not fit,
+    the other reads faster; ``keep_unknown=False`` drops unknown keys (for the
     parse benchmark's side-by-side figure)."""
-    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    conv = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     for primitive in (str, int, bool, float):
         conv.register_structure_hook(primitive, _structure_primitive)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_structure_hook(uuid.UUID, _structure_uuid)
     conv.register_unstructure_hook(uuid.UUID, str)
+
+    # ``X | None``: X's hook found once, not on every value (cattrs' default).
+    def structure_optional(tp: Any) -> Callable[[Any, Any], Any]:
+        (inner,) = (arg for arg in typing.get_args(tp) if arg is not type(None))
+        hook = conv.get_structure_hook(inner)
+        return lambda value, _: None if value is None else hook(value, inner)
+
+    conv.register_structure_hook_factory(_optional, structure_optional)
     conv.register_structure_hook_factory(lambda t: _enum_or_str(t) is not None, _enum_or_str_hook)
     # ``Mapping[str, Any]`` fields (block variables, credentialsJson) hold
     # free-form JSON: take it as the server sent it.
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_json_object)
+    if not detailed:  # the detailed converter's own hook names the bad item
+
+        def structure_tuple(tp: Any) -> Callable[[Any, Any], Any]:
+            item = typing.get_args(tp)[0]
+            hook = conv.get_structure_hook(item)
+            return lambda value, _: tuple([hook(v, item) for v in value])
+
+        conv.register_structure_hook_factory(_homogeneous_tuple, structure_tuple)
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
         attrs.resolve_types(cls)  # annotations are strings (``from __future__``)
         structure_fields: Any = make_dict_structure_fn(cls, conv, **_overrides(cls))
         known = frozenset(wire_keys(cls).values())
         keep = keep_unknown and _has(cls, _EXTRA)
+        # Every key required: all are there once read, so only unknown ones add to them.
+        required = all(
+            f.default is attrs.NOTHING for f in attrs.fields(cls) if f.alias not in _NOT_JSON
+        )
 
         def structure_model(value: Any, _: object) -> Any:
-            if not isinstance(value, Mapping):
+            if not isinstance(value, dict):  # what ``json.loads`` reads an object into
                 raise ValueError(f"expected a JSON object for {cls.__name__}")
             model = structure_fields(value, cls)
-            unknown = value.keys() - known if keep else ()
-            if unknown:  # in key order, not by string hashing
-                extra = {key: value[key] for key in sorted(unknown)}
+            if keep and (len(value) > len(known) if required else not known.issuperset(value)):
+                # In key order, not by string hashing.
+                extra = {key: value[key] for key in sorted(value.keys() - known)}
                 _set_private(model, _EXTRA, MappingProxyType(extra))
             return model
 
@@ -305,6 +343,7 @@ def _make_converter(*, keep_unknown: bool = True) -> cattrs.Converter:
 
 
 converter: Final = _make_converter()
+_fast: Final = _make_converter(detailed=False)
 
 
 def _describe(error: BaseException, _: object) -> str:
@@ -331,11 +370,14 @@ def structure(payload: object, cl: type[T], view: object = None) -> T:
         if not isinstance(payload, list):
             raise ValueError(f"expected a JSON array of {model_cls.__name__}")
     try:
-        result: Any = converter.structure(payload, cl)
-    except cattrs.errors.CattrsError as error:
-        where = model_cls.__name__
-        problems = cattrs.transform_error(error, path=where, format_exception=_describe)
-        raise ValueError("; ".join(problems)) from error
+        result: Any = _fast.structure(payload, cl)
+    except SHAPE_ERRORS:
+        try:  # read again, naming every field that does not fit
+            result = converter.structure(payload, cl)
+        except cattrs.errors.CattrsError as error:
+            where = model_cls.__name__
+            problems = cattrs.transform_error(error, path=where, format_exception=_describe)
+            raise ValueError("; ".join(problems)) from error
     if view is not None:
         for model in result if isinstance(result, list) else (result,):
             if hasattr(model, "_" + _VIEW):  # a model that acts through a view

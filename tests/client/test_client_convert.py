@@ -204,6 +204,31 @@ class TestWorkflow:
         with pytest.raises(ValueError, match="expected a JSON"):
             _convert.structure({**WORKFLOW, field: None}, Workflow)
 
+    def test_a_listing_that_does_not_fit_names_every_field_in_every_item(self) -> None:
+        """The fast read fails; the answer is read again to name each field that does not fit."""
+        payload = [
+            WORKFLOW,
+            {**WORKFLOW, "regApplicationIds": [str(uuid.uuid4()), "not-a-guid"]},
+            {**WORKFLOW, "dateCreated": "yesterday", "workflowTemplateId": 7},
+        ]
+
+        with pytest.raises(ValueError, match="; ") as info:
+            _convert.structure(payload, list[Workflow])
+
+        problems = str(info.value).split("; ")
+        assert len(problems) == 3
+        assert any(p.endswith(" @ Workflow[1].reg_application_ids[1]") for p in problems)
+        assert any(p.endswith(" @ Workflow[2].date_created") for p in problems)
+        assert any(p.endswith(" @ Workflow[2].workflow_template_id") for p in problems)
+
+    def test_the_fast_read_equals_the_detailed_one(self) -> None:
+        payload = [WORKFLOW, {**WORKFLOW, "dateNextSchedule": None, "newKey": [1]}]
+
+        fast = _convert._fast.structure(payload, list[Workflow])
+
+        assert fast == _convert.converter.structure(payload, list[Workflow])
+        assert [w.extra for w in fast] == [{}, {"newKey": [1]}]
+
     def test_a_listing(self) -> None:
         raw = json.dumps([WORKFLOW, {**WORKFLOW, "id": str(uuid.uuid4())}]).encode()
 
