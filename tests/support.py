@@ -36,6 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 #: loaded machine.
 TEST_TIMEOUT = 5
 
+#: The per-request timeout of a client that sends a run of many accounts at once to an
+#: emulator in its own process: its requests wait on each other (the client's 64 at once and
+#: the emulator share one event loop), seconds apart on a loaded machine. Where the test's
+#: faults never hold an answer back, a timeout would only be the machine's load.
+BUSY_TIMEOUT = 60
+
 
 @contextlib.contextmanager
 def watched(emulator: CanvasEmulator) -> Iterator[CanvasEmulator]:

@@ -17,7 +17,7 @@ from canvas_async.provision._plan import split_description
 from canvas_async.schedule import Cron
 from canvas_async.testing import CanvasEmulator, DropConnection, ErrorEnvelope, ErrorStatus
 from tests.leak_check import register_secret
-from tests.support import client_of, started
+from tests.support import BUSY_TIMEOUT, client_of, started
 
 TEMPLATE = "Quinyx Employee Export Into FTP(CSV)"
 ENV = {
@@ -170,7 +170,7 @@ async def test_two_hundred_accounts_with_ten_percent_faults_converge_in_one_run(
             DropConnection(),
         ):
             big.faults.add(fault, fraction=0.02)
-        async with client_of(big) as c:
+        async with client_of(big, timeout=BUSY_TIMEOUT) as c:
             first = await provision.apply(c, state, environ=ENV, requeue=FAST)
             assert first.ok, first.table()  # converged in one run
             assert any(r.faults for r in big.log)  # the faults did strike

@@ -18,6 +18,7 @@ import pytest
 from canvas_async import Canvas, Retries, bulk, provision
 from canvas_async.provision import DesiredState, Status
 from canvas_async.testing import WRITES, CanvasEmulator, ErrorStatus, RandomFaults
+from tests.support import BUSY_TIMEOUT
 
 EXISTING = 270
 NEW = 30
@@ -66,7 +67,7 @@ def _state(emu: CanvasEmulator) -> DesiredState:
 
 pytestmark = [
     pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=EXISTING, random_seed=11),
-    pytest.mark.canvas_client(retries=FAST_RETRIES),
+    pytest.mark.canvas_client(retries=FAST_RETRIES, timeout=BUSY_TIMEOUT),
 ]
 
 
