@@ -32,7 +32,7 @@ import yarl
 from multidict import CIMultiDict
 
 from . import _deadline, _operations, _routes, _text, models
-from ._auth import AuthStrategy, Flow, KeyAuth, TokenRequest, drive
+from ._auth import AuthStrategy, Flow, TokenRequest, drive
 from ._convert import SHAPE_ERRORS
 from ._errors import (
     CanvasConnectionError,
@@ -445,12 +445,7 @@ class _Call:
         transport, route, account_id = self.transport, self.route, self.info.account_id
         # The headers come before the slot: renewing a token sends
         # requests of its own, which must not wait for a slot held here.
-        auth = transport.auth
-        self.sent_auth = (
-            auth.headers_now(route)  # key mode never waits: no flow to drive
-            if isinstance(auth, KeyAuth)
-            else await transport.drive(auth.auth_flow(route))
-        )
+        self.sent_auth = await transport.drive(transport.auth.auth_flow(route))
         if self.hooks is not None:
             await self.hooks(CallEvent("request", self.info, self.attempts))
         timeout, max_wait = self.client_timeout, self.policy.max_retry_after
