@@ -1,5 +1,5 @@
 """What the test directories share: a watched emulator, a client of it, a local server,
-the ``canvas-async`` command as a subprocess.
+the ``canvas-async`` command as a subprocess or run in this process.
 
 The fixtures built on these live in ``tests/conftest.py`` (``emu``,
 ``canvas``); use these helpers directly when a test needs an emulator or a
@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+import threading
+import traceback
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +118,55 @@ async def finish(proc: asyncio.subprocess.Process) -> tuple[int, str, str]:
     record_text("canvas-async stdout", out.decode())
     record_text("canvas-async stderr", err.decode())
     return proc.returncode, out.decode(), err.decode()
+
+
+_ONE_COMMAND = threading.Lock()
+
+
+async def run_command(*args: str, env: Mapping[str, str], stdin: str = "") -> tuple[int, str, str]:
+    """Run ``canvas-async ARGS`` in this process; return its exit status and output.
+
+    As ``python -m canvas_async.cli ARGS`` in :data:`ROOT` with ``env`` as its whole
+    environment and ``stdin`` as its input, without a new interpreter (which costs the
+    suite more than most commands' own work): the command runs in a thread of its own,
+    with its own event loop, beside the test's (and its emulator's). What is the
+    process's own (its exit on a signal, a terminal, what it imports) needs
+    :func:`spawn`; so does a test that runs two commands at once. An exception the
+    command lets out is printed to its stderr as Python would, exit status 1.
+    """
+    code, out, err = await asyncio.to_thread(_in_process, args, env, stdin)
+    record_text("canvas-async stdout", out)
+    record_text("canvas-async stderr", err)
+    return code, out, err
+
+
+def _in_process(argv: Sequence[str], env: Mapping[str, str], stdin: str) -> tuple[int, str, str]:
+    from canvas_async.cli import main
+
+    if not _ONE_COMMAND.acquire(blocking=False):
+        raise AssertionError("two commands at once share stdout and os.environ: spawn() them")
+    out, err = io.StringIO(), io.StringIO()
+    saved_environ, saved_streams, cwd = (
+        dict(os.environ),
+        (sys.stdin, sys.stdout, sys.stderr),
+        os.getcwd(),
+    )
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin), out, err
+        os.chdir(ROOT)
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse's usage errors and --help
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc(file=err)
+            code = 1
+    finally:
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        _ONE_COMMAND.release()
+    return code, out.getvalue(), err.getvalue()

@@ -1,10 +1,10 @@
-"""The canvas-async command, run as a subprocess: exit statuses, output, --json."""
+"""The canvas-async command: exit statuses, output, --json (run in this process, and as a
+subprocess where the process itself is what is checked)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,8 +15,8 @@ import pytest
 from canvas_async.cli import _exit
 from canvas_async.provision import AccountReport, RunReport, Status
 from canvas_async.testing import CanvasEmulator
-from tests.leak_check import record_text, register_secret
-from tests.support import ROOT, bare_env, spawn
+from tests.leak_check import register_secret
+from tests.support import ROOT, bare_env, run_command, spawn
 
 DEMO = ROOT / "examples" / "demo-accounts.toml"
 SECRET_VALUE = register_secret("quinyx-s3cr3t-value")
@@ -33,24 +33,10 @@ class Result:
 
 
 async def cli(*args: str, env: Mapping[str, str] | None = None, stdin: str = "") -> Result:
-    """Run ``python -m canvas_async.cli`` with ``args`` and a clean Canvas environment."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "canvas_async.cli",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**bare_env(COLUMNS="200"), **(env or {})},
-        cwd=ROOT,
+    """Run ``canvas-async ARGS`` with a clean Canvas environment (in this process)."""
+    return Result(
+        *await run_command(*args, env={**bare_env(COLUMNS="200"), **(env or {})}, stdin=stdin)
     )
-    out, err = await proc.communicate(stdin.encode())
-    assert proc.returncode is not None
-    result = Result(proc.returncode, out.decode(), err.decode())
-    # What the command printed is searched for every registered secret too.
-    record_text(f"canvas-async {' '.join(args)}", result.out + result.err)
-    return result
 
 
 def _no_traceback(result: Result) -> None:
