@@ -25,7 +25,7 @@ from canvas_async.provision._plan import Action, Change
 from canvas_async.provision._report import ChangeResult
 from canvas_async.testing import CanvasEmulator
 from tests.cli.test_cli import DEMO, SECRET_VALUE, _file, _keys, _no_traceback, cli
-from tests.support import ROOT, bare_env, started
+from tests.support import ROOT, bare_env, finish, spawn, started
 
 BASH = shutil.which("bash") or "/bin/bash"
 EMULATOR_COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))
@@ -320,19 +320,19 @@ async def test_a_busy_port_is_one_clear_line() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        result = await cli("emulator", "--port", port)
+        # A process of its own: the command serves until a signal stops it.
+        code, _, err = await finish(await spawn("emulator", "--port", port, env=bare_env()))
         standalone = await asyncio.create_subprocess_exec(
             EMULATOR_COMMAND, "--port", port, stderr=asyncio.subprocess.PIPE
         )
         _, standalone_err = await asyncio.wait_for(standalone.communicate(), 60)
 
-    assert result.code == standalone.returncode == 1
-    assert result.err == (
+    assert code == standalone.returncode == 1
+    assert err == (
         f"canvas-async emulator: port {port} on 127.0.0.1 is already in use (another "
         "emulator?); stop what holds it, or pick another with --port (0 picks a free one)\n"
     )
     assert b"already in use" in standalone_err
-    _no_traceback(result)
 
 
 # -- 8. options, completion, version -------------------------------------------------------

@@ -33,7 +33,7 @@ from tests.shards.shard_support import (
     until,
     write_file,
 )
-from tests.support import finish, spawn
+from tests.support import finish, run_command, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=40, random_seed=23)
 
@@ -179,7 +179,7 @@ async def test_a_run_of_another_split_waits_or_gives_up_naming_the_holder(
     env = machine(emu, api, tmp_path / "a")
     args = ["apply", str(path), "--shard", str(SHARD), "--lease-store", "kubernetes"]
     for wait in ("0", "0.5"):
-        code, _, err = await finish(await spawn(*args, "--lease-wait", wait, env=env))
+        code, _, err = await run_command(*args, "--lease-wait", wait, env=env)
         assert code == _exit.FAILED, err
         assert "held by another run (owner converge-3-abcde, shard 3/8" in err
         assert "converging sha256:other" in err
@@ -203,7 +203,7 @@ async def test_lease_store_options_are_checked_before_anything_is_sent(
         (["--lease-store", "etcd"], env, "invalid choice: 'etcd'"),
     ]
     for options, environ, message in cases:
-        code, _, err = await finish(await spawn(*apply, *options, env=environ))
+        code, _, err = await run_command(*apply, *options, env=environ)
         assert code == _exit.USAGE, (options, err)
         assert message in err, (options, err)
     assert api.log == []
@@ -211,7 +211,7 @@ async def test_lease_store_options_are_checked_before_anything_is_sent(
 
     # The variables choose the store and its namespace as the options do.
     chosen = {**env, "CANVAS_LEASE_STORE": "kubernetes", "CANVAS_LEASE_NAMESPACE": "nightly"}
-    code, _, err = await finish(await spawn(*apply, env=chosen))
+    code, _, err = await run_command(*apply, env=chosen)
     assert code == _exit.OK, err
     assert {asked.namespace for asked in api.log} == {"nightly"}
     assert [asked.method for asked in api.log][:2] == ["GET", "POST"]

@@ -14,7 +14,7 @@ from canvas_async.provision.lease import Claim, FileLease
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import cli_env, converged, duplicates, write_file, writes
-from tests.support import bare_env, finish, spawn
+from tests.support import bare_env, finish, run_command, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=12, random_seed=8)
 
@@ -26,14 +26,12 @@ NO_SERVER = bare_env(CANVAS_ENV="http://127.0.0.1:9/api")
 async def test_shards_prints_where_every_account_goes(tmp_path: Path) -> None:
     ids = [uuid.UUID(int=n + 1) for n in range(20)]
     path = write_file(tmp_path / "state.json", ids)
-    code, out, _ = await finish(await spawn("shards", str(path), "--shards", "3", env=NO_SERVER))
+    code, out, _ = await run_command("shards", str(path), "--shards", "3", env=NO_SERVER)
     assert code == _exit.OK
     assert "20 accounts in 3 shards" in out
     state = load_file(path)
     assert str(state.digest) in out
-    code, out, _ = await finish(
-        await spawn("--json", "shards", str(path), "--shards", "3", env=NO_SERVER)
-    )
+    code, out, _ = await run_command("--json", "shards", str(path), "--shards", "3", env=NO_SERVER)
     data = json.loads(out)
     assert data["file_hash"] == state.digest
     where = {a["account"]: a["shard"] for a in data["accounts"]}
@@ -58,7 +56,7 @@ async def test_bad_shard_options_exit_2_before_anything_is_sent(
     emu: CanvasEmulator, tmp_path: Path, args: list[str], message: str
 ) -> None:
     path = write_file(tmp_path / "state.json", emu.state.managed_ids[:4])
-    code, _, err = await finish(await spawn("apply", str(path), *args, env=cli_env(emu)))
+    code, _, err = await run_command("apply", str(path), *args, env=cli_env(emu))
     assert code == _exit.USAGE, err
     assert message in err
     assert "Traceback" not in err
@@ -75,7 +73,7 @@ async def test_apply_one_shard_converges_only_its_accounts_and_says_so(
     args += ["--expect-hash", str(state.digest), "--lease-dir", str(tmp_path / "leases")]
     env = cli_env(emu, JOB_COMPLETION_INDEX="0")
 
-    code, out, err = await finish(await spawn("--json", *args, env=env))
+    code, out, err = await run_command("--json", *args, env=env)
 
     assert code == _exit.OK, err
     report = json.loads(out)
@@ -87,7 +85,7 @@ async def test_apply_one_shard_converges_only_its_accounts_and_says_so(
     assert len(converged(emu, ids)) == len(ids) - len(mine)  # the others untouched
     assert duplicates(emu) == 0
 
-    code, out, _ = await finish(await spawn("--json", "plan", str(path), "--shard", "0/2", env=env))
+    code, out, _ = await run_command("--json", "plan", str(path), "--shard", "0/2", env=env)
     assert code == _exit.OK
     assert {a["status"] for a in json.loads(out)["accounts"]} == {"in-sync"}
 
@@ -99,6 +97,7 @@ async def test_a_second_attempt_of_a_shard_waits_for_the_lease_or_gives_up(
     leases = tmp_path / "leases"
     args = ["apply", str(path), "--shard", "0/2", "--lease-dir", str(leases)]
     other = Claim(organization_key(emu.url, emu.consumer), "sha256:other", Shard(1, 2))
+    # Processes of their own: the lease is a lock one process holds.
     async with FileLease(leases, other).hold():
         for wait, said in (("0", ""), ("0.2", "waiting: the lease of organization org-")):
             code, _, err = await finish(await spawn(*args, "--lease-wait", wait, env=cli_env(emu)))
