@@ -18,9 +18,22 @@ def register_secret(value: str) -> str:
     return value
 
 
+_SEEN: set[str] = set()
+
+
 def record_text(where: str, text: str) -> None:
-    """Add a text (a repr, a printed line) to what the session check searches."""
-    TEXTS.append((where, text))
+    """Add a text (a repr, a printed line) to what the next check searches, once."""
+    if text not in _SEEN:
+        _SEEN.add(text)
+        TEXTS.append((where, text))
+
+
+def take_leaks() -> list[str]:
+    """Return the leaks in the texts recorded since the last call, and forget those texts."""
+    leaks = find_leaks(TEXTS, SECRETS)
+    TEXTS.clear()
+    _SEEN.clear()
+    return leaks
 
 
 def find_leaks(texts: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list[str]:
