@@ -36,7 +36,7 @@ from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.lease import LeaseLostError
 from canvas_async.provision.shard import Shard, load_file
-from canvas_async.testing import CanvasEmulator, Hold, Latency
+from canvas_async.testing import CanvasEmulator, ErrorStatus, Hold, Latency
 from tests.shards.shard_support import (
     WRITES,
     changes_of,
@@ -185,6 +185,28 @@ async def test_a_shard_run_again_after_its_worker_died_counts_every_attempts_cha
         await stop_all(workers)
 
 
+async def test_a_shard_run_again_after_its_attempt_failed_counts_that_attempts_changes(
+    emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    ids = emu.state.managed_ids[:12]
+    path = write_file(tmp_path / "accounts.json", ids)
+    needed = changes_of(load_file(path).accounts)
+    # One account's workflow is refused once: the first attempt converges the others and
+    # fails; the next makes that workflow. The first ended in less than a heartbeat's time.
+    emu.faults.add(ErrorStatus(400), operations={"create_workflow"}, accounts=[ids[0]], times=1)
+    queue = f"q-{uuid.uuid4()}"
+    with _keys_of(emu):
+        async with temporal.worker(server.client, queue):
+            job = await temporal.pinned_input(str(path), shards=1)
+            convergence = await temporal.start_converge(server.client, job, task_queue=queue)
+            result = await asyncio.wait_for(convergence.result(), PATIENCE)
+    assert converged(emu, ids) == []
+    assert [s.attempts for s in result.shards] == [2]
+    assert writes(emu) == needed
+    # The failed attempt's last heartbeat, sent as it ended, carried all it had made.
+    assert result.changes == needed
+
+
 async def test_one_convergence_per_organization_joins_its_file_and_refuses_another(
     emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -303,9 +325,11 @@ async def test_the_cli_converges_and_schedules(
         assert code == _exit.OK, err
         data = json.loads(out)
         assert data["accounts"] == 12
-        # A shard attempt cut off on a loaded machine and run again counts only what the
-        # second attempt changed: the count is at most the file's, and convergence is exact.
-        assert data["changes"] <= changes_of(load_file(path).accounts)
+        # Exact, even when a shard attempt cut off on a loaded machine ran again: the
+        # attempt that finished counts on from the last heartbeat of the one before.
+        assert data["changes"] == changes_of(load_file(path).accounts)
+        retried = any(s["attempts"] > 1 for s in data["shards"])
+        assert data["changes_exact"] is not retried
         assert data["organization"] == organization
         assert data["workflow_id"] == temporal.workflow_id(organization)
         assert data["joined"] is False
@@ -502,6 +526,8 @@ async def test_the_lease_runs_out_when_nothing_is_confirmed(server: WorkflowEnvi
 
     cancelled = ActivityEnvironment()
     started = asyncio.Event()
+    beats: list[tuple[object, ...]] = []
+    cancelled.on_heartbeat = lambda *details: beats.append(details)
 
     async def cancelled_attempt() -> None:
         lease = temporal.HeartbeatLease(activity.info(), fenced=False)
@@ -512,7 +538,11 @@ async def test_the_lease_runs_out_when_nothing_is_confirmed(server: WorkflowEnvi
             await asyncio.sleep(60)
         with pytest.raises(LeaseLostError, match="cancelled"):
             await lease.check()
+        sent = len(beats)
         await lease.release()
+        # One last heartbeat as it is released: the count the next attempt starts from.
+        assert len(beats) == sent + 1
+        assert beats[-1][1] == sent + 1
 
     running = asyncio.create_task(cancelled.run(cancelled_attempt))
     await started.wait()

@@ -252,13 +252,19 @@ class HeartbeatLease:
             raise
 
     async def release(self) -> None:
-        """Stop heartbeating and reading."""
+        """Stop heartbeating and reading; heartbeat the final count once more.
+
+        That last heartbeat is for the next attempt, should this one fail:
+        Temporal keeps it if it still runs this attempt (and refuses it if not).
+        """
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if tasks:
+            self.beat()
 
     async def _beating(self) -> None:
         while True:
