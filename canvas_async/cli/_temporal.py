@@ -175,10 +175,12 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
             **ids,
             "accounts": result.accounts,
             "changes": result.changes,
+            "changes_exact": result.changes_exact,
             "shards": [vars(s) for s in result.shards],
         },
         f"converged {result.accounts} accounts in {len(result.shards)} shards: "
-        f"{result.changes} changes made ({convergence.id})",
+        f"{'' if result.changes_exact else 'at least '}{result.changes} changes made "
+        f"({convergence.id})",
     )
     return _exit.OK
 

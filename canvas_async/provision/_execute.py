@@ -131,6 +131,7 @@ async def apply(
     deadline: float | None = None,
     stop: bulk.Stop | None = None,
     shard: Shard | None = None,
+    on_change: Callable[[Change], object] | None = None,
 ) -> RunReport:
     """Bring every account to its desired state; return what happened to each.
 
@@ -158,6 +159,9 @@ async def apply(
             handler) and no new work starts; requests in flight finish.
             It may carry a deadline of its own instead of ``deadline``.
         shard: Converge only this shard's accounts (see :mod:`.shard`).
+        on_change: Called with each change as it is made (or as a write left
+            in doubt is found to have taken effect): the changes the report
+            counts as made, one call each, as they happen.
 
     Raises:
         MissingEnvironmentError: A referenced variable is not set; nothing sent.
@@ -179,7 +183,14 @@ async def apply(
     with _deadline.until(stop.deadline):
         try:
             ctx = await _Context.prepare(
-                canvas, state, replace=replace, prune=prune, environ=env, requeue=requeue, stop=stop
+                canvas,
+                state,
+                replace=replace,
+                prune=prune,
+                environ=env,
+                requeue=requeue,
+                stop=stop,
+                on_change=on_change,
             )
         except (TransportError, APIError) as exc:
             reason = stop.reason()
@@ -309,6 +320,7 @@ class _Context:
     environ: Mapping[str, str]
     requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE
     stop: bulk.Stop = attrs.Factory(bulk.Stop)
+    on_change: Callable[[Change], object] | None = None
 
     @classmethod
     async def prepare(
@@ -321,6 +333,7 @@ class _Context:
         environ: Mapping[str, str],
         requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
         stop: bulk.Stop | None = None,
+        on_change: Callable[[Change], object] | None = None,
     ) -> _Context:
         stop = stop or bulk.Stop()
 
@@ -337,7 +350,7 @@ class _Context:
 
         # What every account needs is read again after a transient failure too.
         catalogue, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalogue, accounts, replace, prune, environ, requeue, stop)
+        return cls(canvas, catalogue, accounts, replace, prune, environ, requeue, stop, on_change)
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
@@ -435,7 +448,7 @@ class _Context:
                 run.account_id = await self._find_account(run.spec)
                 missing = run.account_id is None
                 creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
-                run.results = _settled(run.results, creating)
+                run.results = _settled(run.results, creating, self._made)
             if run.account_id is None:
                 change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
                 run.account_id = await self._do(run, change, [], self._create_account(run.spec))
@@ -443,7 +456,7 @@ class _Context:
         if plan is None:
             plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
         run.plan = plan
-        run.results = _settled(run.results, run.plan.changes)
+        run.results = _settled(run.results, run.plan.changes, self._made)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
         executor = _Executor(self, view, dict(run.plan.registrations))
@@ -472,7 +485,13 @@ class _Context:
             run.results.extend(ChangeResult(c, Status.SKIPPED) for c in rest)
             raise
         run.results.append(ChangeResult(change, Status.DONE))
+        self._made(change)
         return value
+
+    def _made(self, change: Change) -> None:
+        """Tell ``on_change`` that ``change`` is made (recorded ``done``)."""
+        if self.on_change is not None:
+            self.on_change(change)
 
     async def _find_account(self, spec: AccountSpec) -> uuid.UUID | None:
         with bulk.step("read accounts"):
@@ -518,12 +537,14 @@ async def _all(*reads: Awaitable[Any]) -> list[Any]:
 _KEPT: Final = frozenset({Status.DONE, Status.OUTCOME_UNKNOWN})
 
 
-def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[ChangeResult]:
+def _settled(
+    results: list[ChangeResult], pending: Sequence[Change], made: Callable[[Change], object]
+) -> list[ChangeResult]:
     """Settle the doubts once the state is read: done unless still ``pending``.
 
     A change whose outcome was unknown took effect if the fresh plan holds no
-    change of its kind for its target any more; else it is dropped here, and
-    made (and recorded) again.
+    change of its kind for its target any more (``made`` is told); else it is
+    dropped here, and made (and recorded) again.
     """
     left = {_identity(change) for change in pending}
     settled = []
@@ -532,6 +553,7 @@ def _settled(results: list[ChangeResult], pending: Sequence[Change]) -> list[Cha
             settled.append(result)
         elif _identity(result.change) not in left:
             settled.append(ChangeResult(result.change, Status.DONE))
+            made(result.change)
     return settled
 
 

@@ -120,9 +120,11 @@ async def test_apply_converges_and_a_second_apply_changes_nothing(
 ) -> None:
     state = _state(emu, 6, emails=2)
 
-    first = await provision.apply(canvas, state, environ=ENV)
+    made: list[provision.Change] = []
+    first = await provision.apply(canvas, state, environ=ENV, on_change=made.append)
 
     assert first.ok, first.table()
+    assert len(made) == first.summary()["changes"]
     assert {a.status for a in first.accounts} == {Status.DONE}
     assert first.summary()["changes"] == 6 * 4 - 1 + 2 * 5  # one is never scheduled
     assert_matches(emu, state)
@@ -268,13 +270,25 @@ async def test_a_doubt_settled_by_the_next_attempt_counts_as_done(
             # Every read-back of the first attempt fails (3 reads of 3 tries each).
             emu.faults.add(ErrorStatus(500), operations={"list_accounts"}, times=9)
 
+    made: list[provision.Change] = []
     report = await provision.apply(
-        canvas, state, environ=ENV, on_progress=break_after_prepare, requeue=FAST
+        canvas,
+        state,
+        environ=ENV,
+        on_progress=break_after_prepare,
+        requeue=FAST,
+        on_change=made.append,
     )
 
     [account] = report.accounts
     assert account.status is Status.DONE, report.table()
     assert account.attempts == 2
+    # Told of each change the report counts as made, the settled doubt among them, once each.
+    assert sorted(map(str, made)) == sorted(
+        str(c.change) for c in account.changes if c.status is Status.DONE
+    )
+    assert len(made) == report.summary()["changes"]
+    assert made[0].action == "create-account"
     assert (account.changes[0].change.action, account.changes[0].status) == (
         "create-account",
         Status.DONE,

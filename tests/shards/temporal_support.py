@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
+from canvas_async.contrib.temporal import Beat
 from canvas_async.testing import CanvasEmulator
 from tests.leak_check import record_text
 from tests.shards.shard_support import cli_env
@@ -180,13 +181,13 @@ async def shard_under_way(
 
     async def probe() -> str | None:
         for activity_id, p in (await pending_of(client, workflow_id)).items():
-            details = p["details"]
+            beat = Beat.read(p["details"])
             if (
                 p["started"]
                 and p["worker"].startswith(f"{worker.pid}@")
-                and len(details) == 3
-                and details[0] == p["attempt"]
-                and details[2] >= finished
+                and beat is not None
+                and beat.attempt == p["attempt"]
+                and beat.finished >= finished
             ):
                 return activity_id
         return None

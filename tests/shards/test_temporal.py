@@ -36,8 +36,9 @@ from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.lease import LeaseLostError
 from canvas_async.provision.shard import Shard, load_file
-from canvas_async.testing import CanvasEmulator, Hold, Latency
+from canvas_async.testing import CanvasEmulator, ErrorStatus, Hold, Latency
 from tests.shards.shard_support import (
+    WRITES,
     changes_of,
     cli_env,
     converged,
@@ -48,8 +49,11 @@ from tests.shards.shard_support import (
 )
 from tests.shards.temporal_support import (
     HEARTBEAT_TIMEOUT,
+    PATIENCE,
     address,
     dev_server,
+    eventually,
+    pending_of,
     start_workers,
     stop_all,
 )
@@ -125,6 +129,82 @@ async def test_8_shards_converge_on_two_workers_when_one_is_killed(
         assert writes(emu) == before
     finally:
         await stop_all(workers)
+
+
+# A write held when its worker dies is dropped, not made later by nobody's count.
+@pytest.mark.canvas_emulator(
+    seed="empty", synthetic_accounts=400, random_seed=13, finish_abandoned=False
+)
+async def test_a_shard_run_again_after_its_worker_died_counts_every_attempts_changes(
+    emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    ids = emu.state.managed_ids[:12]
+    path = write_file(tmp_path / "accounts.json", ids)
+    needed = changes_of(load_file(path).accounts)
+    queue = f"q-{uuid.uuid4()}"
+    workers = await start_workers(emu, address(server), queue, 1)
+    doomed = workers[0]
+    hold = Hold()
+    try:
+        job = await temporal.pinned_input(str(path), shards=1, heartbeat_timeout=HEARTBEAT_TIMEOUT)
+        convergence = await temporal.start_converge(server.client, job, task_queue=queue)
+        # The attempt has made some changes; from now on every write waits (and is
+        # dropped when the worker dies): it makes no more.
+        await until(lambda: writes(emu) >= 3)
+        held = emu.faults.add(hold, operations=WRITES)
+
+        async def counted_all() -> bool | None:
+            """Whether Temporal holds a heartbeat of the worker's attempt counting every change."""
+            pending = (await pending_of(server.client, convergence.id)).get("shard-0-of-1")
+            if pending is None or not pending["worker"].startswith(f"{doomed.pid}@"):
+                return None
+            beat = temporal.Beat.read(pending["details"])
+            if beat is None or beat.attempt != pending["attempt"]:
+                return None
+            return beat.changes == writes(emu) or None
+
+        await eventually(counted_all)
+        made_before = writes(emu)
+        assert 3 <= made_before < needed
+        doomed.proc.send_signal(signal.SIGKILL)
+        await doomed.proc.wait()
+        emu.faults.remove(held)
+        workers += await start_workers(emu, address(server), queue, 1)
+
+        result = await asyncio.wait_for(convergence.result(), PATIENCE)
+
+        assert converged(emu, ids) == []
+        assert duplicates(emu) == 0
+        assert writes(emu) == needed  # each change made once, by one attempt or the other
+        # The attempt that finished counts on from the dead one's last heartbeat.
+        assert result.changes == needed
+        assert [s.attempts > 1 for s in result.shards] == [True]
+        assert not result.changes_exact  # a retried shard's count is a lower bound in general
+    finally:
+        hold.release()
+        await stop_all(workers)
+
+
+async def test_a_shard_run_again_after_its_attempt_failed_counts_that_attempts_changes(
+    emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    ids = emu.state.managed_ids[:12]
+    path = write_file(tmp_path / "accounts.json", ids)
+    needed = changes_of(load_file(path).accounts)
+    # One account's workflow is refused once: the first attempt converges the others and
+    # fails; the next makes that workflow. The first ended in less than a heartbeat's time.
+    emu.faults.add(ErrorStatus(400), operations={"create_workflow"}, accounts=[ids[0]], times=1)
+    queue = f"q-{uuid.uuid4()}"
+    with _keys_of(emu):
+        async with temporal.worker(server.client, queue):
+            job = await temporal.pinned_input(str(path), shards=1)
+            convergence = await temporal.start_converge(server.client, job, task_queue=queue)
+            result = await asyncio.wait_for(convergence.result(), PATIENCE)
+    assert converged(emu, ids) == []
+    assert [s.attempts for s in result.shards] == [2]
+    assert writes(emu) == needed
+    # The failed attempt's last heartbeat, sent as it ended, carried all it had made.
+    assert result.changes == needed
 
 
 async def test_one_convergence_per_organization_joins_its_file_and_refuses_another(
@@ -245,9 +325,11 @@ async def test_the_cli_converges_and_schedules(
         assert code == _exit.OK, err
         data = json.loads(out)
         assert data["accounts"] == 12
-        # A shard attempt cut off on a loaded machine and run again counts only what the
-        # second attempt changed: the count is at most the file's, and convergence is exact.
-        assert data["changes"] <= changes_of(load_file(path).accounts)
+        # Exact, even when a shard attempt cut off on a loaded machine ran again: the
+        # attempt that finished counts on from the last heartbeat of the one before.
+        assert data["changes"] == changes_of(load_file(path).accounts)
+        retried = any(s["attempts"] > 1 for s in data["shards"])
+        assert data["changes_exact"] is not retried
         assert data["organization"] == organization
         assert data["workflow_id"] == temporal.workflow_id(organization)
         assert data["joined"] is False
@@ -355,7 +437,11 @@ async def test_the_lease_counts_only_heartbeats_temporal_holds_from_this_attempt
 ) -> None:
     env = ActivityEnvironment(client=server.client)
     env.info = dataclasses.replace(
-        env.info, attempt=2, activity_id="shard-0-of-1", heartbeat_timeout=timedelta(seconds=6)
+        env.info,
+        attempt=2,
+        activity_id="shard-0-of-1",
+        heartbeat_timeout=timedelta(seconds=6),
+        heartbeat_details=[1, 40, 9, 11],  # what attempt 1's last heartbeat Temporal holds said
     )
     beats: list[tuple[object, ...]] = []
     env.on_heartbeat = lambda *details: beats.append(details)
@@ -372,14 +458,18 @@ async def test_the_lease_counts_only_heartbeats_temporal_holds_from_this_attempt
         return info
 
     async def attempt() -> None:
-        lease = temporal.HeartbeatLease(activity.info(), progress=lambda: 7)
+        lease = temporal.HeartbeatLease(activity.info(), progress=lambda: (7, 3))
         assert lease.fence is not None
         assert (lease.fence.duration, lease.fence.margin, lease.request_timeout) == (6, 2, 2)
         with pytest.raises(LeaseLostError, match="not held"):
             await lease.check()  # nothing confirmed yet
         lease.beat()
         lease.beat()
-        assert beats == [(2, 1, 7), (2, 2, 7)]
+        # Attempt, sequence number, accounts finished, changes made by every attempt:
+        # the last heartbeat of attempt 1 counted 11.
+        assert beats == [(2, 1, 7, 14), (2, 2, 7, 14)]
+        assert temporal.Beat.read(beats[0]) == temporal.Beat(2, 1, 7, 14)
+        assert lease.changes(5) == 16
         # Details an earlier attempt left, or a number never sent, confirm nothing.
         await lease._learn(await pending(2, 1, 2, 0))
         await lease._learn(await pending(2, 2, 9, 0))
@@ -394,6 +484,14 @@ async def test_the_lease_counts_only_heartbeats_temporal_holds_from_this_attempt
         with pytest.raises(LeaseLostError, match="attempt 3"):
             await lease.check()
         assert lease.lost is not None
+
+        # Details that carry no heartbeat count nothing; ones from before changes were
+        # carried count none.
+        assert temporal.Beat.read([]) is None
+        assert temporal.Beat.read(["2", 1]) is None
+        assert temporal.Beat.read([True, 1]) is None
+        assert temporal.Beat.read([2, 1, None]) == temporal.Beat(2, 1, 0, 0)
+        assert temporal.Beat.read([2, 1, 4]) == temporal.Beat(2, 1, 4, 0)
 
         for gone, reason in (
             (None, "no longer runs it"),
@@ -428,6 +526,8 @@ async def test_the_lease_runs_out_when_nothing_is_confirmed(server: WorkflowEnvi
 
     cancelled = ActivityEnvironment()
     started = asyncio.Event()
+    beats: list[tuple[object, ...]] = []
+    cancelled.on_heartbeat = lambda *details: beats.append(details)
 
     async def cancelled_attempt() -> None:
         lease = temporal.HeartbeatLease(activity.info(), fenced=False)
@@ -438,7 +538,11 @@ async def test_the_lease_runs_out_when_nothing_is_confirmed(server: WorkflowEnvi
             await asyncio.sleep(60)
         with pytest.raises(LeaseLostError, match="cancelled"):
             await lease.check()
+        sent = len(beats)
         await lease.release()
+        # One last heartbeat as it is released: the count the next attempt starts from.
+        assert len(beats) == sent + 1
+        assert beats[-1][1] == sent + 1
 
     running = asyncio.create_task(cancelled.run(cancelled_attempt))
     await started.wait()

@@ -30,12 +30,19 @@ from ._client import (
     start_converge,
     worker,
 )
-from ._lease import MIN_HEARTBEAT_TIMEOUT, HeartbeatLease, check_heartbeat_timeout, heartbeat_margin
+from ._lease import (
+    MIN_HEARTBEAT_TIMEOUT,
+    Beat,
+    HeartbeatLease,
+    check_heartbeat_timeout,
+    heartbeat_margin,
+)
 from ._workflow import *  # noqa: F403 - the names its __all__ lists, added to ours below
 
 __all__ = [
     "DEFAULT_ADDRESS",
     "MIN_HEARTBEAT_TIMEOUT",
+    "Beat",
     "Convergence",
     "HeartbeatLease",
     "OrganizationBusyError",

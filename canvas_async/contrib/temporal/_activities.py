@@ -219,14 +219,12 @@ async def converge_shard(job: ShardInput) -> ShardResult:
     state, shard = await _load(job)
     keys = _keys()
     auth = _auth()
-    finished = 0
-
-    def progress(done: Progress) -> None:
-        nonlocal finished
-        finished = done.finished
-
+    tally = _Tally()
+    info = activity.info()
     try:
-        lease = HeartbeatLease(activity.info(), progress=lambda: finished, fenced=not _unguarded())
+        # Each heartbeat carries the changes made so far, counted on from the
+        # earlier attempts' (see Beat): a retry's result includes theirs.
+        lease = HeartbeatLease(info, progress=tally.progress, fenced=not _unguarded())
     except ValidationError as exc:
         raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
 
@@ -255,7 +253,8 @@ async def converge_shard(job: ShardInput) -> ShardResult:
                     shard=shard,
                     replace=job.replace,
                     prune=job.prune,
-                    on_progress=progress,
+                    on_progress=tally.account_ended,
+                    on_change=tally.change_made,
                 )
             finally:
                 await lease.release()
@@ -283,8 +282,30 @@ async def converge_shard(job: ShardInput) -> ShardResult:
             raise ApplicationError(text, type="ShardUnfixable", non_retryable=True)
         raise ApplicationError(text, type="ShardNotConverged")
     return ShardResult(
-        str(shard), str(state.digest), len(report.accounts), report.summary()["changes"]
+        str(shard),
+        str(state.digest),
+        len(report.accounts),
+        lease.changes(report.summary()["changes"]),
+        info.attempt,
     )
+
+
+@dataclasses.dataclass
+class _Tally:
+    """What this attempt has done so far, for its heartbeats."""
+
+    finished: int = 0
+    made: int = 0
+
+    def account_ended(self, done: Progress) -> None:
+        self.finished = done.finished
+
+    def change_made(self, _: provision.Change) -> None:
+        self.made += 1
+
+    def progress(self) -> tuple[int, int]:
+        """Accounts finished and changes made (see :class:`HeartbeatLease`)."""
+        return self.finished, self.made
 
 
 def _why_cancelled() -> str:

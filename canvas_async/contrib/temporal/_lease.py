@@ -29,9 +29,9 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from temporalio import activity
 from temporalio.api.common.v1 import WorkflowExecution
@@ -46,6 +46,7 @@ from canvas_async.provision.lease import Fence, LeaseLostError
 
 __all__ = [
     "MIN_HEARTBEAT_TIMEOUT",
+    "Beat",
     "HeartbeatLease",
     "check_heartbeat_timeout",
     "heartbeat_margin",
@@ -95,6 +96,39 @@ def check_heartbeat_timeout(seconds: float) -> float:
     return seconds
 
 
+class Beat(NamedTuple):
+    """What one heartbeat of a shard attempt carries, in this order.
+
+    Temporal keeps the last details it recorded after the attempt ends, and
+    hands them to the next attempt (``activity.info().heartbeat_details``):
+    :attr:`changes` counts on from there, so the shard's count includes
+    every attempt's changes up to its last heartbeat Temporal recorded.
+
+    Attributes:
+        attempt: The attempt that sent it.
+        sequence: Its number within the attempt (the lease's read-back).
+        finished: Accounts the attempt has finished.
+        changes: Changes made by the shard so far: this attempt's, plus what
+            the heartbeats of the attempts before it carried.
+    """
+
+    attempt: int
+    sequence: int
+    finished: int = 0
+    changes: int = 0
+
+    @classmethod
+    def read(cls, details: Sequence[object]) -> Beat | None:
+        """Return the heartbeat ``details`` hold, or None if they hold none.
+
+        Numbers a heartbeat lacks (one sent before they were carried) are 0.
+        """
+        numbers = [d if isinstance(d, int) and not isinstance(d, bool) else None for d in details]
+        if len(numbers) < 2 or numbers[0] is None or numbers[1] is None:
+            return None
+        return cls(*(n or 0 for n in numbers[: len(cls._fields)]))
+
+
 class HeartbeatLease:
     """The lease of one shard attempt, held while Temporal confirms its heartbeats.
 
@@ -105,8 +139,8 @@ class HeartbeatLease:
     Args:
         info: The attempt (``activity.info()``).
         client: Where to read it back (default: the worker's, ``activity.client()``).
-        progress: What each heartbeat reports besides the lease's own
-            numbers (accounts finished, say).
+        progress: Accounts finished and changes made by this attempt so far,
+            for each heartbeat (:class:`Beat`).
         fenced: False only for tests that show what the fence prevents: the
             attempt then heartbeats, reads nothing back and stops only once
             told it is cancelled (what the SDK alone offers).
@@ -117,7 +151,7 @@ class HeartbeatLease:
         info: activity.Info,
         client: Client | None = None,
         *,
-        progress: Callable[[], object] = lambda: None,
+        progress: Callable[[], tuple[int, int]] = lambda: (0, 0),
         fenced: bool = True,
     ) -> None:
         timeout = info.heartbeat_timeout
@@ -133,6 +167,9 @@ class HeartbeatLease:
         self._workflow_id = info.workflow_id or ""
         self._run_id = info.workflow_run_id or ""
         self._progress = progress
+        earlier = Beat.read(info.heartbeat_details)
+        #: Changes the attempts before this one made, as their last recorded heartbeat says.
+        self.earlier_changes = 0 if earlier is None else earlier.changes
         #: None when not fenced (tests only).
         self.fence: Fence | None = None
         self.interval = BEAT_SECONDS
@@ -163,11 +200,21 @@ class HeartbeatLease:
         """The margin: a request sent in time ends before Temporal may retry the shard."""
         return None if self.fence is None else self.fence.margin
 
+    def changes(self, made: int) -> int:
+        """Return the shard's changes: ``made`` by this attempt, plus the earlier attempts'.
+
+        Exact unless an earlier attempt made changes after its last heartbeat
+        Temporal recorded (it died, or lost its lease, just after): those are
+        missing, so after a retry the count is a lower bound.
+        """
+        return self.earlier_changes + made
+
     def beat(self) -> None:
-        """Heartbeat ``(attempt, sequence number, progress)``, remembering when it was sent."""
+        """Heartbeat a :class:`Beat`, remembering when it was sent."""
         self._sequence += 1
         self._sent[self._sequence] = time.monotonic()
-        activity.heartbeat(self._info.attempt, self._sequence, self._progress())
+        finished, made = self._progress()
+        activity.heartbeat(*Beat(self._info.attempt, self._sequence, finished, self.changes(made)))
 
     async def acquire(self, *, wait: float | None = None) -> None:
         """Start heartbeating; return once Temporal holds a heartbeat of this attempt.
@@ -205,13 +252,19 @@ class HeartbeatLease:
             raise
 
     async def release(self) -> None:
-        """Stop heartbeating and reading."""
+        """Stop heartbeating and reading; heartbeat the final count once more.
+
+        That last heartbeat is for the next attempt, should this one fail:
+        Temporal keeps it if it still runs this attempt (and refuses it if not).
+        """
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if tasks:
+            self.beat()
 
     async def _beating(self) -> None:
         while True:
@@ -268,13 +321,14 @@ class HeartbeatLease:
         elif pending.HasField("heartbeat_details"):
             assert self._client is not None
             details = await self._client.data_converter.decode(pending.heartbeat_details.payloads)
+            beat = Beat.read(details)
             # Details outlive an attempt: only this attempt's own count.
-            if len(details) >= 2 and details[0] == mine and isinstance(details[1], int):
-                sent = self._sent.get(details[1])
+            if beat is not None and beat.attempt == mine:
+                sent = self._sent.get(beat.sequence)
                 if sent is not None and self.fence is not None:
                     self.fence.confirm(sent)
                     self._heard.set()
-                    for old in [n for n in self._sent if n < details[1]]:
+                    for old in [n for n in self._sent if n < beat.sequence]:
                         del self._sent[old]
 
     def _lose(self, why: str) -> None:

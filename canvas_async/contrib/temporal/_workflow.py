@@ -118,12 +118,25 @@ class ShardInput:
 
 @dataclasses.dataclass(frozen=True)
 class ShardResult:
-    """What one shard's converging attempt did."""
+    """What converging one shard did, over all its attempts.
+
+    Attributes:
+        shard: The shard (``I/N``).
+        file_hash: The file it converged.
+        accounts: Its accounts.
+        changes: Changes made by every attempt of the shard, each counted
+            once: the attempt that succeeded counts on from what the last
+            heartbeat Temporal recorded of the attempt before said. Exact
+            when ``attempts`` is 1; after a retry a lower bound, short of
+            what an attempt made after its last recorded heartbeat.
+        attempts: The attempt that succeeded (1 when none was retried).
+    """
 
     shard: str
     file_hash: str
     accounts: int
     changes: int
+    attempts: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +153,17 @@ class ConvergeResult:
 
     @property
     def changes(self) -> int:
-        """Changes made by the attempts that succeeded."""
+        """Changes made by every shard attempt (see :attr:`ShardResult.changes`)."""
         return sum(s.changes for s in self.shards)
+
+    @property
+    def changes_exact(self) -> bool:
+        """Whether :attr:`changes` is exact: no shard ran more than once.
+
+        Otherwise it is a lower bound: what a cut-off attempt made after its
+        last heartbeat Temporal recorded is not counted.
+        """
+        return all(s.attempts == 1 for s in self.shards)
 
 
 @dataclasses.dataclass(frozen=True)
