@@ -60,9 +60,10 @@ from urllib.parse import urlsplit
 from canvas_async._cron.canonical import canonical
 from canvas_async._cron.fields import CronError
 from canvas_async._errors import ValidationError
+from canvas_async._operations import COUNTRY_CODES
 
 from . import _format
-from ._format import COUNTRY_PATTERN, EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
+from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
 from .spec import (
     AS_FOUND,
     AccountSpec,
@@ -498,8 +499,12 @@ class _Checker:
                 _join(path, "role"), f"must be one of {', '.join(ROLES)}, not {quoted(role)}"
             )
         country = self.text(raw.get("country"), _join(path, "country"))
-        if country is not None and not re.fullmatch(COUNTRY_PATTERN, country):
-            self.problem(_join(path, "country"), "must be an ISO 3166 alpha-2 code, e.g. 'NO'")
+        # The client's list of codes, not only their shape: a file plan takes, apply takes.
+        if country is not None and country.upper() not in COUNTRY_CODES:
+            self.problem(
+                _join(path, "country"),
+                f"must be an ISO 3166-1 alpha-2 code, e.g. 'NO', not {quoted(country)}",
+            )
         activated = self.flag(raw.get("activated", True), _join(path, "activated"))
         notify = self.flag(raw.get("global_notifications"), _join(path, "global_notifications"))
         phone = self.text(raw.get("phone"), _join(path, "phone"))

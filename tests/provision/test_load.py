@@ -160,6 +160,23 @@ def _problems(text: str) -> list[str]:
     return info.value.problems
 
 
+@pytest.mark.parametrize("country", ["XX", "n0", "NOR"])
+def test_a_country_the_client_would_refuse_is_a_problem_of_the_file(country: str) -> None:
+    # Two letters are not enough: plan would pass and every new account's apply fail.
+    problems = _problems(
+        f"""
+[[accounts]]
+email = "new@example.org"
+first_name = "N"
+last_name = "N"
+country = "{country}"
+"""
+    )
+    assert problems == [
+        f"accounts[0].country: must be an ISO 3166-1 alpha-2 code, e.g. 'NO', not '{country}'"
+    ]
+
+
 def test_a_literal_credential_is_refused_without_echoing_it() -> None:
     problems = _problems(
         f"""
