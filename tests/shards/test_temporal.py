@@ -413,10 +413,11 @@ async def test_the_cli_says_what_is_wrong_without_a_traceback(tmp_path: Path) ->
 
 async def test_a_refused_connection_to_temporal_ends_the_command_cleanly(tmp_path: Path) -> None:
     """The Temporal runtime is dropped before Python shuts down: left to the
-    shutdown, its threads aborted the process (SIGABRT) about one run in three."""
+    shutdown, its threads aborted the process (SIGABRT) one run in three to six:
+    five runs see it more often than not (each run costs a second of CPU)."""
     path = write_file(tmp_path / "accounts.json", [uuid.UUID(int=1)])
     args = ["temporal", "apply", str(path), "--address", "127.0.0.1:9", "--shards", "2"]
-    for _ in range(10):
+    for _ in range(5):
         code, _, err = await finish(await spawn(*args, env=bare_env()))
         assert (code, "Fatal Python error" in err) == (_exit.FAILED, False), err
 
