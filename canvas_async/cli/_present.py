@@ -18,7 +18,13 @@ from rich.markup import escape
 
 from canvas_async.cli._output import NAMED, Out
 from canvas_async.provision._plan import Action
-from canvas_async.provision._report import SYMBOLS, AccountReport, RunReport, Status
+from canvas_async.provision._report import (
+    SYMBOLS,
+    AccountReport,
+    RunReport,
+    Status,
+    mark_column,
+)
 
 __all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"]
 
@@ -84,22 +90,18 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
 
 def _per_account(report: RunReport) -> Iterator[str]:
     for account in report.accounts:
-        if not (account.changes or account.drift or account.duplicates or account.notes):
-            continue
-        head = account.label
-        if account.account_id and str(account.account_id) != account.label:
-            head += f" ({account.account_id})"
-        yield f"[bold]{escape(head)}[/]"
-        for c in account.changes:
-            symbol = SYMBOLS[c.change.action]
-            yield f"  [{_COLOURS[symbol]}]{symbol:>3}[/] {escape(c.change.describe())}"
-        yield from (f"[yellow]    ! drift[/] {escape(d.describe())}" for d in account.drift)
-        yield from (
-            f"[red]    ! duplicate[/] {escape(d.describe())}"
-            for d in account.duplicates
-            if not d.removable
-        )
-        yield from (f"[dim]    # {escape(note)}[/]" for note in account.notes)
+        lines = account.plan_lines()
+        if lines:
+            yield f"[bold]{escape(account.heading)}[/]"
+            yield from (_styled(mark, text) for mark, text in lines)
+
+
+def _styled(mark: str, text: str) -> str:
+    """A line of :meth:`AccountReport.plan_lines` in colour."""
+    if mark == "#":
+        return f"[dim]{mark_column(mark)} {escape(text)}[/]"
+    style = {"! drift": "yellow", "! duplicate": "red"}.get(mark) or _COLOURS[mark]
+    return f"[{style}]{mark_column(mark)}[/] {escape(text)}"
 
 
 def touched(report: RunReport) -> int:

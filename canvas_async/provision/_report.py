@@ -97,6 +97,31 @@ class AccountReport:
         counts = Counter(str(c.change.action) for c in self.changes)
         return ", ".join(f"{action} {n}" for action, n in counts.items())
 
+    @property
+    def heading(self) -> str:
+        """The account as a plan heads its lines: its label, and its id where that differs."""
+        if self.account_id and str(self.account_id) != self.label:
+            return f"{self.label} ({self.account_id})"
+        return self.label
+
+    def plan_lines(self) -> list[tuple[str, str]]:
+        """Return what a plan shows under this account, ``(mark, text)`` a line.
+
+        The mark is a change's symbol (:data:`SYMBOLS`), ``! drift``, ``! duplicate``
+        (a registration apply cannot remove) or ``#`` (a note).
+        """
+        return [
+            *((SYMBOLS[c.change.action], c.change.describe()) for c in self.changes),
+            *(("! drift", d.describe()) for d in self.drift),
+            *(("! duplicate", d.describe()) for d in self.duplicates if not d.removable),
+            *(("#", note) for note in self.notes),
+        ]
+
+
+def mark_column(mark: str) -> str:
+    """A plan line's mark, indented: change symbols right-aligned, the rest below them."""
+    return f"  {mark:>3}" if mark in _CHANGE_MARKS else f"    {mark}"
+
 
 #: How a plan marks each action (Terraform's ``+``, ``~``, ``-``).
 SYMBOLS: Final = {
@@ -109,6 +134,9 @@ SYMBOLS: Final = {
     Action.DELETE_WORKFLOW: "-",
     Action.DELETE_DUPLICATE: "-",
 }
+
+
+_CHANGE_MARKS: Final = frozenset(SYMBOLS.values())
 
 
 #: What each action counts as in a summary (Terraform's add / change / destroy).
@@ -300,20 +328,10 @@ class RunReport:
         for account in self.accounts:
             if not _worth_a_row(account) and not account.notes:
                 continue
-            head = account.label
-            if account.account_id and str(account.account_id) != account.label:
-                head += f" ({account.account_id})"
-            lines = [head]
+            lines = [account.heading]
             if account.status is Status.FAILED:
                 lines.append(f"  failed: {account.reason}")
-            lines.extend(
-                f"  {SYMBOLS[c.change.action]:>3} {c.change.describe()}" for c in account.changes
-            )
-            lines.extend(f"    ! drift {d.describe()}" for d in account.drift)
-            lines.extend(
-                f"    ! duplicate {d.describe()}" for d in account.duplicates if not d.removable
-            )
-            lines.extend(f"    # {note}" for note in account.notes)
+            lines.extend(f"{mark_column(mark)} {text}" for mark, text in account.plan_lines())
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)
 
