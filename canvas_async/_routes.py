@@ -64,7 +64,6 @@ class Route:
             only retried when the failure proves they never reached the server.
         query: Names of the query parameters the operation takes.
         body: Name of the DTO sent as the JSON body, if any.
-        aliases: Other paths the server also answers on.
         returns: What the success body is, for readers and the emulator.
         label: The operation's name in messages and logs: ``"Accounts"``, or
             ``"Workflow (POST)"`` where two routes share an operation name.
@@ -81,10 +80,15 @@ class Route:
     idempotent: bool
     query: tuple[str, ...] = ()
     body: str | None = None
-    aliases: tuple[str, ...] = ()
     returns: str = "JSON"
     secrets: tuple[str, ...] = ()
     label: str = ""
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Other paths the server also answers on: those of its other names
+        (:data:`OPERATION_NAMES`)."""
+        return tuple(catalogue_path(name) for name in operation_names(self)[1:])
 
 
 def _r(*routes: Route) -> Mapping[str, Route]:
@@ -124,8 +128,7 @@ ROUTES: Final[Mapping[str, Route]] = _r(
           auth=Auth.REFRESH, idempotent=True, query=("refreshToken",), returns="true",
           secrets=("refreshToken",)),
     Route(key="list_accounts", operation="Accounts", method="GET", path="/Accounts",
-          auth=Auth.SESSION, idempotent=True, aliases=("/Clients",),
-          returns="JSON array of Account"),
+          auth=Auth.SESSION, idempotent=True, returns="JSON array of Account"),
     Route(key="create_account", operation="Account", method="POST", path="/Account",
           auth=Auth.SESSION, idempotent=False, body="AddAccountApiDto",
           returns="account id as a JSON string"),
