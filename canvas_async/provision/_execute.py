@@ -101,7 +101,8 @@ async def plan(
             applications and templates; nothing was read per account.
     """
     started = time.monotonic()
-    ctx = await _Context.prepare(canvas, state, replace=replace, prune=prune, environ={})
+    catalogue, index = await _read_organization(canvas, state)
+    ctx = _Context(canvas, catalogue, index, replace, prune, environ={})
     runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
 
     async def read(run: _AccountRun) -> None:
@@ -182,16 +183,7 @@ async def apply(
     # the start of new accounts (see canvas_async.deadline).
     with _deadline.until(stop.deadline):
         try:
-            ctx = await _Context.prepare(
-                canvas,
-                state,
-                replace=replace,
-                prune=prune,
-                environ=env,
-                requeue=requeue,
-                stop=stop,
-                on_change=on_change,
-            )
+            catalogue, index = await _read_organization(canvas, state, requeue, stop)
         except (TransportError, APIError) as exc:
             reason = stop.reason()
             if reason is None:
@@ -204,6 +196,7 @@ async def apply(
                 _never_started(stop),
             )
         else:
+            ctx = _Context(canvas, catalogue, index, replace, prune, env, requeue, stop, on_change)
             runs, work = (
                 [ctx.account_run(spec) for spec in _picked(state, shard)],
                 ctx.apply_account,
@@ -308,6 +301,29 @@ class _AccountIndex:
         return self.emails.get((spec.email or "").casefold())
 
 
+async def _read_organization(
+    canvas: Canvas,
+    state: DesiredState,
+    requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
+    stop: bulk.Stop | None = None,
+) -> tuple[Catalogue, _AccountIndex]:
+    """Read what every account needs (applications, templates, accounts), checked against
+    the file; read again after a transient failure."""
+
+    async def read(_: int) -> tuple[Catalogue, _AccountIndex]:
+        # Three reads at once: one latency before the accounts start, not three.
+        applications, templates, accounts = await _all(
+            canvas.applications.list(), canvas.templates.list(), canvas.accounts.list()
+        )
+        catalogue = Catalogue.of(applications, templates)
+        problems = check(state, catalogue)
+        if problems:
+            raise DesiredStateError(state.source, problems)
+        return catalogue, _AccountIndex.of(accounts)
+
+    return await bulk.requeue(read, requeue, stop=stop or bulk.Stop())
+
+
 @attrs.define
 class _Context:
     """What every account of one run shares: the client, the catalogue, the options."""
@@ -321,36 +337,6 @@ class _Context:
     requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE
     stop: bulk.Stop = attrs.Factory(bulk.Stop)
     on_change: Callable[[Change], object] | None = None
-
-    @classmethod
-    async def prepare(
-        cls,
-        canvas: Canvas,
-        state: DesiredState,
-        *,
-        replace: bool,
-        prune: bool,
-        environ: Mapping[str, str],
-        requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE,
-        stop: bulk.Stop | None = None,
-        on_change: Callable[[Change], object] | None = None,
-    ) -> _Context:
-        stop = stop or bulk.Stop()
-
-        async def read(_: int) -> tuple[Catalogue, _AccountIndex]:
-            # Three reads at once: one latency before the accounts start, not three.
-            applications, templates, accounts = await _all(
-                canvas.applications.list(), canvas.templates.list(), canvas.accounts.list()
-            )
-            catalogue = Catalogue.of(applications, templates)
-            problems = check(state, catalogue)
-            if problems:
-                raise DesiredStateError(state.source, problems)
-            return catalogue, _AccountIndex.of(accounts)
-
-        # What every account needs is read again after a transient failure too.
-        catalogue, accounts = await bulk.requeue(read, requeue, stop=stop)
-        return cls(canvas, catalogue, accounts, replace, prune, environ, requeue, stop, on_change)
 
     def account_run(self, spec: AccountSpec) -> _AccountRun:
         return _AccountRun(spec, self.accounts.find(spec))
