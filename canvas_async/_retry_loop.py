@@ -239,9 +239,7 @@ async def run_attempts(
             # up with what the previous attempt got, which says why.
             if last is None:
                 raise
-            if isinstance(last, TransportError):
-                raise last from None
-            return last
+            return _given_up(last)
         except TransportError as error:
             outcome = error
         if isinstance(outcome, Answer):
@@ -268,14 +266,20 @@ async def run_attempts(
         left = _deadline.remaining()
         # No wait goes past the deadline: give up with what this attempt got.
         if verdict is Verdict.RAISE or (left is not None and delay >= left):
-            if isinstance(outcome, TransportError):
-                raise outcome
-            return outcome
+            return _given_up(outcome)
         budget.log(verdict, failure, delay, attempts, failed)
         if on_retry is not None:
             await on_retry(failure, delay, failed, attempts)
         last = outcome
         await sleep(delay)
+
+
+def _given_up(outcome: Answer | TransportError) -> Answer:
+    """End the call with what an attempt got: its answer, or its transport error raised
+    (its own cause kept, not what was being handled)."""
+    if isinstance(outcome, TransportError):
+        raise outcome from outcome.__cause__
+    return outcome
 
 
 def _cause(
