@@ -1,4 +1,4 @@
-"""A 429 storm: a server limit of R requests a second, 600 account-scoped calls."""
+"""A 429 storm: a server limit of R requests a second, 200 account-scoped calls."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from canvas_async import Canvas, Retries
 from canvas_async.testing import CanvasEmulator, ErrorStatus, RateLimit
 from tests.support import client_of, started
 
-CALLS = 600
+CALLS = 200
 ACCOUNTS = 50
-SERVER_RATE = 100  # requests a second: far below what a loaded machine still sends
+SERVER_RATE = 20  # requests a second: far below what a loaded machine still sends (100 was not)
 MAX_CONCURRENCY = 32
 
 
@@ -56,7 +56,7 @@ async def storm() -> AsyncIterator[CanvasEmulator]:
         yield emulator
 
 
-async def test_six_hundred_calls_under_a_429_storm(storm: CanvasEmulator) -> None:
+async def test_two_hundred_calls_under_a_429_storm(storm: CanvasEmulator) -> None:
     """Every call succeeds; nothing is sent while a Retry-After runs; the
     server sees at most the requests already in flight during a pause."""
     loop = asyncio.get_running_loop()
