@@ -30,6 +30,8 @@ __all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"
 
 #: The colour of each symbol of :data:`~canvas_async.provision._report.SYMBOLS`.
 _COLOURS: Final = {"+": "green", "-/+": "yellow", "~": "yellow", "-": "red"}
+#: The colour of each mark of :meth:`AccountReport.plan_lines` (a note's line is dim).
+_MARK_COLOURS: Final = {**_COLOURS, "! drift": "yellow", "! duplicate": "red"}
 
 
 def _on(labels: list[str]) -> str:
@@ -100,8 +102,7 @@ def _styled(mark: str, text: str) -> str:
     """A line of :meth:`AccountReport.plan_lines` in colour."""
     if mark == "#":
         return f"[dim]{mark_column(mark)} {escape(text)}[/]"
-    style = {"! drift": "yellow", "! duplicate": "red"}.get(mark) or _COLOURS[mark]
-    return f"[{style}]{mark_column(mark)}[/] {escape(text)}"
+    return f"[{_MARK_COLOURS[mark]}]{mark_column(mark)}[/] {escape(text)}"
 
 
 def touched(report: RunReport) -> int:

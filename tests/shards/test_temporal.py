@@ -61,6 +61,12 @@ from tests.support import bare_env, client_of, finish, serve, spawn
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=400, random_seed=13)
 
+#: The module's emulator, except that a write whose client hung up is dropped, not
+#: finished later as by default (and by real servers): what a test counts is all there is.
+_DROPS_ABANDONED_WRITES = pytest.mark.canvas_emulator(
+    seed="empty", synthetic_accounts=400, random_seed=13, finish_abandoned=False
+)
+
 
 @pytest.fixture
 async def server() -> AsyncIterator[WorkflowEnvironment]:
@@ -132,9 +138,7 @@ async def test_8_shards_converge_on_two_workers_when_one_is_killed(
 
 
 # A write held when its worker dies is dropped, not made later by nobody's count.
-@pytest.mark.canvas_emulator(
-    seed="empty", synthetic_accounts=400, random_seed=13, finish_abandoned=False
-)
+@_DROPS_ABANDONED_WRITES
 async def test_a_shard_run_again_after_its_worker_died_counts_every_attempts_changes(
     emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -243,9 +247,7 @@ async def test_one_convergence_per_organization_joins_its_file_and_refuses_anoth
 
 # A write in flight when the shards are cancelled would land later, unanswered:
 # dropped here, so that what was made when the workflow ended is all there is.
-@pytest.mark.canvas_emulator(
-    seed="empty", synthetic_accounts=400, random_seed=13, finish_abandoned=False
-)
+@_DROPS_ABANDONED_WRITES
 async def test_cancelling_stops_the_shards_before_their_next_write(
     emu: CanvasEmulator, server: WorkflowEnvironment, tmp_path: Path
 ) -> None:
