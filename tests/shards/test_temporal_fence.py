@@ -32,7 +32,7 @@ from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import WRITES, CanvasEmulator, Latency
-from tests.shards.shard_support import cli_env, converged, duplicates, until, write_file, writes
+from tests.shards.shard_support import cli_env, converged, duplicates, until, write_file
 from tests.shards.temporal_support import (
     HEARTBEAT_TIMEOUT,
     PATIENCE,
@@ -114,13 +114,16 @@ async def test_a_frozen_worker_sends_nothing_once_its_shard_runs_elsewhere(
         # From now on a write lands at once: one sent by the frozen attempt before
         # it hears that Temporal gave up on it (its next heartbeat's answer) lands.
         emu.faults.clear()
-        before = writes(emu)
+        woke = time.monotonic()
         frozen.proc.send_signal(signal.SIGCONT)
         await frozen.line(f"{shard} attempt 1 of", "ended")
 
         _, stopped = await frozen.line(f"{shard} attempt 1 of", "stopped sending")
         print(f"frozen worker: {stopped}")
-        assert writes(emu) == before  # not one request after it woke up
+        # Not one write arrived after it woke up. Counted by arrival, not by how many
+        # have landed: a write the other worker gave up on under load (its timeout is
+        # the lease's margin) may still land after the convergence ended.
+        assert [r.operation for r in emu.log if r.operation in WRITES and r.time >= woke] == []
         assert duplicates(emu) == 0
         assert converged(emu, ids) == []
     finally:
