@@ -23,7 +23,7 @@ from canvas_async.contrib.kubernetes import (
 from canvas_async.provision.lease import Claim
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import WRITES as EMULATED_WRITES
-from canvas_async.testing import CanvasEmulator, Latency
+from canvas_async.testing import CanvasEmulator, Hold, Latency
 from tests.kubernetes_api import KubernetesStandIn
 from tests.shards.shard_support import (
     WRITES,
@@ -85,6 +85,13 @@ def apply_args(path: Path, fenced: bool, *, lease_duration: int) -> list[str]:
     ]
 
 
+def reads_of(emu: CanvasEmulator, account: uuid.UUID) -> int:
+    """How many times a run has listed the workflows of ``account``."""
+    return sum(
+        1 for r in emu.log if r.operation == "list_workflows" and r.account_header == str(account)
+    )
+
+
 def writes_since(emu: CanvasEmulator, moment: float) -> int:
     """Count the writes that reached the emulator at or after ``moment`` (monotonic)."""
     return sum(1 for r in emu.log if r.time >= moment and r.operation in WRITES)
@@ -95,13 +102,21 @@ async def test_two_machines_apply_one_shard_at_once(
     emu: CanvasEmulator, api: KubernetesStandIn, tmp_path: Path, fenced: bool
 ) -> None:
     path, mine = account_file(emu, tmp_path)
-    # Every write takes a while, so that the runs overlap however far apart the two
-    # processes get going; the lease's margin (a third of 6 s) is longer than any request.
-    emu.faults.add(Latency(0.03))
-    emu.faults.add(Latency(0.6), operations=EMULATED_WRITES)
     args = apply_args(path, fenced, lease_duration=6)
-
-    runs = [await spawn(*args, env=machine(emu, api, tmp_path / m)) for m in ("a", "b")]
+    emu.faults.add(Latency(0.03))
+    if fenced:
+        # Every write takes a while, so that the runs overlap however far apart the two
+        # processes get going; the lease's margin (a third of 6 s) is longer than any request.
+        emu.faults.add(Latency(0.6), operations=EMULATED_WRITES)
+        runs = [await spawn(*args, env=machine(emu, api, tmp_path / m)) for m in ("a", "b")]
+    else:
+        # Unfenced, the runs overlap for sure: no write gets through before both machines
+        # have read every account of the shard.
+        hold = Hold()
+        emu.faults.add(hold, operations=EMULATED_WRITES)
+        runs = [await spawn(*args, env=machine(emu, api, tmp_path / m)) for m in ("a", "b")]
+        await until(lambda: all(reads_of(emu, account) >= 2 for account in mine))
+        hold.release()
     results = [await finish(run) for run in runs]
 
     if fenced:
