@@ -302,69 +302,38 @@ _COUNTRY_CODES_TEXT: Final = """
 COUNTRY_CODES: Final = frozenset(_COUNTRY_CODES_TEXT.split())
 
 
-def check_account(
-    *,
-    first_name: object,
-    last_name: object,
-    email: object,
-    role: object,
-    country_key: object,
-    default_notification_email: object,
-) -> None:
+def check_account(new: NewAccount) -> None:
     """Check the fields of a new account; raise naming every bad one."""
     problems = []
-    for what, value in (("first_name", first_name), ("last_name", last_name)):
+    names: dict[str, object] = {"first_name": new.first_name, "last_name": new.last_name}
+    for what, value in names.items():
         if not isinstance(value, str) or not value.strip():
             problems.append(f"{what} must be a non-empty string")
-    for what, value in (
-        ("email", email),
-        ("default_notification_email", default_notification_email),
-    ):
-        if value is None and what != "email":
-            continue
+    emails: dict[str, object] = {"email": new.email}
+    if new.default_notification_email is not None:
+        emails["default_notification_email"] = new.default_notification_email
+    for what, value in emails.items():
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
             problems.append(f"{what} must be an e-mail address")
-    if role not in ACCOUNT_ROLES:
+    if new.role_name not in ACCOUNT_ROLES:
         allowed = " or ".join(repr(str(r)) for r in ACCOUNT_ROLES)
-        problems.append(f"role must be {allowed}, got {role!r}")
-    if country_key is not None and country_key not in COUNTRY_CODES:
+        problems.append(f"role must be {allowed}, got {new.role_name!r}")
+    if new.country_key is not None and new.country_key not in COUNTRY_CODES:
         problems.append(
-            f"country_key must be an ISO 3166-1 alpha-2 code such as 'DE', got {country_key!r}"
+            f"country_key must be an ISO 3166-1 alpha-2 code such as 'DE', got {new.country_key!r}"
         )
     _validate.raise_problems(problems, "cannot create the account")
 
 
-def _new_account(
-    *,
-    first_name: str,
-    last_name: str,
-    email: str,
-    role: models.Role | str,
-    phone: str | None,
-    country_key: str | None,
-    global_notifications: bool | None,
-    default_notification_email: str | None,
-    activated: bool,
-) -> Request:
-    check_account(
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        role=role,
-        country_key=country_key,
-        default_notification_email=default_notification_email,
-    )
+def _new_account(new: NewAccount) -> Request:
+    check_account(new)
     return _body(
-        NewAccount(
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
-            email=email.strip(),
-            role_name=str(role),
-            phone=phone,
-            country_key=country_key,
-            global_notifications=global_notifications,
-            default_notification_email=default_notification_email,
-            activated=activated,
+        attrs.evolve(
+            new,
+            first_name=new.first_name.strip(),
+            last_name=new.last_name.strip(),
+            email=new.email.strip(),
+            role_name=str(new.role_name),
         )
     )
 

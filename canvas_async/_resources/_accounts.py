@@ -61,15 +61,17 @@ class AccountsAPI(Resource):
                 but its id could not be found); list before repeating it.
         """
         call = op.CREATE_ACCOUNT(
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            role=role,
-            phone=phone,
-            country_key=country_key,
-            global_notifications=global_notifications,
-            default_notification_email=default_notification_email,
-            activated=activated,
+            op.NewAccount(
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                role_name=role,
+                phone=phone,
+                country_key=country_key,
+                global_notifications=global_notifications,
+                default_notification_email=default_notification_email,
+                activated=activated,
+            )
         )
         new_id = await self._send(call, timeout)
         return new_id if new_id is not None else await self._read_back(email, timeout)

@@ -234,19 +234,19 @@ class TestAccount:
         "first_name": "John",
         "last_name": "Smeet",
         "email": "john.smmet@\u0441ompany.com",  # the sample's Cyrillic "es"
-        "role": "SuperPartner",
+        "role_name": "SuperPartner",
         "country_key": "DE",
         "default_notification_email": "support@connectmyapps.com",
     }
 
     def test_documented_example_passes(self) -> None:
-        v.check_account(**self.GOOD)
+        v.check_account(v.NewAccount(**self.GOOD))
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),
         [
-            ("role", "Admin", "role must be 'User' or 'SuperPartner', got 'Admin'"),
-            ("role", "user", "role must be 'User' or 'SuperPartner'"),
+            ("role_name", "Admin", "role must be 'User' or 'SuperPartner', got 'Admin'"),
+            ("role_name", "user", "role must be 'User' or 'SuperPartner'"),
             ("email", "john.example.com", "email must be an e-mail address"),
             ("email", "john@localhost", "email must be an e-mail address"),
             ("default_notification_email", "a@b", "default_notification_email must be"),
@@ -259,11 +259,12 @@ class TestAccount:
     )
     def test_bad_field(self, field: str, value: object, message: str) -> None:
         with pytest.raises(ValidationError, match=message):
-            v.check_account(**{**self.GOOD, field: value})
+            v.check_account(v.NewAccount(**{**self.GOOD, field: value}))
 
     def test_every_problem_at_once(self) -> None:
+        bad = {"email": "x", "role_name": "Admin", "country_key": "ZZ"}
         with pytest.raises(ValidationError) as info:
-            v.check_account(**{**self.GOOD, "email": "x", "role": "Admin", "country_key": "ZZ"})
+            v.check_account(v.NewAccount(**{**self.GOOD, **bad}))
 
         assert str(info.value).count(";") == 2
 
