@@ -17,21 +17,13 @@ import aiohttp
 import attrs
 import yarl
 
-from . import _config, _operations, _routes, _validate, models
+from . import _config, _operations, _resources, _routes, _validate, models
 from ._auth import AuthMode, AuthStrategy, KeyAuth, Mode, auth_mode
 from ._checks import check_concurrency
 from ._defaults import DEFAULT_MAX_CONCURRENCY
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
 from ._paths import check_params, check_pinned, custom_route
-from ._resources import (
-    AccountsAPI,
-    ApplicationsAPI,
-    MetaAPI,
-    RegApplicationsAPI,
-    TemplatesAPI,
-    WorkflowsAPI,
-)
 from ._retry import DEFAULT_RETRIES, Retries
 from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._tokens import TokenAuth
@@ -144,12 +136,14 @@ class _Scope:
     __slots__ = ()
     _root: AccountView  # the client's own view (set by Canvas)
 
-    accounts = _Family(AccountsAPI, "The organization's accounts.")
-    applications = _Family(ApplicationsAPI, "The applications Canvas supports.")
-    reg_applications = _Family(RegApplicationsAPI, "The account's registered applications.")
-    templates = _Family(TemplatesAPI, "Workflow templates.")
-    workflows = _Family(WorkflowsAPI, "The account's workflows.")
-    meta = _Family(MetaAPI, "GetMetaData and Describe.")
+    accounts = _Family(_resources.AccountsAPI, "The organization's accounts.")
+    applications = _Family(_resources.ApplicationsAPI, "The applications Canvas supports.")
+    reg_applications = _Family(
+        _resources.RegApplicationsAPI, "The account's registered applications."
+    )
+    templates = _Family(_resources.TemplatesAPI, "Workflow templates.")
+    workflows = _Family(_resources.WorkflowsAPI, "The account's workflows.")
+    meta = _Family(_resources.MetaAPI, "GetMetaData and Describe.")
 
     async def request(
         self,

@@ -11,16 +11,7 @@ from __future__ import annotations
 
 import calendar
 
-from .fields import (
-    YEAR,
-    DayRule,
-    DaysOfMonth,
-    DaysOfWeek,
-    LastDayOfMonth,
-    LastWeekdayOfMonth,
-    NearestWeekday,
-    Spec,
-)
+from . import fields
 
 __all__ = ["Engine", "WallTime", "day_mask"]
 
@@ -45,33 +36,33 @@ def _nearest_weekday(day: int, first_weekday: int, days_in_month: int) -> int:
     return day
 
 
-def day_mask(rule: DayRule, year: int, month: int) -> int:
+def day_mask(rule: fields.DayRule, year: int, month: int) -> int:
     """Return the days of ``year``-``month`` that ``rule`` fires on, as bits 1-31."""
     first_weekday, days_in_month = calendar.monthrange(year, month)
     month_days = (1 << (days_in_month + 1)) - 2
     # Quartz day-of-week (1 = SUN ... 7 = SAT) of the 1st of the month.
     first = (first_weekday + 1) % 7 + 1
-    if isinstance(rule, DaysOfMonth):
+    if isinstance(rule, fields.DaysOfMonth):
         return rule.mask & month_days
-    if isinstance(rule, DaysOfWeek):
+    if isinstance(rule, fields.DaysOfWeek):
         mask = 0
         for weekday in range(1, 8):
             if rule.mask >> weekday & 1:
                 for day in range(1 + (weekday - first) % 7, days_in_month + 1, 7):
                     mask |= 1 << day
         return mask
-    if isinstance(rule, LastDayOfMonth):
+    if isinstance(rule, fields.LastDayOfMonth):
         day = days_in_month - rule.offset
         if day < 1:
             return 0  # e.g. L-30 in February: no such day, no fire
         if rule.weekday:
             day = _nearest_weekday(day, first_weekday, days_in_month)
         return 1 << day
-    if isinstance(rule, NearestWeekday):
+    if isinstance(rule, fields.NearestWeekday):
         if rule.day > days_in_month:
             return 0  # e.g. 31W in April, as plain 31 does not fire in April
         return 1 << _nearest_weekday(rule.day, first_weekday, days_in_month)
-    if isinstance(rule, LastWeekdayOfMonth):
+    if isinstance(rule, fields.LastWeekdayOfMonth):
         day = 1 + (rule.weekday - first) % 7
         return 1 << (day + 7 * ((days_in_month - day) // 7))
     # NthWeekdayOfMonth
@@ -107,7 +98,7 @@ class Engine:
         "years",
     )
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: fields.Spec) -> None:
         self.seconds = spec.seconds
         self.minutes = spec.minutes
         self.hours = spec.hours
@@ -130,8 +121,8 @@ class Engine:
         """Tell whether the schedule fires at the wall-clock time ``when``."""
         year, month, day, hour, minute, second = when
         return bool(
-            YEAR.low <= year <= YEAR.high
-            and self.years >> (year - YEAR.low) & 1
+            fields.YEAR.low <= year <= fields.YEAR.high
+            and self.years >> (year - fields.YEAR.low) & 1
             and self.months >> month & 1
             and self.hours >> hour & 1
             and self.minutes >> minute & 1
@@ -167,14 +158,14 @@ class Engine:
         None when nothing fires up to the end of :data:`YEAR`'s range.
         """
         year, month, day, hour, minute, second = start
-        if year < YEAR.low:
-            year, month, day, hour, minute, second = YEAR.low, 1, 1, 0, 0, 0
+        if year < fields.YEAR.low:
+            year, month, day, hour, minute, second = fields.YEAR.low, 1, 1, 0, 0, 0
         while True:
-            found = _next_bit(self.years, year - YEAR.low)
+            found = _next_bit(self.years, year - fields.YEAR.low)
             if found < 0:
                 return None
-            if found + YEAR.low != year:
-                year, month, day, hour, minute, second = found + YEAR.low, 1, 1, 0, 0, 0
+            if found + fields.YEAR.low != year:
+                year, month, day, hour, minute, second = found + fields.YEAR.low, 1, 1, 0, 0, 0
             found = _next_bit(self.months, month)
             if found < 0:
                 year, month, day, hour, minute, second = year + 1, 1, 1, 0, 0, 0

@@ -9,24 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from .fields import (
-    DAY_OF_MONTH,
-    DAY_OF_WEEK,
-    EVERY_DAY,
-    HOUR,
-    MINUTE,
-    MONTH,
-    SECOND,
-    YEAR,
-    DayRule,
-    DaysOfMonth,
-    DaysOfWeek,
-    LastDayOfMonth,
-    LastWeekdayOfMonth,
-    NearestWeekday,
-    Spec,
-    values_of,
-)
+from . import fields
 from .render import Part, decompose
 
 __all__ = ["describe"]
@@ -51,9 +34,9 @@ _NTH: Final = ("first", "second", "third", "fourth", "fifth")
 _MAX_TIMES: Final = 6
 
 
-def describe(spec: Spec) -> str:
+def describe(spec: fields.Spec) -> str:
     """Return a one-line English description of ``spec``."""
-    months = decompose(spec.months, MONTH)
+    months = decompose(spec.months, fields.MONTH)
     month_names = None if months is None else _list(months, _month)
     time = _time(spec)
     days = _days(spec.days, month_names)
@@ -64,7 +47,7 @@ def describe(spec: Spec) -> str:
         words.append("every day")
     if month_names and not _names_month(spec.days):
         words.append(f"in {month_names}")
-    years = decompose(spec.years, YEAR)
+    years = decompose(spec.years, fields.YEAR)
     if years is not None:
         if len(years) == 1 and years[0].step != 1 and years[0].stop is None:
             words.append(f"every {_ordinal(years[0].step)} year from {years[0].start}")
@@ -76,13 +59,13 @@ def describe(spec: Spec) -> str:
 # -- time of day ----------------------------------------------------------------
 
 
-def _time(spec: Spec) -> str:
-    seconds = decompose(spec.seconds, SECOND)
-    minutes = decompose(spec.minutes, MINUTE)
-    hours = decompose(spec.hours, HOUR)
-    second_values = values_of(spec.seconds)
-    minute_values = values_of(spec.minutes)
-    hour_values = values_of(spec.hours)
+def _time(spec: fields.Spec) -> str:
+    seconds = decompose(spec.seconds, fields.SECOND)
+    minutes = decompose(spec.minutes, fields.MINUTE)
+    hours = decompose(spec.hours, fields.HOUR)
+    second_values = fields.values_of(spec.seconds)
+    minute_values = fields.values_of(spec.minutes)
+    hour_values = fields.values_of(spec.hours)
     if (
         seconds is not None
         and minutes is not None
@@ -159,37 +142,37 @@ def _during_hours(hours: list[Part] | None) -> str:
 # -- days, months ------------------------------------------------------------------
 
 
-def _days(rule: DayRule, month_names: str | None) -> str:
+def _days(rule: fields.DayRule, month_names: str | None) -> str:
     of_month = f"of {month_names}" if month_names else "of the month"
-    if rule == EVERY_DAY:
+    if rule == fields.EVERY_DAY:
         return ""
-    if isinstance(rule, DaysOfMonth):
-        parts = decompose(rule.mask, DAY_OF_MONTH)
+    if isinstance(rule, fields.DaysOfMonth):
+        parts = decompose(rule.mask, fields.DAY_OF_MONTH)
         assert parts is not None
         if _is_step(parts) and parts[0].stop is None:
             return f"on every {_ordinal(parts[0].step)} day {of_month} from day {parts[0].start}"
-        plural = "s" if len(values_of(rule.mask)) > 1 else ""
+        plural = "s" if len(fields.values_of(rule.mask)) > 1 else ""
         return f"on day{plural} {_list(parts, str)} {of_month}"
-    if isinstance(rule, DaysOfWeek):
-        parts = decompose(rule.mask, DAY_OF_WEEK)
+    if isinstance(rule, fields.DaysOfWeek):
+        parts = decompose(rule.mask, fields.DAY_OF_WEEK)
         assert parts is not None
         return f"on {_list(parts, _weekday)}"
-    if isinstance(rule, LastDayOfMonth):
+    if isinstance(rule, fields.LastDayOfMonth):
         day = "weekday nearest the last day" if rule.weekday and rule.offset else "last day"
         if rule.weekday and not rule.offset:
             day = "last weekday"
         less = f" minus {rule.offset} day{'s' if rule.offset > 1 else ''}" if rule.offset else ""
         return f"on the {day} {of_month}{less}"
-    if isinstance(rule, NearestWeekday):
+    if isinstance(rule, fields.NearestWeekday):
         return f"on the weekday nearest day {rule.day} {of_month}"
-    if isinstance(rule, LastWeekdayOfMonth):
+    if isinstance(rule, fields.LastWeekdayOfMonth):
         return f"on the last {_weekday(rule.weekday)} {of_month}"
     return f"on the {_NTH[rule.nth - 1]} {_weekday(rule.weekday)} {of_month}"
 
 
-def _names_month(rule: DayRule) -> bool:
+def _names_month(rule: fields.DayRule) -> bool:
     """Tell whether the day phrase of ``rule`` already names the months."""
-    return rule != EVERY_DAY and not isinstance(rule, DaysOfWeek)
+    return rule != fields.EVERY_DAY and not isinstance(rule, fields.DaysOfWeek)
 
 
 # -- words ------------------------------------------------------------------------

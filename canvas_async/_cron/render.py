@@ -16,26 +16,7 @@ from typing import Final
 
 import attrs
 
-from .fields import (
-    DAY_OF_MONTH,
-    DAY_OF_WEEK,
-    EVERY_DAY,
-    HOUR,
-    MINUTE,
-    MONTH,
-    SECOND,
-    YEAR,
-    DayRule,
-    DaysOfMonth,
-    DaysOfWeek,
-    Field,
-    LastDayOfMonth,
-    LastWeekdayOfMonth,
-    NearestWeekday,
-    NthWeekdayOfMonth,
-    Spec,
-    values_of,
-)
+from . import fields
 
 __all__ = ["Part", "decompose", "render", "render_days", "render_field"]
 
@@ -55,7 +36,7 @@ class Part:
     step: int = 1
 
 
-def decompose(mask: int, field: Field) -> list[Part] | None:
+def decompose(mask: int, field: fields.Field) -> list[Part] | None:
     """Split a field's mask into list items; None when every value is set.
 
     Months and days of the week never use increments: a list of names reads
@@ -63,8 +44,8 @@ def decompose(mask: int, field: Field) -> list[Part] | None:
     """
     if mask == field.full:
         return None
-    values = values_of(mask, field.base)
-    if len(values) >= _MIN_STEP and field not in (MONTH, DAY_OF_WEEK):
+    values = fields.values_of(mask, field.base)
+    if len(values) >= _MIN_STEP and field not in (fields.MONTH, fields.DAY_OF_WEEK):
         step = values[1] - values[0]
         if step > 1 and all(b - a == step for a, b in itertools.pairwise(values)):
             reaches_end = values[-1] + step > field.high
@@ -84,7 +65,7 @@ def decompose(mask: int, field: Field) -> list[Part] | None:
     return parts
 
 
-def render_field(mask: int, field: Field) -> str:
+def render_field(mask: int, field: fields.Field) -> str:
     """Return the canonical text of one plain field."""
     parts = decompose(mask, field)
     if parts is None:
@@ -102,36 +83,36 @@ def render_field(mask: int, field: Field) -> str:
     return ",".join(items)
 
 
-def render_days(rule: DayRule) -> tuple[str, str]:
+def render_days(rule: fields.DayRule) -> tuple[str, str]:
     """Return the canonical day-of-month and day-of-week texts of a day rule."""
-    if rule == EVERY_DAY:
+    if rule == fields.EVERY_DAY:
         return "?", "*"
-    if isinstance(rule, DaysOfMonth):
-        return render_field(rule.mask, DAY_OF_MONTH), "?"
-    if isinstance(rule, DaysOfWeek):
-        return "?", render_field(rule.mask, DAY_OF_WEEK)
-    if isinstance(rule, LastDayOfMonth):
+    if isinstance(rule, fields.DaysOfMonth):
+        return render_field(rule.mask, fields.DAY_OF_MONTH), "?"
+    if isinstance(rule, fields.DaysOfWeek):
+        return "?", render_field(rule.mask, fields.DAY_OF_WEEK)
+    if isinstance(rule, fields.LastDayOfMonth):
         offset = f"-{rule.offset}" if rule.offset else ""
         return f"L{offset}{'W' if rule.weekday else ''}", "?"
-    if isinstance(rule, NearestWeekday):
+    if isinstance(rule, fields.NearestWeekday):
         return f"{rule.day}W", "?"
-    if isinstance(rule, LastWeekdayOfMonth):
+    if isinstance(rule, fields.LastWeekdayOfMonth):
         return "?", f"{rule.weekday}L"
-    assert isinstance(rule, NthWeekdayOfMonth)
+    assert isinstance(rule, fields.NthWeekdayOfMonth)
     return "?", f"{rule.weekday}#{rule.nth}"
 
 
-def render(spec: Spec) -> str:
+def render(spec: fields.Spec) -> str:
     """Return the canonical seven-field text of ``spec``."""
     day_of_month, day_of_week = render_days(spec.days)
     return " ".join(
         (
-            render_field(spec.seconds, SECOND),
-            render_field(spec.minutes, MINUTE),
-            render_field(spec.hours, HOUR),
+            render_field(spec.seconds, fields.SECOND),
+            render_field(spec.minutes, fields.MINUTE),
+            render_field(spec.hours, fields.HOUR),
             day_of_month,
-            render_field(spec.months, MONTH),
+            render_field(spec.months, fields.MONTH),
             day_of_week,
-            render_field(spec.years, YEAR),
+            render_field(spec.years, fields.YEAR),
         )
     )
