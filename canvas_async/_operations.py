@@ -39,6 +39,7 @@ __all__ = [
     "RunMetadata",
     "SchedulerUpdate",
     "accepted_write_error",
+    "account_problems",
     "as_uuid",
     "check_account",
     "check_block_range",
@@ -302,26 +303,38 @@ _COUNTRY_CODES_TEXT: Final = """
 COUNTRY_CODES: Final = frozenset(_COUNTRY_CODES_TEXT.split())
 
 
-def check_account(new: NewAccount) -> None:
-    """Check the fields of a new account; raise naming every bad one."""
-    problems = []
+def account_problems(new: NewAccount) -> dict[str, str]:
+    """Return what is wrong with a new account, by the field at fault (``role_name``
+    as ``role``): the one rule the client checks before sending and ``plan``
+    checks before anything is written."""
+    problems: dict[str, str] = {}
     names: dict[str, object] = {"first_name": new.first_name, "last_name": new.last_name}
     for what, value in names.items():
         if not isinstance(value, str) or not value.strip():
-            problems.append(f"{what} must be a non-empty string")
+            problems[what] = "must be a non-empty string"
     emails: dict[str, object] = {"email": new.email}
     if new.default_notification_email is not None:
         emails["default_notification_email"] = new.default_notification_email
     for what, value in emails.items():
         if not isinstance(value, str) or not _EMAIL.fullmatch(value.strip()):
-            problems.append(f"{what} must be an e-mail address")
+            problems[what] = "must be an e-mail address"
     if new.role_name not in ACCOUNT_ROLES:
         allowed = " or ".join(repr(str(r)) for r in ACCOUNT_ROLES)
-        problems.append(f"role must be {allowed}, got {new.role_name!r}")
+        problems["role"] = f"must be {allowed}, got {new.role_name!r}"
     if new.country_key is not None and new.country_key not in COUNTRY_CODES:
-        problems.append(
-            f"country_key must be an ISO 3166-1 alpha-2 code such as 'DE', got {new.country_key!r}"
+        problems["country_key"] = (
+            f"must be an ISO 3166-1 alpha-2 code such as 'DE', got {new.country_key!r}"
         )
+    return problems
+
+
+def check_account(new: NewAccount) -> None:
+    """Refuse a new account that :func:`account_problems` finds fault with.
+
+    Raises:
+        ValidationError: Naming every problem.
+    """
+    problems = [f"{field} {text}" for field, text in account_problems(new).items()]
     _validate.raise_problems(problems, "cannot create the account")
 
 
