@@ -8,7 +8,7 @@ from converging the same accounts. :class:`KubernetesLease` holds the
 organization in the cluster instead::
 
     lease = KubernetesLease(Claim(canvas.organization, state.digest, Shard(2, 8)))
-    async with lease.hold(), guarded_session(lease) as session:
+    async with holding(lease), guarded_session(lease) as session:
         ...  # Canvas(..., session=session, timeout=fenced_timeout(lease))
 
 One Lease object per organization, ``canvas-async-<organization>``, in the
@@ -52,7 +52,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -68,7 +68,6 @@ from canvas_async.provision.lease import (
     LeaseError,
     LeaseHeldError,
     LeaseLostError,
-    holding,
 )
 
 try:
@@ -129,9 +128,6 @@ class _Member:
     renewals: str
     duration: float
 
-    def to_json(self) -> dict[str, Any]:
-        return {"holder": self.holder, "renewals": int(self.renewals), "duration": self.duration}
-
 
 def _annotations(lease: Mapping[str, Any]) -> dict[str, str]:
     annotations = (lease.get("metadata") or {}).get("annotations") or {}
@@ -175,28 +171,8 @@ def _micro_time() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@attrs.define
-class _Observer:
-    """When this reader first saw each holder's current value (client-go's ``observedTime``)."""
-
-    _seen: dict[str, tuple[_Member, float]] = attrs.field(factory=dict)
-
-    def live(self, members: Mapping[str, _Member]) -> dict[str, _Member]:
-        """Return the members not yet seen unchanged for their duration."""
-        now = time.monotonic()
-        live = {}
-        for key, member in members.items():
-            seen = self._seen.get(key)
-            if seen is None or seen[0] != member:
-                self._seen[key] = (member, now)
-                live[key] = member
-            elif now - seen[1] < member.duration:
-                live[key] = member
-        return live
-
-
 class _LeaseApi:
-    """The four Lease calls, as JSON objects; None where the server says "changed, read again"."""
+    """The Lease calls, as JSON objects; None where the server says "changed, read again"."""
 
     def __init__(self, api_client: Any, namespace: str, timeout: float) -> None:
         self._client = api_client
@@ -207,29 +183,21 @@ class _LeaseApi:
     async def close(self) -> None:
         await self._client.close()
 
-    async def get(self, name: str) -> dict[str, Any] | None:
-        """Read the Lease; None when there is none."""
-        return await self._call("read", self._api.read_namespaced_lease, name, self._namespace)
+    async def call(self, verb: str, **kwargs: Any) -> dict[str, Any] | None:
+        """``read``, ``create``, ``update`` or ``delete`` the Lease (its ``name`` and ``body``).
 
-    async def create(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Create the Lease; None when one of that name exists already."""
-        return await self._call("create", self._api.create_namespaced_lease, self._namespace, body)
-
-    async def replace(self, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Write the Lease if unchanged since ``body``'s ``resourceVersion``; else None."""
-        call = self._api.replace_namespaced_lease
-        return await self._call("update", call, name, self._namespace, body)
-
-    async def delete(self, name: str, version: str) -> bool:
-        """Delete the Lease if unchanged since ``version``; False when it changed."""
-        options = {"preconditions": {"resourceVersion": version}}
-        call = self._api.delete_namespaced_lease
-        return await self._call("delete", call, name, self._namespace, body=options) is not None
-
-    async def _call(self, verb: str, call: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        Returns:
+            The Lease; None when there is none (read), one of that name exists
+            already (create), or it changed since the ``resourceVersion`` the
+            ``body`` carries (update, delete).
+        """
+        call = getattr(self._api, f"{'replace' if verb == 'update' else verb}_namespaced_lease")
         try:
             response = await call(
-                *args, **kwargs, _preload_content=False, _request_timeout=self._timeout
+                namespace=self._namespace,
+                **kwargs,
+                _preload_content=False,
+                _request_timeout=self._timeout,
             )
             async with response:
                 status = response.status
@@ -248,7 +216,7 @@ class _LeaseApi:
             return body
         if status == 409 or (status == 404 and verb != "create"):
             return None  # changed or gone since read (or exists, for create): read again
-        said = _server_text(body.get("message") or "")
+        said = server_text(str(body.get("message") or ""), MAX_MESSAGE_CHARS)
         if status in (401, 403):
             raise LeaseError(
                 f"the Kubernetes API refused to {verb} the lease in namespace "
@@ -258,11 +226,6 @@ class _LeaseApi:
         if transient(Failure.answer(status)):
             raise _Unavailable(f"the Kubernetes API answered {status} ({verb} lease): {said}")
         raise LeaseError(f"the Kubernetes API refused to {verb} the lease ({status}): {said}")
-
-
-def _server_text(text: object) -> str:
-    """The server's text, without control characters, clipped: data, not instructions."""
-    return server_text(str(text), MAX_MESSAGE_CHARS)
 
 
 def _config_file(kubeconfig: str | None, environ: Mapping[str, str]) -> str | None:
@@ -344,7 +307,8 @@ class KubernetesLease:
 
     _config_file: str | None = attrs.field(init=False, repr=False)
     _fence: Fence = attrs.field(init=False, repr=False)
-    _observer: _Observer = attrs.field(factory=_Observer, init=False, repr=False)
+    #: When this reader first saw each holder's current value (client-go's ``observedTime``).
+    _seen: dict[str, tuple[_Member, float]] = attrs.field(factory=dict, init=False, repr=False)
     _api: _LeaseApi | None = attrs.field(default=None, init=False, repr=False)
     _last: dict[str, Any] | None = attrs.field(default=None, init=False, repr=False)
     _renewals: int = attrs.field(default=0, init=False, repr=False)
@@ -451,7 +415,7 @@ class KubernetesLease:
                 )
         except (OSError, ValueError, k8s_config.ConfigException) as exc:
             where = self._config_file or "the pod's ServiceAccount"
-            said = _server_text(exc)
+            said = server_text(str(exc), MAX_MESSAGE_CHARS)
             raise LeaseError(
                 f"cannot configure the Kubernetes client from {where}: {said}"
             ) from None
@@ -461,21 +425,34 @@ class KubernetesLease:
 
     async def _try(self, api: _LeaseApi) -> bool | dict[str, Any] | None:
         """One attempt: True when taken, else who blocks it (None: changed, try again now)."""
-        current = await api.get(self.object_name)
+        current = await api.call("read", name=self.object_name)
         if current is None:
             sent = time.monotonic()
-            made = await api.create(self._written({}, {}))
+            made = await api.call("create", body=self._written({}, {}))
             return None if made is None else self._took(made, sent)
         members = _members(current)
-        live = self._observer.live(members)
+        live = self._live(members)
         ours = _spec(current).get("holderIdentity") == self.claim.split and _WHOLE not in members
         blocking = {k: m for k, m in live.items() if not ours or k == self._index}
         if blocking:
             return self._holder(current, *next(iter(blocking.items())))
         keep = live if ours else {}
         sent = time.monotonic()
-        written = await api.replace(self.object_name, self._written(current, keep))
+        written = await api.call("update", name=self.object_name, body=self._written(current, keep))
         return None if written is None else self._took(written, sent)
+
+    def _live(self, members: Mapping[str, _Member]) -> dict[str, _Member]:
+        """Return the members this reader has not yet seen unchanged for their duration."""
+        now = time.monotonic()
+        live = {}
+        for key, member in members.items():
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != member:
+                self._seen[key] = (member, now)
+                live[key] = member
+            elif now - seen[1] < member.duration:
+                live[key] = member
+        return live
 
     def _took(self, lease: dict[str, Any], sent: float) -> bool:
         self._last = lease
@@ -517,7 +494,10 @@ class KubernetesLease:
             **dict(metadata.get("annotations") or {}),
             SPLIT_ANNOTATION: json.dumps(split),
             MEMBERS_ANNOTATION: json.dumps(
-                {k: m.to_json() for k, m in sorted(members.items(), key=lambda i: int(i[0]))}
+                {
+                    k: {"holder": m.holder, "renewals": int(m.renewals), "duration": m.duration}
+                    for k, m in sorted(members.items(), key=lambda i: int(i[0]))
+                }
             ),
         }
         spec["leaseDurationSeconds"] = max(
@@ -531,24 +511,16 @@ class KubernetesLease:
             "spec": spec,
         }
 
-    def _mine(self, lease: Mapping[str, Any]) -> bool:
-        """Whether ``lease`` still names this run a member."""
-        member = _members(lease).get(self._index)
-        return (
-            _spec(lease).get("holderIdentity") == self.claim.split
-            and member is not None
-            and member.holder == self.owner
-        )
+    async def _write(self, api: _LeaseApi, *, leave: bool = False) -> dict[str, Any] | None:
+        """Count one more renewal of this run in the Lease, or take the run out of it.
 
-    async def _while_ours(
-        self,
-        api: _LeaseApi,
-        write: Callable[[dict[str, Any], dict[str, _Member]], Awaitable[bool]],
-    ) -> dict[str, Any] | None:
-        """Read, change and write the Lease while it names this run, until ``write`` succeeds.
+        Writes only while the Lease names this run; reads it again when it
+        changed since read (another shard renewed). Leaving as its last
+        member deletes it.
 
-        ``write`` gets the Lease read and its members, and says whether its
-        write went through (False: the Lease changed since read; read it again).
+        Args:
+            api: The Kubernetes API.
+            leave: Take this run out instead of renewing.
 
         Returns:
             None once written; else the Lease that no longer names this run
@@ -557,30 +529,38 @@ class KubernetesLease:
         current = self._last
         for _ in range(MAX_CONFLICTS):
             if current is None:
-                current = await api.get(self.object_name)
-            if current is None or not self._mine(current):
-                return current or {}
-            if await write(current, _members(current)):
-                return None
-            current = None  # changed since read (another shard renewed): read it again
+                current = await api.call("read", name=self.object_name)
+            if current is None:
+                return {}
+            members = _members(current)
+            mine = members.pop(self._index, None)
+            if (
+                _spec(current).get("holderIdentity") != self.claim.split
+                or mine is None
+                or mine.holder != self.owner
+            ):
+                return current
+            metadata = dict(current.get("metadata") or {})
+            if not leave:
+                members[self._index] = _Member(self.owner, str(self._renewals + 1), self.duration)
+            if not members:
+                version = {"resourceVersion": str(metadata.get("resourceVersion"))}
+                deleted = await api.call(
+                    "delete", name=self.object_name, body={"preconditions": version}
+                )
+                if deleted is not None:
+                    return None
+            else:
+                body = self._with(metadata, _spec(current), members)
+                sent = time.monotonic()
+                written = await api.call("update", name=self.object_name, body=body)
+                if written is not None:
+                    if not leave:
+                        self._renewals += 1
+                        self._took(written, sent)
+                    return None
+            current = None  # changed since read: read it again
         raise _Unavailable(f"{self.name}: {MAX_CONFLICTS} writes in a row found it changed")
-
-    async def _renew(self, api: _LeaseApi) -> None:
-        """Count one more renewal in the Lease; note the loss if it is no longer ours."""
-
-        async def renew(current: dict[str, Any], members: dict[str, _Member]) -> bool:
-            members[self._index] = _Member(self.owner, str(self._renewals + 1), self.duration)
-            body = self._with(dict(current.get("metadata") or {}), _spec(current), members)
-            sent = time.monotonic()
-            written = await api.replace(self.object_name, body)
-            if written is None:
-                return False
-            self._renewals += 1
-            return self._took(written, sent)
-
-        lost = await self._while_ours(api, renew)
-        if lost is not None:
-            self._lose(lost or None)
 
     def _lose(self, lease: Mapping[str, Any] | None) -> None:
         self._fence.lose()
@@ -600,7 +580,9 @@ class KubernetesLease:
         while self._lost is None:
             await asyncio.sleep(pause)
             try:
-                await self._renew(api)
+                lost = await self._write(api)
+                if lost is not None:
+                    self._lose(lost or None)
                 pause = every
             except LeaseError as exc:
                 # The fence decides when too many renewals have failed; keep trying.
@@ -638,7 +620,7 @@ class KubernetesLease:
             return
         try:
             if self._lost is None:
-                await self._leave(api)
+                await self._write(api, leave=True)
         except LeaseError as exc:
             logger.warning("%s: could not leave it (it will expire): %s", self.name, exc)
         finally:
@@ -646,25 +628,3 @@ class KubernetesLease:
             self._lost = self._lost or "released"
             self._last = None
             await api.close()
-
-    async def _leave(self, api: _LeaseApi) -> None:
-        """Take this run out of the Lease; delete it when no member is left."""
-
-        async def leave(current: dict[str, Any], members: dict[str, _Member]) -> bool:
-            del members[self._index]
-            metadata = dict(current.get("metadata") or {})
-            if not members:
-                return await api.delete(self.object_name, str(metadata.get("resourceVersion")))
-            body = self._with(metadata, _spec(current), members)
-            return await api.replace(self.object_name, body) is not None
-
-        await self._while_ours(api, leave)
-
-    def hold(
-        self, *, wait: float | None = None
-    ) -> contextlib.AbstractAsyncContextManager[KubernetesLease]:
-        """Hold the lease for the ``async with`` block.
-
-        See :func:`~canvas_async.provision.lease.holding`.
-        """
-        return holding(self, wait=wait)

@@ -106,7 +106,8 @@ class _Telemetry:
         if kind == "request":
             self._request(event, call)
         elif kind == "response":
-            self._end_attempt(event, call, str(event.status) if _failed(event.status) else None)
+            failed = event.status is not None and event.status >= 400
+            self._end_attempt(event, call, str(event.status) if failed else None)
         elif kind == "retry":
             self._end_attempt(event, call, event.error)  # no-op if the answer ended it
             self._retries.add(1, self._attributes(call))
@@ -137,7 +138,7 @@ class _Telemetry:
         shared = self._attributes(call)
         parent = self._calls.get(call)
         if parent is None:
-            details = self._attributes(call)
+            details = dict(shared)
             if call.account_id is not None:
                 details["canvas.account_id"] = str(call.account_id)
             if call.request_id is not None:
@@ -145,7 +146,7 @@ class _Telemetry:
             parent = self._calls[call] = self._tracer.start_span(
                 call.operation, kind=SpanKind.INTERNAL, attributes=details
             )
-        attributes = self._attributes(call)
+        attributes = dict(shared)
         if event.attempt > 1:
             attributes["http.request.resend_count"] = event.attempt - 1
         self._attempts[call] = self._tracer.start_span(
@@ -184,7 +185,3 @@ class _Telemetry:
             span.set_attribute("error.type", event.error or "_OTHER")
             span.set_status(StatusCode.ERROR, event.error)
         span.end()
-
-
-def _failed(status: int | None) -> bool:
-    return status is not None and status >= 400

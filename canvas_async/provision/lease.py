@@ -38,7 +38,7 @@ the lease before every request, whichever code path sends it::
 
     claim = Claim(canvas_organization, state.digest, Shard(2, 8))
     lease = FileLease("/var/lock/canvas-async", claim)
-    async with lease.hold(), guarded_session(lease) as session:
+    async with holding(lease), guarded_session(lease) as session:
         async with Canvas(..., session=session, timeout=fenced_timeout(lease)) as canvas:
             await provision.apply(canvas, state, shard=claim.shard)
 """
@@ -354,32 +354,32 @@ class FileLease:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         deadline = None if wait is None else time.monotonic() + wait
-        while not self._try():
+        while (held := self._try()) is None:
             if deadline is not None and time.monotonic() >= deadline:
                 raise LeaseHeldError(self.name, self._holder())
             await asyncio.sleep(POLL_SECONDS)
-        self._write_record("held")
+        self._held = held
+        self._write_record("held", held[1])
         self._beat = asyncio.create_task(self._heartbeat(), name=self.name)
 
-    def _try(self) -> bool:
+    def _try(self) -> tuple[int, int] | None:
         """Take both locks if no other run holds the organization in a way ours cannot share."""
         organization = _lock(self._file("lock"), fcntl.LOCK_EX)
         if organization is None:
-            return False  # another run is taking or leaving its lease this moment
+            return None  # another run is taking or leaving its lease this moment
         try:
             mine = self._file(f"{self.claim.split}.split")
             others = self.directory.glob(f"{self.claim.organization}.*.split")
             if not all(_clear_stale(split) for split in others if split != mine):
-                return False
+                return None
             shared = _lock(mine, fcntl.LOCK_SH)
             if shared is None:  # pragma: no cover - only locked exclusively under our lock
-                return False
+                return None
             exclusive = _lock(self.path, fcntl.LOCK_EX)
             if exclusive is None:
                 os.close(shared)
-                return False
-            self._held = (shared, exclusive)
-            return True
+                return None
+            return shared, exclusive
         finally:
             os.close(organization)
 
@@ -417,22 +417,13 @@ class FileLease:
             os.close(exclusive)
             os.close(shared)
 
-    def hold(
-        self, *, wait: float | None = None
-    ) -> contextlib.AbstractAsyncContextManager[FileLease]:
-        """Hold the lease for the ``async with`` block (:func:`holding`)."""
-        return holding(self, wait=wait)
-
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             if self._held is not None:
-                self._write_record("held")
+                self._write_record("held", self._held[1])
 
-    def _write_record(self, state: str, fd: int | None = None) -> None:
-        if fd is None:
-            assert self._held is not None
-            fd = self._held[1]
+    def _write_record(self, state: str, fd: int) -> None:
         record = {
             "state": state,
             "owner": self.owner,

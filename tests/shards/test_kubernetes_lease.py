@@ -31,6 +31,7 @@ from canvas_async.provision.lease import (
     LeaseHeldError,
     LeaseLostError,
     fenced_timeout,
+    holding,
 )
 from canvas_async.provision.shard import Shard
 from tests.kubernetes_api import KubernetesStandIn
@@ -342,7 +343,7 @@ async def test_the_namespace_comes_from_the_option_the_kubeconfig_or_default(
     assert KubernetesLease(claim()).namespace == NS
     lease = KubernetesLease(claim(), namespace="other", duration=DURATION)
     assert lease.name.endswith(f"(Kubernetes Lease other/{NAME})")
-    async with lease.hold():
+    async with holding(lease):
         assert api.lease(NAME, "other") is not None
         assert api.lease(NAME, NS) is None
 
@@ -383,7 +384,7 @@ async def test_in_a_pod_it_uses_the_service_account_and_its_namespace(
 
         lease = KubernetesLease(claim(), duration=DURATION)
         assert lease.namespace == "batch-jobs"
-        async with lease.hold():
+        async with holding(lease):
             assert api.lease(NAME, "batch-jobs") is not None
         assert {asked.namespace for asked in api.log} == {"batch-jobs"}
         assert [asked.method for asked in api.log][:2] == ["GET", "POST"]

@@ -24,6 +24,7 @@ from canvas_async.provision.lease import (
     LeaseLostError,
     fenced_timeout,
     guarded_session,
+    holding,
     read_record,
 )
 from canvas_async.provision.shard import Shard, load_file
@@ -75,7 +76,7 @@ async def test_the_record_keeps_beating_while_held_and_says_who_holds_it(
 ) -> None:
     monkeypatch.setattr(lease_module, "HEARTBEAT_SECONDS", 0.01)
     lease = FileLease(tmp_path, claim(), owner="pod-7")
-    async with lease.hold():
+    async with holding(lease):
         await lease.acquire()  # already held: nothing to do
         lease.path.write_text("", encoding="utf-8")  # wiped; the next beat writes it again
         for _ in range(500):
@@ -95,7 +96,7 @@ async def test_the_record_keeps_beating_while_held_and_says_who_holds_it(
 
 async def test_a_removed_lock_file_means_the_lease_is_lost(tmp_path: Path) -> None:
     lease = FileLease(tmp_path, claim(shard=Shard(1, 2)))
-    async with lease.hold():
+    async with holding(lease):
         lease.path.unlink()
         with pytest.raises(LeaseLostError, match="removed"):
             await lease.check()
@@ -121,7 +122,7 @@ async def test_shards_of_one_split_share_the_organization_and_nothing_else_does(
             await FileLease(tmp_path, other).acquire(wait=0)
         assert not FileLease(tmp_path, other).held, what
     # Another organization in the same directory is never blocked.
-    async with FileLease(tmp_path, claim(org="org-other")).hold() as other_org:
+    async with holding(FileLease(tmp_path, claim(org="org-other"))) as other_org:
         await other_org.check()
     for lease in held[:3]:
         await lease.release()
@@ -130,7 +131,7 @@ async def test_shards_of_one_split_share_the_organization_and_nothing_else_does(
         await FileLease(tmp_path, claim(shard=Shard(0, 8))).acquire(wait=0)
     await held[3].release()
     # ... and takes the organization once the last one has left.
-    async with FileLease(tmp_path, claim(shard=Shard(0, 8))).hold() as resharded:
+    async with holding(FileLease(tmp_path, claim(shard=Shard(0, 8)))) as resharded:
         await resharded.check()
 
 
@@ -197,7 +198,7 @@ async def _attempt(
 
     if lease is None:
         return await run()
-    async with lease.hold(), guarded_session(lease) as session:
+    async with holding(lease), guarded_session(lease) as session:
         return await run(session)
 
 
@@ -243,7 +244,7 @@ async def test_a_lost_lease_stops_the_run_before_its_next_write(
     ids = emu.state.managed_ids[:8]
     path = write_file(tmp_path / "state.json", ids)
     lease = FileLease(tmp_path, claim())
-    async with lease.hold(), guarded_session(lease) as session:
+    async with holding(lease), guarded_session(lease) as session:
         lease.path.unlink()
         before = writes(emu)
         async with client_of(emu, session=session) as canvas:

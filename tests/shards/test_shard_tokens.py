@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from canvas_async.cli import _exit
-from canvas_async.provision.lease import Claim, FileLease, LeaseLostError, guarded_session
+from canvas_async.provision.lease import (
+    Claim,
+    FileLease,
+    LeaseLostError,
+    guarded_session,
+    holding,
+)
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import cli_env, converged, write_file
 from tests.support import client_of, finish, spawn, started
@@ -33,7 +39,7 @@ async def test_a_lost_lease_still_lets_the_tokens_be_revoked(tmp_path: Path) -> 
     async with started(CanvasEmulator(auth="token", seed="empty")) as emu:
         lease = FileLease(tmp_path, Claim("org-tokens", None))
         async with (
-            lease.hold(),
+            holding(lease),
             guarded_session(lease) as session,
             client_of(emu, auth="token", session=session) as canvas,
         ):

@@ -10,7 +10,7 @@ import pytest
 
 from canvas_async._client import organization_key
 from canvas_async.cli import _exit
-from canvas_async.provision.lease import Claim, FileLease
+from canvas_async.provision.lease import Claim, FileLease, holding
 from canvas_async.provision.shard import Shard, load_file
 from canvas_async.testing import CanvasEmulator
 from tests.shards.shard_support import cli_env, converged, duplicates, write_file, writes
@@ -98,7 +98,7 @@ async def test_a_second_attempt_of_a_shard_waits_for_the_lease_or_gives_up(
     args = ["apply", str(path), "--shard", "0/2", "--lease-dir", str(leases)]
     other = Claim(organization_key(emu.url, emu.consumer), "sha256:other", Shard(1, 2))
     # Processes of their own: the lease is a lock one process holds.
-    async with FileLease(leases, other).hold():
+    async with holding(FileLease(leases, other)):
         for wait, said in (("0", ""), ("0.2", "waiting: the lease of organization org-")):
             code, _, err = await finish(await spawn(*args, "--lease-wait", wait, env=cli_env(emu)))
             assert code == _exit.FAILED, err

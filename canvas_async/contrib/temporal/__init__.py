@@ -17,45 +17,11 @@ the README's "Running past one machine".
 
 from __future__ import annotations
 
-from . import _workflow
-from ._activities import converge_shard, read_file, start_convergence
-from ._client import (
-    DEFAULT_ADDRESS,
-    Convergence,
-    OrganizationBusyError,
-    connect,
-    pinned_input,
-    schedule_converge,
-    schedule_id,
-    start_converge,
-    worker,
-)
-from ._lease import (
-    MIN_HEARTBEAT_TIMEOUT,
-    Beat,
-    HeartbeatLease,
-    check_heartbeat_timeout,
-    heartbeat_margin,
-)
-from ._workflow import *  # noqa: F403 - the names its __all__ lists, added to ours below
+# Each module's __all__ names its public names; the package's is theirs together.
+from . import _activities, _client, _lease, _workflow
+from ._activities import *  # noqa: F403
+from ._client import *  # noqa: F403
+from ._lease import *  # noqa: F403
+from ._workflow import *  # noqa: F403
 
-__all__ = [
-    "DEFAULT_ADDRESS",
-    "MIN_HEARTBEAT_TIMEOUT",
-    "Beat",
-    "Convergence",
-    "HeartbeatLease",
-    "OrganizationBusyError",
-    "check_heartbeat_timeout",
-    "connect",
-    "converge_shard",
-    "heartbeat_margin",
-    "pinned_input",
-    "read_file",
-    "schedule_converge",
-    "schedule_id",
-    "start_converge",
-    "start_convergence",
-    "worker",
-]
-__all__ += _workflow.__all__
+__all__ = _activities.__all__ + _client.__all__ + _lease.__all__ + _workflow.__all__

@@ -17,9 +17,10 @@ attempt Temporal may have given up on sends nothing more.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -28,7 +29,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 from canvas_async import provision
-from canvas_async._auth import AuthMode
 from canvas_async._client import Canvas, organization_key, resolve_base_url
 from canvas_async._config import (
     CONSUMER_VAR,
@@ -87,17 +87,30 @@ async def read_file(reference: str) -> bytes:
         return file.read()
 
 
+@contextlib.contextmanager
+def _failure(kind: str | None = None, *, retryable: bool = False) -> Iterator[None]:
+    """Raise a :class:`ValidationError` as a Temporal failure of type ``kind`` (default: its class).
+
+    Args:
+        kind: The failure's type, as retry policies name it.
+        retryable: Whether another attempt (maybe on another worker) may succeed.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        failure = kind or type(exc).__name__
+        raise ApplicationError(str(exc), type=failure, non_retryable=not retryable) from None
+
+
 def _keys() -> tuple[str, str]:
     """This worker's Canvas keys.
 
     Missing or unreadable keys are this worker's fault; another may be
     configured right, so Temporal retries.
     """
-    try:
+    with _failure("MissingKeys", retryable=True):
         consumer = read_key_variable(CONSUMER_VAR, "consumer key")
         secret_key = read_key_variable(SECRET_KEY_VAR, "secret key")
-    except ValidationError as exc:
-        raise ApplicationError(str(exc), type="MissingKeys") from None
     if consumer is None or secret_key is None:
         raise ApplicationError(
             f"this worker has no Canvas keys: set {CONSUMER_VAR} and {SECRET_KEY_VAR} "
@@ -105,19 +118,6 @@ def _keys() -> tuple[str, str]:
             type="MissingKeys",
         )
     return consumer, secret_key
-
-
-def _organization(consumer: str) -> str:
-    """The organization this worker's keys act for (as ``Canvas.organization``)."""
-    try:
-        return organization_key(resolve_base_url(env_from_environ()), consumer)
-    except ValidationError as exc:  # this worker's CANVAS_ENV: another may be right
-        raise ApplicationError(str(exc), type="BadEnvironment") from None
-
-
-def _refused(exc: ValidationError) -> ApplicationError:
-    """A failure no retry can mend, typed by the error's class."""
-    return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
 
 
 @activity.defn(name=START_ACTIVITY_NAME)
@@ -133,12 +133,13 @@ async def start_convergence(job: ConvergeInput) -> ConvergeStarted:
         ApplicationError: ``OrganizationBusy`` (for good) when the
             organization converges another file now, naming that run.
     """
-    try:
+    with _failure("BadHeartbeatTimeout"):
         check_heartbeat_timeout(job.heartbeat_timeout)
-    except ValidationError as exc:
-        raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
     consumer, _ = _keys()
-    organization = _organization(consumer)
+    # The organization this worker's keys act for (as ``Canvas.organization``);
+    # a bad CANVAS_ENV is this worker's: another may be right.
+    with _failure("BadEnvironment", retryable=True):
+        organization = organization_key(resolve_base_url(env_from_environ()), consumer)
     info = activity.info()
     target = workflow_id(organization)
     if _unguarded():  # tests only: one convergence per start, as a Schedule alone would do
@@ -189,20 +190,12 @@ def _what(job: ConvergeInput) -> dict[str, Any]:
 async def _load(job: ShardInput) -> tuple[DesiredState, Shard]:
     """The shard of the file, or why it cannot be converged."""
     try:
-        state = load_bytes(await read_file(job.file), source=job.file, expect_hash=job.file_hash)
-        return state, Shard(job.index, job.count)
-    except ValidationError as exc:
-        raise _refused(exc) from None
+        data = await read_file(job.file)
     except OSError as exc:  # unreadable here; maybe not on another worker
         raise ApplicationError(f"cannot read {job.file}: {exc}", type="FileUnreadable") from None
-
-
-def _auth() -> AuthMode:
-    """As for the command line: auto unless pinned."""
-    try:
-        return auth_mode_from()[0]
-    except ValidationError as exc:
-        raise ApplicationError(str(exc), type="BadAuthMode", non_retryable=True) from None
+    with _failure():
+        state = load_bytes(data, source=job.file, expect_hash=job.file_hash)
+        return state, Shard(job.index, job.count)
 
 
 @activity.defn(name=ACTIVITY_NAME)
@@ -218,15 +211,16 @@ async def converge_shard(job: ShardInput) -> ShardResult:
     """
     state, shard = await _load(job)
     keys = _keys()
-    auth = _auth()
+    with _failure("BadAuthMode"):  # as for the command line: auto unless pinned
+        auth = auth_mode_from()[0]
     tally = _Tally()
     info = activity.info()
-    try:
+    with _failure("BadHeartbeatTimeout"):
         # Each heartbeat carries the changes made so far, counted on from the
         # earlier attempts' (see Beat): a retry's result includes theirs.
-        lease = HeartbeatLease(info, progress=tally.progress, fenced=not _unguarded())
-    except ValidationError as exc:
-        raise ApplicationError(str(exc), type="BadHeartbeatTimeout", non_retryable=True) from None
+        lease = HeartbeatLease(
+            info, progress=lambda: (tally.finished, tally.made), fenced=not _unguarded()
+        )
 
     outcome = ""
     try:
@@ -243,8 +237,14 @@ async def converge_shard(job: ShardInput) -> ShardResult:
                 timeout=fenced_timeout(lease),
             ) as canvas,
         ):
-            if lease.fence is not None:
-                _check_organization(canvas.organization)
+            # Refuse to write to another organization than the convergence's id names.
+            if lease.fence is not None and info.workflow_id != workflow_id(canvas.organization):
+                raise ApplicationError(
+                    f"this worker's keys act for organization {canvas.organization}, not the "
+                    f"one of {info.workflow_id}: the workers of a task queue need one "
+                    "organization's keys",
+                    type="WrongOrganization",
+                )
             try:
                 await lease.acquire()
                 report = await provision.apply(
@@ -261,7 +261,7 @@ async def converge_shard(job: ShardInput) -> ShardResult:
         outcome = report.summary_line()
     except ValidationError as exc:
         outcome = str(exc)
-        raise _refused(exc) from None
+        raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from None
     except LeaseLostError as exc:
         outcome = str(exc)
         raise ApplicationError(str(exc), type="LeaseLost") from None
@@ -303,10 +303,6 @@ class _Tally:
     def change_made(self, _: provision.Change) -> None:
         self.made += 1
 
-    def progress(self) -> tuple[int, int]:
-        """Accounts finished and changes made (see :class:`HeartbeatLease`)."""
-        return self.finished, self.made
-
 
 def _why_cancelled() -> str:
     """What the SDK says about why this attempt was cancelled."""
@@ -315,14 +311,3 @@ def _why_cancelled() -> str:
         return "no reason given"
     said = [f.name for f in dataclasses.fields(details) if getattr(details, f.name)]
     return ", ".join(name.replace("_", " ") for name in said) or "no reason given"
-
-
-def _check_organization(organization: str) -> None:
-    """Refuse to write to another organization than the convergence's id names."""
-    running = activity.info().workflow_id
-    if running != workflow_id(organization):
-        raise ApplicationError(
-            f"this worker's keys act for organization {organization}, not the one of "
-            f"{running}: the workers of a task queue need one organization's keys",
-            type="WrongOrganization",
-        )

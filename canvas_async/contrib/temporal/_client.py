@@ -21,7 +21,6 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
     ScheduleUpdate,
-    ScheduleUpdateInput,
     WorkflowFailureError,
     WorkflowHandle,
 )
@@ -41,7 +40,6 @@ from ._workflow import (
     ConvergeFile,
     ConvergeInput,
     ConvergeResult,
-    ConvergeStarted,
     StartConvergence,
 )
 
@@ -181,31 +179,19 @@ class Convergence:
 
     Attributes:
         handle: The running workflow.
-        started: Which organization and run, and whether it was joined.
+        id: Its workflow id: ``canvas-converge/<organization>``.
+        run_id: Its run.
+        organization: The organization's key, from the workers' keys.
+        file_hash: The file it converges.
+        joined: Whether it was running already (the same file), started by someone else.
     """
 
     handle: WorkflowHandle[ConvergeFile, ConvergeResult]
-    started: ConvergeStarted
-
-    @property
-    def id(self) -> str:
-        """Its workflow id: ``canvas-converge/<organization>``."""
-        return self.started.workflow_id
-
-    @property
-    def run_id(self) -> str:
-        """Its run."""
-        return self.started.run_id
-
-    @property
-    def organization(self) -> str:
-        """The organization's key, from the workers' keys."""
-        return self.started.organization
-
-    @property
-    def joined(self) -> bool:
-        """Whether it was running already (the same file), started by someone else."""
-        return self.started.joined
+    id: str
+    run_id: str
+    organization: str
+    file_hash: str
+    joined: bool
 
     async def result(self) -> ConvergeResult:
         """Wait for it to end; return every shard's result.
@@ -242,7 +228,14 @@ async def start_converge(client: Client, job: ConvergeInput, *, task_queue: str)
     handle = client.get_workflow_handle_for(
         ConvergeFile.run, started.workflow_id, run_id=started.run_id
     )
-    return Convergence(handle, started)
+    return Convergence(
+        handle,
+        started.workflow_id,
+        started.run_id,
+        started.organization,
+        started.file_hash,
+        started.joined,
+    )
 
 
 def schedule_id(task_queue: str) -> str:
@@ -279,9 +272,5 @@ async def schedule_converge(
         return await client.create_schedule(name, schedule)
     except ScheduleAlreadyRunningError:
         handle = client.get_schedule_handle(name)
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await handle.update(replace)
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
         return handle

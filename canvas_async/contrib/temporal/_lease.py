@@ -164,8 +164,6 @@ class HeartbeatLease:
             client = activity.client()
         self._client = client
         self._info = info
-        self._workflow_id = info.workflow_id or ""
-        self._run_id = info.workflow_run_id or ""
         self._progress = progress
         earlier = Beat.read(info.heartbeat_details)
         #: Changes the attempts before this one made, as their last recorded heartbeat says.
@@ -297,7 +295,9 @@ class HeartbeatLease:
         info = self._info
         request = DescribeWorkflowExecutionRequest(
             namespace=info.workflow_namespace or info.namespace,
-            execution=WorkflowExecution(workflow_id=self._workflow_id, run_id=self._run_id),
+            execution=WorkflowExecution(
+                workflow_id=info.workflow_id or "", run_id=info.workflow_run_id or ""
+            ),
         )
         # No retries: a read that fails is simply no confirmation; the next comes soon.
         described = await self._client.workflow_service.describe_workflow_execution(
