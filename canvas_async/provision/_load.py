@@ -54,7 +54,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path, PurePath
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from canvas_async._cron.canonical import canonical
@@ -66,6 +66,7 @@ from . import _format
 from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
 from .spec import (
     AS_FOUND,
+    ENV_REF_PATTERN,
     AccountSpec,
     ApplicationSpec,
     CredentialValue,
@@ -74,22 +75,19 @@ from .spec import (
     NewAccount,
     Plain,
     WorkflowSpec,
-    as_ref,
 )
 
 __all__ = [
-    "FORMATS",
     "DesiredStateError",
     "decode",
     "did_you_mean",
+    "file_bytes",
     "file_format",
     "from_data",
     "load",
     "loads",
     "locate",
-    "quoted",
     "read",
-    "unreadable",
 ]
 
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
@@ -106,7 +104,6 @@ _WORKFLOW_KEYS: Final = names(_format.WORKFLOW)
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
 
 
 class DesiredStateError(ValidationError):
@@ -141,12 +138,20 @@ def read(path: str | Path) -> object:
         DesiredStateError: The file cannot be read or parsed.
     """
     path = Path(path)
-    fmt = file_format(path)
+    return _parse(decode(file_bytes(path), str(path)), file_format(path), str(path))
+
+
+def file_bytes(path: Path) -> bytes:
+    """Return the bytes of the file at ``path``, its suffix checked first (:func:`file_format`).
+
+    Raises:
+        DesiredStateError: The suffix is not read, or the file cannot be read.
+    """
+    file_format(path)
     try:
-        content = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise unreadable(path, exc) from None
-    return _parse(decode(content, str(path)), fmt, str(path))
+        raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
 
 
 def file_format(source: str | Path) -> str:
@@ -186,11 +191,6 @@ def decode(content: bytes, source: str) -> str:
             f"0x{content[exc.start]:02X} ({exc.reason}); save the file as UTF-8"
         )
         raise DesiredStateError(source, [problem]) from None
-
-
-def unreadable(source: str | Path, exc: OSError) -> DesiredStateError:
-    """Return the error for a file that cannot be read (``exc`` says why)."""
-    return DesiredStateError(str(source), [f"cannot read the file: {exc.strerror}"])
 
 
 def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
@@ -362,28 +362,20 @@ class _Checker:
 
     # -- sharing what the defaults declare ----------------------------------------
 
-    def shared(
-        self,
-        kind: Hashable,
-        raw: object,
-        build: Callable[_P, _T],
-        *args: _P.args,
-        **kwargs: _P.kwargs,
-    ) -> _T:
-        """Return ``build(*args, **kwargs)``, the spec of ``raw``; once per table of the
-        defaults.
+    def shared(self, kind: Hashable, raw: object, build: Callable[[], _T]) -> _T:
+        """Return ``build()``, the spec of ``raw``; once per table of the defaults.
 
         A spec whose reading found a problem is not kept, so each account
         taking the faulty table reports it under its own path.
         """
         if id(raw) not in self._defaults:
-            return build(*args, **kwargs)
+            return build()
         key = (kind, id(raw))
         if key in self._shared:
             found: _T = self._shared[key]
             return found
         problems = len(self.problems)
-        built = build(*args, **kwargs)
+        built = build()
         if len(self.problems) == problems:
             self._shared[key] = built
         return built
@@ -391,7 +383,8 @@ class _Checker:
     def ref(self, text: str) -> EnvRef | None:
         """Return ``text`` as an EnvRef if it is ``${NAME}``; one object per name."""
         if text not in self._refs:
-            self._refs[text] = as_ref(text)
+            match = ENV_REF_PATTERN.fullmatch(text)
+            self._refs[text] = EnvRef(match[1]) if match else None
         return self._refs[text]
 
     # -- the document ------------------------------------------------------------
@@ -467,17 +460,16 @@ class _Checker:
             email = None
         raw_apps = raw.get("applications", {})
         apps = self.shared(
-            "applications", raw_apps, self.applications, raw_apps, _join(path, "applications")
+            "applications",
+            raw_apps,
+            functools.partial(self.applications, raw_apps, _join(path, "applications")),
         )
         keys = frozenset(a.key for a in apps)
-        raw_workflows = raw.get("workflows", {})
+        raw_flows = raw.get("workflows", {})
         workflows = self.shared(
             ("workflows", keys),
-            raw_workflows,
-            self.workflows,
-            raw_workflows,
-            _join(path, "workflows"),
-            keys,
+            raw_flows,
+            functools.partial(self.workflows, raw_flows, _join(path, "workflows"), keys),
         )
         if account_id is None and email is None:
             return None
@@ -527,7 +519,8 @@ class _Checker:
         for key, value in self.table(raw, path, None).items():
             if value is False:
                 continue  # an account dropping an application the defaults declare
-            spec = self.shared(("application", key), value, self.application, key, value, path)
+            build = functools.partial(self.application, key, value, path)
+            spec = self.shared(("application", key), value, build)
             if spec is not None:
                 specs.append(spec)
         return tuple(specs)
@@ -590,15 +583,8 @@ class _Checker:
         for name, value in self.table(raw, path, None).items():
             if value is False:
                 continue  # an account dropping a workflow the defaults declare
-            spec = self.shared(
-                ("workflow", name, app_keys),
-                value,
-                self.workflow,
-                name,
-                value,
-                _join(path, name),
-                app_keys,
-            )
+            build = functools.partial(self.workflow, name, value, _join(path, name), app_keys)
+            spec = self.shared(("workflow", name, app_keys), value, build)
             if spec is not None:
                 specs.append(spec)
         return tuple(specs)

@@ -31,7 +31,7 @@ from typing import Final
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async.provision._load import decode, file_format, loads, unreadable
+from canvas_async.provision._load import decode, file_bytes, file_format, loads
 from canvas_async.provision.spec import AccountSpec, DesiredState
 
 __all__ = [
@@ -178,13 +178,7 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
         DesiredStateError: The file cannot be read or is not valid.
         FileHashMismatchError: The file's hash is not ``expect_hash``.
     """
-    path = Path(path)
-    file_format(path)  # an unsupported suffix is refused before reading
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    return load_bytes(content, source=str(path), expect_hash=expect_hash)
+    return load_bytes(file_bytes(Path(path)), source=str(path), expect_hash=expect_hash)
 
 
 def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -> DesiredState:

@@ -253,9 +253,3 @@ def _substitute(value: Any, env: Mapping[str, str]) -> Any:
     if isinstance(value, list | tuple):
         return [_substitute(v, env) for v in value]
     return value
-
-
-def as_ref(text: str) -> EnvRef | None:
-    """Return the reference ``text`` is, when it is exactly ``${NAME}``."""
-    match = ENV_REF_PATTERN.fullmatch(text)
-    return EnvRef(match.group(1)) if match else None
