@@ -32,7 +32,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Unpack
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -46,7 +46,7 @@ from canvas_async._errors import (
     TransportError,
 )
 from canvas_async._resources import send
-from canvas_async.bulk._accounts import RunOptions, client_run
+from canvas_async.bulk._accounts import client_run
 from canvas_async.bulk._engine import collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
 from canvas_async.models import Account
@@ -102,20 +102,26 @@ async def plan(
     """
     started = time.monotonic()
     catalogue, index = await _read_organization(canvas, state)
-    ctx = _Context(canvas, catalogue, index, replace, prune, environ={})
-    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
+    ctx = _Context(canvas, catalogue, replace, prune, environ={})
+    runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
 
     async def read(run: _AccountRun) -> None:
         run.plan = await ctx.read_and_diff(run.spec, run.account_id, fresh=False)
 
-    report = await _run(
-        canvas, runs, read, concurrency=concurrency, fail_fast=False, on_progress=on_progress
+    report = await collect(
+        client_run(canvas, runs, read, _index, concurrency=concurrency, on_progress=on_progress)
     )
     accounts = tuple(_plan_report(run, result) for run, result in zip(runs, report, strict=True))
-    whole = RunReport(
-        "plan", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
+    return RunReport(
+        "plan",
+        state.source,
+        accounts,
+        replace,
+        prune,
+        elapsed=time.monotonic() - started,
+        shard=None if shard is None else str(shard),
+        file_hash=state.digest,
     )
-    return _pinned(whole, state, shard)
 
 
 async def apply(
@@ -191,26 +197,30 @@ async def apply(
             # Stopped (the deadline, a signal) before the organization could be read:
             # every account is left, and the report says why.
             stop.ask(f"{reason} before the organization could be read ({exc})")
-            runs, work = (
-                [_AccountRun(spec, None) for spec in _picked(state, shard)],
-                _never_started(stop),
-            )
+            index = _AccountIndex(frozenset(), {})
+
+            async def never_started(run: _AccountRun) -> None:
+                run.stopped = True
+                stop.check(started=False)
+
+            work = never_started
         else:
-            ctx = _Context(canvas, catalogue, index, replace, prune, env, requeue, stop, on_change)
-            runs, work = (
-                [ctx.account_run(spec) for spec in _picked(state, shard)],
-                ctx.apply_account,
+            ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
+            work = ctx.apply_account
+        runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
+        report = await collect(
+            client_run(
+                canvas,
+                runs,
+                work,
+                _index,
+                concurrency=concurrency,
+                fail_fast=fail_fast,
+                on_progress=on_progress,
             )
-        report = await _run(
-            canvas,
-            runs,
-            work,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            on_progress=on_progress,
         )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
-    whole = RunReport(
+    return RunReport(
         "apply",
         state.source,
         accounts,
@@ -218,37 +228,14 @@ async def apply(
         prune,
         elapsed=time.monotonic() - started,
         stopped=stop.reason() if any(r.stopped for r in runs) else None,
+        shard=None if shard is None else str(shard),
+        file_hash=state.digest,
     )
-    return _pinned(whole, state, shard)
-
-
-def _never_started(stop: bulk.Stop) -> Callable[[_AccountRun], Awaitable[None]]:
-    """The work of an account a stopped run never started."""
-
-    async def never_started(run: _AccountRun) -> None:
-        run.stopped = True
-        stop.check(started=False)
-
-    return never_started
 
 
 def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
     """The accounts a run handles: the whole file, or one shard of it."""
     return state.accounts if shard is None else shard.select(state).accounts
-
-
-def _pinned(report: RunReport, state: DesiredState, shard: Shard | None) -> RunReport:
-    """The report, saying which shard of which file (by content hash) it converged."""
-    return attrs.evolve(report, shard=None if shard is None else str(shard), file_hash=state.digest)
-
-
-async def _run(
-    canvas: Canvas,
-    runs: list[_AccountRun],
-    fn: Callable[[_AccountRun], Awaitable[None]],
-    **options: Unpack[RunOptions],
-) -> bulk.BulkReport[int, None]:
-    return await collect(client_run(canvas, runs, fn, _index, **options))
 
 
 def _index(run: _AccountRun) -> int:
@@ -272,11 +259,6 @@ class _AccountRun:
     def wrote(self) -> bool:
         """Whether a write of this run took effect (or may have)."""
         return any(r.status in _KEPT for r in self.results)
-
-    @property
-    def last_read(self) -> AccountPlan | None:
-        """The account as it was last read: after the writes, else before."""
-        return self.verified or self.plan
 
 
 @attrs.frozen
@@ -330,16 +312,12 @@ class _Context:
 
     canvas: Canvas
     catalogue: Catalogue
-    accounts: _AccountIndex
     replace: bool
     prune: bool
     environ: Mapping[str, str]
     requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE
     stop: bulk.Stop = attrs.Factory(bulk.Stop)
     on_change: Callable[[Change], object] | None = None
-
-    def account_run(self, spec: AccountSpec) -> _AccountRun:
-        return _AccountRun(spec, self.accounts.find(spec))
 
     async def read_and_diff(
         self, spec: AccountSpec, account_id: uuid.UUID | None, *, fresh: bool, check: bool = False
@@ -460,14 +438,11 @@ class _Context:
             with bulk.step(change.describe()):
                 value = await work
         except BaseException as exc:
-            if isinstance(exc, OutcomeUnknownError | asyncio.CancelledError):
-                status = Status.OUTCOME_UNKNOWN
-            else:
-                status = Status.FAILED
-            reason = (
-                "cancelled while in flight" if isinstance(exc, asyncio.CancelledError) else str(exc)
-            )
-            run.results.append(ChangeResult(change, status, " ".join(reason.split())))
+            unknown = isinstance(exc, OutcomeUnknownError | asyncio.CancelledError)
+            status = Status.OUTCOME_UNKNOWN if unknown else Status.FAILED
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            reason = "cancelled while in flight" if cancelled else " ".join(str(exc).split())
+            run.results.append(ChangeResult(change, status, reason))
             run.results.extend(ChangeResult(c, Status.SKIPPED) for c in rest)
             raise
         run.results.append(ChangeResult(change, Status.DONE))
@@ -661,7 +636,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
 def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> AccountReport:
     status = result.status
     reason = result.describe_error() or None
-    last = run.last_read
+    last = run.verified or run.plan  # the account as last read: after the writes, else before
     drift = last.drift if last is not None else ()
     duplicates = _left(last.duplicates, run.results) if last is not None else ()
     unfixable = False

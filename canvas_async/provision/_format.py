@@ -47,7 +47,6 @@ __all__ = [
     "WORKFLOW",
     "Key",
     "Rule",
-    "names",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -245,8 +244,3 @@ FILE: Final = (
         {"type": "array", "items": _table_of("account")},
     ),
 )
-
-
-def names(keys: tuple[Key, ...]) -> frozenset[str]:
-    """Return the names of ``keys``: what the loader accepts in their table."""
-    return frozenset(key.name for key in keys)

@@ -63,7 +63,7 @@ from canvas_async._errors import ValidationError
 from canvas_async._operations import COUNTRY_CODES
 
 from . import _format
-from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
+from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, Key
 from .spec import (
     AS_FOUND,
     ENV_REF_PATTERN,
@@ -94,12 +94,6 @@ __all__ = [
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
 #: Longest text from the file an error message quotes (see :func:`quoted`).
 QUOTE_LIMIT: Final = 200
-# What each table accepts: the one table the JSON Schema is made from too (_format).
-_FILE_KEYS: Final = names(_format.FILE)
-_ACCOUNT_KEYS: Final = names(_format.ACCOUNT)
-_DEFAULT_KEYS: Final = names(_format.DEFAULTS)
-_APPLICATION_KEYS: Final = names(_format.APPLICATION)
-_WORKFLOW_KEYS: Final = names(_format.WORKFLOW)
 # "$NAME": a reference written without its braces.
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -326,21 +320,24 @@ class _Checker:
 
     # -- structure ---------------------------------------------------------------
 
-    def table(self, value: object, path: str, allowed: frozenset[str] | None) -> dict[str, Any]:
+    def table(self, value: object, path: str, keys: tuple[Key, ...] | None) -> dict[str, Any]:
+        """Return ``value`` as a table of text keys; ``keys``: the only keys it may hold (the
+        list the JSON Schema is made from too)."""
         if not isinstance(value, Mapping):
             self.problem(path, f"must be a table, not {_kind(value)}")
             return {}
         for key in value:
             if not isinstance(key, str):
                 self.problem(path, f"key {quoted(key)} must be text")
-        if allowed is not None:
+        if keys is not None:
+            allowed = {key.name for key in keys}
             unknown = sorted(k for k in value if isinstance(k, str) and k not in allowed)
             for key in unknown:
                 hint = did_you_mean(key, allowed)
                 known = ", ".join(sorted(allowed))
                 self.problem(
                     _join(path, key),
-                    f"unknown key{hint or ''}" + ("" if hint else f" (expected one of: {known})"),
+                    f"unknown key{hint}" + ("" if hint else f" (expected one of: {known})"),
                 )
         return {k: v for k, v in value.items() if isinstance(k, str)}
 
@@ -390,7 +387,7 @@ class _Checker:
     # -- the document ------------------------------------------------------------
 
     def document(self, data: object) -> list[AccountSpec]:
-        top = self.table(data, "file", _FILE_KEYS)
+        top = self.table(data, "file", _format.FILE)
         if SCHEMA_KEY in top and not isinstance(top[SCHEMA_KEY], str):
             self.problem(
                 f'"{SCHEMA_KEY}"',
@@ -408,7 +405,7 @@ class _Checker:
                 "version",
                 f"unsupported format version {quoted(version)}; this reads {FORMAT_VERSION}",
             )
-        defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
+        defaults = self.table(top.get("defaults", {}), "defaults", _format.DEFAULTS)
         self._defaults = {id(table) for table in _tables(defaults)}
         raw_accounts = top.get("accounts")
         if raw_accounts is None:
@@ -421,7 +418,7 @@ class _Checker:
         seen: dict[str, str] = {}
         for index, raw in enumerate(raw_accounts):
             path = f"accounts[{index}]"
-            merged = _merge(defaults, self.table(raw, path, _ACCOUNT_KEYS))
+            merged = _merge(defaults, self.table(raw, path, _format.ACCOUNT))
             account = self.account(merged, path, index)
             if account is None:
                 continue
@@ -527,7 +524,7 @@ class _Checker:
 
     def application(self, key: str, value: object, path: str) -> ApplicationSpec | None:
         app_path = _join(path, key)
-        table = self.table(value, app_path, _APPLICATION_KEYS)
+        table = self.table(value, app_path, _format.APPLICATION)
         short = self.text(table.get("application", key), _join(app_path, "application"))
         tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
         creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
@@ -595,7 +592,7 @@ class _Checker:
         if not name.strip():
             self.problem(wf_path, "a workflow name must not be empty")
             return None
-        table = self.table(value, wf_path, _WORKFLOW_KEYS)
+        table = self.table(value, wf_path, _format.WORKFLOW)
         template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
         bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
         variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))

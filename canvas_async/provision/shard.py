@@ -26,7 +26,6 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final
 
 import attrs
 
@@ -45,9 +44,6 @@ __all__ = [
     "load_file",
     "rank_key",
 ]
-
-#: Prefix of every content hash: the algorithm, so it can change one day.
-HASH_PREFIX: Final = "sha256:"
 
 
 class ShardError(ValidationError):
@@ -153,17 +149,15 @@ def assign(accounts: Iterable[AccountSpec], count: int) -> dict[int, list[Accoun
     listed = list(accounts)
     keys = [account_key(account) for account in listed]
     ranked = sorted(range(len(listed)), key=lambda n: (rank_key(keys[n]), keys[n], n))
-    where = [0] * len(listed)
-    for rank, position in enumerate(ranked):
-        where[position] = rank * count // len(listed)
-    for account, index in zip(listed, where, strict=True):
-        shards[index].append(account)
+    where = {position: rank * count // len(listed) for rank, position in enumerate(ranked)}
+    for position, account in enumerate(listed):
+        shards[where[position]].append(account)
     return shards
 
 
 def file_hash(content: bytes) -> str:
     """Return the content hash of a file's bytes, ``sha256:<hex>``."""
-    return HASH_PREFIX + hashlib.sha256(content).hexdigest()
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredState:
