@@ -49,7 +49,7 @@ from canvas_async._resources import send
 from canvas_async.bulk._accounts import client_run
 from canvas_async.bulk._engine import collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
-from canvas_async.models import Account
+from canvas_async.models import Account, RegApplication, Workflow
 from canvas_async.provision._load import DesiredStateError
 from canvas_async.provision._plan import (
     AccountPlan,
@@ -334,21 +334,20 @@ class _Context:
         """
         if account_id is None and spec.id is not None:
             raise AccountNotFoundError(spec.id)
-        if account_id is None or fresh:
-            return diff(
-                spec, self.catalogue, account_id=account_id, replace=self.replace, prune=self.prune
-            )
-        view = self.canvas.for_account(account_id)
-        if check:
-            with bulk.step("verify: read registered applications and workflows"):
-                registrations, workflows = await _all(
-                    view.reg_applications.list(), view.workflows.list()
-                )
-        else:
-            with bulk.step("read registered applications"):
-                registrations = await view.reg_applications.list()
-            with bulk.step("read workflows"):
-                workflows = await view.workflows.list()
+        registrations: Sequence[RegApplication] = ()
+        workflows: Sequence[Workflow] = ()
+        if account_id is not None and not fresh:
+            view = self.canvas.for_account(account_id)
+            if check:
+                with bulk.step("verify: read registered applications and workflows"):
+                    registrations, workflows = await _all(
+                        view.reg_applications.list(), view.workflows.list()
+                    )
+            else:
+                with bulk.step("read registered applications"):
+                    registrations = await view.reg_applications.list()
+                with bulk.step("read workflows"):
+                    workflows = await view.workflows.list()
         return diff(
             spec,
             self.catalogue,

@@ -75,6 +75,7 @@ from .spec import (
     NewAccount,
     Plain,
     WorkflowSpec,
+    map_leaves,
 )
 
 __all__ = [
@@ -632,19 +633,12 @@ class _Checker:
         blocks: dict[str, dict[str, Any]] = {}
         for block, values in self.table(raw, path, None).items():
             block_values = self.table(values, _join(path, block), None)
-            blocks[block] = {k: self.with_refs(v) for k, v in block_values.items()}
+            blocks[block] = map_leaves(block_values, self.with_refs)
         return blocks
 
     def with_refs(self, value: Any) -> Any:
-        """Turn every string that is exactly ``${NAME}`` into an EnvRef."""
-        if isinstance(value, str):
-            ref = self.ref(value)
-            return value if ref is None else ref
-        if isinstance(value, Mapping):
-            return {k: self.with_refs(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.with_refs(v) for v in value]
-        return value
+        """Return ``value`` as an EnvRef if it is text that is exactly ``${NAME}``."""
+        return (self.ref(value) or value) if isinstance(value, str) else value
 
     def schedule(self, raw: object, path: str) -> str | None:
         if raw is False or raw is None:

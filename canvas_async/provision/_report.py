@@ -231,19 +231,13 @@ class RunReport:
         """
         counts = {_summary_key(s): self.count(s) for s in self._statuses()}
         done = Status.PLANNED if self.mode == "plan" else Status.DONE
-        kinds = dict.fromkeys(("add", "change", "destroy"), 0)
-        total = 0
-        for account in self.accounts:
-            for result in account.changes:
-                if result.status is done:
-                    total += 1
-                    for kind in _KINDS[result.change.action]:
-                        kinds[kind] += 1
+        made = [r.change.action for a in self.accounts for r in a.changes if r.status is done]
+        kinds = Counter(kind for action in made for kind in _KINDS[action])
         return {
             "accounts": len(self.accounts),
             **counts,
-            "changes": total,
-            **kinds,
+            "changes": len(made),
+            **{kind: kinds[kind] for kind in ("add", "change", "destroy")},
             "drifted_workflows": sum(len(a.drift) for a in self.accounts),
             "duplicate_workflows": self._extra("workflow"),
             "duplicate_registrations": self._extra("registration"),
@@ -303,15 +297,9 @@ class RunReport:
         Args:
             everything: Also list the accounts with nothing to report.
         """
-        rows = []
-        quiet = 0
-        for account in self.accounts:
-            if not everything and not _worth_a_row(account):
-                quiet += 1
-                continue
-            rows.append(
-                [account.label, str(account.status), _changes_cell(account), _detail(account)]
-            )
+        shown = [a for a in self.accounts if everything or _worth_a_row(a)]
+        rows = [[a.label, str(a.status), _changes_cell(a), _detail(a)] for a in shown]
+        quiet = len(self.accounts) - len(shown)
         out = format_table(["account", "status", "changes", "detail"], rows) if rows else ""
         if quiet:
             what = "in sync" if self.mode == "plan" else "done, nothing to change"
