@@ -548,7 +548,14 @@ class _Executor:
 
     async def execute(self, change: Change) -> None:
         if change.action is Action.REGISTER:
-            await self._register(change)
+            app = change.application
+            assert app is not None
+            self.reg_ids[app.key] = await register_once(
+                self.view,
+                self.ctx.catalogue.applications[app.application],
+                tag_text=app.tag,
+                credentials=resolve(app.credentials, self.ctx.environ),
+            )
         elif change.action is Action.CREATE_WORKFLOW:
             await self._create_workflow(change)
         elif change.action is Action.REPLACE_WORKFLOW:
@@ -567,16 +574,6 @@ class _Executor:
             await self._delete(change.workflow_id)
         else:  # pragma: no cover - CREATE_ACCOUNT is made before the plan
             raise AssertionError(change.action)
-
-    async def _register(self, change: Change) -> None:
-        app = change.application
-        assert app is not None
-        self.reg_ids[app.key] = await register_once(
-            self.view,
-            self.ctx.catalogue.applications[app.application],
-            tag_text=app.tag,
-            credentials=resolve(app.credentials, self.ctx.environ),
-        )
 
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
@@ -614,12 +611,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
             step=result.step,
         )
     plan = run.plan
-    if plan.changes:
-        status = Status.CHANGES
-    elif not plan.converged:
-        status = Status.DRIFT
-    else:
-        status = Status.IN_SYNC
+    status = Status.CHANGES if plan.changes else Status.IN_SYNC if plan.converged else Status.DRIFT
     return AccountReport(
         run.spec.label,
         plan.account_id,

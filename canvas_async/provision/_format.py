@@ -3,7 +3,7 @@
 Each table of the file (the file itself, ``defaults``, an account, an
 application, a workflow) has its keys listed here, derived from the fields of
 the spec class it becomes (:mod:`canvas_async.provision.spec`): every field is
-either a key, with what the file may write there (:class:`Rule`), or named in
+either a key, with what the file may write there (:class:`Key`), or named in
 :data:`NOT_KEYS` with the reason it is not one. A field added to a spec class
 without either fails at import, so the loader
 (:mod:`canvas_async.provision._load`) and the JSON Schema
@@ -46,7 +46,6 @@ __all__ = [
     "SCHEMA_KEY",
     "WORKFLOW",
     "Key",
-    "Rule",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -66,19 +65,6 @@ ENV_REF: Final[Mapping[str, Any]] = {
     "pattern": f"^{ENV_REF_PATTERN.pattern}$",
     "description": 'An environment variable, written "${NAME}"; read when applying.',
 }
-
-
-@attrs.frozen
-class Rule:
-    """What the file may write at one key.
-
-    Attributes:
-        doc: What the key means, for the schema (editors show it).
-        schema: The value's JSON Schema.
-    """
-
-    doc: str
-    schema: Mapping[str, Any]
 
 
 @attrs.frozen
@@ -118,70 +104,86 @@ NOT_KEYS: Final[Mapping[tuple[type, str], str]] = {
     (WorkflowSpec, "name"): "the workflow's table key",
 }
 
-_RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
-    NewAccount: {
-        "first_name": Rule("The first name of an account created by e-mail.", TEXT),
-        "last_name": Rule("The last name of an account created by e-mail.", TEXT),
-        "role": Rule(
+_RULES: Final[Mapping[type, tuple[Key, ...]]] = {
+    NewAccount: (
+        Key("first_name", "The first name of an account created by e-mail.", TEXT),
+        Key("last_name", "The last name of an account created by e-mail.", TEXT),
+        Key(
+            "role",
             "The role of an account created by e-mail (default: User).",
             {"type": "string", "enum": list(ROLES)},
         ),
-        "phone": Rule("The phone number of an account created by e-mail.", _OPTIONAL_TEXT),
-        "country": Rule(
+        Key("phone", "The phone number of an account created by e-mail.", _OPTIONAL_TEXT),
+        Key(
+            "country",
             "The ISO 3166 alpha-2 country code of an account created by e-mail, e.g. NO.",
             # Any case: it is sent upper case.
             {**_OPTIONAL_TEXT, "pattern": "^[A-Za-z]{2}$"},
         ),
-        "activated": Rule(
+        Key(
+            "activated",
             "Whether an account created by e-mail is active at once (default: true); "
             "false sends an activation e-mail.",
             {"type": "boolean"},
         ),
-        "global_notifications": Rule(
+        Key(
+            "global_notifications",
             "An account created by e-mail gets global notifications.",
             {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
         ),
-        "notification_email": Rule(
-            "Where an account created by e-mail gets notifications.", _OPTIONAL_TEXT
+        Key(
+            "notification_email",
+            "Where an account created by e-mail gets notifications.",
+            _OPTIONAL_TEXT,
         ),
-    },
-    AccountSpec: {
-        "id": Rule("The account's id: an existing account.", {"type": "string", "format": "uuid"}),
-        "email": Rule(
+    ),
+    AccountSpec: (
+        Key("id", "The account's id: an existing account.", {"type": "string", "format": "uuid"}),
+        Key(
+            "email",
             "The account's e-mail: found, or created with first_name and last_name.",
             {"type": "string", "pattern": "@", "maxLength": EMAIL_LIMIT},
         ),
-        "applications": Rule(
+        Key(
+            "applications",
             "Applications to register, by key (usually the short name); false drops one "
             "the defaults declare.",
             _named("application"),
         ),
-        "workflows": Rule(
-            "Workflows, by name; false drops one the defaults declare.", _named("workflow")
+        Key(
+            "workflows",
+            "Workflows, by name; false drops one the defaults declare.",
+            _named("workflow"),
         ),
-    },
-    ApplicationSpec: {
-        "application": Rule(
-            "The application's short name, e.g. QUIN (default: the table's key).", TEXT
+    ),
+    ApplicationSpec: (
+        Key(
+            "application",
+            "The application's short name, e.g. QUIN (default: the table's key).",
+            TEXT,
         ),
-        "tag": Rule(
+        Key(
+            "tag",
             "The registration's tag text, which identifies it: credentials cannot be read "
             "back, so new credentials need a new tag.",
             TEXT,
         ),
-        "credentials": Rule(
+        Key(
+            "credentials",
             'Credential short name to "${VARIABLE}" or { plain = ... }; never the value.',
             {"type": "object", "additionalProperties": _table_of("credential")},
         ),
-    },
-    WorkflowSpec: {
-        "template": Rule("The template's name or id.", TEXT),
-        "applications": Rule(
+    ),
+    WorkflowSpec: (
+        Key("template", "The template's name or id.", TEXT),
+        Key(
+            "applications",
             "Template application short name to the key of one of the account's "
             "applications (default: the key of the same name).",
             {"type": "object", "additionalProperties": {"type": "string"}},
         ),
-        "variables": Rule(
+        Key(
+            "variables",
             f'Block name or uniqueBlockId to variable values; or "{AS_FOUND}": the '
             "workflow's variables as they are (an existing workflow taken as found, "
             "never recreated for what plan cannot read).",
@@ -192,18 +194,19 @@ _RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
                 ]
             },
         ),
-        "schedule": Rule(
+        Key(
+            "schedule",
             "A Quartz cron (seconds first), or false for a scheduler that is off.",
             {"anyOf": [TEXT, {"const": False}, {"type": "null"}]},
         ),
-        "description": Rule("The workflow's description.", _OPTIONAL_TEXT),
-    },
+        Key("description", "The workflow's description.", _OPTIONAL_TEXT),
+    ),
 }
 
 
 def _keys(cls: type) -> tuple[Key, ...]:
     """Return the keys of ``cls``'s table: its fields that are keys, with their rules."""
-    rules = _RULES[cls]
+    rules = {key.name: key for key in _RULES[cls]}
     keys = []
     for field in attrs.fields(cls):
         if (cls, field.name) in NOT_KEYS:
@@ -213,7 +216,7 @@ def _keys(cls: type) -> tuple[Key, ...]:
                 f"{cls.__name__}.{field.name} has no rule in the desired-state file's table: "
                 "say what the file writes there, or why it is not a key (NOT_KEYS)"
             )
-        keys.append(Key(field.name, rules[field.name].doc, rules[field.name].schema))
+        keys.append(rules[field.name])
     return tuple(keys)
 
 

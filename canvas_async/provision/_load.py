@@ -29,15 +29,8 @@ anything is sent. The format::
     id = "b8c2bb44-2c57-4f8e-9d9a-3b1f0c1d6a10"
     workflows."Employee export".variables = "as-found"
 
-Workflow variables cannot be read back from the API. ``variables = "as-found"``
-takes a workflow as it is (adoption): ``plan`` holds it to what the API
-returns (template, bound applications, description, schedule; a schedule is
-set in place), never to variables, and nothing recreates it, not even
-``--replace``, since that would lose variables nobody declared; a workflow
-missing is created with its template's variables. Once the file declares its
-variables (a table, in the account or the defaults), it is a workflow like any
-other: one not created by canvas-async, or whose variables changed, is drift,
-and ``apply --replace`` recreates it with them.
+Workflow variables cannot be read back from the API: what ``variables = "as-found"``
+(adoption) means for plan and apply is said in :mod:`canvas_async.provision._plan`.
 
 The keys each table accepts are listed once (``_format``), and the JSON
 Schema editors read is made from that list (:mod:`~canvas_async.provision.schema`).
@@ -194,14 +187,12 @@ def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredS
 
 
 def _parse(text: str, fmt: str, source: str) -> object:
-    data: object
     try:
         if fmt == "json":
-            data = json.loads(text)
-        elif fmt == "toml":
-            data = tomllib.loads(text)
-        else:
-            raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
+            return json.loads(text)
+        if fmt == "toml":
+            return tomllib.loads(text)
+        raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise DesiredStateError(source, [f"{where}: not valid JSON: {exc.msg}"]) from None
@@ -214,7 +205,6 @@ def _parse(text: str, fmt: str, source: str) -> object:
         else:
             text = f"not valid TOML: {text}"
         raise DesiredStateError(source, [text]) from None
-    return data
 
 
 def from_data(data: object, *, source: str = "<data>") -> DesiredState:
@@ -457,17 +447,21 @@ class _Checker:
             self.problem(_join(path, "email"), f"{why}: {quoted(email)}")
             email = None
         raw_apps = raw.get("applications", {})
+        apps_path = _join(path, "applications")
         apps = self.shared(
             "applications",
             raw_apps,
-            functools.partial(self.applications, raw_apps, _join(path, "applications")),
+            functools.partial(self.named, raw_apps, apps_path, "application", self.application),
         )
         keys = frozenset(a.key for a in apps)
         raw_flows = raw.get("workflows", {})
+        workflow = functools.partial(self.workflow, app_keys=keys)
         workflows = self.shared(
             ("workflows", keys),
             raw_flows,
-            functools.partial(self.workflows, raw_flows, _join(path, "workflows"), keys),
+            functools.partial(
+                self.named, raw_flows, _join(path, "workflows"), ("workflow", keys), workflow
+            ),
         )
         if account_id is None and email is None:
             return None
@@ -512,19 +506,26 @@ class _Checker:
             notification_email=email,
         )
 
-    def applications(self, raw: object, path: str) -> tuple[ApplicationSpec, ...]:
+    def named(
+        self,
+        raw: object,
+        path: str,
+        kind: Hashable,
+        build: Callable[[str, object, str], _T | None],
+    ) -> tuple[_T, ...]:
+        """Return the specs ``build`` makes of a table of applications or workflows by name."""
         specs = []
-        for key, value in self.table(raw, path, None).items():
+        for name, value in self.table(raw, path, None).items():
             if value is False:
-                continue  # an account dropping an application the defaults declare
-            build = functools.partial(self.application, key, value, path)
-            spec = self.shared(("application", key), value, build)
+                continue  # an account dropping what the defaults declare
+            spec = self.shared(
+                (kind, name), value, functools.partial(build, name, value, _join(path, name))
+            )
             if spec is not None:
                 specs.append(spec)
         return tuple(specs)
 
-    def application(self, key: str, value: object, path: str) -> ApplicationSpec | None:
-        app_path = _join(path, key)
+    def application(self, key: str, value: object, app_path: str) -> ApplicationSpec | None:
         table = self.table(value, app_path, _format.APPLICATION)
         short = self.text(table.get("application", key), _join(app_path, "application"))
         tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
@@ -573,19 +574,6 @@ class _Checker:
                     f'must be "${{VARIABLE}}" or {{ plain = ... }}, not {_kind(value)}',
                 )
         return values
-
-    def workflows(
-        self, raw: object, path: str, app_keys: frozenset[str]
-    ) -> tuple[WorkflowSpec, ...]:
-        specs = []
-        for name, value in self.table(raw, path, None).items():
-            if value is False:
-                continue  # an account dropping a workflow the defaults declare
-            build = functools.partial(self.workflow, name, value, _join(path, name), app_keys)
-            spec = self.shared(("workflow", name, app_keys), value, build)
-            if spec is not None:
-                specs.append(spec)
-        return tuple(specs)
 
     def workflow(
         self, name: str, value: object, wf_path: str, app_keys: frozenset[str]

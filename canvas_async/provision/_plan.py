@@ -490,17 +490,9 @@ class _Planner:
             # Never recreated: its variables are known to nobody (the module's docstring).
             reasons.append(f'variables are "{AS_FOUND}": declare them to let --replace recreate it')
         elif reasons and self.replace:
-            detail = "; ".join(reasons)
-            self.changes.append(
-                Change(
-                    Action.REPLACE_WORKFLOW,
-                    spec.name,
-                    detail,
-                    workflow_id=current.id,
-                    workflow=spec,
-                )
-            )
-            self.changes.extend(_schedule_changes(spec, None))
+            why = "; ".join(reasons)
+            replace = Change(Action.REPLACE_WORKFLOW, spec.name, why, current.id, workflow=spec)
+            self.changes += [replace, *_schedule_changes(spec, None)]
             return
         if reasons:
             self.drift.append(Drift(spec.name, current.id, tuple(reasons)))

@@ -179,12 +179,9 @@ async def read(
     )
     chosen = _chosen(listed, list(accounts), shard)
 
-    async def hold(view: AccountView) -> tuple[list[RegApplication], list[Workflow]]:
+    async def hold(view: AccountView) -> list[Any]:  # registrations, workflows
         with bulk.step("read registered applications and workflows"):
-            registrations, workflows = await _all(
-                view.reg_applications.list(), view.workflows.list()
-            )
-        return registrations, workflows
+            return await _all(view.reg_applications.list(), view.workflows.list())
 
     report = await bulk.for_each_account(
         canvas, [a.id for a in chosen], hold, concurrency=concurrency, on_progress=on_progress
