@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 import uuid
@@ -112,16 +113,10 @@ async def plan(
         client_run(canvas, runs, read, _index, concurrency=concurrency, on_progress=on_progress)
     )
     accounts = tuple(_plan_report(run, result) for run, result in zip(runs, report, strict=True))
-    return RunReport(
-        "plan",
-        state.source,
-        accounts,
-        replace,
-        prune,
-        elapsed=time.monotonic() - started,
-        shard=None if shard is None else str(shard),
-        file_hash=state.digest,
+    whole = RunReport(
+        "plan", state.source, accounts, replace, prune, elapsed=time.monotonic() - started
     )
+    return _pinned(whole, state, shard)
 
 
 async def apply(
@@ -220,7 +215,7 @@ async def apply(
             )
         )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
-    return RunReport(
+    whole = RunReport(
         "apply",
         state.source,
         accounts,
@@ -228,14 +223,18 @@ async def apply(
         prune,
         elapsed=time.monotonic() - started,
         stopped=stop.reason() if any(r.stopped for r in runs) else None,
-        shard=None if shard is None else str(shard),
-        file_hash=state.digest,
     )
+    return _pinned(whole, state, shard)
 
 
 def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
     """The accounts a run handles: the whole file, or one shard of it."""
     return state.accounts if shard is None else shard.select(state).accounts
+
+
+def _pinned(report: RunReport, state: DesiredState, shard: Shard | None) -> RunReport:
+    """The report, saying which shard of which file (by content hash) it converged."""
+    return attrs.evolve(report, shard=None if shard is None else str(shard), file_hash=state.digest)
 
 
 def _index(run: _AccountRun) -> int:
@@ -408,7 +407,8 @@ class _Context:
         fresh = False
         if run.account_id is None and run.spec.id is None:
             if attempt > 1:  # an earlier attempt may have created it after all
-                run.account_id = await self._find_account(run.spec)
+                with bulk.step("read accounts"):
+                    run.account_id = await self._find_account(run.spec)
                 missing = run.account_id is None
                 creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
                 run.results = _settled(run.results, creating, self._made)
@@ -454,8 +454,7 @@ class _Context:
             self.on_change(change)
 
     async def _find_account(self, spec: AccountSpec) -> uuid.UUID | None:
-        with bulk.step("read accounts"):
-            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
+        return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
 
     async def _create_account(self, spec: AccountSpec) -> uuid.UUID:
         new = spec.new
@@ -476,10 +475,7 @@ class _Context:
                 default_notification_email=new.notification_email,
             )
 
-        async def find() -> uuid.UUID | None:
-            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
-
-        return await bulk.reconcile_write(send, find)
+        return await bulk.reconcile_write(send, functools.partial(self._find_account, spec))
 
 
 async def _all(*reads: Awaitable[Any]) -> list[Any]:
