@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Unpack
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -46,10 +47,10 @@ from canvas_async._errors import (
     TransportError,
 )
 from canvas_async._resources import send
-from canvas_async.bulk._accounts import RunOptions, client_run
+from canvas_async.bulk._accounts import client_run
 from canvas_async.bulk._engine import collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
-from canvas_async.models import Account
+from canvas_async.models import Account, RegApplication, Workflow
 from canvas_async.provision._load import DesiredStateError
 from canvas_async.provision._plan import (
     AccountPlan,
@@ -102,14 +103,14 @@ async def plan(
     """
     started = time.monotonic()
     catalogue, index = await _read_organization(canvas, state)
-    ctx = _Context(canvas, catalogue, index, replace, prune, environ={})
-    runs = [ctx.account_run(spec) for spec in _picked(state, shard)]
+    ctx = _Context(canvas, catalogue, replace, prune, environ={})
+    runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
 
     async def read(run: _AccountRun) -> None:
         run.plan = await ctx.read_and_diff(run.spec, run.account_id, fresh=False)
 
-    report = await _run(
-        canvas, runs, read, concurrency=concurrency, fail_fast=False, on_progress=on_progress
+    report = await collect(
+        client_run(canvas, runs, read, _index, concurrency=concurrency, on_progress=on_progress)
     )
     accounts = tuple(_plan_report(run, result) for run, result in zip(runs, report, strict=True))
     whole = RunReport(
@@ -191,23 +192,27 @@ async def apply(
             # Stopped (the deadline, a signal) before the organization could be read:
             # every account is left, and the report says why.
             stop.ask(f"{reason} before the organization could be read ({exc})")
-            runs, work = (
-                [_AccountRun(spec, None) for spec in _picked(state, shard)],
-                _never_started(stop),
-            )
+            index = _AccountIndex(frozenset(), {})
+
+            async def never_started(run: _AccountRun) -> None:
+                run.stopped = True
+                stop.check(started=False)
+
+            work = never_started
         else:
-            ctx = _Context(canvas, catalogue, index, replace, prune, env, requeue, stop, on_change)
-            runs, work = (
-                [ctx.account_run(spec) for spec in _picked(state, shard)],
-                ctx.apply_account,
+            ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
+            work = ctx.apply_account
+        runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
+        report = await collect(
+            client_run(
+                canvas,
+                runs,
+                work,
+                _index,
+                concurrency=concurrency,
+                fail_fast=fail_fast,
+                on_progress=on_progress,
             )
-        report = await _run(
-            canvas,
-            runs,
-            work,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            on_progress=on_progress,
         )
     accounts = tuple(_apply_report(run, result) for run, result in zip(runs, report, strict=True))
     whole = RunReport(
@@ -222,16 +227,6 @@ async def apply(
     return _pinned(whole, state, shard)
 
 
-def _never_started(stop: bulk.Stop) -> Callable[[_AccountRun], Awaitable[None]]:
-    """The work of an account a stopped run never started."""
-
-    async def never_started(run: _AccountRun) -> None:
-        run.stopped = True
-        stop.check(started=False)
-
-    return never_started
-
-
 def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]:
     """The accounts a run handles: the whole file, or one shard of it."""
     return state.accounts if shard is None else shard.select(state).accounts
@@ -240,15 +235,6 @@ def _picked(state: DesiredState, shard: Shard | None) -> tuple[AccountSpec, ...]
 def _pinned(report: RunReport, state: DesiredState, shard: Shard | None) -> RunReport:
     """The report, saying which shard of which file (by content hash) it converged."""
     return attrs.evolve(report, shard=None if shard is None else str(shard), file_hash=state.digest)
-
-
-async def _run(
-    canvas: Canvas,
-    runs: list[_AccountRun],
-    fn: Callable[[_AccountRun], Awaitable[None]],
-    **options: Unpack[RunOptions],
-) -> bulk.BulkReport[int, None]:
-    return await collect(client_run(canvas, runs, fn, _index, **options))
 
 
 def _index(run: _AccountRun) -> int:
@@ -272,11 +258,6 @@ class _AccountRun:
     def wrote(self) -> bool:
         """Whether a write of this run took effect (or may have)."""
         return any(r.status in _KEPT for r in self.results)
-
-    @property
-    def last_read(self) -> AccountPlan | None:
-        """The account as it was last read: after the writes, else before."""
-        return self.verified or self.plan
 
 
 @attrs.frozen
@@ -330,16 +311,12 @@ class _Context:
 
     canvas: Canvas
     catalogue: Catalogue
-    accounts: _AccountIndex
     replace: bool
     prune: bool
     environ: Mapping[str, str]
     requeue: bulk.Requeue = bulk.DEFAULT_REQUEUE
     stop: bulk.Stop = attrs.Factory(bulk.Stop)
     on_change: Callable[[Change], object] | None = None
-
-    def account_run(self, spec: AccountSpec) -> _AccountRun:
-        return _AccountRun(spec, self.accounts.find(spec))
 
     async def read_and_diff(
         self, spec: AccountSpec, account_id: uuid.UUID | None, *, fresh: bool, check: bool = False
@@ -356,21 +333,20 @@ class _Context:
         """
         if account_id is None and spec.id is not None:
             raise AccountNotFoundError(spec.id)
-        if account_id is None or fresh:
-            return diff(
-                spec, self.catalogue, account_id=account_id, replace=self.replace, prune=self.prune
-            )
-        view = self.canvas.for_account(account_id)
-        if check:
-            with bulk.step("verify: read registered applications and workflows"):
-                registrations, workflows = await _all(
-                    view.reg_applications.list(), view.workflows.list()
-                )
-        else:
-            with bulk.step("read registered applications"):
-                registrations = await view.reg_applications.list()
-            with bulk.step("read workflows"):
-                workflows = await view.workflows.list()
+        registrations: Sequence[RegApplication] = ()
+        workflows: Sequence[Workflow] = ()
+        if account_id is not None and not fresh:
+            view = self.canvas.for_account(account_id)
+            if check:
+                with bulk.step("verify: read registered applications and workflows"):
+                    registrations, workflows = await _all(
+                        view.reg_applications.list(), view.workflows.list()
+                    )
+            else:
+                with bulk.step("read registered applications"):
+                    registrations = await view.reg_applications.list()
+                with bulk.step("read workflows"):
+                    workflows = await view.workflows.list()
         return diff(
             spec,
             self.catalogue,
@@ -431,7 +407,8 @@ class _Context:
         fresh = False
         if run.account_id is None and run.spec.id is None:
             if attempt > 1:  # an earlier attempt may have created it after all
-                run.account_id = await self._find_account(run.spec)
+                with bulk.step("read accounts"):
+                    run.account_id = await self._find_account(run.spec)
                 missing = run.account_id is None
                 creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
                 run.results = _settled(run.results, creating, self._made)
@@ -460,14 +437,11 @@ class _Context:
             with bulk.step(change.describe()):
                 value = await work
         except BaseException as exc:
-            if isinstance(exc, OutcomeUnknownError | asyncio.CancelledError):
-                status = Status.OUTCOME_UNKNOWN
-            else:
-                status = Status.FAILED
-            reason = (
-                "cancelled while in flight" if isinstance(exc, asyncio.CancelledError) else str(exc)
-            )
-            run.results.append(ChangeResult(change, status, " ".join(reason.split())))
+            unknown = isinstance(exc, OutcomeUnknownError | asyncio.CancelledError)
+            status = Status.OUTCOME_UNKNOWN if unknown else Status.FAILED
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            reason = "cancelled while in flight" if cancelled else " ".join(str(exc).split())
+            run.results.append(ChangeResult(change, status, reason))
             run.results.extend(ChangeResult(c, Status.SKIPPED) for c in rest)
             raise
         run.results.append(ChangeResult(change, Status.DONE))
@@ -480,8 +454,7 @@ class _Context:
             self.on_change(change)
 
     async def _find_account(self, spec: AccountSpec) -> uuid.UUID | None:
-        with bulk.step("read accounts"):
-            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
+        return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
 
     async def _create_account(self, spec: AccountSpec) -> uuid.UUID:
         new = spec.new
@@ -502,10 +475,7 @@ class _Context:
                 default_notification_email=new.notification_email,
             )
 
-        async def find() -> uuid.UUID | None:
-            return _AccountIndex.of(await self.canvas.accounts.list()).find(spec)
-
-        return await bulk.reconcile_write(send, find)
+        return await bulk.reconcile_write(send, functools.partial(self._find_account, spec))
 
 
 async def _all(*reads: Awaitable[Any]) -> list[Any]:
@@ -574,7 +544,14 @@ class _Executor:
 
     async def execute(self, change: Change) -> None:
         if change.action is Action.REGISTER:
-            await self._register(change)
+            app = change.application
+            assert app is not None
+            self.reg_ids[app.key] = await register_once(
+                self.view,
+                self.ctx.catalogue.applications[app.application],
+                tag_text=app.tag,
+                credentials=resolve(app.credentials, self.ctx.environ),
+            )
         elif change.action is Action.CREATE_WORKFLOW:
             await self._create_workflow(change)
         elif change.action is Action.REPLACE_WORKFLOW:
@@ -593,16 +570,6 @@ class _Executor:
             await self._delete(change.workflow_id)
         else:  # pragma: no cover - CREATE_ACCOUNT is made before the plan
             raise AssertionError(change.action)
-
-    async def _register(self, change: Change) -> None:
-        app = change.application
-        assert app is not None
-        self.reg_ids[app.key] = await register_once(
-            self.view,
-            self.ctx.catalogue.applications[app.application],
-            tag_text=app.tag,
-            credentials=resolve(app.credentials, self.ctx.environ),
-        )
 
     async def _create_workflow(self, change: Change) -> None:
         spec = change.workflow
@@ -640,12 +607,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
             step=result.step,
         )
     plan = run.plan
-    if plan.changes:
-        status = Status.CHANGES
-    elif not plan.converged:
-        status = Status.DRIFT
-    else:
-        status = Status.IN_SYNC
+    status = Status.CHANGES if plan.changes else Status.IN_SYNC if plan.converged else Status.DRIFT
     return AccountReport(
         run.spec.label,
         plan.account_id,
@@ -661,7 +623,7 @@ def _plan_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> Accoun
 def _apply_report(run: _AccountRun, result: bulk.ItemResult[int, None]) -> AccountReport:
     status = result.status
     reason = result.describe_error() or None
-    last = run.last_read
+    last = run.verified or run.plan  # the account as last read: after the writes, else before
     drift = last.drift if last is not None else ()
     duplicates = _left(last.duplicates, run.results) if last is not None else ()
     unfixable = False

@@ -3,7 +3,7 @@
 Each table of the file (the file itself, ``defaults``, an account, an
 application, a workflow) has its keys listed here, derived from the fields of
 the spec class it becomes (:mod:`canvas_async.provision.spec`): every field is
-either a key, with what the file may write there (:class:`Rule`), or named in
+either a key, with what the file may write there (:class:`Key`), or named in
 :data:`NOT_KEYS` with the reason it is not one. A field added to a spec class
 without either fails at import, so the loader
 (:mod:`canvas_async.provision._load`) and the JSON Schema
@@ -16,10 +16,8 @@ here, in the rules, and both use it.
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Mapping
-from typing import Any, Final, Union
+from typing import Any, Final
 
 import attrs
 
@@ -37,20 +35,17 @@ from .spec import (
 __all__ = [
     "ACCOUNT",
     "APPLICATION",
-    "COUNTRY_PATTERN",
     "DEFAULTS",
     "EMAIL_LIMIT",
+    "ENV_REF",
     "FILE",
     "FORMAT_VERSION",
     "NAMED_BY",
-    "NEW_ACCOUNT",
     "NOT_KEYS",
     "ROLES",
     "SCHEMA_KEY",
     "WORKFLOW",
     "Key",
-    "Rule",
-    "names",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -58,35 +53,18 @@ FORMAT_VERSION: Final = 1
 EMAIL_LIMIT: Final = 254
 #: The roles an account may be created with (the server refuses Admin: spec "Shapes").
 ROLES: Final = tuple(str(role) for role in ACCOUNT_ROLES)
-#: A country code, ISO 3166 alpha-2 (any case: it is sent upper case).
-COUNTRY_PATTERN: Final = "^[A-Za-z]{2}$"
 #: The top-level key an editor reads the schema's location from (JSON files).
 SCHEMA_KEY: Final = "$schema"
 
 #: Text that is not only blanks: what the loader calls non-empty text.
 TEXT: Final[Mapping[str, Any]] = {"type": "string", "pattern": r"\S"}
+_OPTIONAL_TEXT: Final[Mapping[str, Any]] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 #: ``"${NAME}"``, the whole string: a reference to an environment variable.
 ENV_REF: Final[Mapping[str, Any]] = {
     "type": "string",
     "pattern": f"^{ENV_REF_PATTERN.pattern}$",
     "description": 'An environment variable, written "${NAME}"; read when applying.',
 }
-
-
-@attrs.frozen
-class Rule:
-    """What the file may write at one key.
-
-    Attributes:
-        doc: What the key means, for the schema (editors show it).
-        schema: The value's JSON Schema; when omitted, made from the field's
-            type (text, boolean, or nothing for an optional one).
-        extra: Added to the schema made from the type (an enum, a pattern).
-    """
-
-    doc: str
-    schema: Mapping[str, Any] | None = None
-    extra: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -120,69 +98,92 @@ def _named(what: str) -> Mapping[str, Any]:
 
 #: Every spec field that is not a key of its table, and why.
 NOT_KEYS: Final[Mapping[tuple[type, str], str]] = {
-    (AccountSpec, "new"): "its fields are keys of the account itself (NEW_ACCOUNT)",
+    (AccountSpec, "new"): "its fields are keys of the account itself (NewAccount)",
     (AccountSpec, "index"): "the account's position in the file",
     (ApplicationSpec, "key"): "the application's table key",
     (WorkflowSpec, "name"): "the workflow's table key",
 }
 
-_RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
-    NewAccount: {
-        "first_name": Rule("The first name of an account created by e-mail.", TEXT),
-        "last_name": Rule("The last name of an account created by e-mail.", TEXT),
-        "role": Rule(
+_RULES: Final[Mapping[type, tuple[Key, ...]]] = {
+    NewAccount: (
+        Key("first_name", "The first name of an account created by e-mail.", TEXT),
+        Key("last_name", "The last name of an account created by e-mail.", TEXT),
+        Key(
+            "role",
             "The role of an account created by e-mail (default: User).",
             {"type": "string", "enum": list(ROLES)},
         ),
-        "phone": Rule("The phone number of an account created by e-mail."),
-        "country": Rule(
+        Key("phone", "The phone number of an account created by e-mail.", _OPTIONAL_TEXT),
+        Key(
+            "country",
             "The ISO 3166 alpha-2 country code of an account created by e-mail, e.g. NO.",
-            extra={"pattern": COUNTRY_PATTERN},
+            # Any case: it is sent upper case.
+            {**_OPTIONAL_TEXT, "pattern": "^[A-Za-z]{2}$"},
         ),
-        "activated": Rule(
+        Key(
+            "activated",
             "Whether an account created by e-mail is active at once (default: true); "
-            "false sends an activation e-mail."
+            "false sends an activation e-mail.",
+            {"type": "boolean"},
         ),
-        "global_notifications": Rule("An account created by e-mail gets global notifications."),
-        "notification_email": Rule("Where an account created by e-mail gets notifications."),
-    },
-    AccountSpec: {
-        "id": Rule("The account's id: an existing account.", {"type": "string", "format": "uuid"}),
-        "email": Rule(
+        Key(
+            "global_notifications",
+            "An account created by e-mail gets global notifications.",
+            {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
+        ),
+        Key(
+            "notification_email",
+            "Where an account created by e-mail gets notifications.",
+            _OPTIONAL_TEXT,
+        ),
+    ),
+    AccountSpec: (
+        Key("id", "The account's id: an existing account.", {"type": "string", "format": "uuid"}),
+        Key(
+            "email",
             "The account's e-mail: found, or created with first_name and last_name.",
             {"type": "string", "pattern": "@", "maxLength": EMAIL_LIMIT},
         ),
-        "applications": Rule(
+        Key(
+            "applications",
             "Applications to register, by key (usually the short name); false drops one "
             "the defaults declare.",
             _named("application"),
         ),
-        "workflows": Rule(
-            "Workflows, by name; false drops one the defaults declare.", _named("workflow")
+        Key(
+            "workflows",
+            "Workflows, by name; false drops one the defaults declare.",
+            _named("workflow"),
         ),
-    },
-    ApplicationSpec: {
-        "application": Rule(
-            "The application's short name, e.g. QUIN (default: the table's key).", TEXT
+    ),
+    ApplicationSpec: (
+        Key(
+            "application",
+            "The application's short name, e.g. QUIN (default: the table's key).",
+            TEXT,
         ),
-        "tag": Rule(
+        Key(
+            "tag",
             "The registration's tag text, which identifies it: credentials cannot be read "
             "back, so new credentials need a new tag.",
             TEXT,
         ),
-        "credentials": Rule(
+        Key(
+            "credentials",
             'Credential short name to "${VARIABLE}" or { plain = ... }; never the value.',
             {"type": "object", "additionalProperties": _table_of("credential")},
         ),
-    },
-    WorkflowSpec: {
-        "template": Rule("The template's name or id.", TEXT),
-        "applications": Rule(
+    ),
+    WorkflowSpec: (
+        Key("template", "The template's name or id.", TEXT),
+        Key(
+            "applications",
             "Template application short name to the key of one of the account's "
             "applications (default: the key of the same name).",
             {"type": "object", "additionalProperties": {"type": "string"}},
         ),
-        "variables": Rule(
+        Key(
+            "variables",
             f'Block name or uniqueBlockId to variable values; or "{AS_FOUND}": the '
             "workflow's variables as they are (an existing workflow taken as found, "
             "never recreated for what plan cannot read).",
@@ -193,35 +194,19 @@ _RULES: Final[Mapping[type, Mapping[str, Rule]]] = {
                 ]
             },
         ),
-        "schedule": Rule(
+        Key(
+            "schedule",
             "A Quartz cron (seconds first), or false for a scheduler that is off.",
             {"anyOf": [TEXT, {"const": False}, {"type": "null"}]},
         ),
-        "description": Rule(
-            "The workflow's description.", {"anyOf": [{"type": "string"}, {"type": "null"}]}
-        ),
-    },
+        Key("description", "The workflow's description.", _OPTIONAL_TEXT),
+    ),
 }
-
-
-def _type_schema(annotation: object) -> dict[str, Any]:
-    """Return the JSON Schema of a simple field type: text, boolean, optional ones."""
-    origin = typing.get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) != len(typing.get_args(annotation)) and len(args) == 1:
-            return {"anyOf": [_type_schema(args[0]), {"type": "null"}]}
-    if annotation is str:
-        return {"type": "string"}
-    if annotation is bool:
-        return {"type": "boolean"}
-    raise TypeError(f"no JSON Schema for {annotation!r}: give the field's Rule a schema")
 
 
 def _keys(cls: type) -> tuple[Key, ...]:
     """Return the keys of ``cls``'s table: its fields that are keys, with their rules."""
-    hints = typing.get_type_hints(cls)
-    rules = _RULES[cls]
+    rules = {key.name: key for key in _RULES[cls]}
     keys = []
     for field in attrs.fields(cls):
         if (cls, field.name) in NOT_KEYS:
@@ -231,21 +216,16 @@ def _keys(cls: type) -> tuple[Key, ...]:
                 f"{cls.__name__}.{field.name} has no rule in the desired-state file's table: "
                 "say what the file writes there, or why it is not a key (NOT_KEYS)"
             )
-        rule = rules[field.name]
-        schema = dict(rule.schema) if rule.schema is not None else _type_schema(hints[field.name])
-        keys.append(Key(field.name, rule.doc, {**schema, **rule.extra}))
+        keys.append(rules[field.name])
     return tuple(keys)
 
 
-NEW_ACCOUNT: Final = _keys(NewAccount)
-_NAMED_BY = {key.name: key for key in _keys(AccountSpec)}
-_CREATED_WITH = tuple(k for k in NEW_ACCOUNT if k.name not in ("first_name", "last_name"))
 #: The keys an account is named by (exactly one), each with the keys it needs beside it.
 NAMED_BY: Final[Mapping[str, tuple[str, ...]]] = {"id": (), "email": ("first_name", "last_name")}
 #: The keys of an account: its identity, what it holds, how it is created.
-ACCOUNT: Final = (*_NAMED_BY.values(), *NEW_ACCOUNT)
+ACCOUNT: Final = (*_keys(AccountSpec), *_keys(NewAccount))
 #: The keys of ``defaults``: what accounts share (not their identity nor their names).
-DEFAULTS: Final = (_NAMED_BY["applications"], _NAMED_BY["workflows"], *_CREATED_WITH)
+DEFAULTS: Final = tuple(k for k in ACCOUNT if k.name not in {*NAMED_BY, *NAMED_BY["email"]})
 APPLICATION: Final = _keys(ApplicationSpec)
 WORKFLOW: Final = _keys(WorkflowSpec)
 #: The keys of the file itself.
@@ -267,8 +247,3 @@ FILE: Final = (
         {"type": "array", "items": _table_of("account")},
     ),
 )
-
-
-def names(keys: tuple[Key, ...]) -> frozenset[str]:
-    """Return the names of ``keys``: what the loader accepts in their table."""
-    return frozenset(key.name for key in keys)

@@ -29,15 +29,8 @@ anything is sent. The format::
     id = "b8c2bb44-2c57-4f8e-9d9a-3b1f0c1d6a10"
     workflows."Employee export".variables = "as-found"
 
-Workflow variables cannot be read back from the API. ``variables = "as-found"``
-takes a workflow as it is (adoption): ``plan`` holds it to what the API
-returns (template, bound applications, description, schedule; a schedule is
-set in place), never to variables, and nothing recreates it, not even
-``--replace``, since that would lose variables nobody declared; a workflow
-missing is created with its template's variables. Once the file declares its
-variables (a table, in the account or the defaults), it is a workflow like any
-other: one not created by canvas-async, or whose variables changed, is drift,
-and ``apply --replace`` recreates it with them.
+Workflow variables cannot be read back from the API: what ``variables = "as-found"``
+(adoption) means for plan and apply is said in :mod:`canvas_async.provision._plan`.
 
 The keys each table accepts are listed once (``_format``), and the JSON
 Schema editors read is made from that list (:mod:`~canvas_async.provision.schema`).
@@ -54,7 +47,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path, PurePath
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from canvas_async._cron.canonical import canonical
@@ -63,9 +56,10 @@ from canvas_async._errors import ValidationError
 from canvas_async._operations import COUNTRY_CODES
 
 from . import _format
-from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, names
+from ._format import EMAIL_LIMIT, FORMAT_VERSION, ROLES, SCHEMA_KEY, Key
 from .spec import (
     AS_FOUND,
+    ENV_REF_PATTERN,
     AccountSpec,
     ApplicationSpec,
     CredentialValue,
@@ -74,39 +68,30 @@ from .spec import (
     NewAccount,
     Plain,
     WorkflowSpec,
-    as_ref,
+    map_leaves,
 )
 
 __all__ = [
-    "FORMATS",
     "DesiredStateError",
     "decode",
     "did_you_mean",
+    "file_bytes",
     "file_format",
     "from_data",
     "load",
     "loads",
     "locate",
-    "quoted",
     "read",
-    "unreadable",
 ]
 
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
 #: Longest text from the file an error message quotes (see :func:`quoted`).
 QUOTE_LIMIT: Final = 200
-# What each table accepts: the one table the JSON Schema is made from too (_format).
-_FILE_KEYS: Final = names(_format.FILE)
-_ACCOUNT_KEYS: Final = names(_format.ACCOUNT)
-_DEFAULT_KEYS: Final = names(_format.DEFAULTS)
-_APPLICATION_KEYS: Final = names(_format.APPLICATION)
-_WORKFLOW_KEYS: Final = names(_format.WORKFLOW)
 # "$NAME": a reference written without its braces.
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
 
 
 class DesiredStateError(ValidationError):
@@ -141,12 +126,20 @@ def read(path: str | Path) -> object:
         DesiredStateError: The file cannot be read or parsed.
     """
     path = Path(path)
-    fmt = file_format(path)
+    return _parse(decode(file_bytes(path), str(path)), file_format(path), str(path))
+
+
+def file_bytes(path: Path) -> bytes:
+    """Return the bytes of the file at ``path``, its suffix checked first (:func:`file_format`).
+
+    Raises:
+        DesiredStateError: The suffix is not read, or the file cannot be read.
+    """
+    file_format(path)
     try:
-        content = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise unreadable(path, exc) from None
-    return _parse(decode(content, str(path)), fmt, str(path))
+        raise DesiredStateError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
 
 
 def file_format(source: str | Path) -> str:
@@ -188,25 +181,18 @@ def decode(content: bytes, source: str) -> str:
         raise DesiredStateError(source, [problem]) from None
 
 
-def unreadable(source: str | Path, exc: OSError) -> DesiredStateError:
-    """Return the error for a file that cannot be read (``exc`` says why)."""
-    return DesiredStateError(str(source), [f"cannot read the file: {exc.strerror}"])
-
-
 def loads(text: str, *, fmt: str = "toml", source: str = "<string>") -> DesiredState:
     """Parse desired state from ``text`` in ``fmt`` (``"toml"`` or ``"json"``)."""
     return from_data(_parse(text, fmt, source), source=source)
 
 
 def _parse(text: str, fmt: str, source: str) -> object:
-    data: object
     try:
         if fmt == "json":
-            data = json.loads(text)
-        elif fmt == "toml":
-            data = tomllib.loads(text)
-        else:
-            raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
+            return json.loads(text)
+        if fmt == "toml":
+            return tomllib.loads(text)
+        raise ValueError(f"unknown format {fmt!r}; use 'toml' or 'json'")
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise DesiredStateError(source, [f"{where}: not valid JSON: {exc.msg}"]) from None
@@ -219,7 +205,6 @@ def _parse(text: str, fmt: str, source: str) -> object:
         else:
             text = f"not valid TOML: {text}"
         raise DesiredStateError(source, [text]) from None
-    return data
 
 
 def from_data(data: object, *, source: str = "<data>") -> DesiredState:
@@ -326,21 +311,24 @@ class _Checker:
 
     # -- structure ---------------------------------------------------------------
 
-    def table(self, value: object, path: str, allowed: frozenset[str] | None) -> dict[str, Any]:
+    def table(self, value: object, path: str, keys: tuple[Key, ...] | None) -> dict[str, Any]:
+        """Return ``value`` as a table of text keys; ``keys``: the only keys it may hold (the
+        list the JSON Schema is made from too)."""
         if not isinstance(value, Mapping):
             self.problem(path, f"must be a table, not {_kind(value)}")
             return {}
         for key in value:
             if not isinstance(key, str):
                 self.problem(path, f"key {quoted(key)} must be text")
-        if allowed is not None:
+        if keys is not None:
+            allowed = {key.name for key in keys}
             unknown = sorted(k for k in value if isinstance(k, str) and k not in allowed)
             for key in unknown:
                 hint = did_you_mean(key, allowed)
                 known = ", ".join(sorted(allowed))
                 self.problem(
                     _join(path, key),
-                    f"unknown key{hint or ''}" + ("" if hint else f" (expected one of: {known})"),
+                    f"unknown key{hint}" + ("" if hint else f" (expected one of: {known})"),
                 )
         return {k: v for k, v in value.items() if isinstance(k, str)}
 
@@ -362,28 +350,20 @@ class _Checker:
 
     # -- sharing what the defaults declare ----------------------------------------
 
-    def shared(
-        self,
-        kind: Hashable,
-        raw: object,
-        build: Callable[_P, _T],
-        *args: _P.args,
-        **kwargs: _P.kwargs,
-    ) -> _T:
-        """Return ``build(*args, **kwargs)``, the spec of ``raw``; once per table of the
-        defaults.
+    def shared(self, kind: Hashable, raw: object, build: Callable[[], _T]) -> _T:
+        """Return ``build()``, the spec of ``raw``; once per table of the defaults.
 
         A spec whose reading found a problem is not kept, so each account
         taking the faulty table reports it under its own path.
         """
         if id(raw) not in self._defaults:
-            return build(*args, **kwargs)
+            return build()
         key = (kind, id(raw))
         if key in self._shared:
             found: _T = self._shared[key]
             return found
         problems = len(self.problems)
-        built = build(*args, **kwargs)
+        built = build()
         if len(self.problems) == problems:
             self._shared[key] = built
         return built
@@ -391,13 +371,14 @@ class _Checker:
     def ref(self, text: str) -> EnvRef | None:
         """Return ``text`` as an EnvRef if it is ``${NAME}``; one object per name."""
         if text not in self._refs:
-            self._refs[text] = as_ref(text)
+            match = ENV_REF_PATTERN.fullmatch(text)
+            self._refs[text] = EnvRef(match[1]) if match else None
         return self._refs[text]
 
     # -- the document ------------------------------------------------------------
 
     def document(self, data: object) -> list[AccountSpec]:
-        top = self.table(data, "file", _FILE_KEYS)
+        top = self.table(data, "file", _format.FILE)
         if SCHEMA_KEY in top and not isinstance(top[SCHEMA_KEY], str):
             self.problem(
                 f'"{SCHEMA_KEY}"',
@@ -415,7 +396,7 @@ class _Checker:
                 "version",
                 f"unsupported format version {quoted(version)}; this reads {FORMAT_VERSION}",
             )
-        defaults = self.table(top.get("defaults", {}), "defaults", _DEFAULT_KEYS)
+        defaults = self.table(top.get("defaults", {}), "defaults", _format.DEFAULTS)
         self._defaults = {id(table) for table in _tables(defaults)}
         raw_accounts = top.get("accounts")
         if raw_accounts is None:
@@ -428,7 +409,7 @@ class _Checker:
         seen: dict[str, str] = {}
         for index, raw in enumerate(raw_accounts):
             path = f"accounts[{index}]"
-            merged = _merge(defaults, self.table(raw, path, _ACCOUNT_KEYS))
+            merged = _merge(defaults, self.table(raw, path, _format.ACCOUNT))
             account = self.account(merged, path, index)
             if account is None:
                 continue
@@ -466,18 +447,21 @@ class _Checker:
             self.problem(_join(path, "email"), f"{why}: {quoted(email)}")
             email = None
         raw_apps = raw.get("applications", {})
+        apps_path = _join(path, "applications")
         apps = self.shared(
-            "applications", raw_apps, self.applications, raw_apps, _join(path, "applications")
+            "applications",
+            raw_apps,
+            functools.partial(self.named, raw_apps, apps_path, "application", self.application),
         )
         keys = frozenset(a.key for a in apps)
-        raw_workflows = raw.get("workflows", {})
+        raw_flows = raw.get("workflows", {})
+        workflow = functools.partial(self.workflow, app_keys=keys)
         workflows = self.shared(
             ("workflows", keys),
-            raw_workflows,
-            self.workflows,
-            raw_workflows,
-            _join(path, "workflows"),
-            keys,
+            raw_flows,
+            functools.partial(
+                self.named, raw_flows, _join(path, "workflows"), ("workflow", keys), workflow
+            ),
         )
         if account_id is None and email is None:
             return None
@@ -522,19 +506,27 @@ class _Checker:
             notification_email=email,
         )
 
-    def applications(self, raw: object, path: str) -> tuple[ApplicationSpec, ...]:
+    def named(
+        self,
+        raw: object,
+        path: str,
+        kind: Hashable,
+        build: Callable[[str, object, str], _T | None],
+    ) -> tuple[_T, ...]:
+        """Return the specs ``build`` makes of a table of applications or workflows by name."""
         specs = []
-        for key, value in self.table(raw, path, None).items():
+        for name, value in self.table(raw, path, None).items():
             if value is False:
-                continue  # an account dropping an application the defaults declare
-            spec = self.shared(("application", key), value, self.application, key, value, path)
+                continue  # an account dropping what the defaults declare
+            spec = self.shared(
+                (kind, name), value, functools.partial(build, name, value, _join(path, name))
+            )
             if spec is not None:
                 specs.append(spec)
         return tuple(specs)
 
-    def application(self, key: str, value: object, path: str) -> ApplicationSpec | None:
-        app_path = _join(path, key)
-        table = self.table(value, app_path, _APPLICATION_KEYS)
+    def application(self, key: str, value: object, app_path: str) -> ApplicationSpec | None:
+        table = self.table(value, app_path, _format.APPLICATION)
         short = self.text(table.get("application", key), _join(app_path, "application"))
         tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
         creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
@@ -583,33 +575,13 @@ class _Checker:
                 )
         return values
 
-    def workflows(
-        self, raw: object, path: str, app_keys: frozenset[str]
-    ) -> tuple[WorkflowSpec, ...]:
-        specs = []
-        for name, value in self.table(raw, path, None).items():
-            if value is False:
-                continue  # an account dropping a workflow the defaults declare
-            spec = self.shared(
-                ("workflow", name, app_keys),
-                value,
-                self.workflow,
-                name,
-                value,
-                _join(path, name),
-                app_keys,
-            )
-            if spec is not None:
-                specs.append(spec)
-        return tuple(specs)
-
     def workflow(
         self, name: str, value: object, wf_path: str, app_keys: frozenset[str]
     ) -> WorkflowSpec | None:
         if not name.strip():
             self.problem(wf_path, "a workflow name must not be empty")
             return None
-        table = self.table(value, wf_path, _WORKFLOW_KEYS)
+        table = self.table(value, wf_path, _format.WORKFLOW)
         template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
         bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
         variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))
@@ -649,19 +621,12 @@ class _Checker:
         blocks: dict[str, dict[str, Any]] = {}
         for block, values in self.table(raw, path, None).items():
             block_values = self.table(values, _join(path, block), None)
-            blocks[block] = {k: self.with_refs(v) for k, v in block_values.items()}
+            blocks[block] = map_leaves(block_values, self.with_refs)
         return blocks
 
     def with_refs(self, value: Any) -> Any:
-        """Turn every string that is exactly ``${NAME}`` into an EnvRef."""
-        if isinstance(value, str):
-            ref = self.ref(value)
-            return value if ref is None else ref
-        if isinstance(value, Mapping):
-            return {k: self.with_refs(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.with_refs(v) for v in value]
-        return value
+        """Return ``value`` as an EnvRef if it is text that is exactly ``${NAME}``."""
+        return (self.ref(value) or value) if isinstance(value, str) else value
 
     def schedule(self, raw: object, path: str) -> str | None:
         if raw is False or raw is None:

@@ -50,7 +50,6 @@ from ._load import did_you_mean
 from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 __all__ = [
-    "MARKER_PATTERN",
     "AccountPlan",
     "Action",
     "Catalogue",
@@ -472,7 +471,7 @@ class _Planner:
         if not same_name:
             detail = f"{template.name}, with its variables" if spec.adopted else template.name
             self.changes.append(Change(Action.CREATE_WORKFLOW, spec.name, detail, workflow=spec))
-            self._schedule_new(spec)
+            self.changes.extend(_schedule_changes(spec, None))
             return
         judged = [(w, _drift_reasons(w, spec, template, marker, wanted)) for w in same_name]
         # The rule diff() documents; same_name is sorted oldest first, so min() keeps
@@ -491,26 +490,13 @@ class _Planner:
             # Never recreated: its variables are known to nobody (the module's docstring).
             reasons.append(f'variables are "{AS_FOUND}": declare them to let --replace recreate it')
         elif reasons and self.replace:
-            detail = "; ".join(reasons)
-            self.changes.append(
-                Change(
-                    Action.REPLACE_WORKFLOW,
-                    spec.name,
-                    detail,
-                    workflow_id=current.id,
-                    workflow=spec,
-                )
-            )
-            self._schedule_new(spec)
+            why = "; ".join(reasons)
+            replace = Change(Action.REPLACE_WORKFLOW, spec.name, why, current.id, workflow=spec)
+            self.changes += [replace, *_schedule_changes(spec, None)]
             return
         if reasons:
             self.drift.append(Drift(spec.name, current.id, tuple(reasons)))
         self.changes.extend(_schedule_changes(spec, current))
-
-    def _schedule_new(self, spec: WorkflowSpec) -> None:
-        # A workflow is created with its scheduler off.
-        if spec.schedule is not None:
-            self.changes.append(_schedule(spec, None))
 
     def _duplicates(self, name: str, current: Workflow, others: list[Workflow]) -> None:
         """Plan deleting the extra workflows named ``name`` that were created here."""
@@ -591,15 +577,13 @@ def _drift_reasons(
     return reasons
 
 
-def _schedule(spec: WorkflowSpec, workflow_id: uuid.UUID | None) -> Change:
-    return Change(
-        Action.SCHEDULE, spec.name, str(spec.schedule), workflow_id=workflow_id, cron=spec.schedule
-    )
-
-
-def _schedule_changes(spec: WorkflowSpec, workflow: Workflow) -> list[Change]:
-    if scheduled_as(workflow, spec.schedule):
+def _schedule_changes(spec: WorkflowSpec, workflow: Workflow | None) -> list[Change]:
+    """Return what schedules ``workflow`` as declared (None: one about to be created, which
+    starts with its scheduler off)."""
+    cron = spec.schedule
+    if (cron is None) if workflow is None else scheduled_as(workflow, cron):
         return []
-    if spec.schedule is None:
-        return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow.id)]
-    return [_schedule(spec, workflow.id)]
+    workflow_id = None if workflow is None else workflow.id
+    if cron is None:
+        return [Change(Action.UNSCHEDULE, spec.name, workflow_id=workflow_id)]
+    return [Change(Action.SCHEDULE, spec.name, cron, workflow_id=workflow_id, cron=cron)]

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import attrs
-import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from canvas_async._convert import converter
@@ -120,7 +119,7 @@ class AccountReport:
 
 def mark_column(mark: str) -> str:
     """A plan line's mark, indented: change symbols right-aligned, the rest below them."""
-    return f"  {mark:>3}" if mark in _CHANGE_MARKS else f"    {mark}"
+    return f"  {mark:>3}" if mark in SYMBOLS.values() else f"    {mark}"
 
 
 #: How a plan marks each action (Terraform's ``+``, ``~``, ``-``).
@@ -134,9 +133,6 @@ SYMBOLS: Final = {
     Action.DELETE_WORKFLOW: "-",
     Action.DELETE_DUPLICATE: "-",
 }
-
-
-_CHANGE_MARKS: Final = frozenset(SYMBOLS.values())
 
 
 #: What each action counts as in a summary (Terraform's add / change / destroy).
@@ -235,19 +231,13 @@ class RunReport:
         """
         counts = {_summary_key(s): self.count(s) for s in self._statuses()}
         done = Status.PLANNED if self.mode == "plan" else Status.DONE
-        kinds = dict.fromkeys(("add", "change", "destroy"), 0)
-        total = 0
-        for account in self.accounts:
-            for result in account.changes:
-                if result.status is done:
-                    total += 1
-                    for kind in _KINDS[result.change.action]:
-                        kinds[kind] += 1
+        made = [r.change.action for a in self.accounts for r in a.changes if r.status is done]
+        kinds = Counter(kind for action in made for kind in _KINDS[action])
         return {
             "accounts": len(self.accounts),
             **counts,
-            "changes": total,
-            **kinds,
+            "changes": len(made),
+            **{kind: kinds[kind] for kind in ("add", "change", "destroy")},
             "drifted_workflows": sum(len(a.drift) for a in self.accounts),
             "duplicate_workflows": self._extra("workflow"),
             "duplicate_registrations": self._extra("registration"),
@@ -307,15 +297,9 @@ class RunReport:
         Args:
             everything: Also list the accounts with nothing to report.
         """
-        rows = []
-        quiet = 0
-        for account in self.accounts:
-            if not everything and not _worth_a_row(account):
-                quiet += 1
-                continue
-            rows.append(
-                [account.label, str(account.status), _changes_cell(account), _detail(account)]
-            )
+        shown = [a for a in self.accounts if everything or _worth_a_row(a)]
+        rows = [[a.label, str(a.status), _changes_cell(a), _detail(a)] for a in shown]
+        quiet = len(self.accounts) - len(shown)
         out = format_table(["account", "status", "changes", "detail"], rows) if rows else ""
         if quiet:
             what = "in sync" if self.mode == "plan" else "done, nothing to change"
@@ -340,28 +324,15 @@ class RunReport:
 _ENDED_UNDONE: Final = frozenset({Status.FAILED, Status.CANCELLED, Status.SKIPPED})
 
 
-def _report_converter() -> cattrs.Converter:
-    """The client's converter, writing field names as they are (snake_case).
-
-    Ids, enums and datetimes convert as everywhere else; a change's specs are
-    left out (the action, target and detail say what it was).
-    """
-    conv = converter.copy()
-    left_out = {(Change, "application"), (Change, "workflow")}
-
-    def factory(cls: type) -> Any:
-        omit: dict[str, Any] = {
-            field.name: override(omit=True)
-            for field in attrs.fields(cls)
-            if (cls, field.name) in left_out
-        }
-        return make_dict_unstructure_fn(cls, conv, **omit)
-
-    conv.register_unstructure_hook_factory(attrs.has, factory)
-    return conv
-
-
-_JSON: Final = _report_converter()
+# The client's converter, writing field names as they are (snake_case). Ids, enums and
+# datetimes convert as everywhere else; a change's specs are left out (the action, target
+# and detail say what it was).
+_JSON: Final = converter.copy()
+_NO_SPECS: Final[dict[str, Any]] = dict.fromkeys(("application", "workflow"), override(omit=True))
+_JSON.register_unstructure_hook_factory(
+    attrs.has,
+    lambda cls: make_dict_unstructure_fn(cls, _JSON, **(_NO_SPECS if cls is Change else {})),
+)
 
 
 def _worth_a_row(account: AccountReport) -> bool:
@@ -374,11 +345,10 @@ _QUIET: Final = frozenset({Status.DONE, Status.IN_SYNC})
 
 
 def _changes_cell(account: AccountReport) -> str:
-    total = len(account.changes)
-    done = account.count(Status.DONE)
-    if account.status in (Status.CHANGES, Status.DRIFT, Status.IN_SYNC):
+    total, done = len(account.changes), account.count(Status.DONE)
+    if account.status in (Status.CHANGES, Status.DRIFT, Status.IN_SYNC) or done == total:
         return str(total)
-    return f"{done}/{total}" if done != total else str(total)
+    return f"{done}/{total}"
 
 
 def _detail(account: AccountReport) -> str:
@@ -403,23 +373,16 @@ def format_table(
         max_width: Widest a column other than the last may get; longer cells
             are cut with an ellipsis.
     """
-    body = [[_one_line(c) for c in row] for row in rows]
+    body = [[" ".join(str(cell).split()) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in body:
         for i, cell in enumerate(row[:-1]):
             widths[i] = min(max(widths[i], len(cell)), max_width)
     lines = []
     for row in [list(headers), ["-" * w for w in widths[:-1]] + ["-" * len(headers[-1])], *body]:
-        cells = [_fit(cell, widths[i]) for i, cell in enumerate(row[:-1])]
+        cells = [
+            cell[: width - 1] + "…" if len(cell) > width else cell.ljust(width)
+            for cell, width in zip(row[:-1], widths, strict=False)
+        ]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _fit(cell: str, width: int) -> str:
-    if len(cell) > width:
-        return cell[: width - 1] + "…"
-    return cell.ljust(width)

@@ -72,7 +72,7 @@ def dumps(
     for name, item in document.items():
         if isinstance(item, Mapping) and item:
             tables.append((name, item))
-        elif _is_table_array(item):
+        elif isinstance(item, list) and item and all(isinstance(e, Mapping) for e in item):
             arrays.append((name, item))
         else:
             body.append(f"{key(name)} = {value(item)}")
@@ -109,12 +109,6 @@ def _dotted(prefix: tuple[str, ...], item: Any) -> list[str]:
     if isinstance(item, Mapping) and (item or not prefix):
         return [line for name, sub in item.items() for line in _dotted((*prefix, name), sub)]
     return [f"{'.'.join(key(p) for p in prefix)} = {value(item)}"]
-
-
-def _is_table_array(item: object) -> bool:
-    return (
-        isinstance(item, list) and bool(item) and all(isinstance(entry, Mapping) for entry in item)
-    )
 
 
 def key(name: str) -> str:

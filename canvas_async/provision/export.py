@@ -179,12 +179,9 @@ async def read(
     )
     chosen = _chosen(listed, list(accounts), shard)
 
-    async def hold(view: AccountView) -> tuple[list[RegApplication], list[Workflow]]:
+    async def hold(view: AccountView) -> list[Any]:  # registrations, workflows
         with bulk.step("read registered applications and workflows"):
-            registrations, workflows = await _all(
-                view.reg_applications.list(), view.workflows.list()
-            )
-        return registrations, workflows
+            return await _all(view.reg_applications.list(), view.workflows.list())
 
     report = await bulk.for_each_account(
         canvas, [a.id for a in chosen], hold, concurrency=concurrency, on_progress=on_progress
@@ -242,20 +239,13 @@ def build(holdings: Sequence[Holding], catalogue: Catalogue) -> Export:
     reader = _Reader(catalogue)
     apps = [reader.applications(h) for h in holdings]
     flows = [reader.workflows(h, keys) for h, (_, keys) in zip(holdings, apps, strict=True)]
-    app_defaults, app_own = _fold(_APPLICATION, [a for a, _ in apps], catalogue)
-    flow_defaults, flow_own = _fold(_WORKFLOW, flows, catalogue)
-    defaults = {
-        name: table
-        for name, table in (("applications", app_defaults), ("workflows", flow_defaults))
-        if table
-    }
+    tables = {"applications": [a for a, _ in apps], "workflows": flows}
+    folded = {kind: _fold(kind, own, catalogue) for kind, own in tables.items()}
+    defaults = {kind: table for kind, (table, _) in folded.items() if table}
     accounts = []
-    for holding, own_apps, own_flows in zip(holdings, app_own, flow_own, strict=True):
+    for n, holding in enumerate(holdings):
         entry: dict[str, Any] = {"id": str(holding.account.id)}
-        if own_apps:
-            entry["applications"] = own_apps
-        if own_flows:
-            entry["workflows"] = own_flows
+        entry.update((kind, own[n]) for kind, (_, own) in folded.items() if own[n])
         accounts.append(entry)
     document: dict[str, Any] = {"version": FORMAT_VERSION}
     if defaults:
@@ -394,41 +384,27 @@ class _Reader:
 # -- folding what accounts agree on into defaults ---------------------------------------
 
 
-@attrs.frozen
-class _Kind:
-    """How one kind of table (applications, workflows) is written and read back."""
-
-    implied: Callable[[str, str, str | None], object]
-    expand: Callable[[str, Mapping[str, Any], Catalogue], dict[str, Any] | None]
-
-
-def _application_implied(key: str, field: str, sub: str | None) -> object:
-    return key if field == "application" else _MISSING
-
-
-def _application_expand(
-    key: str, table: Mapping[str, Any], catalogue: Catalogue
-) -> dict[str, Any] | None:
-    return {
-        "application": table.get("application", key),
-        "tag": table.get("tag"),
-        "credentials": dict(table.get("credentials", {})),
-    }
-
-
-_WORKFLOW_IMPLIED: Final[Mapping[str, object]] = {"schedule": False, "description": ""}
-
-
-def _workflow_implied(key: str, field: str, sub: str | None) -> object:
+def _implied(kind: str, key: str, field: str, sub: str | None) -> object:
+    """What the loader takes for ``field`` (its ``sub`` key) of the ``kind`` table ``key``
+    when the file leaves it out."""
+    if kind == "applications":
+        return key if field == "application" else _MISSING
     if field == "applications" and sub is not None:
         return sub  # a template application binds the application key of its own name
-    return _WORKFLOW_IMPLIED.get(field, _MISSING)
+    return {"schedule": False, "description": ""}.get(field, _MISSING)
 
 
-def _workflow_expand(
-    key: str, table: Mapping[str, Any], catalogue: Catalogue
+def _expand(
+    kind: str, key: str, table: Mapping[str, Any], catalogue: Catalogue
 ) -> dict[str, Any] | None:
-    """The workflow ``table`` declares, every key written; None if it cannot be read so."""
+    """The ``kind`` table ``key`` as the loader reads it, every key written; None if it
+    cannot be read so."""
+    if kind == "applications":
+        return {
+            "application": table.get("application", key),
+            "tag": table.get("tag"),
+            "credentials": dict(table.get("credentials", {})),
+        }
     template = catalogue.template(str(table.get("template")))
     bindings = table.get("applications", {})
     if template is None or set(bindings) - set(template.applications):
@@ -442,14 +418,11 @@ def _workflow_expand(
     }
 
 
-_APPLICATION: Final = _Kind(_application_implied, _application_expand)
-_WORKFLOW: Final = _Kind(_workflow_implied, _workflow_expand)
-
-
 def _fold(
-    kind: _Kind, tables: Sequence[Mapping[str, dict[str, Any]]], catalogue: Catalogue
+    kind: str, tables: Sequence[Mapping[str, dict[str, Any]]], catalogue: Catalogue
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Return the defaults of one kind, and what each account writes beside them."""
+    """Return the defaults of one ``kind`` (``applications``, ``workflows``), and what each
+    account writes beside them."""
     names = list(dict.fromkeys(name for own in tables for name in own))
     defaults: dict[str, Any] = {}
     for name in names:
@@ -458,8 +431,8 @@ def _fold(
             continue
         default = _override(kind, name, {}, _most_common(held))
         if all(
-            kind.expand(name, _merge(default, _override(kind, name, default, full)), catalogue)
-            == kind.expand(name, full, catalogue)
+            _expand(kind, name, _merge(default, _override(kind, name, default, full)), catalogue)
+            == _expand(kind, name, full, catalogue)
             for full in held
         ):
             defaults[name] = default
@@ -493,7 +466,7 @@ def _most_common(tables: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _override(
-    kind: _Kind, name: str, default: Mapping[str, Any], table: Mapping[str, Any]
+    kind: str, name: str, default: Mapping[str, Any], table: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What an account writes so that ``default`` merged with it reads as ``table``.
 
@@ -505,10 +478,10 @@ def _override(
         if isinstance(value, Mapping):
             base = default.get(field, {})
             changed = {
-                k: v for k, v in value.items() if base.get(k, kind.implied(name, field, k)) != v
+                k: v for k, v in value.items() if base.get(k, _implied(kind, name, field, k)) != v
             }
             if changed:
                 out[field] = changed
-        elif default.get(field, kind.implied(name, field, None)) != value:
+        elif default.get(field, _implied(kind, name, field, None)) != value:
             out[field] = value
     return out

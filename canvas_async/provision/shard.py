@@ -26,12 +26,11 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final
 
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async.provision._load import decode, file_format, loads, unreadable
+from canvas_async.provision._load import decode, file_bytes, file_format, loads
 from canvas_async.provision.spec import AccountSpec, DesiredState
 
 __all__ = [
@@ -45,9 +44,6 @@ __all__ = [
     "load_file",
     "rank_key",
 ]
-
-#: Prefix of every content hash: the algorithm, so it can change one day.
-HASH_PREFIX: Final = "sha256:"
 
 
 class ShardError(ValidationError):
@@ -153,17 +149,15 @@ def assign(accounts: Iterable[AccountSpec], count: int) -> dict[int, list[Accoun
     listed = list(accounts)
     keys = [account_key(account) for account in listed]
     ranked = sorted(range(len(listed)), key=lambda n: (rank_key(keys[n]), keys[n], n))
-    where = [0] * len(listed)
-    for rank, position in enumerate(ranked):
-        where[position] = rank * count // len(listed)
-    for account, index in zip(listed, where, strict=True):
-        shards[index].append(account)
+    where = {position: rank * count // len(listed) for rank, position in enumerate(ranked)}
+    for position, account in enumerate(listed):
+        shards[where[position]].append(account)
     return shards
 
 
 def file_hash(content: bytes) -> str:
     """Return the content hash of a file's bytes, ``sha256:<hex>``."""
-    return HASH_PREFIX + hashlib.sha256(content).hexdigest()
+    return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
 def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredState:
@@ -178,13 +172,7 @@ def load_file(path: str | Path, *, expect_hash: str | None = None) -> DesiredSta
         DesiredStateError: The file cannot be read or is not valid.
         FileHashMismatchError: The file's hash is not ``expect_hash``.
     """
-    path = Path(path)
-    file_format(path)  # an unsupported suffix is refused before reading
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    return load_bytes(content, source=str(path), expect_hash=expect_hash)
+    return load_bytes(file_bytes(Path(path)), source=str(path), expect_hash=expect_hash)
 
 
 def load_bytes(content: bytes, *, source: str, expect_hash: str | None = None) -> DesiredState:

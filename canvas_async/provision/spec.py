@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -240,22 +240,19 @@ def resolve(value: Any, environ: Mapping[str, str] | None = None) -> Any:
     missing = [ref.name for ref in iter_refs(value) if ref.name not in env]
     if missing:
         raise MissingEnvironmentError(missing)
-    return _substitute(value, env)
+
+    def unwrap(leaf: Any) -> Any:
+        if isinstance(leaf, EnvRef):
+            return env[leaf.name]
+        return leaf.value if isinstance(leaf, Plain) else leaf
+
+    return map_leaves(value, unwrap)
 
 
-def _substitute(value: Any, env: Mapping[str, str]) -> Any:
-    if isinstance(value, EnvRef):
-        return env[value.name]
-    if isinstance(value, Plain):
-        return value.value
+def map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """Return ``value`` with ``leaf`` applied to each value in it but mappings and lists."""
     if isinstance(value, Mapping):
-        return {k: _substitute(v, env) for k, v in value.items()}
+        return {k: map_leaves(v, leaf) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_substitute(v, env) for v in value]
-    return value
-
-
-def as_ref(text: str) -> EnvRef | None:
-    """Return the reference ``text`` is, when it is exactly ``${NAME}``."""
-    match = ENV_REF_PATTERN.fullmatch(text)
-    return EnvRef(match.group(1)) if match else None
+        return [map_leaves(v, leaf) for v in value]
+    return leaf(value)
