@@ -24,6 +24,7 @@ from cattrs.gen import override
 from . import _convert, _routes, _success, _validate, models
 from ._cron.canonical import canonical
 from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
+from ._text import quoted
 from ._validate import as_uuid
 from .schedule import Cron
 
@@ -320,10 +321,10 @@ def account_problems(new: NewAccount) -> dict[str, str]:
             problems[what] = "must be an e-mail address"
     if new.role_name not in ACCOUNT_ROLES:
         allowed = " or ".join(repr(str(r)) for r in ACCOUNT_ROLES)
-        problems["role"] = f"must be {allowed}, got {new.role_name!r}"
+        problems["role"] = f"must be {allowed}, got {quoted(new.role_name)}"
     if new.country_key is not None and new.country_key not in COUNTRY_CODES:
         problems["country_key"] = (
-            f"must be an ISO 3166-1 alpha-2 code such as 'DE', got {new.country_key!r}"
+            f"must be an ISO 3166-1 alpha-2 code such as 'DE', got {quoted(new.country_key)}"
         )
     return problems
 

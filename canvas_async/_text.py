@@ -55,6 +55,20 @@ def clipped(text: str, limit: int) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
+QUOTE_LIMIT: Final = 200
+"""Most characters of a value an error message quotes (:func:`quoted`)."""
+
+
+def quoted(value: object) -> str:
+    """Return ``repr(value)`` for an error message, clipped after :data:`QUOTE_LIMIT`
+    characters with the full length said, e.g. ``'aaaa... (1,000,000 characters)'``."""
+    text = repr(value)
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:QUOTE_LIMIT]}... ({size:,} characters)"
+
+
 def server_text(text: str, limit: int) -> str:
     """A server's text as a message quotes it: on one line, printable, clipped."""
     return clipped(printable(" ".join(text.split())), limit)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from canvas_async._text import QUOTE_LIMIT
 from canvas_async.cli import _exit
-from canvas_async.provision._load import QUOTE_LIMIT, DesiredStateError, file_format, loads
+from canvas_async.provision._load import DesiredStateError, file_format, loads
 from tests.cli.test_cli import DEMO, Result, _no_traceback, cli
 
 EMULATOR_COMMAND = str(Path(sys.executable).with_name("canvas-async-emulator"))

@@ -173,8 +173,29 @@ country = "{country}"
 """
     )
     assert problems == [
-        f"accounts[0].country: must be an ISO 3166-1 alpha-2 code, e.g. 'NO', not '{country}'"
+        "accounts[0].country: must be an ISO 3166-1 alpha-2 code such as 'DE', "
+        f"got {country.upper()!r}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('notification_email = "a@b"', "accounts[0].notification_email: must be an e-mail"),
+        ('email = "n@localhost"', "accounts[0].email: must be an e-mail address"),
+        ('first_name = " "', "accounts[0].first_name: must be non-empty text"),
+    ],
+)
+def test_a_new_account_the_client_would_refuse_is_a_problem_of_the_file(
+    line: str, problem: str
+) -> None:
+    # The client's own rule: plan passing such a file, every create of apply would fail.
+    fields = {"email": '"new@example.org"', "first_name": '"N"', "last_name": '"N"'}
+    key = line.split(" = ", maxsplit=1)[0]
+    lines = [f"{k} = {v}" for k, v in fields.items() if k != key] + [line]
+    problems = _problems("[[accounts]]\n" + "\n".join(lines) + "\n")
+    assert len(problems) == 1
+    assert problems[0].startswith(problem)
 
 
 def test_a_literal_credential_is_refused_without_echoing_it() -> None:
@@ -251,7 +272,7 @@ id = "{ACME.upper()}"
         "accounts[0].id: not an account id: 'not-a-uuid'",
         "accounts[1].first_name: is required",
         "accounts[1].last_name: is required",
-        "accounts[1].role: must be one of User, SuperPartner, not 'Admin'",
+        "accounts[1].role: must be 'User' or 'SuperPartner', got 'Admin'",
         "accounts[2]: name the account by exactly one of 'id' or 'email'",
         "accounts[2].applications.QUIN.tag: is required",
         "accounts[2].workflows.W.schedule: ",
