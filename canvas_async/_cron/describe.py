@@ -14,21 +14,6 @@ from .render import Part, decompose
 
 __all__ = ["describe"]
 
-_WEEKDAYS: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _NTH: Final = ("first", "second", "third", "fourth", "fifth")
 #: Most times of day listed one by one ("at 02:00 and 06:00").
 _MAX_TIMES: Final = 6
@@ -116,12 +101,12 @@ def _within_hour(seconds: list[Part] | None, minutes: list[Part] | None) -> str:
             return base
         return f"{base} during {_units(minutes, 'minute')}"
     on_the_minute = seconds == [Part(0, 0)]
-    at_seconds = "" if on_the_minute else " " + _at(seconds, "second")
+    at_seconds = "" if on_the_minute else f" at {_units(seconds, 'second')}"
     if minutes is None:
         return "every minute" + at_seconds
     if _is_step(minutes):
         return _every(minutes[0], "minute") + at_seconds
-    at_minutes = f"every hour {_at(minutes, 'minute')}"
+    at_minutes = f"every hour at {_units(minutes, 'minute')}"
     return at_minutes if on_the_minute else f"{at_minutes}, {_units(seconds, 'second')}"
 
 
@@ -183,11 +168,11 @@ def _clock(hour: int, minute: int, second: int) -> str:
 
 
 def _weekday(value: int) -> str:
-    return _WEEKDAYS[value - 1]
+    return fields.WEEKDAY_NAMES[value - 1]
 
 
 def _month(value: int) -> str:
-    return _MONTHS[value - 1]
+    return fields.MONTH_NAMES[value - 1]
 
 
 def _is_step(parts: list[Part]) -> bool:
@@ -200,11 +185,6 @@ def _every(part: Part, unit: str) -> str:
     if part.stop is not None:
         return f"{words} from {unit} {part.start} to {part.stop}"
     return f"{words} from {unit} {part.start}" if part.start else words
-
-
-def _at(parts: list[Part], unit: str) -> str:
-    """``at second 30``, ``at seconds 0 and 30``."""
-    return f"at {_units(parts, unit)}"
 
 
 def _units(parts: list[Part], unit: str) -> str:

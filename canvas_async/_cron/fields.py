@@ -23,7 +23,9 @@ __all__ = [
     "HOUR",
     "MINUTE",
     "MONTH",
+    "MONTH_NAMES",
     "SECOND",
+    "WEEKDAY_NAMES",
     "YEAR",
     "CronError",
     "DayRule",
@@ -122,31 +124,44 @@ class Field:
         return str(value)
 
 
-_MONTHS: Final = (
-    "JAN",
-    "FEB",
-    "MAR",
-    "APR",
-    "MAY",
-    "JUN",
-    "JUL",
-    "AUG",
-    "SEP",
-    "OCT",
-    "NOV",
-    "DEC",
+#: The months and days of the week in English; the first three letters, upper
+#: case, are the names an expression takes.
+MONTH_NAMES: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 # Quartz numbers the days of the week 1 = SUN ... 7 = SAT (not Unix's 0 = SUN).
-_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+WEEKDAY_NAMES: Final = (
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+)
+
+
+def _short_names(names: tuple[str, ...]) -> Mapping[str, int]:
+    return MappingProxyType({name[:3].upper(): i for i, name in enumerate(names, 1)})
+
 
 SECOND: Final = Field("second", 0, 59, 59)
 MINUTE: Final = Field("minute", 0, 59, 59)
 HOUR: Final = Field("hour", 0, 23, 23)
 DAY_OF_MONTH: Final = Field("day-of-month", 1, 31, 31)
-MONTH: Final = Field("month", 1, 12, 12, MappingProxyType({n: i for i, n in enumerate(_MONTHS, 1)}))
-DAY_OF_WEEK: Final = Field(
-    "day-of-week", 1, 7, 7, MappingProxyType({n: i for i, n in enumerate(_WEEKDAYS, 1)})
-)
+MONTH: Final = Field("month", 1, 12, 12, _short_names(MONTH_NAMES))
+DAY_OF_WEEK: Final = Field("day-of-week", 1, 7, 7, _short_names(WEEKDAY_NAMES))
 # Quartz's documented year range; the increment may span it.
 YEAR: Final = Field("year", 1970, 2099, 2099 - 1970, base=1970)
 
