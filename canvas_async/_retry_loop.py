@@ -78,22 +78,12 @@ def _why(failure: Failure) -> str:
 class _Budget:
     """One call's retry budgets and messages, over the policy's rules."""
 
-    route: _routes.Route
     policy: Retries
     operation: str
     account_id: uuid.UUID | None
     request_id: str | None = None
     retried: int = 0
     rate_limited: int = 0
-
-    def verdict(self, failure: Failure) -> Verdict:
-        return decide(
-            self.route,
-            failure,
-            retries_used=self.retried,
-            rate_limited_used=self.rate_limited,
-            policy=self.policy,
-        )
 
     def delay(self, verdict: Verdict, failure: Failure, random: Callable[[], float]) -> float:
         """Use up one retry (or one 429 wait) and return how long to wait first."""
@@ -233,7 +223,7 @@ async def run_attempts(
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise _Budget(route, policy, operation, account_id).paused(paused) from None
+            raise _Budget(policy, operation, account_id).paused(paused) from None
         except _deadline.DeadlineExceededError:
             # The wait overran the deadline (a loaded or paused process): give
             # up with what the previous attempt got, which says why.
@@ -258,8 +248,14 @@ async def run_attempts(
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure, failed = found, type(outcome).__name__
         if budget is None:
-            budget = _Budget(route, policy, operation, account_id, request_id)
-        verdict = budget.verdict(failure)
+            budget = _Budget(policy, operation, account_id, request_id)
+        verdict = decide(
+            route,
+            failure,
+            retries_used=budget.retried,
+            rate_limited_used=budget.rate_limited,
+            policy=policy,
+        )
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
         delay = 0.0 if verdict is Verdict.RAISE else budget.delay(verdict, failure, random)
