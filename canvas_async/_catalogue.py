@@ -22,18 +22,6 @@ import attrs
 from . import _convert, _operations, _routes
 from .models import EndpointInfo, PropertyInfo
 
-__all__ = [
-    "BODIES",
-    "Difference",
-    "DifferenceKind",
-    "DriftReport",
-    "Parameter",
-    "check",
-    "choose_paths",
-    "dtos_to_describe",
-    "parse_parameters",
-]
-
 # The request bodies the SDK sends, by the DTO name the route table gives
 # them; ChainApiDto travels inside AddWorkflowApiDto's ``chain``.
 BODIES: Final[Mapping[str, type]] = MappingProxyType(

@@ -53,29 +53,6 @@ from typing import Any, Final
 
 from . import _routes, _text
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BadRequestError",
-    "CanvasConnectionError",
-    "CanvasError",
-    "CanvasTimeoutError",
-    "ClientClosedError",
-    "ConflictError",
-    "NotBoundError",
-    "NotFoundError",
-    "OutcomeUnknownError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "TransportError",
-    "UnexpectedResponseError",
-    "ValidationError",
-    "decode_body",
-    "error_for_answer",
-    "parse_retry_after",
-]
-
 #: Longest server text quoted in an exception message; the full body stays on
 #: :attr:`APIError.body`.
 MAX_MESSAGE_CHARS: Final = 500

@@ -33,8 +33,6 @@ from ._errors import (
 from ._limits import ClientPausedError, PauseGate
 from ._retry import Failure, FailureKind, Retries, Verdict, decide
 
-__all__ = ["Answer", "failure_of", "run_attempts"]
-
 logger: Final = logging.getLogger("canvas_async")
 
 

@@ -40,8 +40,6 @@ from ._errors import (
 )
 from ._retry import Retries
 
-__all__ = ["TokenAuth", "TokenPair", "mode_of"]
-
 log = logging.getLogger("canvas_async")
 
 #: Renew the access token this long before the expiry the server named, so

@@ -12,8 +12,6 @@ from typing import Final
 from . import fields
 from .render import Part, decompose
 
-__all__ = ["describe"]
-
 _NTH: Final = ("first", "second", "third", "fourth", "fifth")
 #: Most times of day listed one by one ("at 02:00 and 06:00").
 _MAX_TIMES: Final = 6

@@ -15,34 +15,6 @@ import attrs
 
 from canvas_async._errors import ValidationError
 
-__all__ = [
-    "DAY_OF_MONTH",
-    "DAY_OF_WEEK",
-    "EVERY_DAY",
-    "FIELDS",
-    "HOUR",
-    "MINUTE",
-    "MONTH",
-    "MONTH_NAMES",
-    "SECOND",
-    "WEEKDAY_NAMES",
-    "YEAR",
-    "CronError",
-    "DayRule",
-    "DaysOfMonth",
-    "DaysOfWeek",
-    "Field",
-    "LastDayOfMonth",
-    "LastWeekdayOfMonth",
-    "NearestWeekday",
-    "NthWeekdayOfMonth",
-    "Spec",
-    "mask_of",
-    "quote",
-    "span_mask",
-    "values_of",
-]
-
 #: Longest expression quoted in a :class:`CronError` message.
 _MAX_QUOTED: Final = 80
 #: Longest part of an expression quoted in a reason.

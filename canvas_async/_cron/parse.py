@@ -41,8 +41,6 @@ from .fields import (
     span_mask,
 )
 
-__all__ = ["NO_SPEC", "check_text", "parse", "parse_field"]
-
 #: ``?``: "no specific value", allowed in one of the two day fields.
 NO_SPEC: Final = "?"
 

@@ -18,8 +18,6 @@ from .fields import DAY_OF_WEEK, CronError, quote
 from .parse import check_text, parse
 from .render import render_field
 
-__all__ = ["quartz_from_unix"]
-
 _SHORTHANDS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "@yearly": "0 0 1 1 *",

@@ -35,15 +35,6 @@ from canvas_async._retry import Failure, may_have_taken_effect, not_sent
 
 from ._engine import step
 
-__all__ = [
-    "DEFAULT_WRITE_ATTEMPTS",
-    "DOUBTFUL",
-    "WriteNotDoneError",
-    "in_flight",
-    "read_back",
-    "reconcile_write",
-]
-
 T = TypeVar("T")
 
 #: Failures of a write after which it may have taken effect: read back first.

@@ -29,14 +29,6 @@ from canvas_async._retry import transient as _transient
 from ._engine import StoppedError
 from ._reconcile import WriteNotDoneError, in_flight
 
-__all__ = [
-    "DEFAULT_REQUEUE",
-    "Requeue",
-    "Stop",
-    "requeue",
-    "transient",
-]
-
 T = TypeVar("T")
 
 
