@@ -165,11 +165,6 @@ def _listed(
     return named, (with_verb[0] if with_verb else None)
 
 
-def _expected(route: _routes.Route, token_mode: bool) -> bool:
-    # Refresh-token operations exist in token mode only (spec: "Authentication").
-    return token_mode or route.auth is not _routes.Auth.REFRESH
-
-
 def dtos_to_describe(
     endpoints: Sequence[EndpointInfo], routes: Iterable[_routes.Route] | None = None
 ) -> dict[str, str]:
@@ -225,7 +220,8 @@ def check(
                         f"listed with {verbs}; the SDK sends {route.method}",
                     )
                 )
-            elif _expected(route, token_mode):
+            # Refresh-token operations exist in token mode only (spec: "Authentication").
+            elif token_mode or route.auth is not _routes.Auth.REFRESH:
                 differences.append(
                     Difference(
                         DifferenceKind.MISSING_OPERATION,

@@ -14,7 +14,6 @@ import logging
 import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from http import HTTPStatus
 from typing import Final, NamedTuple
 
 import aiohttp
@@ -29,6 +28,7 @@ from ._errors import (
     envelope,
     error_for_answer,
     parse_retry_after,
+    status_text,
 )
 from ._limits import ClientPausedError, PauseGate
 from ._retry import Failure, FailureKind, Retries, Verdict, decide
@@ -56,17 +56,10 @@ class Answer(NamedTuple):
         return f"Answer(status={self.status})"
 
 
-def _phrase(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
 def _why(failure: Failure) -> str:
     if failure.kind is FailureKind.ANSWER:
         assert failure.status is not None
-        return f"the server answered {_phrase(failure.status)}"
+        return f"the server answered {status_text(failure.status)}"
     if failure.kind is FailureKind.TIMEOUT:
         return "no answer arrived in time after the request was sent"
     return "the connection was lost after the request was sent"

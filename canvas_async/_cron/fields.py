@@ -7,7 +7,7 @@ A parsed expression is a :class:`Spec`: one bit mask per plain field (bit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -46,14 +46,6 @@ class CronError(ValidationError):
         quoted = expression if len(expression) <= _MAX_QUOTED else expression[:_MAX_QUOTED] + "…"
         where = f", {field} field" if field else ""
         super().__init__(f"invalid cron expression {quoted!r}{where}: {reason}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keyword-only constructor arguments: tell pickle how to rebuild.
-        return (_rebuild, (self.reason, self.expression, self.field))
-
-
-def _rebuild(reason: str, expression: str, field: str | None) -> CronError:
-    return CronError(reason, expression=expression, field=field)
 
 
 def span_mask(low: int, high: int, base: int = 0) -> int:
@@ -139,14 +131,6 @@ YEAR: Final = Field("year", 1970, 2099, 2099 - 1970, base=1970)
 
 #: The fields in the order an expression lists them.
 FIELDS: Final = (SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR)
-
-
-def mask_of(values: Iterable[int], base: int = 0) -> int:
-    """Return the bit mask of ``values`` (bit ``v - base`` per value)."""
-    mask = 0
-    for value in values:
-        mask |= 1 << (value - base)
-    return mask
 
 
 def values_of(mask: int, base: int = 0) -> list[int]:
