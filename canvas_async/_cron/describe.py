@@ -71,23 +71,13 @@ def _hourly(hours: list[Part] | None, hour_values: list[int], minute: int, secon
         if second == 0:
             return f"every hour at minute {minute}"
         return f"every hour at minute {minute}, second {second}"
-    if len(hours) == 1 and hours[0].step != 1:
+    if len(hours) == 1 and hours[0].stop != hours[0].start:  # a range or an increment
         part = hours[0]
-        if part.stop is None:
-            if part.start == minute == second == 0:
-                return f"every {part.step} hours"
-            return f"every {part.step} hours from {_clock(part.start, minute, second)}"
-        return (
-            f"every {part.step} hours from {_clock(part.start, minute, second)}"
-            f" to {_clock(part.stop, minute, second)}"
-        )
-    if len(hours) == 1 and hours[0].stop != hours[0].start:
-        part = hours[0]
-        assert part.stop is not None
-        return (
-            f"every hour from {_clock(part.start, minute, second)}"
-            f" to {_clock(part.stop, minute, second)}"
-        )
+        if part.stop is None and part.start == minute == second == 0:
+            return f"every {part.step} hours"
+        every = "every hour" if part.step == 1 else f"every {part.step} hours"
+        to = "" if part.stop is None else f" to {_clock(part.stop, minute, second)}"
+        return f"{every} from {_clock(part.start, minute, second)}{to}"
     return "at " + _join([_clock(h, minute, second) for h in hour_values])
 
 
