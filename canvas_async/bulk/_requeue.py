@@ -158,6 +158,7 @@ async def requeue(
             the run is over.
     """
     started = time.monotonic()
+    stop = stop or Stop()
     attempt = 1
     while True:
         try:
@@ -168,12 +169,9 @@ async def requeue(
             wait = policy.backoff(attempt, random)
             if time.monotonic() - started + wait >= policy.timeout:
                 raise
-            if stop is not None:
-                if stop.reason() is not None:
-                    raise
-                await stop.sleep(wait)
-                if stop.reason() is not None:
-                    raise
-            else:
-                await asyncio.sleep(wait)
+            if stop.reason() is not None:
+                raise
+            await stop.sleep(wait)
+            if stop.reason() is not None:
+                raise
         attempt += 1
