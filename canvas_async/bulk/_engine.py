@@ -362,13 +362,12 @@ class BulkRun(Generic[I, K, T]):
         try:
             value = await self._fn(item)
         except Exception as exc:  # one item's failure must not stop the others
-            operation = getattr(exc, "operation", None)
             return ItemResult(
                 key,
                 index,
                 _status_of(exc),
                 error=exc,
-                operation=operation if isinstance(operation, str) else None,
+                operation=operation_of(exc),
                 step=trace.failed_step,
                 elapsed=time.monotonic() - start,
             )
@@ -405,6 +404,12 @@ def _status_of(exc: Exception) -> Status:
     if isinstance(exc, StoppedError):
         return Status.CANCELLED if exc.started else Status.SKIPPED
     return Status.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Status.FAILED
+
+
+def operation_of(exc: BaseException) -> str | None:
+    """Return the API operation ``exc`` names (e.g. ``"Workflow (POST)"``), if any."""
+    operation = getattr(exc, "operation", None)
+    return operation if isinstance(operation, str) else None
 
 
 async def collect(run: BulkRun[I, K, T]) -> BulkReport[K, T]:

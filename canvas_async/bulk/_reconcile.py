@@ -33,7 +33,7 @@ from canvas_async._errors import (
 )
 from canvas_async._retry import Failure, may_have_taken_effect, not_sent
 
-from ._engine import step
+from ._engine import operation_of, step
 
 T = TypeVar("T")
 
@@ -52,8 +52,7 @@ class WriteNotDoneError(CanvasError):
 
     def __init__(self, cause: Exception) -> None:
         super().__init__(f"{cause} (read back: it did not take effect)")
-        operation = getattr(cause, "operation", None)
-        self.operation = operation if isinstance(operation, str) else None
+        self.operation = operation_of(cause)
 
 
 def in_flight(exc: BaseException) -> bool:
