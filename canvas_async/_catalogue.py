@@ -12,6 +12,7 @@ documentation disagrees with itself".
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
@@ -20,18 +21,6 @@ import attrs
 
 from . import _convert, _operations, _routes
 from .models import EndpointInfo, PropertyInfo
-
-__all__ = [
-    "BODIES",
-    "Difference",
-    "DifferenceKind",
-    "DriftReport",
-    "Parameter",
-    "check",
-    "choose_paths",
-    "dtos_to_describe",
-    "parse_parameters",
-]
 
 # The request bodies the SDK sends, by the DTO name the route table gives
 # them; ChainApiDto travels inside AddWorkflowApiDto's ``chain``.
@@ -176,11 +165,6 @@ def _listed(
     return named, (with_verb[0] if with_verb else None)
 
 
-def _expected(route: _routes.Route, token_mode: bool) -> bool:
-    # Refresh-token operations exist in token mode only (spec: "Authentication").
-    return token_mode or route.auth is not _routes.Auth.REFRESH
-
-
 def dtos_to_describe(
     endpoints: Sequence[EndpointInfo], routes: Iterable[_routes.Route] | None = None
 ) -> dict[str, str]:
@@ -236,7 +220,8 @@ def check(
                         f"listed with {verbs}; the SDK sends {route.method}",
                     )
                 )
-            elif _expected(route, token_mode):
+            # Refresh-token operations exist in token mode only (spec: "Authentication").
+            elif token_mode or route.auth is not _routes.Auth.REFRESH:
                 differences.append(
                     Difference(
                         DifferenceKind.MISSING_OPERATION,
@@ -274,8 +259,7 @@ def _parameter_differences(
     route: _routes.Route, label: str, descriptor: EndpointInfo
 ) -> list[Difference]:
     listed = parse_parameters(descriptor.parameters)
-    server = [p.name for p in listed if not p.from_body]
-    unmatched_server = list(server)
+    unmatched_server = [p.name for p in listed if not p.from_body]
     unmatched_sdk = []
     for name in route.query:
         accepted = _folded(_routes.QUERY_ALIASES.get(name, (name,)))
@@ -284,31 +268,25 @@ def _parameter_differences(
             unmatched_sdk.append(name)
         else:
             unmatched_server.remove(match)
-    differences = [
-        Difference(
-            DifferenceKind.RENAMED_PARAMETER,
-            label,
-            f"the SDK sends {ours!r}; the server lists {theirs!r}",
-        )
-        for ours, theirs in zip(unmatched_sdk, unmatched_server, strict=False)
-    ]
-    paired = min(len(unmatched_sdk), len(unmatched_server))
-    differences += [
-        Difference(
-            DifferenceKind.MISSING_PARAMETER,
-            label,
-            f"the SDK sends {ours!r}; the server lists no such parameter",
-        )
-        for ours in unmatched_sdk[paired:]
-    ]
-    differences += [
-        Difference(
-            DifferenceKind.EXTRA_PARAMETER,
-            label,
-            f"the server lists {theirs!r}; the SDK does not send it",
-        )
-        for theirs in unmatched_server[paired:]
-    ]
+    # The unmatched are paired in order (renamed); what is left over is on one side only.
+    differences = []
+    for ours, theirs in itertools.zip_longest(unmatched_sdk, unmatched_server):
+        if theirs is None:
+            kind, detail = (
+                DifferenceKind.MISSING_PARAMETER,
+                f"the SDK sends {ours!r}; the server lists no such parameter",
+            )
+        elif ours is None:
+            kind, detail = (
+                DifferenceKind.EXTRA_PARAMETER,
+                f"the server lists {theirs!r}; the SDK does not send it",
+            )
+        else:
+            kind, detail = (
+                DifferenceKind.RENAMED_PARAMETER,
+                f"the SDK sends {ours!r}; the server lists {theirs!r}",
+            )
+        differences.append(Difference(kind, label, detail))
     body = next((p for p in listed if p.from_body), None)
     if route.body is not None and body is not None and body.type_name != route.body:
         differences.append(
@@ -349,32 +327,19 @@ def _field_differences(
         name = prop.property_name.strip()
         folded = name.casefold()
         listed.add(folded)
-        subject = f"{server_name}.{name}"
-        if folded not in sent:
-            if prop.is_required:
-                differences.append(
-                    Difference(
-                        DifferenceKind.NEW_REQUIRED_FIELD,
-                        subject,
-                        "required by the server; the SDK never sends it",
-                    )
-                )
-            else:
-                differences.append(
-                    Difference(
-                        DifferenceKind.EXTRA_FIELD,
-                        subject,
-                        "optional on the server; the SDK does not send it",
-                    )
-                )
-        elif prop.is_required and folded in optional:
-            differences.append(
-                Difference(
-                    DifferenceKind.NEW_REQUIRED_FIELD,
-                    subject,
-                    "required by the server; the SDK leaves it out when not given",
-                )
+        kind = DifferenceKind.NEW_REQUIRED_FIELD
+        if folded not in sent and prop.is_required:
+            detail = "required by the server; the SDK never sends it"
+        elif folded not in sent:
+            kind, detail = (
+                DifferenceKind.EXTRA_FIELD,
+                "optional on the server; the SDK does not send it",
             )
+        elif prop.is_required and folded in optional:
+            detail = "required by the server; the SDK leaves it out when not given"
+        else:
+            continue
+        differences.append(Difference(kind, f"{server_name}.{name}", detail))
     differences.extend(
         Difference(
             DifferenceKind.UNKNOWN_FIELD,

@@ -17,26 +17,8 @@ from typing import Final
 
 import yarl
 
-from ._auth import AUTH_MODES, AuthMode, auth_mode
+from ._auth import AuthMode, auth_mode
 from ._errors import ValidationError
-
-__all__ = [
-    "AUTH_MODES",
-    "AUTH_VAR",
-    "CONSUMER_VAR",
-    "ENV_VAR",
-    "LOG_VAR",
-    "SECRET_KEY_VAR",
-    "auth_mode_from",
-    "env_from_environ",
-    "keys_from_environ",
-    "proxy_option",
-    "read_key_file",
-    "read_key_variable",
-    "setup_logging_from_environ",
-    "ssl_option",
-]
-
 
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"

@@ -24,8 +24,6 @@ import aiohttp
 from ._checks import check_number
 from ._errors import CanvasTimeoutError
 
-__all__ = ["GRACE", "DeadlineExceededError", "deadline", "remaining", "until"]
-
 #: Seconds a request sent before the deadline may go on past it.
 GRACE: Final = 2.0
 

@@ -53,29 +53,6 @@ from typing import Any, Final
 
 from . import _routes, _text
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BadRequestError",
-    "CanvasConnectionError",
-    "CanvasError",
-    "CanvasTimeoutError",
-    "ClientClosedError",
-    "ConflictError",
-    "NotBoundError",
-    "NotFoundError",
-    "OutcomeUnknownError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "TransportError",
-    "UnexpectedResponseError",
-    "ValidationError",
-    "decode_body",
-    "error_for_answer",
-    "parse_retry_after",
-]
-
 #: Longest server text quoted in an exception message; the full body stays on
 #: :attr:`APIError.body`.
 MAX_MESSAGE_CHARS: Final = 500
@@ -196,13 +173,17 @@ class APIError(CanvasError):
         super().__init__(self._describe())
 
     def _describe(self) -> str:
-        try:
-            phrase = f" {HTTPStatus(self.status).phrase}"
-        except ValueError:
-            phrase = ""
         where = f" (account {self.account_id})" if self.account_id else ""
         text = _text.server_text(self.message, MAX_MESSAGE_CHARS) or "no message"
-        return f"{self.operation} failed with {self.status}{phrase}{where}: {text}"
+        return f"{self.operation} failed with {status_text(self.status)}{where}: {text}"
+
+
+def status_text(status: int) -> str:
+    """Return ``status`` with its reason phrase (``503 Service Unavailable``), if it has one."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 class BadRequestError(APIError):

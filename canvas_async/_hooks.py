@@ -20,8 +20,6 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-__all__ = ["CallEvent", "CallInfo", "EventKind", "Hook", "Hooks"]
-
 logger: Final = logging.getLogger("canvas_async")
 
 EventKind: TypeAlias = Literal["request", "response", "retry", "give_up", "success"]

@@ -24,8 +24,6 @@ from aiolimiter import AsyncLimiter
 from ._checks import concurrency, number
 from ._errors import CanvasError
 
-__all__ = ["ClientPausedError", "Limits", "PauseGate"]
-
 
 class ClientPausedError(CanvasError):
     """The client is paused for longer than a call may wait.

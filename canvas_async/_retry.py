@@ -36,19 +36,6 @@ import attrs
 from ._checks import count, number
 from ._routes import Route
 
-__all__ = [
-    "DEFAULT_RETRIES",
-    "Failure",
-    "FailureKind",
-    "Retries",
-    "Verdict",
-    "classify",
-    "decide",
-    "may_have_taken_effect",
-    "not_sent",
-    "transient",
-]
-
 #: Answers that prove the server did not process the request.
 _UNPROCESSED: Final = frozenset({429, 503})
 #: Answers after which the request may have taken effect: the server (or a

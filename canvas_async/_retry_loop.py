@@ -14,7 +14,6 @@ import logging
 import random as _random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from http import HTTPStatus
 from typing import Final, NamedTuple
 
 import aiohttp
@@ -29,11 +28,10 @@ from ._errors import (
     envelope,
     error_for_answer,
     parse_retry_after,
+    status_text,
 )
 from ._limits import ClientPausedError, PauseGate
 from ._retry import Failure, FailureKind, Retries, Verdict, decide
-
-__all__ = ["Answer", "failure_of", "run_attempts"]
 
 logger: Final = logging.getLogger("canvas_async")
 
@@ -58,17 +56,10 @@ class Answer(NamedTuple):
         return f"Answer(status={self.status})"
 
 
-def _phrase(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
 def _why(failure: Failure) -> str:
     if failure.kind is FailureKind.ANSWER:
         assert failure.status is not None
-        return f"the server answered {_phrase(failure.status)}"
+        return f"the server answered {status_text(failure.status)}"
     if failure.kind is FailureKind.TIMEOUT:
         return "no answer arrived in time after the request was sent"
     return "the connection was lost after the request was sent"
@@ -78,22 +69,12 @@ def _why(failure: Failure) -> str:
 class _Budget:
     """One call's retry budgets and messages, over the policy's rules."""
 
-    route: _routes.Route
     policy: Retries
     operation: str
     account_id: uuid.UUID | None
     request_id: str | None = None
     retried: int = 0
     rate_limited: int = 0
-
-    def verdict(self, failure: Failure) -> Verdict:
-        return decide(
-            self.route,
-            failure,
-            retries_used=self.retried,
-            rate_limited_used=self.rate_limited,
-            policy=self.policy,
-        )
 
     def delay(self, verdict: Verdict, failure: Failure, random: Callable[[], float]) -> float:
         """Use up one retry (or one 429 wait) and return how long to wait first."""
@@ -233,7 +214,7 @@ async def run_attempts(
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise _Budget(route, policy, operation, account_id).paused(paused) from None
+            raise _Budget(policy, operation, account_id).paused(paused) from None
         except _deadline.DeadlineExceededError:
             # The wait overran the deadline (a loaded or paused process): give
             # up with what the previous attempt got, which says why.
@@ -258,8 +239,14 @@ async def run_attempts(
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure, failed = found, type(outcome).__name__
         if budget is None:
-            budget = _Budget(route, policy, operation, account_id, request_id)
-        verdict = budget.verdict(failure)
+            budget = _Budget(policy, operation, account_id, request_id)
+        verdict = decide(
+            route,
+            failure,
+            retries_used=budget.retried,
+            rate_limited_used=budget.rate_limited,
+            policy=policy,
+        )
         if verdict is Verdict.OUTCOME_UNKNOWN:
             raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
         delay = 0.0 if verdict is Verdict.RAISE else budget.delay(verdict, failure, random)

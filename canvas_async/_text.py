@@ -15,8 +15,6 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Final
 
-__all__ = ["MIN_SECRET_CHARS", "REDACTED", "clipped", "printable", "scrubbed", "secrets_in"]
-
 #: What stands where a secret was.
 REDACTED: Final = "[redacted]"
 #: Shorter values are not looked for: replacing every "1" would garble the text,

@@ -40,8 +40,6 @@ from ._errors import (
 )
 from ._retry import Retries
 
-__all__ = ["TokenAuth", "TokenPair", "mode_of"]
-
 log = logging.getLogger("canvas_async")
 
 #: Renew the access token this long before the expiry the server named, so
@@ -70,11 +68,13 @@ def mode_of(payload: object) -> Mode:
         return "keys"
     if isinstance(payload, dict) and isinstance(payload.get(_ACCESS), str):
         return "token"
-    raise UnexpectedResponseError(
-        "Authenticate answered neither true (key mode) nor a token object",
-        status=200,
-        operation="Authenticate",
-    )
+    raise _unexpected("Authenticate answered neither true (key mode) nor a token object")
+
+
+def _unexpected(message: str, operation: str = "Authenticate") -> UnexpectedResponseError:
+    """Return the error of a token answer of the wrong shape (the body is not kept: it
+    may hold a token)."""
+    return UnexpectedResponseError(message, status=200, operation=operation)
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -152,10 +152,7 @@ class TokenPair:
         """
 
         def bad(what: str) -> UnexpectedResponseError:
-            # The body is not kept: it may hold a token.
-            return UnexpectedResponseError(
-                f"the token answer has {what}", status=200, operation=operation
-            )
+            return _unexpected(f"the token answer has {what}", operation)
 
         if not isinstance(payload, dict):
             raise bad("the wrong shape: expected a JSON object")
@@ -376,11 +373,8 @@ class TokenAuth:
             return self._hold(TokenPair.from_answer(answer, operation="Authenticate"))
         if self._mode == "keys":
             return None
-        raise UnexpectedResponseError(
-            "Authenticate answered true: the server speaks key mode; "
-            "use auth='keys' or auth='auto'",
-            status=200,
-            operation="Authenticate",
+        raise _unexpected(
+            "Authenticate answered true: the server speaks key mode; use auth='keys' or auth='auto'"
         )
 
     def _hold(self, pair: TokenPair) -> _Held:

@@ -52,8 +52,6 @@ from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._version import __version__
 
-__all__ = ["Transport"]
-
 logger: Final = logging.getLogger("canvas_async")
 
 T = TypeVar("T")

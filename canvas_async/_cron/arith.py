@@ -13,8 +13,6 @@ import calendar
 
 from . import fields
 
-__all__ = ["Engine", "WallTime", "day_mask"]
-
 #: ``(year, month, day, hour, minute, second)`` on the wall clock.
 WallTime = tuple[int, int, int, int, int, int]
 

@@ -12,8 +12,6 @@ from .fields import CronError
 from .parse import parse
 from .render import render
 
-__all__ = ["canonical", "canonical_or_none"]
-
 
 @functools.lru_cache(maxsize=256)
 def canonical(text: str) -> str:

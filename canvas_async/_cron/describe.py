@@ -12,23 +12,6 @@ from typing import Final
 from . import fields
 from .render import Part, decompose
 
-__all__ = ["describe"]
-
-_WEEKDAYS: Final = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_MONTHS: Final = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _NTH: Final = ("first", "second", "third", "fourth", "fifth")
 #: Most times of day listed one by one ("at 02:00 and 06:00").
 _MAX_TIMES: Final = 6
@@ -88,23 +71,13 @@ def _hourly(hours: list[Part] | None, hour_values: list[int], minute: int, secon
         if second == 0:
             return f"every hour at minute {minute}"
         return f"every hour at minute {minute}, second {second}"
-    if len(hours) == 1 and hours[0].step != 1:
+    if len(hours) == 1 and hours[0].stop != hours[0].start:  # a range or an increment
         part = hours[0]
-        if part.stop is None:
-            if part.start == minute == second == 0:
-                return f"every {part.step} hours"
-            return f"every {part.step} hours from {_clock(part.start, minute, second)}"
-        return (
-            f"every {part.step} hours from {_clock(part.start, minute, second)}"
-            f" to {_clock(part.stop, minute, second)}"
-        )
-    if len(hours) == 1 and hours[0].stop != hours[0].start:
-        part = hours[0]
-        assert part.stop is not None
-        return (
-            f"every hour from {_clock(part.start, minute, second)}"
-            f" to {_clock(part.stop, minute, second)}"
-        )
+        if part.stop is None and part.start == minute == second == 0:
+            return f"every {part.step} hours"
+        every = "every hour" if part.step == 1 else f"every {part.step} hours"
+        to = "" if part.stop is None else f" to {_clock(part.stop, minute, second)}"
+        return f"{every} from {_clock(part.start, minute, second)}{to}"
     return "at " + _join([_clock(h, minute, second) for h in hour_values])
 
 
@@ -116,12 +89,12 @@ def _within_hour(seconds: list[Part] | None, minutes: list[Part] | None) -> str:
             return base
         return f"{base} during {_units(minutes, 'minute')}"
     on_the_minute = seconds == [Part(0, 0)]
-    at_seconds = "" if on_the_minute else " " + _at(seconds, "second")
+    at_seconds = "" if on_the_minute else f" at {_units(seconds, 'second')}"
     if minutes is None:
         return "every minute" + at_seconds
     if _is_step(minutes):
         return _every(minutes[0], "minute") + at_seconds
-    at_minutes = f"every hour {_at(minutes, 'minute')}"
+    at_minutes = f"every hour at {_units(minutes, 'minute')}"
     return at_minutes if on_the_minute else f"{at_minutes}, {_units(seconds, 'second')}"
 
 
@@ -183,11 +156,11 @@ def _clock(hour: int, minute: int, second: int) -> str:
 
 
 def _weekday(value: int) -> str:
-    return _WEEKDAYS[value - 1]
+    return fields.WEEKDAY_NAMES[value - 1]
 
 
 def _month(value: int) -> str:
-    return _MONTHS[value - 1]
+    return fields.MONTH_NAMES[value - 1]
 
 
 def _is_step(parts: list[Part]) -> bool:
@@ -200,11 +173,6 @@ def _every(part: Part, unit: str) -> str:
     if part.stop is not None:
         return f"{words} from {unit} {part.start} to {part.stop}"
     return f"{words} from {unit} {part.start}" if part.start else words
-
-
-def _at(parts: list[Part], unit: str) -> str:
-    """``at second 30``, ``at seconds 0 and 30``."""
-    return f"at {_units(parts, unit)}"
 
 
 def _units(parts: list[Part], unit: str) -> str:

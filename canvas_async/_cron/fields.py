@@ -7,39 +7,13 @@ A parsed expression is a :class:`Spec`: one bit mask per plain field (bit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
 import attrs
 
 from canvas_async._errors import ValidationError
-
-__all__ = [
-    "DAY_OF_MONTH",
-    "DAY_OF_WEEK",
-    "EVERY_DAY",
-    "FIELDS",
-    "HOUR",
-    "MINUTE",
-    "MONTH",
-    "SECOND",
-    "YEAR",
-    "CronError",
-    "DayRule",
-    "DaysOfMonth",
-    "DaysOfWeek",
-    "Field",
-    "LastDayOfMonth",
-    "LastWeekdayOfMonth",
-    "NearestWeekday",
-    "NthWeekdayOfMonth",
-    "Spec",
-    "mask_of",
-    "quote",
-    "span_mask",
-    "values_of",
-]
 
 #: Longest expression quoted in a :class:`CronError` message.
 _MAX_QUOTED: Final = 80
@@ -72,14 +46,6 @@ class CronError(ValidationError):
         quoted = expression if len(expression) <= _MAX_QUOTED else expression[:_MAX_QUOTED] + "…"
         where = f", {field} field" if field else ""
         super().__init__(f"invalid cron expression {quoted!r}{where}: {reason}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Keyword-only constructor arguments: tell pickle how to rebuild.
-        return (_rebuild, (self.reason, self.expression, self.field))
-
-
-def _rebuild(reason: str, expression: str, field: str | None) -> CronError:
-    return CronError(reason, expression=expression, field=field)
 
 
 def span_mask(low: int, high: int, base: int = 0) -> int:
@@ -122,44 +88,49 @@ class Field:
         return str(value)
 
 
-_MONTHS: Final = (
-    "JAN",
-    "FEB",
-    "MAR",
-    "APR",
-    "MAY",
-    "JUN",
-    "JUL",
-    "AUG",
-    "SEP",
-    "OCT",
-    "NOV",
-    "DEC",
+#: The months and days of the week in English; the first three letters, upper
+#: case, are the names an expression takes.
+MONTH_NAMES: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 # Quartz numbers the days of the week 1 = SUN ... 7 = SAT (not Unix's 0 = SUN).
-_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+WEEKDAY_NAMES: Final = (
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+)
+
+
+def _short_names(names: tuple[str, ...]) -> Mapping[str, int]:
+    return MappingProxyType({name[:3].upper(): i for i, name in enumerate(names, 1)})
+
 
 SECOND: Final = Field("second", 0, 59, 59)
 MINUTE: Final = Field("minute", 0, 59, 59)
 HOUR: Final = Field("hour", 0, 23, 23)
 DAY_OF_MONTH: Final = Field("day-of-month", 1, 31, 31)
-MONTH: Final = Field("month", 1, 12, 12, MappingProxyType({n: i for i, n in enumerate(_MONTHS, 1)}))
-DAY_OF_WEEK: Final = Field(
-    "day-of-week", 1, 7, 7, MappingProxyType({n: i for i, n in enumerate(_WEEKDAYS, 1)})
-)
+MONTH: Final = Field("month", 1, 12, 12, _short_names(MONTH_NAMES))
+DAY_OF_WEEK: Final = Field("day-of-week", 1, 7, 7, _short_names(WEEKDAY_NAMES))
 # Quartz's documented year range; the increment may span it.
 YEAR: Final = Field("year", 1970, 2099, 2099 - 1970, base=1970)
 
 #: The fields in the order an expression lists them.
 FIELDS: Final = (SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR)
-
-
-def mask_of(values: Iterable[int], base: int = 0) -> int:
-    """Return the bit mask of ``values`` (bit ``v - base`` per value)."""
-    mask = 0
-    for value in values:
-        mask |= 1 << (value - base)
-    return mask
 
 
 def values_of(mask: int, base: int = 0) -> list[int]:

@@ -41,8 +41,6 @@ from .fields import (
     span_mask,
 )
 
-__all__ = ["NO_SPEC", "parse", "parse_field"]
-
 #: ``?``: "no specific value", allowed in one of the two day fields.
 NO_SPEC: Final = "?"
 
@@ -82,10 +80,7 @@ def parse(text: str) -> Spec:
         TypeError: ``text`` is not a ``str``.
         CronError: The expression is not one Quartz accepts, or never fires.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"a cron expression is a str, not {type(text).__name__}")
-    if not text.isascii():
-        raise CronError("contains characters other than ASCII", expression=text)
+    check_text(text)
     parts = text.upper().split()
     if len(parts) not in (6, 7):
         hint = ""
@@ -122,6 +117,14 @@ def parse(text: str) -> Spec:
             expression=text,
         )
     return spec
+
+
+def check_text(text: str) -> None:
+    """Refuse what is no expression at all: not a ``str``, or not ASCII."""
+    if not isinstance(text, str):
+        raise TypeError(f"a cron expression is a str, not {type(text).__name__}")
+    if not text.isascii():
+        raise CronError("contains characters other than ASCII", expression=text)
 
 
 def _day_rule(

@@ -18,8 +18,6 @@ import attrs
 
 from . import fields
 
-__all__ = ["Part", "decompose", "render", "render_days", "render_field"]
-
 #: Fewest values written as ``a-b`` (two consecutive values stay a list).
 _MIN_RANGE: Final = 3
 #: Fewest values written as an increment ``a/k`` or ``a-b/k``.

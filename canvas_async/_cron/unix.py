@@ -15,10 +15,8 @@ from types import MappingProxyType
 from typing import Final
 
 from .fields import DAY_OF_WEEK, CronError, quote
-from .parse import parse
+from .parse import check_text, parse
 from .render import render_field
-
-__all__ = ["quartz_from_unix"]
 
 _SHORTHANDS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -37,7 +35,6 @@ _MONTHS: Final = re.compile(r"[0-9A-Z*,/-]+")
 _WEEKDAY_ITEM: Final = re.compile(
     r"(?:(?P<star>\*)|(?P<start>[0-9]+|[A-Z]+)(?:-(?P<end>[0-9]+|[A-Z]+))?)(?:/(?P<step>[0-9]{1,2}))?"
 )
-_UNIX_WEEKDAYS: Final = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _LAST_UNIX_WEEKDAY: Final = 7  # 7 is Sunday again
 
 
@@ -48,10 +45,7 @@ def quartz_from_unix(text: str) -> str:
         TypeError: ``text`` is not a ``str``.
         CronError: ``text`` is not valid Unix cron, or has no Quartz equivalent.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"a cron expression is a str, not {type(text).__name__}")
-    if not text.isascii():
-        raise CronError("contains characters other than ASCII", expression=text)
+    check_text(text)
     body = text.strip()
     if body.startswith("@"):
         if body.lower() not in _SHORTHANDS:
@@ -132,12 +126,12 @@ def _unix_weekday(token: str, expression: str) -> int:
                 expression,
             )
         return day
-    if token not in _UNIX_WEEKDAYS:
+    names = DAY_OF_WEEK.names
+    if token not in names:
         raise _refuse(
-            f"unknown day-of-week name {quote(token)} (use one of {', '.join(_UNIX_WEEKDAYS)})",
-            expression,
+            f"unknown day-of-week name {quote(token)} (use one of {', '.join(names)})", expression
         )
-    return _UNIX_WEEKDAYS.index(token)
+    return names[token] - 1
 
 
 def _refuse(reason: str, expression: str) -> CronError:

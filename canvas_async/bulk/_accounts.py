@@ -85,17 +85,9 @@ def client_run(
     fail_fast: bool = False,
     on_progress: Callable[[Progress], object] | None = None,
 ) -> BulkRun[I, K, T]:
-    """Return a :class:`BulkRun` of ``fn`` over ``items`` through ``canvas``.
+    """Return a :class:`BulkRun` of ``fn`` over ``items`` (named by ``key``) through ``canvas``.
 
-    Args:
-        canvas: The client whose requests every item makes.
-        items: What to run ``fn`` on.
-        fn: Called once per item.
-        key: Names an item in the results.
-        concurrency: Most items in progress at once; the client's
-            ``max_concurrency`` when omitted.
-        fail_fast: Stop at the first item that does not end ``DONE``.
-        on_progress: Called with a :class:`Progress` after every item.
+    The options are :func:`each_account`'s.
     """
     return BulkRun(
         items,

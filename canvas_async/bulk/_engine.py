@@ -25,7 +25,8 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationError
+from canvas_async._checks import count
+from canvas_async._errors import CanvasError, OutcomeUnknownError
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type, as in Iterable[I]
@@ -239,12 +240,6 @@ def current_step() -> str | None:
 # -- the engine ------------------------------------------------------------------
 
 
-def _check_concurrency(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"concurrency must be a positive integer, not {value!r}")
-    return value
-
-
 @attrs.define
 class BulkRun(Generic[I, K, T]):
     """A bulk run whose results arrive as they complete.
@@ -266,7 +261,7 @@ class BulkRun(Generic[I, K, T]):
     _items: list[I]
     _fn: Callable[[I], Awaitable[T]]
     _key: Callable[[I], K]
-    concurrency: int = attrs.field(converter=_check_concurrency)
+    concurrency: int = attrs.field(validator=count(minimum=1))
     fail_fast: bool = False
     _on_progress: Callable[[Progress], object] | None = None
     _results: dict[int, ItemResult[K, T]] = attrs.Factory(dict)
@@ -367,13 +362,12 @@ class BulkRun(Generic[I, K, T]):
         try:
             value = await self._fn(item)
         except Exception as exc:  # one item's failure must not stop the others
-            operation = getattr(exc, "operation", None)
             return ItemResult(
                 key,
                 index,
                 _status_of(exc),
                 error=exc,
-                operation=operation if isinstance(operation, str) else None,
+                operation=operation_of(exc),
                 step=trace.failed_step,
                 elapsed=time.monotonic() - start,
             )
@@ -410,6 +404,12 @@ def _status_of(exc: Exception) -> Status:
     if isinstance(exc, StoppedError):
         return Status.CANCELLED if exc.started else Status.SKIPPED
     return Status.OUTCOME_UNKNOWN if isinstance(exc, OutcomeUnknownError) else Status.FAILED
+
+
+def operation_of(exc: BaseException) -> str | None:
+    """Return the API operation ``exc`` names (e.g. ``"Workflow (POST)"``), if any."""
+    operation = getattr(exc, "operation", None)
+    return operation if isinstance(operation, str) else None
 
 
 async def collect(run: BulkRun[I, K, T]) -> BulkReport[K, T]:

@@ -11,7 +11,7 @@ through the same two functions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from canvas_async import _operations as op
@@ -57,18 +57,13 @@ async def register_once(
     credentials: Mapping[str, object],
 ) -> uuid.UUID:
     """Register ``application`` for the account exactly once; return the registration's id."""
-    registrations = view.reg_applications
-
-    call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
-
-    async def send() -> uuid.UUID:  # one request: nothing is read back
-        return await send_create(view, call, f"the {application.short_name} registration")
 
     async def find() -> uuid.UUID | None:
-        found = matching_registrations(await registrations.list(), application, tag_text)
+        found = matching_registrations(await view.reg_applications.list(), application, tag_text)
         return found[0].id if found else None
 
-    return await reconcile_write(send, find)
+    call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
+    return await _create_once(view, call, f"the {application.short_name} registration", find)
 
 
 async def create_workflow_once(
@@ -81,20 +76,29 @@ async def create_workflow_once(
     description: str | None,
 ) -> uuid.UUID:
     """Create the workflow exactly once; return its id (read back by name and description)."""
-    workflows = view.workflows
-
-    call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
-
-    async def send() -> uuid.UUID:  # one request: nothing is read back
-        return await send_create(view, call, f"the workflow {name!r}")
 
     async def find() -> uuid.UUID | None:
         found = [
             w.id
-            for w in await workflows.list()
+            for w in await view.workflows.list()
             if w.name == name and (w.description or "") == (description or "")
         ]
         return found[0] if found else None
+
+    call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
+    return await _create_once(view, call, f"the workflow {name!r}", find)
+
+
+async def _create_once(
+    view: AccountView,
+    call: op.Call[uuid.UUID | None],
+    what: str,
+    find: Callable[[], Awaitable[uuid.UUID | None]],
+) -> uuid.UUID:
+    """Send the create ``call`` so that it takes effect once, read back by ``find``."""
+
+    async def send() -> uuid.UUID:  # one request: nothing is read back
+        return await send_create(view, call, what)
 
     return await reconcile_write(send, find)
 
@@ -152,13 +156,11 @@ async def ensure_workflow(
     if found:
         return found[0], False
     with step(f"create workflow {name!r}"):
-        if not isinstance(template, uuid.UUID | str):
-            tpl = template
-        else:
-            tpl = await view.templates.get(template)
+        if isinstance(template, uuid.UUID | str):
+            template = await view.templates.get(template)
         new_id = await create_workflow_once(
             view,
-            tpl,
+            template,
             name=name,
             applications=applications,
             variables=variables,

@@ -33,16 +33,7 @@ from canvas_async._errors import (
 )
 from canvas_async._retry import Failure, may_have_taken_effect, not_sent
 
-from ._engine import step
-
-__all__ = [
-    "DEFAULT_WRITE_ATTEMPTS",
-    "DOUBTFUL",
-    "WriteNotDoneError",
-    "in_flight",
-    "read_back",
-    "reconcile_write",
-]
+from ._engine import operation_of, step
 
 T = TypeVar("T")
 
@@ -61,8 +52,7 @@ class WriteNotDoneError(CanvasError):
 
     def __init__(self, cause: Exception) -> None:
         super().__init__(f"{cause} (read back: it did not take effect)")
-        operation = getattr(cause, "operation", None)
-        self.operation = operation if isinstance(operation, str) else None
+        self.operation = operation_of(cause)
 
 
 def in_flight(exc: BaseException) -> bool:
@@ -94,12 +84,9 @@ async def read_back(exc: Exception, read: Callable[[], Awaitable[T]]) -> T:
     except CanvasError as read_error:
         if isinstance(exc, OutcomeUnknownError):
             raise exc from read_error
-        unknown = OutcomeUnknownError(
-            f"{exc}; reading back failed too, so it may or may not have taken effect",
-            operation=str(getattr(exc, "operation", "write")),
-            account_id=getattr(exc, "account_id", None),
-        )
-        raise unknown from exc
+        raise _unknown(
+            exc, "reading back failed too, so it may or may not have taken effect"
+        ) from exc
 
 
 async def reconcile_write(
@@ -144,17 +131,20 @@ async def reconcile_write(
             if found is not None:
                 return found
             if in_flight(exc):
-                raise _still_pending(exc) from exc
+                raise _unknown(
+                    exc,
+                    "not found when read back, but the server may still apply it, so it is "
+                    "not sent again: read the state back later (apply again)",
+                ) from exc
             if sent == attempts:
                 raise WriteNotDoneError(exc) from exc
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def _still_pending(exc: Exception) -> OutcomeUnknownError:
-    """Return the error for a write without an answer in time that is not found (yet)."""
+def _unknown(exc: Exception, why: str) -> OutcomeUnknownError:
+    """Return the unknown outcome of the write that failed with ``exc``."""
     return OutcomeUnknownError(
-        f"{exc}; not found when read back, but the server may still apply it, so it is "
-        "not sent again: read the state back later (apply again)",
+        f"{exc}; {why}",
         operation=str(getattr(exc, "operation", "write")),
         account_id=getattr(exc, "account_id", None),
     )

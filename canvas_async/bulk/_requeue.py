@@ -29,14 +29,6 @@ from canvas_async._retry import transient as _transient
 from ._engine import StoppedError
 from ._reconcile import WriteNotDoneError, in_flight
 
-__all__ = [
-    "DEFAULT_REQUEUE",
-    "Requeue",
-    "Stop",
-    "requeue",
-    "transient",
-]
-
 T = TypeVar("T")
 
 
@@ -166,6 +158,7 @@ async def requeue(
             the run is over.
     """
     started = time.monotonic()
+    stop = stop or Stop()
     attempt = 1
     while True:
         try:
@@ -176,12 +169,9 @@ async def requeue(
             wait = policy.backoff(attempt, random)
             if time.monotonic() - started + wait >= policy.timeout:
                 raise
-            if stop is not None:
-                if stop.reason() is not None:
-                    raise
-                await stop.sleep(wait)
-                if stop.reason() is not None:
-                    raise
-            else:
-                await asyncio.sleep(wait)
+            if stop.reason() is not None:
+                raise
+            await stop.sleep(wait)
+            if stop.reason() is not None:
+                raise
         attempt += 1
