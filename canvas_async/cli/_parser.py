@@ -21,17 +21,8 @@ from canvas_async._defaults import (
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
 from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
 
-__all__ = [
-    "AUTH_MODES",
-    "CONNECTION_OPTIONS",
-    "DEFAULT_CONCURRENCY",
-    "DEMO_ACCOUNTS",
-    "LEASE_STORES",
-    "build_parser",
-]
+__all__ = ["CONNECTION_OPTIONS", "LEASE_STORES", "build_parser"]
 
-#: ``--concurrency``'s default: the client's own (``_defaults`` imports nothing).
-DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_CONCURRENCY
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator", "max_requests")
@@ -120,7 +111,7 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
         metavar="N",
         default=default(None),
         help="most requests in flight at once, across all accounts: the client's connection "
-        f"pool (default: {DEFAULT_CONCURRENCY}, or --concurrency where that is higher)",
+        f"pool (default: {DEFAULT_MAX_CONCURRENCY}, or --concurrency where that is higher)",
     )
     return parent
 
@@ -333,7 +324,7 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
         sub.add_argument(
             "--concurrency",
             type=positive,
-            default=DEFAULT_CONCURRENCY,
+            default=DEFAULT_MAX_CONCURRENCY,
             help="most accounts handled at once; a higher value raises the client's pool "
             "to match, unless --max-requests sets it",
         )
@@ -404,7 +395,10 @@ def _adoption_commands(build: _Builder, commands: _Commands) -> None:
         "ranked as 'shards' ranks a file's",
     )
     export.add_argument(
-        "--concurrency", type=positive, default=DEFAULT_CONCURRENCY, help="accounts read at once"
+        "--concurrency",
+        type=positive,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help="accounts read at once",
     )
     schema = build.command(
         commands,

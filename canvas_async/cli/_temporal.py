@@ -38,14 +38,6 @@ def _extra() -> ModuleType:
     return temporal
 
 
-def _runtime() -> Any:
-    """A Temporal runtime of this command's own, dropped before the interpreter exits
-    (the process-wide default one can crash Python's shutdown)."""
-    from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
-
-    return Runtime(telemetry=TelemetryConfig())
-
-
 async def worker(args: argparse.Namespace, out: Out) -> int:
     """Run a worker until SIGINT or SIGTERM, then stop it gracefully."""
     try:
@@ -73,7 +65,8 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
     log.propagate = False
     try:
         async with running:
-            out.info(f"worker ready on task queue {args.task_queue!r} of {_where(client)}")
+            where = f"{client.service_client.config.target_host} (namespace {client.namespace})"
+            out.info(f"worker ready on task queue {args.task_queue!r} of {where}")
             out.stderr.flush()
             await stop.wait()
             out.info("stopping: letting running shards finish or be retried elsewhere")
@@ -87,24 +80,22 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
 
 async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
     """Connect to Temporal; a bad TLS file or an unreachable server is one clear line."""
+    from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
+
     try:
-        return await temporal.connect(args.address, args.namespace, runtime=_runtime())
+        # A runtime of this command's own, never in a local (see below): the process-wide
+        # default one can crash Python's shutdown.
+        return await temporal.connect(
+            args.address, args.namespace, runtime=Runtime(telemetry=TelemetryConfig())
+        )
     except OSError as exc:  # a certificate or key file named by TEMPORAL_TLS_* / a profile
         failure: CanvasError = UsageError(f"cannot read Temporal's TLS files: {exc}")
     except RuntimeError as exc:
-        failure = TemporalConnectError(f"cannot connect to Temporal: {exc}")
+        failure = CanvasError(f"cannot connect to Temporal: {exc}")  # exit status 1
     # Raised here, not in the handler: the error then holds no traceback of the
     # connecting frames, which hold the runtime, so it is dropped before the
     # interpreter exits (a runtime dropped at exit can crash Python's shutdown).
     raise failure
-
-
-class TemporalConnectError(CanvasError):
-    """Temporal is not reachable (exit status 1)."""
-
-
-def _where(client: Any) -> str:
-    return f"{client.service_client.config.target_host} (namespace {client.namespace})"
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
