@@ -17,7 +17,7 @@ from canvas_async._client import AccountView, Canvas
 from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit, _shards
 from canvas_async.cli._connect import Connection, connect, environ_for, refusal
-from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
+from canvas_async.cli._offline import parse_cron, show_times, zone
 from canvas_async.cli._output import Out, ProgressDisplay, grouped, named
 from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
@@ -227,19 +227,8 @@ async def schedule(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await (await _workflow(view, args.workflow)).schedule(str(cron))
-    times = fire_times(cron, args)
-    if out.json:
-        out.data(
-            {
-                "workflow": workflow,
-                "cron": str(cron),
-                "description": cron.describe(),
-                "next_fire_times": times,
-            }
-        )
-        return _exit.OK
-    out.line(f"scheduled {workflow.name!r} ({workflow.id}) on {cron}: {cron.describe()}")
-    print_times(out, times, args)
+    data = {"workflow": workflow, "cron": str(cron)}
+    show_times(out, cron, args, data, f"scheduled {workflow.name!r} ({workflow.id}) on {cron}")
     return _exit.OK
 
 
@@ -294,7 +283,7 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
                 status = _exit.UNFIXABLE if planned.unfixable else _exit.OK
                 status = status if planned.ok else _exit.FAILED
                 return _finish(planned, args, out, status, show=False)  # shown above
-            if not _confirmed(person, planned):
+            if not _confirmed(person, touched(planned)):
                 person.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED
         display = ProgressDisplay("apply", stream=out.stderr)
@@ -383,11 +372,9 @@ def _asks(args: argparse.Namespace, out: Out) -> bool:
     return True
 
 
-def _confirmed(out: Out, planned: RunReport) -> bool:
-    from canvas_async.cli._present import touched  # noqa: PLC0415 - loaded to show the plan
-
+def _confirmed(out: Out, accounts: int) -> bool:
     out.line()
-    out.line(f"Apply these changes to {touched(planned):,} accounts? Only 'yes' goes ahead.")
+    out.line(f"Apply these changes to {accounts:,} accounts? Only 'yes' goes ahead.")
     out.stdout.write("Enter a value: ")  # out writes to stderr here (see apply)
     out.stdout.flush()
     try:

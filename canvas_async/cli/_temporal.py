@@ -82,9 +82,10 @@ async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
     """Connect to Temporal; a bad TLS file or an unreachable server is one clear line."""
     from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
 
+    # A runtime of the command's own (the process-wide default one can crash Python's
+    # shutdown), held by no local: a failure is raised after the handler, so it holds
+    # no traceback of the connecting frames, and the runtime is dropped before exit.
     try:
-        # A runtime of this command's own, never in a local (see below): the process-wide
-        # default one can crash Python's shutdown.
         return await temporal.connect(
             args.address, args.namespace, runtime=Runtime(telemetry=TelemetryConfig())
         )
@@ -92,9 +93,6 @@ async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
         failure: CanvasError = UsageError(f"cannot read Temporal's TLS files: {exc}")
     except RuntimeError as exc:
         failure = CanvasError(f"cannot connect to Temporal: {exc}")  # exit status 1
-    # Raised here, not in the handler: the error then holds no traceback of the
-    # connecting frames, which hold the runtime, so it is dropped before the
-    # interpreter exits (a runtime dropped at exit can crash Python's shutdown).
     raise failure
 
 
