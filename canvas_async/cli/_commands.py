@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit, _shards
-from canvas_async.cli._connect import Connection, connect, environ_for, refusal
+from canvas_async.cli._connect import Connection, connect, refusal
 from canvas_async.cli._offline import parse_cron, show_times, zone
 from canvas_async.cli._output import Out, ProgressDisplay, grouped, named
 from canvas_async.cli._run import UsageError
@@ -43,6 +44,10 @@ __all__ = [
 
 
 T = TypeVar("T")
+
+#: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
+#: accepts any credential).
+PLACEHOLDER: Final = "emulator-placeholder"
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -169,24 +174,22 @@ async def doctor(args: argparse.Namespace, out: Out) -> int:
     """Compare the server's own catalogue with what this SDK sends; fail on breaking drift."""
     async with connect(args, out) as conn:
         report = await conn.canvas.meta.check()
-    if out.json:
-        out.data(
-            {
-                "server": conn.where,
-                "ok": report.ok,
-                "differences": [
-                    {
-                        "kind": d.kind.text,
-                        "subject": d.subject,
-                        "detail": d.detail,
-                        "breaking": d.breaking,
-                    }
-                    for d in report.differences
-                ],
-            }
-        )
-    else:
-        out.line(f"{conn.where}: {report}")
+    out.say(
+        {
+            "server": conn.where,
+            "ok": report.ok,
+            "differences": [
+                {
+                    "kind": d.kind.text,
+                    "subject": d.subject,
+                    "detail": d.detail,
+                    "breaking": d.breaking,
+                }
+                for d in report.differences
+            ],
+        },
+        f"{conn.where}: {report}",
+    )
     return _exit.OK if report.ok else _exit.FAILED
 
 
@@ -206,17 +209,15 @@ async def run(args: argparse.Namespace, out: Out) -> int:
     blocks = ""
     if args.from_block or args.till_block:
         blocks = f" (blocks {args.from_block or 1} to {args.till_block or 'the last'})"
-    if out.json:
-        out.data(
-            {
-                "workflow_id": workflow.id,
-                "started": True,
-                "from_block": args.from_block,
-                "till_block": args.till_block,
-            }
-        )
-    else:
-        out.line(f"started {workflow.name!r} ({workflow.id}){blocks}")
+    out.say(
+        {
+            "workflow_id": workflow.id,
+            "started": True,
+            "from_block": args.from_block,
+            "till_block": args.till_block,
+        },
+        f"started {workflow.name!r} ({workflow.id}){blocks}",
+    )
     return _exit.OK
 
 
@@ -237,10 +238,7 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await (await _workflow(view, args.workflow)).unschedule()
-    if out.json:
-        out.data({"workflow": workflow})
-    else:
-        out.line(f"unscheduled {workflow.name!r} ({workflow.id})")
+    out.say({"workflow": workflow}, f"unscheduled {workflow.name!r} ({workflow.id})")
     return _exit.OK
 
 
@@ -385,10 +383,20 @@ def _confirmed(out: Out, accounts: int) -> bool:
 
 
 def _environ(state: DesiredState, conn: Connection, out: Out) -> Mapping[str, str]:
-    """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used."""
-    environ = environ_for(state.env_names(), conn, out)
+    """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used.
+
+    On the emulator, unset names get :data:`PLACEHOLDER` instead, said out loud.
+    """
+    environ = dict(os.environ)
     unset = state.missing_env(environ)
-    if unset:
+    if unset and conn.emulator:
+        out.info(
+            f"--emulator: {len(unset)} credential references are not set "
+            f"({', '.join(unset)}); using the placeholder value {PLACEHOLDER!r}, "
+            "which the emulator accepts"
+        )
+        environ.update(dict.fromkeys(unset, PLACEHOLDER))
+    elif unset:
         are = (
             "variable the file refers to is"
             if len(unset) == 1

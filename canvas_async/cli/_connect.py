@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Final
 
 import aiohttp
@@ -51,18 +50,12 @@ from canvas_async.cli._shards import Writes, leased
 from canvas_async.testing._cli import DEMO_ACCOUNTS
 
 __all__ = [
-    "PLACEHOLDER",
     "AuthChoice",
     "Connection",
     "connect",
-    "environ_for",
     "pool_size",
     "refusal",
 ]
-#: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
-#: accepts any credential).
-PLACEHOLDER: Final = "emulator-placeholder"
-
 # What the server's GetMetaData lists in token mode only (spec: "Authentication").
 _TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
 _CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"
@@ -268,23 +261,3 @@ async def _failure_note(exc: APIError, canvas: Canvas, choice: AuthChoice) -> st
             "is CANVAS_ENV / --env missing it?"
         )
     return None
-
-
-def environ_for(names: set[str], connection: Connection, out: Out) -> Mapping[str, str]:
-    """Return where ``${NAME}`` references are looked up.
-
-    On the emulator, unset references get :data:`PLACEHOLDER`, said out loud;
-    elsewhere the environment is used as it is.
-    """
-    env = dict(os.environ)
-    if not connection.emulator:
-        return env
-    unset = sorted(name for name in names if name not in env)
-    if unset:
-        out.info(
-            f"--emulator: {len(unset)} credential references are not set "
-            f"({', '.join(unset)}); using the placeholder value {PLACEHOLDER!r}, "
-            "which the emulator accepts"
-        )
-        env.update(dict.fromkeys(unset, PLACEHOLDER))
-    return env

@@ -120,6 +120,13 @@ class Out:
         text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
         self.stdout.write(safe_json(text) + "\n")
 
+    def say(self, data: Any, text: str) -> None:
+        """Print ``data`` as JSON with ``--json``, else ``text`` as a line."""
+        if self.json:
+            self.data(data)
+        else:
+            self.line(text)
+
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """Print a table on stdout: folded to a terminal's width, plain columns otherwise."""
         text_rows = [["" if c is None else printable(str(c)) for c in row] for row in rows]

@@ -124,8 +124,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         handle = await temporal.schedule_converge(
             client, job, task_queue=args.task_queue, cron=args.schedule
         )
-        _say(
-            out,
+        out.say(
             {"schedule_id": handle.id, "cron": args.schedule, "file_hash": job.file_hash},
             f"scheduled {handle.id} on {args.schedule!r}: converges {job.file} "
             f"({job.file_hash}) in {args.shards} shards",
@@ -150,7 +149,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
     verb = "joined the running" if convergence.joined else "started"
     what = f"{verb} {convergence.id}"
     if args.no_wait:
-        _say(out, ids, f"{what} (run {convergence.run_id})")
+        out.say(ids, f"{what} (run {convergence.run_id})")
         return _exit.OK
     out.info(f"{what}: converging {job.file} in {args.shards} shards")
     try:
@@ -158,8 +157,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
     except WorkflowFailureError as exc:
         out.error(f"workflow {convergence.id} failed: {exc.cause}")
         return _exit.FAILED
-    _say(
-        out,
+    out.say(
         {
             **ids,
             "accounts": result.accounts,
@@ -172,10 +170,3 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         f"({convergence.id})",
     )
     return _exit.OK
-
-
-def _say(out: Out, data: dict[str, Any], text: str) -> None:
-    if out.json:
-        out.data(data)
-    else:
-        out.line(text)
