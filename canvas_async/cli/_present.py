@@ -37,7 +37,15 @@ _MARK_COLOURS: Final = {**_COLOURS, "! drift": "yellow", "! duplicate": "red"}
 def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
     """Yield the plan as rich markup lines, grouped across accounts unless ``verbose``."""
     if verbose:
-        yield from _per_account(report)
+        for account in report.accounts:
+            lines = account.plan_lines()
+            if lines:
+                yield f"[bold]{escape(account.heading)}[/]"
+            for mark, text in lines:
+                if mark == "#":  # a note: dim, all of it
+                    yield f"[dim]{mark_column(mark)} {escape(text)}[/]"
+                else:
+                    yield f"[{_MARK_COLOURS[mark]}]{mark_column(mark)}[/] {escape(text)}"
     else:
         changes = grouped(
             (f"{c.change.action}\0{c.change.describe()}", a.label)
@@ -76,28 +84,17 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
         )
 
 
-def _per_account(report: RunReport) -> Iterator[str]:
-    for account in report.accounts:
-        lines = account.plan_lines()
-        if lines:
-            yield f"[bold]{escape(account.heading)}[/]"
-            yield from (_styled(mark, text) for mark, text in lines)
-
-
-def _styled(mark: str, text: str) -> str:
-    """A line of :meth:`AccountReport.plan_lines` in colour."""
-    if mark == "#":
-        return f"[dim]{mark_column(mark)} {escape(text)}[/]"
-    return f"[{_MARK_COLOURS[mark]}]{mark_column(mark)}[/] {escape(text)}"
-
-
 def touched(report: RunReport) -> int:
     """Return how many accounts a plan would change."""
     return sum(1 for a in report.accounts if a.changes)
 
 
-def plan_summary(report: RunReport) -> str:
-    """Return the plan's last line."""
+def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
+    """Print the plan and its last line (and one about duplicates apply cannot remove)."""
+    for line in plan_lines(report, verbose=verbose):
+        out.styled(line)
+    if any(a.changes or a.drift or a.duplicates or a.notes for a in report.accounts):
+        out.line()
     summary = report.summary()
     line = (
         f"Plan: {summary['add']:,} to add, {summary['change']:,} to change, "
@@ -107,17 +104,8 @@ def plan_summary(report: RunReport) -> str:
     if report.unfixable:
         # Counted here, not only above: "0 to change" must not read as "in sync".
         line += f"; {report.unfixable:,} more that apply will not fix (see above)"
-    return line + "."
-
-
-def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
-    """Print the plan and its last line (and one about duplicates apply cannot remove)."""
-    for line in plan_lines(report, verbose=verbose):
-        out.styled(line)
-    if any(a.changes or a.drift or a.duplicates or a.notes for a in report.accounts):
-        out.line()
-    out.styled(f"[bold]{plan_summary(report)}[/]")
-    kept = report.summary()["duplicate_registrations"]
+    out.styled(f"[bold]{line}.[/]")
+    kept = summary["duplicate_registrations"]
     if kept:
         accounts = sum(1 for a in report.accounts if any(not d.removable for d in a.duplicates))
         noun = "registration" if kept == 1 else "registrations"
