@@ -29,8 +29,7 @@ async def export(args: argparse.Namespace, out: Out) -> int:
     fmt = args.format or (file_format(args.output) if args.output else "toml")
     shard = Shard.parse(args.shard) if args.shard else None
     async with connect(args, out) as conn:
-        display = ProgressDisplay("export", stream=out.stderr)
-        try:
+        with ProgressDisplay("export", stream=out.stderr) as display:
             found = await exporting.read(
                 conn.canvas,
                 accounts=args.account or (),
@@ -38,8 +37,6 @@ async def export(args: argparse.Namespace, out: Out) -> int:
                 concurrency=args.concurrency,
                 on_progress=display,
             )
-        finally:
-            display.close()
     _write(args, out, found.json() if fmt == "json" else found.toml())
     for note in found.notes:
         out.info(f"note: {note}")

@@ -284,33 +284,31 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
             if not _confirmed(person, touched(planned)):
                 person.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED
-        display = ProgressDisplay("apply", stream=out.stderr)
-        try:
-            with _checked(args), _stop_on_signals(stop, out) as signalled:
-                report = await provision.apply(
-                    conn.canvas,
-                    state,
-                    replace=args.replace,
-                    prune=args.prune,
-                    fail_fast=args.fail_fast,
-                    concurrency=args.concurrency,
-                    on_progress=display,
-                    environ=environ,
-                    requeue=requeue,
-                    stop=stop,
-                    shard=shard,
-                )
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            display.close()
-            if (last := display.last) is not None:
-                out.info(
-                    f"interrupted after {last.finished:,} of {last.total:,} accounts "
-                    f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were "
-                    "stopped between writes: apply again to converge"
-                )
-            raise KeyboardInterrupt from None
-        finally:
-            display.close()
+        with ProgressDisplay("apply", stream=out.stderr) as display:
+            try:
+                with _checked(args), _stop_on_signals(stop, out) as signalled:
+                    report = await provision.apply(
+                        conn.canvas,
+                        state,
+                        replace=args.replace,
+                        prune=args.prune,
+                        fail_fast=args.fail_fast,
+                        concurrency=args.concurrency,
+                        on_progress=display,
+                        environ=environ,
+                        requeue=requeue,
+                        stop=stop,
+                        shard=shard,
+                    )
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                display.close()
+                if (last := display.last) is not None:
+                    out.info(
+                        f"interrupted after {last.finished:,} of {last.total:,} accounts "
+                        f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were "
+                        "stopped between writes: apply again to converge"
+                    )
+                raise KeyboardInterrupt from None
     status = _exit.for_report(report)
     if signalled:
         status = _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
@@ -337,20 +335,16 @@ async def _plan(
     out: Out,
     shard: Shard | None,
 ) -> RunReport:
-    display = ProgressDisplay("plan", stream=out.stderr)
-    try:
-        with _checked(args):
-            return await provision.plan(
-                conn.canvas,
-                state,
-                replace=args.replace,
-                prune=args.prune,
-                concurrency=args.concurrency,
-                on_progress=display,
-                shard=shard,
-            )
-    finally:
-        display.close()
+    with ProgressDisplay("plan", stream=out.stderr) as display, _checked(args):
+        return await provision.plan(
+            conn.canvas,
+            state,
+            replace=args.replace,
+            prune=args.prune,
+            concurrency=args.concurrency,
+            on_progress=display,
+            shard=shard,
+        )
 
 
 def _asks(args: argparse.Namespace, out: Out) -> bool:

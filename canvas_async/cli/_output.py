@@ -10,6 +10,7 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -195,12 +196,13 @@ def _counts(progress: Progress) -> str:
 
 
 @attrs.define
-class ProgressDisplay:
+class ProgressDisplay(contextlib.AbstractContextManager["ProgressDisplay"]):
     """Progress on stderr: a rich bar redrawn in place on a terminal, plain lines otherwise.
 
     Plain lines are written when the count crosses every tenth of the total
     or every ``interval`` seconds, and once at the end, so CI logs stay short.
     Both show the counts, the rate in accounts per second and the time left.
+    Leaving a ``with`` block closes the display.
     """
 
     label: str
@@ -253,6 +255,9 @@ class ProgressDisplay:
             self._rich.refresh()
             self._rich.stop()
             self._rich = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def render(self, progress: Progress, *, elapsed: float = 0.0) -> str:
         """Return one plain line, e.g. ``apply [###...] 30/50 accounts  done 28  failed 2 ...``."""
