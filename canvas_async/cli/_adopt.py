@@ -10,29 +10,26 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 from pathlib import Path
-from typing import Final
 
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.cli._run import UsageError, guarded
 
-__all__ = ["STARTER", "export", "init", "schema", "starter_text"]
-
-#: The file ``init`` writes, shipped in the package.
-STARTER: Final = "starter.toml"
+__all__ = ["export", "init", "schema", "starter_text"]
 
 
 async def export(args: argparse.Namespace, out: Out) -> int:
     """Write the organization (or the accounts asked for) as a desired-state file."""
     from canvas_async.cli._connect import connect  # noqa: PLC0415 - aiohttp, to connect
     from canvas_async.provision import export as exporting  # noqa: PLC0415
+    from canvas_async.provision._load import file_format  # noqa: PLC0415
     from canvas_async.provision.shard import Shard  # noqa: PLC0415
 
-    fmt = _format(args)
+    # The format asked for, else the one -o's name says, else TOML.
+    fmt = args.format or (file_format(args.output) if args.output else "toml")
     shard = Shard.parse(args.shard) if args.shard else None
     async with connect(args, out) as conn:
-        display = ProgressDisplay("export", stream=out.stderr)
-        try:
+        with ProgressDisplay("export", stream=out.stderr) as display:
             found = await exporting.read(
                 conn.canvas,
                 accounts=args.account or (),
@@ -40,8 +37,6 @@ async def export(args: argparse.Namespace, out: Out) -> int:
                 concurrency=args.concurrency,
                 on_progress=display,
             )
-        finally:
-            display.close()
     _write(args, out, found.json() if fmt == "json" else found.toml())
     for note in found.notes:
         out.info(f"note: {note}")
@@ -56,17 +51,6 @@ async def export(args: argparse.Namespace, out: Out) -> int:
     else:
         out.info(f"exported {count:,} accounts to {where}")
     return _exit.OK
-
-
-def _format(args: argparse.Namespace) -> str:
-    """The format asked for, else the one ``-o``'s name says, else TOML."""
-    if args.format:
-        return str(args.format)
-    if args.output:
-        from canvas_async.provision._load import file_format  # noqa: PLC0415
-
-        return file_format(args.output)
-    return "toml"
 
 
 def schema(args: argparse.Namespace) -> int:
@@ -86,7 +70,8 @@ def schema(args: argparse.Namespace) -> int:
 
 def starter_text() -> str:
     """Return the commented starter file ``init`` writes."""
-    return resources.files("canvas_async.cli").joinpath(STARTER).read_text(encoding="utf-8")
+    starter = resources.files("canvas_async.cli").joinpath("starter.toml")
+    return starter.read_text(encoding="utf-8")
 
 
 def init(args: argparse.Namespace) -> int:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from canvas_async import bulk, provision
 from canvas_async._client import AccountView, Canvas
 from canvas_async._operations import check_block_range
 from canvas_async.cli import _exit, _shards
-from canvas_async.cli._connect import Connection, connect, environ_for, refusal
-from canvas_async.cli._offline import fire_times, parse_cron, print_times, zone
-from canvas_async.cli._output import NAMED, Out, ProgressDisplay
+from canvas_async.cli._connect import Connection, connect, refusal
+from canvas_async.cli._offline import parse_cron, show_times, zone
+from canvas_async.cli._output import Out, ProgressDisplay, grouped, named
 from canvas_async.cli._run import UsageError
 from canvas_async.models import Workflow
 from canvas_async.provision._load import DesiredStateError, locate, read
@@ -44,6 +45,10 @@ __all__ = [
 
 T = TypeVar("T")
 
+#: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
+#: accepts any credential).
+PLACEHOLDER: Final = "emulator-placeholder"
+
 # -- helpers -------------------------------------------------------------------------
 
 
@@ -58,11 +63,6 @@ async def _account(canvas: Canvas, ref: str) -> AccountView:
     if not found:
         raise UsageError(f"no account with the id or e-mail {ref!r}")
     return canvas.for_account(found[0].id)
-
-
-async def _scope(canvas: Canvas, args: argparse.Namespace) -> Canvas | AccountView:
-    ref = getattr(args, "account", None)
-    return canvas if not ref else await _account(canvas, ref)
 
 
 async def _workflow(view: Canvas | AccountView, ref: str) -> Workflow:
@@ -108,9 +108,13 @@ def _listing(
     the organization): a ``row`` under ``headers`` for each."""
 
     async def command(args: argparse.Namespace, out: Out) -> int:
+        ref = getattr(args, "account", None)
         async with connect(args, out) as conn:
-            found = await read(await _scope(conn.canvas, args))
-        out.listing(found, headers, row)
+            found = await read(await _account(conn.canvas, ref) if ref else conn.canvas)
+        if out.json:
+            out.data(found)
+        else:
+            out.table(headers, [row(item) for item in found])
         return _exit.OK
 
     return command
@@ -170,24 +174,22 @@ async def doctor(args: argparse.Namespace, out: Out) -> int:
     """Compare the server's own catalogue with what this SDK sends; fail on breaking drift."""
     async with connect(args, out) as conn:
         report = await conn.canvas.meta.check()
-    if out.json:
-        out.data(
-            {
-                "server": conn.where,
-                "ok": report.ok,
-                "differences": [
-                    {
-                        "kind": d.kind.text,
-                        "subject": d.subject,
-                        "detail": d.detail,
-                        "breaking": d.breaking,
-                    }
-                    for d in report.differences
-                ],
-            }
-        )
-    else:
-        out.line(f"{conn.where}: {report}")
+    out.say(
+        {
+            "server": conn.where,
+            "ok": report.ok,
+            "differences": [
+                {
+                    "kind": d.kind.text,
+                    "subject": d.subject,
+                    "detail": d.detail,
+                    "breaking": d.breaking,
+                }
+                for d in report.differences
+            ],
+        },
+        f"{conn.where}: {report}",
+    )
     return _exit.OK if report.ok else _exit.FAILED
 
 
@@ -207,17 +209,15 @@ async def run(args: argparse.Namespace, out: Out) -> int:
     blocks = ""
     if args.from_block or args.till_block:
         blocks = f" (blocks {args.from_block or 1} to {args.till_block or 'the last'})"
-    if out.json:
-        out.data(
-            {
-                "workflow_id": workflow.id,
-                "started": True,
-                "from_block": args.from_block,
-                "till_block": args.till_block,
-            }
-        )
-    else:
-        out.line(f"started {workflow.name!r} ({workflow.id}){blocks}")
+    out.say(
+        {
+            "workflow_id": workflow.id,
+            "started": True,
+            "from_block": args.from_block,
+            "till_block": args.till_block,
+        },
+        f"started {workflow.name!r} ({workflow.id}){blocks}",
+    )
     return _exit.OK
 
 
@@ -228,19 +228,8 @@ async def schedule(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await (await _workflow(view, args.workflow)).schedule(str(cron))
-    times = fire_times(cron, args)
-    if out.json:
-        out.data(
-            {
-                "workflow": workflow,
-                "cron": str(cron),
-                "description": cron.describe(),
-                "next_fire_times": times,
-            }
-        )
-        return _exit.OK
-    out.line(f"scheduled {workflow.name!r} ({workflow.id}) on {cron}: {cron.describe()}")
-    print_times(out, times, args)
+    data = {"workflow": workflow, "cron": str(cron)}
+    show_times(out, cron, args, data, f"scheduled {workflow.name!r} ({workflow.id}) on {cron}")
     return _exit.OK
 
 
@@ -249,10 +238,7 @@ async def unschedule(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         view = await _account(conn.canvas, args.account)
         workflow = await (await _workflow(view, args.workflow)).unschedule()
-    if out.json:
-        out.data({"workflow": workflow})
-    else:
-        out.line(f"unscheduled {workflow.name!r} ({workflow.id})")
+    out.say({"workflow": workflow}, f"unscheduled {workflow.name!r} ({workflow.id})")
     return _exit.OK
 
 
@@ -266,18 +252,12 @@ async def plan(args: argparse.Namespace, out: Out) -> int:
     async with connect(args, out) as conn:
         _environ(state, conn, out)
         report = await _plan(conn, state, args, out, shard)
-    failure = _write_report(report, args, out)
-    if out.json:
-        out.data(report.to_json())
-    else:
-        from canvas_async.cli._present import show_plan  # noqa: PLC0415 - rich, to draw
-
-        show_plan(report, out, verbose=args.verbose)
+    status = _exit.OK
     if not report.ok:
-        return _with_report(_exit.FAILED, failure, out)
-    if args.detailed_exitcode and report.pending:
-        return _with_report(_exit.PENDING, failure, out)
-    return _with_report(_exit.OK, failure, out)
+        status = _exit.FAILED
+    elif args.detailed_exitcode and report.pending:
+        status = _exit.PENDING
+    return _finish(report, args, out, status)
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
@@ -298,57 +278,41 @@ async def apply(args: argparse.Namespace, out: Out) -> int:
             show_plan(planned, person, verbose=args.verbose)
             if not touched(planned):
                 person.line("Nothing to apply.")
-                failure = _write_report(planned, args, out)
-                if out.json:
-                    out.data(planned.to_json())
                 status = _exit.UNFIXABLE if planned.unfixable else _exit.OK
-                return _with_report(status if planned.ok else _exit.FAILED, failure, out)
-            if not _confirmed(person, planned):
+                status = status if planned.ok else _exit.FAILED
+                return _finish(planned, args, out, status, show=False)  # shown above
+            if not _confirmed(person, touched(planned)):
                 person.line("Apply cancelled; nothing was written.")
                 return _exit.FAILED
-        display = ProgressDisplay("apply", stream=out.stderr)
-        try:
-            with _checked(args), _stop_on_signals(stop, out) as signalled:
-                report = await provision.apply(
-                    conn.canvas,
-                    state,
-                    replace=args.replace,
-                    prune=args.prune,
-                    fail_fast=args.fail_fast,
-                    concurrency=args.concurrency,
-                    on_progress=display,
-                    environ=environ,
-                    requeue=requeue,
-                    stop=stop,
-                    shard=shard,
-                )
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            display.close()
-            _interrupted(out, display)
-            raise KeyboardInterrupt from None
-        finally:
-            display.close()
-    failure = _write_report(report, args, out)
-    if out.json:
-        out.data(report.to_json())
-    else:
-        from canvas_async.cli._present import show_apply  # noqa: PLC0415 - rich, to draw
-
-        show_apply(report, out, verbose=args.verbose)
+        with ProgressDisplay("apply", stream=out.stderr) as display:
+            try:
+                with _checked(args), _stop_on_signals(stop, out) as signalled:
+                    report = await provision.apply(
+                        conn.canvas,
+                        state,
+                        replace=args.replace,
+                        prune=args.prune,
+                        fail_fast=args.fail_fast,
+                        concurrency=args.concurrency,
+                        on_progress=display,
+                        environ=environ,
+                        requeue=requeue,
+                        stop=stop,
+                        shard=shard,
+                    )
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                display.close()
+                if (last := display.last) is not None:
+                    out.info(
+                        f"interrupted after {last.finished:,} of {last.total:,} accounts "
+                        f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were "
+                        "stopped between writes: apply again to converge"
+                    )
+                raise KeyboardInterrupt from None
+    status = _exit.for_report(report)
     if signalled:
         status = _exit.INTERRUPTED if signalled[0] == signal.SIGINT else _exit.TERMINATED
-        return _with_report(status, failure, out)
-    return _with_report(_exit.for_report(report), failure, out)
-
-
-def _interrupted(out: Out, display: ProgressDisplay) -> None:
-    last = display.last
-    if last is not None:
-        out.info(
-            f"interrupted after {last.finished:,} of {last.total:,} accounts "
-            f"(done {last.done:,}, failed {last.failed:,}); accounts in flight were stopped "
-            "between writes: apply again to converge"
-        )
+    return _finish(report, args, out, status)
 
 
 @contextlib.contextmanager
@@ -371,20 +335,16 @@ async def _plan(
     out: Out,
     shard: Shard | None,
 ) -> RunReport:
-    display = ProgressDisplay("plan", stream=out.stderr)
-    try:
-        with _checked(args):
-            return await provision.plan(
-                conn.canvas,
-                state,
-                replace=args.replace,
-                prune=args.prune,
-                concurrency=args.concurrency,
-                on_progress=display,
-                shard=shard,
-            )
-    finally:
-        display.close()
+    with ProgressDisplay("plan", stream=out.stderr) as display, _checked(args):
+        return await provision.plan(
+            conn.canvas,
+            state,
+            replace=args.replace,
+            prune=args.prune,
+            concurrency=args.concurrency,
+            on_progress=display,
+            shard=shard,
+        )
 
 
 def _asks(args: argparse.Namespace, out: Out) -> bool:
@@ -404,11 +364,9 @@ def _asks(args: argparse.Namespace, out: Out) -> bool:
     return True
 
 
-def _confirmed(out: Out, planned: RunReport) -> bool:
-    from canvas_async.cli._present import touched  # noqa: PLC0415 - loaded to show the plan
-
+def _confirmed(out: Out, accounts: int) -> bool:
     out.line()
-    out.line(f"Apply these changes to {touched(planned):,} accounts? Only 'yes' goes ahead.")
+    out.line(f"Apply these changes to {accounts:,} accounts? Only 'yes' goes ahead.")
     out.stdout.write("Enter a value: ")  # out writes to stderr here (see apply)
     out.stdout.flush()
     try:
@@ -419,10 +377,20 @@ def _confirmed(out: Out, planned: RunReport) -> bool:
 
 
 def _environ(state: DesiredState, conn: Connection, out: Out) -> Mapping[str, str]:
-    """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used."""
-    environ = environ_for(state.env_names(), conn, out)
+    """Return where ``${NAME}`` is looked up; refuse unset names, saying where each is used.
+
+    On the emulator, unset names get :data:`PLACEHOLDER` instead, said out loud.
+    """
+    environ = dict(os.environ)
     unset = state.missing_env(environ)
-    if unset:
+    if unset and conn.emulator:
+        out.info(
+            f"--emulator: {len(unset)} credential references are not set "
+            f"({', '.join(unset)}); using the placeholder value {PLACEHOLDER!r}, "
+            "which the emulator accepts"
+        )
+        environ.update(dict.fromkeys(unset, PLACEHOLDER))
+    elif unset:
         are = (
             "variable the file refers to is"
             if len(unset) == 1
@@ -440,19 +408,11 @@ def _environ(state: DesiredState, conn: Connection, out: Out) -> Mapping[str, st
 
 def _uses(state: DesiredState, name: str) -> str:
     """Say where ``${name}`` is used: each place, with the accounts, or how many."""
-    places: dict[str, list[str]] = {}
-    for account in state.accounts:
-        for where in _refs_of(account, name):
-            places.setdefault(where, []).append(account.label)
+    places = grouped((where, a.label) for a in state.accounts for where in _refs_of(a, name))
     total = len(state.accounts)
     parts = []
     for where, labels in places.items():
-        if len(labels) == total and total > 1:
-            who = f"all {total:,} accounts"
-        elif len(labels) <= NAMED:
-            who = ", ".join(labels)
-        else:
-            who = f"{len(labels):,} accounts"
+        who = f"all {total:,} accounts" if len(labels) == total > 1 else named(labels)
         parts.append(f"{where} ({who})")
     return "; ".join(parts)
 
@@ -502,32 +462,41 @@ def _stop_on_signals(stop: bulk.Stop, out: Out) -> Iterator[list[int]]:
                 loop.remove_signal_handler(signum)
 
 
-def _write_report(report: RunReport, args: argparse.Namespace, out: Out) -> str | None:
-    """Write ``--report`` whole (see :mod:`~canvas_async.cli._files`); say why if it failed.
+def _finish(
+    report: RunReport,
+    args: argparse.Namespace,
+    out: Out,
+    status: int,
+    *,
+    show: bool = True,
+) -> int:
+    """Write ``--report`` whole (see :mod:`~canvas_async.cli._files`), print ``report`` (as JSON
+    with ``--json``, else drawn unless not ``show``), and return ``status``.
 
-    Returns:
-        None when it was written (or not asked for), else the error to print
-        after the summary, the last line an operator sees.
+    A report that could not be written is said last, the line an operator
+    sees, and turns a success into exit status 1.
     """
-    if not args.report:
-        return None
-    import json  # noqa: PLC0415
+    failure = None
+    if args.report:
+        import json  # noqa: PLC0415
 
-    from canvas_async.cli._files import write_whole  # noqa: PLC0415
+        from canvas_async.cli._files import write_whole  # noqa: PLC0415
 
-    try:
-        write_whole(args.report, json.dumps(report.to_json(), indent=2) + "\n")
-    except OSError as exc:
-        return (
-            f"cannot write the report to {args.report}: {exc.strerror or exc}; "
-            "the file there, if any, is unchanged"
-        )
-    out.info(f"report written to {args.report}")
-    return None
+        try:
+            write_whole(args.report, json.dumps(report.to_json(), indent=2) + "\n")
+        except OSError as exc:
+            failure = (
+                f"cannot write the report to {args.report}: {exc.strerror or exc}; "
+                "the file there, if any, is unchanged"
+            )
+        else:
+            out.info(f"report written to {args.report}")
+    if out.json:
+        out.data(report.to_json())
+    elif show:
+        from canvas_async.cli._present import show_apply, show_plan  # noqa: PLC0415 - rich
 
-
-def _with_report(status: int, failure: str | None, out: Out) -> int:
-    """Print ``failure`` (the report's); a success whose report failed exits 1."""
+        (show_plan if report.mode == "plan" else show_apply)(report, out, verbose=args.verbose)
     if failure is None:
         return status
     out.error(failure)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Final
 
 import aiohttp
@@ -37,6 +36,7 @@ from canvas_async._config import (
     read_key_variable,
 )
 from canvas_async._errors import (
+    APIError,
     AuthenticationError,
     CanvasError,
     NotFoundError,
@@ -45,24 +45,17 @@ from canvas_async._errors import (
 )
 from canvas_async._timeouts import DEFAULT_TIMEOUT, Timeout
 from canvas_async.cli._output import Out
-from canvas_async.cli._parser import DEMO_ACCOUNTS
 from canvas_async.cli._run import UsageError
 from canvas_async.cli._shards import Writes, leased
+from canvas_async.testing._cli import DEMO_ACCOUNTS
 
 __all__ = [
-    "PLACEHOLDER",
     "AuthChoice",
     "Connection",
-    "auth_choice",
     "connect",
-    "environ_for",
     "pool_size",
     "refusal",
 ]
-#: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator
-#: accepts any credential).
-PLACEHOLDER: Final = "emulator-placeholder"
-
 # What the server's GetMetaData lists in token mode only (spec: "Authentication").
 _TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
 _CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"
@@ -81,18 +74,6 @@ class AuthChoice:
             return f"auto mode ({self.source}), not detected yet"
         how = "detected by auto" if self.mode == "auto" else f"from {self.source}"
         return f"{'key' if in_use == 'keys' else 'token'} mode ({how})"
-
-
-def auth_choice(args: argparse.Namespace) -> AuthChoice:
-    """Return the mode ``--auth`` or ``CANVAS_AUTH`` asks for; ``auto`` if neither.
-
-    Raises:
-        UsageError: ``CANVAS_AUTH`` holds something else.
-    """
-    try:
-        return AuthChoice(*auth_mode_from(getattr(args, "auth", None)))
-    except ValidationError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def refusal(
@@ -180,17 +161,6 @@ def pool_size(args: argparse.Namespace) -> int:
     return max(DEFAULT_MAX_CONCURRENCY, getattr(args, "concurrency", None) or 0)
 
 
-def _note_pool(args: argparse.Namespace, out: Out) -> None:
-    """Say so when ``--max-requests`` holds fewer requests than ``--concurrency`` accounts."""
-    requests: int | None = getattr(args, "max_requests", None)
-    accounts: int | None = getattr(args, "concurrency", None)
-    if requests is not None and accounts is not None and accounts > requests:
-        out.info(
-            f"--concurrency {accounts} is above --max-requests {requests}: at most "
-            f"{requests} requests are in flight, so the other accounts wait for one"
-        )
-
-
 @contextlib.asynccontextmanager
 async def connect(
     args: argparse.Namespace, out: Out, *, writes: Writes | None = None
@@ -205,57 +175,46 @@ async def connect(
     refusal (401) raises with a note that names the mode and what was refused
     (:func:`refusal`).
     """
-    choice = auth_choice(args)
-    _note_pool(args, out)
-    if args.emulator:
-        from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
+    try:  # --auth, else CANVAS_AUTH, else auto
+        choice = AuthChoice(*auth_mode_from(getattr(args, "auth", None)))
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from None
+    requests: int | None = getattr(args, "max_requests", None)
+    accounts: int | None = getattr(args, "concurrency", None)
+    if requests is not None and accounts is not None and accounts > requests:
+        out.info(
+            f"--concurrency {accounts} is above --max-requests {requests}: at most "
+            f"{requests} requests are in flight, so the other accounts wait for one"
+        )
+    async with contextlib.AsyncExitStack() as stack:
+        base_url: str | yarl.URL
+        if args.emulator:
+            from canvas_async.testing import CanvasEmulator  # noqa: PLC0415 - only when asked
 
-        served: Mode = "token" if choice.mode == "token" else "keys"
-        async with CanvasEmulator(
-            seed="samples", synthetic_accounts=DEMO_ACCOUNTS, auth=served
-        ) as emu:
+            served: Mode = "token" if choice.mode == "token" else "keys"
+            emu = await stack.enter_async_context(
+                CanvasEmulator(seed="samples", synthetic_accounts=DEMO_ACCOUNTS, auth=served)
+            )
             out.info(
                 f"using the bundled Canvas emulator at {emu.url} "
                 f"(sample data and {DEMO_ACCOUNTS} demo accounts; nothing leaves this machine)"
             )
-            keys = (emu.consumer, emu.secret_key)
-            opened = _client(args, out, writes, choice, keys=keys, env=emu.url, base_url=emu.url)
-            async with opened as conn:
-                yield conn
-        return
-    consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
-    secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
-    env = args.env or env_from_environ()
-    try:
-        base_url = resolve_base_url(env)
-    except ValidationError as exc:
-        given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
-        raise UsageError(f"{given}: {exc}") from None
-    keys = (consumer, secret_key)
-    async with _client(args, out, writes, choice, keys=keys, env=env, base_url=base_url) as conn:
-        yield conn
-
-
-@contextlib.asynccontextmanager
-async def _client(
-    args: argparse.Namespace,
-    out: Out,
-    writes: Writes | None,
-    choice: AuthChoice,
-    *,
-    keys: tuple[str, str],
-    env: str,
-    base_url: str | yarl.URL,
-) -> AsyncIterator[Connection]:
-    """The client on ``env`` with ``keys``, under the lease a writing command holds."""
-    consumer, secret_key = keys
-    lease: contextlib.AbstractAsyncContextManager[tuple[aiohttp.ClientSession | None, Timeout]]
-    if writes is None or args.no_lease:
-        lease = contextlib.nullcontext((None, DEFAULT_TIMEOUT))
-    else:
-        organization = organization_key(base_url, consumer)
-        lease = leased(args, organization, writes, out, pool=pool_size(args))
-    async with lease as (session, timeout):
+            consumer, secret_key, env, base_url = emu.consumer, emu.secret_key, emu.url, emu.url
+        else:
+            consumer = _key(args, "consumer_file", CONSUMER_VAR, "consumer key")
+            secret_key = _key(args, "secret_key_file", SECRET_KEY_VAR, "secret key")
+            env = args.env or env_from_environ()
+            try:
+                base_url = resolve_base_url(env)
+            except ValidationError as exc:
+                given = f"--env {env}" if args.env else f"{ENV_VAR}={env}"
+                raise UsageError(f"{given}: {exc}") from None
+        session: aiohttp.ClientSession | None = None
+        timeout: Timeout = DEFAULT_TIMEOUT
+        if writes is not None and not args.no_lease:
+            organization = organization_key(base_url, consumer)
+            lease = leased(args, organization, writes, out, pool=pool_size(args))
+            session, timeout = await stack.enter_async_context(lease)
         canvas = Canvas(
             consumer=consumer,
             secret_key=secret_key,
@@ -265,65 +224,40 @@ async def _client(
             timeout=timeout,
             max_concurrency=pool_size(args),
         )
-        emulated = bool(args.emulator)
-        where = "the bundled emulator" if emulated else str(canvas.base_url)
-        async with _opened(Connection(canvas, emulated, where, choice)) as conn:
-            yield conn
+        where = "the bundled emulator" if args.emulator else str(canvas.base_url)
+        async with canvas:
+            try:
+                yield Connection(canvas, bool(args.emulator), where, choice)
+            except APIError as exc:
+                note = await _failure_note(exc, canvas, choice)
+                if note:
+                    exc.add_note(note)
+                raise
 
 
-@contextlib.asynccontextmanager
-async def _opened(conn: Connection) -> AsyncIterator[Connection]:
-    """Run the command on ``conn``; note on some failures what to check."""
-    async with conn.canvas as canvas:
-        try:
-            yield conn
-        except AuthenticationError as exc:
-            in_use = canvas.auth_mode
-            # Keys refused after Authenticate: perhaps the server speaks token mode.
-            catalogue = (
-                await _catalogue_mode(canvas)
-                if in_use == "keys" and exc.operation != "Authenticate"
-                else None
-            )
-            exc.add_note(refusal(exc.operation, conn.auth, in_use, catalogue=catalogue))
-            raise
-        except UnexpectedResponseError as exc:
-            if (
-                exc.operation == "Authenticate"
-                and conn.auth.mode == "token"
-                and await _catalogue_mode(canvas) == "keys"
-            ):
-                exc.add_note(
-                    f"token mode (from {conn.auth.source}) was asked for, but the server "
-                    "speaks key mode (its GetMetaData lists no RefreshAccessToken or "
-                    "DeleteToken): use --auth keys or --auth auto"
-                )
-            raise
-        except NotFoundError as exc:
-            if not canvas.base_url.path.rstrip("/").endswith("/api"):
-                exc.add_note(
-                    f"the server is {canvas.base_url}, whose path does not end in /api: "
-                    "Canvas answers under /api (e.g. https://canvas.connectmyapps.com/api); "
-                    "is CANVAS_ENV / --env missing it?"
-                )
-            raise
-
-
-def environ_for(names: set[str], connection: Connection, out: Out) -> Mapping[str, str]:
-    """Return where ``${NAME}`` references are looked up.
-
-    On the emulator, unset references get :data:`PLACEHOLDER`, said out loud;
-    elsewhere the environment is used as it is.
-    """
-    env = dict(os.environ)
-    if not connection.emulator:
-        return env
-    unset = sorted(name for name in names if name not in env)
-    if unset:
-        out.info(
-            f"--emulator: {len(unset)} credential references are not set "
-            f"({', '.join(unset)}); using the placeholder value {PLACEHOLDER!r}, "
-            "which the emulator accepts"
+async def _failure_note(exc: APIError, canvas: Canvas, choice: AuthChoice) -> str | None:
+    """Say what to check after ``exc``: the mode and what was refused, a missing /api."""
+    if isinstance(exc, AuthenticationError):
+        in_use = canvas.auth_mode
+        # Keys refused after Authenticate: perhaps the server speaks token mode.
+        after = in_use == "keys" and exc.operation != "Authenticate"
+        catalogue = await _catalogue_mode(canvas) if after else None
+        return refusal(exc.operation, choice, in_use, catalogue=catalogue)
+    if (
+        isinstance(exc, UnexpectedResponseError)
+        and exc.operation == "Authenticate"
+        and choice.mode == "token"
+        and await _catalogue_mode(canvas) == "keys"
+    ):
+        return (
+            f"token mode (from {choice.source}) was asked for, but the server "
+            "speaks key mode (its GetMetaData lists no RefreshAccessToken or "
+            "DeleteToken): use --auth keys or --auth auto"
         )
-        env.update(dict.fromkeys(unset, PLACEHOLDER))
-    return env
+    if isinstance(exc, NotFoundError) and not canvas.base_url.path.rstrip("/").endswith("/api"):
+        return (
+            f"the server is {canvas.base_url}, whose path does not end in /api: "
+            "Canvas answers under /api (e.g. https://canvas.connectmyapps.com/api); "
+            "is CANVAS_ENV / --env missing it?"
+        )
+    return None

@@ -51,13 +51,8 @@ def write_whole(path: str | Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _sync_directory(directory)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename durable: sync the directory's entry where the system allows it
-    (not on Windows, nor on file systems that refuse to sync a directory: the rename
-    is done either way)."""
+    # Make the rename durable: sync the directory's entry where the system allows it (not
+    # on Windows, nor on file systems that refuse to sync a directory: the rename is done).
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:

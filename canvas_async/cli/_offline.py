@@ -15,7 +15,7 @@ from canvas_async.cli._output import PROG, Out
 from canvas_async.cli._run import UsageError, guarded
 from canvas_async.schedule import Cron
 
-__all__ = ["completion", "cron_explain", "fire_times", "parse_cron", "print_times", "zone"]
+__all__ = ["completion", "cron_explain", "parse_cron", "show_times", "zone"]
 
 
 def zone(args: argparse.Namespace) -> ZoneInfo | None:
@@ -43,14 +43,17 @@ def parse_cron(text: str, *, unix: bool) -> Cron:
     return Cron.parse(text)
 
 
-def fire_times(cron: Cron, args: argparse.Namespace) -> list[datetime]:
-    """Return the next ``--count`` fire times in the ``--tz`` zone (UTC by default)."""
+def show_times(
+    out: Out, cron: Cron, args: argparse.Namespace, data: dict[str, object], title: str
+) -> None:
+    """Print what ``cron`` means and its next ``--count`` fire times in the ``--tz`` zone:
+    as JSON that starts with ``data``, or as text whose first line starts with ``title``."""
     tz = zone(args) or UTC
-    return cron.next_fire_times(datetime.now(tz), count=args.count, tz=tz)
-
-
-def print_times(out: Out, times: list[datetime], args: argparse.Namespace) -> None:
-    """Print fire times one a line."""
+    times = cron.next_fire_times(datetime.now(tz), count=args.count, tz=tz)
+    if out.json:
+        out.data({**data, "description": cron.describe(), "next_fire_times": times})
+        return
+    out.line(f"{title}: {cron.describe()}")
     if not times:
         out.line("it never fires again")
         return
@@ -65,19 +68,9 @@ def cron_explain(args: argparse.Namespace) -> int:
 
     def explain() -> int:
         cron = parse_cron(args.expression, unix=args.unix)
-        times = fire_times(cron, args)
-        if out.json:
-            out.data(
-                {
-                    "expression": args.expression,
-                    "canonical": str(cron),
-                    "description": cron.describe(),
-                    "next_fire_times": times,
-                }
-            )
-        else:
-            out.line(f"{cron}: {cron.describe()}")
-            print_times(out, times, args)
+        show_times(
+            out, cron, args, {"expression": args.expression, "canonical": str(cron)}, str(cron)
+        )
         return _exit.OK
 
     return guarded(out, explain)

@@ -10,6 +10,7 @@ the stream is not a terminal or ``NO_COLOR`` is set, always with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -18,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -32,9 +33,8 @@ if TYPE_CHECKING:
 
     from canvas_async.bulk import Progress
 
-T = TypeVar("T")
 
-__all__ = ["Out", "ProgressDisplay", "json_text", "to_jsonable"]
+__all__ = ["Out", "ProgressDisplay", "grouped", "named", "to_jsonable"]
 
 PROG: Final = "canvas-async"
 #: Up to this many accounts, a line names them instead of counting them.
@@ -62,6 +62,19 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Group ``(text, account)`` pairs by text, in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for text, label in pairs:
+        groups.setdefault(text, []).append(label)
+    return groups
+
+
+def named(labels: Sequence[str]) -> str:
+    """Name the accounts ``labels`` are, up to :data:`NAMED` of them; else count them."""
+    return ", ".join(labels) if len(labels) <= NAMED else f"{len(labels):,} accounts"
 
 
 def _console(stream: IO[str]) -> Console:
@@ -104,8 +117,16 @@ class Out:
         return _is_tty(self.stdout)
 
     def data(self, value: Any) -> None:
-        """Print ``value`` as JSON on stdout."""
-        self.stdout.write(json_text(value) + "\n")
+        """Print ``value`` as JSON on stdout, in which no character can drive a terminal."""
+        text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+        self.stdout.write(safe_json(text) + "\n")
+
+    def say(self, data: Any, text: str) -> None:
+        """Print ``data`` as JSON with ``--json``, else ``text`` as a line."""
+        if self.json:
+            self.data(data)
+        else:
+            self.line(text)
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         """Print a table on stdout: folded to a terminal's width, plain columns otherwise."""
@@ -128,18 +149,6 @@ class Out:
             table.add_row(*row)
         self.console.print(table)
 
-    def listing(
-        self,
-        items: Sequence[T],
-        headers: Sequence[str],
-        row: Callable[[T], Sequence[object]],
-    ) -> None:
-        """Print ``items`` as JSON with ``--json``, else as a table of ``row(item)``."""
-        if self.json:
-            self.data(items)
-        else:
-            self.table(headers, (row(item) for item in items))
-
     def line(self, text: str = "") -> None:
         """Print a line on stdout: as it is, or wrapped at words on a terminal."""
         text = printable(text)
@@ -154,13 +163,6 @@ class Out:
 
     def info(self, text: str) -> None:
         """Print a remark for people on stderr (never mixed into JSON on stdout)."""
-        self._err(text)
-
-    def error(self, text: str) -> None:
-        """Print an error on stderr, prefixed with the command's name."""
-        self._err(f"{PROG}: error: {text.rstrip()}")
-
-    def _err(self, text: str) -> None:
         text = printable(text)
         if _is_tty(self.stderr):
             self.err_console.print(text, markup=False)
@@ -168,10 +170,9 @@ class Out:
             self.stderr.write(text + "\n")
             self.stderr.flush()
 
-
-def json_text(value: Any) -> str:
-    """``value`` as indented JSON text in which no character can drive a terminal."""
-    return safe_json(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    def error(self, text: str) -> None:
+        """Print an error on stderr, prefixed with the command's name."""
+        self.info(f"{PROG}: error: {text.rstrip()}")
 
 
 def _duration(seconds: float) -> str:
@@ -195,17 +196,20 @@ def _counts(progress: Progress) -> str:
 
 
 @attrs.define
-class ProgressDisplay:
+class ProgressDisplay(contextlib.AbstractContextManager["ProgressDisplay"]):
     """Progress on stderr: a rich bar redrawn in place on a terminal, plain lines otherwise.
 
     Plain lines are written when the count crosses every tenth of the total
     or every ``interval`` seconds, and once at the end, so CI logs stay short.
     Both show the counts, the rate in accounts per second and the time left.
+    Leaving a ``with`` block closes the display.
     """
 
     label: str
     stream: IO[str] = attrs.field(factory=lambda: sys.stderr)
-    tty: bool | None = None
+    tty: bool = attrs.field(
+        default=attrs.Factory(lambda self: _is_tty(self.stream), takes_self=True)
+    )
     interval: float = 5.0
     clock: Callable[[], float] = time.monotonic
     _started: float | None = None
@@ -214,10 +218,6 @@ class ProgressDisplay:
     _rich: RichProgress | None = None
     _task: TaskID | None = None
     last: Progress | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.tty is None:
-            self.tty = _is_tty(self.stream)
 
     def __call__(self, progress: Progress) -> None:
         """Show ``progress`` (the display is a bulk run's ``on_progress``)."""
@@ -255,6 +255,9 @@ class ProgressDisplay:
             self._rich.refresh()
             self._rich.stop()
             self._rich = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def render(self, progress: Progress, *, elapsed: float = 0.0) -> str:
         """Return one plain line, e.g. ``apply [###...] 30/50 accounts  done 28  failed 2 ...``."""

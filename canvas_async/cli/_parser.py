@@ -21,17 +21,8 @@ from canvas_async._defaults import (
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
 from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
 
-__all__ = [
-    "AUTH_MODES",
-    "CONNECTION_OPTIONS",
-    "DEFAULT_CONCURRENCY",
-    "DEMO_ACCOUNTS",
-    "LEASE_STORES",
-    "build_parser",
-]
+__all__ = ["CONNECTION_OPTIONS", "LEASE_STORES", "build_parser"]
 
-#: ``--concurrency``'s default: the client's own (``_defaults`` imports nothing).
-DEFAULT_CONCURRENCY: Final = DEFAULT_MAX_CONCURRENCY
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator", "max_requests")
@@ -62,8 +53,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         if (
-            "%(default)" not in text
-            and "default" not in text
+            "default" not in text
             and action.default not in (None, False, argparse.SUPPRESS)
             and action.option_strings
         ):
@@ -77,33 +67,27 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
     On subcommands the defaults are suppressed, so a value given before the
     command name (``canvas-async --emulator apply ...``) is kept.
     """
-
-    def default(value: Any) -> Any:
-        return value if top else argparse.SUPPRESS
-
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = argparse.ArgumentParser(
+        add_help=False, argument_default=None if top else argparse.SUPPRESS
+    )
     group = parent.add_argument_group("connection")
     group.add_argument(
         "--env",
-        default=default(None),
         help="server: dev, prd or a base URL (default: $CANVAS_ENV, else dev)",
     )
     group.add_argument(
         "--consumer-file",
         metavar="PATH",
-        default=default(None),
         help="read the consumer key from PATH ('-' for stdin) instead of $CANVAS_CONSUMER",
     )
     group.add_argument(
         "--secret-key-file",
         metavar="PATH",
-        default=default(None),
         help="read the secret key from PATH ('-' for stdin) instead of $CANVAS_SECRET_KEY",
     )
     group.add_argument(
         "--auth",
         choices=AUTH_MODES,
-        default=default(None),
         help="keys: the keys on every request; token: keys exchanged for bearer tokens, "
         "revoked at the end; auto: whichever the server speaks "
         "(default: $CANVAS_AUTH, else auto)",
@@ -111,28 +95,25 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
     group.add_argument(
         "--emulator",
         action="store_true",
-        default=default(False),
         help=f"run against the bundled emulator ({DEMO_ACCOUNTS} demo accounts, no keys needed)",
     )
     group.add_argument(
         "--max-requests",
         type=positive,
         metavar="N",
-        default=default(None),
         help="most requests in flight at once, across all accounts: the client's connection "
-        f"pool (default: {DEFAULT_CONCURRENCY}, or --concurrency where that is higher)",
+        f"pool (default: {DEFAULT_MAX_CONCURRENCY}, or --concurrency where that is higher)",
     )
     return parent
 
 
 def _json_option(*, top: bool) -> argparse.ArgumentParser:
     """Return ``--json``, taken before the command's name too (as the connection options)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = argparse.ArgumentParser(
+        add_help=False, argument_default=None if top else argparse.SUPPRESS
+    )
     parent.add_argument(
-        "--json",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="print JSON on stdout instead of tables and text",
+        "--json", action="store_true", help="print JSON on stdout instead of tables and text"
     )
     return parent
 
@@ -333,7 +314,7 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
         sub.add_argument(
             "--concurrency",
             type=positive,
-            default=DEFAULT_CONCURRENCY,
+            default=DEFAULT_MAX_CONCURRENCY,
             help="most accounts handled at once; a higher value raises the client's pool "
             "to match, unless --max-requests sets it",
         )
@@ -404,7 +385,10 @@ def _adoption_commands(build: _Builder, commands: _Commands) -> None:
         "ranked as 'shards' ranks a file's",
     )
     export.add_argument(
-        "--concurrency", type=positive, default=DEFAULT_CONCURRENCY, help="accounts read at once"
+        "--concurrency",
+        type=positive,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help="accounts read at once",
     )
     schema = build.command(
         commands,

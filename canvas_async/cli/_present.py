@@ -11,12 +11,12 @@ reading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
 from rich.markup import escape
 
-from canvas_async.cli._output import NAMED, Out
+from canvas_async.cli._output import Out, grouped, named
 from canvas_async.provision._plan import Action
 from canvas_async.provision._report import (
     SYMBOLS,
@@ -34,26 +34,20 @@ _COLOURS: Final = {"+": "green", "-/+": "yellow", "~": "yellow", "-": "red"}
 _MARK_COLOURS: Final = {**_COLOURS, "! drift": "yellow", "! duplicate": "red"}
 
 
-def _on(labels: list[str]) -> str:
-    if len(labels) <= NAMED:
-        return "on " + ", ".join(labels)
-    return f"on {len(labels):,} accounts"
-
-
-def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Group ``(line, account)`` pairs by line, in order of first appearance."""
-    groups: dict[str, list[str]] = {}
-    for line, label in pairs:
-        groups.setdefault(line, []).append(label)
-    return groups
-
-
 def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
     """Yield the plan as rich markup lines, grouped across accounts unless ``verbose``."""
     if verbose:
-        yield from _per_account(report)
+        for account in report.accounts:
+            lines = account.plan_lines()
+            if lines:
+                yield f"[bold]{escape(account.heading)}[/]"
+            for mark, text in lines:
+                if mark == "#":  # a note: dim, all of it
+                    yield f"[dim]{mark_column(mark)} {escape(text)}[/]"
+                else:
+                    yield f"[{_MARK_COLOURS[mark]}]{mark_column(mark)}[/] {escape(text)}"
     else:
-        changes = _grouped(
+        changes = grouped(
             (f"{c.change.action}\0{c.change.describe()}", a.label)
             for a in report.accounts
             for c in a.changes
@@ -61,22 +55,22 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
         for key, labels in changes.items():
             action, text = key.split("\0")
             symbol = SYMBOLS[Action(action)]
-            on = "" if action == "create-account" else f" {_on(labels)}"
+            on = "" if action == "create-account" else f" on {named(labels)}"
             yield f"[{_COLOURS[symbol]}]{symbol:>3}[/] {escape(text)}{on}"
-        drift = _grouped((d.describe(), a.label) for a in report.accounts for d in a.drift)
+        drift = grouped((d.describe(), a.label) for a in report.accounts for d in a.drift)
         for text, labels in drift.items():
-            yield f"[yellow]  ![/] drift {escape(text)} {_on(labels)}"
-        kept = _grouped(
+            yield f"[yellow]  ![/] drift {escape(text)} on {named(labels)}"
+        kept = grouped(
             (d.describe(), a.label)
             for a in report.accounts
             for d in a.duplicates
             if not d.removable
         )
         for text, labels in kept.items():
-            yield f"[red]  ![/] duplicate {escape(text)} {_on(labels)}"
-        notes = _grouped((n, a.label) for a in report.accounts for n in a.notes)
+            yield f"[red]  ![/] duplicate {escape(text)} on {named(labels)}"
+        notes = grouped((n, a.label) for a in report.accounts for n in a.notes)
         for text, labels in notes.items():
-            yield f"[dim]  # {escape(text)} {_on(labels)}[/]"
+            yield f"[dim]  # {escape(text)} on {named(labels)}[/]"
     failed = [a for a in report.accounts if a.status is Status.FAILED]
     if failed:
         yield ""
@@ -90,28 +84,17 @@ def plan_lines(report: RunReport, *, verbose: bool = False) -> Iterator[str]:
         )
 
 
-def _per_account(report: RunReport) -> Iterator[str]:
-    for account in report.accounts:
-        lines = account.plan_lines()
-        if lines:
-            yield f"[bold]{escape(account.heading)}[/]"
-            yield from (_styled(mark, text) for mark, text in lines)
-
-
-def _styled(mark: str, text: str) -> str:
-    """A line of :meth:`AccountReport.plan_lines` in colour."""
-    if mark == "#":
-        return f"[dim]{mark_column(mark)} {escape(text)}[/]"
-    return f"[{_MARK_COLOURS[mark]}]{mark_column(mark)}[/] {escape(text)}"
-
-
 def touched(report: RunReport) -> int:
     """Return how many accounts a plan would change."""
     return sum(1 for a in report.accounts if a.changes)
 
 
-def plan_summary(report: RunReport) -> str:
-    """Return the plan's last line."""
+def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
+    """Print the plan and its last line (and one about duplicates apply cannot remove)."""
+    for line in plan_lines(report, verbose=verbose):
+        out.styled(line)
+    if any(a.changes or a.drift or a.duplicates or a.notes for a in report.accounts):
+        out.line()
     summary = report.summary()
     line = (
         f"Plan: {summary['add']:,} to add, {summary['change']:,} to change, "
@@ -121,17 +104,8 @@ def plan_summary(report: RunReport) -> str:
     if report.unfixable:
         # Counted here, not only above: "0 to change" must not read as "in sync".
         line += f"; {report.unfixable:,} more that apply will not fix (see above)"
-    return line + "."
-
-
-def show_plan(report: RunReport, out: Out, *, verbose: bool) -> None:
-    """Print the plan and its last line (and one about duplicates apply cannot remove)."""
-    for line in plan_lines(report, verbose=verbose):
-        out.styled(line)
-    if any(a.changes or a.drift or a.duplicates or a.notes for a in report.accounts):
-        out.line()
-    out.styled(f"[bold]{plan_summary(report)}[/]")
-    kept = report.summary()["duplicate_registrations"]
+    out.styled(f"[bold]{line}.[/]")
+    kept = summary["duplicate_registrations"]
     if kept:
         accounts = sum(1 for a in report.accounts if any(not d.removable for d in a.duplicates))
         noun = "registration" if kept == 1 else "registrations"

@@ -11,14 +11,11 @@ from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationErr
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out
 
-__all__ = ["UsageError", "command", "guarded", "report_error"]
+__all__ = ["UsageError", "command", "guarded"]
 
 
 class UsageError(ValidationError):
     """The command was called in a way that cannot work (exit status 2)."""
-
-
-AsyncCommand = Callable[[argparse.Namespace, Out], Coroutine[Any, Any, int]]
 
 
 def guarded(out: Out, call: Callable[[], int]) -> int:
@@ -29,10 +26,19 @@ def guarded(out: Out, call: Callable[[], int]) -> int:
         out.error("interrupted")
         return _exit.INTERRUPTED
     except CanvasError as exc:
-        return report_error(exc, out)
+        text = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+        if isinstance(exc, OutcomeUnknownError):
+            out.error(
+                f"{text}\nthe request may or may not have taken effect: check before repeating"
+            )
+            return _exit.UNKNOWN
+        out.error(text)
+        return _exit.USAGE if isinstance(exc, ValidationError) else _exit.FAILED
 
 
-def command(handler: AsyncCommand) -> Callable[[argparse.Namespace], int]:
+def command(
+    handler: Callable[[argparse.Namespace, Out], Coroutine[Any, Any, int]],
+) -> Callable[[argparse.Namespace], int]:
     """Make an ``async (args, out) -> status`` function a handler the parser can name."""
 
     @functools.wraps(handler)
@@ -47,16 +53,3 @@ def command(handler: AsyncCommand) -> Callable[[argparse.Namespace], int]:
             return guarded(out, lambda: asyncio.run(handler(args, out)))
 
     return run
-
-
-def report_error(exc: CanvasError, out: Out) -> int:
-    """Print an expected failure as one readable message; return its exit status."""
-    text = "\n".join([str(exc), *getattr(exc, "__notes__", ())])
-    if isinstance(exc, ValidationError):
-        out.error(text)
-        return _exit.USAGE
-    if isinstance(exc, OutcomeUnknownError):
-        out.error(f"{text}\nthe request may or may not have taken effect: check before repeating")
-        return _exit.UNKNOWN
-    out.error(text)
-    return _exit.FAILED

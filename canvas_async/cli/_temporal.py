@@ -38,14 +38,6 @@ def _extra() -> ModuleType:
     return temporal
 
 
-def _runtime() -> Any:
-    """A Temporal runtime of this command's own, dropped before the interpreter exits
-    (the process-wide default one can crash Python's shutdown)."""
-    from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
-
-    return Runtime(telemetry=TelemetryConfig())
-
-
 async def worker(args: argparse.Namespace, out: Out) -> int:
     """Run a worker until SIGINT or SIGTERM, then stop it gracefully."""
     try:
@@ -73,7 +65,8 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
     log.propagate = False
     try:
         async with running:
-            out.info(f"worker ready on task queue {args.task_queue!r} of {_where(client)}")
+            where = f"{client.service_client.config.target_host} (namespace {client.namespace})"
+            out.info(f"worker ready on task queue {args.task_queue!r} of {where}")
             out.stderr.flush()
             await stop.wait()
             out.info("stopping: letting running shards finish or be retried elsewhere")
@@ -87,24 +80,20 @@ async def _worker(args: argparse.Namespace, out: Out) -> int:
 
 async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
     """Connect to Temporal; a bad TLS file or an unreachable server is one clear line."""
+    from temporalio.runtime import Runtime, TelemetryConfig  # noqa: PLC0415
+
+    # A runtime of the command's own (the process-wide default one can crash Python's
+    # shutdown), held by no local: a failure is raised after the handler, so it holds
+    # no traceback of the connecting frames, and the runtime is dropped before exit.
     try:
-        return await temporal.connect(args.address, args.namespace, runtime=_runtime())
+        return await temporal.connect(
+            args.address, args.namespace, runtime=Runtime(telemetry=TelemetryConfig())
+        )
     except OSError as exc:  # a certificate or key file named by TEMPORAL_TLS_* / a profile
         failure: CanvasError = UsageError(f"cannot read Temporal's TLS files: {exc}")
     except RuntimeError as exc:
-        failure = TemporalConnectError(f"cannot connect to Temporal: {exc}")
-    # Raised here, not in the handler: the error then holds no traceback of the
-    # connecting frames, which hold the runtime, so it is dropped before the
-    # interpreter exits (a runtime dropped at exit can crash Python's shutdown).
+        failure = CanvasError(f"cannot connect to Temporal: {exc}")  # exit status 1
     raise failure
-
-
-class TemporalConnectError(CanvasError):
-    """Temporal is not reachable (exit status 1)."""
-
-
-def _where(client: Any) -> str:
-    return f"{client.service_client.config.target_host} (namespace {client.namespace})"
 
 
 async def apply(args: argparse.Namespace, out: Out) -> int:
@@ -135,8 +124,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         handle = await temporal.schedule_converge(
             client, job, task_queue=args.task_queue, cron=args.schedule
         )
-        _say(
-            out,
+        out.say(
             {"schedule_id": handle.id, "cron": args.schedule, "file_hash": job.file_hash},
             f"scheduled {handle.id} on {args.schedule!r}: converges {job.file} "
             f"({job.file_hash}) in {args.shards} shards",
@@ -161,7 +149,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
     verb = "joined the running" if convergence.joined else "started"
     what = f"{verb} {convergence.id}"
     if args.no_wait:
-        _say(out, ids, f"{what} (run {convergence.run_id})")
+        out.say(ids, f"{what} (run {convergence.run_id})")
         return _exit.OK
     out.info(f"{what}: converging {job.file} in {args.shards} shards")
     try:
@@ -169,8 +157,7 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
     except WorkflowFailureError as exc:
         out.error(f"workflow {convergence.id} failed: {exc.cause}")
         return _exit.FAILED
-    _say(
-        out,
+    out.say(
         {
             **ids,
             "accounts": result.accounts,
@@ -183,10 +170,3 @@ async def _apply(args: argparse.Namespace, out: Out) -> int:
         f"({convergence.id})",
     )
     return _exit.OK
-
-
-def _say(out: Out, data: dict[str, Any], text: str) -> None:
-    if out.json:
-        out.data(data)
-    else:
-        out.line(text)
