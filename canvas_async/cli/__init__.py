@@ -10,12 +10,13 @@ Exit statuses:
 
 ====  =================================================================
 0     everything asked for is done
-1     something failed (API error, refused keys, an account failed or
-      was left with drift that needs ``--replace``, ``--report`` could
-      not be written)
+1     something failed (API error, refused keys, an account failed,
+      ``--report`` could not be written)
 2     bad input, refused before anything was sent
 3     no failure, but some write's outcome is unknown: apply again
 4     ``plan --detailed-exitcode`` only: there are changes to apply
+5     ``apply`` only: the accounts that failed need someone to act first
+      (drift without ``--replace``, duplicate registrations); not retried
 130   interrupted (SIGINT): ``apply`` starts nothing new, lets what is in
       flight finish, prints the summary and writes ``--report``
 141   the reader of stdout went away (``| head``), as for tools killed by
