@@ -36,11 +36,18 @@ __all__ = [
     "RunRecord",
     "TemplateRecord",
     "WorkflowRecord",
+    "is_json",
     "to_wire",
 ]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+def is_json(value: object, kind: type[Any]) -> bool:
+    """Whether ``value`` is a ``kind`` as JSON sees it: ``true`` is no number."""
+    # bool is an int subclass in Python, but not in JSON.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
 class _Object:
@@ -56,13 +63,11 @@ class _Object:
         return key in self._rest
 
     def maybe(self, key: str, kind: type[_T]) -> _T | None:
-        """Take ``key``: a ``kind`` or null (bool is no number here, as in JSON)."""
+        """Take ``key``: a ``kind`` or null."""
         if key not in self._rest:
             raise ValueError(f"{self.shape} has no {key!r}")
-        value = self._rest.pop(key)
-        if value is not None and (
-            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-        ):
+        value: _T | None = self._rest.pop(key)
+        if value is not None and not is_json(value, kind):
             raise ValueError(f"{self.shape}.{key} must be {kind.__name__}, got {value!r}")
         return value
 
