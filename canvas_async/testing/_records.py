@@ -114,35 +114,37 @@ _ABSENT: Final = object()
 
 @attrs.frozen
 class _Kind:
-    """How one attribute travels: ``write`` makes its JSON value, ``read`` takes it back."""
+    """How one attribute travels: ``write`` makes its JSON value, ``read`` takes it back;
+    ``described`` is its type as Describe names it (models only)."""
 
     write: Callable[[Any], Any]
     read: Callable[[_Object, str], Any]
+    described: str = ""
 
 
-def _kept(value: Any) -> Any:
-    return value
+def _typed(kind: type[Any], described: str, *, null: bool = False) -> _Kind:
+    take = _Object.maybe if null else _Object.take
+    return _Kind(lambda value: value, lambda wire, key: take(wire, key, kind), described)
 
 
-def _typed(kind: type[Any], *, null: bool = False) -> _Kind:
-    if null:
-        return _Kind(_kept, lambda wire, key: wire.maybe(key, kind))
-    return _Kind(_kept, lambda wire, key: wire.take(key, kind))
-
-
-_STR: Final = _typed(str)
-_STR_OR_NULL: Final = _typed(str, null=True)
-_BOOL: Final = _typed(bool)
-_BOOL_OR_NULL: Final = _typed(bool, null=True)
-_INT: Final = _typed(int)
-_GUID: Final = _Kind(str, _Object.guid)
+_STR: Final = _typed(str, "string")
+_STR_OR_NULL: Final = _typed(str, "string", null=True)
+# Timestamps travel as the server's own strings (see the module's docstring).
+_DATE: Final = _typed(str, "dateTime")
+_DATE_OR_NULL: Final = _typed(str, "nullable<dateTime>", null=True)
+_OFFSET_OR_NULL: Final = _typed(str, "nullable<dateTimeOffset>", null=True)
+_BOOL: Final = _typed(bool, "boolean")
+_BOOL_OR_NULL: Final = _typed(bool, "nullable<boolean>", null=True)
+_INT: Final = _typed(int, "int32")
+_GUID: Final = _Kind(str, _Object.guid, "guid")
 _GUID_OR_NULL: Final = _Kind(
-    lambda value: None if value is None else str(value), _Object.maybe_guid
+    lambda value: None if value is None else str(value), _Object.maybe_guid, "nullable<guid>"
 )
-_STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)))
+_STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)), "iEnumerable<string>")
 _GUIDS: Final = _Kind(
     lambda ids: [str(each) for each in ids],
     lambda wire, key: [_guid(text, f"{wire.shape}.{key}") for text in wire.strings(key)],
+    "iEnumerable<guid>",
 )
 _VARIABLES: Final = _Kind(copy.deepcopy, lambda wire, key: wire.take(key, dict))
 """Copied when written: the answer is the caller's to change."""
@@ -159,15 +161,20 @@ def _read_derived(wire: _Object, key: str) -> object:
     return _ABSENT
 
 
-_NAMES_OF: Final = _Kind(lambda fields: {field.short_name: None for field in fields}, _read_derived)
+_NAMES_OF: Final = _Kind(
+    lambda fields: {field.short_name: None for field in fields},
+    _read_derived,
+    "dictionary<string,object>",
+)
 """Derived from the credential fields when written (``credentialsJson``); ignored when read."""
 
 
-def _records_of(record: type[_Wired]) -> _Kind:
+def _records_of(record: type[_Wired], described: str) -> _Kind:
     """Return the kind of an array of ``record``s (a tuple once read)."""
     return _Kind(
         lambda items: [item.to_wire() for item in items],
         lambda wire, key: tuple(record.from_wire(item) for item in wire.take(key, list)),
+        f"iEnumerable<{described}>",
     )
 
 
@@ -213,7 +220,7 @@ class AccountRecord(_Wired):
         ("organizationName", "organization_name", _STR),
         ("roleId", "role_id", _GUID),
         ("role", "role", _STR),
-        ("dateCreated", "date_created", _STR),
+        ("dateCreated", "date_created", _DATE),
     )  # the fields after ``date_created`` are not sent
 
     id: uuid.UUID
@@ -275,7 +282,7 @@ class ApplicationRecord(_Wired):
         ("shortName", "short_name", _STR),
         ("description", "description", _STR),
         ("vendorUrl", "vendor_url", _STR),
-        ("credentialFields", "credential_fields", _records_of(CredentialField)),
+        ("credentialFields", "credential_fields", _records_of(CredentialField, "credentialField")),
         ("credentialsJson", "credential_fields", _NAMES_OF),
         ("tag", "tag", _STR),
         ("sessionTimeMins", "session_time_mins", _INT),
@@ -308,9 +315,9 @@ class RegApplicationRecord(_Wired):
         ("description", "description", _STR),
         ("isAuthenticated", "is_authenticated", _BOOL),
         ("isOAuthApp", "is_o_auth_app", _BOOL),
-        ("dateModified", "date_modified", _STR),
-        ("dateTimeUtcAuthenticated", "date_time_utc_authenticated", _STR_OR_NULL),
-        ("dateTimeForReAuth", "date_time_for_re_auth", _STR_OR_NULL),
+        ("dateModified", "date_modified", _DATE),
+        ("dateTimeUtcAuthenticated", "date_time_utc_authenticated", _DATE_OR_NULL),
+        ("dateTimeForReAuth", "date_time_for_re_auth", _DATE_OR_NULL),
         ("sessionTimeMins", "session_time_mins", _INT),
         ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
         ("faulted", "faulted", _BOOL),
@@ -360,15 +367,15 @@ class TemplateRecord(_Wired):
         ("id", "id", _GUID),
         ("name", "name", _STR),
         ("description", "description", _STR),
-        ("dateCreated", "date_created", _STR),
-        ("dateModified", "date_modified", _STR),
+        ("dateCreated", "date_created", _DATE),
+        ("dateModified", "date_modified", _DATE),
         ("state", "state", _STR),
         ("version", "version", _STR_OR_NULL),
         ("draftIsCommitted", "draft_is_committed", _BOOL_OR_NULL),
-        ("dateCommitted", "date_committed", _STR_OR_NULL),
+        ("dateCommitted", "date_committed", _DATE_OR_NULL),
         ("organizationId", "organization_id", _GUID_OR_NULL),
         ("applications", "applications", _STRINGS),
-        ("chain", "chain", _records_of(Block)),
+        ("chain", "chain", _records_of(Block, "workflowBlock")),
     )
 
     id: uuid.UUID
@@ -402,10 +409,10 @@ class WorkflowRecord(_Wired):
         ("isCustomizedStructure", "is_customized_structure", _BOOL),
         ("accountId", "account_id", _GUID),
         ("organizationId", "organization_id", _GUID),
-        ("dateCreated", "date_created", _STR),
-        ("dateModified", "date_modified", _STR),
-        ("dateLastRun", "date_last_run", _STR_OR_NULL),
-        ("dateNextSchedule", "date_next_schedule", _STR_OR_NULL),
+        ("dateCreated", "date_created", _DATE),
+        ("dateModified", "date_modified", _DATE),
+        ("dateLastRun", "date_last_run", _OFFSET_OR_NULL),
+        ("dateNextSchedule", "date_next_schedule", _OFFSET_OR_NULL),
         ("regApplicationIds", "reg_application_ids", _GUIDS),
         ("currentBlock", "current_block", _INT),
     )  # not the chain: read back empty, the seed adds it
