@@ -67,10 +67,6 @@ def lifetime(value: Lifetime, what: str) -> timedelta:
     return span
 
 
-def _refresh_not_found() -> TextError:
-    return TextError(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
-
-
 @attrs.define
 class TokenStore:
     """The tokens the emulator issued, and how often each exchange happened.
@@ -137,10 +133,8 @@ class TokenStore:
 
     def _take(self, refresh_token: str) -> _Grant:
         grant = self._refresh.pop(refresh_token, None)
-        if grant is None:
-            raise _refresh_not_found()
-        if grant.expires <= self.clock.now():
-            raise _refresh_not_found()
+        if grant is None or grant.expires <= self.clock.now():
+            raise TextError(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
         return grant
 
     def _pair(self, account: AccountRecord) -> dict[str, Any]:
