@@ -36,10 +36,6 @@ class Records(MutableMapping[_K, _V], Generic[_K, _V]):
         """Return the records whose grouped field is ``key``, oldest first."""
         return list(self._groups.get(key, {}).values())
 
-    def has_group(self, key: Hashable) -> bool:
-        """Whether any record's grouped field is ``key``."""
-        return key in self._groups
-
     def __getitem__(self, key: _K) -> _V:
         return self._records[key]
 
@@ -60,9 +56,6 @@ class Records(MutableMapping[_K, _V], Generic[_K, _V]):
         del members[key]
         if not members:
             del self._groups[group]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._records
 
     def __iter__(self) -> Iterator[_K]:
         return iter(self._records)

@@ -78,15 +78,6 @@ class _Object:
             raise ValueError(f"{self.shape}.{key} must not be null")
         return value
 
-    def guid(self, key: str) -> uuid.UUID:
-        """Take ``key``, a GUID string."""
-        return _guid(self.take(key, str), f"{self.shape}.{key}")
-
-    def maybe_guid(self, key: str) -> uuid.UUID | None:
-        """Take ``key``, a GUID string or null."""
-        text = self.maybe(key, str)
-        return None if text is None else _guid(text, f"{self.shape}.{key}")
-
     def strings(self, key: str) -> list[str]:
         """Take ``key``, an array of strings."""
         values = self.take(key, list)
@@ -101,11 +92,12 @@ class _Object:
         return record
 
 
-def _guid(text: str, what: str) -> uuid.UUID:
+def _guid(wire: _Object, key: str, text: str | None) -> uuid.UUID | None:
+    """Read ``text``, taken from ``key``, as a GUID (``None`` stays ``None``)."""
     try:
-        return uuid.UUID(text)
+        return None if text is None else uuid.UUID(text)
     except ValueError:
-        raise ValueError(f"{what} must be a GUID, got {text!r}") from None
+        raise ValueError(f"{wire.shape}.{key} must be a GUID, got {text!r}") from None
 
 
 _ABSENT: Final = object()
@@ -136,14 +128,16 @@ _OFFSET_OR_NULL: Final = _typed(str, "nullable<dateTimeOffset>", null=True)
 _BOOL: Final = _typed(bool, "boolean")
 _BOOL_OR_NULL: Final = _typed(bool, "nullable<boolean>", null=True)
 _INT: Final = _typed(int, "int32")
-_GUID: Final = _Kind(str, _Object.guid, "guid")
+_GUID: Final = _Kind(str, lambda wire, key: _guid(wire, key, wire.take(key, str)), "guid")
 _GUID_OR_NULL: Final = _Kind(
-    lambda value: None if value is None else str(value), _Object.maybe_guid, "nullable<guid>"
+    lambda value: None if value is None else str(value),
+    lambda wire, key: _guid(wire, key, wire.maybe(key, str)),
+    "nullable<guid>",
 )
 _STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)), "iEnumerable<string>")
 _GUIDS: Final = _Kind(
     lambda ids: [str(each) for each in ids],
-    lambda wire, key: [_guid(text, f"{wire.shape}.{key}") for text in wire.strings(key)],
+    lambda wire, key: [_guid(wire, key, text) for text in wire.strings(key)],
     "iEnumerable<guid>",
 )
 _VARIABLES: Final = _Kind(copy.deepcopy, lambda wire, key: wire.take(key, dict))

@@ -206,7 +206,7 @@ class EmulatorState:
             raise TextError(_routes.ADMIN_ROLE_REFUSED_TEXT, status=_routes.TEXT_ERROR_STATUS)
         if new.role_name not in _CREATABLE_ROLES:
             raise bad_request("AddAccountApiDto.roleName must be SuperPartner or User")
-        if self.accounts.has_group(new.email.casefold()):
+        if self.accounts.group(new.email.casefold()):
             raise TextError(_routes.ACCOUNT_EXISTS_TEXT, status=_routes.TEXT_ERROR_STATUS)
         now = self.clock.now()
         account = AccountRecord(
