@@ -25,6 +25,7 @@ from ._records import (
     TemplateRecord,
     WorkflowRecord,
     _Wired,
+    wire_keys,
 )
 
 __all__ = ["DESCRIPTORS", "describe", "described_names", "endpoint_descriptors"]
@@ -119,8 +120,8 @@ def _properties(text: str) -> list[dict[str, Any]]:
 
 def _model(record: type[_Wired]) -> list[dict[str, Any]]:
     """Return a model's properties: the keys its record is sent with, only ``id`` required."""
-    wire = record._wire
-    return _properties(" ".join(f"{key}{'!' * (key == 'id')}:{k.described}" for key, _, k in wire))
+    keys = wire_keys(record)
+    return _properties(" ".join(f"{key}{'!' * (key == 'id')}:{k.described}" for key, _, k in keys))
 
 
 _OBJECTS: Final[Mapping[str, list[dict[str, Any]]]] = {

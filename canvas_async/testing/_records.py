@@ -7,9 +7,9 @@ the server keeps but never sends in that shape (a workflow's chain, a
 registered application's credentials, an account's phone number) are left out
 of the JSON.
 
-The emulator writes and reads the wire on its own: each record's ``_wire``
-lists the spec's keys in order, each with its attribute and how it travels,
-and :meth:`_Wired.to_wire` / :meth:`_Wired.from_wire` walk that list (the
+The emulator writes and reads the wire on its own: each attribute sent names
+its key of the spec and how it travels, in the spec's order, and
+:meth:`_Wired.to_wire` / :meth:`_Wired.from_wire` walk those keys (the
 seeded samples are read this way), with no converter or model of the SDK in
 between. So a key the SDK gets wrong fails against the emulator instead of
 passing both sides.
@@ -38,6 +38,7 @@ __all__ = [
     "WorkflowRecord",
     "is_json",
     "to_wire",
+    "wire_keys",
 ]
 
 _T = TypeVar("_T")
@@ -173,19 +174,20 @@ def _records_of(record: type[_Wired], described: str) -> _Kind:
 
 
 class _Wired:
-    """A record that travels as JSON, as its ``_wire`` says.
+    """A record that travels as JSON, shape ``_shape`` of the spec.
 
-    ``_wire`` holds ``(key, attribute, kind)`` for each key of the spec's shape
-    ``_shape``, in the spec's order; an attribute it leaves out is never sent.
+    Each attribute sent says how in its metadata, ``{key: kind}`` (two keys
+    for an attribute sent twice), and the attributes come in the spec's order
+    of the keys; an attribute without metadata is never sent.
     """
 
     __slots__ = ()
+    __attrs_attrs__: ClassVar[tuple[attrs.Attribute[Any], ...]]
     _shape: ClassVar[str]
-    _wire: ClassVar[tuple[tuple[str, str, _Kind], ...]]
 
     def to_wire(self) -> dict[str, Any]:
         """Return the record as sent."""
-        wire = {key: kind.write(getattr(self, name)) for key, name, kind in self._wire}
+        wire = {key: kind.write(getattr(self, name)) for key, name, kind in wire_keys(type(self))}
         return {key: value for key, value in wire.items() if value is not _ABSENT}
 
     @classmethod
@@ -193,11 +195,24 @@ class _Wired:
         """Read the record from its JSON object; refuse a key missing, mistyped or unknown."""
         wire = _Object(value, cls._shape)
         fields = {}
-        for key, name, kind in cls._wire:
+        for key, name, kind in wire_keys(cls):
             got = kind.read(wire, key)
             if got is not _ABSENT:
                 fields[name] = got
         return wire.done(cls(**fields))
+
+
+_WIRE_KEYS: Final[dict[type[Any], tuple[tuple[str, str, _Kind], ...]]] = {}
+
+
+def wire_keys(record: type[_Wired]) -> tuple[tuple[str, str, _Kind], ...]:
+    """Return ``(key, attribute, kind)`` for each key ``record`` is sent with, in order."""
+    if record not in _WIRE_KEYS:
+        fields = attrs.fields(record)
+        _WIRE_KEYS[record] = tuple(
+            (key, field.name, kind) for field in fields for key, kind in field.metadata.items()
+        )
+    return _WIRE_KEYS[record]
 
 
 @attrs.define
@@ -205,27 +220,16 @@ class AccountRecord(_Wired):
     """An account (a person's login) of an organization."""
 
     _shape = "Account"
-    _wire = (
-        ("id", "id", _GUID),
-        ("firstName", "first_name", _STR),
-        ("lastName", "last_name", _STR),
-        ("email", "email", _STR),
-        ("organizationId", "organization_id", _GUID),
-        ("organizationName", "organization_name", _STR),
-        ("roleId", "role_id", _GUID),
-        ("role", "role", _STR),
-        ("dateCreated", "date_created", _DATE),
-    )  # the fields after ``date_created`` are not sent
 
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    email: str
-    organization_id: uuid.UUID
-    organization_name: str
-    role_id: uuid.UUID
-    role: str
-    date_created: str
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    first_name: str = attrs.field(metadata={"firstName": _STR})
+    last_name: str = attrs.field(metadata={"lastName": _STR})
+    email: str = attrs.field(metadata={"email": _STR})
+    organization_id: uuid.UUID = attrs.field(metadata={"organizationId": _GUID})
+    organization_name: str = attrs.field(metadata={"organizationName": _STR})
+    role_id: uuid.UUID = attrs.field(metadata={"roleId": _GUID})
+    role: str = attrs.field(metadata={"role": _STR})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
     phone: str | None = None
     country_key: str | None = None
     global_notifications: bool = False
@@ -239,26 +243,16 @@ class CredentialField(_Wired):
     """One credential an application asks for (PascalCase on the wire)."""
 
     _shape = "CredentialField"
-    _wire = (
-        ("ShortName", "short_name", _STR),
-        ("Name", "name", _STR),
-        ("Type", "type", _STR),
-        ("Value", "value", _STR),
-        ("Options", "options", _STR_IF_SET),
-        ("Optional", "optional", _BOOL),
-        ("Desc", "desc", _STR),
-        ("Hidden", "hidden", _BOOL),
-    )
 
-    short_name: str
-    name: str
-    type: str
-    value: str
-    options: str | None = None
+    short_name: str = attrs.field(metadata={"ShortName": _STR})
+    name: str = attrs.field(metadata={"Name": _STR})
+    type: str = attrs.field(metadata={"Type": _STR})
+    value: str = attrs.field(metadata={"Value": _STR})
+    options: str | None = attrs.field(default=None, metadata={"Options": _STR_IF_SET})
     """For ``select`` fields: ``value|Label,value|Label``; absent otherwise."""
-    optional: bool = False
-    desc: str = ""
-    hidden: bool = False
+    optional: bool = attrs.field(default=False, metadata={"Optional": _BOOL})
+    desc: str = attrs.field(default="", metadata={"Desc": _STR})
+    hidden: bool = attrs.field(default=False, metadata={"Hidden": _BOOL})
 
 
 @attrs.frozen
@@ -270,28 +264,21 @@ class ApplicationRecord(_Wired):
     """
 
     _shape = "Application"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("shortName", "short_name", _STR),
-        ("description", "description", _STR),
-        ("vendorUrl", "vendor_url", _STR),
-        ("credentialFields", "credential_fields", _records_of(CredentialField, "credentialField")),
-        ("credentialsJson", "credential_fields", _NAMES_OF),
-        ("tag", "tag", _STR),
-        ("sessionTimeMins", "session_time_mins", _INT),
-        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
-    )
 
-    id: uuid.UUID
-    name: str
-    short_name: str
-    description: str
-    vendor_url: str
-    credential_fields: tuple[CredentialField, ...]
-    tag: str
-    session_time_mins: int
-    session_sliding_expiry: bool
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    short_name: str = attrs.field(metadata={"shortName": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    vendor_url: str = attrs.field(metadata={"vendorUrl": _STR})
+    credential_fields: tuple[CredentialField, ...] = attrs.field(
+        metadata={
+            "credentialFields": _records_of(CredentialField, "credentialField"),
+            "credentialsJson": _NAMES_OF,
+        }
+    )
+    tag: str = attrs.field(metadata={"tag": _STR})
+    session_time_mins: int = attrs.field(metadata={"sessionTimeMins": _INT})
+    session_sliding_expiry: bool = attrs.field(metadata={"sessionSlidingExpiry": _BOOL})
 
 
 @attrs.define
@@ -299,39 +286,24 @@ class RegApplicationRecord(_Wired):
     """An application registered, with credentials, for one account."""
 
     _shape = "RegApplication"
-    _wire = (
-        ("id", "id", _GUID),
-        ("shortName", "short_name", _STR),
-        ("accountId", "account_id", _GUID),
-        ("applicationId", "application_id", _GUID),
-        ("name", "name", _STR),
-        ("tagText", "tag_text", _STR),
-        ("description", "description", _STR),
-        ("isAuthenticated", "is_authenticated", _BOOL),
-        ("isOAuthApp", "is_o_auth_app", _BOOL),
-        ("dateModified", "date_modified", _DATE),
-        ("dateTimeUtcAuthenticated", "date_time_utc_authenticated", _DATE_OR_NULL),
-        ("dateTimeForReAuth", "date_time_for_re_auth", _DATE_OR_NULL),
-        ("sessionTimeMins", "session_time_mins", _INT),
-        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
-        ("faulted", "faulted", _BOOL),
-    )  # never the credentials
 
-    id: uuid.UUID
-    short_name: str
-    account_id: uuid.UUID
-    application_id: uuid.UUID
-    name: str
-    tag_text: str
-    description: str
-    is_authenticated: bool
-    is_o_auth_app: bool
-    date_modified: str
-    date_time_utc_authenticated: str | None
-    date_time_for_re_auth: str | None
-    session_time_mins: int
-    session_sliding_expiry: bool
-    faulted: bool
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    short_name: str = attrs.field(metadata={"shortName": _STR})
+    account_id: uuid.UUID = attrs.field(metadata={"accountId": _GUID})
+    application_id: uuid.UUID = attrs.field(metadata={"applicationId": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    tag_text: str = attrs.field(metadata={"tagText": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    is_authenticated: bool = attrs.field(metadata={"isAuthenticated": _BOOL})
+    is_o_auth_app: bool = attrs.field(metadata={"isOAuthApp": _BOOL})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    date_time_utc_authenticated: str | None = attrs.field(
+        metadata={"dateTimeUtcAuthenticated": _DATE_OR_NULL}
+    )
+    date_time_for_re_auth: str | None = attrs.field(metadata={"dateTimeForReAuth": _DATE_OR_NULL})
+    session_time_mins: int = attrs.field(metadata={"sessionTimeMins": _INT})
+    session_sliding_expiry: bool = attrs.field(metadata={"sessionSlidingExpiry": _BOOL})
+    faulted: bool = attrs.field(metadata={"faulted": _BOOL})
     credentials: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The registered credential values: secrets, never sent back."""
 
@@ -341,15 +313,10 @@ class Block(_Wired):
     """One block of a template's or a workflow's chain."""
 
     _shape = "Block"
-    _wire = (
-        ("uniqueBlockId", "unique_block_id", _GUID),
-        ("blockName", "block_name", _STR),
-        ("variables", "variables", _VARIABLES),
-    )
 
-    unique_block_id: uuid.UUID
-    block_name: str
-    variables: dict[str, Any]
+    unique_block_id: uuid.UUID = attrs.field(metadata={"uniqueBlockId": _GUID})
+    block_name: str = attrs.field(metadata={"blockName": _STR})
+    variables: dict[str, Any] = attrs.field(metadata={"variables": _VARIABLES})
 
 
 @attrs.frozen
@@ -357,34 +324,20 @@ class TemplateRecord(_Wired):
     """A workflow template: the chain a workflow is created from."""
 
     _shape = "WorkflowTemplate"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("description", "description", _STR),
-        ("dateCreated", "date_created", _DATE),
-        ("dateModified", "date_modified", _DATE),
-        ("state", "state", _STR),
-        ("version", "version", _STR_OR_NULL),
-        ("draftIsCommitted", "draft_is_committed", _BOOL_OR_NULL),
-        ("dateCommitted", "date_committed", _DATE_OR_NULL),
-        ("organizationId", "organization_id", _GUID_OR_NULL),
-        ("applications", "applications", _STRINGS),
-        ("chain", "chain", _records_of(Block, "workflowBlock")),
-    )
 
-    id: uuid.UUID
-    name: str
-    description: str
-    date_created: str
-    date_modified: str
-    state: str
-    version: str | None
-    draft_is_committed: bool | None
-    date_committed: str | None
-    organization_id: uuid.UUID | None
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    state: str = attrs.field(metadata={"state": _STR})
+    version: str | None = attrs.field(metadata={"version": _STR_OR_NULL})
+    draft_is_committed: bool | None = attrs.field(metadata={"draftIsCommitted": _BOOL_OR_NULL})
+    date_committed: str | None = attrs.field(metadata={"dateCommitted": _DATE_OR_NULL})
+    organization_id: uuid.UUID | None = attrs.field(metadata={"organizationId": _GUID_OR_NULL})
     """``None`` for templates provided by CMA, which every organization sees."""
-    applications: tuple[str, ...]
-    chain: tuple[Block, ...]
+    applications: tuple[str, ...] = attrs.field(metadata={"applications": _STRINGS})
+    chain: tuple[Block, ...] = attrs.field(metadata={"chain": _records_of(Block, "workflowBlock")})
 
 
 @attrs.define
@@ -392,44 +345,28 @@ class WorkflowRecord(_Wired):
     """A workflow of one account."""
 
     _shape = "Workflow"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("description", "description", _STR),
-        ("status", "status", _STR),
-        ("isScheduled", "is_scheduled", _BOOL),
-        ("schedulerFrequency", "scheduler_frequency", _STR_OR_NULL),
-        ("workflowTemplateId", "workflow_template_id", _GUID_OR_NULL),
-        ("isCustomizedStructure", "is_customized_structure", _BOOL),
-        ("accountId", "account_id", _GUID),
-        ("organizationId", "organization_id", _GUID),
-        ("dateCreated", "date_created", _DATE),
-        ("dateModified", "date_modified", _DATE),
-        ("dateLastRun", "date_last_run", _OFFSET_OR_NULL),
-        ("dateNextSchedule", "date_next_schedule", _OFFSET_OR_NULL),
-        ("regApplicationIds", "reg_application_ids", _GUIDS),
-        ("currentBlock", "current_block", _INT),
-    )  # not the chain: read back empty, the seed adds it
 
-    id: uuid.UUID
-    name: str
-    description: str
-    status: str
-    is_scheduled: bool
-    scheduler_frequency: str | None
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    status: str = attrs.field(metadata={"status": _STR})
+    is_scheduled: bool = attrs.field(metadata={"isScheduled": _BOOL})
+    scheduler_frequency: str | None = attrs.field(metadata={"schedulerFrequency": _STR_OR_NULL})
     """A JSON-encoded string: ``{"cronSchedule": "<quartz cron>"}``."""
-    workflow_template_id: uuid.UUID | None
-    is_customized_structure: bool
-    account_id: uuid.UUID
-    organization_id: uuid.UUID
-    date_created: str
-    date_modified: str
-    date_last_run: str | None
-    date_next_schedule: str | None
-    reg_application_ids: list[uuid.UUID]
-    current_block: int
+    workflow_template_id: uuid.UUID | None = attrs.field(
+        metadata={"workflowTemplateId": _GUID_OR_NULL}
+    )
+    is_customized_structure: bool = attrs.field(metadata={"isCustomizedStructure": _BOOL})
+    account_id: uuid.UUID = attrs.field(metadata={"accountId": _GUID})
+    organization_id: uuid.UUID = attrs.field(metadata={"organizationId": _GUID})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    date_last_run: str | None = attrs.field(metadata={"dateLastRun": _OFFSET_OR_NULL})
+    date_next_schedule: str | None = attrs.field(metadata={"dateNextSchedule": _OFFSET_OR_NULL})
+    reg_application_ids: list[uuid.UUID] = attrs.field(metadata={"regApplicationIds": _GUIDS})
+    current_block: int = attrs.field(metadata={"currentBlock": _INT})
     chain: list[Block] = attrs.field(factory=list)
-    """The workflow's own copy of its blocks; RunWorkflow checks ranges against it."""
+    """The workflow's own copy of its blocks (not sent); RunWorkflow checks ranges against it."""
 
 
 @attrs.frozen
