@@ -29,7 +29,7 @@ from aiohttp import web
 from canvas_async import _routes
 from canvas_async._routes import ROUTES, Auth, Route
 
-from ._answers import ApiAnswer, EnvelopeError, TextError
+from ._answers import ApiAnswer, EnvelopeError
 from ._describe import DESCRIPTORS
 from ._faults import (
     Drip,
@@ -202,9 +202,9 @@ def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> A
         consumer_ok = hmac.compare_digest(consumer.encode(), emulation.consumer.encode())
         secret_ok = hmac.compare_digest(secret.encode(), emulation.secret_key.encode())
         if not (consumer_ok and secret_ok):
-            raise TextError(_routes.UNAUTHORIZED_TEXT, status=401)
+            raise ApiAnswer(_routes.UNAUTHORIZED_TEXT, status=401)
     elif emulation.state.tokens.account_for(headers.get(_routes.AUTHORIZATION_HEADER)) is None:
-        raise TextError(
+        raise ApiAnswer(
             _routes.UNAUTHORIZED_TEXT,
             status=401,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},

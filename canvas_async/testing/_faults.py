@@ -38,8 +38,6 @@ import attrs
 
 from canvas_async._routes import ROUTES
 
-# The public names are those canvas_async.testing lists from this module.
-
 _BEFORE_ONLY_STATUSES: Final = frozenset({429, 503})
 _WINDOW_SECONDS: Final = 1.0
 
@@ -193,9 +191,11 @@ class RateLimit:
     label: ClassVar[str] = "rate limit"
 
 
+_Kinds = tuple[ErrorStatus | DropConnection, ...]
+
 #: What a real server and the network do now and then: what :class:`RandomFaults`
 #: picks from by default. 429 and 503 ask to come back at once (``Retry-After: 0``).
-TRANSIENT_FAULTS: Final[tuple[ErrorStatus | DropConnection, ...]] = (
+TRANSIENT_FAULTS: Final[_Kinds] = (
     ErrorStatus(500, retry_after=None),
     ErrorStatus(500, retry_after=None, after_effect=True),
     ErrorStatus(502, retry_after=None),
@@ -212,9 +212,7 @@ WRITES: Final = frozenset(key for key, route in ROUTES.items() if route.method =
 }
 
 
-def _kinds(
-    value: Iterable[ErrorStatus | DropConnection],
-) -> tuple[ErrorStatus | DropConnection, ...]:
+def _kinds(value: Iterable[ErrorStatus | DropConnection]) -> _Kinds:
     kinds = tuple(value)
     if not kinds or not all(isinstance(k, ErrorStatus | DropConnection) for k in kinds):
         raise ValueError("kinds must be ErrorStatus and DropConnection faults, at least one")
@@ -232,9 +230,7 @@ class RandomFaults:
         kinds: What to pick from, uniformly; :data:`TRANSIENT_FAULTS` by default.
     """
 
-    kinds: tuple[ErrorStatus | DropConnection, ...] = attrs.field(
-        default=TRANSIENT_FAULTS, converter=_kinds
-    )
+    kinds: _Kinds = attrs.field(default=TRANSIENT_FAULTS, converter=_kinds)
 
     label: ClassVar[str] = "random"  # the kind picked is logged instead
 

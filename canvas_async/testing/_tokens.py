@@ -26,7 +26,7 @@ import attrs
 from canvas_async import _routes
 
 from . import _jwt
-from ._answers import TextError
+from ._answers import ApiAnswer
 from ._records import AccountRecord
 from ._time import Clock, token_timestamp
 
@@ -134,7 +134,7 @@ class TokenStore:
     def _take(self, refresh_token: str) -> _Grant:
         grant = self._refresh.pop(refresh_token, None)
         if grant is None or grant.expires <= self.clock.now():
-            raise TextError(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
+            raise ApiAnswer(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
         return grant
 
     def _pair(self, account: AccountRecord) -> dict[str, Any]:
