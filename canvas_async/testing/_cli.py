@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import math
 import signal
 import sys
@@ -164,10 +165,7 @@ def _answer(text: str) -> str:
 def _dialect(options: Sequence[str]) -> Dialect:
     from ._dialect import Dialect  # noqa: PLC0415
 
-    dialect = Dialect()
-    for option in options:
-        dialect = dialect.with_option(option)
-    return dialect
+    return functools.reduce(Dialect.with_option, options, Dialect())
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

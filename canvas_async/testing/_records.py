@@ -182,7 +182,7 @@ class _Wired:
     """
 
     __slots__ = ()
-    __attrs_attrs__: ClassVar[tuple[attrs.Attribute[Any], ...]]
+    __attrs_attrs__: ClassVar[Any]  # set by attrs on each record class
     _shape: ClassVar[str]
 
     def to_wire(self) -> dict[str, Any]:
