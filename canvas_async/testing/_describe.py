@@ -28,7 +28,7 @@ from ._records import (
     wire_keys,
 )
 
-__all__ = ["DESCRIPTORS", "describe", "described_names", "endpoint_descriptors"]
+__all__ = ["DESCRIPTORS", "describe", "endpoint_descriptors"]
 
 # Route key -> (parameters, description, returns), in the page's order; the two
 # token-mode operations, absent from that page, follow Authenticate.
@@ -164,8 +164,3 @@ def describe(name: str, dialect: Dialect | None = None) -> list[dict[str, Any]] 
         return None
     answer = [dict(prop) for prop in properties]
     return answer if dialect is None else dialect.properties(name, answer)
-
-
-def described_names() -> list[str]:
-    """Return the names Describe knows."""
-    return list(_OBJECTS)

@@ -254,12 +254,8 @@ class SchedulerUpdate:
 
 
 def cron_of(frequency: str, what: str) -> str:
-    """Read the cron expression out of a ``{"cronSchedule": "..."}`` JSON string.
-
-    Args:
-        frequency: The JSON-encoded string.
-        what: Names the value in the error.
-    """
+    """Read the cron expression out of ``frequency``, a JSON-encoded
+    ``{"cronSchedule": "..."}``; ``what`` names it in the error."""
     value = parse_json(frequency, what)
     cron = value.get("cronSchedule") if isinstance(value, dict) else None
     if not isinstance(cron, str):

@@ -57,14 +57,8 @@ def _samples_text() -> str:
 
 
 def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: random.Random) -> None:
-    """Fill an empty ``state``.
-
-    Args:
-        state: The state to fill.
-        seed: Which data to load.
-        synthetic: How many synthetic managed accounts to add.
-        rng: Draws the synthetic accounts (ids, names, roles).
-    """
+    """Fill an empty ``state`` with the ``seed`` data and ``synthetic`` managed accounts
+    drawn from ``rng`` (ids, names, roles)."""
     # Parsed afresh each time: every emulator gets records of its own.
     samples: dict[str, Any] = json.loads(_samples_text())
     caller = AccountRecord.from_wire(samples["caller"])
