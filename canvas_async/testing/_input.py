@@ -65,7 +65,8 @@ _LABELS: Final[dict[type[Any], str]] = {
 
 
 class _Fields:
-    """Typed access to the members of one JSON object, with errors naming them."""
+    """Typed access to the members of one JSON object, with errors naming them: what
+    each DTO's ``parse`` reads a request body with, refusing (400) what it does not allow."""
 
     def __init__(self, value: object, dto: str) -> None:
         if not isinstance(value, dict):
@@ -119,7 +120,6 @@ class NewAccount:
 
     @classmethod
     def parse(cls, body: object) -> Self:
-        """Read a request body; refuse (400) what it does not allow."""
         fields = _Fields(body, "AddAccountApiDto")
         email = fields.required_string("email")
         local, _, domain = email.partition("@")
@@ -153,7 +153,6 @@ class NewRegApplication:
 
     @classmethod
     def parse(cls, body: object) -> Self:
-        """Read a request body; refuse (400) what it does not allow."""
         fields = _Fields(body, "AddRegApplicationApiDto")
         application_id = fields.guid("applicationId")
         tag_text = fields.optional("tagText", str)
@@ -188,7 +187,6 @@ class NewWorkflow:
 
     @classmethod
     def parse(cls, body: object) -> Self:
-        """Read a request body; refuse (400) what it does not allow."""
         fields = _Fields(body, "AddWorkflowApiDto")
         template_id = fields.guid("workflowTemplateId")
         name = fields.optional("name", str)
@@ -219,7 +217,6 @@ class RunRequest:
 
     @classmethod
     def parse(cls, body: object) -> Self:
-        """Read a request body; refuse (400) what it does not allow."""
         fields = _Fields(body, "RunMetadataApiDto")
         return cls(
             fields.guid("workflowId"),
@@ -240,7 +237,6 @@ class SchedulerUpdate:
 
     @classmethod
     def parse(cls, body: object) -> Self:
-        """Read a request body; refuse (400) what it does not allow."""
         fields = _Fields(body, "UpdateWorkfowSchedulerApiDto")
         workflow_id = fields.guid("workflowId")
         is_scheduled = fields.required("isScheduled", bool)
