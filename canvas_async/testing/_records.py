@@ -176,9 +176,9 @@ def _records_of(record: type[_Wired], described: str) -> _Kind:
 class _Wired:
     """A record that travels as JSON, shape ``_shape`` of the spec.
 
-    Each attribute sent says how in its metadata, ``{key: kind}`` (two keys
-    for an attribute sent twice), and the attributes come in the spec's order
-    of the keys; an attribute without metadata is never sent.
+    Each attribute sent says how in its metadata, ``{key: kind}`` (an
+    application's credential fields travel under two keys), and the attributes
+    come in the spec's order of the keys; one without metadata is never sent.
     """
 
     __slots__ = ()
