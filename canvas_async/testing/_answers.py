@@ -11,11 +11,12 @@ from typing import Any
 
 from canvas_async import _routes
 
-__all__ = ["ApiAnswer", "EnvelopeError", "TextError", "bad_request", "forbidden", "not_found"]
+__all__ = ["ApiAnswer", "EnvelopeError", "bad_request", "forbidden", "not_found"]
 
 
 class ApiAnswer(Exception):
-    """A refusal the API documents (or the emulator chose), ready to send.
+    """A refusal the API documents (or the emulator chose), ready to send: by default
+    a plain-text error (spec: "Errors as documented": 401, Account, RegApplication).
 
     Attributes:
         status: The HTTP status to answer with.
@@ -31,10 +32,6 @@ class ApiAnswer(Exception):
     def body(self) -> Any:
         """Return the body: a JSON value, or the text to send as ``text/plain``."""
         return self.message
-
-
-class TextError(ApiAnswer):
-    """A plain-text error (spec: "Errors as documented": 401, Account, RegApplication)."""
 
 
 class EnvelopeError(ApiAnswer):

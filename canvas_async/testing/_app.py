@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 import socket
@@ -28,21 +29,18 @@ from aiohttp import web
 from canvas_async import _routes
 from canvas_async._routes import ROUTES, Auth, Route
 
-from ._answers import ApiAnswer, EnvelopeError, TextError
+from ._answers import ApiAnswer, EnvelopeError
 from ._describe import DESCRIPTORS
-from ._dialect import Dialect
 from ._faults import (
     Drip,
     DropConnection,
     ErrorEnvelope,
     ErrorStatus,
     Fault,
-    Faults,
     RawAnswer,
 )
-from ._handlers import HANDLERS, Call, json_answer, text_answer
+from ._handlers import HANDLERS, Call, Emulation, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
-from ._state import EmulatorState
 
 __all__ = ["API_PREFIX", "Emulation", "build_app"]
 
@@ -50,26 +48,6 @@ API_PREFIX: Final = "/api"
 """The base URL's path, as in ``https://canvas.connectmyapps.com/api``."""
 
 logger = logging.getLogger("canvas_async.testing")
-
-
-@attrs.define
-class Emulation:
-    """What the application serves from: state, faults, keys and mode."""
-
-    state: EmulatorState
-    faults: Faults
-    token_mode: bool
-    consumer: str = attrs.field(repr=False)
-    secret_key: str = attrs.field(repr=False)
-    dialect: Dialect
-
-    served: tuple[Route, ...] = attrs.field(init=False)
-    """The routes this emulator answers: refresh-token routes in token mode only."""
-
-    def __attrs_post_init__(self) -> None:
-        self.served = tuple(
-            route for route in ROUTES.values() if self.token_mode or route.auth is not Auth.REFRESH
-        )
 
 
 _EMULATION: Final = web.AppKey("canvas_emulation", Emulation)
@@ -91,17 +69,9 @@ class _Entry:
     hung_up: bool = False
 
     def freeze(self) -> RequestRecord:
-        return RequestRecord(
-            time=self.time,
-            operation=self.operation,
-            method=self.method,
-            path=self.path,
-            account_header=self.account_header,
-            status=None if self.dropped else self.status,
-            faults=tuple(self.faults),
-            took_effect=self.took_effect,
-            hung_up=self.hung_up,
-        )
+        fields = attrs.asdict(self, recurse=False, filter=lambda field, _: field.name != "dropped")
+        fields.update(status=None if self.dropped else self.status, faults=tuple(self.faults))
+        return RequestRecord(**fields)
 
 
 _ENTRY: Final = web.RequestKey("canvas_log_entry", _Entry)
@@ -114,7 +84,7 @@ def build_app(emulation: Emulation) -> web.Application:
     app = web.Application(middlewares=[_record_and_contain])
     app[_EMULATION] = emulation
     for route in emulation.served:
-        endpoint = _endpoint(route)
+        endpoint = functools.partial(_serve, route)
         for path in emulation.dialect.paths(route.operation, route.path, route.aliases):
             app.router.add_route(route.method, API_PREFIX + path, endpoint)
     return app
@@ -159,14 +129,6 @@ async def _record_and_contain(
         emulation.state.requests.append(entry.freeze())
 
 
-def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def endpoint(request: web.Request) -> web.StreamResponse:
-        return await _serve(route, request)
-
-    endpoint.__name__ = f"serve_{route.key}"
-    return endpoint
-
-
 async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     emulation = request.app[_EMULATION]
     faults = emulation.faults
@@ -194,16 +156,7 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
 
     try:
         acting = _authenticate(emulation, route, request)
-        call = Call(
-            route,
-            request,
-            emulation.state,
-            emulation.served,
-            emulation.token_mode,
-            acting,
-            emulation.dialect,
-        )
-        response = await HANDLERS[route.key](call)
+        response = await HANDLERS[route.key](Call(route, request, emulation, acting))
     except ApiAnswer as answer:
         return _api_answer(answer)
     entry.took_effect = True
@@ -249,9 +202,9 @@ def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> A
         consumer_ok = hmac.compare_digest(consumer.encode(), emulation.consumer.encode())
         secret_ok = hmac.compare_digest(secret.encode(), emulation.secret_key.encode())
         if not (consumer_ok and secret_ok):
-            raise TextError(_routes.UNAUTHORIZED_TEXT, status=401)
+            raise ApiAnswer(_routes.UNAUTHORIZED_TEXT, status=401)
     elif emulation.state.tokens.account_for(headers.get(_routes.AUTHORIZATION_HEADER)) is None:
-        raise TextError(
+        raise ApiAnswer(
             _routes.UNAUTHORIZED_TEXT,
             status=401,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},

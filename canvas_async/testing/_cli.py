@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import math
 import signal
 import sys
@@ -118,16 +119,8 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
 def _number(
     kind: Callable[[str], _N], noun: str, fits: Callable[[_N], bool], refusal: str
 ) -> Callable[[str], _N]:
-    """Return an ``argparse`` type reading a ``kind`` that ``fits``.
-
-    Args:
-        kind: Reads the text (``int``, ``float``); its ``ValueError`` is
-            "not ``noun``".
-        noun: What the text should have been, with its article.
-        fits: Whether a value read is allowed.
-        refusal: The message for one that is not, formatted with ``text`` and
-            ``value``.
-    """
+    """Return an ``argparse`` type reading a ``kind`` (not one: "not ``noun``") that
+    ``fits`` (else ``refusal``, formatted with ``text`` and ``value``)."""
 
     def read(text: str) -> _N:
         try:
@@ -172,10 +165,7 @@ def _answer(text: str) -> str:
 def _dialect(options: Sequence[str]) -> Dialect:
     from ._dialect import Dialect  # noqa: PLC0415
 
-    dialect = Dialect()
-    for option in options:
-        dialect = dialect.with_option(option)
-    return dialect
+    return functools.reduce(Dialect.with_option, options, Dialect())
 
 
 def at_least(minimum: int) -> Callable[[str], int]:

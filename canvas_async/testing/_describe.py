@@ -4,8 +4,9 @@ GetMetaData's descriptors repeat the vendor's page word for word (seed 001),
 ``"authenticate": false`` included: the page shows ``false`` for every
 operation, those that need keys too. Which operations are listed comes from
 the route table, so the answer names exactly what the emulator serves.
-Describe's answer for AddWorkflowApiDto is the page's own; the other DTOs and
-models are described in the same style from the spec's shapes.
+Describe's answer for AddWorkflowApiDto is the page's own; the other DTOs are
+described in the same style from the spec's shapes, and the models by the keys
+their records are sent with.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ from typing import Any, Final
 from canvas_async._routes import Route
 
 from ._dialect import Dialect
+from ._records import (
+    AccountRecord,
+    ApplicationRecord,
+    RegApplicationRecord,
+    TemplateRecord,
+    WorkflowRecord,
+    _Wired,
+    wire_keys,
+)
 
-__all__ = ["DESCRIPTORS", "describe", "described_names", "endpoint_descriptors"]
+__all__ = ["DESCRIPTORS", "describe", "endpoint_descriptors"]
 
 # Route key -> (parameters, description, returns), in the page's order; the two
 # token-mode operations, absent from that page, follow Authenticate.
@@ -108,6 +118,12 @@ def _properties(text: str) -> list[dict[str, Any]]:
     return answer
 
 
+def _model(record: type[_Wired]) -> list[dict[str, Any]]:
+    """Return a model's properties: the keys its record is sent with, only ``id`` required."""
+    keys = wire_keys(record)
+    return _properties(" ".join(f"{key}{'!' * (key == 'id')}:{k.described}" for key, _, k in keys))
+
+
 _OBJECTS: Final[Mapping[str, list[dict[str, Any]]]] = {
     "AddAccountApiDto": _properties(
         "firstName!:string lastName!:string email!:string phone:string roleName!:string "
@@ -129,38 +145,11 @@ _OBJECTS: Final[Mapping[str, list[dict[str, Any]]]] = {
     "UpdateWorkfowSchedulerApiDto": _properties(
         "workflowId!:guid isScheduled!:boolean scheduleFrequency:string"
     ),
-    "Account": _properties(
-        "id!:guid firstName:string lastName:string email:string organizationId:guid "
-        "organizationName:string roleId:guid role:string dateCreated:dateTime"
-    ),
-    "Application": _properties(
-        "id!:guid name:string shortName:string description:string vendorUrl:string "
-        "credentialFields:iEnumerable<credentialField> "
-        "credentialsJson:dictionary<string,object> tag:string sessionTimeMins:int32 "
-        "sessionSlidingExpiry:boolean"
-    ),
-    "RegApplication": _properties(
-        "id!:guid shortName:string accountId:guid applicationId:guid name:string "
-        "tagText:string description:string isAuthenticated:boolean isOAuthApp:boolean "
-        "dateModified:dateTime dateTimeUtcAuthenticated:nullable<dateTime> "
-        "dateTimeForReAuth:nullable<dateTime> sessionTimeMins:int32 "
-        "sessionSlidingExpiry:boolean faulted:boolean"
-    ),
-    "WorkflowTemplate": _properties(
-        "id!:guid name:string description:string dateCreated:dateTime "
-        "dateModified:dateTime state:string version:string "
-        "draftIsCommitted:nullable<boolean> dateCommitted:nullable<dateTime> "
-        "organizationId:nullable<guid> applications:iEnumerable<string> "
-        "chain:iEnumerable<workflowBlock>"
-    ),
-    "Workflow": _properties(
-        "id!:guid name:string description:string status:string isScheduled:boolean "
-        "schedulerFrequency:string workflowTemplateId:nullable<guid> "
-        "isCustomizedStructure:boolean accountId:guid organizationId:guid "
-        "dateCreated:dateTime dateModified:dateTime dateLastRun:nullable<dateTimeOffset> "
-        "dateNextSchedule:nullable<dateTimeOffset> regApplicationIds:iEnumerable<guid> "
-        "currentBlock:int32"
-    ),
+    "Account": _model(AccountRecord),
+    "Application": _model(ApplicationRecord),
+    "RegApplication": _model(RegApplicationRecord),
+    "WorkflowTemplate": _model(TemplateRecord),
+    "Workflow": _model(WorkflowRecord),
 }
 
 # Names are matched without regard to case, as the server's routing does.
@@ -175,8 +164,3 @@ def describe(name: str, dialect: Dialect | None = None) -> list[dict[str, Any]] 
         return None
     answer = [dict(prop) for prop in properties]
     return answer if dialect is None else dialect.properties(name, answer)
-
-
-def described_names() -> list[str]:
-    """Return the names Describe knows."""
-    return list(_OBJECTS)

@@ -23,25 +23,17 @@ AccountAnswer = Literal["id", "empty"]
 DeleteAnswer = Literal["true", "empty", "guid"]
 AccountsPath = Literal["both", "accounts", "clients"]
 
-# Option name -> the field it sets (for the command line).
-_OPTIONS: Final[Mapping[str, str]] = MappingProxyType(
+# Option name (the command line's) -> the field it sets, and the field's choices.
+_OPTIONS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = MappingProxyType(
     {
-        "run": "run",
-        "scheduler": "scheduler",
-        "account": "account",
-        "delete": "delete",
-        "accounts": "accounts_path",
+        "run": ("run", get_args(RunAnswer)),
+        "scheduler": ("scheduler", get_args(SchedulerAnswer)),
+        "account": ("account", get_args(AccountAnswer)),
+        "delete": ("delete", get_args(DeleteAnswer)),
+        "accounts": ("accounts_path", get_args(AccountsPath)),
     }
 )
-_CHOICES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "run": get_args(RunAnswer),
-        "scheduler": get_args(SchedulerAnswer),
-        "account": get_args(AccountAnswer),
-        "delete": get_args(DeleteAnswer),
-        "accounts_path": get_args(AccountsPath),
-    }
-)
+_CHOICES: Final = dict(_OPTIONS.values())
 
 # Every answer as GetMetaData's ``returns`` states it (seed 000 for Clients).
 _METADATA: Final[Mapping[str, Any]] = MappingProxyType(
@@ -126,11 +118,10 @@ class Dialect:
             if not dot or not dto or not prop:
                 raise ValueError(f"expected require=Dto.property, not {text!r}")
             return attrs.evolve(self, required={*self.required, value})
-        field = _OPTIONS.get(name)
-        if field is None:
+        if name not in _OPTIONS:
             names = ", ".join([*_OPTIONS, "rename", "require", "metadata"])
             raise ValueError(f"unknown answer option {name!r} (known: {names})")
-        changes: dict[str, Any] = {field: value}
+        changes: dict[str, Any] = {_OPTIONS[name][0]: value}
         return attrs.evolve(self, **changes)
 
     def listed_name(self, operation: str) -> str:

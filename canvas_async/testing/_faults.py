@@ -21,6 +21,7 @@ picks its kind when it fires, before the operation; a kind that strikes after
 the effect then strikes after it. Fractions and kinds draw from one
 ``random.Random(seed)``, so a run is repeatable for a given seed and request
 order. Faults act before authentication, as a proxy or load balancer would.
+Each fault's ``label`` names it in the request log.
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ import math
 import random
 import uuid
 from collections.abc import Iterable
-from typing import Final
+from typing import ClassVar, Final
 
 import attrs
 
 from canvas_async._routes import ROUTES
-
-# The public names are those canvas_async.testing lists from this module.
 
 _BEFORE_ONLY_STATUSES: Final = frozenset({429, 503})
 _WINDOW_SECONDS: Final = 1.0
@@ -49,10 +48,7 @@ class Latency:
 
     seconds: float = attrs.field(validator=attrs.validators.ge(0))
 
-    @property
-    def label(self) -> str:
-        """Name of the fault in the request log."""
-        return "latency"
+    label: ClassVar[str] = "latency"
 
     async def wait(self) -> None:
         """Delay the request."""
@@ -70,10 +66,7 @@ class Hold:
     waiting: int = attrs.field(default=0, init=False)
     _released: asyncio.Event = attrs.field(factory=asyncio.Event, init=False, repr=False)
 
-    @property
-    def label(self) -> str:
-        """Name of the fault in the request log."""
-        return "hold"
+    label: ClassVar[str] = "hold"
 
     def release(self) -> None:
         """Let every held request (and every later one) through."""
@@ -104,29 +97,22 @@ class ErrorStatus:
             servers do in their error messages.
     """
 
-    status: int = attrs.field()
-    retry_after: int | None = attrs.field(default=1)
+    status: int
+    retry_after: int | None = 1
     after_effect: bool = False
     message: str | None = None
     echo: bool = False
 
-    @status.validator
-    def _check_status(self, _: attrs.Attribute[int], status: int) -> None:
-        if not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-
-    @retry_after.validator
-    def _check_retry_after(self, _: attrs.Attribute[int | None], seconds: int | None) -> None:
-        if seconds is not None and seconds < 0:
-            raise ValueError("retry_after must not be negative")
-
     def __attrs_post_init__(self) -> None:
+        if not 400 <= self.status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
         if self.after_effect and self.status in _BEFORE_ONLY_STATUSES:
             raise ValueError(f"a {self.status} answer comes before the operation takes effect")
 
     @property
     def label(self) -> str:
-        """Name of the fault in the request log."""
         return f"status {self.status}{' after effect' if self.after_effect else ''}"
 
 
@@ -143,10 +129,7 @@ class Drip:
     #: The operation takes effect first (see :meth:`Faults.strike`).
     after_effect: bool = attrs.field(default=True, init=False)
 
-    @property
-    def label(self) -> str:
-        """Name of the fault in the request log."""
-        return "drip"
+    label: ClassVar[str] = "drip"
 
 
 @attrs.frozen
@@ -159,7 +142,6 @@ class RawAnswer:
 
     @property
     def label(self) -> str:
-        """Name of the fault in the request log."""
         return f"raw answer {self.status}"
 
 
@@ -173,7 +155,6 @@ class ErrorEnvelope:
 
     @property
     def label(self) -> str:
-        """Name of the fault in the request log."""
         return f"envelope {self.state}"
 
 
@@ -193,7 +174,6 @@ class DropConnection:
 
     @property
     def label(self) -> str:
-        """Name of the fault in the request log."""
         return f"drop {'after' if self.after_effect else 'before'} effect"
 
 
@@ -202,22 +182,20 @@ class RateLimit:
     """Serve at most ``per_second`` requests in any one-second window; refuse the
     rest with 429 and ``Retry-After`` (whole seconds until the window frees up)."""
 
-    per_second: int = attrs.field()
+    per_second: int
 
-    @per_second.validator
-    def _check_rate(self, _: attrs.Attribute[int], value: int) -> None:
-        if value < 1:
+    def __attrs_post_init__(self) -> None:
+        if self.per_second < 1:
             raise ValueError("per_second must be at least 1")
 
-    @property
-    def label(self) -> str:
-        """Name of the fault in the request log."""
-        return "rate limit"
+    label: ClassVar[str] = "rate limit"
 
+
+_Kinds = tuple[ErrorStatus | DropConnection, ...]
 
 #: What a real server and the network do now and then: what :class:`RandomFaults`
 #: picks from by default. 429 and 503 ask to come back at once (``Retry-After: 0``).
-TRANSIENT_FAULTS: Final[tuple[ErrorStatus | DropConnection, ...]] = (
+TRANSIENT_FAULTS: Final[_Kinds] = (
     ErrorStatus(500, retry_after=None),
     ErrorStatus(500, retry_after=None, after_effect=True),
     ErrorStatus(502, retry_after=None),
@@ -234,9 +212,7 @@ WRITES: Final = frozenset(key for key, route in ROUTES.items() if route.method =
 }
 
 
-def _kinds(
-    value: Iterable[ErrorStatus | DropConnection],
-) -> tuple[ErrorStatus | DropConnection, ...]:
+def _kinds(value: Iterable[ErrorStatus | DropConnection]) -> _Kinds:
     kinds = tuple(value)
     if not kinds or not all(isinstance(k, ErrorStatus | DropConnection) for k in kinds):
         raise ValueError("kinds must be ErrorStatus and DropConnection faults, at least one")
@@ -254,14 +230,9 @@ class RandomFaults:
         kinds: What to pick from, uniformly; :data:`TRANSIENT_FAULTS` by default.
     """
 
-    kinds: tuple[ErrorStatus | DropConnection, ...] = attrs.field(
-        default=TRANSIENT_FAULTS, converter=_kinds
-    )
+    kinds: _Kinds = attrs.field(default=TRANSIENT_FAULTS, converter=_kinds)
 
-    @property
-    def label(self) -> str:
-        """Name of the fault in the request log (the kind picked is logged instead)."""
-        return "random"
+    label: ClassVar[str] = "random"  # the kind picked is logged instead
 
 
 Fault = (

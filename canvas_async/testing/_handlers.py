@@ -19,11 +19,12 @@ import attrs
 from aiohttp import web
 
 from canvas_async import _routes
-from canvas_async._routes import Route
+from canvas_async._routes import ROUTES, Auth, Route
 
 from ._answers import ApiAnswer, bad_request, not_found
 from ._describe import describe, endpoint_descriptors
 from ._dialect import Dialect
+from ._faults import Faults
 from ._input import (
     NewAccount,
     NewRegApplication,
@@ -36,7 +37,7 @@ from ._input import (
 from ._records import AccountRecord, to_wire
 from ._state import EmulatorState
 
-__all__ = ["HANDLERS", "Call", "Handler", "json_answer", "text_answer"]
+__all__ = ["HANDLERS", "Call", "Emulation", "Handler", "json_answer", "text_answer"]
 
 _JSON_TYPES: Final = ("application/json", "text/json")
 _dumps: Final = partial(json.dumps, ensure_ascii=False)
@@ -52,6 +53,26 @@ def text_answer(text: str, *, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/plain", charset="utf-8")
 
 
+@attrs.define
+class Emulation:
+    """What the application serves from: state, faults, keys and mode."""
+
+    state: EmulatorState
+    faults: Faults
+    token_mode: bool
+    consumer: str = attrs.field(repr=False)
+    secret_key: str = attrs.field(repr=False)
+    dialect: Dialect
+
+    served: tuple[Route, ...] = attrs.field(init=False)
+    """The routes this emulator answers: refresh-token routes in token mode only."""
+
+    def __attrs_post_init__(self) -> None:
+        self.served = tuple(
+            route for route in ROUTES.values() if self.token_mode or route.auth is not Auth.REFRESH
+        )
+
+
 @attrs.frozen
 class Call:
     """One authenticated request, as a handler sees it.
@@ -59,21 +80,20 @@ class Call:
     Attributes:
         route: The operation called.
         request: The aiohttp request.
-        state: The emulator's state.
-        served: Every route the emulator serves (for GetMetaData).
-        token_mode: Whether the emulator speaks token mode.
+        emulation: What the emulator serves from.
         acting: The account the call acts for (operations that need a
             session only).
-        dialect: Which documented answer to give where the pages disagree.
     """
 
     route: Route
     request: web.Request
-    state: EmulatorState
-    served: tuple[Route, ...]
-    token_mode: bool
+    emulation: Emulation
     acting: AccountRecord | None
-    dialect: Dialect
+
+    @property
+    def state(self) -> EmulatorState:
+        """The emulator's state."""
+        return self.emulation.state
 
     @property
     def account(self) -> AccountRecord:
@@ -120,15 +140,17 @@ Handler = Callable[[Call], Awaitable[web.Response]]
 
 
 async def _get_metadata(call: Call) -> web.Response:
-    descriptors = endpoint_descriptors(
-        call.served, token_mode=call.token_mode, dialect=call.dialect
+    emulation = call.emulation
+    return json_answer(
+        endpoint_descriptors(
+            emulation.served, token_mode=emulation.token_mode, dialect=emulation.dialect
+        )
     )
-    return json_answer(descriptors)
 
 
 async def _describe(call: Call) -> web.Response:
     name = call.query()
-    properties = describe(name, call.dialect)
+    properties = describe(name, call.emulation.dialect)
     if properties is None:
         raise not_found(f"Unknown object {name}")
     return json_answer(properties)
@@ -138,7 +160,7 @@ async def _describe(call: Call) -> web.Response:
 
 
 async def _authenticate(call: Call) -> web.Response:
-    if call.token_mode:
+    if call.emulation.token_mode:
         return json_answer(call.state.tokens.issue(call.state.caller))
     return json_answer(True)
 
@@ -166,7 +188,7 @@ async def _list_accounts(call: Call) -> web.Response:
 async def _create_account(call: Call) -> web.Response:
     new = NewAccount.parse(await call.body())
     account = call.state.create_account(call.account, new)
-    form = "guid" if call.dialect.account == "id" else call.dialect.account
+    form = "guid" if call.emulation.dialect.account == "id" else call.emulation.dialect.account
     return _acknowledgement(form, guid=account.id)
 
 
@@ -206,12 +228,12 @@ async def _create_workflow(call: Call) -> web.Response:
 async def _delete_workflow(call: Call) -> web.Response:
     workflow_id = call.query_guid()
     call.state.delete_workflow(call.account, workflow_id)
-    return _acknowledgement(call.dialect.delete, guid=workflow_id)
+    return _acknowledgement(call.emulation.dialect.delete, guid=workflow_id)
 
 
 async def _run_workflow(call: Call) -> web.Response:
     run = call.state.run_workflow(call.account, RunRequest.parse(await call.body()))
-    return _acknowledgement(call.dialect.run, text=_routes.RUN_TEXT, guid=run.id)
+    return _acknowledgement(call.emulation.dialect.run, text=_routes.RUN_TEXT, guid=run.id)
 
 
 async def _workflow_scheduler(call: Call) -> web.Response:
@@ -219,7 +241,7 @@ async def _workflow_scheduler(call: Call) -> web.Response:
     call.state.schedule_workflow(call.account, update)
     enabled = update.is_scheduled
     text = _routes.SCHEDULER_ENABLED_TEXT if enabled else _routes.SCHEDULER_DISABLED_TEXT
-    return _acknowledgement(call.dialect.scheduler, text=text)
+    return _acknowledgement(call.emulation.dialect.scheduler, text=text)
 
 
 def _acknowledgement(form: str, *, text: str = "", guid: uuid.UUID | None = None) -> web.Response:

@@ -36,10 +36,6 @@ class Records(MutableMapping[_K, _V], Generic[_K, _V]):
         """Return the records whose grouped field is ``key``, oldest first."""
         return list(self._groups.get(key, {}).values())
 
-    def has_group(self, key: Hashable) -> bool:
-        """Whether any record's grouped field is ``key``."""
-        return key in self._groups
-
     def __getitem__(self, key: _K) -> _V:
         return self._records[key]
 
@@ -61,9 +57,6 @@ class Records(MutableMapping[_K, _V], Generic[_K, _V]):
         if not members:
             del self._groups[group]
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._records
-
     def __iter__(self) -> Iterator[_K]:
         return iter(self._records)
 
@@ -79,16 +72,13 @@ class IdList(list[_K]):
 
     def __init__(self, items: Iterable[_K] = ()) -> None:
         super().__init__(items)
-        self._count: dict[_K, int] = {}
         self._recount()
 
     def _recount(self) -> None:
-        self._count = {}
-        for item in self:
-            self._count[item] = self._count.get(item, 0) + 1
+        self._members = set(self)
 
     def __contains__(self, item: object) -> bool:
-        return item in self._count
+        return item in self._members
 
     def __reduce__(self) -> tuple[Any, ...]:
         # copy/deepcopy/pickle rebuild from the items, so the counts follow.
@@ -96,7 +86,7 @@ class IdList(list[_K]):
 
     def append(self, item: _K) -> None:
         super().append(item)
-        self._count[item] = self._count.get(item, 0) + 1
+        self._members.add(item)
 
     # The rarer changes (tests arranging the list) recount: O(n), but rare.
 

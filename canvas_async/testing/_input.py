@@ -13,11 +13,12 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Self, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 import attrs
 
 from ._answers import bad_request
+from ._records import is_json
 
 __all__ = [
     "BlockOverride",
@@ -54,10 +55,18 @@ def parse_json(raw: bytes | str, what: str = "The request body") -> Any:
 
 
 _T = TypeVar("_T")
+_LABELS: Final[dict[type[Any], str]] = {
+    str: "a string",
+    bool: "true or false",
+    int: "a whole number",
+    dict: "a JSON object",
+    list: "a JSON array",
+}
 
 
 class _Fields:
-    """Typed access to the members of one JSON object, with errors naming them."""
+    """Typed access to the members of one JSON object, with errors naming them: what
+    each DTO's ``parse`` reads a request body with, refusing (400) what it does not allow."""
 
     def __init__(self, value: object, dto: str) -> None:
         if not isinstance(value, dict):
@@ -65,80 +74,39 @@ class _Fields:
         self._value: Mapping[str, Any] = value
         self._dto = dto
 
-    def _optional(self, key: str, kind: type[_T], label: str) -> _T | None:
+    def optional(self, key: str, kind: type[_T], label: str = "") -> _T | None:
+        """Return ``key``'s value, a ``kind`` or ``None`` when absent or null."""
         value = self._value.get(key)
-        if value is None:
-            return None
-        # bool is an int subclass in Python, but true is no number in JSON.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise bad_request(f"{self._dto}.{key} must be {label}")
+        if value is not None and not is_json(value, kind):
+            raise bad_request(f"{self._dto}.{key} must be {label or _LABELS[kind]}")
         return value
 
-    def _required(self, key: str, kind: type[_T], label: str) -> _T:
-        value = self._optional(key, kind, label)
+    def required(self, key: str, kind: type[_T], label: str = "") -> _T:
+        """Return ``key``'s value, a ``kind``; refuse it absent or null."""
+        value = self.optional(key, kind, label)
         if value is None:
             raise bad_request(f"{self._dto}.{key} is required")
         return value
 
-    def string(self, key: str) -> str | None:
-        return self._optional(key, str, "a string")
-
     def required_string(self, key: str) -> str:
-        value = self._required(key, str, "a string")
+        """Return ``key``'s value, a string with more than white space."""
+        value = self.required(key, str)
         if not value.strip():
             raise bad_request(f"{self._dto}.{key} must not be empty")
         return value
 
     def guid(self, key: str) -> uuid.UUID:
-        return parse_guid(self._required(key, str, "a GUID string"), f"{self._dto}.{key}")
-
-    def boolean(self, key: str) -> bool | None:
-        return self._optional(key, bool, "true or false")
-
-    def required_boolean(self, key: str) -> bool:
-        return self._required(key, bool, "true or false")
-
-    def integer(self, key: str) -> int | None:
-        return self._optional(key, int, "a whole number")
-
-    def object(self, key: str) -> dict[str, Any] | None:
-        return self._optional(key, dict, "a JSON object")
-
-    def required_object(self, key: str) -> dict[str, Any]:
-        return self._required(key, dict, "a JSON object")
-
-    def array(self, key: str) -> list[Any]:
-        return self._optional(key, list, "a JSON array") or []
-
-
-class _Dto:
-    """A request DTO: :meth:`parse` reads a body into it, ``_dto`` names it in errors."""
-
-    __slots__ = ()
-    _dto: ClassVar[str]
-
-    @classmethod
-    def parse(cls, body: object) -> Self:
-        """Read a request body as this DTO; refuse (400) what it does not allow."""
-        return cls._read(_Fields(body, cls._dto))
-
-    @classmethod
-    def _read(cls, fields: _Fields) -> Self:
-        raise NotImplementedError
-
-
-# -- AddAccountApiDto ----------------------------------------------------------
+        """Return ``key``'s value, a GUID string."""
+        return parse_guid(self.required(key, str, "a GUID string"), f"{self._dto}.{key}")
 
 
 @attrs.frozen
-class NewAccount(_Dto):
+class NewAccount:
     """An AddAccountApiDto, checked; what the body leaves out is None.
 
     The server's defaults for those are applied where the account is made
     (:meth:`EmulatorState.create_account`).
     """
-
-    _dto = "AddAccountApiDto"
 
     first_name: str
     last_name: str
@@ -151,12 +119,13 @@ class NewAccount(_Dto):
     activated: bool | None = None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Self:
+    def parse(cls, body: object) -> Self:
+        fields = _Fields(body, "AddAccountApiDto")
         email = fields.required_string("email")
         local, _, domain = email.partition("@")
         if not local or not domain or any(char.isspace() for char in email):
             raise bad_request("AddAccountApiDto.email must be an e-mail address")
-        country = fields.string("countryKey")
+        country = fields.optional("countryKey", str)
         if country is not None and not (
             len(country) == 2 and country.isascii() and country.isalpha()
         ):
@@ -166,31 +135,27 @@ class NewAccount(_Dto):
             last_name=fields.required_string("lastName"),
             email=email,
             role_name=fields.required_string("roleName"),
-            phone=fields.string("phone"),
+            phone=fields.optional("phone", str),
             country_key=country,
-            global_notifications=fields.boolean("globalNotifications"),
-            default_notification_email=fields.string("defaultNotificationEmail"),
-            activated=fields.boolean("activated"),
+            global_notifications=fields.optional("globalNotifications", bool),
+            default_notification_email=fields.optional("defaultNotificationEmail", str),
+            activated=fields.optional("activated", bool),
         )
 
 
-# -- AddRegApplicationApiDto ---------------------------------------------------
-
-
 @attrs.frozen
-class NewRegApplication(_Dto):
+class NewRegApplication:
     """An AddRegApplicationApiDto, checked; ``credentials`` is decoded."""
-
-    _dto = "AddRegApplicationApiDto"
 
     application_id: uuid.UUID
     tag_text: str | None
     credentials: dict[str, Any] = attrs.field(repr=False)
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Self:
+    def parse(cls, body: object) -> Self:
+        fields = _Fields(body, "AddRegApplicationApiDto")
         application_id = fields.guid("applicationId")
-        tag_text = fields.string("tagText")
+        tag_text = fields.optional("tagText", str)
         encoded = fields.required_string("credentialsJson")
         # The credentials travel as a JSON-encoded string (spec: "Shapes").
         credentials = parse_json(encoded, "AddRegApplicationApiDto.credentialsJson")
@@ -202,9 +167,6 @@ class NewRegApplication(_Dto):
         return cls(application_id, tag_text, credentials)
 
 
-# -- AddWorkflowApiDto ---------------------------------------------------------
-
-
 @attrs.frozen
 class BlockOverride:
     """A ChainApiDto: new variables for one block of the template."""
@@ -214,10 +176,8 @@ class BlockOverride:
 
 
 @attrs.frozen
-class NewWorkflow(_Dto):
+class NewWorkflow:
     """An AddWorkflowApiDto, checked."""
-
-    _dto = "AddWorkflowApiDto"
 
     template_id: uuid.UUID
     name: str | None
@@ -226,19 +186,20 @@ class NewWorkflow(_Dto):
     chain: tuple[BlockOverride, ...]
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Self:
+    def parse(cls, body: object) -> Self:
+        fields = _Fields(body, "AddWorkflowApiDto")
         template_id = fields.guid("workflowTemplateId")
-        name = fields.string("name")
-        description = fields.string("description")
+        name = fields.optional("name", str)
+        description = fields.optional("description", str)
         applications = {
             short_name: parse_guid(reg_id, f"AddWorkflowApiDto.applications[{short_name!r}]")
-            for short_name, reg_id in fields.required_object("applications").items()
+            for short_name, reg_id in fields.required("applications", dict).items()
         }
         chain = []
-        for index, item in enumerate(fields.array("chain")):
+        for index, item in enumerate(fields.optional("chain", list) or []):
             block = _Fields(item, f"AddWorkflowApiDto.chain[{index}]")
             chain.append(
-                BlockOverride(block.guid("uniqueBlockId"), block.object("variables") or {})
+                BlockOverride(block.guid("uniqueBlockId"), block.optional("variables", dict) or {})
             )
         block_ids = [block.unique_block_id for block in chain]
         if len(set(block_ids)) != len(block_ids):
@@ -246,36 +207,27 @@ class NewWorkflow(_Dto):
         return cls(template_id, name, description, applications, tuple(chain))
 
 
-# -- RunMetadataApiDto ---------------------------------------------------------
-
-
 @attrs.frozen
-class RunRequest(_Dto):
+class RunRequest:
     """A RunMetadataApiDto, checked for types (ranges need the workflow)."""
-
-    _dto = "RunMetadataApiDto"
 
     workflow_id: uuid.UUID
     run_from_block: int | None
     run_till_block: int | None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Self:
+    def parse(cls, body: object) -> Self:
+        fields = _Fields(body, "RunMetadataApiDto")
         return cls(
             fields.guid("workflowId"),
-            fields.integer("runFromBlock"),
-            fields.integer("runTillBlock"),
+            fields.optional("runFromBlock", int),
+            fields.optional("runTillBlock", int),
         )
 
 
-# -- UpdateWorkfowSchedulerApiDto (sic) ------------------------------------------
-
-
 @attrs.frozen
-class SchedulerUpdate(_Dto):
+class SchedulerUpdate:
     """An UpdateWorkfowSchedulerApiDto, checked; ``cron`` is read from the frequency."""
-
-    _dto = "UpdateWorkfowSchedulerApiDto"
 
     workflow_id: uuid.UUID
     is_scheduled: bool
@@ -284,10 +236,11 @@ class SchedulerUpdate(_Dto):
     cron: str | None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Self:
+    def parse(cls, body: object) -> Self:
+        fields = _Fields(body, "UpdateWorkfowSchedulerApiDto")
         workflow_id = fields.guid("workflowId")
-        is_scheduled = fields.required_boolean("isScheduled")
-        frequency = fields.string("scheduleFrequency")
+        is_scheduled = fields.required("isScheduled", bool)
+        frequency = fields.optional("scheduleFrequency", str)
         cron = (
             None
             if frequency is None
@@ -297,12 +250,8 @@ class SchedulerUpdate(_Dto):
 
 
 def cron_of(frequency: str, what: str) -> str:
-    """Read the cron expression out of a ``{"cronSchedule": "..."}`` JSON string.
-
-    Args:
-        frequency: The JSON-encoded string.
-        what: Names the value in the error.
-    """
+    """Read the cron expression out of ``frequency``, a JSON-encoded
+    ``{"cronSchedule": "..."}``; ``what`` names it in the error."""
     value = parse_json(frequency, what)
     cron = value.get("cronSchedule") if isinstance(value, dict) else None
     if not isinstance(cron, str):

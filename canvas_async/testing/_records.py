@@ -7,9 +7,9 @@ the server keeps but never sends in that shape (a workflow's chain, a
 registered application's credentials, an account's phone number) are left out
 of the JSON.
 
-The emulator writes and reads the wire on its own: each record's ``_wire``
-lists the spec's keys in order, each with its attribute and how it travels,
-and :meth:`_Wired.to_wire` / :meth:`_Wired.from_wire` walk that list (the
+The emulator writes and reads the wire on its own: each attribute sent names
+its key of the spec and how it travels, in the spec's order, and
+:meth:`_Wired.to_wire` / :meth:`_Wired.from_wire` walk those keys (the
 seeded samples are read this way), with no converter or model of the SDK in
 between. So a key the SDK gets wrong fails against the emulator instead of
 passing both sides.
@@ -36,11 +36,19 @@ __all__ = [
     "RunRecord",
     "TemplateRecord",
     "WorkflowRecord",
+    "is_json",
     "to_wire",
+    "wire_keys",
 ]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+def is_json(value: object, kind: type[Any]) -> bool:
+    """Whether ``value`` is a ``kind`` as JSON sees it: ``true`` is no number."""
+    # bool is an int subclass in Python, but not in JSON.
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
 class _Object:
@@ -56,13 +64,11 @@ class _Object:
         return key in self._rest
 
     def maybe(self, key: str, kind: type[_T]) -> _T | None:
-        """Take ``key``: a ``kind`` or null (bool is no number here, as in JSON)."""
+        """Take ``key``: a ``kind`` or null."""
         if key not in self._rest:
             raise ValueError(f"{self.shape} has no {key!r}")
-        value = self._rest.pop(key)
-        if value is not None and (
-            not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-        ):
+        value: _T | None = self._rest.pop(key)
+        if value is not None and not is_json(value, kind):
             raise ValueError(f"{self.shape}.{key} must be {kind.__name__}, got {value!r}")
         return value
 
@@ -72,15 +78,6 @@ class _Object:
         if value is None:
             raise ValueError(f"{self.shape}.{key} must not be null")
         return value
-
-    def guid(self, key: str) -> uuid.UUID:
-        """Take ``key``, a GUID string."""
-        return _guid(self.take(key, str), f"{self.shape}.{key}")
-
-    def maybe_guid(self, key: str) -> uuid.UUID | None:
-        """Take ``key``, a GUID string or null."""
-        text = self.maybe(key, str)
-        return None if text is None else _guid(text, f"{self.shape}.{key}")
 
     def strings(self, key: str) -> list[str]:
         """Take ``key``, an array of strings."""
@@ -96,11 +93,12 @@ class _Object:
         return record
 
 
-def _guid(text: str, what: str) -> uuid.UUID:
+def _guid(wire: _Object, key: str, text: str | None) -> uuid.UUID | None:
+    """Read ``text``, taken from ``key``, as a GUID (``None`` stays ``None``)."""
     try:
-        return uuid.UUID(text)
+        return None if text is None else uuid.UUID(text)
     except ValueError:
-        raise ValueError(f"{what} must be a GUID, got {text!r}") from None
+        raise ValueError(f"{wire.shape}.{key} must be a GUID, got {text!r}") from None
 
 
 _ABSENT: Final = object()
@@ -109,35 +107,39 @@ _ABSENT: Final = object()
 
 @attrs.frozen
 class _Kind:
-    """How one attribute travels: ``write`` makes its JSON value, ``read`` takes it back."""
+    """How one attribute travels: ``write`` makes its JSON value, ``read`` takes it back;
+    ``described`` is its type as Describe names it (models only)."""
 
     write: Callable[[Any], Any]
     read: Callable[[_Object, str], Any]
+    described: str = ""
 
 
-def _kept(value: Any) -> Any:
-    return value
+def _typed(kind: type[Any], described: str, *, null: bool = False) -> _Kind:
+    take = _Object.maybe if null else _Object.take
+    return _Kind(lambda value: value, lambda wire, key: take(wire, key, kind), described)
 
 
-def _typed(kind: type[Any], *, null: bool = False) -> _Kind:
-    if null:
-        return _Kind(_kept, lambda wire, key: wire.maybe(key, kind))
-    return _Kind(_kept, lambda wire, key: wire.take(key, kind))
-
-
-_STR: Final = _typed(str)
-_STR_OR_NULL: Final = _typed(str, null=True)
-_BOOL: Final = _typed(bool)
-_BOOL_OR_NULL: Final = _typed(bool, null=True)
-_INT: Final = _typed(int)
-_GUID: Final = _Kind(str, _Object.guid)
+_STR: Final = _typed(str, "string")
+_STR_OR_NULL: Final = _typed(str, "string", null=True)
+# Timestamps travel as the server's own strings (see the module's docstring).
+_DATE: Final = _typed(str, "dateTime")
+_DATE_OR_NULL: Final = _typed(str, "nullable<dateTime>", null=True)
+_OFFSET_OR_NULL: Final = _typed(str, "nullable<dateTimeOffset>", null=True)
+_BOOL: Final = _typed(bool, "boolean")
+_BOOL_OR_NULL: Final = _typed(bool, "nullable<boolean>", null=True)
+_INT: Final = _typed(int, "int32")
+_GUID: Final = _Kind(str, lambda wire, key: _guid(wire, key, wire.take(key, str)), "guid")
 _GUID_OR_NULL: Final = _Kind(
-    lambda value: None if value is None else str(value), _Object.maybe_guid
+    lambda value: None if value is None else str(value),
+    lambda wire, key: _guid(wire, key, wire.maybe(key, str)),
+    "nullable<guid>",
 )
-_STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)))
+_STRINGS: Final = _Kind(list, lambda wire, key: tuple(wire.strings(key)), "iEnumerable<string>")
 _GUIDS: Final = _Kind(
     lambda ids: [str(each) for each in ids],
-    lambda wire, key: [_guid(text, f"{wire.shape}.{key}") for text in wire.strings(key)],
+    lambda wire, key: [_guid(wire, key, text) for text in wire.strings(key)],
+    "iEnumerable<guid>",
 )
 _VARIABLES: Final = _Kind(copy.deepcopy, lambda wire, key: wire.take(key, dict))
 """Copied when written: the answer is the caller's to change."""
@@ -154,32 +156,38 @@ def _read_derived(wire: _Object, key: str) -> object:
     return _ABSENT
 
 
-_NAMES_OF: Final = _Kind(lambda fields: {field.short_name: None for field in fields}, _read_derived)
+_NAMES_OF: Final = _Kind(
+    lambda fields: {field.short_name: None for field in fields},
+    _read_derived,
+    "dictionary<string,object>",
+)
 """Derived from the credential fields when written (``credentialsJson``); ignored when read."""
 
 
-def _records_of(record: type[_Wired]) -> _Kind:
+def _records_of(record: type[_Wired], described: str) -> _Kind:
     """Return the kind of an array of ``record``s (a tuple once read)."""
     return _Kind(
         lambda items: [item.to_wire() for item in items],
         lambda wire, key: tuple(record.from_wire(item) for item in wire.take(key, list)),
+        f"iEnumerable<{described}>",
     )
 
 
 class _Wired:
-    """A record that travels as JSON, as its ``_wire`` says.
+    """A record that travels as JSON, shape ``_shape`` of the spec.
 
-    ``_wire`` holds ``(key, attribute, kind)`` for each key of the spec's shape
-    ``_shape``, in the spec's order; an attribute it leaves out is never sent.
+    Each attribute sent says how in its metadata, ``{key: kind}`` (an
+    application's credential fields travel under two keys), and the attributes
+    come in the spec's order of the keys; one without metadata is never sent.
     """
 
     __slots__ = ()
+    __attrs_attrs__: ClassVar[Any]  # set by attrs on each record class
     _shape: ClassVar[str]
-    _wire: ClassVar[tuple[tuple[str, str, _Kind], ...]]
 
     def to_wire(self) -> dict[str, Any]:
         """Return the record as sent."""
-        wire = {key: kind.write(getattr(self, name)) for key, name, kind in self._wire}
+        wire = {key: kind.write(getattr(self, name)) for key, name, kind in wire_keys(type(self))}
         return {key: value for key, value in wire.items() if value is not _ABSENT}
 
     @classmethod
@@ -187,11 +195,24 @@ class _Wired:
         """Read the record from its JSON object; refuse a key missing, mistyped or unknown."""
         wire = _Object(value, cls._shape)
         fields = {}
-        for key, name, kind in cls._wire:
+        for key, name, kind in wire_keys(cls):
             got = kind.read(wire, key)
             if got is not _ABSENT:
                 fields[name] = got
         return wire.done(cls(**fields))
+
+
+_WIRE_KEYS: Final[dict[type[Any], tuple[tuple[str, str, _Kind], ...]]] = {}
+
+
+def wire_keys(record: type[_Wired]) -> tuple[tuple[str, str, _Kind], ...]:
+    """Return ``(key, attribute, kind)`` for each key ``record`` is sent with, in order."""
+    if record not in _WIRE_KEYS:
+        fields = attrs.fields(record)
+        _WIRE_KEYS[record] = tuple(
+            (key, field.name, kind) for field in fields for key, kind in field.metadata.items()
+        )
+    return _WIRE_KEYS[record]
 
 
 @attrs.define
@@ -199,27 +220,16 @@ class AccountRecord(_Wired):
     """An account (a person's login) of an organization."""
 
     _shape = "Account"
-    _wire = (
-        ("id", "id", _GUID),
-        ("firstName", "first_name", _STR),
-        ("lastName", "last_name", _STR),
-        ("email", "email", _STR),
-        ("organizationId", "organization_id", _GUID),
-        ("organizationName", "organization_name", _STR),
-        ("roleId", "role_id", _GUID),
-        ("role", "role", _STR),
-        ("dateCreated", "date_created", _STR),
-    )  # the fields after ``date_created`` are not sent
 
-    id: uuid.UUID
-    first_name: str
-    last_name: str
-    email: str
-    organization_id: uuid.UUID
-    organization_name: str
-    role_id: uuid.UUID
-    role: str
-    date_created: str
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    first_name: str = attrs.field(metadata={"firstName": _STR})
+    last_name: str = attrs.field(metadata={"lastName": _STR})
+    email: str = attrs.field(metadata={"email": _STR})
+    organization_id: uuid.UUID = attrs.field(metadata={"organizationId": _GUID})
+    organization_name: str = attrs.field(metadata={"organizationName": _STR})
+    role_id: uuid.UUID = attrs.field(metadata={"roleId": _GUID})
+    role: str = attrs.field(metadata={"role": _STR})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
     phone: str | None = None
     country_key: str | None = None
     global_notifications: bool = False
@@ -233,26 +243,16 @@ class CredentialField(_Wired):
     """One credential an application asks for (PascalCase on the wire)."""
 
     _shape = "CredentialField"
-    _wire = (
-        ("ShortName", "short_name", _STR),
-        ("Name", "name", _STR),
-        ("Type", "type", _STR),
-        ("Value", "value", _STR),
-        ("Options", "options", _STR_IF_SET),
-        ("Optional", "optional", _BOOL),
-        ("Desc", "desc", _STR),
-        ("Hidden", "hidden", _BOOL),
-    )
 
-    short_name: str
-    name: str
-    type: str
-    value: str
-    options: str | None = None
+    short_name: str = attrs.field(metadata={"ShortName": _STR})
+    name: str = attrs.field(metadata={"Name": _STR})
+    type: str = attrs.field(metadata={"Type": _STR})
+    value: str = attrs.field(metadata={"Value": _STR})
+    options: str | None = attrs.field(default=None, metadata={"Options": _STR_IF_SET})
     """For ``select`` fields: ``value|Label,value|Label``; absent otherwise."""
-    optional: bool = False
-    desc: str = ""
-    hidden: bool = False
+    optional: bool = attrs.field(default=False, metadata={"Optional": _BOOL})
+    desc: str = attrs.field(default="", metadata={"Desc": _STR})
+    hidden: bool = attrs.field(default=False, metadata={"Hidden": _BOOL})
 
 
 @attrs.frozen
@@ -264,28 +264,21 @@ class ApplicationRecord(_Wired):
     """
 
     _shape = "Application"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("shortName", "short_name", _STR),
-        ("description", "description", _STR),
-        ("vendorUrl", "vendor_url", _STR),
-        ("credentialFields", "credential_fields", _records_of(CredentialField)),
-        ("credentialsJson", "credential_fields", _NAMES_OF),
-        ("tag", "tag", _STR),
-        ("sessionTimeMins", "session_time_mins", _INT),
-        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
-    )
 
-    id: uuid.UUID
-    name: str
-    short_name: str
-    description: str
-    vendor_url: str
-    credential_fields: tuple[CredentialField, ...]
-    tag: str
-    session_time_mins: int
-    session_sliding_expiry: bool
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    short_name: str = attrs.field(metadata={"shortName": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    vendor_url: str = attrs.field(metadata={"vendorUrl": _STR})
+    credential_fields: tuple[CredentialField, ...] = attrs.field(
+        metadata={
+            "credentialFields": _records_of(CredentialField, "credentialField"),
+            "credentialsJson": _NAMES_OF,
+        }
+    )
+    tag: str = attrs.field(metadata={"tag": _STR})
+    session_time_mins: int = attrs.field(metadata={"sessionTimeMins": _INT})
+    session_sliding_expiry: bool = attrs.field(metadata={"sessionSlidingExpiry": _BOOL})
 
 
 @attrs.define
@@ -293,39 +286,24 @@ class RegApplicationRecord(_Wired):
     """An application registered, with credentials, for one account."""
 
     _shape = "RegApplication"
-    _wire = (
-        ("id", "id", _GUID),
-        ("shortName", "short_name", _STR),
-        ("accountId", "account_id", _GUID),
-        ("applicationId", "application_id", _GUID),
-        ("name", "name", _STR),
-        ("tagText", "tag_text", _STR),
-        ("description", "description", _STR),
-        ("isAuthenticated", "is_authenticated", _BOOL),
-        ("isOAuthApp", "is_o_auth_app", _BOOL),
-        ("dateModified", "date_modified", _STR),
-        ("dateTimeUtcAuthenticated", "date_time_utc_authenticated", _STR_OR_NULL),
-        ("dateTimeForReAuth", "date_time_for_re_auth", _STR_OR_NULL),
-        ("sessionTimeMins", "session_time_mins", _INT),
-        ("sessionSlidingExpiry", "session_sliding_expiry", _BOOL),
-        ("faulted", "faulted", _BOOL),
-    )  # never the credentials
 
-    id: uuid.UUID
-    short_name: str
-    account_id: uuid.UUID
-    application_id: uuid.UUID
-    name: str
-    tag_text: str
-    description: str
-    is_authenticated: bool
-    is_o_auth_app: bool
-    date_modified: str
-    date_time_utc_authenticated: str | None
-    date_time_for_re_auth: str | None
-    session_time_mins: int
-    session_sliding_expiry: bool
-    faulted: bool
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    short_name: str = attrs.field(metadata={"shortName": _STR})
+    account_id: uuid.UUID = attrs.field(metadata={"accountId": _GUID})
+    application_id: uuid.UUID = attrs.field(metadata={"applicationId": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    tag_text: str = attrs.field(metadata={"tagText": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    is_authenticated: bool = attrs.field(metadata={"isAuthenticated": _BOOL})
+    is_o_auth_app: bool = attrs.field(metadata={"isOAuthApp": _BOOL})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    date_time_utc_authenticated: str | None = attrs.field(
+        metadata={"dateTimeUtcAuthenticated": _DATE_OR_NULL}
+    )
+    date_time_for_re_auth: str | None = attrs.field(metadata={"dateTimeForReAuth": _DATE_OR_NULL})
+    session_time_mins: int = attrs.field(metadata={"sessionTimeMins": _INT})
+    session_sliding_expiry: bool = attrs.field(metadata={"sessionSlidingExpiry": _BOOL})
+    faulted: bool = attrs.field(metadata={"faulted": _BOOL})
     credentials: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The registered credential values: secrets, never sent back."""
 
@@ -335,15 +313,10 @@ class Block(_Wired):
     """One block of a template's or a workflow's chain."""
 
     _shape = "Block"
-    _wire = (
-        ("uniqueBlockId", "unique_block_id", _GUID),
-        ("blockName", "block_name", _STR),
-        ("variables", "variables", _VARIABLES),
-    )
 
-    unique_block_id: uuid.UUID
-    block_name: str
-    variables: dict[str, Any]
+    unique_block_id: uuid.UUID = attrs.field(metadata={"uniqueBlockId": _GUID})
+    block_name: str = attrs.field(metadata={"blockName": _STR})
+    variables: dict[str, Any] = attrs.field(metadata={"variables": _VARIABLES})
 
 
 @attrs.frozen
@@ -351,34 +324,20 @@ class TemplateRecord(_Wired):
     """A workflow template: the chain a workflow is created from."""
 
     _shape = "WorkflowTemplate"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("description", "description", _STR),
-        ("dateCreated", "date_created", _STR),
-        ("dateModified", "date_modified", _STR),
-        ("state", "state", _STR),
-        ("version", "version", _STR_OR_NULL),
-        ("draftIsCommitted", "draft_is_committed", _BOOL_OR_NULL),
-        ("dateCommitted", "date_committed", _STR_OR_NULL),
-        ("organizationId", "organization_id", _GUID_OR_NULL),
-        ("applications", "applications", _STRINGS),
-        ("chain", "chain", _records_of(Block)),
-    )
 
-    id: uuid.UUID
-    name: str
-    description: str
-    date_created: str
-    date_modified: str
-    state: str
-    version: str | None
-    draft_is_committed: bool | None
-    date_committed: str | None
-    organization_id: uuid.UUID | None
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    state: str = attrs.field(metadata={"state": _STR})
+    version: str | None = attrs.field(metadata={"version": _STR_OR_NULL})
+    draft_is_committed: bool | None = attrs.field(metadata={"draftIsCommitted": _BOOL_OR_NULL})
+    date_committed: str | None = attrs.field(metadata={"dateCommitted": _DATE_OR_NULL})
+    organization_id: uuid.UUID | None = attrs.field(metadata={"organizationId": _GUID_OR_NULL})
     """``None`` for templates provided by CMA, which every organization sees."""
-    applications: tuple[str, ...]
-    chain: tuple[Block, ...]
+    applications: tuple[str, ...] = attrs.field(metadata={"applications": _STRINGS})
+    chain: tuple[Block, ...] = attrs.field(metadata={"chain": _records_of(Block, "workflowBlock")})
 
 
 @attrs.define
@@ -386,44 +345,28 @@ class WorkflowRecord(_Wired):
     """A workflow of one account."""
 
     _shape = "Workflow"
-    _wire = (
-        ("id", "id", _GUID),
-        ("name", "name", _STR),
-        ("description", "description", _STR),
-        ("status", "status", _STR),
-        ("isScheduled", "is_scheduled", _BOOL),
-        ("schedulerFrequency", "scheduler_frequency", _STR_OR_NULL),
-        ("workflowTemplateId", "workflow_template_id", _GUID_OR_NULL),
-        ("isCustomizedStructure", "is_customized_structure", _BOOL),
-        ("accountId", "account_id", _GUID),
-        ("organizationId", "organization_id", _GUID),
-        ("dateCreated", "date_created", _STR),
-        ("dateModified", "date_modified", _STR),
-        ("dateLastRun", "date_last_run", _STR_OR_NULL),
-        ("dateNextSchedule", "date_next_schedule", _STR_OR_NULL),
-        ("regApplicationIds", "reg_application_ids", _GUIDS),
-        ("currentBlock", "current_block", _INT),
-    )  # not the chain: read back empty, the seed adds it
 
-    id: uuid.UUID
-    name: str
-    description: str
-    status: str
-    is_scheduled: bool
-    scheduler_frequency: str | None
+    id: uuid.UUID = attrs.field(metadata={"id": _GUID})
+    name: str = attrs.field(metadata={"name": _STR})
+    description: str = attrs.field(metadata={"description": _STR})
+    status: str = attrs.field(metadata={"status": _STR})
+    is_scheduled: bool = attrs.field(metadata={"isScheduled": _BOOL})
+    scheduler_frequency: str | None = attrs.field(metadata={"schedulerFrequency": _STR_OR_NULL})
     """A JSON-encoded string: ``{"cronSchedule": "<quartz cron>"}``."""
-    workflow_template_id: uuid.UUID | None
-    is_customized_structure: bool
-    account_id: uuid.UUID
-    organization_id: uuid.UUID
-    date_created: str
-    date_modified: str
-    date_last_run: str | None
-    date_next_schedule: str | None
-    reg_application_ids: list[uuid.UUID]
-    current_block: int
+    workflow_template_id: uuid.UUID | None = attrs.field(
+        metadata={"workflowTemplateId": _GUID_OR_NULL}
+    )
+    is_customized_structure: bool = attrs.field(metadata={"isCustomizedStructure": _BOOL})
+    account_id: uuid.UUID = attrs.field(metadata={"accountId": _GUID})
+    organization_id: uuid.UUID = attrs.field(metadata={"organizationId": _GUID})
+    date_created: str = attrs.field(metadata={"dateCreated": _DATE})
+    date_modified: str = attrs.field(metadata={"dateModified": _DATE})
+    date_last_run: str | None = attrs.field(metadata={"dateLastRun": _OFFSET_OR_NULL})
+    date_next_schedule: str | None = attrs.field(metadata={"dateNextSchedule": _OFFSET_OR_NULL})
+    reg_application_ids: list[uuid.UUID] = attrs.field(metadata={"regApplicationIds": _GUIDS})
+    current_block: int = attrs.field(metadata={"currentBlock": _INT})
     chain: list[Block] = attrs.field(factory=list)
-    """The workflow's own copy of its blocks; RunWorkflow checks ranges against it."""
+    """The workflow's own copy of its blocks (not sent); RunWorkflow checks ranges against it."""
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any, Final, Literal, Protocol, Self, TypeVar
+from typing import Any, Final, Literal
 
 from ._input import NewRegApplication, NewWorkflow
 from ._records import (
@@ -56,22 +56,11 @@ def _samples_text() -> str:
     )
 
 
-def _samples() -> dict[str, Any]:
+def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: random.Random) -> None:
+    """Fill an empty ``state`` with the ``seed`` data and ``synthetic`` managed accounts
+    drawn from ``rng`` (ids, names, roles)."""
     # Parsed afresh each time: every emulator gets records of its own.
     samples: dict[str, Any] = json.loads(_samples_text())
-    return samples
-
-
-def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: random.Random) -> None:
-    """Fill an empty ``state``.
-
-    Args:
-        state: The state to fill.
-        seed: Which data to load.
-        synthetic: How many synthetic managed accounts to add.
-        rng: Draws the synthetic accounts (ids, names, roles).
-    """
-    samples = _samples()
     caller = AccountRecord.from_wire(samples["caller"])
     state.caller_id = caller.id
     state.accounts[caller.id] = caller
@@ -82,32 +71,20 @@ def seed_state(state: EmulatorState, seed: SeedName, *, synthetic: int, rng: ran
             state.add_managed_account(AccountRecord.from_wire(account))
         _load(state.accounts, AccountRecord, samples["foreignAccounts"])
         _load(state.reg_applications, RegApplicationRecord, samples["regApplications"])
-        chains = samples["workflowChains"]
-        for flow in _load(state.workflows, WorkflowRecord, samples["workflows"]):
-            flow.chain = [Block.from_wire(block) for block in chains[str(flow.id)]]
+        _load(state.workflows, WorkflowRecord, samples["workflows"])
+        for flow_id, chain in samples["workflowChains"].items():
+            state.workflows[uuid.UUID(flow_id)].chain = [Block.from_wire(b) for b in chain]
     for account in synthetic_accounts(synthetic, rng, organization=caller):
         state.add_managed_account(account)
 
 
-class _Identified(Protocol):
-    @property
-    def id(self) -> uuid.UUID: ...
-
-    @classmethod
-    def from_wire(cls, value: object) -> Self: ...
-
-
-_R = TypeVar("_R", bound=_Identified)
-
-
 def _load(
-    into: MutableMapping[uuid.UUID, _R], record: type[_R], values: Iterable[object]
-) -> list[_R]:
-    """Read each of ``values`` as a ``record`` into ``into`` by its id; return them."""
-    records = [record.from_wire(value) for value in values]
-    for each in records:
+    into: MutableMapping[uuid.UUID, Any], record: type[Any], values: Iterable[object]
+) -> None:
+    """Read each of ``values`` as a ``record`` into ``into`` by its id."""
+    for value in values:
+        each = record.from_wire(value)
         into[each.id] = each
-    return records
 
 
 def synthetic_accounts(

@@ -11,7 +11,6 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Literal, Self
 
-import attrs
 from aiohttp import web
 
 from ._app import API_PREFIX, Emulation, build_app
@@ -31,7 +30,6 @@ AuthMode = Literal["keys", "token"]
 keys are exchanged at Authenticate for a bearer token (seed 000)."""
 
 
-@attrs.define(init=False)
 class CanvasEmulator:
     """An in-process Canvas API with in-memory state, fault injection and a request log.
 
@@ -86,19 +84,6 @@ class CanvasEmulator:
         finish_abandoned: Whether a request whose client hung up is served to the end.
     """
 
-    auth: AuthMode
-    state: EmulatorState
-    faults: Faults
-    clock: Clock
-    host: str
-    dialect: Dialect
-    finish_abandoned: bool
-    consumer: str = attrs.field(repr=False)
-    secret_key: str = attrs.field(repr=False)
-    _port: int = attrs.field(repr=False)
-    _runner: web.AppRunner | None = attrs.field(default=None, repr=False)
-    _url: str | None = attrs.field(default=None, repr=False)
-
     def __init__(
         self,
         *,
@@ -130,29 +115,26 @@ class CanvasEmulator:
         refresh = lifetime(refresh_token_lifetime, "refresh_token_lifetime")
         if dialect is not None and not isinstance(dialect, Dialect):
             raise TypeError(f"dialect must be a Dialect, not {type(dialect).__name__}")
-        clock = SystemClock() if clock is None else clock
-        rng = random.Random(random_seed)
-        tokens = TokenStore(clock, access, refresh)
-        state = EmulatorState(
-            clock,
-            tokens,
+        self.auth = auth
+        self.clock = SystemClock() if clock is None else clock
+        self.state = EmulatorState(
+            self.clock,
+            TokenStore(self.clock, access, refresh),
             requests=collections.deque(maxlen=log_limit),
             timed_runs=TimedRuns(run_block_seconds),
         )
-        seed_state(state, seed, synthetic=synthetic_accounts, rng=rng)
-        self.__attrs_init__(
-            auth=auth,
-            state=state,
-            faults=Faults(rng),
-            clock=clock,
-            host=host,
-            dialect=Dialect() if dialect is None else dialect,
-            finish_abandoned=finish_abandoned,
-            # The keys' formats follow the documentation's examples.
-            consumer=secrets.token_hex(32).upper(),
-            secret_key=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
-            port=port,
-        )
+        rng = random.Random(random_seed)
+        seed_state(self.state, seed, synthetic=synthetic_accounts, rng=rng)
+        self.faults = Faults(rng)
+        self.host = host
+        self.dialect = Dialect() if dialect is None else dialect
+        self.finish_abandoned = finish_abandoned
+        # The keys' formats follow the documentation's examples.
+        self.consumer = secrets.token_hex(32).upper()
+        self.secret_key = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
 
     @property
     def url(self) -> str:

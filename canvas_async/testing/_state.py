@@ -36,7 +36,7 @@ import attrs
 
 from canvas_async import _routes
 
-from ._answers import EnvelopeError, TextError, bad_request, forbidden, not_found
+from ._answers import ApiAnswer, EnvelopeError, bad_request, forbidden, not_found
 from ._index import IdList, Records
 from ._input import (
     NewAccount,
@@ -78,22 +78,20 @@ _NEW_WORKFLOW_FREQUENCY: Final = '{ "cronSchedule": "0 0 * ? * *"}'  # as the sa
 _Owned = TypeVar("_Owned", RegApplicationRecord, WorkflowRecord)
 
 
-def _email_key(account: AccountRecord) -> str:
-    return account.email.casefold()
-
-
-def _owner(record: RegApplicationRecord | WorkflowRecord) -> uuid.UUID:
-    return record.account_id
-
-
 def _accounts(value: Mapping[uuid.UUID, AccountRecord]) -> Records[uuid.UUID, AccountRecord]:
     """Accounts, indexed by e-mail (spec: e-mail addresses are unique)."""
-    return value if isinstance(value, Records) else Records(_email_key, value.items())
+    if isinstance(value, Records):
+        return value
+    return Records(lambda account: account.email.casefold(), value.items())
 
 
 def _owned(value: Mapping[uuid.UUID, _Owned]) -> Records[uuid.UUID, _Owned]:
     """Records of accounts, indexed by the account they belong to."""
     return value if isinstance(value, Records) else Records(_owner, value.items())
+
+
+def _owner(record: RegApplicationRecord | WorkflowRecord) -> uuid.UUID:
+    return record.account_id
 
 
 @attrs.define
@@ -203,11 +201,11 @@ class EmulatorState:
     def create_account(self, acting: AccountRecord, new: NewAccount) -> AccountRecord:
         """Register an account in ``acting``'s organization, managed by the caller."""
         if new.role_name == "Admin":
-            raise TextError(_routes.ADMIN_ROLE_REFUSED_TEXT, status=_routes.TEXT_ERROR_STATUS)
+            raise ApiAnswer(_routes.ADMIN_ROLE_REFUSED_TEXT, status=_routes.TEXT_ERROR_STATUS)
         if new.role_name not in _CREATABLE_ROLES:
             raise bad_request("AddAccountApiDto.roleName must be SuperPartner or User")
-        if self.accounts.has_group(new.email.casefold()):
-            raise TextError(_routes.ACCOUNT_EXISTS_TEXT, status=_routes.TEXT_ERROR_STATUS)
+        if self.accounts.group(new.email.casefold()):
+            raise ApiAnswer(_routes.ACCOUNT_EXISTS_TEXT, status=_routes.TEXT_ERROR_STATUS)
         now = self.clock.now()
         account = AccountRecord(
             id=uuid.uuid4(),
@@ -249,7 +247,7 @@ class EmulatorState:
             # One line per missing field; the first carries the prefix (spec).
             lines = [_routes.MISSING_CREDENTIAL_TEXT.format(name=name) for name in missing]
             text = _routes.CREDENTIALS_ERROR_PREFIX + "\n".join(lines)
-            raise TextError(text, status=_routes.TEXT_ERROR_STATUS)
+            raise ApiAnswer(text, status=_routes.TEXT_ERROR_STATUS)
         stamp = net_timestamp(self.clock.now())
         reg = RegApplicationRecord(
             id=uuid.uuid4(),

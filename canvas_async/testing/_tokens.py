@@ -26,7 +26,7 @@ import attrs
 from canvas_async import _routes
 
 from . import _jwt
-from ._answers import TextError
+from ._answers import ApiAnswer
 from ._records import AccountRecord
 from ._time import Clock, token_timestamp
 
@@ -65,10 +65,6 @@ def lifetime(value: Lifetime, what: str) -> timedelta:
     if span <= timedelta(0):
         raise ValueError(f"{what} must be positive")
     return span
-
-
-def _refresh_not_found() -> TextError:
-    return TextError(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
 
 
 @attrs.define
@@ -137,10 +133,8 @@ class TokenStore:
 
     def _take(self, refresh_token: str) -> _Grant:
         grant = self._refresh.pop(refresh_token, None)
-        if grant is None:
-            raise _refresh_not_found()
-        if grant.expires <= self.clock.now():
-            raise _refresh_not_found()
+        if grant is None or grant.expires <= self.clock.now():
+            raise ApiAnswer(_routes.REFRESH_TOKEN_NOT_FOUND_TEXT, status=401)
         return grant
 
     def _pair(self, account: AccountRecord) -> dict[str, Any]:
