@@ -30,7 +30,6 @@ from canvas_async import _routes
 from canvas_async._routes import ROUTES, Auth, Route
 
 from ._answers import ApiAnswer, EnvelopeError
-from ._describe import DESCRIPTORS
 from ._faults import (
     Drip,
     DropConnection,
@@ -79,8 +78,8 @@ _ENTRY: Final = web.RequestKey("canvas_log_entry", _Entry)
 
 def build_app(emulation: Emulation) -> web.Application:
     """Return the application serving ``emulation`` under :data:`API_PREFIX`."""
-    if HANDLERS.keys() != ROUTES.keys() or DESCRIPTORS.keys() != ROUTES.keys():
-        raise RuntimeError("the emulator's handlers or descriptors do not match ROUTES")
+    if HANDLERS.keys() != ROUTES.keys():
+        raise RuntimeError("the emulator's handlers do not match ROUTES")
     app = web.Application(middlewares=[_record_and_contain])
     app[_EMULATION] = emulation
     for route in emulation.served:

@@ -31,7 +31,8 @@ from ._records import (
 __all__ = ["DESCRIPTORS", "describe", "endpoint_descriptors"]
 
 # Route key -> (parameters, description, returns), in the page's order; the two
-# token-mode operations, absent from that page, follow Authenticate.
+# token-mode operations, absent from that page, follow Authenticate. An
+# operation the page does not list is described from its route.
 DESCRIPTORS: Final[Mapping[str, tuple[str, str, str]]] = MappingProxyType(
     {
         "get_metadata": ("", "Returns controllers actions", "JSON array"),
@@ -80,7 +81,7 @@ def endpoint_descriptors(
     answer = []
     for key in keys:
         route = served_keys[key]
-        parameters, description, returns = DESCRIPTORS.get(key, ("", route.operation, "JSON"))
+        parameters, description, returns = DESCRIPTORS.get(key) or _described(route)
         name = route.operation if dialect is None else dialect.listed_name(route.operation)
         answer.append(
             {
@@ -94,6 +95,13 @@ def endpoint_descriptors(
             }
         )
     return answer
+
+
+def _described(route: Route) -> tuple[str, str, str]:
+    """Describe an operation the vendor's page does not list, from its route alone."""
+    body = [f"[FromBody]{route.body} data"] if route.body else []
+    parameters = ", ".join(body + [f"String {name}" for name in route.query])
+    return parameters, route.operation, "JSON"
 
 
 def _properties(text: str) -> list[dict[str, Any]]:

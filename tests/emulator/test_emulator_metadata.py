@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from canvas_async._routes import ROUTES, Auth
-from canvas_async.testing._describe import endpoint_descriptors
+from canvas_async.testing._describe import DESCRIPTORS, endpoint_descriptors
 from tests.emulator.emulator_support import Api
 
 DESCRIBED = [
@@ -96,3 +96,20 @@ def test_an_operation_the_page_does_not_list_is_described_all_the_same() -> None
     assert [d["name"] for d in described] == ["Workflow", "Stats"]
     assert described[1]["verb"] == "GET"
     assert described[1]["description"] == "Stats"
+
+
+def test_every_line_of_the_vendors_page_names_a_route() -> None:
+    # A key the route table does not have would leave its operation described from
+    # its route alone, as one the page does not list.
+    assert DESCRIPTORS.keys() <= ROUTES.keys()
+
+
+def test_an_operation_the_page_does_not_list_is_described_from_its_route() -> None:
+    route = attrs.evolve(
+        ROUTES["get_workflow"], key="get_account", operation="Account", query=("id",)
+    )
+    (listed,) = endpoint_descriptors([route], token_mode=False)
+    assert (listed["name"], listed["verb"], listed["parameters"]) == ("Account", "GET", "String id")
+    body = attrs.evolve(ROUTES["create_workflow"], key="new_op", query=("a", "b"))
+    (listed,) = endpoint_descriptors([body], token_mode=False)
+    assert listed["parameters"] == "[FromBody]AddWorkflowApiDto data, String a, String b"
