@@ -37,7 +37,8 @@ class CanvasEmulator:
     and serves the API under :attr:`url`::
 
         async with CanvasEmulator(auth="token") as emu:
-            async with Canvas(emu.url, consumer=emu.consumer, secret_key=emu.secret_key) as canvas:
+            keys = {"consumer": emu.consumer, "secret_key": emu.secret_key}
+            async with Canvas(env=emu.url, **keys) as canvas:
                 ...
             assert emu.state.tokens.refreshes == 0
 
