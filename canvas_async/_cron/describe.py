@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from . import fields
-from .render import Part, decompose
+from .render import Part, decompose, part_texts
 
 _NTH: Final = ("first", "second", "third", "fourth", "fifth")
 #: Most times of day listed one by one ("at 02:00 and 06:00").
@@ -182,17 +182,11 @@ def _units(parts: list[Part], unit: str) -> str:
 
 
 def _list(parts: Sequence[Part], name: Callable[[int], str]) -> str:
-    items = []
-    for part in parts:
-        if part.step != 1:
-            stop = "" if part.stop is None else f" through {name(part.stop)}"
-            items.append(f"every {_ordinal(part.step)} from {name(part.start)}{stop}")
-        elif part.stop == part.start:
-            items.append(name(part.start))
-        else:
-            assert part.stop is not None
-            items.append(f"{name(part.start)} through {name(part.stop)}")
-    return _join(items)
+    def increment(part: Part) -> str:
+        stop = "" if part.stop is None else f" through {name(part.stop)}"
+        return f"every {_ordinal(part.step)} from {name(part.start)}{stop}"
+
+    return _join(part_texts(parts, name, through=" through ", increment=increment))
 
 
 def _join(items: Sequence[str]) -> str:

@@ -12,6 +12,7 @@ around ``/``, ``L`` and ``#``, names for months and days of the week elsewhere.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import attrs
@@ -63,22 +64,38 @@ def decompose(mask: int, field: fields.Field) -> list[Part] | None:
     return parts
 
 
+def part_texts(
+    parts: Sequence[Part],
+    name: Callable[[int], str],
+    *,
+    through: str,
+    increment: Callable[[Part], str],
+) -> list[str]:
+    """Name each part: one value, a range (``start``, ``through``, ``stop``), or an
+    increment as ``increment`` writes it."""
+    texts = []
+    for part in parts:
+        if part.step != 1:
+            texts.append(increment(part))
+        elif part.stop == part.start:
+            texts.append(name(part.start))
+        else:
+            assert part.stop is not None
+            texts.append(f"{name(part.start)}{through}{name(part.stop)}")
+    return texts
+
+
 def render_field(mask: int, field: fields.Field) -> str:
     """Return the canonical text of one plain field."""
     parts = decompose(mask, field)
     if parts is None:
         return "*"
-    items = []
-    for part in parts:
-        if part.step != 1:
-            stop = "" if part.stop is None else f"-{part.stop}"
-            items.append(f"{part.start}{stop}/{part.step}")
-        elif part.stop == part.start:
-            items.append(field.name_of(part.start))
-        else:
-            assert part.stop is not None
-            items.append(f"{field.name_of(part.start)}-{field.name_of(part.stop)}")
-    return ",".join(items)
+
+    def increment(part: Part) -> str:  # numbers, as Quartz reads them in increments
+        stop = "" if part.stop is None else f"-{part.stop}"
+        return f"{part.start}{stop}/{part.step}"
+
+    return ",".join(part_texts(parts, field.name_of, through="-", increment=increment))
 
 
 def render_days(rule: fields.DayRule) -> tuple[str, str]:
