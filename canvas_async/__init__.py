@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
     from ._auth import AuthMode, AuthStrategy, Flow, KeyAuth, TokenRequest
     from ._catalogue import Difference, DifferenceKind, DriftReport
-    from ._client import DEFAULT_MAX_CONCURRENCY, AccountView, Canvas
+    from ._client import AccountView, Canvas
     from ._deadline import DeadlineExceededError, deadline
+    from ._defaults import DEFAULT_MAX_CONCURRENCY
     from ._errors import (
         APIError,
         AuthenticationError,
@@ -147,6 +148,7 @@ _SOURCES = (
     "._catalogue",
     "._client",
     "._deadline",
+    "._defaults",
     "._hooks",
     "._resources",
     "._retry",

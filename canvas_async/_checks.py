@@ -14,8 +14,6 @@ import attrs
 
 from ._errors import ValidationError
 
-__all__ = ["check_concurrency", "check_number", "concurrency", "count", "number"]
-
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 

@@ -29,15 +29,6 @@ from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutType
 from ._tokens import TokenAuth
 from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 
-__all__ = [
-    "DEFAULT_MAX_CONCURRENCY",
-    "AccountView",
-    "Canvas",
-    "organization_key",
-    "resolve_base_url",
-]
-
-
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 

@@ -38,19 +38,6 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import models
 
-__all__ = [
-    "SHAPE_ERRORS",
-    "camel",
-    "converter",
-    "credentials_json",
-    "cron_from_frequency",
-    "frequency_from_cron",
-    "pascal",
-    "structure",
-    "unstructure",
-    "wire_keys",
-]
-
 T = TypeVar("T")
 
 SHAPE_ERRORS: Final = (

@@ -25,33 +25,7 @@ from . import _convert, _routes, _success, _validate, models
 from ._cron.canonical import canonical
 from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
 from ._text import quoted
-from ._validate import as_uuid
 from .schedule import Cron
-
-__all__ = [
-    "UNRESOLVED",
-    "Call",
-    "ChainOverride",
-    "NewAccount",
-    "NewRegApplication",
-    "NewWorkflow",
-    "Operation",
-    "Request",
-    "RunMetadata",
-    "SchedulerUpdate",
-    "accepted_write_error",
-    "account_problems",
-    "as_uuid",
-    "check_account",
-    "check_block_range",
-    "check_credentials",
-    "credential_problems",
-    "find_block",
-    "not_found_error",
-    "parse_true",
-    "resolve_applications",
-    "resolve_variables",
-]
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -22,8 +22,6 @@ from . import _catalogue, _routes
 from ._errors import CanvasError, ValidationError
 from .models import EndpointInfo
 
-__all__ = ["Paths", "check_params", "check_path", "check_pinned", "custom_route"]
-
 logger: Final = logging.getLogger("canvas_async")
 
 ReadCatalogue = Callable[[], Awaitable[Sequence[EndpointInfo]]]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-__all__ = ["USE_CLIENT_DEFAULT", "UseClientDefault"]
-
 
 class UseClientDefault(enum.Enum):
     """The type of :data:`USE_CLIENT_DEFAULT`."""

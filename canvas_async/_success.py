@@ -16,8 +16,6 @@ from typing import Final, TypeVar
 
 from . import _routes
 
-__all__ = ["find_created", "guid_in"]
-
 T = TypeVar("T")
 
 # The lengths of the GUID forms ``uuid.UUID`` reads: 32 hex digits, with

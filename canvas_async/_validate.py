@@ -15,8 +15,6 @@ from typing import Final
 
 from ._errors import ValidationError
 
-__all__ = ["as_uuid", "check_name", "id_text", "raise_problems"]
-
 
 def as_uuid(value: object, what: str) -> uuid.UUID:
     """Return ``value`` as a UUID: a UUID, its string form, or a model with an ``id``.

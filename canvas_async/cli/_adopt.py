@@ -15,8 +15,6 @@ from canvas_async.cli import _exit
 from canvas_async.cli._output import Out, ProgressDisplay
 from canvas_async.cli._run import UsageError, guarded
 
-__all__ = ["export", "init", "schema", "starter_text"]
-
 
 async def export(args: argparse.Namespace, out: Out) -> int:
     """Write the organization (or the accounts asked for) as a desired-state file."""

@@ -27,22 +27,6 @@ from canvas_async.provision._report import RunReport
 from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import DesiredState, EnvRef, iter_refs
 
-__all__ = [
-    "accounts",
-    "applications",
-    "apply",
-    "auth",
-    "doctor",
-    "plan",
-    "registered",
-    "run",
-    "schedule",
-    "templates",
-    "unschedule",
-    "workflows",
-]
-
-
 T = TypeVar("T")
 
 #: The value ``--emulator`` gives unset ``${NAME}`` references (the emulator

@@ -20,7 +20,6 @@ import yarl
 
 from canvas_async._auth import AuthMode, Mode
 from canvas_async._client import (
-    DEFAULT_MAX_CONCURRENCY,
     Canvas,
     organization_key,
     resolve_base_url,
@@ -35,6 +34,7 @@ from canvas_async._config import (
     read_key_file,
     read_key_variable,
 )
+from canvas_async._defaults import DEFAULT_MAX_CONCURRENCY
 from canvas_async._errors import (
     APIError,
     AuthenticationError,
@@ -49,13 +49,6 @@ from canvas_async.cli._run import UsageError
 from canvas_async.cli._shards import Writes, leased
 from canvas_async.testing._cli import DEMO_ACCOUNTS
 
-__all__ = [
-    "AuthChoice",
-    "Connection",
-    "connect",
-    "pool_size",
-    "refusal",
-]
 # What the server's GetMetaData lists in token mode only (spec: "Authentication").
 _TOKEN_OPERATIONS: Final = frozenset({"RefreshAccessToken", "DeleteToken"})
 _CHECK_KEYS: Final = f"check {CONSUMER_VAR} / {SECRET_KEY_VAR} and the server ({ENV_VAR})"

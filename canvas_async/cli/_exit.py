@@ -7,19 +7,6 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from canvas_async.provision._report import RunReport
 
-__all__ = [
-    "FAILED",
-    "INTERRUPTED",
-    "OK",
-    "PENDING",
-    "PIPE_CLOSED",
-    "TERMINATED",
-    "UNFIXABLE",
-    "UNKNOWN",
-    "USAGE",
-    "for_report",
-]
-
 OK: Final = 0
 """Everything asked for is done (apply: every account done)."""
 FAILED: Final = 1
@@ -51,7 +38,7 @@ written if it was asked for."""
 
 def for_report(report: RunReport) -> int:
     """Return the exit status of an apply (:attr:`UNFIXABLE` when ``report.stuck``)."""
-    from canvas_async.provision._report import Status  # noqa: PLC0415 - keeps --help light
+    from canvas_async.bulk import Status  # noqa: PLC0415 - keeps --help light
 
     failed = [
         a for a in report.accounts if a.status in (Status.FAILED, Status.CANCELLED, Status.SKIPPED)

@@ -14,8 +14,6 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_whole"]
-
 
 def write_whole(path: str | Path, text: str) -> None:
     """Replace the file at ``path`` with ``text`` (UTF-8, mode 0600), atomically.

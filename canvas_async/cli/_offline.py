@@ -15,8 +15,6 @@ from canvas_async.cli._output import PROG, Out
 from canvas_async.cli._run import UsageError, guarded
 from canvas_async.schedule import Cron
 
-__all__ = ["completion", "cron_explain", "parse_cron", "show_times", "zone"]
-
 
 def zone(args: argparse.Namespace) -> ZoneInfo | None:
     """Return the ``--tz`` time zone, if one was given."""

@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from canvas_async.bulk import Progress
 
 
-__all__ = ["Out", "ProgressDisplay", "grouped", "named", "to_jsonable"]
-
 PROG: Final = "canvas-async"
 #: Up to this many accounts, a line names them instead of counting them.
 NAMED: Final = 3

@@ -21,8 +21,6 @@ from canvas_async._defaults import (
 # Light on purpose (argparse only), and shared with canvas-async-emulator.
 from canvas_async.testing._cli import DEMO_ACCOUNTS, add_emulator_options, at_least, seconds
 
-__all__ = ["CONNECTION_OPTIONS", "LEASE_STORES", "build_parser"]
-
 #: The destinations of the connection options, for checks and completion (not
 #: ``auth``: the emulator command has an ``--auth`` of its own).
 CONNECTION_OPTIONS: Final = ("env", "consumer_file", "secret_key_file", "emulator", "max_requests")

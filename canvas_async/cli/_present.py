@@ -16,17 +16,15 @@ from typing import Final
 
 from rich.markup import escape
 
+from canvas_async.bulk import Status
 from canvas_async.cli._output import Out, grouped, named
 from canvas_async.provision._plan import Action
 from canvas_async.provision._report import (
     SYMBOLS,
     AccountReport,
     RunReport,
-    Status,
     mark_column,
 )
-
-__all__ = ["attention_lines", "plan_lines", "show_apply", "show_plan", "touched"]
 
 #: The colour of each symbol of :data:`~canvas_async.provision._report.SYMBOLS`.
 _COLOURS: Final = {"+": "green", "-/+": "yellow", "~": "yellow", "-": "red"}

@@ -11,8 +11,6 @@ from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationErr
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out
 
-__all__ = ["UsageError", "command", "guarded"]
-
 
 class UsageError(ValidationError):
     """The command was called in a way that cannot work (exit status 2)."""

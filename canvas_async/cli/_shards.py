@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from canvas_async._timeouts import Timeout
     from canvas_async.provision.lease import Claim, Lease
 
-__all__ = ["Writes", "leased", "load", "make_lease", "shard", "shards"]
-
 LEASE_DIR_VAR: Final = "CANVAS_LEASE_DIR"
 LEASE_STORE_VAR: Final = "CANVAS_LEASE_STORE"
 LEASE_NAMESPACE_VAR: Final = "CANVAS_LEASE_NAMESPACE"

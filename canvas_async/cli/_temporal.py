@@ -24,8 +24,6 @@ from canvas_async.schedule import Cron
 if TYPE_CHECKING:
     from types import ModuleType
 
-__all__ = ["apply", "worker"]
-
 
 def _extra() -> ModuleType:
     try:

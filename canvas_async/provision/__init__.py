@@ -16,6 +16,7 @@ to run again after any failure: it reads every account afresh and converges.
 
 from __future__ import annotations
 
+from canvas_async.bulk import Status
 from canvas_async.provision._execute import AccountNotFoundError, apply, plan
 from canvas_async.provision._load import DesiredStateError, from_data, load, loads
 from canvas_async.provision._plan import (
@@ -32,7 +33,6 @@ from canvas_async.provision._report import (
     AccountReport,
     ChangeResult,
     RunReport,
-    Status,
 )
 from canvas_async.provision.spec import (
     AccountSpec,

@@ -47,6 +47,7 @@ from canvas_async._errors import (
     TransportError,
 )
 from canvas_async._resources import send
+from canvas_async.bulk import Status
 from canvas_async.bulk._accounts import client_run
 from canvas_async.bulk._engine import collect
 from canvas_async.bulk._ensure import create_workflow_once, register_once
@@ -64,14 +65,12 @@ from canvas_async.provision._plan import (
     fingerprint,
     managed_description,
 )
-from canvas_async.provision._report import AccountReport, ChangeResult, RunReport, Status
+from canvas_async.provision._report import AccountReport, ChangeResult, RunReport
 from canvas_async.provision.shard import Shard
 from canvas_async.provision.spec import AccountSpec, DesiredState, MissingEnvironmentError, resolve
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
-
-__all__ = ["AccountNotFoundError", "apply", "plan"]
 
 ProgressCallback = Callable[[bulk.Progress], object]
 

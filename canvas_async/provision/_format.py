@@ -32,22 +32,6 @@ from .spec import (
     WorkflowSpec,
 )
 
-__all__ = [
-    "ACCOUNT",
-    "APPLICATION",
-    "DEFAULTS",
-    "EMAIL_LIMIT",
-    "ENV_REF",
-    "FILE",
-    "FORMAT_VERSION",
-    "NAMED_BY",
-    "NOT_KEYS",
-    "ROLES",
-    "SCHEMA_KEY",
-    "WORKFLOW",
-    "Key",
-]
-
 FORMAT_VERSION: Final = 1
 #: Longest e-mail address (RFC 5321's path limit, less its angle brackets).
 EMAIL_LIMIT: Final = 254

@@ -72,19 +72,6 @@ from .spec import (
     map_leaves,
 )
 
-__all__ = [
-    "DesiredStateError",
-    "decode",
-    "did_you_mean",
-    "file_bytes",
-    "file_format",
-    "from_data",
-    "load",
-    "loads",
-    "locate",
-    "read",
-]
-
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
 #: Longest text from the file an error message quotes (see :func:`quoted`).

@@ -49,20 +49,6 @@ from canvas_async.models import Application, RegApplication, Workflow, WorkflowT
 from ._load import did_you_mean
 from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
-__all__ = [
-    "AccountPlan",
-    "Action",
-    "Catalogue",
-    "Change",
-    "Drift",
-    "Duplicate",
-    "check",
-    "diff",
-    "fingerprint",
-    "managed_description",
-    "split_description",
-]
-
 #: The fingerprint a managed workflow's description ends with.
 MARKER_PATTERN: Final = re.compile(r"\s*\[canvas-async:([0-9a-f]{16})\]\s*\Z")
 

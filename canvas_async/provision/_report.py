@@ -28,16 +28,6 @@ from canvas_async._convert import converter
 from canvas_async.bulk import Status
 from canvas_async.provision._plan import Action, Change, Drift, Duplicate
 
-__all__ = [
-    "REPORT_FORMAT",
-    "SYMBOLS",
-    "AccountReport",
-    "ChangeResult",
-    "RunReport",
-    "Status",
-    "format_table",
-]
-
 #: Version of the JSON report's shape (4: a change not run is ``skipped``).
 REPORT_FORMAT: Final = 4
 

@@ -23,8 +23,6 @@ from typing import Any, Final
 
 from canvas_async._text import _CONTROL
 
-__all__ = ["SECTION_DEPTH", "dumps", "key", "value"]
-
 #: Tables this deep (``defaults.applications.QUIN``) or less get a ``[section]`` header.
 SECTION_DEPTH: Final = 3
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")

@@ -11,8 +11,6 @@ from typing import Any
 
 from canvas_async import _routes
 
-__all__ = ["ApiAnswer", "EnvelopeError", "bad_request", "forbidden", "not_found"]
-
 
 class ApiAnswer(Exception):
     """A refusal the API documents (or the emulator chose), ready to send: by default

@@ -41,8 +41,6 @@ from ._faults import (
 from ._handlers import HANDLERS, Call, Emulation, json_answer, text_answer
 from ._records import AccountRecord, RequestRecord
 
-__all__ = ["API_PREFIX", "Emulation", "build_app"]
-
 API_PREFIX: Final = "/api"
 """The base URL's path, as in ``https://canvas.connectmyapps.com/api``."""
 

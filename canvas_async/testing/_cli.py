@@ -28,16 +28,6 @@ if TYPE_CHECKING:
     from ._dialect import Dialect
     from ._server import CanvasEmulator
 
-__all__ = [
-    "DEMO_ACCOUNTS",
-    "add_emulator_options",
-    "at_least",
-    "command",
-    "emulator_of",
-    "main",
-    "seconds",
-]
-
 _N = TypeVar("_N", int, float)
 _LOG_LIMIT: Final = 10_000
 #: Managed accounts the emulator is seeded with by default, however it is

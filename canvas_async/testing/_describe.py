@@ -28,8 +28,6 @@ from ._records import (
     wire_keys,
 )
 
-__all__ = ["DESCRIPTORS", "describe", "endpoint_descriptors"]
-
 # Route key -> (parameters, description, returns), in the page's order; the two
 # token-mode operations, absent from that page, follow Authenticate. An
 # operation the page does not list is described from its route.

@@ -15,8 +15,6 @@ from typing import Any, Final, Literal, Self, get_args
 
 import attrs
 
-__all__ = ["Dialect"]
-
 RunAnswer = Literal["text", "guid", "empty", "true"]
 SchedulerAnswer = Literal["text", "empty", "true"]
 AccountAnswer = Literal["id", "empty"]

@@ -37,8 +37,6 @@ from ._input import (
 from ._records import AccountRecord, to_wire
 from ._state import EmulatorState
 
-__all__ = ["HANDLERS", "Call", "Emulation", "Handler", "json_answer", "text_answer"]
-
 _JSON_TYPES: Final = ("application/json", "text/json")
 _dumps: Final = partial(json.dumps, ensure_ascii=False)
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping
 from typing import Any, Generic, SupportsIndex, TypeVar
 
-__all__ = ["IdList", "Records"]
-
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 

@@ -20,18 +20,6 @@ import attrs
 from ._answers import bad_request
 from ._records import is_json
 
-__all__ = [
-    "BlockOverride",
-    "NewAccount",
-    "NewRegApplication",
-    "NewWorkflow",
-    "RunRequest",
-    "SchedulerUpdate",
-    "cron_of",
-    "parse_guid",
-    "parse_json",
-]
-
 _GUID: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 

@@ -14,8 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["InvalidTokenError", "decode", "encode"]
-
 _HEADER: Final = {"alg": "HS256", "typ": "JWT"}
 
 

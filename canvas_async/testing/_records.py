@@ -25,22 +25,6 @@ from typing import Any, ClassVar, Final, Self, TypeVar
 
 import attrs
 
-__all__ = [
-    "AccountRecord",
-    "ActivationMail",
-    "ApplicationRecord",
-    "Block",
-    "CredentialField",
-    "RegApplicationRecord",
-    "RequestRecord",
-    "RunRecord",
-    "TemplateRecord",
-    "WorkflowRecord",
-    "is_json",
-    "to_wire",
-    "wire_keys",
-]
-
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 

@@ -20,8 +20,6 @@ import attrs
 from ._records import WorkflowRecord
 from ._time import Clock, offset_timestamp
 
-__all__ = ["RUNNING", "TimedRuns"]
-
 RUNNING: Final = "Running"
 READY: Final = "Ready"
 

@@ -32,8 +32,6 @@ from ._records import (
 from ._state import ROLE_IDS, EmulatorState
 from ._time import net_timestamp
 
-__all__ = ["SeedName", "provision_accounts", "seed_state", "synthetic_accounts"]
-
 SeedName = Literal["samples", "empty"]
 """``"samples"``: the documented sample data; ``"empty"``: only the caller's
 account, the application catalog and the workflow templates."""

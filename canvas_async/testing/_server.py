@@ -13,17 +13,16 @@ from typing import Literal, Self
 
 from aiohttp import web
 
-from ._app import API_PREFIX, Emulation, build_app
+from ._app import API_PREFIX, build_app
 from ._dialect import Dialect
 from ._faults import Faults
+from ._handlers import Emulation
 from ._records import RequestRecord
 from ._runs import TimedRuns
 from ._seed import SeedName, seed_state
 from ._state import EmulatorState
 from ._time import Clock, SystemClock
 from ._tokens import Lifetime, TokenStore, lifetime
-
-__all__ = ["AuthMode", "CanvasEmulator"]
 
 AuthMode = Literal["keys", "token"]
 """``"keys"``: every call carries the key headers (seed 001). ``"token"``: the

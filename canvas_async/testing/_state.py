@@ -62,8 +62,6 @@ from ._runs import TimedRuns
 from ._time import Clock, net_timestamp, next_schedule, offset_timestamp
 from ._tokens import TokenStore
 
-__all__ = ["CALLER_ID", "ROLE_IDS", "EmulatorState"]
-
 CALLER_ID: Final = uuid.UUID("6fa122e4-0d4c-4a1d-8869-7c0a86a37bf1")
 
 # Role ids of the sample accounts; SuperPartner's is the emulator's own.

@@ -19,16 +19,6 @@ import attrs
 from canvas_async._cron.arith import Engine
 from canvas_async._cron.parse import parse
 
-__all__ = [
-    "Clock",
-    "ManualClock",
-    "SystemClock",
-    "net_timestamp",
-    "next_schedule",
-    "offset_timestamp",
-    "token_timestamp",
-]
-
 
 @runtime_checkable
 class Clock(Protocol):

@@ -30,8 +30,6 @@ from ._answers import ApiAnswer
 from ._records import AccountRecord
 from ._time import Clock, token_timestamp
 
-__all__ = ["Lifetime", "TokenStore", "lifetime"]
-
 Lifetime = timedelta | float
 """A token lifetime: a ``timedelta``, or a number of seconds."""
 

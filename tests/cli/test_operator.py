@@ -478,7 +478,8 @@ async def test_an_account_is_named_by_id_or_e_mail(emu: CanvasEmulator) -> None:
 
 def test_a_stuck_report_is_the_unfixable_exit_status() -> None:
     # One rule: what the CLI exits 5 on is what Temporal fails a shard for good on.
-    from canvas_async.provision._report import AccountReport, RunReport, Status
+    from canvas_async.bulk import Status
+    from canvas_async.provision._report import AccountReport, RunReport
 
     def run(*accounts: tuple[Status, bool]) -> RunReport:
         made = tuple(

@@ -17,6 +17,7 @@ from canvas_async import (
     RegApplication,
     ValidationError,
     WorkflowTemplate,
+    _validate,
 )
 from canvas_async import _operations as v
 from canvas_async._validate import id_text
@@ -278,14 +279,14 @@ class TestIds:
     def test_forms(self) -> None:
         value = uuid.uuid4()
 
-        assert v.as_uuid(value, "id") == value
-        assert v.as_uuid(f" {value} ", "id") == value
-        assert v.as_uuid(registration("QUIN"), "id") != value
+        assert _validate.as_uuid(value, "id") == value
+        assert _validate.as_uuid(f" {value} ", "id") == value
+        assert _validate.as_uuid(registration("QUIN"), "id") != value
 
     @pytest.mark.parametrize("value", ["nope", 12, None, b"\x00" * 16])
     def test_bad(self, value: object) -> None:
         with pytest.raises(ValidationError, match="workflow id must be a GUID"):
-            v.as_uuid(value, "workflow id")
+            _validate.as_uuid(value, "workflow id")
         with pytest.raises(ValidationError, match="workflow id must be a GUID"):
             id_text(value, "workflow id")
 
