@@ -251,7 +251,7 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
             ]
             account = accounts[index] if index < len(accounts) else None
             if keys and _holds(defaults, keys) and not _holds(account, keys):
-                line = f"{functools.reduce(_join, keys, 'defaults')}: {message}"
+                line = f"{functools.reduce(key_path, keys, 'defaults')}: {message}"
                 if line not in inherited:
                     located.append(line)
                 inherited[line] = inherited.get(line, 0) + 1
@@ -311,7 +311,7 @@ class _Checker:
                 hint = did_you_mean(key, allowed)
                 known = ", ".join(sorted(allowed))
                 self.problem(
-                    _join(path, key),
+                    key_path(path, key),
                     f"unknown key{hint}" + ("" if hint else f" (expected one of: {known})"),
                 )
         return {k: v for k, v in value.items() if isinstance(k, str)}
@@ -407,12 +407,12 @@ class _Checker:
 
     def account(self, raw: dict[str, Any], path: str, index: int) -> AccountSpec | None:
         account_id: uuid.UUID | None = None
-        email = self.text(raw.get("email"), _join(path, "email"))
+        email = self.text(raw.get("email"), key_path(path, "email"))
         if "id" in raw:
             try:
                 account_id = uuid.UUID(str(raw["id"]))
             except ValueError:
-                self.problem(_join(path, "id"), f"not an account id: {quoted(raw['id'])}")
+                self.problem(key_path(path, "id"), f"not an account id: {quoted(raw['id'])}")
         if sum(name in raw for name in _format.NAMED_BY) != 1:
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         if email is not None and ("@" not in email or len(email) > EMAIL_LIMIT):
@@ -422,7 +422,7 @@ class _Checker:
                 else f"is {len(email):,} characters long; an e-mail address has at most "
                 f"{EMAIL_LIMIT}"
             )
-            self.problem(_join(path, "email"), f"{why}: {quoted(email)}")
+            self.problem(key_path(path, "email"), f"{why}: {quoted(email)}")
             email = None
         new = None
         created_with = _format.NAMED_BY["email"]
@@ -431,7 +431,7 @@ class _Checker:
         elif set(created_with) & raw.keys():
             self.problem(path, f"{'/'.join(created_with)} only apply to accounts named by 'email'")
         raw_apps = raw.get("applications", {})
-        apps_path = _join(path, "applications")
+        apps_path = key_path(path, "applications")
         apps = self.shared(
             "applications",
             raw_apps,
@@ -444,7 +444,7 @@ class _Checker:
             ("workflows", keys),
             raw_flows,
             functools.partial(
-                self.named, raw_flows, _join(path, "workflows"), ("workflow", keys), workflow
+                self.named, raw_flows, key_path(path, "workflows"), ("workflow", keys), workflow
             ),
         )
         if account_id is None and email is None:
@@ -459,14 +459,16 @@ class _Checker:
         )
 
     def new_account(self, raw: dict[str, Any], path: str, email: str | None) -> NewAccount | None:
-        first = self.text(raw.get("first_name"), _join(path, "first_name"), required=True)
-        last = self.text(raw.get("last_name"), _join(path, "last_name"), required=True)
+        first = self.text(raw.get("first_name"), key_path(path, "first_name"), required=True)
+        last = self.text(raw.get("last_name"), key_path(path, "last_name"), required=True)
         role = raw.get("role", "User")
-        country = self.text(raw.get("country"), _join(path, "country"))
-        activated = self.flag(raw.get("activated", True), _join(path, "activated"))
-        notify = self.flag(raw.get("global_notifications"), _join(path, "global_notifications"))
-        phone = self.text(raw.get("phone"), _join(path, "phone"))
-        notification = self.text(raw.get("notification_email"), _join(path, "notification_email"))
+        country = self.text(raw.get("country"), key_path(path, "country"))
+        activated = self.flag(raw.get("activated", True), key_path(path, "activated"))
+        notify = self.flag(raw.get("global_notifications"), key_path(path, "global_notifications"))
+        phone = self.text(raw.get("phone"), key_path(path, "phone"))
+        notification = self.text(
+            raw.get("notification_email"), key_path(path, "notification_email")
+        )
         # The client's rule for a new account (it runs again before the create is
         # sent): a file plan takes, apply takes. What is missing is reported above.
         dto = op.NewAccount(
@@ -484,7 +486,7 @@ class _Checker:
             if missing.get(field, "") is not None
         }
         for field, text in problems.items():
-            self.problem(_join(path, _ACCOUNT_KEYS.get(field, field)), text)
+            self.problem(key_path(path, _ACCOUNT_KEYS.get(field, field)), text)
         if problems or first is None or last is None or email is None:
             return None
         return NewAccount(
@@ -511,7 +513,7 @@ class _Checker:
             if value is False:
                 continue  # an account dropping what the defaults declare
             spec = self.shared(
-                (kind, name), value, functools.partial(build, name, value, _join(path, name))
+                (kind, name), value, functools.partial(build, name, value, key_path(path, name))
             )
             if spec is not None:
                 specs.append(spec)
@@ -519,9 +521,9 @@ class _Checker:
 
     def application(self, key: str, value: object, app_path: str) -> ApplicationSpec | None:
         table = self.table(value, app_path, _format.APPLICATION)
-        short = self.text(table.get("application", key), _join(app_path, "application"))
-        tag = self.text(table.get("tag"), _join(app_path, "tag"), required=True)
-        creds = self.credentials(table.get("credentials", {}), _join(app_path, "credentials"))
+        short = self.text(table.get("application", key), key_path(app_path, "application"))
+        tag = self.text(table.get("tag"), key_path(app_path, "tag"), required=True)
+        creds = self.credentials(table.get("credentials", {}), key_path(app_path, "credentials"))
         if short is None or tag is None:
             return None
         return ApplicationSpec(key, short, tag, creds)
@@ -529,7 +531,7 @@ class _Checker:
     def credentials(self, raw: object, path: str) -> dict[str, CredentialValue]:
         values: dict[str, CredentialValue] = {}
         for name, value in self.table(raw, path, None).items():
-            field = _join(path, name)
+            field = key_path(path, name)
             if isinstance(value, str):
                 ref = self.ref(value)
                 bare = _BARE_REF.fullmatch(value)
@@ -574,28 +576,30 @@ class _Checker:
             self.problem(wf_path, "a workflow name must not be empty")
             return None
         table = self.table(value, wf_path, _format.WORKFLOW)
-        template = self.text(table.get("template"), _join(wf_path, "template"), required=True)
+        template = self.text(table.get("template"), key_path(wf_path, "template"), required=True)
         bindings = self.bindings(table.get("applications", {}), wf_path, app_keys)
-        variables = self.variables(table.get("variables", {}), _join(wf_path, "variables"))
-        schedule = self.schedule(table.get("schedule", False), _join(wf_path, "schedule"))
+        variables = self.variables(table.get("variables", {}), key_path(wf_path, "variables"))
+        schedule = self.schedule(table.get("schedule", False), key_path(wf_path, "schedule"))
         description = table.get("description")
         if description is not None and not isinstance(description, str):
-            self.problem(_join(wf_path, "description"), "must be text")
+            self.problem(key_path(wf_path, "description"), "must be text")
             description = None
         if template is None:
             return None
         return WorkflowSpec(name, template, bindings, variables, schedule, description)
 
     def bindings(self, raw: object, wf_path: str, app_keys: frozenset[str]) -> dict[str, str]:
-        path = _join(wf_path, "applications")
+        path = key_path(wf_path, "applications")
         bindings: dict[str, str] = {}
         for short, key in self.table(raw, path, None).items():
             if not isinstance(key, str):
-                self.problem(_join(path, short), f"must name an application key, not {_kind(key)}")
+                self.problem(
+                    key_path(path, short), f"must name an application key, not {_kind(key)}"
+                )
             elif key not in app_keys:
                 known = ", ".join(sorted(app_keys)) or "none"
                 self.problem(
-                    _join(path, short),
+                    key_path(path, short),
                     f"names application {quoted(key)}, which this account does not declare "
                     f"(declared: {known})",
                 )
@@ -612,7 +616,7 @@ class _Checker:
             return {}
         blocks: dict[str, dict[str, Any]] = {}
         for block, values in self.table(raw, path, None).items():
-            block_values = self.table(values, _join(path, block), None)
+            block_values = self.table(values, key_path(path, block), None)
             blocks[block] = map_leaves(block_values, self.with_refs)
         return blocks
 
@@ -667,7 +671,9 @@ def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _join(path: str, key: str) -> str:
+def key_path(path: str, key: str) -> str:
+    """Return the path of ``key`` under ``path`` as problems name it: a key that is
+    not a plain name quoted (``workflows."Employee export"``), a long one clipped."""
     if len(key) > QUOTE_LIMIT:  # a key is quoted in the path: clipped as a value is
         clipped = json.dumps(key[:QUOTE_LIMIT], ensure_ascii=False)
         return f"{path}.{clipped}... ({len(key):,} characters)"

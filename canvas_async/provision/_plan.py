@@ -41,12 +41,17 @@ from typing import Any, Final, Literal
 import attrs
 
 from canvas_async._errors import ValidationError
-from canvas_async._operations import UNRESOLVED, credential_problems, find_block
+from canvas_async._operations import (
+    UNRESOLVED,
+    credential_problems,
+    find_block,
+    resolve_variables,
+)
 from canvas_async._resources._templates import matching_templates
 from canvas_async.bulk._ensure import matching_registrations, scheduled_as
 from canvas_async.models import Application, RegApplication, Workflow, WorkflowTemplate
 
-from ._load import did_you_mean
+from ._load import did_you_mean, key_path
 from .spec import AS_FOUND, AccountSpec, ApplicationSpec, DesiredState, EnvRef, Plain, WorkflowSpec
 
 #: The fingerprint a managed workflow's description ends with.
@@ -223,10 +228,11 @@ def check(state: DesiredState, catalogue: Catalogue) -> list[str]:
     for account in state.accounts:
         path = f"accounts[{account.index}]"
         for app in account.applications:
-            problems.extend(_check_application(app, catalogue, f"{path}.applications.{app.key}"))
+            where = key_path(key_path(path, "applications"), app.key)
+            problems.extend(_check_application(app, catalogue, where))
         for workflow in account.workflows:
-            wf_path = f"{path}.workflows.{json.dumps(workflow.name, ensure_ascii=False)}"
-            problems.extend(_check_workflow(workflow, account, catalogue, wf_path))
+            where = key_path(key_path(path, "workflows"), workflow.name)
+            problems.extend(_check_workflow(workflow, account, catalogue, where))
     return problems
 
 
@@ -259,10 +265,12 @@ def _check_workflow(
         ]
     template = candidates[0]
     problems = []
+    bindings = key_path(path, "applications")
     for short in workflow.applications:
         if short not in template.applications:
             problems.append(
-                f"{path}.applications.{short}: template {template.name!r} does not use {short} "
+                f"{key_path(bindings, short)}: template {template.name!r} "
+                f"does not use {short} "
                 f"(it uses: {', '.join(template.applications)})"
             )
     for short in template.applications:
@@ -275,23 +283,32 @@ def _check_workflow(
             )
         elif app.application != short:
             problems.append(
-                f"{path}.applications.{short}: bound to {key!r}, which registers "
+                f"{key_path(bindings, short)}: bound to {key!r}, which registers "
                 f"{app.application}, not {short}"
             )
-    for block_ref, values in (workflow.variables or {}).items():
+    variables = workflow.variables or {}
+    before = len(problems)
+    for block_ref, values in variables.items():
+        where = key_path(key_path(path, "variables"), block_ref)
         try:
             block = find_block(template, block_ref)
         except ValidationError as error:
-            where = f"{path}.variables.{json.dumps(block_ref)}"
             problems.append(f"{where} (template {template.name!r}): {error}")
             continue
         unknown = sorted(set(values) - set(block.variables))
         if unknown:
             has = ", ".join(block.variables) or "none"
             problems.append(
-                f"{path}.variables.{json.dumps(block_ref)}: block {block.block_name!r} has no "
-                f"variable {', '.join(unknown)} (it has: {has})"
+                f"{where}: block {block.block_name!r} has no variable {', '.join(unknown)} "
+                f"(it has: {has})"
             )
+    if len(problems) == before:
+        # What else the client refuses in variables (a block named twice, by its
+        # name and by its id): apply would otherwise keep one of the two silently.
+        try:
+            resolve_variables(template, variables)
+        except ValidationError as error:
+            problems.append(f"{key_path(path, 'variables')}: {error}")
     return problems
 
 

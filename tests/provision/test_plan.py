@@ -497,6 +497,24 @@ def test_check_names_what_the_catalogue_refuses(edit: tuple[str, str], expected:
     assert any(expected in p for p in problems), problems
 
 
+def test_check_refuses_a_block_named_twice_as_the_client_does() -> None:
+    # By its name and by its id: apply would keep one of the two sets of values silently.
+    line = 'variables."API - Get Employees".apiKeys = ["${K}"]'
+    text = FILE.replace(line, f'{line}\nvariables."{GET_EMPLOYEES}".badgeNo = 7')
+    assert text != FILE
+    [problem] = check(loads(text), CATALOGUE)
+    assert problem.startswith("accounts[0].workflows.Export.variables: "), problem
+    assert "is named twice" in problem
+
+
+def test_check_names_a_place_as_the_file_is_read() -> None:
+    # One rule for paths: a key that is not a plain name is quoted, as the loader does.
+    text = FILE.replace("[defaults.workflows.Export]", '[defaults.workflows."My export"]')
+    text = text.replace("Quinyx Employee Export", "Unknown")
+    [problem] = check(loads(text), CATALOGUE)
+    assert '.workflows."My export".template: unknown template' in problem, problem
+
+
 def test_check_wants_every_template_application_bound() -> None:
     text = FILE.replace("[defaults.applications.FTP]", "[defaults.applications.FILES]")
     text = text.replace('tag = "FTP 2022"', 'application = "FTP"\ntag = "FTP 2022"')
