@@ -396,7 +396,7 @@ def _uses(state: DesiredState, name: str) -> str:
     total = len(state.accounts)
     parts = []
     for where, labels in places.items():
-        who = f"all {total:,} accounts" if len(labels) == total > 1 else named(labels)
+        who = f"all {total:,} accounts" if total > 1 and len(labels) == total else named(labels)
         parts.append(f"{where} ({who})")
     return "; ".join(parts)
 

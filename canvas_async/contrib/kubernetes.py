@@ -54,7 +54,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import aiohttp
 import attrs
@@ -183,7 +183,9 @@ class _LeaseApi:
     async def close(self) -> None:
         await self._client.close()
 
-    async def call(self, verb: str, **kwargs: Any) -> dict[str, Any] | None:
+    async def call(
+        self, verb: Literal["read", "create", "update", "delete"], **kwargs: Any
+    ) -> dict[str, Any] | None:
         """``read``, ``create``, ``update`` or ``delete`` the Lease (its ``name`` and ``body``).
 
         Returns:
@@ -191,7 +193,12 @@ class _LeaseApi:
             already (create), or it changed since the ``resourceVersion`` the
             ``body`` carries (update, delete).
         """
-        call = getattr(self._api, f"{'replace' if verb == 'update' else verb}_namespaced_lease")
+        call = {
+            "read": self._api.read_namespaced_lease,
+            "create": self._api.create_namespaced_lease,
+            "update": self._api.replace_namespaced_lease,
+            "delete": self._api.delete_namespaced_lease,
+        }[verb]
         try:
             response = await call(
                 namespace=self._namespace,

@@ -479,11 +479,10 @@ class _Checker:
             country_key=country.upper() if country else None,
             default_notification_email=notification,
         )
-        missing = {"first_name": first, "last_name": last, "email": email}
+        given = {"first_name": first, "last_name": last, "email": email}
+        reported = {field for field, value in given.items() if value is None}
         problems = {
-            field: text
-            for field, text in op.account_problems(dto).items()
-            if missing.get(field, "") is not None
+            field: text for field, text in op.account_problems(dto).items() if field not in reported
         }
         for field, text in problems.items():
             self.problem(key_path(path, _ACCOUNT_KEYS.get(field, field)), text)

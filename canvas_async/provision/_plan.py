@@ -584,7 +584,10 @@ def _schedule_changes(spec: WorkflowSpec, workflow: Workflow | None) -> list[Cha
     """Return what schedules ``workflow`` as declared (None: one about to be created, which
     starts with its scheduler off)."""
     cron = spec.schedule
-    if (cron is None) if workflow is None else scheduled_as(workflow, cron):
+    if workflow is None:
+        if cron is None:  # created with its scheduler off, as declared
+            return []
+    elif scheduled_as(workflow, cron):
         return []
     workflow_id = None if workflow is None else workflow.id
     if cron is None:

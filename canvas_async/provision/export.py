@@ -39,7 +39,7 @@ import re
 import textwrap
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
@@ -239,7 +239,7 @@ def build(holdings: Sequence[Holding], catalogue: Catalogue) -> Export:
     reader = _Reader(catalogue)
     apps = [reader.applications(h) for h in holdings]
     flows = [reader.workflows(h, keys) for h, (_, keys) in zip(holdings, apps, strict=True)]
-    tables = {"applications": [a for a, _ in apps], "workflows": flows}
+    tables: dict[_Kind, Any] = {"applications": [a for a, _ in apps], "workflows": flows}
     folded = {kind: _fold(kind, own, catalogue) for kind, own in tables.items()}
     defaults = {kind: table for kind, (table, _) in folded.items() if table}
     accounts = []
@@ -383,8 +383,11 @@ class _Reader:
 
 # -- folding what accounts agree on into defaults ---------------------------------------
 
+#: The two tables of an account that defaults can hold.
+_Kind = Literal["applications", "workflows"]
 
-def _implied(kind: str, key: str, field: str, sub: str | None) -> object:
+
+def _implied(kind: _Kind, key: str, field: str, sub: str | None) -> object:
     """What the loader takes for ``field`` (its ``sub`` key) of the ``kind`` table ``key``
     when the file leaves it out."""
     if kind == "applications":
@@ -395,7 +398,7 @@ def _implied(kind: str, key: str, field: str, sub: str | None) -> object:
 
 
 def _expand(
-    kind: str, key: str, table: Mapping[str, Any], catalogue: Catalogue
+    kind: _Kind, key: str, table: Mapping[str, Any], catalogue: Catalogue
 ) -> dict[str, Any] | None:
     """The ``kind`` table ``key`` as the loader reads it, every key written; None if it
     cannot be read so."""
@@ -419,7 +422,7 @@ def _expand(
 
 
 def _fold(
-    kind: str, tables: Sequence[Mapping[str, dict[str, Any]]], catalogue: Catalogue
+    kind: _Kind, tables: Sequence[Mapping[str, dict[str, Any]]], catalogue: Catalogue
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Return the defaults of one ``kind`` (``applications``, ``workflows``), and what each
     account writes beside them."""
@@ -466,7 +469,7 @@ def _most_common(tables: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _override(
-    kind: str, name: str, default: Mapping[str, Any], table: Mapping[str, Any]
+    kind: _Kind, name: str, default: Mapping[str, Any], table: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What an account writes so that ``default`` merged with it reads as ``table``.
 
