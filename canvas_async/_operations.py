@@ -112,12 +112,10 @@ Query = Mapping[str, str] | None
 Parse = Callable[["models.View | None", Any], T]
 
 
-Request: TypeAlias = tuple[Query, object, "Parse[Any] | None"]
+Request: TypeAlias = tuple[Query, object]
 """What an operation sends, as its definition built it from the arguments:
-``(params, body, parse)``: the query parameters, the JSON-ready body, and a
-reader of the answer when what is expected depends on the arguments (a
-scheduler turned on must say "enabled"), else None for the operation's own
-:attr:`Operation.parse`. A plain tuple: it is built on every request."""
+``(params, body)``, the query parameters and the JSON-ready body. A plain
+tuple: it is built on every request."""
 
 Call: TypeAlias = tuple["Operation[..., T]", Request]
 """An operation with its checked request, ready for the transport."""
@@ -141,11 +139,6 @@ class Operation(Generic[P, T]):
     build: Callable[P, Request]
     parse: Parse[T]
 
-    @property
-    def route(self) -> _routes.Route:
-        """The operation's route."""
-        return _routes.ROUTES[self.key]
-
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
         """Check the arguments and return the request to send."""
         return self, self.build(*args, **kwargs)
@@ -161,20 +154,10 @@ def parse_true(payload: Any) -> bool:
     raise ValueError("expected true")
 
 
-def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
-    """A parser of a plain value: there is no model to bind to the view."""
-    return lambda view, payload: parse(payload)
-
-
 def _models(cls: type[T]) -> Parse[list[T]]:
     """Parse a JSON array of ``cls``, each bound to the view it came through."""
     listing: Any = list[cls]  # type: ignore[valid-type]
     return lambda view, payload: _convert.structure(payload, listing, view)
-
-
-def _model(cls: type[T]) -> Parse[T]:
-    """Parse a JSON object of ``cls``, bound to the view it came through."""
-    return lambda view, payload: _convert.structure(payload, cls, view)
 
 
 def _listing(key: str, cls: type[T]) -> Operation[[], list[T]]:
@@ -219,12 +202,14 @@ def _done(view: models.View | None, payload: Any) -> None:
     """Read a write's answer: it took effect, and says nothing more."""
 
 
-_NEW_ID: Final = _unbound(_success.guid_in)
+def _new_id(view: models.View | None, payload: Any) -> uuid.UUID | None:
+    """Read a create's answer: the new id, where it carries one."""
+    return _success.guid_in(payload)
 
 
 # -- the definitions ----------------------------------------------------------------
 
-_NOTHING: Final[Request] = (None, None, None)
+_NOTHING: Final[Request] = (None, None)
 
 
 def _no_arguments() -> Request:
@@ -232,16 +217,16 @@ def _no_arguments() -> Request:
 
 
 def _body(dto: object) -> Request:
-    return None, _convert.unstructure(dto), None
+    return None, _convert.unstructure(dto)
 
 
 def _by_id(workflow: object) -> Request:
-    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
+    return {"id": _validate.id_text(workflow, "workflow id")}, None
 
 
 def _describe(name: str) -> Request:
     _validate.check_name(name, "name")
-    return {"name": name.strip()}, None, None
+    return {"name": name.strip()}, None
 
 
 GET_METADATA: Final = _listing("get_metadata", models.EndpointInfo)
@@ -251,7 +236,9 @@ LIST_APPLICATIONS: Final = _listing("list_applications", models.Application)
 LIST_REG_APPLICATIONS: Final = _listing("list_reg_applications", models.RegApplication)
 LIST_WORKFLOW_TEMPLATES: Final = _listing("list_workflow_templates", models.WorkflowTemplate)
 LIST_WORKFLOWS: Final = _listing("list_workflows", models.Workflow)
-GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
+GET_WORKFLOW: Final = Operation(
+    "get_workflow", _by_id, lambda view, payload: _convert.structure(payload, models.Workflow, view)
+)
 
 
 # -- accounts (spec: "Shapes", AddAccountApiDto) --------------------------------------
@@ -303,18 +290,9 @@ def account_problems(new: NewAccount) -> dict[str, str]:
     return problems
 
 
-def check_account(new: NewAccount) -> None:
-    """Refuse a new account that :func:`account_problems` finds fault with.
-
-    Raises:
-        ValidationError: Naming every problem.
-    """
+def _new_account(new: NewAccount) -> Request:
     problems = [f"{field} {text}" for field, text in account_problems(new).items()]
     _validate.raise_problems(problems, "cannot create the account")
-
-
-def _new_account(new: NewAccount) -> Request:
-    check_account(new)
     return _body(
         attrs.evolve(
             new,
@@ -326,7 +304,7 @@ def _new_account(new: NewAccount) -> Request:
     )
 
 
-CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _NEW_ID)
+CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _new_id)
 
 
 # -- registering an application (spec: "Shapes", AddRegApplicationApiDto) -------------
@@ -397,7 +375,7 @@ def _new_registration(
     return _body(NewRegApplication(application.id, tag_text, credentials))
 
 
-CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _NEW_ID)
+CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _new_id)
 
 
 # -- creating a workflow (spec: "Shapes", AddWorkflowApiDto) ----------------------------
@@ -517,7 +495,7 @@ def _new_workflow(
     return _body(NewWorkflow(template.id, registrations, name, description, chain))
 
 
-CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _NEW_ID)
+CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _new_id)
 
 
 # -- running (spec: "Shapes", RunMetadataApiDto) -----------------------------------------
@@ -552,10 +530,10 @@ def _run(workflow: object, from_block: int | None, till_block: int | None) -> Re
     if from_block is None and till_block is None:
         # The whole chain, most runs: RunMetadata's one key, with the id as
         # the caller gave it (no round trip through uuid.UUID).
-        return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}, None
+        return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}
     check_block_range(from_block, till_block)
     workflow_id = _validate.as_uuid(workflow, "workflow id")
-    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
+    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block))
 
 
 _RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
@@ -563,7 +541,7 @@ _RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
 
 # The page shows the text ``Workflow will now run``; GetMetaData says a Guid,
 # read as the run's id.
-RUN_WORKFLOW: Final = Operation("run_workflow", _run, _NEW_ID)
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, _new_id)
 
 
 def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None = None) -> Request:
@@ -571,7 +549,7 @@ def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None
     with a cron turns it off sending the cron along, as the documentation's
     example does."""
     on = cron is not None if enabled is None else enabled
-    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
+    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron))
 
 
 WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _done)
@@ -586,9 +564,5 @@ def check_cron(cron: object) -> str:
     return canonical(cron)  # raises CronError naming the bad field
 
 
-def _delete(workflow: object) -> Request:
-    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
-
-
 # Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
-DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _done)
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _by_id, _done)

@@ -64,11 +64,11 @@ class Resource:
         A plain function handing back the transport's coroutine: one frame
         less on every request.
         """
-        operation, (params, body, parse) = call
+        operation, (params, body) = call
         view = self._view
         return view._transport.request(
             operation.key,
-            functools.partial(parse or operation.parse, view),
+            functools.partial(operation.parse, view),
             account_id=view.account_id,
             params=params,
             body=body,

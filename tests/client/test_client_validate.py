@@ -241,7 +241,7 @@ class TestAccount:
     }
 
     def test_documented_example_passes(self) -> None:
-        v.check_account(v.NewAccount(**self.GOOD))
+        v.CREATE_ACCOUNT(v.NewAccount(**self.GOOD))
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),
@@ -260,12 +260,12 @@ class TestAccount:
     )
     def test_bad_field(self, field: str, value: object, message: str) -> None:
         with pytest.raises(ValidationError, match=message):
-            v.check_account(v.NewAccount(**{**self.GOOD, field: value}))
+            v.CREATE_ACCOUNT(v.NewAccount(**{**self.GOOD, field: value}))
 
     def test_every_problem_at_once(self) -> None:
         bad = {"email": "x", "role_name": "Admin", "country_key": "ZZ"}
         with pytest.raises(ValidationError) as info:
-            v.check_account(v.NewAccount(**{**self.GOOD, **bad}))
+            v.CREATE_ACCOUNT(v.NewAccount(**{**self.GOOD, **bad}))
 
         assert str(info.value).count(";") == 2
 
