@@ -172,7 +172,11 @@ def not_found_error(key: str, message: str, account_id: uuid.UUID | None) -> Not
     listing was): the server was asked for the list, not for the object.
     """
     return NotFoundError(
-        message, status=404, http_status=200, operation=_routes.label(key), account_id=account_id
+        message,
+        status=404,
+        http_status=200,
+        operation=_routes.ROUTES[key].label,
+        account_id=account_id,
     )
 
 
@@ -186,7 +190,7 @@ def accepted_write_error(
     would do it twice. It is an :class:`OutcomeUnknownError`: read back before
     repeating.
     """
-    operation = _routes.label(key)
+    operation = _routes.ROUTES[key].label
     return OutcomeUnknownError(
         f"{operation} was accepted by the server, but {problem}; "
         "do not repeat it before listing what exists",
@@ -459,10 +463,7 @@ def find_block(template: models.WorkflowTemplate, key: str) -> models.Block:
     Raises:
         ValidationError: No block is named so, or the name is ambiguous.
     """
-    try:
-        wanted: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted = None
+    wanted = _validate.uuid_or_none(key)
     named = []
     for block in template.chain:
         if block.unique_block_id == wanted:

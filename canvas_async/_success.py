@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Final, TypeVar
 
 from . import _routes
+from ._validate import uuid_or_none
 
 T = TypeVar("T")
 
@@ -32,12 +33,7 @@ def guid_in(payload: object) -> uuid.UUID | None:
     if not isinstance(payload, str):
         return None
     text = payload.strip().strip('"').strip()
-    if len(text) not in _GUID_LENGTHS:
-        return None
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
+    return uuid_or_none(text) if len(text) in _GUID_LENGTHS else None
 
 
 def find_created(key: str, items: Iterable[T], value: str) -> T | None:

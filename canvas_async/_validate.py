@@ -41,6 +41,14 @@ def as_uuid(value: object, what: str) -> uuid.UUID:
 _CANONICAL_GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def uuid_or_none(text: str) -> uuid.UUID | None:
+    """Return ``text`` read as a GUID (any form :class:`uuid.UUID` reads), else None."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def id_text(value: object, what: str) -> str:
     """Return the GUID of ``value`` as it is sent: ``str(as_uuid(value, what))``.
 

@@ -48,10 +48,7 @@ def find_application(
 ) -> models.Application | None:
     """Find by id, then by exact short name, then by short name in any case."""
     key = str(wanted).strip()
-    try:
-        wanted_id: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted_id = None
+    wanted_id = _validate.uuid_or_none(key)
     for app in applications:
         if app.id == wanted_id or app.short_name == key:
             return app

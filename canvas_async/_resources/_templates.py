@@ -56,10 +56,7 @@ def matching_templates(
     One rule for the client (:meth:`TemplatesAPI.get`) and a desired-state file.
     """
     key = str(ref).strip()
-    try:
-        wanted_id: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted_id = None
+    wanted_id = _validate.uuid_or_none(key)
     listed = list(templates)
     by_id = [t for t in listed if t.id == wanted_id]
     return by_id[:1] or [t for t in listed if t.name == key]
