@@ -29,7 +29,6 @@ from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutType
 from ._tokens import TokenAuth
 from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 
-_LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -81,7 +80,7 @@ def resolve_base_url(env: str) -> yarl.URL:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.casefold() in _LOOPBACK_NAMES:
+    if host.casefold() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback

@@ -108,11 +108,9 @@ class SchedulerUpdate:
 
 # -- the operation ---------------------------------------------------------------
 
-Query = Mapping[str, str] | None
 Parse = Callable[["models.View | None", Any], T]
 
-
-Request: TypeAlias = tuple[Query, object]
+Request: TypeAlias = tuple[Mapping[str, str] | None, object]
 """What an operation sends, as its definition built it from the arguments:
 ``(params, body)``, the query parameters and the JSON-ready body. A plain
 tuple: it is built on every request."""

@@ -78,7 +78,7 @@ class Paths:
 
     def __attrs_post_init__(self) -> None:
         self._urls = {}
-        self._place({route.key: route.path for route in _routes.iter_routes()})
+        self._place({route.key: route.path for route in _routes.ROUTES.values()})
         # Only operations with more than one known name can move.
         movable = set(_routes.OPERATION_NAMES) - set(self.pinned)
         self._final = not self.follow_catalogue or not movable

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -165,16 +165,6 @@ ROUTES: Final[Mapping[str, Route]] = _r(
           body="UpdateWorkfowSchedulerApiDto",
           returns="text: Workflow Scheduler enabled / Workflow Scheduler disabled"),
 )  # fmt: skip
-
-
-def route(key: str) -> Route:
-    """Return the route for ``key``; a ``KeyError`` names an unknown key."""
-    return ROUTES[key]
-
-
-def iter_routes() -> Iterator[Route]:
-    """Yield every route in table order."""
-    return iter(ROUTES.values())
 
 
 # -- Answers: documented texts, and the statuses they are assumed to carry -----

@@ -60,11 +60,10 @@ def id_text(value: object, what: str) -> str:
     return str(as_uuid(value, what))
 
 
-def check_name(value: object, what: str) -> str:
-    """Return ``value`` if it is a non-blank string."""
+def check_name(value: object, what: str) -> None:
+    """Refuse ``value`` unless it is a non-blank string."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{what} must be a non-empty string")
-    return value
 
 
 def raise_problems(problems: Iterable[str], what: str) -> None:
