@@ -353,18 +353,6 @@ def credential_problems(
     return problems
 
 
-def check_credentials(application: models.Application, credentials: Mapping[str, object]) -> None:
-    """Refuse ``credentials`` that :func:`credential_problems` finds fault with.
-
-    Raises:
-        ValidationError: Naming every problem (never a value).
-    """
-    if not isinstance(credentials, Mapping):
-        raise ValidationError("credentials must be a mapping of credential short names to values")
-    problems = credential_problems(application, credentials)
-    _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
-
-
 def _is_empty(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -373,7 +361,10 @@ def _new_registration(
     application: models.Application, tag_text: str, credentials: Mapping[str, object]
 ) -> Request:
     _validate.check_name(tag_text, "tag_text")
-    check_credentials(application, credentials)
+    if not isinstance(credentials, Mapping):
+        raise ValidationError("credentials must be a mapping of credential short names to values")
+    problems = credential_problems(application, credentials)
+    _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
     return _body(NewRegApplication(application.id, tag_text, credentials))
 
 
