@@ -211,11 +211,9 @@ def _new_id(view: models.View | None, payload: Any) -> uuid.UUID | None:
 
 # -- the definitions ----------------------------------------------------------------
 
-_NOTHING: Final[Request] = (None, None)
-
 
 def _no_arguments() -> Request:
-    return _NOTHING
+    return None, None
 
 
 def _body(dto: object) -> Request:

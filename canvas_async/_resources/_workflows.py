@@ -38,11 +38,6 @@ def _positive(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _finished(before: models.Workflow, now: models.Workflow) -> bool:
-    running = str(now.status).casefold() in _RUNNING_STATUSES
-    return now.date_last_run != before.date_last_run and not running
-
-
 class WorkflowsAPI(Resource):
     """``view.workflows``: the account's workflows."""
 
@@ -192,7 +187,8 @@ class WorkflowsAPI(Resource):
             interval = min(interval * 1.5, max(poll, MAX_POLL))
             state = await self.get(before, timeout=request_timeout)
             polls += 1
-            if _finished(before, state):
+            running = str(state.status).casefold() in _RUNNING_STATUSES
+            if state.date_last_run != before.date_last_run and not running:
                 return models.RunResult(state, before, finished=True, polls=polls, run_id=run_id)
 
     async def schedule(
