@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from typing import Final
 
 from ._errors import ValidationError
@@ -66,7 +65,6 @@ def check_name(value: object, what: str) -> None:
         raise ValidationError(f"{what} must be a non-empty string")
 
 
-def raise_problems(problems: Iterable[str], what: str) -> None:
-    problems = list(problems)
+def raise_problems(problems: list[str], what: str) -> None:
     if problems:
         raise ValidationError(f"{what}: {'; '.join(problems)}")
