@@ -10,7 +10,7 @@ from canvas_async import _validate, models
 from canvas_async._errors import ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource
+from ._base import Resource, send
 
 
 class TemplatesAPI(Resource):
@@ -20,7 +20,7 @@ class TemplatesAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.WorkflowTemplate]:
         """Return every template, with its applications and block chain."""
-        return await self._send(op.LIST_WORKFLOW_TEMPLATES(), timeout)
+        return await send(self._view, op.LIST_WORKFLOW_TEMPLATES(), timeout)
 
     async def get(
         self,
