@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, ParamSpec, TypeAlias, TypeVar, cast
 
 import attrs
 from cattrs.gen import override
 
-from . import _convert, _routes, _success, _validate, models
+from . import _convert, _routes, _validate, models
 from ._cron.canonical import canonical
 from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
 from ._text import quoted
@@ -197,16 +197,52 @@ def accepted_write_error(
     )
 
 
-# A write's answer (spec: "Where the documentation disagrees with itself"): any
-# success body means it took effect, so there is nothing to read from it (the
-# documented text, ``""``, ``true``, a GUID); a create's id is read where one is sent.
+def find_created(key: str, items: Iterable[T], value: str) -> T | None:
+    """Return the one item a create answered without an id made, else None.
+
+    Matches on the route's read-back field (:data:`~._routes.READ_BACK_KEYS`,
+    e.g. the e-mail of an account), ignoring case and surrounding blanks.
+    """
+    attribute = _routes.READ_BACK_KEYS[key]
+    wanted = value.strip().casefold()
+    found = [item for item in items if _folded(getattr(item, attribute, None)) == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+def _folded(value: object) -> str | None:
+    return value.strip().casefold() if isinstance(value, str) else None
+
+
+# A write's answer (spec: "Where the documentation disagrees with itself"): the
+# vendor's pages and GetMetaData disagree on what several writes answer. A 2xx
+# answer without the error envelope (the transport raises on that and on every
+# error status) means the write took effect, whatever its body: the documented
+# text, ``""``, ``true`` or a GUID. So it is never refused; a create's id is read
+# where one is sent.
 def _done(view: models.View | None, payload: Any) -> None:
     """Read a write's answer: it took effect, and says nothing more."""
 
 
+# The lengths of the GUID forms ``uuid.UUID`` reads: 32 hex digits, with
+# hyphens, in braces; and with a ``urn:uuid:`` prefix.
+_GUID_LENGTHS: Final = frozenset({32, 36, 38, 45})
+
+
+def guid_in(payload: object) -> uuid.UUID | None:
+    """Return the GUID a success body carries (JSON string or bare text), else None.
+
+    None for ``""``, ``true``, a text or anything else: the write still took
+    effect, the body just does not say which object it made or started.
+    """
+    if not isinstance(payload, str):
+        return None
+    text = payload.strip().strip('"').strip()
+    return _validate.uuid_or_none(text) if len(text) in _GUID_LENGTHS else None
+
+
 def _new_id(view: models.View | None, payload: Any) -> uuid.UUID | None:
     """Read a create's answer: the new id, where it carries one."""
-    return _success.guid_in(payload)
+    return guid_in(payload)
 
 
 # -- the definitions ----------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from canvas_async import _operations as op
-from canvas_async import _success, models
+from canvas_async import models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
@@ -84,7 +84,7 @@ class AccountsAPI(Resource):
         except CanvasError as error:
             problem = "it answered without the new id, and listing the accounts failed"
             raise op.accepted_write_error(key, problem, self.account_id) from error
-        found = _success.find_created(key, listed, email)
+        found = op.find_created(key, listed, email)
         if found is None:
             # An inactive account is not listed until activated.
             problem = f"it answered without the new id, and no active account has {email!r}"

@@ -35,7 +35,7 @@ from canvas_async import (
     WorkflowTemplate,
     _routes,
 )
-from canvas_async._success import guid_in as parse_guid
+from canvas_async._operations import guid_in as parse_guid
 from canvas_async.schedule import Cron, CronError
 from canvas_async.testing import CanvasEmulator
 
