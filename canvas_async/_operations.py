@@ -373,7 +373,7 @@ def credential_problems(
         label = f"{short_name} ({field.name})" if field.name else short_name
         if value is UNRESOLVED:
             continue
-        if _is_empty(value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             if not field.optional:
                 problems.append(f"{label} is required")
             continue
@@ -385,10 +385,6 @@ def credential_problems(
             if str(value) not in allowed:
                 problems.append(f"{label} must be one of {', '.join(allowed)}")
     return problems
-
-
-def _is_empty(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _new_registration(
