@@ -169,12 +169,9 @@ def not_found_error(key: str, message: str, account_id: uuid.UUID | None) -> Not
     ``status`` is 404 (what the object is), ``http_status`` 200 (what the
     listing was): the server was asked for the list, not for the object.
     """
+    label = _routes.ROUTES[key].label
     return NotFoundError(
-        message,
-        status=404,
-        http_status=200,
-        operation=_routes.ROUTES[key].label,
-        account_id=account_id,
+        message, status=404, http_status=200, operation=label, account_id=account_id
     )
 
 
