@@ -76,7 +76,7 @@ class TokenRequest:
 
     @key.validator
     def _check(self, _: object, key: str) -> None:
-        if _routes.route(key).auth is _routes.Auth.SESSION:
+        if _routes.ROUTES[key].auth is _routes.Auth.SESSION:
             raise ValueError(f"{key} is not a token request")
 
 

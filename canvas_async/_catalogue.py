@@ -174,7 +174,7 @@ def dtos_to_describe(
     server's name.
     """
     names = {name: name for name in BODIES}
-    for route in _routes.iter_routes() if routes is None else routes:
+    for route in _routes.ROUTES.values() if routes is None else routes:
         if route.body is None:
             continue
         _, descriptor = _listed(route, endpoints)
@@ -203,7 +203,7 @@ def check(
             operations are expected then only).
         routes: The routes to check; the whole table by default.
     """
-    table = list(_routes.iter_routes() if routes is None else routes)
+    table = list(_routes.ROUTES.values() if routes is None else routes)
     differences: list[Difference] = []
     known: set[str] = set()
     for route in table:
@@ -362,7 +362,7 @@ def choose_paths(
     keeps the route table's path.
     """
     paths = {}
-    for route in _routes.iter_routes() if routes is None else routes:
+    for route in _routes.ROUTES.values() if routes is None else routes:
         _, descriptor = _listed(route, endpoints)
         name = route.operation if descriptor is None else descriptor.name.strip()
         paths[route.key] = route.path if name == route.operation else _routes.catalogue_path(name)

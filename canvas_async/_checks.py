@@ -17,13 +17,12 @@ from ._errors import ValidationError
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
-def check_concurrency(value: object) -> int:
-    """Return ``value`` if it is a whole number >= 1 (``max_concurrency``)."""
+def check_concurrency(value: object) -> None:
+    """Refuse ``value`` unless it is a whole number >= 1 (``max_concurrency``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError("max_concurrency must be an int")
     if value < 1:
         raise ValidationError("max_concurrency must be >= 1")
-    return value
 
 
 def concurrency(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

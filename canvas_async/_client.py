@@ -29,7 +29,6 @@ from ._timeouts import DEFAULT_TIMEOUT, USE_CLIENT_DEFAULT, Timeout, TimeoutType
 from ._tokens import TokenAuth
 from ._transport import DEFAULT_REQUEST_ID_HEADER, Transport, _as_is
 
-_LOOPBACK_NAMES: Final = frozenset({"localhost"})
 _TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -81,7 +80,7 @@ def resolve_base_url(env: str) -> yarl.URL:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.casefold() in _LOOPBACK_NAMES:
+    if host.casefold() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
@@ -99,9 +98,6 @@ class _Family(Generic[R]):
         self._api = api
         self.__doc__ = doc
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
     @overload
     def __get__(self, scope: None, owner: type) -> Self: ...
     @overload
@@ -111,10 +107,9 @@ class _Family(Generic[R]):
             return self
         # An account view acts through itself, the client through its root view.
         view = scope if isinstance(scope, AccountView) else scope._root
-        apis = view._apis
-        api = apis.get(self._name)
+        api = view._apis.get(self._api)
         if api is None:  # resource APIs are small objects holding only the view
-            api = apis[self._name] = self._api(view)
+            api = view._apis[self._api] = self._api(view)
         return api
 
 
@@ -201,7 +196,7 @@ class AccountView(_Scope):
     _client: Canvas = attrs.field(repr=False, alias="client")
     account_id: uuid.UUID | None
     retries: Retries | UseClientDefault = USE_CLIENT_DEFAULT
-    _apis: dict[str, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
+    _apis: dict[object, Any] = attrs.field(init=False, factory=dict, repr=False, eq=False)
 
     @property
     def _transport(self) -> Transport:

@@ -97,20 +97,16 @@ def _structure_json_object(value: Any, _: object) -> Mapping[str, Any]:
     return value
 
 
-_OPTION_SEPARATOR: Final = ","
-_LABEL_SEPARATOR: Final = "|"
-
-
 def _structure_options(value: Any, _: object) -> tuple[models.CredentialOption, ...]:
     """Read ``Options`` (``value|Label,value|Label``) into pairs; a bare value is
     its own label."""
     if not value:
         return ()
     if isinstance(value, list):  # tolerate a server that sends a JSON array
-        value = _OPTION_SEPARATOR.join(str(v) for v in value)
+        value = ",".join(str(v) for v in value)
     options = []
-    for item in str(value).split(_OPTION_SEPARATOR):
-        option, _sep, label = item.partition(_LABEL_SEPARATOR)
+    for item in str(value).split(","):
+        option, _sep, label = item.partition("|")
         option = option.strip()
         if option:
             options.append(models.CredentialOption(option, label.strip() or option))
@@ -243,10 +239,6 @@ def wire_keys(cls: type) -> dict[str, str]:
     }
 
 
-def _has(cls: type, alias: str) -> bool:
-    return any(field.alias == alias for field in attrs.fields(cls))
-
-
 def _set_private(model: object, alias: str, value: object) -> None:
     # How attrs itself sets a frozen instance's field; these are not data.
     object.__setattr__(model, "_" + alias, value)
@@ -302,7 +294,7 @@ def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> catt
         attrs.resolve_types(cls)  # annotations are strings (``from __future__``)
         structure_fields: Any = make_dict_structure_fn(cls, conv, **_overrides(cls))
         known = frozenset(wire_keys(cls).values())
-        keep = keep_unknown and _has(cls, _EXTRA)
+        keep = keep_unknown and any(field.alias == _EXTRA for field in attrs.fields(cls))
         # Every key required: all are there once read, so only unknown ones add to them.
         required = all(
             f.default is attrs.NOTHING for f in attrs.fields(cls) if f.alias not in _NOT_JSON

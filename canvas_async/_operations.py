@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, ParamSpec, TypeAlias, TypeVar, cast
 
 import attrs
 from cattrs.gen import override
 
-from . import _convert, _routes, _success, _validate, models
+from . import _convert, _routes, _validate, models
 from ._cron.canonical import canonical
 from ._errors import NotFoundError, OutcomeUnknownError, ValidationError
 from ._text import quoted
@@ -108,16 +108,12 @@ class SchedulerUpdate:
 
 # -- the operation ---------------------------------------------------------------
 
-Query = Mapping[str, str] | None
 Parse = Callable[["models.View | None", Any], T]
 
-
-Request: TypeAlias = tuple[Query, object, "Parse[Any] | None"]
+Request: TypeAlias = tuple[Mapping[str, str] | None, object]
 """What an operation sends, as its definition built it from the arguments:
-``(params, body, parse)``: the query parameters, the JSON-ready body, and a
-reader of the answer when what is expected depends on the arguments (a
-scheduler turned on must say "enabled"), else None for the operation's own
-:attr:`Operation.parse`. A plain tuple: it is built on every request."""
+``(params, body)``, the query parameters and the JSON-ready body. A plain
+tuple: it is built on every request."""
 
 Call: TypeAlias = tuple["Operation[..., T]", Request]
 """An operation with its checked request, ready for the transport."""
@@ -141,11 +137,6 @@ class Operation(Generic[P, T]):
     build: Callable[P, Request]
     parse: Parse[T]
 
-    @property
-    def route(self) -> _routes.Route:
-        """The operation's route."""
-        return _routes.ROUTES[self.key]
-
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
         """Check the arguments and return the request to send."""
         return self, self.build(*args, **kwargs)
@@ -161,20 +152,10 @@ def parse_true(payload: Any) -> bool:
     raise ValueError("expected true")
 
 
-def _unbound(parse: Callable[[Any], T]) -> Parse[T]:
-    """A parser of a plain value: there is no model to bind to the view."""
-    return lambda view, payload: parse(payload)
-
-
 def _models(cls: type[T]) -> Parse[list[T]]:
     """Parse a JSON array of ``cls``, each bound to the view it came through."""
     listing: Any = list[cls]  # type: ignore[valid-type]
     return lambda view, payload: _convert.structure(payload, listing, view)
-
-
-def _model(cls: type[T]) -> Parse[T]:
-    """Parse a JSON object of ``cls``, bound to the view it came through."""
-    return lambda view, payload: _convert.structure(payload, cls, view)
 
 
 def _listing(key: str, cls: type[T]) -> Operation[[], list[T]]:
@@ -188,8 +169,9 @@ def not_found_error(key: str, message: str, account_id: uuid.UUID | None) -> Not
     ``status`` is 404 (what the object is), ``http_status`` 200 (what the
     listing was): the server was asked for the list, not for the object.
     """
+    label = _routes.ROUTES[key].label
     return NotFoundError(
-        message, status=404, http_status=200, operation=_routes.label(key), account_id=account_id
+        message, status=404, http_status=200, operation=label, account_id=account_id
     )
 
 
@@ -203,7 +185,7 @@ def accepted_write_error(
     would do it twice. It is an :class:`OutcomeUnknownError`: read back before
     repeating.
     """
-    operation = _routes.label(key)
+    operation = _routes.ROUTES[key].label
     return OutcomeUnknownError(
         f"{operation} was accepted by the server, but {problem}; "
         "do not repeat it before listing what exists",
@@ -212,36 +194,72 @@ def accepted_write_error(
     )
 
 
-# A write's answer (spec: "Where the documentation disagrees with itself"): any
-# success body means it took effect, so there is nothing to read from it (the
-# documented text, ``""``, ``true``, a GUID); a create's id is read where one is sent.
+def find_created(key: str, items: Iterable[T], value: str) -> T | None:
+    """Return the one item a create answered without an id made, else None.
+
+    Matches on the route's read-back field (:data:`~._routes.READ_BACK_KEYS`,
+    e.g. the e-mail of an account), ignoring case and surrounding blanks.
+    """
+    attribute = _routes.READ_BACK_KEYS[key]
+    wanted = value.strip().casefold()
+    found = [item for item in items if _folded(getattr(item, attribute, None)) == wanted]
+    return found[0] if len(found) == 1 else None
+
+
+def _folded(value: object) -> str | None:
+    return value.strip().casefold() if isinstance(value, str) else None
+
+
+# A write's answer (spec: "Where the documentation disagrees with itself"): the
+# vendor's pages and GetMetaData disagree on what several writes answer. A 2xx
+# answer without the error envelope (the transport raises on that and on every
+# error status) means the write took effect, whatever its body: the documented
+# text, ``""``, ``true`` or a GUID. So it is never refused; a create's id is read
+# where one is sent.
 def _done(view: models.View | None, payload: Any) -> None:
     """Read a write's answer: it took effect, and says nothing more."""
 
 
-_NEW_ID: Final = _unbound(_success.guid_in)
+# The lengths of the GUID forms ``uuid.UUID`` reads: 32 hex digits, with
+# hyphens, in braces; and with a ``urn:uuid:`` prefix.
+_GUID_LENGTHS: Final = frozenset({32, 36, 38, 45})
+
+
+def guid_in(payload: object) -> uuid.UUID | None:
+    """Return the GUID a success body carries (JSON string or bare text), else None.
+
+    None for ``""``, ``true``, a text or anything else: the write still took
+    effect, the body just does not say which object it made or started.
+    """
+    if not isinstance(payload, str):
+        return None
+    text = payload.strip().strip('"').strip()
+    return _validate.uuid_or_none(text) if len(text) in _GUID_LENGTHS else None
+
+
+def _new_id(view: models.View | None, payload: Any) -> uuid.UUID | None:
+    """Read a create's answer: the new id, where it carries one."""
+    return guid_in(payload)
 
 
 # -- the definitions ----------------------------------------------------------------
 
-_NOTHING: Final[Request] = (None, None, None)
-
 
 def _no_arguments() -> Request:
-    return _NOTHING
+    return None, None
 
 
 def _body(dto: object) -> Request:
-    return None, _convert.unstructure(dto), None
+    return None, _convert.unstructure(dto)
 
 
 def _by_id(workflow: object) -> Request:
-    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
+    return {"id": _validate.id_text(workflow, "workflow id")}, None
 
 
 def _describe(name: str) -> Request:
     _validate.check_name(name, "name")
-    return {"name": name.strip()}, None, None
+    return {"name": name.strip()}, None
 
 
 GET_METADATA: Final = _listing("get_metadata", models.EndpointInfo)
@@ -251,7 +269,9 @@ LIST_APPLICATIONS: Final = _listing("list_applications", models.Application)
 LIST_REG_APPLICATIONS: Final = _listing("list_reg_applications", models.RegApplication)
 LIST_WORKFLOW_TEMPLATES: Final = _listing("list_workflow_templates", models.WorkflowTemplate)
 LIST_WORKFLOWS: Final = _listing("list_workflows", models.Workflow)
-GET_WORKFLOW: Final = Operation("get_workflow", _by_id, _model(models.Workflow))
+GET_WORKFLOW: Final = Operation(
+    "get_workflow", _by_id, lambda view, payload: _convert.structure(payload, models.Workflow, view)
+)
 
 
 # -- accounts (spec: "Shapes", AddAccountApiDto) --------------------------------------
@@ -303,18 +323,9 @@ def account_problems(new: NewAccount) -> dict[str, str]:
     return problems
 
 
-def check_account(new: NewAccount) -> None:
-    """Refuse a new account that :func:`account_problems` finds fault with.
-
-    Raises:
-        ValidationError: Naming every problem.
-    """
+def _new_account(new: NewAccount) -> Request:
     problems = [f"{field} {text}" for field, text in account_problems(new).items()]
     _validate.raise_problems(problems, "cannot create the account")
-
-
-def _new_account(new: NewAccount) -> Request:
-    check_account(new)
     return _body(
         attrs.evolve(
             new,
@@ -326,7 +337,7 @@ def _new_account(new: NewAccount) -> Request:
     )
 
 
-CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _NEW_ID)
+CREATE_ACCOUNT: Final = Operation("create_account", _new_account, _new_id)
 
 
 # -- registering an application (spec: "Shapes", AddRegApplicationApiDto) -------------
@@ -359,7 +370,7 @@ def credential_problems(
         label = f"{short_name} ({field.name})" if field.name else short_name
         if value is UNRESOLVED:
             continue
-        if _is_empty(value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             if not field.optional:
                 problems.append(f"{label} is required")
             continue
@@ -373,31 +384,18 @@ def credential_problems(
     return problems
 
 
-def check_credentials(application: models.Application, credentials: Mapping[str, object]) -> None:
-    """Refuse ``credentials`` that :func:`credential_problems` finds fault with.
-
-    Raises:
-        ValidationError: Naming every problem (never a value).
-    """
-    if not isinstance(credentials, Mapping):
-        raise ValidationError("credentials must be a mapping of credential short names to values")
-    problems = credential_problems(application, credentials)
-    _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
-
-
-def _is_empty(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def _new_registration(
     application: models.Application, tag_text: str, credentials: Mapping[str, object]
 ) -> Request:
     _validate.check_name(tag_text, "tag_text")
-    check_credentials(application, credentials)
+    if not isinstance(credentials, Mapping):
+        raise ValidationError("credentials must be a mapping of credential short names to values")
+    problems = credential_problems(application, credentials)
+    _validate.raise_problems(problems, f"bad credentials for {application.short_name}")
     return _body(NewRegApplication(application.id, tag_text, credentials))
 
 
-CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _NEW_ID)
+CREATE_REG_APPLICATION: Final = Operation("create_reg_application", _new_registration, _new_id)
 
 
 # -- creating a workflow (spec: "Shapes", AddWorkflowApiDto) ----------------------------
@@ -481,10 +479,7 @@ def find_block(template: models.WorkflowTemplate, key: str) -> models.Block:
     Raises:
         ValidationError: No block is named so, or the name is ambiguous.
     """
-    try:
-        wanted: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted = None
+    wanted = _validate.uuid_or_none(key)
     named = []
     for block in template.chain:
         if block.unique_block_id == wanted:
@@ -517,7 +512,7 @@ def _new_workflow(
     return _body(NewWorkflow(template.id, registrations, name, description, chain))
 
 
-CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _NEW_ID)
+CREATE_WORKFLOW: Final = Operation("create_workflow", _new_workflow, _new_id)
 
 
 # -- running (spec: "Shapes", RunMetadataApiDto) -----------------------------------------
@@ -552,10 +547,10 @@ def _run(workflow: object, from_block: int | None, till_block: int | None) -> Re
     if from_block is None and till_block is None:
         # The whole chain, most runs: RunMetadata's one key, with the id as
         # the caller gave it (no round trip through uuid.UUID).
-        return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}, None
+        return None, {_RUN_WORKFLOW_ID: _validate.id_text(workflow, "workflow id")}
     check_block_range(from_block, till_block)
     workflow_id = _validate.as_uuid(workflow, "workflow id")
-    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block)), None
+    return None, _convert.unstructure(RunMetadata(workflow_id, from_block, till_block))
 
 
 _RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
@@ -563,7 +558,7 @@ _RUN_WORKFLOW_ID: Final = _convert.wire_keys(RunMetadata)["workflow_id"]
 
 # The page shows the text ``Workflow will now run``; GetMetaData says a Guid,
 # read as the run's id.
-RUN_WORKFLOW: Final = Operation("run_workflow", _run, _NEW_ID)
+RUN_WORKFLOW: Final = Operation("run_workflow", _run, _new_id)
 
 
 def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None = None) -> Request:
@@ -571,7 +566,7 @@ def _scheduler(workflow_id: uuid.UUID, cron: str | None, *, enabled: bool | None
     with a cron turns it off sending the cron along, as the documentation's
     example does."""
     on = cron is not None if enabled is None else enabled
-    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron)), None
+    return None, _convert.unstructure(SchedulerUpdate(workflow_id, on, cron))
 
 
 WORKFLOW_SCHEDULER: Final = Operation("workflow_scheduler", _scheduler, _done)
@@ -586,9 +581,5 @@ def check_cron(cron: object) -> str:
     return canonical(cron)  # raises CronError naming the bad field
 
 
-def _delete(workflow: object) -> Request:
-    return {"id": _validate.id_text(workflow, "workflow id")}, None, None
-
-
 # Documented answer: ``true``; GetMetaData says a Guid; ``""`` is seen too.
-DELETE_WORKFLOW: Final = Operation("delete_workflow", _delete, _done)
+DELETE_WORKFLOW: Final = Operation("delete_workflow", _by_id, _done)

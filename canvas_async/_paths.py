@@ -68,17 +68,16 @@ class Paths:
     """
 
     base_url: yarl.URL
-    pinned: Mapping[str, str] = attrs.field(factory=dict)
-    follow_catalogue: bool = True
-    _urls: dict[str, yarl.URL] = attrs.field(init=False, repr=False)
+    pinned: Mapping[str, str]
+    follow_catalogue: bool
+    _urls: dict[str, yarl.URL] = attrs.field(init=False, factory=dict, repr=False)
     # Held while the catalogue is read: callers arriving meanwhile wait for it.
     _reading: asyncio.Lock = attrs.field(init=False, factory=asyncio.Lock, repr=False)
     _final: bool = attrs.field(init=False)
     """True once no operation's URL can change any more."""
 
     def __attrs_post_init__(self) -> None:
-        self._urls = {}
-        self._place({route.key: route.path for route in _routes.iter_routes()})
+        self._place({route.key: route.path for route in _routes.ROUTES.values()})
         # Only operations with more than one known name can move.
         movable = set(_routes.OPERATION_NAMES) - set(self.pinned)
         self._final = not self.follow_catalogue or not movable

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
@@ -166,25 +166,6 @@ ROUTES: Final[Mapping[str, Route]] = _r(
           returns="text: Workflow Scheduler enabled / Workflow Scheduler disabled"),
 )  # fmt: skip
 
-# RefreshAccessToken is documented with ``token``; GetMetaData names the
-# parameter ``refreshToken``. Servers are to accept both.
-REFRESH_TOKEN_QUERY_ALIASES: Final = ("token", "refreshToken")
-
-
-def route(key: str) -> Route:
-    """Return the route for ``key``; a ``KeyError`` names an unknown key."""
-    return ROUTES[key]
-
-
-def label(key: str) -> str:
-    """Return the operation's name for messages and logs, e.g. ``"Workflow (POST)"``."""
-    return ROUTES[key].label
-
-
-def iter_routes() -> Iterator[Route]:
-    """Yield every route in table order."""
-    return iter(ROUTES.values())
-
 
 # -- Answers: documented texts, and the statuses they are assumed to carry -----
 # (spec: "Errors as documented")
@@ -230,9 +211,10 @@ OPERATION_NAMES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 # Query parameters known under two names: the documentation's, then
 # GetMetaData's. Either counts as the same parameter when holding the
-# catalogue against the table.
+# catalogue against the table, and servers are to accept both
+# (RefreshAccessToken is documented with ``token``, listed with ``refreshToken``).
 QUERY_ALIASES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {"token": REFRESH_TOKEN_QUERY_ALIASES}
+    {"token": ("token", "refreshToken")}
 )
 
 # A create whose answer carries no id (Account answers ``""`` per GetMetaData)

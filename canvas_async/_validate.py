@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from typing import Final
 
 from ._errors import ValidationError
@@ -41,6 +40,14 @@ def as_uuid(value: object, what: str) -> uuid.UUID:
 _CANONICAL_GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def uuid_or_none(text: str) -> uuid.UUID | None:
+    """Return ``text`` read as a GUID (any form :class:`uuid.UUID` reads), else None."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def id_text(value: object, what: str) -> str:
     """Return the GUID of ``value`` as it is sent: ``str(as_uuid(value, what))``.
 
@@ -52,14 +59,12 @@ def id_text(value: object, what: str) -> str:
     return str(as_uuid(value, what))
 
 
-def check_name(value: object, what: str) -> str:
-    """Return ``value`` if it is a non-blank string."""
+def check_name(value: object, what: str) -> None:
+    """Refuse ``value`` unless it is a non-blank string."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{what} must be a non-empty string")
-    return value
 
 
-def raise_problems(problems: Iterable[str], what: str) -> None:
-    problems = list(problems)
+def raise_problems(problems: list[str], what: str) -> None:
     if problems:
         raise ValidationError(f"{what}: {'; '.join(problems)}")

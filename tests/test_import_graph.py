@@ -30,7 +30,6 @@ PURE_CORE = (
     "canvas_async._retry",
     "canvas_async._routes",
     "canvas_async._sentinel",
-    "canvas_async._success",
     "canvas_async._tokens",
     "canvas_async._validate",
     "canvas_async.models",

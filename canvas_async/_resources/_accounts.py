@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from canvas_async import _operations as op
-from canvas_async import _success, models
+from canvas_async import models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource
+from ._base import Resource, send
 
 
 class AccountsAPI(Resource):
@@ -19,7 +19,7 @@ class AccountsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Account]:
         """Return every active account of the organization."""
-        return await self._send(op.LIST_ACCOUNTS(), timeout)
+        return await send(self._view, op.LIST_ACCOUNTS(), timeout)
 
     async def create(
         self,
@@ -73,7 +73,7 @@ class AccountsAPI(Resource):
                 activated=activated,
             )
         )
-        new_id = await self._send(call, timeout)
+        new_id = await send(self._view, call, timeout)
         return new_id if new_id is not None else await self._read_back(email, timeout)
 
     async def _read_back(self, email: str, timeout: TimeoutTypes | UseClientDefault) -> uuid.UUID:
@@ -84,7 +84,7 @@ class AccountsAPI(Resource):
         except CanvasError as error:
             problem = "it answered without the new id, and listing the accounts failed"
             raise op.accepted_write_error(key, problem, self.account_id) from error
-        found = _success.find_created(key, listed, email)
+        found = op.find_created(key, listed, email)
         if found is None:
             # An inactive account is not listed until activated.
             problem = f"it answered without the new id, and no active account has {email!r}"

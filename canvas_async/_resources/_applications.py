@@ -10,7 +10,7 @@ from canvas_async import _validate, models
 from canvas_async._errors import CanvasError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource, send_create
+from ._base import Resource, send, send_create
 
 
 class ApplicationsAPI(Resource):
@@ -20,7 +20,7 @@ class ApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.Application]:
         """Return every application, with the credential fields each asks for."""
-        return await self._send(op.LIST_APPLICATIONS(), timeout)
+        return await send(self._view, op.LIST_APPLICATIONS(), timeout)
 
     async def get(
         self,
@@ -48,10 +48,7 @@ def find_application(
 ) -> models.Application | None:
     """Find by id, then by exact short name, then by short name in any case."""
     key = str(wanted).strip()
-    try:
-        wanted_id: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted_id = None
+    wanted_id = _validate.uuid_or_none(key)
     for app in applications:
         if app.id == wanted_id or app.short_name == key:
             return app
@@ -66,7 +63,7 @@ class RegApplicationsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.RegApplication]:
         """Return the account's registered applications (never their credentials)."""
-        return await self._send(op.LIST_REG_APPLICATIONS(), timeout)
+        return await send(self._view, op.LIST_REG_APPLICATIONS(), timeout)
 
     async def create(
         self,

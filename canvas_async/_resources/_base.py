@@ -56,37 +56,28 @@ class Resource:
         """The ``ManagedAccountId`` requests are sent with, or None."""
         return self._view.account_id
 
-    def _send(
-        self, call: Call[T], timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
-    ) -> Coroutine[Any, Any, T]:
-        """Send an operation's checked request through the view; await it for its value.
-
-        A plain function handing back the transport's coroutine: one frame
-        less on every request.
-        """
-        operation, (params, body, parse) = call
-        view = self._view
-        return view._transport.request(
-            operation.key,
-            functools.partial(parse or operation.parse, view),
-            account_id=view.account_id,
-            params=params,
-            body=body,
-            timeout=timeout,
-            retries=view.retries,
-        )
-
 
 def send(
     view: View,
     call: Call[T],
     timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
 ) -> Coroutine[Any, Any, T]:
-    """Send an operation's checked request through ``view``, as the resource APIs do.
+    """Send an operation's checked request through ``view``; await it for its value.
 
-    For the reconciler's writes, which read nothing back (``Resource._send``).
+    What every resource API's call comes down to, and the reconciler's writes,
+    which read nothing back. A plain function handing back the transport's
+    coroutine: one frame less on every request.
     """
-    return Resource(view)._send(call, timeout)
+    operation, (params, body) = call
+    return view._transport.request(
+        operation.key,
+        functools.partial(operation.parse, view),
+        account_id=view.account_id,
+        params=params,
+        body=body,
+        timeout=timeout,
+        retries=view.retries,
+    )
 
 
 async def send_create(

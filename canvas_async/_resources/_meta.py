@@ -9,7 +9,7 @@ from canvas_async import _operations as op
 from canvas_async._errors import NotFoundError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource
+from ._base import Resource, send
 
 
 class MetaAPI(Resource):
@@ -19,13 +19,13 @@ class MetaAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.EndpointInfo]:
         """Return every operation the server lists (``GetMetaData``)."""
-        return await self._send(op.GET_METADATA(), timeout)
+        return await send(self._view, op.GET_METADATA(), timeout)
 
     async def describe(
         self, name: str, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.PropertyInfo]:
         """Return the properties of the DTO ``name``, e.g. ``"AddWorkflowApiDto"``."""
-        return await self._send(op.DESCRIBE(name), timeout)
+        return await send(self._view, op.DESCRIBE(name), timeout)
 
     async def check(
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT

@@ -10,7 +10,7 @@ from canvas_async import _validate, models
 from canvas_async._errors import ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 
-from ._base import Resource
+from ._base import Resource, send
 
 
 class TemplatesAPI(Resource):
@@ -20,7 +20,7 @@ class TemplatesAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> list[models.WorkflowTemplate]:
         """Return every template, with its applications and block chain."""
-        return await self._send(op.LIST_WORKFLOW_TEMPLATES(), timeout)
+        return await send(self._view, op.LIST_WORKFLOW_TEMPLATES(), timeout)
 
     async def get(
         self,
@@ -56,10 +56,7 @@ def matching_templates(
     One rule for the client (:meth:`TemplatesAPI.get`) and a desired-state file.
     """
     key = str(ref).strip()
-    try:
-        wanted_id: uuid.UUID | None = uuid.UUID(key)
-    except ValueError:
-        wanted_id = None
+    wanted_id = _validate.uuid_or_none(key)
     listed = list(templates)
     by_id = [t for t in listed if t.id == wanted_id]
     return by_id[:1] or [t for t in listed if t.name == key]

@@ -14,7 +14,7 @@ from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
 
-from ._base import Resource, send_create
+from ._base import Resource, send, send_create
 from ._templates import TemplatesAPI
 
 _WorkflowRef = models.Workflow | uuid.UUID | str
@@ -38,11 +38,6 @@ def _positive(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def _finished(before: models.Workflow, now: models.Workflow) -> bool:
-    running = str(now.status).casefold() in _RUNNING_STATUSES
-    return now.date_last_run != before.date_last_run and not running
-
-
 class WorkflowsAPI(Resource):
     """``view.workflows``: the account's workflows."""
 
@@ -50,7 +45,7 @@ class WorkflowsAPI(Resource):
         self, *, timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT
     ) -> builtins.list[models.Workflow]:
         """Return the account's workflows."""
-        return await self._send(op.LIST_WORKFLOWS(), timeout)
+        return await send(self._view, op.LIST_WORKFLOWS(), timeout)
 
     async def get(
         self,
@@ -63,7 +58,7 @@ class WorkflowsAPI(Resource):
         Raises:
             NotFoundError: The account has no such workflow.
         """
-        return await self._send(op.GET_WORKFLOW(workflow), timeout)
+        return await send(self._view, op.GET_WORKFLOW(workflow), timeout)
 
     async def create(
         self,
@@ -131,7 +126,7 @@ class WorkflowsAPI(Resource):
                 ``till_block`` (nothing was sent).
         """
         call = op.RUN_WORKFLOW(workflow, from_block, till_block)
-        run_id = await self._send(call, timeout)
+        run_id = await send(self._view, call, timeout)
         return models.RunStarted(_validate.as_uuid(workflow, "workflow id"), run_id)
 
     async def run_and_wait(
@@ -192,7 +187,8 @@ class WorkflowsAPI(Resource):
             interval = min(interval * 1.5, max(poll, MAX_POLL))
             state = await self.get(before, timeout=request_timeout)
             polls += 1
-            if _finished(before, state):
+            running = str(state.status).casefold() in _RUNNING_STATUSES
+            if state.date_last_run != before.date_last_run and not running:
                 return models.RunResult(state, before, finished=True, polls=polls, run_id=run_id)
 
     async def schedule(
@@ -256,7 +252,7 @@ class WorkflowsAPI(Resource):
         """
         call = op.DELETE_WORKFLOW(workflow)
         try:
-            await self._send(call, timeout)
+            await send(self._view, call, timeout)
         except NotFoundError:
             if not missing_ok:
                 raise
@@ -269,5 +265,5 @@ class WorkflowsAPI(Resource):
         *,
         enabled: bool | None = None,
     ) -> models.Workflow:
-        await self._send(op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=enabled), timeout)
+        await send(self._view, op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=enabled), timeout)
         return await self.get(workflow_id, timeout=timeout)

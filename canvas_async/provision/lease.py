@@ -492,7 +492,7 @@ def read_record(path: str | Path) -> dict[str, Any] | None:
 
 
 #: The one request a lost lease lets through (spec: "Authentication").
-_REVOKE_PATH: Final = _routes.route("delete_token").path
+_REVOKE_PATH: Final = _routes.ROUTES["delete_token"].path
 
 
 @contextlib.asynccontextmanager

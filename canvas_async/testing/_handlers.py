@@ -164,7 +164,7 @@ async def _authenticate(call: Call) -> web.Response:
 
 
 def _refresh_token(call: Call) -> str:
-    return call.query(*_routes.REFRESH_TOKEN_QUERY_ALIASES)
+    return call.query(*_routes.QUERY_ALIASES["token"])
 
 
 async def _refresh_access_token(call: Call) -> web.Response:

@@ -67,7 +67,9 @@ AUTHENTICATED_CALLS: dict[str, Call] = {
 
 def test_every_authenticated_key_mode_route_is_covered() -> None:
     key_mode = {
-        r.key for r in _routes.iter_routes() if r.auth in (_routes.Auth.KEYS, _routes.Auth.SESSION)
+        r.key
+        for r in _routes.ROUTES.values()
+        if r.auth in (_routes.Auth.KEYS, _routes.Auth.SESSION)
     }
     assert set(AUTHENTICATED_CALLS) == key_mode
 

@@ -460,7 +460,7 @@ class TestRequests:
             "upper text": f" {str(wf_id).upper()} ",
         }[given]
 
-        _params, body, _parse = _operations.RUN_WORKFLOW.build(workflow, *blocks)
+        _params, body = _operations.RUN_WORKFLOW.build(workflow, *blocks)
 
         assert body == _convert.unstructure(_operations.RunMetadata(wf_id, *blocks))
 

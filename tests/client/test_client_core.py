@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from canvas_async import Canvas, ValidationError, WorkflowsAPI, _operations, _routes
+from canvas_async import Canvas, ValidationError, WorkflowsAPI, _operations
 from canvas_async._auth import TokenRequest
 
 
@@ -15,19 +15,15 @@ def client() -> Canvas:
 
 
 class TestOperations:
-    def test_a_definition_names_its_route(self) -> None:
-        """An operation's route is the table's entry for its key."""
-        assert _operations.RUN_WORKFLOW.route is _routes.ROUTES["run_workflow"]
-
     def test_the_request_is_checked_and_built(self) -> None:
         """Calling a definition checks the arguments and returns the request."""
         workflow_id = uuid.uuid4()
 
-        operation, (params, body, parse) = _operations.GET_WORKFLOW(str(workflow_id).upper())
+        operation, (params, body) = _operations.GET_WORKFLOW(str(workflow_id).upper())
 
         assert operation is _operations.GET_WORKFLOW
         assert params == {"id": str(workflow_id)}
-        assert (body, parse) == (None, None)
+        assert body is None
 
     def test_bad_arguments_are_refused_before_sending(self) -> None:
         """A bad block range never becomes a request."""
@@ -38,8 +34,8 @@ class TestOperations:
         """Off with a cron sends it along, as the documentation's example does."""
         workflow_id = uuid.uuid4()
 
-        _, (_, off, _) = _operations.WORKFLOW_SCHEDULER(workflow_id, None)
-        _, (_, off_with_cron, _) = _operations.WORKFLOW_SCHEDULER(
+        _, (_, off) = _operations.WORKFLOW_SCHEDULER(workflow_id, None)
+        _, (_, off_with_cron) = _operations.WORKFLOW_SCHEDULER(
             workflow_id, "0 0 * ? * *", enabled=False
         )
 

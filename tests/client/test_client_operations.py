@@ -35,7 +35,7 @@ from canvas_async import (
     WorkflowTemplate,
     _routes,
 )
-from canvas_async._success import guid_in as parse_guid
+from canvas_async._operations import guid_in as parse_guid
 from canvas_async.schedule import Cron, CronError
 from canvas_async.testing import CanvasEmulator
 
@@ -89,7 +89,7 @@ class TestMeta:
         listed = {(e.name, e.verb) for e in endpoints}
         key_mode = {
             (r.operation, r.method)
-            for r in _routes.iter_routes()
+            for r in _routes.ROUTES.values()
             if r.auth is not _routes.Auth.REFRESH
         }
         assert key_mode <= listed

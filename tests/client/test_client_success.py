@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from canvas_async import _success
+from canvas_async import _operations
 
 NEW_ID = uuid.UUID("ef7a56e6-448f-4787-b58d-47b063d6e983")
 
@@ -26,7 +26,7 @@ NEW_ID = uuid.UUID("ef7a56e6-448f-4787-b58d-47b063d6e983")
     ],
 )
 def test_guid_in(payload: object, expected: uuid.UUID | None) -> None:
-    assert _success.guid_in(payload) == expected
+    assert _operations.guid_in(payload) == expected
 
 
 def test_find_created_matches_one_e_mail_in_any_case() -> None:
@@ -36,6 +36,6 @@ def test_find_created_matches_one_e_mail_in_any_case() -> None:
 
     items = [Item("Ada@Example.org"), Item(None), Item("bob@example.org")]
 
-    assert _success.find_created("create_account", items, " ada@example.org ") is items[0]
-    assert _success.find_created("create_account", [*items, items[0]], "ada@example.org") is None
-    assert _success.find_created("create_account", items, "eve@example.org") is None
+    assert _operations.find_created("create_account", items, " ada@example.org ") is items[0]
+    assert _operations.find_created("create_account", [*items, items[0]], "ada@example.org") is None
+    assert _operations.find_created("create_account", items, "eve@example.org") is None

@@ -93,7 +93,9 @@ QUINYX = application(
 
 class TestCredentials:
     def test_complete_credentials_pass(self, secret: Callable[[str], str]) -> None:
-        v.check_credentials(QUINYX, {"apikey": secret("01d6-3e54-cff2"), "environment": "test"})
+        v.CREATE_REG_APPLICATION(
+            QUINYX, "tag", {"apikey": secret("01d6-3e54-cff2"), "environment": "test"}
+        )
 
     def test_every_problem_in_one_message_without_values(
         self, secret: Callable[[str], str]
@@ -102,7 +104,9 @@ class TestCredentials:
         leaked = secret("hunter2-hunter2")
 
         with pytest.raises(ValidationError) as info:
-            v.check_credentials(QUINYX, {"apikey": "  ", "environment": leaked, "passwrod": leaked})
+            v.CREATE_REG_APPLICATION(
+                QUINYX, "tag", {"apikey": "  ", "environment": leaked, "passwrod": leaked}
+            )
 
         message = str(info.value)
         assert "apikey (API key) is required" in message
@@ -114,11 +118,11 @@ class TestCredentials:
     @pytest.mark.parametrize("value", [["a"], {"a": 1}])
     def test_structured_values_are_refused(self, value: object) -> None:
         with pytest.raises(ValidationError, match="must be a string, number or boolean"):
-            v.check_credentials(QUINYX, {"apikey": value, "environment": "live"})
+            v.CREATE_REG_APPLICATION(QUINYX, "tag", {"apikey": value, "environment": "live"})
 
     def test_not_a_mapping(self) -> None:
         with pytest.raises(ValidationError, match="credentials must be a mapping"):
-            v.check_credentials(QUINYX, [("apikey", "x")])  # type: ignore[arg-type]
+            v.CREATE_REG_APPLICATION(QUINYX, "tag", [("apikey", "x")])  # type: ignore[arg-type]
 
     def test_non_string_values_are_accepted(self) -> None:
         """The FTP sample sends ``"secure": true``; ports may be numbers."""
@@ -128,7 +132,7 @@ class TestCredentials:
             short_name="FTP",
         )
 
-        v.check_credentials(ftp, {"port": 21, "secure": True})
+        v.CREATE_REG_APPLICATION(ftp, "tag", {"port": 21, "secure": True})
 
 
 class TestApplications:
@@ -241,7 +245,7 @@ class TestAccount:
     }
 
     def test_documented_example_passes(self) -> None:
-        v.check_account(v.NewAccount(**self.GOOD))
+        v.CREATE_ACCOUNT(v.NewAccount(**self.GOOD))
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),
@@ -260,12 +264,12 @@ class TestAccount:
     )
     def test_bad_field(self, field: str, value: object, message: str) -> None:
         with pytest.raises(ValidationError, match=message):
-            v.check_account(v.NewAccount(**{**self.GOOD, field: value}))
+            v.CREATE_ACCOUNT(v.NewAccount(**{**self.GOOD, field: value}))
 
     def test_every_problem_at_once(self) -> None:
         bad = {"email": "x", "role_name": "Admin", "country_key": "ZZ"}
         with pytest.raises(ValidationError) as info:
-            v.check_account(v.NewAccount(**{**self.GOOD, **bad}))
+            v.CREATE_ACCOUNT(v.NewAccount(**{**self.GOOD, **bad}))
 
         assert str(info.value).count(";") == 2
 

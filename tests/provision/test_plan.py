@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from canvas_async._errors import ValidationError
-from canvas_async._operations import check_credentials
+from canvas_async._operations import CREATE_REG_APPLICATION
 from canvas_async.models import (
     Application,
     CredentialField,
@@ -538,4 +538,4 @@ def test_plan_refuses_what_the_client_would_refuse_hidden_required_fields_too() 
 
     assert any("tenant (Tenant) is required" in p for p in problems), problems
     with pytest.raises(ValidationError, match=r"tenant \(Tenant\) is required"):
-        check_credentials(hidden, {"username": "u"})
+        CREATE_REG_APPLICATION(hidden, "tag", {"username": "u"})

@@ -57,13 +57,13 @@ async def test_token_requests_take_the_clients_own_path(emu: CanvasEmulator) -> 
         emu.expire_access_tokens()
         await asyncio.gather(*(canvas.workflows.list() for _ in range(20)))
 
-    token_requests = [name for name in done if name != _routes.label("list_workflows")]
+    token_requests = [name for name in done if name != _routes.ROUTES["list_workflows"].label]
     assert token_requests == [
-        _routes.label("authenticate"),
-        _routes.label("refresh_access_token"),
-        _routes.label("delete_token"),
+        _routes.ROUTES["authenticate"].label,
+        _routes.ROUTES["refresh_access_token"].label,
+        _routes.ROUTES["delete_token"].label,
     ]
-    assert done.count(_routes.label("list_workflows")) == 21
+    assert done.count(_routes.ROUTES["list_workflows"].label) == 21
 
 
 async def test_renewed_before_expiry_without_a_401() -> None:

@@ -22,9 +22,9 @@ from canvas_async._deadline import DeadlineExceededError, passed
 from canvas_async._limits import ClientPausedError, PauseGate
 from canvas_async._retry_loop import Answer, run_attempts
 
-READ = _routes.route("list_workflows")
-CREATE = _routes.route("create_workflow")
-RUN = _routes.route("run_workflow")
+READ = _routes.ROUTES["list_workflows"]
+CREATE = _routes.ROUTES["create_workflow"]
+RUN = _routes.ROUTES["run_workflow"]
 
 OK = Answer(200, {}, [])
 

@@ -33,7 +33,7 @@ TIMEOUT = Failure(FailureKind.TIMEOUT)
 class TestRouteTable:
     def test_creating_and_running_is_not_idempotent(self) -> None:
         """The POSTs whose repeat would duplicate something are marked so."""
-        not_idempotent = {r.key for r in _routes.iter_routes() if not r.idempotent}
+        not_idempotent = {r.key for r in _routes.ROUTES.values() if not r.idempotent}
 
         assert {
             "create_account",
@@ -46,7 +46,7 @@ class TestRouteTable:
     @pytest.mark.parametrize("key", ["workflow_scheduler", "delete_workflow"])
     def test_setting_state_and_deleting_may_be_repeated(self, key: str) -> None:
         """WorkflowScheduler sets a state, DeleteWorkflow removes: both repeatable."""
-        assert _routes.route(key).idempotent
+        assert _routes.ROUTES[key].idempotent
 
 
 class TestVocabulary:
@@ -126,8 +126,8 @@ class TestClassifyNotIdempotent:
 
 
 class TestDecide:
-    READ = _routes.route("list_workflows")
-    CREATE = _routes.route("create_workflow")
+    READ = _routes.ROUTES["list_workflows"]
+    CREATE = _routes.ROUTES["create_workflow"]
 
     def test_retries_until_the_budget_is_used(self) -> None:
         """max_retries retries, then the failure is raised."""

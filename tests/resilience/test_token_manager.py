@@ -128,7 +128,7 @@ class FakeServer:
         return Driven(bound(self.clock), self.send)
 
 
-SESSION_ROUTE = _routes.route("list_workflows")
+SESSION_ROUTE = _routes.ROUTES["list_workflows"]
 
 
 async def renewing(server: FakeServer) -> tuple[Driven, asyncio.Task[str], asyncio.Event]:
@@ -646,7 +646,7 @@ class TestTokenAuth:
         """The exchange itself is sent with the keys."""
         auth = Wired(FakeServer()).auth()
 
-        headers = await auth.headers(_routes.route("authenticate"))
+        headers = await auth.headers(_routes.ROUTES["authenticate"])
 
         assert headers == {"Consumer": "consumer", "SecretKey": "secret"}
 
@@ -655,7 +655,7 @@ class TestTokenAuth:
         """Open routes carry nothing; the refresh token travels in the query."""
         auth = Wired(FakeServer()).auth()
 
-        assert await auth.headers(_routes.route(key)) == {}
+        assert await auth.headers(_routes.ROUTES[key]) == {}
 
     async def test_401_invalidates_the_token_sent(self) -> None:
         """on_unauthorized drops the refused token and asks for one more try."""
@@ -670,9 +670,9 @@ class TestTokenAuth:
     async def test_401_on_the_exchange_is_final(self) -> None:
         """Refused keys are not retried."""
         auth = Wired(FakeServer()).auth()
-        keys = await auth.headers(_routes.route("authenticate"))
+        keys = await auth.headers(_routes.ROUTES["authenticate"])
 
-        assert not await auth.run(auth.auth.unauthorized_flow(_routes.route("authenticate"), keys))
+        assert not await auth.run(auth.auth.unauthorized_flow(_routes.ROUTES["authenticate"], keys))
 
     async def test_auto_picks_token_mode_without_a_second_exchange(self) -> None:
         """auto: 100 tasks, one /Authenticate, whose tokens are then used."""

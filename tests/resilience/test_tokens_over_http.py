@@ -35,7 +35,7 @@ class Wire:
     async def _send(
         self, key: str, headers: dict[str, str], params: dict[str, str] | None = None
     ) -> object:
-        route = _routes.route(key)
+        route = _routes.ROUTES[key]
         async with self.session.request(
             route.method, self.emulator.url + route.path, headers=headers, params=params
         ) as answer:
