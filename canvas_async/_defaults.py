@@ -19,6 +19,12 @@ DEFAULT_MAX_ATTEMPTS: Final = 5
 DEFAULT_ACCOUNT_TIMEOUT: Final = 300.0
 """Seconds an account (a bulk item) may take over all its attempts (``--account-timeout``)."""
 
+DEFAULT_RUN_WAIT: Final = 600.0
+"""Seconds ``run_and_wait`` waits for a run to finish, by default."""
+
+DEFAULT_POLL: Final = 1.0
+"""Seconds ``run_and_wait`` waits before its first read of the workflow, by default."""
+
 AuthMode: TypeAlias = Literal["keys", "token", "auto"]
 """``"keys"``: the keys on every request. ``"token"``: the keys exchanged for a
 bearer token. ``"auto"``: whichever the server's ``/Authenticate`` answers."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
+from ._defaults import DEFAULT_POLL, DEFAULT_RUN_WAIT
 from ._errors import NotBoundError
 from ._sentinel import USE_CLIENT_DEFAULT, UseClientDefault
 from .schedule import Cron
@@ -370,8 +371,8 @@ class Workflow(Model):
         *,
         from_block: int | None = None,
         till_block: int | None = None,
-        timeout: float = 600.0,
-        poll: float = 1.0,
+        timeout: float = DEFAULT_RUN_WAIT,
+        poll: float = DEFAULT_POLL,
         request_timeout: TimeoutTypes | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> RunResult:
         """Run, then wait for the server to show the run finished; see

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from canvas_async import _operations as op
 from canvas_async import _validate, models
+from canvas_async._defaults import DEFAULT_POLL, DEFAULT_RUN_WAIT
 from canvas_async._errors import CanvasError, NotFoundError, ValidationError
 from canvas_async._timeouts import USE_CLIENT_DEFAULT, TimeoutTypes, UseClientDefault
 from canvas_async.schedule import Cron
@@ -21,10 +22,6 @@ _WorkflowRef = models.Workflow | uuid.UUID | str
 _TemplateRef = models.WorkflowTemplate | uuid.UUID | str
 
 
-DEFAULT_RUN_WAIT: Final = 600.0
-"""Seconds :meth:`WorkflowsAPI.run_and_wait` waits by default."""
-DEFAULT_POLL: Final = 1.0
-"""Seconds before its first read of the workflow, by default."""
 MAX_POLL: Final = 30.0
 """The longest interval between its reads (unless ``poll`` is longer)."""
 
