@@ -24,7 +24,8 @@ CONSUMER_VAR: Final = "CANVAS_CONSUMER"
 SECRET_KEY_VAR: Final = "CANVAS_SECRET_KEY"
 ENV_VAR: Final = "CANVAS_ENV"
 #: The auth mode of the command line and the Temporal worker (``Canvas()``
-#: takes ``auth=`` instead); unset means ``auto``. It takes :data:`AUTH_MODES`.
+#: takes ``auth=`` instead); unset means ``auto``. It takes
+#: :data:`~canvas_async._defaults.AUTH_MODES`.
 AUTH_VAR: Final = "CANVAS_AUTH"
 LOG_VAR: Final = "CANVAS_LOG"
 FILE_SUFFIX: Final = "_FILE"
