@@ -165,16 +165,14 @@ def _listed(
     return named, (with_verb[0] if with_verb else None)
 
 
-def dtos_to_describe(
-    endpoints: Sequence[EndpointInfo], routes: Iterable[_routes.Route] | None = None
-) -> dict[str, str]:
+def dtos_to_describe(endpoints: Sequence[EndpointInfo]) -> dict[str, str]:
     """Return the DTOs to ask Describe about: the SDK's name -> the server's name.
 
     A body the server lists under another type name is described under the
     server's name.
     """
     names = {name: name for name in BODIES}
-    for route in _routes.ROUTES.values() if routes is None else routes:
+    for route in _routes.ROUTES.values():
         if route.body is None:
             continue
         _, descriptor = _listed(route, endpoints)
@@ -191,7 +189,6 @@ def check(
     described: Mapping[str, Sequence[PropertyInfo] | None],
     *,
     token_mode: bool = False,
-    routes: Iterable[_routes.Route] | None = None,
 ) -> DriftReport:
     """Compare the server's catalogue with the route table and the request bodies.
 
@@ -201,12 +198,10 @@ def check(
             (see :func:`dtos_to_describe`); None where Describe knew no such DTO.
         token_mode: Whether the client speaks token mode (the refresh-token
             operations are expected then only).
-        routes: The routes to check; the whole table by default.
     """
-    table = list(_routes.ROUTES.values() if routes is None else routes)
     differences: list[Difference] = []
     known: set[str] = set()
-    for route in table:
+    for route in _routes.ROUTES.values():
         known |= _folded(_routes.operation_names(route))
         named, descriptor = _listed(route, endpoints)
         label = route.label
@@ -249,7 +244,7 @@ def check(
         for endpoint in endpoints
         if endpoint.name.strip().casefold() not in known
     )
-    server_names = dtos_to_describe(endpoints, table)
+    server_names = dtos_to_describe(endpoints)
     for sdk_name, cls in BODIES.items():
         differences.extend(_field_differences(sdk_name, server_names[sdk_name], cls, described))
     return DriftReport(tuple(differences))
@@ -352,9 +347,7 @@ def _field_differences(
     return differences
 
 
-def choose_paths(
-    endpoints: Sequence[EndpointInfo], routes: Iterable[_routes.Route] | None = None
-) -> dict[str, str]:
+def choose_paths(endpoints: Sequence[EndpointInfo]) -> dict[str, str]:
     """Return each route's path as the server's catalogue lists it.
 
     An operation listed (with its verb) under one of its known names is sent
@@ -362,7 +355,7 @@ def choose_paths(
     keeps the route table's path.
     """
     paths = {}
-    for route in _routes.ROUTES.values() if routes is None else routes:
+    for route in _routes.ROUTES.values():
         _, descriptor = _listed(route, endpoints)
         name = route.operation if descriptor is None else descriptor.name.strip()
         paths[route.key] = route.path if name == route.operation else _routes.catalogue_path(name)

@@ -18,7 +18,7 @@ would make a schedule that runs at other times than written, or never.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final, cast
 
 from .arith import Engine
 from .fields import (
@@ -66,11 +66,8 @@ _DOW_NUMBERING: Final = "Quartz numbers the days of the week 1 = SUN ... 7 = SAT
 
 
 class _Refusal(Exception):
-    """A field-level refusal, turned into a :class:`CronError` by the caller."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """A field-level refusal (its one argument the reason), turned into a
+    :class:`CronError` by the caller."""
 
 
 def parse(text: str) -> Spec:
@@ -102,13 +99,9 @@ def parse(text: str) -> Spec:
         try:
             parsed.append(parse_field(part, field))
         except _Refusal as refusal:
-            raise CronError(refusal.reason, expression=text, field=field.name) from None
-    seconds, minutes, hours, dom, months, dow, years = parsed
-    assert isinstance(seconds, int)
-    assert isinstance(minutes, int)
-    assert isinstance(hours, int)
-    assert isinstance(months, int)
-    assert isinstance(years, int)
+            raise CronError(str(refusal), expression=text, field=field.name) from None
+    # Only the day fields hold more than a mask.
+    seconds, minutes, hours, dom, months, dow, years = cast("list[Any]", parsed)
     spec = Spec(seconds, minutes, hours, _day_rule(dom, dow, parts, text), months, years)
     if Engine(spec).next_match((YEAR.low, 1, 1, 0, 0, 0)) is None:
         raise CronError(

@@ -209,7 +209,8 @@ class WorkflowsAPI(Resource):
                 :class:`~canvas_async.ValidationError`; nothing was sent).
         """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
-        return await self._set_schedule(workflow_id, op.check_cron(cron), timeout)
+        await send(self._view, op.WORKFLOW_SCHEDULER(workflow_id, op.check_cron(cron)), timeout)
+        return await self.get(workflow_id, timeout=timeout)
 
     async def unschedule(
         self,
@@ -225,7 +226,8 @@ class WorkflowsAPI(Resource):
         """
         workflow_id = _validate.as_uuid(workflow, "workflow id")
         cron = workflow.cron if isinstance(workflow, models.Workflow) else None
-        return await self._set_schedule(workflow_id, cron, timeout, enabled=False)
+        await send(self._view, op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=False), timeout)
+        return await self.get(workflow_id, timeout=timeout)
 
     async def delete(
         self,
@@ -253,14 +255,3 @@ class WorkflowsAPI(Resource):
         except NotFoundError:
             if not missing_ok:
                 raise
-
-    async def _set_schedule(
-        self,
-        workflow_id: uuid.UUID,
-        cron: str | None,
-        timeout: TimeoutTypes | UseClientDefault,
-        *,
-        enabled: bool | None = None,
-    ) -> models.Workflow:
-        await send(self._view, op.WORKFLOW_SCHEDULER(workflow_id, cron, enabled=enabled), timeout)
-        return await self.get(workflow_id, timeout=timeout)
