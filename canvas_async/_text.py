@@ -46,11 +46,11 @@ def safe_json(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def clipped(text: str, limit: int) -> str:
-    """Return ``text`` cut to ``limit`` characters, saying how long it was."""
+def clipped(text: str, limit: int, size: int | None = None) -> str:
+    """Return ``text`` cut to ``limit`` characters, saying how long it was (or ``size``)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}... ({len(text):,} characters)"
+    return f"{text[:limit]}... ({len(text) if size is None else size:,} characters)"
 
 
 QUOTE_LIMIT: Final = 200
@@ -60,11 +60,7 @@ QUOTE_LIMIT: Final = 200
 def quoted(value: object) -> str:
     """Return ``repr(value)`` for an error message, clipped after :data:`QUOTE_LIMIT`
     characters with the full length said, e.g. ``'aaaa... (1,000,000 characters)'``."""
-    text = repr(value)
-    if len(text) <= QUOTE_LIMIT:
-        return text
-    size = len(value) if isinstance(value, str) else len(text)
-    return f"{text[:QUOTE_LIMIT]}... ({size:,} characters)"
+    return clipped(repr(value), QUOTE_LIMIT, len(value) if isinstance(value, str) else None)
 
 
 def server_text(text: str, limit: int) -> str:

@@ -82,10 +82,7 @@ class Field:
 
     def name_of(self, value: int) -> str:
         """Return the name of ``value``, or its digits if the field has no names."""
-        for name, number in self.names.items():
-            if number == value:
-                return name
-        return str(value)
+        return next((name for name, number in self.names.items() if number == value), str(value))
 
 
 #: The months and days of the week in English; the first three letters, upper
