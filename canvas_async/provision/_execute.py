@@ -178,7 +178,6 @@ async def apply(
     missing = state.missing_env(env)
     if missing:
         raise MissingEnvironmentError(missing)
-    work: Callable[[_AccountRun], Awaitable[None]]
     # The deadline bounds every request and every wait of the run, not only
     # the start of new accounts (see canvas_async.deadline).
     with _deadline.until(stop.deadline):
@@ -189,24 +188,16 @@ async def apply(
             if reason is None:
                 raise
             # Stopped (the deadline, a signal) before the organization could be read:
-            # every account is left, and the report says why.
+            # every account is left (each stops before it starts), and the report says why.
             stop.ask(f"{reason} before the organization could be read ({exc})")
-            index = _AccountIndex(frozenset(), {})
-
-            async def never_started(run: _AccountRun) -> None:
-                run.stopped = True
-                stop.check(started=False)
-
-            work = never_started
-        else:
-            ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
-            work = ctx.apply_account
+            catalogue, index = Catalogue.of((), ()), _AccountIndex.of(())
+        ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
         runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
         report = await collect(
             client_run(
                 canvas,
                 runs,
-                work,
+                ctx.apply_account,
                 _index,
                 concurrency=concurrency,
                 fail_fast=fail_fast,
@@ -301,7 +292,7 @@ async def _read_organization(
             raise DesiredStateError(state.source, problems)
         return catalogue, _AccountIndex.of(accounts)
 
-    return await bulk.requeue(read, requeue, stop=stop or bulk.Stop())
+    return await bulk.requeue(read, requeue, stop=stop)
 
 
 @attrs.define
@@ -459,21 +450,18 @@ class _Context:
         new = spec.new
         assert new is not None
         assert spec.email is not None
-        email = spec.email
-
-        async def send() -> uuid.UUID:
-            return await self.canvas.accounts.create(
-                first_name=new.first_name,
-                last_name=new.last_name,
-                email=email,
-                role=new.role,
-                phone=new.phone,
-                country_key=new.country,
-                activated=new.activated,
-                global_notifications=new.global_notifications,
-                default_notification_email=new.notification_email,
-            )
-
+        send = functools.partial(
+            self.canvas.accounts.create,
+            first_name=new.first_name,
+            last_name=new.last_name,
+            email=spec.email,
+            role=new.role,
+            phone=new.phone,
+            country_key=new.country,
+            activated=new.activated,
+            global_notifications=new.global_notifications,
+            default_notification_email=new.notification_email,
+        )
         return await bulk.reconcile_write(send, functools.partial(self._find_account, spec))
 
 
