@@ -401,7 +401,7 @@ class _Context:
                     run.account_id = await self._find_account(run.spec)
                 missing = run.account_id is None
                 creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
-                run.results = _settled(run.results, creating, self._made)
+                self._settle(run, creating)
             if run.account_id is None:
                 change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
                 run.account_id = await self._do(run, change, [], self._create_account(run.spec))
@@ -409,7 +409,7 @@ class _Context:
         if plan is None:
             plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
         run.plan = plan
-        run.results = _settled(run.results, run.plan.changes, self._made)
+        self._settle(run, run.plan.changes)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
         executor = _Executor(self, view, dict(run.plan.registrations))
@@ -437,6 +437,23 @@ class _Context:
         run.results.append(ChangeResult(change, Status.DONE))
         self._made(change)
         return value
+
+    def _settle(self, run: _AccountRun, pending: Sequence[Change]) -> None:
+        """Settle the doubts once the state is read: done unless still ``pending``.
+
+        A change whose outcome was unknown took effect if the fresh plan holds no
+        change of its kind for its target any more (``on_change`` is told); else it
+        is dropped here, and made (and recorded) again.
+        """
+        left = {_identity(change) for change in pending}
+        settled = []
+        for result in run.results:
+            if result.status is Status.DONE:
+                settled.append(result)
+            elif _identity(result.change) not in left:
+                settled.append(ChangeResult(result.change, Status.DONE))
+                self._made(result.change)
+        run.results = settled
 
     def _made(self, change: Change) -> None:
         """Tell ``on_change`` that ``change`` is made (recorded ``done``)."""
@@ -478,26 +495,6 @@ async def _all(*reads: Awaitable[Any]) -> list[Any]:
 
 
 _KEPT: Final = frozenset({Status.DONE, Status.OUTCOME_UNKNOWN})
-
-
-def _settled(
-    results: list[ChangeResult], pending: Sequence[Change], made: Callable[[Change], object]
-) -> list[ChangeResult]:
-    """Settle the doubts once the state is read: done unless still ``pending``.
-
-    A change whose outcome was unknown took effect if the fresh plan holds no
-    change of its kind for its target any more (``made`` is told); else it is
-    dropped here, and made (and recorded) again.
-    """
-    left = {_identity(change) for change in pending}
-    settled = []
-    for result in results:
-        if result.status is Status.DONE:
-            settled.append(result)
-        elif _identity(result.change) not in left:
-            settled.append(ChangeResult(result.change, Status.DONE))
-            made(result.change)
-    return settled
 
 
 def _identity(change: Change) -> tuple[Action, str]:
