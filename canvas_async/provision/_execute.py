@@ -27,7 +27,6 @@ value) ends it at once with the server's reason. A :class:`bulk.Stop`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import time
@@ -39,13 +38,7 @@ import attrs
 
 from canvas_async import _deadline, bulk
 from canvas_async import _operations as op
-from canvas_async._errors import (
-    APIError,
-    CanvasError,
-    NotFoundError,
-    OutcomeUnknownError,
-    TransportError,
-)
+from canvas_async._errors import APIError, CanvasError, OutcomeUnknownError, TransportError
 from canvas_async._resources import send
 from canvas_async.bulk import Status
 from canvas_async.bulk._accounts import client_run
@@ -467,18 +460,21 @@ class _Context:
         new = spec.new
         assert new is not None
         assert spec.email is not None
-        send = functools.partial(
-            self.canvas.accounts.create,
-            first_name=new.first_name,
-            last_name=new.last_name,
-            email=spec.email,
-            role=new.role,
-            phone=new.phone,
-            country_key=new.country,
-            activated=new.activated,
-            global_notifications=new.global_notifications,
-            default_notification_email=new.notification_email,
-        )
+        email = spec.email
+
+        async def send() -> uuid.UUID:
+            return await self.canvas.accounts.create(
+                first_name=new.first_name,
+                last_name=new.last_name,
+                email=email,
+                role=new.role,
+                phone=new.phone,
+                country_key=new.country,
+                activated=new.activated,
+                global_notifications=new.global_notifications,
+                default_notification_email=new.notification_email,
+            )
+
         return await bulk.reconcile_write(send, functools.partial(self._find_account, spec))
 
 
@@ -540,18 +536,16 @@ class _Executor:
             await self._create_workflow(change)
         elif change.action is Action.REPLACE_WORKFLOW:
             assert change.workflow_id is not None
-            await self._delete(change.workflow_id)
+            await self.view.workflows.delete(change.workflow_id, missing_ok=True)
             await self._create_workflow(change)
-        elif change.action is Action.SCHEDULE:
-            assert change.cron is not None
+        elif change.action in (Action.SCHEDULE, Action.UNSCHEDULE):
+            # Unscheduling is planned for an existing workflow only (its cron: None).
             target = change.workflow_id or self.created[change.target]
-            await send(self.view, op.WORKFLOW_SCHEDULER(target, op.check_cron(change.cron)))
-        elif change.action is Action.UNSCHEDULE:
-            assert change.workflow_id is not None
-            await send(self.view, op.WORKFLOW_SCHEDULER(change.workflow_id, None))
+            cron = None if change.cron is None else op.check_cron(change.cron)
+            await send(self.view, op.WORKFLOW_SCHEDULER(target, cron))
         elif change.action in (Action.DELETE_WORKFLOW, Action.DELETE_DUPLICATE):
             assert change.workflow_id is not None
-            await self._delete(change.workflow_id)
+            await self.view.workflows.delete(change.workflow_id, missing_ok=True)
         else:  # pragma: no cover - CREATE_ACCOUNT is made before the plan
             raise AssertionError(change.action)
 
@@ -571,10 +565,6 @@ class _Executor:
             variables=resolve(block_variables(spec, template), self.ctx.environ),
             description=managed_description(spec.description, fingerprint(spec, template)),
         )
-
-    async def _delete(self, workflow_id: uuid.UUID) -> None:
-        with contextlib.suppress(NotFoundError):  # already gone: what was wanted
-            await self.view.workflows.delete(workflow_id, missing_ok=True)
 
 
 # -- reports -------------------------------------------------------------------------
