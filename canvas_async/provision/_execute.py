@@ -379,9 +379,7 @@ class _Context:
 
         run.verified = await bulk.requeue(read, self.requeue, stop=self.stop)
 
-    async def _attempt(
-        self, run: _AccountRun, attempt: int, plan: AccountPlan | None = None
-    ) -> None:
+    async def _attempt(self, run: _AccountRun, attempt: int, plan: AccountPlan | None) -> None:
         """Bring the account to its desired state from where it stands now (or per ``plan``)."""
         run.attempts += 1
         # What an earlier attempt did stays done, and a write left in doubt
