@@ -67,12 +67,17 @@ def _identity(value: uuid.UUID) -> uuid.UUID:
     return value
 
 
-class RunOptions(TypedDict, total=False):
+class _Flow(TypedDict, total=False):
+    """The options :class:`BulkRun` takes as they are."""
+
+    fail_fast: bool
+    on_progress: Callable[[Progress], object] | None
+
+
+class RunOptions(_Flow, total=False):
     """The keyword arguments of :func:`each_account`, passed on as they are."""
 
     concurrency: int | None
-    fail_fast: bool
-    on_progress: Callable[[Progress], object] | None
 
 
 def client_run(
@@ -82,21 +87,14 @@ def client_run(
     key: Callable[[I], K],
     *,
     concurrency: int | None = None,
-    fail_fast: bool = False,
-    on_progress: Callable[[Progress], object] | None = None,
+    **options: Unpack[_Flow],
 ) -> BulkRun[I, K, T]:
     """Return a :class:`BulkRun` of ``fn`` over ``items`` (named by ``key``) through ``canvas``.
 
     The options are :func:`each_account`'s.
     """
-    return BulkRun(
-        items,
-        fn,
-        key,
-        concurrency=canvas.max_concurrency if concurrency is None else concurrency,
-        fail_fast=fail_fast,
-        on_progress=on_progress,
-    )
+    limit = canvas.max_concurrency if concurrency is None else concurrency
+    return BulkRun(items, fn, key, concurrency=limit, **options)
 
 
 async def for_each_account(

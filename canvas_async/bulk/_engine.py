@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 import enum
+import itertools
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -313,13 +314,9 @@ class BulkRun(Generic[I, K, T]):
         try:
             self._report_progress()
             while True:
-                while not stopping and len(self._running) < self.concurrency:
-                    nxt = next(pending, None)
-                    if nxt is None:
-                        break
-                    index, item = nxt
-                    task = asyncio.create_task(self._call(index, item))
-                    self._running[task] = index
+                room = 0 if stopping else self.concurrency - len(self._running)
+                for index, item in itertools.islice(pending, room):
+                    self._running[asyncio.create_task(self._call(index, item))] = index
                 if not self._running:
                     break
                 finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)

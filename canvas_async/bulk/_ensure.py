@@ -10,8 +10,9 @@ through the same two functions.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from canvas_async import _operations as op
@@ -63,7 +64,8 @@ async def register_once(
         return found[0].id if found else None
 
     call = op.CREATE_REG_APPLICATION(application, tag_text, credentials)
-    return await _create_once(view, call, f"the {application.short_name} registration", find)
+    what = f"the {application.short_name} registration"
+    return await reconcile_write(functools.partial(send_create, view, call, what), find)
 
 
 async def create_workflow_once(
@@ -86,21 +88,8 @@ async def create_workflow_once(
         return found[0] if found else None
 
     call = op.CREATE_WORKFLOW(template, name, applications, variables, description)
-    return await _create_once(view, call, f"the workflow {name!r}", find)
-
-
-async def _create_once(
-    view: AccountView,
-    call: op.Call[uuid.UUID | None],
-    what: str,
-    find: Callable[[], Awaitable[uuid.UUID | None]],
-) -> uuid.UUID:
-    """Send the create ``call`` so that it takes effect once, read back by ``find``."""
-
-    async def send() -> uuid.UUID:  # one request: nothing is read back
-        return await send_create(view, call, what)
-
-    return await reconcile_write(send, find)
+    what = f"the workflow {name!r}"
+    return await reconcile_write(functools.partial(send_create, view, call, what), find)
 
 
 async def ensure_registered(

@@ -167,9 +167,7 @@ async def requeue(
             if not transient(exc) or attempt >= policy.max_attempts:
                 raise
             wait = policy.backoff(attempt, random)
-            if time.monotonic() - started + wait >= policy.timeout:
-                raise
-            if stop.reason() is not None:
+            if time.monotonic() - started + wait >= policy.timeout or stop.reason() is not None:
                 raise
             await stop.sleep(wait)
             if stop.reason() is not None:

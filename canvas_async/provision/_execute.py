@@ -27,7 +27,6 @@ value) ends it at once with the server's reason. A :class:`bulk.Stop`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import time
@@ -39,13 +38,7 @@ import attrs
 
 from canvas_async import _deadline, bulk
 from canvas_async import _operations as op
-from canvas_async._errors import (
-    APIError,
-    CanvasError,
-    NotFoundError,
-    OutcomeUnknownError,
-    TransportError,
-)
+from canvas_async._errors import APIError, CanvasError, OutcomeUnknownError, TransportError
 from canvas_async._resources import send
 from canvas_async.bulk import Status
 from canvas_async.bulk._accounts import client_run
@@ -178,7 +171,6 @@ async def apply(
     missing = state.missing_env(env)
     if missing:
         raise MissingEnvironmentError(missing)
-    work: Callable[[_AccountRun], Awaitable[None]]
     # The deadline bounds every request and every wait of the run, not only
     # the start of new accounts (see canvas_async.deadline).
     with _deadline.until(stop.deadline):
@@ -189,24 +181,16 @@ async def apply(
             if reason is None:
                 raise
             # Stopped (the deadline, a signal) before the organization could be read:
-            # every account is left, and the report says why.
+            # every account is left (each stops before it starts), and the report says why.
             stop.ask(f"{reason} before the organization could be read ({exc})")
-            index = _AccountIndex(frozenset(), {})
-
-            async def never_started(run: _AccountRun) -> None:
-                run.stopped = True
-                stop.check(started=False)
-
-            work = never_started
-        else:
-            ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
-            work = ctx.apply_account
+            catalogue, index = Catalogue.of((), ()), _AccountIndex.of(())
+        ctx = _Context(canvas, catalogue, replace, prune, env, requeue, stop, on_change)
         runs = [_AccountRun(spec, index.find(spec)) for spec in _picked(state, shard)]
         report = await collect(
             client_run(
                 canvas,
                 runs,
-                work,
+                ctx.apply_account,
                 _index,
                 concurrency=concurrency,
                 fail_fast=fail_fast,
@@ -301,7 +285,7 @@ async def _read_organization(
             raise DesiredStateError(state.source, problems)
         return catalogue, _AccountIndex.of(accounts)
 
-    return await bulk.requeue(read, requeue, stop=stop or bulk.Stop())
+    return await bulk.requeue(read, requeue, stop=stop)
 
 
 @attrs.define
@@ -395,9 +379,7 @@ class _Context:
 
         run.verified = await bulk.requeue(read, self.requeue, stop=self.stop)
 
-    async def _attempt(
-        self, run: _AccountRun, attempt: int, plan: AccountPlan | None = None
-    ) -> None:
+    async def _attempt(self, run: _AccountRun, attempt: int, plan: AccountPlan | None) -> None:
         """Bring the account to its desired state from where it stands now (or per ``plan``)."""
         run.attempts += 1
         # What an earlier attempt did stays done, and a write left in doubt
@@ -410,7 +392,7 @@ class _Context:
                     run.account_id = await self._find_account(run.spec)
                 missing = run.account_id is None
                 creating = [Change(Action.CREATE_ACCOUNT, run.spec.label)] if missing else []
-                run.results = _settled(run.results, creating, self._made)
+                self._settle(run, creating)
             if run.account_id is None:
                 change = Change(Action.CREATE_ACCOUNT, run.spec.label, "not found")
                 run.account_id = await self._do(run, change, [], self._create_account(run.spec))
@@ -418,7 +400,7 @@ class _Context:
         if plan is None:
             plan = await self.read_and_diff(run.spec, run.account_id, fresh=fresh)
         run.plan = plan
-        run.results = _settled(run.results, run.plan.changes, self._made)
+        self._settle(run, run.plan.changes)
         assert run.account_id is not None
         view = self.canvas.for_account(run.account_id)
         executor = _Executor(self, view, dict(run.plan.registrations))
@@ -446,6 +428,23 @@ class _Context:
         run.results.append(ChangeResult(change, Status.DONE))
         self._made(change)
         return value
+
+    def _settle(self, run: _AccountRun, pending: Sequence[Change]) -> None:
+        """Settle the doubts once the state is read: done unless still ``pending``.
+
+        A change whose outcome was unknown took effect if the fresh plan holds no
+        change of its kind for its target any more (``on_change`` is told); else it
+        is dropped here, and made (and recorded) again.
+        """
+        left = {_identity(change) for change in pending}
+        settled = []
+        for result in run.results:
+            if result.status is Status.DONE:
+                settled.append(result)
+            elif _identity(result.change) not in left:
+                settled.append(ChangeResult(result.change, Status.DONE))
+                self._made(result.change)
+        run.results = settled
 
     def _made(self, change: Change) -> None:
         """Tell ``on_change`` that ``change`` is made (recorded ``done``)."""
@@ -492,26 +491,6 @@ async def _all(*reads: Awaitable[Any]) -> list[Any]:
 _KEPT: Final = frozenset({Status.DONE, Status.OUTCOME_UNKNOWN})
 
 
-def _settled(
-    results: list[ChangeResult], pending: Sequence[Change], made: Callable[[Change], object]
-) -> list[ChangeResult]:
-    """Settle the doubts once the state is read: done unless still ``pending``.
-
-    A change whose outcome was unknown took effect if the fresh plan holds no
-    change of its kind for its target any more (``made`` is told); else it is
-    dropped here, and made (and recorded) again.
-    """
-    left = {_identity(change) for change in pending}
-    settled = []
-    for result in results:
-        if result.status is Status.DONE:
-            settled.append(result)
-        elif _identity(result.change) not in left:
-            settled.append(ChangeResult(result.change, Status.DONE))
-            made(result.change)
-    return settled
-
-
 def _identity(change: Change) -> tuple[Action, str]:
     # Replacing a workflow ends in creating it: the same change, as far as doubts go.
     action = change.action
@@ -555,18 +534,16 @@ class _Executor:
             await self._create_workflow(change)
         elif change.action is Action.REPLACE_WORKFLOW:
             assert change.workflow_id is not None
-            await self._delete(change.workflow_id)
+            await self.view.workflows.delete(change.workflow_id, missing_ok=True)
             await self._create_workflow(change)
-        elif change.action is Action.SCHEDULE:
-            assert change.cron is not None
+        elif change.action in (Action.SCHEDULE, Action.UNSCHEDULE):
+            # Unscheduling is planned for an existing workflow only (its cron: None).
             target = change.workflow_id or self.created[change.target]
-            await send(self.view, op.WORKFLOW_SCHEDULER(target, op.check_cron(change.cron)))
-        elif change.action is Action.UNSCHEDULE:
-            assert change.workflow_id is not None
-            await send(self.view, op.WORKFLOW_SCHEDULER(change.workflow_id, None))
+            cron = None if change.cron is None else op.check_cron(change.cron)
+            await send(self.view, op.WORKFLOW_SCHEDULER(target, cron))
         elif change.action in (Action.DELETE_WORKFLOW, Action.DELETE_DUPLICATE):
             assert change.workflow_id is not None
-            await self._delete(change.workflow_id)
+            await self.view.workflows.delete(change.workflow_id, missing_ok=True)
         else:  # pragma: no cover - CREATE_ACCOUNT is made before the plan
             raise AssertionError(change.action)
 
@@ -586,10 +563,6 @@ class _Executor:
             variables=resolve(block_variables(spec, template), self.ctx.environ),
             description=managed_description(spec.description, fingerprint(spec, template)),
         )
-
-    async def _delete(self, workflow_id: uuid.UUID) -> None:
-        with contextlib.suppress(NotFoundError):  # already gone: what was wanted
-            await self.view.workflows.delete(workflow_id, missing_ok=True)
 
 
 # -- reports -------------------------------------------------------------------------

@@ -503,27 +503,17 @@ class _Planner:
 
     def _duplicates(self, name: str, current: Workflow, others: list[Workflow]) -> None:
         """Plan deleting the extra workflows named ``name`` that were created here."""
-        extra = []
+        self.kept.update(other.id for other in others)  # never pruned as undeclared
+        extra = tuple(other.id for other in others if _managed(other) and _managed(current))
         for other in others:
-            self.kept.add(other.id)  # never pruned as undeclared
-            if _managed(other) and _managed(current):
-                extra.append(other.id)
-                self.changes.append(
-                    Change(
-                        Action.DELETE_DUPLICATE,
-                        name,
-                        f"duplicate of {current.id}",
-                        workflow_id=other.id,
-                    )
-                )
-            else:
+            if other.id not in extra:
                 self.notes.append(
                     f"another workflow named {name!r} ({other.id}) was not created here; left alone"
                 )
         if extra:
-            self.duplicates.append(
-                Duplicate("workflow", name, repr(name), current.id, tuple(extra))
-            )
+            self.duplicates.append(Duplicate("workflow", name, repr(name), current.id, extra))
+        why = f"duplicate of {current.id}"
+        self.changes += [Change(Action.DELETE_DUPLICATE, name, why, workflow_id=i) for i in extra]
 
     def leftovers(self) -> None:
         """Plan the workflows created here that the file no longer declares."""

@@ -178,7 +178,7 @@ class RunReport:
     @property
     def ok(self) -> bool:
         """Whether every account is done (apply) or readable (plan)."""
-        bad = {Status.FAILED, Status.OUTCOME_UNKNOWN, Status.CANCELLED, Status.SKIPPED}
+        bad = _ENDED_UNDONE | {Status.OUTCOME_UNKNOWN}
         return not any(a.status in bad for a in self.accounts)
 
     @property
@@ -219,7 +219,7 @@ class RunReport:
         extra objects found (apply: left after its last read), ``unfixable``
         the accounts that running apply again will not fix.
         """
-        counts = {_summary_key(s): self.count(s) for s in self._statuses()}
+        counts = {_summary_key(s): self.count(s) for s in _STATUSES[self.mode]}
         done = Status.PLANNED if self.mode == "plan" else Status.DONE
         made = [r.change.action for a in self.accounts for r in a.changes if r.status is done]
         kinds = Counter(kind for action in made for kind in _KINDS[action])
@@ -237,17 +237,6 @@ class RunReport:
     def _extra(self, kind: str) -> int:
         return sum(len(d.extra) for a in self.accounts for d in a.duplicates if d.kind == kind)
 
-    def _statuses(self) -> Sequence[Status]:
-        if self.mode == "plan":
-            return (Status.IN_SYNC, Status.CHANGES, Status.DRIFT, Status.FAILED)
-        return (
-            Status.DONE,
-            Status.FAILED,
-            Status.OUTCOME_UNKNOWN,
-            Status.CANCELLED,
-            Status.SKIPPED,
-        )
-
     def to_json(self) -> dict[str, Any]:
         """Return the whole report as JSON-ready data (no secret is ever in it)."""
         data: dict[str, Any] = _JSON.unstructure(self)
@@ -258,7 +247,7 @@ class RunReport:
         summary = self.summary()
         parts = [
             f"{summary[_summary_key(s)]:,} {s}"
-            for s in self._statuses()
+            for s in _STATUSES[self.mode]
             if summary[_summary_key(s)] or s in (Status.DONE, Status.FAILED)
         ]
         verb = "to make" if self.mode == "plan" else "made"
@@ -312,6 +301,12 @@ class RunReport:
 
 #: How an account ends when it was not brought to its state (outcome unknown aside).
 _ENDED_UNDONE: Final = frozenset({Status.FAILED, Status.CANCELLED, Status.SKIPPED})
+
+#: The account statuses a summary counts, per mode, in the order it shows them.
+_STATUSES: Final = {
+    "plan": (Status.IN_SYNC, Status.CHANGES, Status.DRIFT, Status.FAILED),
+    "apply": (Status.DONE, Status.FAILED, Status.OUTCOME_UNKNOWN, Status.CANCELLED, Status.SKIPPED),
+}
 
 
 # The client's converter, writing field names as they are (snake_case). Ids, enums and
