@@ -53,7 +53,11 @@ def text_answer(text: str, *, status: int = 200) -> web.Response:
 
 @attrs.define
 class Emulation:
-    """What the application serves from: state, faults, keys and mode."""
+    """What the application serves from: state, faults, keys and mode.
+
+    The application holds this, not the emulator, so that an emulator left
+    running is still collected (and warns that it was not closed).
+    """
 
     state: EmulatorState
     faults: Faults
@@ -79,26 +83,19 @@ class Call:
         route: The operation called.
         request: The aiohttp request.
         emulation: What the emulator serves from.
-        acting: The account the call acts for (operations that need a
-            session only).
+        account: The account the call acts for (the caller's, for an
+            operation that needs no session).
     """
 
     route: Route
     request: web.Request
     emulation: Emulation
-    acting: AccountRecord | None
+    account: AccountRecord
 
     @property
     def state(self) -> EmulatorState:
         """The emulator's state."""
         return self.emulation.state
-
-    @property
-    def account(self) -> AccountRecord:
-        """The account the call acts for."""
-        if self.acting is None:  # pragma: no cover - the route table guarantees it
-            raise RuntimeError(f"{self.route.key} does not act for an account")
-        return self.acting
 
     async def body(self) -> Any:
         """Return the JSON body; 415 for another content type, 400 for bad JSON."""
@@ -253,24 +250,6 @@ def _acknowledgement(form: str, *, text: str = "", guid: uuid.UUID | None = None
 
 
 HANDLERS: Final[Mapping[str, Handler]] = MappingProxyType(
-    {
-        "get_metadata": _get_metadata,
-        "describe": _describe,
-        "authenticate": _authenticate,
-        "refresh_access_token": _refresh_access_token,
-        "delete_token": _delete_token,
-        "list_accounts": _list_accounts,
-        "create_account": _create_account,
-        "list_applications": _list_applications,
-        "list_reg_applications": _list_reg_applications,
-        "create_reg_application": _create_reg_application,
-        "list_workflow_templates": _list_workflow_templates,
-        "list_workflows": _list_workflows,
-        "get_workflow": _get_workflow,
-        "create_workflow": _create_workflow,
-        "delete_workflow": _delete_workflow,
-        "run_workflow": _run_workflow,
-        "workflow_scheduler": _workflow_scheduler,
-    }
+    {key: globals()[f"_{key}"] for key in ROUTES}
 )
-"""Route key -> handler; the application checks it covers the route table exactly."""
+"""Route key -> handler: the function named after the key, for every key of the route table."""
