@@ -173,11 +173,24 @@ async def _delete_token(call: Call) -> web.Response:
     return json_answer(True)
 
 
-# -- accounts and applications ---------------------------------------------------
+# -- reads -----------------------------------------------------------------------
+
+# Read operation -> the records it answers with.
+_READS: Final[Mapping[str, Callable[[Call], Any]]] = {
+    "list_accounts": lambda call: call.state.listed_accounts(),
+    "list_applications": lambda call: list(call.state.applications.values()),
+    "list_reg_applications": lambda call: call.state.reg_applications_of(call.account),
+    "list_workflow_templates": lambda call: call.state.visible_templates(call.account),
+    "list_workflows": lambda call: call.state.workflows_of(call.account),
+    "get_workflow": lambda call: call.state.workflow_of(call.account, call.query_guid()),
+}
 
 
-async def _list_accounts(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.listed_accounts()))
+async def _read(call: Call) -> web.Response:
+    return json_answer(to_wire(_READS[call.route.key](call)))
+
+
+# -- writes ----------------------------------------------------------------------
 
 
 async def _create_account(call: Call) -> web.Response:
@@ -187,32 +200,9 @@ async def _create_account(call: Call) -> web.Response:
     return _acknowledgement(form, guid=account.id)
 
 
-async def _list_applications(call: Call) -> web.Response:
-    return json_answer(to_wire(list(call.state.applications.values())))
-
-
-async def _list_reg_applications(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.reg_applications_of(call.account)))
-
-
 async def _create_reg_application(call: Call) -> web.Response:
     new = NewRegApplication.parse(await call.body())
     return json_answer(str(call.state.register_application(call.account, new).id))
-
-
-# -- workflows -------------------------------------------------------------------
-
-
-async def _list_workflow_templates(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.visible_templates(call.account)))
-
-
-async def _list_workflows(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.workflows_of(call.account)))
-
-
-async def _get_workflow(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.workflow_of(call.account, call.query_guid())))
 
 
 async def _create_workflow(call: Call) -> web.Response:
@@ -250,6 +240,6 @@ def _acknowledgement(form: str, *, text: str = "", guid: uuid.UUID | None = None
 
 
 HANDLERS: Final[Mapping[str, Handler]] = MappingProxyType(
-    {key: globals()[f"_{key}"] for key in ROUTES}
+    {key: _read if key in _READS else globals()[f"_{key}"] for key in ROUTES}
 )
-"""Route key -> handler: the function named after the key, for every key of the route table."""
+"""Route key -> handler: :func:`_read` for a read, else the function named after the key."""
