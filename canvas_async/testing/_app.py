@@ -166,12 +166,9 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _dripped(
-    request: web.Request, answer: web.StreamResponse, drip: Drip
-) -> web.StreamResponse:
+async def _dripped(request: web.Request, answer: web.Response, drip: Drip) -> web.StreamResponse:
     """Send ``answer`` (a full answer the handler made) ``drip.chunk`` bytes at a time."""
-    body = answer.body if isinstance(answer, web.Response) else b""
-    data = body if isinstance(body, bytes) else b""
+    data = answer.body if isinstance(answer.body, bytes) else b""
     response = web.StreamResponse(status=answer.status, headers=answer.headers)
     response.content_length = len(data)
     await response.prepare(request)
