@@ -88,29 +88,18 @@ __all__ = [
     "WorkflowRecord",
 ]
 
-_MODULES = {
-    "_dialect": ("Dialect",),
-    "_faults": ("Drip", "DropConnection", "ErrorEnvelope", "ErrorStatus", "Fault",
-                "FaultRule", "Faults", "Hold", "Latency", "RandomFaults", "RateLimit",
-                "RawAnswer", "TRANSIENT_FAULTS", "WRITES"),
-    "_records": ("AccountRecord", "ActivationMail", "ApplicationRecord", "Block",
-                 "CredentialField", "RegApplicationRecord", "RequestRecord", "RunRecord",
-                 "TemplateRecord", "WorkflowRecord"),
-    "_server": ("AuthMode", "CanvasEmulator"),
-    "_state": ("EmulatorState",),
-    "_time": ("Clock", "ManualClock", "SystemClock"),
-    "_tokens": ("TokenStore",),
-}  # fmt: skip
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+# Where the names are defined, searched in this order: only the last imports aiohttp.
+_MODULES = ("_dialect", "_faults", "_records", "_state", "_time", "_tokens", "_server")
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    if name in __all__:
+        for module in _MODULES:
+            names = vars(importlib.import_module(f"{__name__}.{module}"))
+            if name in names:
+                globals()[name] = names[name]  # later lookups skip this function
+                return names[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -7,7 +7,8 @@ knows about aiohttp, so the rules stay readable and testable on their own.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Final
 
 from canvas_async import _routes
 
@@ -48,16 +49,8 @@ class EnvelopeError(ApiAnswer):
         return {"State": self.state, "Msg": self.message}
 
 
-def bad_request(message: str) -> EnvelopeError:
-    """Return the envelope refusing malformed input (State 400, assumed)."""
-    return EnvelopeError(_routes.BAD_REQUEST_STATE, message)
-
-
-def not_found(message: str) -> EnvelopeError:
-    """Return the envelope for an unknown id (State 404, assumed)."""
-    return EnvelopeError(_routes.NOT_FOUND_STATE, message)
-
-
-def forbidden(message: str) -> EnvelopeError:
-    """Return the envelope for an account the caller may not act for (State 403, assumed)."""
-    return EnvelopeError(_routes.FORBIDDEN_STATE, message)
+# The envelopes refusing malformed input, an unknown id, and an account the
+# caller may not act for (their States are assumed).
+bad_request: Final = functools.partial(EnvelopeError, _routes.BAD_REQUEST_STATE)
+not_found: Final = functools.partial(EnvelopeError, _routes.NOT_FOUND_STATE)
+forbidden: Final = functools.partial(EnvelopeError, _routes.FORBIDDEN_STATE)

@@ -27,7 +27,7 @@ import attrs
 from aiohttp import web
 
 from canvas_async import _routes
-from canvas_async._routes import ROUTES, Auth, Route
+from canvas_async._routes import Auth, Route
 
 from ._answers import ApiAnswer, EnvelopeError
 from ._faults import (
@@ -76,8 +76,6 @@ _ENTRY: Final = web.RequestKey("canvas_log_entry", _Entry)
 
 def build_app(emulation: Emulation) -> web.Application:
     """Return the application serving ``emulation`` under :data:`API_PREFIX`."""
-    if HANDLERS.keys() != ROUTES.keys():
-        raise RuntimeError("the emulator's handlers do not match ROUTES")
     app = web.Application(middlewares=[_record_and_contain])
     app[_EMULATION] = emulation
     for route in emulation.served:
@@ -168,12 +166,9 @@ async def _serve(route: Route, request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _dripped(
-    request: web.Request, answer: web.StreamResponse, drip: Drip
-) -> web.StreamResponse:
+async def _dripped(request: web.Request, answer: web.Response, drip: Drip) -> web.StreamResponse:
     """Send ``answer`` (a full answer the handler made) ``drip.chunk`` bytes at a time."""
-    body = answer.body if isinstance(answer, web.Response) else b""
-    data = body if isinstance(body, bytes) else b""
+    data = answer.body if isinstance(answer.body, bytes) else b""
     response = web.StreamResponse(status=answer.status, headers=answer.headers)
     response.content_length = len(data)
     await response.prepare(request)
@@ -187,10 +182,12 @@ async def _dripped(
 # -- authentication (spec: "Authentication") --------------------------------------
 
 
-def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> AccountRecord | None:
-    """Check what ``route`` needs; return the account a session call acts for."""
+def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> AccountRecord:
+    """Check what ``route`` needs; return the account the call acts for (the caller's
+    unless a session call names another)."""
+    state = emulation.state
     if route.auth in (Auth.NONE, Auth.REFRESH):
-        return None
+        return state.caller
     headers = request.headers
     if route.auth is Auth.KEYS or not emulation.token_mode:
         consumer = headers.get(_routes.CONSUMER_HEADER, "")
@@ -200,15 +197,15 @@ def _authenticate(emulation: Emulation, route: Route, request: web.Request) -> A
         secret_ok = hmac.compare_digest(secret.encode(), emulation.secret_key.encode())
         if not (consumer_ok and secret_ok):
             raise ApiAnswer(_routes.UNAUTHORIZED_TEXT, status=401)
-    elif emulation.state.tokens.account_for(headers.get(_routes.AUTHORIZATION_HEADER)) is None:
+    elif state.tokens.account_for(headers.get(_routes.AUTHORIZATION_HEADER)) is None:
         raise ApiAnswer(
             _routes.UNAUTHORIZED_TEXT,
             status=401,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     if route.auth is not Auth.SESSION:
-        return None
-    return emulation.state.acting_account(headers.get(_routes.ACCOUNT_HEADER))
+        return state.caller
+    return state.acting_account(headers.get(_routes.ACCOUNT_HEADER))
 
 
 # -- answers -----------------------------------------------------------------------

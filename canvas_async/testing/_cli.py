@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, TextIO, TypeVar
 
 if TYPE_CHECKING:
-    from ._dialect import Dialect
     from ._server import CanvasEmulator
 
 _N = TypeVar("_N", int, float)
@@ -152,12 +151,6 @@ def _answer(text: str) -> str:
     return text
 
 
-def _dialect(options: Sequence[str]) -> Dialect:
-    from ._dialect import Dialect  # noqa: PLC0415
-
-    return functools.reduce(Dialect.with_option, options, Dialect())
-
-
 def at_least(minimum: int) -> Callable[[str], int]:
     """Return an ``argparse`` type reading a whole number of at least ``minimum``."""
     bound = "must be 0 or more" if minimum == 0 else f"must be at least {minimum}"
@@ -204,7 +197,8 @@ async def _serve(emulator: CanvasEmulator, accounts: int, out: TextIO) -> None:
 
 def emulator_of(args: argparse.Namespace) -> CanvasEmulator:
     """Return the emulator the options describe, not started."""
-    from ._faults import RandomFaults  # noqa: PLC0415 - aiohttp only once it is asked for
+    from ._dialect import Dialect  # noqa: PLC0415 - aiohttp only once it is asked for
+    from ._faults import RandomFaults  # noqa: PLC0415
     from ._server import CanvasEmulator  # noqa: PLC0415
 
     emulator = CanvasEmulator(
@@ -218,7 +212,7 @@ def emulator_of(args: argparse.Namespace) -> CanvasEmulator:
         port=args.port,
         # A long-running server keeps the newest requests only.
         log_limit=_LOG_LIMIT,
-        dialect=_dialect(args.answer),
+        dialect=functools.reduce(Dialect.with_option, args.answer, Dialect()),
         finish_abandoned=args.finish_abandoned,
     )
     if args.faults:

@@ -100,8 +100,7 @@ class Dialect:
         every answer as :meth:`metadata` does.
         """
         if text.strip() == "metadata":
-            preset: dict[str, Any] = dict(_METADATA)
-            return attrs.evolve(self, **preset)
+            return attrs.evolve(self, **_METADATA)
         name, sep, value = text.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not value:

@@ -53,7 +53,11 @@ def text_answer(text: str, *, status: int = 200) -> web.Response:
 
 @attrs.define
 class Emulation:
-    """What the application serves from: state, faults, keys and mode."""
+    """What the application serves from: state, faults, keys and mode.
+
+    The application holds this, not the emulator, so that an emulator left
+    running is still collected (and warns that it was not closed).
+    """
 
     state: EmulatorState
     faults: Faults
@@ -79,26 +83,19 @@ class Call:
         route: The operation called.
         request: The aiohttp request.
         emulation: What the emulator serves from.
-        acting: The account the call acts for (operations that need a
-            session only).
+        account: The account the call acts for (the caller's, for an
+            operation that needs no session).
     """
 
     route: Route
     request: web.Request
     emulation: Emulation
-    acting: AccountRecord | None
+    account: AccountRecord
 
     @property
     def state(self) -> EmulatorState:
         """The emulator's state."""
         return self.emulation.state
-
-    @property
-    def account(self) -> AccountRecord:
-        """The account the call acts for."""
-        if self.acting is None:  # pragma: no cover - the route table guarantees it
-            raise RuntimeError(f"{self.route.key} does not act for an account")
-        return self.acting
 
     async def body(self) -> Any:
         """Return the JSON body; 415 for another content type, 400 for bad JSON."""
@@ -176,11 +173,24 @@ async def _delete_token(call: Call) -> web.Response:
     return json_answer(True)
 
 
-# -- accounts and applications ---------------------------------------------------
+# -- reads -----------------------------------------------------------------------
+
+# Read operation -> the records it answers with.
+_READS: Final[Mapping[str, Callable[[Call], Any]]] = {
+    "list_accounts": lambda call: call.state.listed_accounts(),
+    "list_applications": lambda call: list(call.state.applications.values()),
+    "list_reg_applications": lambda call: call.state.reg_applications_of(call.account),
+    "list_workflow_templates": lambda call: call.state.visible_templates(call.account),
+    "list_workflows": lambda call: call.state.workflows_of(call.account),
+    "get_workflow": lambda call: call.state.workflow_of(call.account, call.query_guid()),
+}
 
 
-async def _list_accounts(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.listed_accounts()))
+async def _read(call: Call) -> web.Response:
+    return json_answer(to_wire(_READS[call.route.key](call)))
+
+
+# -- writes ----------------------------------------------------------------------
 
 
 async def _create_account(call: Call) -> web.Response:
@@ -190,32 +200,9 @@ async def _create_account(call: Call) -> web.Response:
     return _acknowledgement(form, guid=account.id)
 
 
-async def _list_applications(call: Call) -> web.Response:
-    return json_answer(to_wire(list(call.state.applications.values())))
-
-
-async def _list_reg_applications(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.reg_applications_of(call.account)))
-
-
 async def _create_reg_application(call: Call) -> web.Response:
     new = NewRegApplication.parse(await call.body())
     return json_answer(str(call.state.register_application(call.account, new).id))
-
-
-# -- workflows -------------------------------------------------------------------
-
-
-async def _list_workflow_templates(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.visible_templates(call.account)))
-
-
-async def _list_workflows(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.workflows_of(call.account)))
-
-
-async def _get_workflow(call: Call) -> web.Response:
-    return json_answer(to_wire(call.state.workflow_of(call.account, call.query_guid())))
 
 
 async def _create_workflow(call: Call) -> web.Response:
@@ -253,24 +240,6 @@ def _acknowledgement(form: str, *, text: str = "", guid: uuid.UUID | None = None
 
 
 HANDLERS: Final[Mapping[str, Handler]] = MappingProxyType(
-    {
-        "get_metadata": _get_metadata,
-        "describe": _describe,
-        "authenticate": _authenticate,
-        "refresh_access_token": _refresh_access_token,
-        "delete_token": _delete_token,
-        "list_accounts": _list_accounts,
-        "create_account": _create_account,
-        "list_applications": _list_applications,
-        "list_reg_applications": _list_reg_applications,
-        "create_reg_application": _create_reg_application,
-        "list_workflow_templates": _list_workflow_templates,
-        "list_workflows": _list_workflows,
-        "get_workflow": _get_workflow,
-        "create_workflow": _create_workflow,
-        "delete_workflow": _delete_workflow,
-        "run_workflow": _run_workflow,
-        "workflow_scheduler": _workflow_scheduler,
-    }
+    {key: _read if key in _READS else globals()[f"_{key}"] for key in ROUTES}
 )
-"""Route key -> handler; the application checks it covers the route table exactly."""
+"""Route key -> handler: :func:`_read` for a read, else the function named after the key."""

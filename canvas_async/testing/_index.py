@@ -7,8 +7,9 @@ it, so a request costs the same with 100 accounts as with 20,000.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping
-from typing import Any, Generic, SupportsIndex, TypeVar
+from typing import Any, Generic, TypeVar
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
@@ -70,53 +71,41 @@ class IdList(list[_K]):
 
     def __init__(self, items: Iterable[_K] = ()) -> None:
         super().__init__(items)
-        self._recount()
-
-    def _recount(self) -> None:
         self._members = set(self)
 
     def __contains__(self, item: object) -> bool:
         return item in self._members
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # copy/deepcopy/pickle rebuild from the items, so the counts follow.
+        # copy/deepcopy/pickle rebuild from the items, so the set follows.
         return (type(self), (list(self),))
 
     def append(self, item: _K) -> None:
         super().append(item)
         self._members.add(item)
 
-    # The rarer changes (tests arranging the list) recount: O(n), but rare.
 
-    def extend(self, items: Iterable[_K]) -> None:
-        super().extend(items)
-        self._recount()
+def _recounting(change: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a list method so that an :class:`IdList` rebuilds its set after it."""
 
-    def __iadd__(self, items: Iterable[_K]) -> IdList[_K]:  # type: ignore[override,misc]
-        self.extend(items)
-        return self
+    @functools.wraps(change)
+    def changed(self: IdList[Any], *args: Any) -> Any:
+        result = change(self, *args)
+        self._members = set(self)
+        return result
 
-    def insert(self, index: SupportsIndex, item: _K) -> None:
-        super().insert(index, item)
-        self._recount()
+    return changed
 
-    def remove(self, item: _K) -> None:
-        super().remove(item)
-        self._recount()
 
-    def pop(self, index: SupportsIndex = -1) -> _K:
-        item = super().pop(index)
-        self._recount()
-        return item
-
-    def clear(self) -> None:
-        super().clear()
-        self._recount()
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        super().__setitem__(index, value)
-        self._recount()
-
-    def __delitem__(self, index: Any) -> None:
-        super().__delitem__(index)
-        self._recount()
+# The rarer changes (tests arranging the list) rebuild the set: O(n), but rare.
+for _name in (
+    "extend",
+    "__iadd__",
+    "insert",
+    "remove",
+    "pop",
+    "clear",
+    "__setitem__",
+    "__delitem__",
+):
+    setattr(IdList, _name, _recounting(getattr(list, _name)))

@@ -156,22 +156,14 @@ class NewRegApplication:
 
 
 @attrs.frozen
-class BlockOverride:
-    """A ChainApiDto: new variables for one block of the template."""
-
-    unique_block_id: uuid.UUID
-    variables: dict[str, Any]
-
-
-@attrs.frozen
 class NewWorkflow:
-    """An AddWorkflowApiDto, checked."""
+    """An AddWorkflowApiDto, checked; ``chain`` maps each ChainApiDto's block to its variables."""
 
     template_id: uuid.UUID
     name: str | None
     description: str | None
     applications: dict[str, uuid.UUID]
-    chain: tuple[BlockOverride, ...]
+    chain: dict[uuid.UUID, dict[str, Any]]
 
     @classmethod
     def parse(cls, body: object) -> Self:
@@ -183,16 +175,14 @@ class NewWorkflow:
             short_name: parse_guid(reg_id, f"AddWorkflowApiDto.applications[{short_name!r}]")
             for short_name, reg_id in fields.required("applications", dict).items()
         }
-        chain = []
+        blocks = []
         for index, item in enumerate(fields.optional("chain", list) or []):
             block = _Fields(item, f"AddWorkflowApiDto.chain[{index}]")
-            chain.append(
-                BlockOverride(block.guid("uniqueBlockId"), block.optional("variables", dict) or {})
-            )
-        block_ids = [block.unique_block_id for block in chain]
-        if len(set(block_ids)) != len(block_ids):
+            blocks.append((block.guid("uniqueBlockId"), block.optional("variables", dict) or {}))
+        chain = dict(blocks)
+        if len(chain) != len(blocks):
             raise bad_request("AddWorkflowApiDto.chain names a block more than once")
-        return cls(template_id, name, description, applications, tuple(chain))
+        return cls(template_id, name, description, applications, chain)
 
 
 @attrs.frozen

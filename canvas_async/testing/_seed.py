@@ -138,4 +138,4 @@ def provision_accounts(state: EmulatorState, account_ids: Iterable[uuid.UUID]) -
             ).id
             for name in template.applications
         }
-        state.create_workflow(account, NewWorkflow(template.id, "Export", None, regs, ()))
+        state.create_workflow(account, NewWorkflow(template.id, "Export", None, regs, {}))

@@ -279,9 +279,8 @@ class EmulatorState:
                 _routes.UNKNOWN_TEMPLATE_TEXT.format(id=new.template_id),
             )
         reg_ids = list(self._reg_applications_for(acting, template, new.applications))
-        overrides = {block.unique_block_id: block.variables for block in new.chain}
         known_blocks = {block.unique_block_id for block in template.chain}
-        unknown_blocks = [str(block_id) for block_id in overrides if block_id not in known_blocks]
+        unknown_blocks = [str(block_id) for block_id in new.chain if block_id not in known_blocks]
         if unknown_blocks:
             raise bad_request(
                 f"Unknown block {', '.join(unknown_blocks)} in workflow template {template.id}"
@@ -290,7 +289,7 @@ class EmulatorState:
             Block(
                 block.unique_block_id,
                 block.block_name,
-                {**copy.deepcopy(block.variables), **overrides.get(block.unique_block_id, {})},
+                {**copy.deepcopy(block.variables), **new.chain.get(block.unique_block_id, {})},
             )
             for block in template.chain
         ]
