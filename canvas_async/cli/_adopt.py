@@ -39,15 +39,13 @@ async def export(args: argparse.Namespace, out: Out) -> int:
     for note in found.notes:
         out.info(f"note: {note}")
     count = len(found.document["accounts"])
-    where = args.output or "standard output"
-    if found.variables:
-        out.info(
-            f"exported {count:,} accounts to {where}; the file refers to "
-            f"{len(found.variables)} environment variables, read only when apply "
-            f"registers a missing application: {', '.join(found.variables)}"
-        )
-    else:
-        out.info(f"exported {count:,} accounts to {where}")
+    refers = (
+        f"; the file refers to {len(found.variables)} environment variables, read only when "
+        f"apply registers a missing application: {', '.join(found.variables)}"
+        if found.variables
+        else ""
+    )
+    out.info(f"exported {count:,} accounts to {args.output or 'standard output'}{refers}")
     return _exit.OK
 
 
