@@ -91,12 +91,11 @@ def _main(argv: Sequence[str] | None) -> int:
     if refused:
         print(f"{PROG}: error: {refused}", file=sys.stderr)
         return _exit.USAGE
-    import inspect  # noqa: PLC0415 - not needed for --help
-
     module, _, name = args.handler.partition(":")
     handler = getattr(importlib.import_module(module), name)
-    if inspect.iscoroutinefunction(handler):
-        # ``async (args, out)``: run in a loop, expected failures printed as one message.
+    if module.startswith(__name__):
+        # This package's ``(args, out)``, or ``async (args, out)`` run in a loop; not the
+        # emulator's ``(args)``.
         from canvas_async.cli._run import command  # noqa: PLC0415
 
         handler = command(handler)

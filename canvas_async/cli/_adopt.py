@@ -13,7 +13,7 @@ from pathlib import Path
 
 from canvas_async.cli import _exit
 from canvas_async.cli._output import Out, ProgressDisplay
-from canvas_async.cli._run import UsageError, guarded
+from canvas_async.cli._run import UsageError
 
 
 async def export(args: argparse.Namespace, out: Out) -> int:
@@ -39,31 +39,24 @@ async def export(args: argparse.Namespace, out: Out) -> int:
     for note in found.notes:
         out.info(f"note: {note}")
     count = len(found.document["accounts"])
-    where = args.output or "standard output"
-    if found.variables:
-        out.info(
-            f"exported {count:,} accounts to {where}; the file refers to "
-            f"{len(found.variables)} environment variables, read only when apply "
-            f"registers a missing application: {', '.join(found.variables)}"
-        )
-    else:
-        out.info(f"exported {count:,} accounts to {where}")
+    refers = (
+        f"; the file refers to {len(found.variables)} environment variables, read only when "
+        f"apply registers a missing application: {', '.join(found.variables)}"
+        if found.variables
+        else ""
+    )
+    out.info(f"exported {count:,} accounts to {args.output or 'standard output'}{refers}")
     return _exit.OK
 
 
-def schema(args: argparse.Namespace) -> int:
+def schema(args: argparse.Namespace, out: Out) -> int:
     """Print (or write) the JSON Schema of the desired-state file; no connection is made."""
-    out = Out()
+    from canvas_async.provision.schema import schema_text  # noqa: PLC0415
 
-    def run() -> int:
-        from canvas_async.provision.schema import schema_text  # noqa: PLC0415
-
-        _write(args, out, schema_text())
-        if args.output:
-            out.info(f"wrote the desired-state file's JSON Schema to {args.output}")
-        return _exit.OK
-
-    return guarded(out, run)
+    _write(args, out, schema_text())
+    if args.output:
+        out.info(f"wrote the desired-state file's JSON Schema to {args.output}")
+    return _exit.OK
 
 
 def starter_text() -> str:
@@ -72,21 +65,14 @@ def starter_text() -> str:
     return starter.read_text(encoding="utf-8")
 
 
-def init(args: argparse.Namespace) -> int:
+def init(args: argparse.Namespace, out: Out) -> int:
     """Write a commented starter desired-state file; refuse to replace one without --force."""
-    out = Out()
-
-    def run() -> int:
-        if args.output and Path(args.output).exists() and not args.force:
-            raise UsageError(f"{args.output} exists; pass --force to replace it")
-        _write(args, out, starter_text())
-        if args.output:
-            out.info(
-                f"wrote {args.output}; try it with: canvas-async --emulator plan {args.output}"
-            )
-        return _exit.OK
-
-    return guarded(out, run)
+    if args.output and Path(args.output).exists() and not args.force:
+        raise UsageError(f"{args.output} exists; pass --force to replace it")
+    _write(args, out, starter_text())
+    if args.output:
+        out.info(f"wrote {args.output}; try it with: canvas-async --emulator plan {args.output}")
+    return _exit.OK
 
 
 def _write(args: argparse.Namespace, out: Out, text: str) -> None:

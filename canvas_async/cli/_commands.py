@@ -380,12 +380,11 @@ def _environ(state: DesiredState, conn: Connection, out: Out) -> Mapping[str, st
             if len(unset) == 1
             else "variables the file refers to are"
         )
-        lines = [f"{len(unset)} environment {are} not set:"]
-        for name in unset:
-            lines.append(f"  {name}: {_uses(state, name)}")
-        lines.append(
-            "set them (the file must never hold the values), or try it all with --emulator"
-        )
+        lines = [
+            f"{len(unset)} environment {are} not set:",
+            *(f"  {name}: {_uses(state, name)}" for name in unset),
+            "set them (the file must never hold the values), or try it all with --emulator",
+        ]
         raise UsageError("\n".join(lines))
     return environ
 

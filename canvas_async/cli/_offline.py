@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_async.cli import _exit
 from canvas_async.cli._output import PROG, Out
-from canvas_async.cli._run import UsageError, guarded
+from canvas_async.cli._run import UsageError
 from canvas_async.schedule import Cron
 
 
@@ -60,21 +60,14 @@ def show_times(
         out.line(f"  {when:%Y-%m-%d %H:%M:%S %a}")
 
 
-def cron_explain(args: argparse.Namespace) -> int:
+def cron_explain(args: argparse.Namespace, out: Out) -> int:
     """Explain a cron expression; no connection is made."""
-    out = Out(json=args.json)
-
-    def explain() -> int:
-        cron = parse_cron(args.expression, unix=args.unix)
-        show_times(
-            out, cron, args, {"expression": args.expression, "canonical": str(cron)}, str(cron)
-        )
-        return _exit.OK
-
-    return guarded(out, explain)
+    cron = parse_cron(args.expression, unix=args.unix)
+    show_times(out, cron, args, {"expression": args.expression, "canonical": str(cron)}, str(cron))
+    return _exit.OK
 
 
-def completion(args: argparse.Namespace) -> int:
+def completion(args: argparse.Namespace, out: Out) -> int:
     """Print ``args.shell``'s completion script: argcomplete's, which asks the command itself.
 
     At each Tab the shell runs ``canvas-async`` with the line so far; the
@@ -84,5 +77,5 @@ def completion(args: argparse.Namespace) -> int:
     """
     from argcomplete.shell_integration import shellcode  # noqa: PLC0415 - only for this command
 
-    Out().line(shellcode([PROG], shell=args.shell).rstrip("\n"))
+    out.line(shellcode([PROG], shell=args.shell).rstrip("\n"))
     return _exit.OK

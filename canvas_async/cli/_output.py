@@ -41,25 +41,21 @@ NAMED: Final = 3
 _BAR: Final = 20
 
 
-def to_jsonable(value: Any) -> Any:
-    """Return ``value`` as JSON-ready data: attrs models by field, ids and times as text."""
+def _jsonable(value: Any) -> Any:
+    """Return what ``json`` writes for ``value``: attrs models by field, ids and times as text."""
     if attrs.has(type(value)):
         return {
-            a.name: to_jsonable(getattr(value, a.name))
+            a.name: getattr(value, a.name)
             for a in attrs.fields(type(value))
             if a.init and not a.name.startswith("_")
         }
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -86,11 +82,6 @@ def _console(stream: IO[str]) -> Console:
     return _Console(file=stream, highlight=False, emoji=False)
 
 
-def _is_tty(stream: IO[str]) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
 @attrs.define
 class Out:
     """Where output goes, and in which form."""
@@ -112,11 +103,11 @@ class Out:
     @property
     def terminal(self) -> bool:
         """Whether stdout is a terminal (tables fold to its width there)."""
-        return _is_tty(self.stdout)
+        return self.stdout.isatty()
 
     def data(self, value: Any) -> None:
         """Print ``value`` as JSON on stdout, in which no character can drive a terminal."""
-        text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable)
         self.stdout.write(safe_json(text) + "\n")
 
     def say(self, data: Any, text: str) -> None:
@@ -162,7 +153,7 @@ class Out:
     def info(self, text: str) -> None:
         """Print a remark for people on stderr (never mixed into JSON on stdout)."""
         text = printable(text)
-        if _is_tty(self.stderr):
+        if self.stderr.isatty():
             self.err_console.print(text, markup=False)
         else:
             self.stderr.write(text + "\n")
@@ -206,7 +197,7 @@ class ProgressDisplay(contextlib.AbstractContextManager["ProgressDisplay"]):
     label: str
     stream: IO[str] = attrs.field(factory=lambda: sys.stderr)
     tty: bool = attrs.field(
-        default=attrs.Factory(lambda self: _is_tty(self.stream), takes_self=True)
+        default=attrs.Factory(lambda self: self.stream.isatty(), takes_self=True)
     )
     interval: float = 5.0
     clock: Callable[[], float] = time.monotonic

@@ -59,16 +59,17 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def _connection(*, top: bool) -> argparse.ArgumentParser:
-    """Return the connection options, shared by every command that talks to Canvas.
+def _shared(*, top: bool) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """Return the connection options and ``--json``, shared by the commands that take them.
 
     On subcommands the defaults are suppressed, so a value given before the
     command name (``canvas-async --emulator apply ...``) is kept.
     """
-    parent = argparse.ArgumentParser(
-        add_help=False, argument_default=None if top else argparse.SUPPRESS
+    connection, json = (
+        argparse.ArgumentParser(add_help=False, argument_default=None if top else argparse.SUPPRESS)
+        for _ in range(2)
     )
-    group = parent.add_argument_group("connection")
+    group = connection.add_argument_group("connection")
     group.add_argument(
         "--env",
         help="server: dev, prd or a base URL (default: $CANVAS_ENV, else dev)",
@@ -102,49 +103,35 @@ def _connection(*, top: bool) -> argparse.ArgumentParser:
         help="most requests in flight at once, across all accounts: the client's connection "
         f"pool (default: {DEFAULT_MAX_CONCURRENCY}, or --concurrency where that is higher)",
     )
-    return parent
-
-
-def _json_option(*, top: bool) -> argparse.ArgumentParser:
-    """Return ``--json``, taken before the command's name too (as the connection options)."""
-    parent = argparse.ArgumentParser(
-        add_help=False, argument_default=None if top else argparse.SUPPRESS
-    )
-    parent.add_argument(
+    json.add_argument(
         "--json", action="store_true", help="print JSON on stdout instead of tables and text"
     )
-    return parent
+    return connection, json
 
 
 positive = at_least(1)
 
 
 _Commands = Any  # argparse's private _SubParsersAction
+_SUB_PARENTS: Final = _shared(top=False)
 
 
-class _Builder:
-    """Adds subcommands with the shared parents that fit each."""
-
-    def __init__(self) -> None:
-        self.connection = _connection(top=False)
-        self.json = _json_option(top=False)
-
-    def command(
-        self,
-        commands: _Commands,
-        name: str,
-        handler: str,
-        text: str,
-        *,
-        connects: bool = True,
-        json: bool = True,
-    ) -> argparse.ArgumentParser:
-        parents = [p for p, wanted in ((self.connection, connects), (self.json, json)) if wanted]
-        sub: argparse.ArgumentParser = commands.add_parser(
-            name, help=text, description=text, parents=parents, formatter_class=_Formatter
-        )
-        sub.set_defaults(handler=handler, connects=connects)
-        return sub
+def _command(
+    commands: _Commands,
+    name: str,
+    handler: str,
+    text: str,
+    *,
+    connects: bool = True,
+    json: bool = True,
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, with the shared options that fit it."""
+    parents = [p for p, wanted in zip(_SUB_PARENTS, (connects, json), strict=True) if wanted]
+    sub: argparse.ArgumentParser = commands.add_parser(
+        name, help=text, description=text, parents=parents, formatter_class=_Formatter
+    )
+    sub.set_defaults(handler=handler, connects=connects)
+    return sub
 
 
 def _budget_options(sub: argparse.ArgumentParser) -> None:
@@ -197,18 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Work with the Canvas REST API of ConnectMyApps, one account or thousands.",
         epilog=_EPILOG,
         formatter_class=_Formatter,
-        parents=[_connection(top=True), _json_option(top=True)],
+        parents=list(_shared(top=True)),
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.set_defaults(connects=False, handler=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    build = _Builder()
-    _reading_commands(build, commands)
-    _workflow_commands(build, commands)
-    _state_commands(build, commands)
-    _adoption_commands(build, commands)
-    _temporal_commands(build, commands)
-    emu = build.command(
+    _reading_commands(commands)
+    _workflow_commands(commands)
+    _state_commands(commands)
+    _adoption_commands(commands)
+    _temporal_commands(commands)
+    emu = _command(
         commands,
         "emulator",
         "canvas_async.testing._cli:command",
@@ -217,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         json=False,
     )
     add_emulator_options(emu)
-    completion = build.command(
+    completion = _command(
         commands,
         "completion",
         f"{_OFFLINE}:completion",
@@ -229,10 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reading_commands(build: _Builder, commands: _Commands) -> None:
-    build.command(commands, "auth", f"{_COMMANDS}:auth", "check that the keys are accepted")
-    build.command(commands, "accounts", f"{_COMMANDS}:accounts", "list the organization's accounts")
-    build.command(
+def _reading_commands(commands: _Commands) -> None:
+    _command(commands, "auth", f"{_COMMANDS}:auth", "check that the keys are accepted")
+    _command(commands, "accounts", f"{_COMMANDS}:accounts", "list the organization's accounts")
+    _command(
         commands,
         "doctor",
         f"{_COMMANDS}:doctor",
@@ -244,19 +230,17 @@ def _reading_commands(build: _Builder, commands: _Commands) -> None:
         ("templates", "list workflow templates"),
         ("workflows", "list an account's workflows"),
     ):
-        _account_option(build.command(commands, name, f"{_COMMANDS}:{name}", text), required=False)
+        _account_option(_command(commands, name, f"{_COMMANDS}:{name}", text), required=False)
 
 
-def _workflow_commands(build: _Builder, commands: _Commands) -> None:
-    run = build.command(
-        commands, "run", f"{_COMMANDS}:run", "run a workflow, whole or a block range"
-    )
+def _workflow_commands(commands: _Commands) -> None:
+    run = _command(commands, "run", f"{_COMMANDS}:run", "run a workflow, whole or a block range")
     _account_option(run, required=True)
     run.add_argument("workflow", help="the workflow's id or name")
     run.add_argument("--from", dest="from_block", type=positive, help="first block (1-based)")
     run.add_argument("--till", dest="till_block", type=positive, help="last block (inclusive)")
 
-    sched = build.command(
+    sched = _command(
         commands, "schedule", f"{_COMMANDS}:schedule", "schedule a workflow (Quartz cron)"
     )
     _account_option(sched, required=True)
@@ -264,13 +248,11 @@ def _workflow_commands(build: _Builder, commands: _Commands) -> None:
     sched.add_argument("cron", help='Quartz cron, e.g. "0 0/5 * ? * * *" (quote it)')
     _times_options(sched)
 
-    unsched = build.command(
-        commands, "unschedule", f"{_COMMANDS}:unschedule", "turn a scheduler off"
-    )
+    unsched = _command(commands, "unschedule", f"{_COMMANDS}:unschedule", "turn a scheduler off")
     _account_option(unsched, required=True)
     unsched.add_argument("workflow", help="the workflow's id or name")
 
-    cron = build.command(
+    cron = _command(
         commands,
         "cron",
         f"{_OFFLINE}:cron_explain",
@@ -279,7 +261,7 @@ def _workflow_commands(build: _Builder, commands: _Commands) -> None:
         json=False,
     )
     actions = cron.add_subparsers(title="cron commands", metavar="ACTION", required=True)
-    explain = build.command(
+    explain = _command(
         actions,
         "explain",
         f"{_OFFLINE}:cron_explain",
@@ -290,12 +272,12 @@ def _workflow_commands(build: _Builder, commands: _Commands) -> None:
     _times_options(explain)
 
 
-def _state_commands(build: _Builder, commands: _Commands) -> None:
+def _state_commands(commands: _Commands) -> None:
     for name, text in (
         ("plan", "show what apply would change in every account; write nothing"),
         ("apply", "bring every account of a desired-state file to its state"),
     ):
-        sub = build.command(commands, name, f"{_COMMANDS}:{name}", text)
+        sub = _command(commands, name, f"{_COMMANDS}:{name}", text)
         sub.add_argument("file", help="the desired-state file (.toml or .json)")
         sub.add_argument(
             "--replace",
@@ -342,7 +324,7 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
                 help="exit 4 when there is anything to apply, drift or a duplicate",
             )
         _shard_options(sub, apply=name == "apply")
-    shards = build.command(
+    shards = _command(
         commands,
         "shards",
         f"{_SHARDS}:shards",
@@ -353,9 +335,9 @@ def _state_commands(build: _Builder, commands: _Commands) -> None:
     shards.add_argument("--shards", type=positive, required=True, metavar="N", help="shards")
 
 
-def _adoption_commands(build: _Builder, commands: _Commands) -> None:
+def _adoption_commands(commands: _Commands) -> None:
     """Add ``export``, ``schema`` and ``init``: a desired-state file from what exists, or new."""
-    export = build.command(
+    export = _command(
         commands,
         "export",
         f"{_ADOPT}:export",
@@ -388,7 +370,7 @@ def _adoption_commands(build: _Builder, commands: _Commands) -> None:
         default=DEFAULT_MAX_CONCURRENCY,
         help="accounts read at once",
     )
-    schema = build.command(
+    schema = _command(
         commands,
         "schema",
         f"{_ADOPT}:schema",
@@ -397,7 +379,7 @@ def _adoption_commands(build: _Builder, commands: _Commands) -> None:
         json=False,
     )
     _output_option(schema)
-    init = build.command(
+    init = _command(
         commands,
         "init",
         f"{_ADOPT}:init",
@@ -477,14 +459,12 @@ def _shard_options(sub: argparse.ArgumentParser, *, apply: bool) -> None:
     )
 
 
-def _temporal_commands(build: _Builder, commands: _Commands) -> None:
+def _temporal_commands(commands: _Commands) -> None:
     """Add ``temporal worker`` and ``temporal apply`` (the temporal extra; none imported here)."""
     text = "converge files on Temporal, one activity per shard (the temporal extra)"
-    top = build.command(
-        commands, "temporal", f"{_TEMPORAL}:worker", text, connects=False, json=False
-    )
+    top = _command(commands, "temporal", f"{_TEMPORAL}:worker", text, connects=False, json=False)
     actions = top.add_subparsers(title="temporal commands", metavar="ACTION", required=True)
-    run = _temporal_command(build, actions, "worker", "run a worker: converge shards as activities")
+    run = _temporal_command(actions, "worker", "run a worker: converge shards as activities")
     run.add_argument(
         "--max-concurrent-activities",
         type=positive,
@@ -492,7 +472,7 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
         metavar="N",
         help="shards this worker converges at once",
     )
-    start = _temporal_command(build, actions, "apply", "converge a file: one activity per shard")
+    start = _temporal_command(actions, "apply", "converge a file: one activity per shard")
     start.add_argument("file", help="the file, as every worker reads it: a path or http(s) URL")
     start.add_argument("--shards", type=positive, required=True, metavar="N", help="activities")
     start.add_argument(
@@ -523,10 +503,8 @@ def _temporal_commands(build: _Builder, commands: _Commands) -> None:
     )
 
 
-def _temporal_command(
-    build: _Builder, actions: _Commands, name: str, text: str
-) -> argparse.ArgumentParser:
-    sub = build.command(actions, name, f"{_TEMPORAL}:{name}", text, connects=False)
+def _temporal_command(actions: _Commands, name: str, text: str) -> argparse.ArgumentParser:
+    sub = _command(actions, name, f"{_TEMPORAL}:{name}", text, connects=False)
     sub.add_argument("--task-queue", default="canvas-async", help="Temporal's task queue")
     sub.add_argument(
         "--address", help="Temporal's host:port (default: $TEMPORAL_ADDRESS, else localhost:7233)"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 from canvas_async._errors import CanvasError, OutcomeUnknownError, ValidationError
 from canvas_async.cli import _exit
@@ -35,17 +36,20 @@ def guarded(out: Out, call: Callable[[], int]) -> int:
 
 
 def command(
-    handler: Callable[[argparse.Namespace, Out], Coroutine[Any, Any, int]],
+    handler: Callable[[argparse.Namespace, Out], int | Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace], int]:
-    """Make an ``async (args, out) -> status`` function a handler the parser can name."""
+    """Make an ``(args, out) -> status`` function, or an async one, a handler the parser can
+    name: expected failures are printed as one message (see :func:`guarded`)."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        out = Out(json=getattr(args, "json", False))
+        if not inspect.iscoroutinefunction(handler):
+            return guarded(out, lambda: cast(int, handler(args, out)))
         import asyncio  # noqa: PLC0415 - commands that need no loop start faster
 
         from canvas_async._deadline import deadline  # noqa: PLC0415 - with the client
 
-        out = Out(json=getattr(args, "json", False))
         # --deadline bounds the whole command: the lease wait, reads, writes, retries.
         with deadline(getattr(args, "deadline", None)):
             return guarded(out, lambda: asyncio.run(handler(args, out)))

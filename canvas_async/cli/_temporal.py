@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from canvas_async._errors import CanvasError
@@ -23,6 +25,8 @@ from canvas_async.schedule import Cron
 
 if TYPE_CHECKING:
     from types import ModuleType
+
+_Handler = Callable[[argparse.Namespace, Out], Awaitable[int]]
 
 
 def _extra() -> ModuleType:
@@ -36,15 +40,23 @@ def _extra() -> ModuleType:
     return temporal
 
 
+def _collected(handler: _Handler) -> _Handler:
+    """Collect garbage once ``handler`` has returned, whatever happened: its frame (and
+    Temporal's runtime its client holds) is gone then, and dropped while Python is whole."""
+
+    @functools.wraps(handler)
+    async def run(args: argparse.Namespace, out: Out) -> int:
+        try:
+            return await handler(args, out)
+        finally:
+            gc.collect()
+
+    return run
+
+
+@_collected
 async def worker(args: argparse.Namespace, out: Out) -> int:
     """Run a worker until SIGINT or SIGTERM, then stop it gracefully."""
-    try:
-        return await _worker(args, out)
-    finally:
-        gc.collect()  # drop the runtime now, while Python is whole
-
-
-async def _worker(args: argparse.Namespace, out: Out) -> int:
     temporal = _extra()
     client = await _connect(temporal, args)
     running = temporal.worker(
@@ -94,15 +106,9 @@ async def _connect(temporal: ModuleType, args: argparse.Namespace) -> Any:
     raise failure
 
 
+@_collected
 async def apply(args: argparse.Namespace, out: Out) -> int:
     """Start (or schedule) the convergence of a file; wait for it unless told not to."""
-    try:
-        return await _apply(args, out)
-    finally:
-        gc.collect()  # drop the runtime now, while Python is whole, whatever happened
-
-
-async def _apply(args: argparse.Namespace, out: Out) -> int:
     temporal = _extra()
     if args.schedule:
         Cron.from_unix(args.schedule)  # a clear error before anything is sent
