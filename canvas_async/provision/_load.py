@@ -74,15 +74,23 @@ from .spec import (
 
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
-#: Longest text from the file an error message quotes (see :func:`quoted`).
 # "$NAME": a reference written without its braces.
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _T = TypeVar("_T")
 
+#: What a message calls a value of each type (bool before int: a bool is an int).
+_KINDS: Final = (
+    (type(None), "nothing"),
+    (bool, "a boolean"),
+    (int | float, "a number"),
+    (str, "text"),
+    (list, "an array"),
+    (Mapping, "a table"),
+)
+
 #: The client's names of a new account's fields -> the file's keys.
 _ACCOUNT_KEYS: Final = {
-    "role": "role",
     "country_key": "country",
     "default_notification_email": "notification_email",
 }
@@ -682,16 +690,4 @@ def key_path(path: str, key: str) -> str:
 
 
 def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__
+    return next((word for cls, word in _KINDS if isinstance(value, cls)), type(value).__name__)
