@@ -438,23 +438,10 @@ class _Checker:
             new = self.new_account(raw, path, email)
         elif set(created_with) & raw.keys():
             self.problem(path, f"{'/'.join(created_with)} only apply to accounts named by 'email'")
-        raw_apps = raw.get("applications", {})
-        apps_path = key_path(path, "applications")
-        apps = self.shared(
-            "applications",
-            raw_apps,
-            functools.partial(self.named, raw_apps, apps_path, "application", self.application),
-        )
+        apps = self.named(raw, path, "applications", "application", self.application)
         keys = frozenset(a.key for a in apps)
-        raw_flows = raw.get("workflows", {})
         workflow = functools.partial(self.workflow, app_keys=keys)
-        workflows = self.shared(
-            ("workflows", keys),
-            raw_flows,
-            functools.partial(
-                self.named, raw_flows, key_path(path, "workflows"), ("workflow", keys), workflow
-            ),
-        )
+        workflows = self.named(raw, path, "workflows", ("workflow", keys), workflow)
         if account_id is None and email is None:
             return None
         return AccountSpec(
@@ -467,16 +454,15 @@ class _Checker:
         )
 
     def new_account(self, raw: dict[str, Any], path: str, email: str | None) -> NewAccount | None:
-        first = self.text(raw.get("first_name"), key_path(path, "first_name"), required=True)
-        last = self.text(raw.get("last_name"), key_path(path, "last_name"), required=True)
+        at = functools.partial(key_path, path)
+        first = self.text(raw.get("first_name"), at("first_name"), required=True)
+        last = self.text(raw.get("last_name"), at("last_name"), required=True)
         role = raw.get("role", "User")
-        country = self.text(raw.get("country"), key_path(path, "country"))
-        activated = self.flag(raw.get("activated", True), key_path(path, "activated"))
-        notify = self.flag(raw.get("global_notifications"), key_path(path, "global_notifications"))
-        phone = self.text(raw.get("phone"), key_path(path, "phone"))
-        notification = self.text(
-            raw.get("notification_email"), key_path(path, "notification_email")
-        )
+        country = self.text(raw.get("country"), at("country"))
+        activated = self.flag(raw.get("activated", True), at("activated"))
+        notify = self.flag(raw.get("global_notifications"), at("global_notifications"))
+        phone = self.text(raw.get("phone"), at("phone"))
+        notification = self.text(raw.get("notification_email"), at("notification_email"))
         # The client's rule for a new account (it runs again before the create is
         # sent): a file plan takes, apply takes. What is missing is reported above.
         dto = op.NewAccount(
@@ -493,7 +479,7 @@ class _Checker:
             field: text for field, text in op.account_problems(dto).items() if field not in reported
         }
         for field, text in problems.items():
-            self.problem(key_path(path, _ACCOUNT_KEYS.get(field, field)), text)
+            self.problem(at(_ACCOUNT_KEYS.get(field, field)), text)
         if problems or first is None or last is None or email is None:
             return None
         return NewAccount(
@@ -509,22 +495,29 @@ class _Checker:
 
     def named(
         self,
-        raw: object,
+        account: dict[str, Any],
         path: str,
+        key: str,
         kind: Hashable,
         build: Callable[[str, object, str], _T | None],
     ) -> tuple[_T, ...]:
-        """Return the specs ``build`` makes of a table of applications or workflows by name."""
-        specs = []
-        for name, value in self.table(raw, path, None).items():
-            if value is False:
-                continue  # an account dropping what the defaults declare
-            spec = self.shared(
-                (kind, name), value, functools.partial(build, name, value, key_path(path, name))
-            )
-            if spec is not None:
-                specs.append(spec)
-        return tuple(specs)
+        """Return the specs ``build`` makes of the account's table ``key`` (of applications
+        or workflows by name); once per table of the defaults, as each of its entries."""
+        raw, path = account.get(key, {}), key_path(path, key)
+
+        def specs() -> tuple[_T, ...]:
+            found = []
+            for name, value in self.table(raw, path, None).items():
+                if value is False:
+                    continue  # an account dropping what the defaults declare
+                spec = self.shared(
+                    (kind, name), value, functools.partial(build, name, value, key_path(path, name))
+                )
+                if spec is not None:
+                    found.append(spec)
+            return tuple(found)
+
+        return self.shared(kind, raw, specs)
 
     def application(self, key: str, value: object, app_path: str) -> ApplicationSpec | None:
         table = self.table(value, app_path, _format.APPLICATION)
