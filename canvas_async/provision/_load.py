@@ -44,7 +44,6 @@ import functools
 import json
 import re
 import tomllib
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, Final, TypeVar
@@ -55,6 +54,7 @@ from canvas_async._cron.canonical import canonical
 from canvas_async._cron.fields import CronError
 from canvas_async._errors import ValidationError
 from canvas_async._text import QUOTE_LIMIT, quoted
+from canvas_async._validate import uuid_or_none
 
 from . import _format
 from ._format import EMAIL_LIMIT, FORMAT_VERSION, SCHEMA_KEY, Key
@@ -414,13 +414,10 @@ class _Checker:
         return accounts
 
     def account(self, raw: dict[str, Any], path: str, index: int) -> AccountSpec | None:
-        account_id: uuid.UUID | None = None
         email = self.text(raw.get("email"), key_path(path, "email"))
-        if "id" in raw:
-            try:
-                account_id = uuid.UUID(str(raw["id"]))
-            except ValueError:
-                self.problem(key_path(path, "id"), f"not an account id: {quoted(raw['id'])}")
+        account_id = uuid_or_none(str(raw["id"])) if "id" in raw else None
+        if "id" in raw and account_id is None:
+            self.problem(key_path(path, "id"), f"not an account id: {quoted(raw['id'])}")
         if sum(name in raw for name in _format.NAMED_BY) != 1:
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         if email is not None and ("@" not in email or len(email) > EMAIL_LIMIT):

@@ -47,6 +47,7 @@ from canvas_async import bulk
 from canvas_async._cron.canonical import canonical_or_none
 from canvas_async._errors import CanvasError, ValidationError
 from canvas_async._text import printable, safe_json
+from canvas_async._validate import uuid_or_none
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
 from . import _format, _toml
@@ -198,11 +199,11 @@ def _chosen(listed: Sequence[Account], refs: list[str], shard: Shard | None) -> 
     """The organization's accounts that ``refs`` (ids or e-mails) and ``shard`` pick."""
     chosen = list(listed)
     if refs:
-        by_id = {str(a.id): a for a in listed}
+        by_id: dict[uuid.UUID | None, Account] = {a.id: a for a in listed}
         by_email = {(a.email or "").casefold(): a for a in listed}
         wanted, unknown = set(), []
         for ref in refs:
-            found = by_id.get(_canonical_id(ref)) or by_email.get(ref.strip().casefold())
+            found = by_id.get(uuid_or_none(ref.strip())) or by_email.get(ref.strip().casefold())
             if found is None:
                 unknown.append(ref)
             else:
@@ -217,13 +218,6 @@ def _chosen(listed: Sequence[Account], refs: list[str], shard: Shard | None) -> 
         mine = {spec.id for spec in assign(specs, shard.count)[shard.index]}
         chosen = [a for a in chosen if a.id in mine]
     return chosen
-
-
-def _canonical_id(ref: str) -> str:
-    try:
-        return str(uuid.UUID(ref.strip()))
-    except ValueError:
-        return ""
 
 
 # -- building the document --------------------------------------------------------------
