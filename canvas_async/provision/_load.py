@@ -301,13 +301,18 @@ class _Checker:
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
 
+    def wrong(self, path: str, must: str, value: object) -> None:
+        """Report that the value at ``path`` must ``must`` (``be a table``), saying what it is."""
+        kind = next((word for cls, word in _KINDS if isinstance(value, cls)), type(value).__name__)
+        self.problem(path, f"must {must}, not {kind}")
+
     # -- structure ---------------------------------------------------------------
 
     def table(self, value: object, path: str, keys: tuple[Key, ...] | None) -> dict[str, Any]:
         """Return ``value`` as a table of text keys; ``keys``: the only keys it may hold (the
         list the JSON Schema is made from too)."""
         if not isinstance(value, Mapping):
-            self.problem(path, f"must be a table, not {_kind(value)}")
+            self.wrong(path, "be a table", value)
             return {}
         for key in value:
             if not isinstance(key, str):
@@ -330,14 +335,14 @@ class _Checker:
                 self.problem(path, "is required")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.problem(path, f"must be non-empty text, not {_kind(value)}")
+            self.wrong(path, "be non-empty text", value)
             return None
         return value
 
     def flag(self, value: object, path: str) -> bool | None:
         if value is None or isinstance(value, bool):
             return value
-        self.problem(path, f"must be true or false, not {_kind(value)}")
+        self.wrong(path, "be true or false", value)
         return None
 
     # -- sharing what the defaults declare ----------------------------------------
@@ -372,10 +377,7 @@ class _Checker:
     def document(self, data: object) -> list[AccountSpec]:
         top = self.table(data, "file", _format.FILE)
         if SCHEMA_KEY in top and not isinstance(top[SCHEMA_KEY], str):
-            self.problem(
-                f'"{SCHEMA_KEY}"',
-                f"must be text (the schema's location), not {_kind(top[SCHEMA_KEY])}",
-            )
+            self.wrong(f'"{SCHEMA_KEY}"', "be text (the schema's location)", top[SCHEMA_KEY])
         version = top.get("version", FORMAT_VERSION)
         if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
             self.problem(
@@ -395,7 +397,7 @@ class _Checker:
             self.problem("accounts", "is required: declare at least one [[accounts]]")
             return []
         if not isinstance(raw_accounts, list):
-            self.problem("accounts", f"must be an array of tables, not {_kind(raw_accounts)}")
+            self.wrong("accounts", "be an array of tables", raw_accounts)
             return []
         accounts = []
         seen: dict[str, str] = {}
@@ -560,10 +562,7 @@ class _Checker:
                     continue
                 values[name] = Plain(plain)
             else:
-                self.problem(
-                    field,
-                    f'must be "${{VARIABLE}}" or {{ plain = ... }}, not {_kind(value)}',
-                )
+                self.wrong(field, 'be "${VARIABLE}" or { plain = ... }', value)
         return values
 
     def workflow(
@@ -590,9 +589,7 @@ class _Checker:
         bindings: dict[str, str] = {}
         for short, key in self.table(raw, path, None).items():
             if not isinstance(key, str):
-                self.problem(
-                    key_path(path, short), f"must name an application key, not {_kind(key)}"
-                )
+                self.wrong(key_path(path, short), "name an application key", key)
             elif key not in app_keys:
                 known = ", ".join(sorted(app_keys)) or "none"
                 self.problem(
@@ -625,7 +622,7 @@ class _Checker:
         if raw is False or raw is None:
             return None
         if not isinstance(raw, str):
-            self.problem(path, f"must be a Quartz cron expression or false, not {_kind(raw)}")
+            self.wrong(path, "be a Quartz cron expression or false", raw)
             return None
         try:
             return canonical(raw)  # the same text on many accounts is parsed once
@@ -677,7 +674,3 @@ def key_path(path: str, key: str) -> str:
     if key.isidentifier():
         return f"{path}.{key}"
     return f"{path}.{json.dumps(key, ensure_ascii=False)}"
-
-
-def _kind(value: object) -> str:
-    return next((word for cls, word in _KINDS if isinstance(value, cls)), type(value).__name__)
