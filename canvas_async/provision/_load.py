@@ -534,7 +534,9 @@ class _Checker:
             if isinstance(value, str):
                 ref = self.ref(value)
                 bare = _BARE_REF.fullmatch(value)
-                if ref is None and bare:
+                if ref is not None:
+                    values[name] = ref
+                elif bare:
                     variable = bare[1]
                     hint = (
                         f'write "${{{variable}}}" (with braces) to use the environment variable '
@@ -545,22 +547,19 @@ class _Checker:
                     self.problem(
                         field, f"is {quoted(value)}, which is read as a literal value: {hint}"
                     )
-                    continue
-                if ref is None:
+                else:
                     self.problem(
                         field,
                         "is a literal credential value; credentials must not be written in "
                         'the file: write "${VARIABLE}" and set VARIABLE in the environment '
                         '(or, for a setting that is not a secret, { plain = "..." })',
                     )
-                    continue
-                values[name] = ref
             elif isinstance(value, Mapping) and set(value) == {"plain"}:
                 plain = value["plain"]
-                if plain is not None and not isinstance(plain, str | bool | int | float):
+                if plain is None or isinstance(plain, str | bool | int | float):
+                    values[name] = Plain(plain)
+                else:
                     self.problem(field, "a plain value must be text, a number or a boolean")
-                    continue
-                values[name] = Plain(plain)
             else:
                 self.wrong(field, 'be "${VARIABLE}" or { plain = ... }', value)
         return values
@@ -608,11 +607,10 @@ class _Checker:
             hint = did_you_mean(raw, [AS_FOUND]) or f' (or "{AS_FOUND}")'
             self.problem(path, f"must be a table of blocks, not the text {quoted(raw)}{hint}")
             return {}
-        blocks: dict[str, dict[str, Any]] = {}
-        for block, values in self.table(raw, path, None).items():
-            block_values = self.table(values, key_path(path, block), None)
-            blocks[block] = map_leaves(block_values, self.with_refs)
-        return blocks
+        return {
+            block: map_leaves(self.table(values, key_path(path, block), None), self.with_refs)
+            for block, values in self.table(raw, path, None).items()
+        }
 
     def with_refs(self, value: Any) -> Any:
         """Return ``value`` as an EnvRef if it is text that is exactly ``${NAME}``."""
