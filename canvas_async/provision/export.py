@@ -437,14 +437,12 @@ def _fold(
     for own in tables:
         entry: dict[str, Any] = {}
         for name in names:
-            if name in defaults and name not in own:
-                entry[name] = False
-            elif name in defaults:
-                override = _override(kind, name, defaults[name], own[name])
-                if override:
+            if name in own:
+                override = _override(kind, name, defaults.get(name, {}), own[name])
+                if override or name not in defaults:
                     entry[name] = override
-            elif name in own:
-                entry[name] = _override(kind, name, {}, own[name])
+            elif name in defaults:
+                entry[name] = False
         accounts.append(entry)
     return defaults, accounts
 
