@@ -296,7 +296,7 @@ class _Checker:
         self.problems: list[str] = []
         self._defaults: set[int] = set()  # ids of the defaults' tables (kept alive by them)
         self._shared: dict[tuple[Hashable, int], Any] = {}
-        self._refs: dict[str, EnvRef | None] = {}
+        self.ref = functools.cache(_env_ref)  # one EnvRef per name, for every account
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -364,13 +364,6 @@ class _Checker:
         if len(self.problems) == problems:
             self._shared[key] = built
         return built
-
-    def ref(self, text: str) -> EnvRef | None:
-        """Return ``text`` as an EnvRef if it is ``${NAME}``; one object per name."""
-        if text not in self._refs:
-            match = ENV_REF_PATTERN.fullmatch(text)
-            self._refs[text] = EnvRef(match[1]) if match else None
-        return self._refs[text]
 
     # -- the document ------------------------------------------------------------
 
@@ -627,6 +620,12 @@ class _Checker:
         except CronError as exc:
             self.problem(path, _cron_problem(raw, exc))
             return None
+
+
+def _env_ref(text: str) -> EnvRef | None:
+    """Return ``text`` as an EnvRef if it is ``${NAME}``."""
+    match = ENV_REF_PATTERN.fullmatch(text)
+    return EnvRef(match[1]) if match else None
 
 
 def _cron_problem(raw: str, exc: Exception) -> str:
