@@ -219,11 +219,8 @@ def iter_refs(value: object) -> Iterator[EnvRef]:
     """Yield every :class:`EnvRef` inside ``value`` (mappings, lists, leaves)."""
     if isinstance(value, EnvRef):
         yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from iter_refs(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
+    elif isinstance(value, Mapping | list | tuple):
+        for item in value.values() if isinstance(value, Mapping) else value:
             yield from iter_refs(item)
 
 
