@@ -38,6 +38,7 @@ Schema editors read is made from that list (:mod:`~canvas_async.provision.schema
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import difflib
 import functools
@@ -249,7 +250,7 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
     top = data if isinstance(data, Mapping) else {}
     defaults, accounts = top.get("defaults"), top.get("accounts")
     located: list[str] = []
-    inherited: dict[str, int] = {}
+    inherited: collections.Counter[str] = collections.Counter()
     for problem in problems:
         found = _ACCOUNT_PROBLEM.fullmatch(problem)
         if found and isinstance(defaults, Mapping) and isinstance(accounts, list):
@@ -262,13 +263,11 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
                 line = f"{functools.reduce(key_path, keys, 'defaults')}: {message}"
                 if line not in inherited:
                     located.append(line)
-                inherited[line] = inherited.get(line, 0) + 1
+                inherited[line] += 1
                 continue
         located.append(problem)
     return [
-        f"{line} (inherited by {inherited[line]:,} accounts)"
-        if inherited.get(line, 0) > 1
-        else line
+        f"{line} (inherited by {inherited[line]:,} accounts)" if inherited[line] > 1 else line
         for line in located
     ]
 
