@@ -16,6 +16,7 @@ Layout: the top level's values first, then every table down to
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -64,11 +65,9 @@ def dumps(
         _section(lines, (name,), table)
     for name, entries in arrays:
         entry_notes = (notes or {}).get(name, ())
-        for index, entry in enumerate(entries):
-            note = entry_notes[index] if index < len(entry_notes) else None
+        for entry, note in itertools.zip_longest(entries, entry_notes[: len(entries)]):
             comment = f"  # {_comment(note)}" if note else ""
-            lines += ["", f"[[{key(name)}]]{comment}"]
-            lines += _dotted((), entry)
+            lines += ["", f"[[{key(name)}]]{comment}", *_dotted((), entry)]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
