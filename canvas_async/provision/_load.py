@@ -38,13 +38,13 @@ Schema editors read is made from that list (:mod:`~canvas_async.provision.schema
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import difflib
 import functools
 import json
 import re
 import tomllib
-import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, Final, TypeVar
@@ -55,6 +55,7 @@ from canvas_async._cron.canonical import canonical
 from canvas_async._cron.fields import CronError
 from canvas_async._errors import ValidationError
 from canvas_async._text import QUOTE_LIMIT, quoted
+from canvas_async._validate import uuid_or_none
 
 from . import _format
 from ._format import EMAIL_LIMIT, FORMAT_VERSION, SCHEMA_KEY, Key
@@ -74,15 +75,23 @@ from .spec import (
 
 #: The formats read, by the file name's suffix (no suffix: TOML, as ``<(...)`` gives).
 FORMATS: Final = {".toml": "toml", ".json": "json", "": "toml"}
-#: Longest text from the file an error message quotes (see :func:`quoted`).
 # "$NAME": a reference written without its braces.
 _BARE_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 _T = TypeVar("_T")
 
+#: What a message calls a value of each type (bool before int: a bool is an int).
+_KINDS: Final = (
+    (type(None), "nothing"),
+    (bool, "a boolean"),
+    (int | float, "a number"),
+    (str, "text"),
+    (list, "an array"),
+    (Mapping, "a table"),
+)
+
 #: The client's names of a new account's fields -> the file's keys.
 _ACCOUNT_KEYS: Final = {
-    "role": "role",
     "country_key": "country",
     "default_notification_email": "notification_email",
 }
@@ -241,7 +250,7 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
     top = data if isinstance(data, Mapping) else {}
     defaults, accounts = top.get("defaults"), top.get("accounts")
     located: list[str] = []
-    inherited: dict[str, int] = {}
+    inherited: collections.Counter[str] = collections.Counter()
     for problem in problems:
         found = _ACCOUNT_PROBLEM.fullmatch(problem)
         if found and isinstance(defaults, Mapping) and isinstance(accounts, list):
@@ -254,13 +263,11 @@ def locate(problems: Iterable[str], data: object) -> list[str]:
                 line = f"{functools.reduce(key_path, keys, 'defaults')}: {message}"
                 if line not in inherited:
                     located.append(line)
-                inherited[line] = inherited.get(line, 0) + 1
+                inherited[line] += 1
                 continue
         located.append(problem)
     return [
-        f"{line} (inherited by {inherited[line]:,} accounts)"
-        if inherited.get(line, 0) > 1
-        else line
+        f"{line} (inherited by {inherited[line]:,} accounts)" if inherited[line] > 1 else line
         for line in located
     ]
 
@@ -288,10 +295,15 @@ class _Checker:
         self.problems: list[str] = []
         self._defaults: set[int] = set()  # ids of the defaults' tables (kept alive by them)
         self._shared: dict[tuple[Hashable, int], Any] = {}
-        self._refs: dict[str, EnvRef | None] = {}
+        self.ref = functools.cache(_env_ref)  # one EnvRef per name, for every account
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
+
+    def wrong(self, path: str, must: str, value: object) -> None:
+        """Report that the value at ``path`` must ``must`` (``be a table``), saying what it is."""
+        kind = next((word for cls, word in _KINDS if isinstance(value, cls)), type(value).__name__)
+        self.problem(path, f"must {must}, not {kind}")
 
     # -- structure ---------------------------------------------------------------
 
@@ -299,7 +311,7 @@ class _Checker:
         """Return ``value`` as a table of text keys; ``keys``: the only keys it may hold (the
         list the JSON Schema is made from too)."""
         if not isinstance(value, Mapping):
-            self.problem(path, f"must be a table, not {_kind(value)}")
+            self.wrong(path, "be a table", value)
             return {}
         for key in value:
             if not isinstance(key, str):
@@ -322,14 +334,14 @@ class _Checker:
                 self.problem(path, "is required")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.problem(path, f"must be non-empty text, not {_kind(value)}")
+            self.wrong(path, "be non-empty text", value)
             return None
         return value
 
     def flag(self, value: object, path: str) -> bool | None:
         if value is None or isinstance(value, bool):
             return value
-        self.problem(path, f"must be true or false, not {_kind(value)}")
+        self.wrong(path, "be true or false", value)
         return None
 
     # -- sharing what the defaults declare ----------------------------------------
@@ -352,22 +364,12 @@ class _Checker:
             self._shared[key] = built
         return built
 
-    def ref(self, text: str) -> EnvRef | None:
-        """Return ``text`` as an EnvRef if it is ``${NAME}``; one object per name."""
-        if text not in self._refs:
-            match = ENV_REF_PATTERN.fullmatch(text)
-            self._refs[text] = EnvRef(match[1]) if match else None
-        return self._refs[text]
-
     # -- the document ------------------------------------------------------------
 
     def document(self, data: object) -> list[AccountSpec]:
         top = self.table(data, "file", _format.FILE)
         if SCHEMA_KEY in top and not isinstance(top[SCHEMA_KEY], str):
-            self.problem(
-                f'"{SCHEMA_KEY}"',
-                f"must be text (the schema's location), not {_kind(top[SCHEMA_KEY])}",
-            )
+            self.wrong(f'"{SCHEMA_KEY}"', "be text (the schema's location)", top[SCHEMA_KEY])
         version = top.get("version", FORMAT_VERSION)
         if isinstance(version, str) and version.strip() == str(FORMAT_VERSION):
             self.problem(
@@ -387,7 +389,7 @@ class _Checker:
             self.problem("accounts", "is required: declare at least one [[accounts]]")
             return []
         if not isinstance(raw_accounts, list):
-            self.problem("accounts", f"must be an array of tables, not {_kind(raw_accounts)}")
+            self.wrong("accounts", "be an array of tables", raw_accounts)
             return []
         accounts = []
         seen: dict[str, str] = {}
@@ -406,13 +408,10 @@ class _Checker:
         return accounts
 
     def account(self, raw: dict[str, Any], path: str, index: int) -> AccountSpec | None:
-        account_id: uuid.UUID | None = None
         email = self.text(raw.get("email"), key_path(path, "email"))
-        if "id" in raw:
-            try:
-                account_id = uuid.UUID(str(raw["id"]))
-            except ValueError:
-                self.problem(key_path(path, "id"), f"not an account id: {quoted(raw['id'])}")
+        account_id = uuid_or_none(str(raw["id"])) if "id" in raw else None
+        if "id" in raw and account_id is None:
+            self.problem(key_path(path, "id"), f"not an account id: {quoted(raw['id'])}")
         if sum(name in raw for name in _format.NAMED_BY) != 1:
             self.problem(path, "name the account by exactly one of 'id' or 'email'")
         if email is not None and ("@" not in email or len(email) > EMAIL_LIMIT):
@@ -430,23 +429,10 @@ class _Checker:
             new = self.new_account(raw, path, email)
         elif set(created_with) & raw.keys():
             self.problem(path, f"{'/'.join(created_with)} only apply to accounts named by 'email'")
-        raw_apps = raw.get("applications", {})
-        apps_path = key_path(path, "applications")
-        apps = self.shared(
-            "applications",
-            raw_apps,
-            functools.partial(self.named, raw_apps, apps_path, "application", self.application),
-        )
+        apps = self.named(raw, path, "applications", "application", self.application)
         keys = frozenset(a.key for a in apps)
-        raw_flows = raw.get("workflows", {})
         workflow = functools.partial(self.workflow, app_keys=keys)
-        workflows = self.shared(
-            ("workflows", keys),
-            raw_flows,
-            functools.partial(
-                self.named, raw_flows, key_path(path, "workflows"), ("workflow", keys), workflow
-            ),
-        )
+        workflows = self.named(raw, path, "workflows", ("workflow", keys), workflow)
         if account_id is None and email is None:
             return None
         return AccountSpec(
@@ -459,16 +445,15 @@ class _Checker:
         )
 
     def new_account(self, raw: dict[str, Any], path: str, email: str | None) -> NewAccount | None:
-        first = self.text(raw.get("first_name"), key_path(path, "first_name"), required=True)
-        last = self.text(raw.get("last_name"), key_path(path, "last_name"), required=True)
+        at = functools.partial(key_path, path)
+        first = self.text(raw.get("first_name"), at("first_name"), required=True)
+        last = self.text(raw.get("last_name"), at("last_name"), required=True)
         role = raw.get("role", "User")
-        country = self.text(raw.get("country"), key_path(path, "country"))
-        activated = self.flag(raw.get("activated", True), key_path(path, "activated"))
-        notify = self.flag(raw.get("global_notifications"), key_path(path, "global_notifications"))
-        phone = self.text(raw.get("phone"), key_path(path, "phone"))
-        notification = self.text(
-            raw.get("notification_email"), key_path(path, "notification_email")
-        )
+        country = self.text(raw.get("country"), at("country"))
+        activated = self.flag(raw.get("activated", True), at("activated"))
+        notify = self.flag(raw.get("global_notifications"), at("global_notifications"))
+        phone = self.text(raw.get("phone"), at("phone"))
+        notification = self.text(raw.get("notification_email"), at("notification_email"))
         # The client's rule for a new account (it runs again before the create is
         # sent): a file plan takes, apply takes. What is missing is reported above.
         dto = op.NewAccount(
@@ -485,7 +470,7 @@ class _Checker:
             field: text for field, text in op.account_problems(dto).items() if field not in reported
         }
         for field, text in problems.items():
-            self.problem(key_path(path, _ACCOUNT_KEYS.get(field, field)), text)
+            self.problem(at(_ACCOUNT_KEYS.get(field, field)), text)
         if problems or first is None or last is None or email is None:
             return None
         return NewAccount(
@@ -501,22 +486,29 @@ class _Checker:
 
     def named(
         self,
-        raw: object,
+        account: dict[str, Any],
         path: str,
+        key: str,
         kind: Hashable,
         build: Callable[[str, object, str], _T | None],
     ) -> tuple[_T, ...]:
-        """Return the specs ``build`` makes of a table of applications or workflows by name."""
-        specs = []
-        for name, value in self.table(raw, path, None).items():
-            if value is False:
-                continue  # an account dropping what the defaults declare
-            spec = self.shared(
-                (kind, name), value, functools.partial(build, name, value, key_path(path, name))
-            )
-            if spec is not None:
-                specs.append(spec)
-        return tuple(specs)
+        """Return the specs ``build`` makes of the account's table ``key`` (of applications
+        or workflows by name); once per table of the defaults, as each of its entries."""
+        raw, path = account.get(key, {}), key_path(path, key)
+
+        def specs() -> tuple[_T, ...]:
+            found = []
+            for name, value in self.table(raw, path, None).items():
+                if value is False:
+                    continue  # an account dropping what the defaults declare
+                spec = self.shared(
+                    (kind, name), value, functools.partial(build, name, value, key_path(path, name))
+                )
+                if spec is not None:
+                    found.append(spec)
+            return tuple(found)
+
+        return self.shared(kind, raw, specs)
 
     def application(self, key: str, value: object, app_path: str) -> ApplicationSpec | None:
         table = self.table(value, app_path, _format.APPLICATION)
@@ -534,7 +526,9 @@ class _Checker:
             if isinstance(value, str):
                 ref = self.ref(value)
                 bare = _BARE_REF.fullmatch(value)
-                if ref is None and bare:
+                if ref is not None:
+                    values[name] = ref
+                elif bare:
                     variable = bare[1]
                     hint = (
                         f'write "${{{variable}}}" (with braces) to use the environment variable '
@@ -545,27 +539,21 @@ class _Checker:
                     self.problem(
                         field, f"is {quoted(value)}, which is read as a literal value: {hint}"
                     )
-                    continue
-                if ref is None:
+                else:
                     self.problem(
                         field,
                         "is a literal credential value; credentials must not be written in "
                         'the file: write "${VARIABLE}" and set VARIABLE in the environment '
                         '(or, for a setting that is not a secret, { plain = "..." })',
                     )
-                    continue
-                values[name] = ref
             elif isinstance(value, Mapping) and set(value) == {"plain"}:
                 plain = value["plain"]
-                if plain is not None and not isinstance(plain, str | bool | int | float):
+                if plain is None or isinstance(plain, str | bool | int | float):
+                    values[name] = Plain(plain)
+                else:
                     self.problem(field, "a plain value must be text, a number or a boolean")
-                    continue
-                values[name] = Plain(plain)
             else:
-                self.problem(
-                    field,
-                    f'must be "${{VARIABLE}}" or {{ plain = ... }}, not {_kind(value)}',
-                )
+                self.wrong(field, 'be "${VARIABLE}" or { plain = ... }', value)
         return values
 
     def workflow(
@@ -592,9 +580,7 @@ class _Checker:
         bindings: dict[str, str] = {}
         for short, key in self.table(raw, path, None).items():
             if not isinstance(key, str):
-                self.problem(
-                    key_path(path, short), f"must name an application key, not {_kind(key)}"
-                )
+                self.wrong(key_path(path, short), "name an application key", key)
             elif key not in app_keys:
                 known = ", ".join(sorted(app_keys)) or "none"
                 self.problem(
@@ -613,11 +599,10 @@ class _Checker:
             hint = did_you_mean(raw, [AS_FOUND]) or f' (or "{AS_FOUND}")'
             self.problem(path, f"must be a table of blocks, not the text {quoted(raw)}{hint}")
             return {}
-        blocks: dict[str, dict[str, Any]] = {}
-        for block, values in self.table(raw, path, None).items():
-            block_values = self.table(values, key_path(path, block), None)
-            blocks[block] = map_leaves(block_values, self.with_refs)
-        return blocks
+        return {
+            block: map_leaves(self.table(values, key_path(path, block), None), self.with_refs)
+            for block, values in self.table(raw, path, None).items()
+        }
 
     def with_refs(self, value: Any) -> Any:
         """Return ``value`` as an EnvRef if it is text that is exactly ``${NAME}``."""
@@ -627,13 +612,19 @@ class _Checker:
         if raw is False or raw is None:
             return None
         if not isinstance(raw, str):
-            self.problem(path, f"must be a Quartz cron expression or false, not {_kind(raw)}")
+            self.wrong(path, "be a Quartz cron expression or false", raw)
             return None
         try:
             return canonical(raw)  # the same text on many accounts is parsed once
         except CronError as exc:
             self.problem(path, _cron_problem(raw, exc))
             return None
+
+
+def _env_ref(text: str) -> EnvRef | None:
+    """Return ``text`` as an EnvRef if it is ``${NAME}``."""
+    match = ENV_REF_PATTERN.fullmatch(text)
+    return EnvRef(match[1]) if match else None
 
 
 def _cron_problem(raw: str, exc: Exception) -> str:
@@ -679,19 +670,3 @@ def key_path(path: str, key: str) -> str:
     if key.isidentifier():
         return f"{path}.{key}"
     return f"{path}.{json.dumps(key, ensure_ascii=False)}"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "a table"
-    return type(value).__name__

@@ -16,29 +16,17 @@ Layout: the top level's values first, then every table down to
 
 from __future__ import annotations
 
-import math
+import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from canvas_async._text import _CONTROL
+from canvas_async._text import _CONTROL, safe_json
 
 #: Tables this deep (``defaults.applications.QUIN``) or less get a ``[section]`` header.
 SECTION_DEPTH: Final = 3
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
-# What a basic string cannot hold as it is (TOML 1.0: controls but tab, DEL), and
-# what would drive or reorder a terminal showing the file (C1, bidirectional
-# overrides): the characters canvas_async._text shows escaped, and tab, newline.
-_ESCAPE: Final = re.compile(f'["\\\\\t\n]|{_CONTROL.pattern}')
-_SHORT: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
 # What a comment must not hold: line ends, controls, what reorders a terminal.
 _UNFIT: Final = re.compile(f"[\t\n]|{_CONTROL.pattern}")
 
@@ -64,7 +52,6 @@ def dumps(
     lines = [f"# {_comment(line)}".rstrip() for line in header]
     if lines:
         lines.append("")
-    body: list[str] = []
     tables: list[tuple[str, Mapping[str, Any]]] = []
     arrays: list[tuple[str, Sequence[Mapping[str, Any]]]] = []
     for name, item in document.items():
@@ -73,17 +60,14 @@ def dumps(
         elif isinstance(item, list) and item and all(isinstance(e, Mapping) for e in item):
             arrays.append((name, item))
         else:
-            body.append(f"{key(name)} = {value(item)}")
-    lines += body
+            lines.append(f"{key(name)} = {value(item)}")
     for name, table in tables:
         _section(lines, (name,), table)
     for name, entries in arrays:
         entry_notes = (notes or {}).get(name, ())
-        for index, entry in enumerate(entries):
-            note = entry_notes[index] if index < len(entry_notes) else None
+        for entry, note in itertools.zip_longest(entries, entry_notes[: len(entries)]):
             comment = f"  # {_comment(note)}" if note else ""
-            lines += ["", f"[[{key(name)}]]{comment}"]
-            lines += _dotted((), entry)
+            lines += ["", f"[[{key(name)}]]{comment}", *_dotted((), entry)]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
@@ -125,14 +109,8 @@ def value(item: Any) -> str:
         return "true" if item else "false"
     if isinstance(item, str):
         return _string(item)
-    if isinstance(item, int):
-        return str(item)
-    if isinstance(item, float):
-        if math.isnan(item):
-            return "nan"
-        if math.isinf(item):
-            return "inf" if item > 0 else "-inf"
-        return repr(item)
+    if isinstance(item, int | float):
+        return repr(item)  # TOML writes nan, inf and -inf as Python does
     if isinstance(item, Mapping):
         inner = ", ".join(f"{key(k)} = {value(v)}" for k, v in item.items())
         return f"{{ {inner} }}" if inner else "{}"
@@ -143,12 +121,9 @@ def value(item: Any) -> str:
 
 
 def _string(text: str) -> str:
-    return f'"{_ESCAPE.sub(_escaped, text)}"'
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match.group()
-    return _SHORT.get(char) or f"\\u{ord(char):04x}"
+    # A JSON string is a TOML basic string (the same escapes, \uXXXX included); safe_json
+    # escapes too what would drive or reorder a terminal showing the file (DEL, C1, bidi).
+    return safe_json(json.dumps(text, ensure_ascii=False))
 
 
 def _comment(text: str) -> str:

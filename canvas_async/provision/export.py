@@ -47,9 +47,10 @@ from canvas_async import bulk
 from canvas_async._cron.canonical import canonical_or_none
 from canvas_async._errors import CanvasError, ValidationError
 from canvas_async._text import printable, safe_json
+from canvas_async._validate import uuid_or_none
 from canvas_async.models import Account, Application, RegApplication, Workflow
 
-from . import _toml
+from . import _format, _toml
 from ._execute import _all
 from ._format import FORMAT_VERSION
 from ._load import _merge
@@ -198,11 +199,11 @@ def _chosen(listed: Sequence[Account], refs: list[str], shard: Shard | None) -> 
     """The organization's accounts that ``refs`` (ids or e-mails) and ``shard`` pick."""
     chosen = list(listed)
     if refs:
-        by_id = {str(a.id): a for a in listed}
+        by_id: dict[uuid.UUID | None, Account] = {a.id: a for a in listed}
         by_email = {(a.email or "").casefold(): a for a in listed}
         wanted, unknown = set(), []
         for ref in refs:
-            found = by_id.get(_canonical_id(ref)) or by_email.get(ref.strip().casefold())
+            found = by_id.get(uuid_or_none(ref.strip())) or by_email.get(ref.strip().casefold())
             if found is None:
                 unknown.append(ref)
             else:
@@ -217,13 +218,6 @@ def _chosen(listed: Sequence[Account], refs: list[str], shard: Shard | None) -> 
         mine = {spec.id for spec in assign(specs, shard.count)[shard.index]}
         chosen = [a for a in chosen if a.id in mine]
     return chosen
-
-
-def _canonical_id(ref: str) -> str:
-    try:
-        return str(uuid.UUID(ref.strip()))
-    except ValueError:
-        return ""
 
 
 # -- building the document --------------------------------------------------------------
@@ -387,14 +381,21 @@ class _Reader:
 _Kind = Literal["applications", "workflows"]
 
 
+#: What the loader takes for a key of each kind's table when the file leaves it out.
+_IMPLIED: Final[Mapping[_Kind, Mapping[str, object]]] = {
+    "applications": {"credentials": {}},
+    "workflows": {"applications": {}, "variables": {}, "schedule": False, "description": ""},
+}
+
+
 def _implied(kind: _Kind, key: str, field: str, sub: str | None) -> object:
     """What the loader takes for ``field`` (its ``sub`` key) of the ``kind`` table ``key``
     when the file leaves it out."""
-    if kind == "applications":
-        return key if field == "application" else _MISSING
-    if field == "applications" and sub is not None:
-        return sub  # a template application binds the application key of its own name
-    return {"schedule": False, "description": ""}.get(field, _MISSING)
+    if sub is not None:  # a template application binds the application key of its own name
+        return sub if (kind, field) == ("workflows", "applications") else _MISSING
+    if (kind, field) == ("applications", "application"):
+        return key
+    return _IMPLIED[kind].get(field, _MISSING)
 
 
 def _expand(
@@ -402,23 +403,16 @@ def _expand(
 ) -> dict[str, Any] | None:
     """The ``kind`` table ``key`` as the loader reads it, every key written; None if it
     cannot be read so."""
+    keys = _format.APPLICATION if kind == "applications" else _format.WORKFLOW
+    full = {k.name: table.get(k.name, _implied(kind, key, k.name, None)) for k in keys}
     if kind == "applications":
-        return {
-            "application": table.get("application", key),
-            "tag": table.get("tag"),
-            "credentials": dict(table.get("credentials", {})),
-        }
-    template = catalogue.template(str(table.get("template")))
-    bindings = table.get("applications", {})
+        return full
+    template = catalogue.template(str(full["template"]))
+    bindings = full["applications"]
     if template is None or set(bindings) - set(template.applications):
         return None
-    return {
-        "template": table["template"],
-        "applications": {short: bindings.get(short, short) for short in template.applications},
-        "variables": table.get("variables", {}),
-        "schedule": table.get("schedule", False),
-        "description": table.get("description", ""),
-    }
+    full["applications"] = {short: bindings.get(short, short) for short in template.applications}
+    return full
 
 
 def _fold(
@@ -443,14 +437,12 @@ def _fold(
     for own in tables:
         entry: dict[str, Any] = {}
         for name in names:
-            if name in defaults and name not in own:
-                entry[name] = False
-            elif name in defaults:
-                override = _override(kind, name, defaults[name], own[name])
-                if override:
+            if name in own:
+                override = _override(kind, name, defaults.get(name, {}), own[name])
+                if override or name not in defaults:
                     entry[name] = override
-            elif name in own:
-                entry[name] = _override(kind, name, {}, own[name])
+            elif name in defaults:
+                entry[name] = False
         accounts.append(entry)
     return defaults, accounts
 

@@ -15,7 +15,6 @@ cron is valid, that a workflow binds applications the account declares.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any, Final
 
 from . import _format
@@ -25,6 +24,15 @@ __all__ = ["DRAFT", "json_schema", "schema_text"]
 
 #: The JSON Schema dialect the schema is written in.
 DRAFT: Final = "http://json-schema.org/draft-07/schema#"
+
+
+_PLAIN: Final = {
+    "type": "object",
+    "description": "A setting that is not a secret, written in the file on purpose.",
+    "properties": {"plain": {"type": ["string", "number", "boolean", "null"]}},
+    "required": ["plain"],
+    "additionalProperties": False,
+}
 
 
 def _table(keys: tuple[Key, ...], doc: str) -> dict[str, Any]:
@@ -52,17 +60,6 @@ def _named_once(table: dict[str, Any]) -> dict[str, Any]:
     return {**table, "oneOf": branches}
 
 
-def _credential() -> Mapping[str, Any]:
-    plain = {
-        "type": "object",
-        "description": "A setting that is not a secret, written in the file on purpose.",
-        "properties": {"plain": {"type": ["string", "number", "boolean", "null"]}},
-        "required": ["plain"],
-        "additionalProperties": False,
-    }
-    return {"anyOf": [_format.ENV_REF, plain]}
-
-
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema of the desired-state file (TOML or JSON), as data."""
     schema = _table(_format.FILE, "The desired state of a Canvas organization's accounts.")
@@ -79,7 +76,7 @@ def json_schema() -> dict[str, Any]:
                 _table(_format.ACCOUNT, "One account, named by id or by e-mail.")
             ),
             "application": _table(_format.APPLICATION, "An application to register."),
-            "credential": _credential(),
+            "credential": {"anyOf": [_format.ENV_REF, _PLAIN]},
             "workflow": _table(_format.WORKFLOW, "A workflow, made from a template."),
         },
     }

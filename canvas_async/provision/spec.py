@@ -201,13 +201,9 @@ class DesiredState:
 
     def env_names(self) -> set[str]:
         """Return the names of every environment variable the file refers to."""
-        names: set[str] = set()
-        for account in self.accounts:
-            for app in account.applications:
-                names.update(ref.name for ref in iter_refs(app.credentials))
-            for workflow in account.workflows:
-                names.update(ref.name for ref in iter_refs(workflow.variables))
-        return names
+        held: list[object] = [a.credentials for acc in self.accounts for a in acc.applications]
+        held += [w.variables for acc in self.accounts for w in acc.workflows]
+        return {ref.name for ref in iter_refs(held)}
 
     def missing_env(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """Return the referred-to variables not set in ``environ`` (``os.environ``)."""
@@ -219,11 +215,8 @@ def iter_refs(value: object) -> Iterator[EnvRef]:
     """Yield every :class:`EnvRef` inside ``value`` (mappings, lists, leaves)."""
     if isinstance(value, EnvRef):
         yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from iter_refs(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
+    elif isinstance(value, Mapping | list | tuple):
+        for item in value.values() if isinstance(value, Mapping) else value:
             yield from iter_refs(item)
 
 
