@@ -469,13 +469,11 @@ class KubernetesLease:
     def _holder(self, lease: Mapping[str, Any], index: str, member: _Member) -> dict[str, Any]:
         """What a blocking member is, for :class:`LeaseHeldError`."""
         holder: dict[str, Any] = {"owner": member.holder}
-        try:
+        with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
             split = json.loads(_annotations(lease).get(SPLIT_ANNOTATION) or "{}")
             if index != _WHOLE:
                 holder["shard"] = f"{index}/{int(split['shards'])}"
             holder["file_hash"] = split.get("file_hash")
-        except (TypeError, ValueError, KeyError, AttributeError):
-            pass
         return holder
 
     def _written(self, current: Mapping[str, Any], keep: Mapping[str, _Member]) -> dict[str, Any]:

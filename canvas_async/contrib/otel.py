@@ -102,13 +102,12 @@ class _Telemetry:
 
     async def __call__(self, event: CallEvent) -> None:
         call = event.call
-        kind = event.kind
-        if kind == "request":
+        if event.kind == "request":
             self._request(event, call)
-        elif kind == "response":
+        elif event.kind == "response":
             failed = event.status is not None and event.status >= 400
             self._end_attempt(event, call, str(event.status) if failed else None)
-        elif kind == "retry":
+        elif event.kind == "retry":
             self._end_attempt(event, call, event.error)  # no-op if the answer ended it
             self._retries.add(1, self._attributes(call))
             span = self._calls.get(call)
@@ -138,11 +137,8 @@ class _Telemetry:
         shared = self._attributes(call)
         parent = self._calls.get(call)
         if parent is None:
-            details = dict(shared)
-            if call.account_id is not None:
-                details["canvas.account_id"] = str(call.account_id)
-            if call.request_id is not None:
-                details["canvas.request_id"] = call.request_id
+            ids = {"canvas.account_id": call.account_id, "canvas.request_id": call.request_id}
+            details = {**shared, **{key: str(v) for key, v in ids.items() if v is not None}}
             parent = self._calls[call] = self._tracer.start_span(
                 call.operation, kind=SpanKind.INTERNAL, attributes=details
             )
@@ -166,9 +162,8 @@ class _Telemetry:
             outcome["http.response.status_code"] = event.status
         if error is not None:
             outcome["error.type"] = error
-        span.set_attributes(outcome)
-        if error is not None:
             span.set_status(StatusCode.ERROR)
+        span.set_attributes(outcome)
         span.end()
         if event.kind == "response" and event.duration is not None:
             self._duration.record(event.duration, {**self._attributes(call), **outcome})

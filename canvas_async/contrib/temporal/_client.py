@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import uuid
@@ -228,14 +229,8 @@ async def start_converge(client: Client, job: ConvergeInput, *, task_queue: str)
     handle = client.get_workflow_handle_for(
         ConvergeFile.run, started.workflow_id, run_id=started.run_id
     )
-    return Convergence(
-        handle,
-        started.workflow_id,
-        started.run_id,
-        started.organization,
-        started.file_hash,
-        started.joined,
-    )
+    # Its other fields are the start's, in the same order.
+    return Convergence(handle, *dataclasses.astuple(started))
 
 
 def schedule_id(task_queue: str) -> str:

@@ -160,9 +160,7 @@ class HeartbeatLease:
             raise ValidationError(
                 "a shard's lease needs a heartbeat timeout and a workflow run to read back"
             )
-        if fenced and client is None:
-            client = activity.client()
-        self._client = client
+        self._client = activity.client() if fenced and client is None else client
         self._info = info
         self._progress = progress
         earlier = Beat.read(info.heartbeat_details)
