@@ -85,6 +85,13 @@ def writes(emu: CanvasEmulator) -> int:
     return sum(1 for r in emu.log if r.took_effect and r.operation in WRITES)
 
 
+def reads_of(emu: CanvasEmulator, account: uuid.UUID | str) -> int:
+    """How many times a run has listed the workflows of ``account``."""
+    return sum(
+        1 for r in emu.log if r.operation == "list_workflows" and r.account_header == str(account)
+    )
+
+
 async def until(condition: Callable[[], bool]) -> None:
     """Wait until ``condition()``, checking between the emulator's answers.
 

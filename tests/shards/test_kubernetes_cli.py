@@ -30,6 +30,7 @@ from tests.shards.shard_support import (
     cli_env,
     converged,
     duplicates,
+    reads_of,
     until,
     write_file,
 )
@@ -83,13 +84,6 @@ def apply_args(path: Path, fenced: bool, *, lease_duration: int) -> list[str]:
         str(SHARD),
         *(lease if fenced else ["--no-lease"]),
     ]
-
-
-def reads_of(emu: CanvasEmulator, account: uuid.UUID) -> int:
-    """How many times a run has listed the workflows of ``account``."""
-    return sum(
-        1 for r in emu.log if r.operation == "list_workflows" and r.account_header == str(account)
-    )
 
 
 def writes_since(emu: CanvasEmulator, moment: float) -> int:

@@ -13,6 +13,7 @@ and a hanging link fails unfenced as a refused one does: those run fenced only.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import re
 import signal
@@ -31,15 +32,23 @@ from temporalio.testing import WorkflowEnvironment
 from canvas_async.cli import _exit
 from canvas_async.contrib import temporal
 from canvas_async.provision.shard import Shard, load_file
-from canvas_async.testing import WRITES, CanvasEmulator, Latency
-from tests.shards.shard_support import cli_env, converged, duplicates, until, write_file
+from canvas_async.testing import WRITES, CanvasEmulator, Hold, Latency
+from tests.shards.shard_support import (
+    cli_env,
+    converged,
+    duplicates,
+    until,
+    write_file,
+)
 from tests.shards.temporal_support import (
     HEARTBEAT_TIMEOUT,
     PATIENCE,
     Link,
+    WorkerProcess,
     address,
     dev_server,
     eventually,
+    pending_of,
     shard_under_way,
     start_workers,
     stop_all,
@@ -87,6 +96,21 @@ def _read_one(emu: CanvasEmulator, accounts: set[str], *, since: float) -> Calla
         return False
 
     return read
+
+
+def _lists(emu: CanvasEmulator) -> collections.Counter[str | None]:
+    """How many times the workflows of each account have been listed."""
+    return collections.Counter(r.account_header for r in emu.log if r.operation == "list_workflows")
+
+
+async def _second_attempt_on(
+    server: WorkflowEnvironment, workflow_id: str, worker: WorkerProcess
+) -> bool | None:
+    """Whether a later attempt of a shard has started on ``worker``."""
+    for p in (await pending_of(server.client, workflow_id)).values():
+        if p["started"] and p["attempt"] > 1 and p["worker"].startswith(f"{worker.pid}@"):
+            return True
+    return None
 
 
 async def test_a_frozen_worker_sends_nothing_once_its_shard_runs_elsewhere(
@@ -164,11 +188,23 @@ async def test_a_worker_cut_off_from_temporal_stops_before_its_shard_runs_elsewh
             convergence = await temporal.start_converge(server.client, job, task_queue=queue)
             workers += await start_workers(emu, address(server), queue, 1, unguarded=not fenced)
             shard = await shard_under_way(server.client, convergence.id, cut_off)
+            if not fenced:
+                # Unfenced, the two attempts overlap for sure: from the cut on, no write
+                # lands before the second attempt has sent one of its own. The cut-off
+                # attempt is stuck on the writes of the accounts it is at, and the second,
+                # reading the accounts in the same order, reaches those first.
+                hold = Hold()
+                emu.faults.add(hold, operations=WRITES)
             if cut == "refused":
                 await link.refuse()
             else:
                 link.hang()
             cut_at = time.monotonic()
+            if not fenced:
+                await eventually(lambda: _second_attempt_on(server, convergence.id, workers[1]))
+                stuck = hold.waiting
+                await until(lambda: hold.waiting > stuck)
+                hold.release()
 
             try:
                 result = await asyncio.wait_for(convergence.result(), PATIENCE)
@@ -204,7 +240,13 @@ async def test_a_scheduled_and_a_manual_start_of_one_organization_make_one_conve
 ) -> None:
     ids = emu.state.managed_ids[:400]
     path = write_file(tmp_path / "accounts.json", ids)
-    emu.faults.add(Latency(0.5))  # a convergence takes about 10 s: the two overlap
+    if fenced:
+        emu.faults.add(Latency(0.5))  # a convergence takes about 10 s: the two overlap
+    else:
+        # Unfenced, the two convergences overlap for sure: no write lands before both
+        # have read one account.
+        hold = Hold()
+        emu.faults.add(hold, operations=WRITES)
     queue = f"q-{uuid.uuid4()}"
     workers = await start_workers(emu, address(server), queue, 2, unguarded=not fenced)
     env = cli_env(emu, TEMPORAL_ADDRESS=address(server))
@@ -217,6 +259,9 @@ async def test_a_scheduled_and_a_manual_start_of_one_organization_make_one_conve
 
         manual = await spawn(*args, env=env)
         await schedule.trigger()
+        if not fenced:
+            await until(lambda: max(_lists(emu).values(), default=0) >= 2)
+            hold.release()
 
         async def scheduled_start() -> str | None:
             for done in (await schedule.describe()).info.recent_actions:
