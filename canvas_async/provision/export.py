@@ -333,9 +333,10 @@ class _Reader:
                 continue
             template = self.catalogue.template(str(workflow.workflow_template_id))
             assert template is not None  # left_out() checked
-            named = [t for t in self.catalogue.templates if t.name == template.name]
+            # By name where the name finds this template as plan reads it, else by id.
+            by_name = self.catalogue.template(template.name) is template
             tables[name] = {
-                "template": template.name if len(named) == 1 else str(template.id),
+                "template": template.name if by_name else str(template.id),
                 "applications": {
                     shorts[reg_id]: keys[reg_id] for reg_id in workflow.reg_application_ids
                 },

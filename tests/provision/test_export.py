@@ -17,7 +17,7 @@ from canvas_async import Canvas
 from canvas_async.models import Account
 from canvas_async.provision import _toml, export
 from canvas_async.provision._load import from_data
-from canvas_async.provision._plan import check, diff
+from canvas_async.provision._plan import Catalogue, check, diff
 from canvas_async.provision.export import Export, ExportError, Holding, build, variable_name
 from canvas_async.testing import CanvasEmulator, ErrorStatus
 from tests.provision import provision_factories as f
@@ -54,14 +54,14 @@ def _holding(n: int, *, cron: str | None = "0 0/5 * ? * * *", tag: str = "Quinyx
     return Holding(account, regs, (workflow,))
 
 
-def _converged(export: Export, holdings: list[Holding]) -> None:
+def _converged(export: Export, holdings: list[Holding], catalogue: Catalogue = CATALOGUE) -> None:
     """The document loads, fits the catalogue, and plans nothing for any account."""
     state = from_data(json.loads(export.json()))
-    assert check(state, CATALOGUE) == []
+    assert check(state, catalogue) == []
     for spec, holding in zip(state.accounts, holdings, strict=True):
         plan = diff(
             spec,
-            CATALOGUE,
+            catalogue,
             account_id=holding.account.id,
             registrations=holding.registrations,
             workflows=holding.workflows,
@@ -117,6 +117,21 @@ def test_one_account_or_accounts_that_do_not_agree_have_no_defaults() -> None:
     assert "defaults" not in apart.document
     assert alone.document["accounts"][0]["workflows"]["Export"]["variables"] == "as-found"
     _converged(alone, [_holding(0)])
+
+
+@pytest.mark.parametrize("name", ["  Export  ", str(uuid.UUID(int=99))], ids=["spaced", "an-id"])
+def test_a_template_whose_name_would_not_find_it_is_written_by_id(name: str) -> None:
+    # Plan reads a template reference stripped, and as an id first: such a name finds
+    # nothing (or another template), so the template is written by its id.
+    template = attrs.evolve(TEMPLATE, name=name)
+    other = attrs.evolve(TEMPLATE, id=uuid.UUID(int=99), name="Other")
+    catalogue = Catalogue.of(CATALOGUE.applications.values(), [template, other])
+
+    export = build([_holding(0)], catalogue)
+
+    [account] = export.document["accounts"]
+    assert account["workflows"]["Export"]["template"] == str(TEMPLATE.id)
+    _converged(export, [_holding(0)], catalogue)
 
 
 def test_a_second_registration_of_an_application_is_keyed_by_its_tag_and_bound_by_key() -> None:
