@@ -145,7 +145,7 @@ def _unknown(exc: Exception, why: str) -> OutcomeUnknownError:
     """Return the unknown outcome of the write that failed with ``exc``."""
     return OutcomeUnknownError(
         f"{exc}; {why}",
-        operation=str(getattr(exc, "operation", "write")),
+        operation=operation_of(exc) or "write",
         account_id=getattr(exc, "account_id", None),
     )
 
