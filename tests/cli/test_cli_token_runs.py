@@ -86,10 +86,15 @@ async def test_requests_refused_for_an_expired_token_are_sent_again_after_renewa
             # Once the run is under way, as if the server's clock ran ahead: the
             # tokens die before the client's renewal is due, so requests meet 401s.
             # Counted in requests, not seconds: on a loaded machine, expiring every
-            # second or so also refused requests sent again after the renewal.
+            # second or so also refused requests sent again after the renewal. Every
+            # token is expired again until a request has been refused (a renewal due
+            # at that moment could come first and leave nothing to refuse), and none
+            # after, so the requests sent again after the renewal go through.
             while len(emu.log) < 100:  # noqa: ASYNC110 - the log offers nothing to wait on
                 await asyncio.sleep(0.01)
-            emu.expire_access_tokens()
+            while not any(record.status == 401 for record in emu.log):
+                emu.expire_access_tokens()
+                await asyncio.sleep(0.01)
 
         expiring = asyncio.create_task(expire_midway())
         try:
