@@ -44,10 +44,10 @@ from ._errors import (
     decode_body,
     error_for_answer,
 )
-from ._hooks import CallEvent, CallInfo, Hooks
+from ._hooks import CallEvent, CallInfo, Hooks, log_fields
 from ._limits import Limits
 from ._paths import Paths
-from ._retry import DEFAULT_RETRIES, Failure, Retries
+from ._retry import DEFAULT_RETRIES, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._version import __version__
@@ -415,27 +415,19 @@ class _Call:
 
     async def run(self) -> Answer:
         """Send the request through the retry loop; return the answer to act on."""
-        info = self.info
         return await run_attempts(
             self.route,
             self.send,
             policy=self.policy,
             gate=self.transport.limits.gate,
-            operation=info.operation,
-            account_id=info.account_id,
+            call=self.info,
+            hooks=self.hooks,
             on_unauthorized=self.on_unauthorized,
-            on_retry=self.on_retry,
-            request_id=info.request_id,
         )
 
     async def on_unauthorized(self, answer: Answer) -> bool:
         auth = self.transport.auth
         return await self.transport.drive(auth.unauthorized_flow(self.route, answer.sent))
-
-    async def on_retry(self, failure: Failure, wait: float, error: str, attempt: int) -> None:
-        if self.hooks is not None:
-            event = CallEvent("retry", self.info, attempt, failure.status, None, wait, error)
-            await self.hooks(event)
 
     async def send(self) -> Answer:
         """Send one attempt within the client's limits; return what came back."""
@@ -526,6 +518,7 @@ class _Call:
         if not logger.isEnabledFor(logging.DEBUG):
             return
         call = self.info
+        status, error = (outcome, None) if isinstance(outcome, int) else (None, outcome)
         logger.debug(
             "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
             call.operation,
@@ -533,18 +526,10 @@ class _Call:
             call.path,
             call.account_id,
             outcome,
-            "in" if isinstance(outcome, int) else "after",
+            "after" if error else "in",
             took * 1e3,
             call.request_id,
-            extra={
-                "operation": call.operation,
-                "account": None if call.account_id is None else str(call.account_id),
-                "attempt": self.attempts,
-                "status": outcome if isinstance(outcome, int) else None,
-                "error": None if isinstance(outcome, int) else outcome,
-                "duration": took,
-                "request_id": call.request_id,
-            },
+            extra={**log_fields(call, self.attempts, status, error), "duration": took},
         )
 
     async def gave_up(self, error: CanvasError) -> None:
