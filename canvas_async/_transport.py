@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import functools
 import json
 import logging
@@ -24,7 +23,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import aiohttp
 import attrs
@@ -68,16 +67,6 @@ DEFAULT_REQUEST_ID_HEADER: Final = "X-Request-Id"
 """The header carrying each call's client-generated id (see :class:`Transport`)."""
 
 
-class _State(enum.Enum):
-    UNOPENED = "unopened"
-    """No session yet. One is created, inside the running loop, by the first
-    request or by ``async with``; nothing to close."""
-    OPEN = "open"
-    """A session is in use (ours or the caller's); requests are sent."""
-    CLOSED = "closed"
-    """``aclose()`` ran; requests are refused. A closed client stays closed."""
-
-
 def _user_agent() -> str:
     return f"canvas-async/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -86,30 +75,12 @@ def _user_agent() -> str:
 class Transport:
     """Sends requests for one client and all its account views.
 
-    Args:
-        base_url: The API's base URL (``.../api``), already checked.
-        auth: The authentication strategy.
-        timeout: The default timeout.
-        max_concurrency: Most requests in flight at once; also the size of
-            the connection pool of a session created here, so no request
-            waits for a connection inside aiohttp (where the wait would count
-            against its timeout).
-        rate_limit: Most requests sent per second, evenly spaced; None for no
-            limit.
-        retries: The default retry settings.
-        session: A caller's session to use instead of creating one; it is
-            never closed here. The User-Agent is then sent with each request.
-        proxy: An ``http://`` proxy every request goes through, or None.
-        trust_env: Let a session created here read ``HTTP(S)_PROXY``,
-            ``NO_PROXY`` and ``.netrc`` from the environment.
-        ssl: The TLS context the server is verified with; None for the
-            system's default.
-        request_id_header: The header carrying a new random id per call (the
-            same on its retries), or None to send none. The id is logged and
-            kept on the call's exception as ``request_id``.
-        pinned_paths: Route key -> path, whatever the catalogue says.
-        follow_catalogue: Place operations where the server's GetMetaData
-            lists them (read once, when first needed).
+    Takes :class:`~canvas_async.Canvas`'s options, checked and converted:
+    ``base_url`` from ``env``, ``pinned_paths`` from ``paths``,
+    ``follow_catalogue`` from ``catalogue``. ``max_concurrency`` also sizes
+    the connection pool of a session created here, so no request waits for a
+    connection inside aiohttp (where the wait would count against its
+    timeout); a caller's ``session`` gets the User-Agent with each request.
     """
 
     base_url: yarl.URL
@@ -130,7 +101,10 @@ class Transport:
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
-    _state: _State = attrs.field(init=False, default=_State.UNOPENED)
+    state: Literal["unopened", "open", "closed"] = attrs.field(init=False, default="unopened")
+    """``unopened``: no session yet (one is created, in the running loop, by the
+    first request or ``async with``); ``open``: a session (ours or the caller's)
+    is in use; ``closed``: ``aclose()`` ran, and requests are refused for good."""
     _closing: bool = attrs.field(init=False, default=False, repr=False)
     paths: Paths = attrs.field(init=False, repr=False)
     """Where each operation is sent."""
@@ -148,7 +122,7 @@ class Transport:
         # A session created here carries the User-Agent; a caller's gets it per request.
         self._fixed_headers = {}
         if self._session is not None:
-            self._state = _State.OPEN
+            self.state = "open"
             self._fixed_headers["User-Agent"] = _user_agent()
             if self.ssl is not None:
                 self._options["ssl"] = self.ssl
@@ -158,18 +132,13 @@ class Transport:
         self.limits = Limits(self.max_concurrency, self.rate_limit)
 
     @property
-    def state(self) -> str:
-        """``"unopened"``, ``"open"`` or ``"closed"``."""
-        return self._state.value
-
-    @property
     def owns_open_session(self) -> bool:
         """Whether a session created here is open (and so must be closed)."""
         return self._owns_session and self._session is not None and not self._session.closed
 
     def open(self) -> aiohttp.ClientSession:
         """Return the session, creating it on first use (in the running loop)."""
-        if self._state is _State.CLOSED:
+        if self.state == "closed":
             raise ClientClosedError(
                 "this Canvas client is closed; create a new one to send requests"
             )
@@ -186,7 +155,7 @@ class Transport:
                 json_serialize=json.dumps,
                 headers={"User-Agent": _user_agent(), "Accept": "application/json, text/plain"},
             )
-            self._state = _State.OPEN
+            self.state = "open"
         return self._session
 
     async def aclose(self) -> None:
@@ -196,14 +165,14 @@ class Transport:
         of its own, while the session is still open. It never raises; the
         session is closed whatever happens.
         """
-        if self._state is _State.CLOSED or self._closing:
+        if self.state == "closed" or self._closing:
             return
         self._closing = True
         try:
-            if self._state is _State.OPEN:
+            if self.state == "open":
                 await self.drive(self.auth.close_flow())
         finally:
-            self._state = _State.CLOSED
+            self.state = "closed"
             session, self._session = self._session, None
             if session is not None and self._owns_session:
                 await session.close()
@@ -254,7 +223,6 @@ class Transport:
             self,
             route=route,
             url=url,
-            session=self.open(),
             account_id=account_id,
             params=params,
             body=body,
@@ -377,7 +345,6 @@ class _Call:
         *,
         route: _routes.Route,
         url: yarl.URL,
-        session: aiohttp.ClientSession,
         account_id: uuid.UUID | None,
         params: Mapping[str, str] | None,
         body: object,
@@ -387,7 +354,7 @@ class _Call:
         self.transport = transport
         self.route = route
         self.url = url
-        self.session = session
+        self.session = transport.open()
         self.params = params
         self.data = None if body is None else _encode(body)
         self.client_timeout = (
