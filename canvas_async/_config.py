@@ -17,7 +17,8 @@ from typing import Final
 
 import yarl
 
-from ._auth import AuthMode, auth_mode
+from ._auth import auth_mode
+from ._defaults import AuthMode
 from ._errors import ValidationError
 
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
