@@ -34,7 +34,7 @@ FILE_SUFFIX: Final = "_FILE"
 _LOG_LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
-def read_key_variable(var: str, what: str, environ: Mapping[str, str] | None = None) -> str | None:
+def read_key_variable(var: str, what: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """Return the key in ``var``, or in the file ``var_FILE`` names; None if neither is set.
 
     The variable wins when both are set. A file is read as UTF-8 and stripped
@@ -44,11 +44,10 @@ def read_key_variable(var: str, what: str, environ: Mapping[str, str] | None = N
         ValidationError: The file cannot be read or is empty (the message
             names the variable and the path, never the content).
     """
-    env = os.environ if environ is None else environ
-    value = env.get(var, "").strip()
+    value = environ.get(var, "").strip()
     if value:
         return value
-    path = env.get(var + FILE_SUFFIX, "").strip()
+    path = environ.get(var + FILE_SUFFIX, "").strip()
     return read_key_file(path, what, var + FILE_SUFFIX) if path else None
 
 
@@ -79,7 +78,7 @@ def read_key_file(path: str, what: str, named_by: str, *, stdin: bool = False) -
 
 
 def keys_from_environ(
-    consumer: str | None, secret_key: str | None, environ: Mapping[str, str] | None = None
+    consumer: str | None, secret_key: str | None, environ: Mapping[str, str] = os.environ
 ) -> tuple[str, str]:
     """Fill in the keys not passed from ``CANVAS_CONSUMER`` / ``CANVAS_SECRET_KEY``
     (or their ``_FILE`` variants).
@@ -107,7 +106,7 @@ def keys_from_environ(
 
 
 def auth_mode_from(
-    flag: str | None = None, environ: Mapping[str, str] | None = None
+    flag: str | None = None, environ: Mapping[str, str] = os.environ
 ) -> tuple[AuthMode, str]:
     """Return the auth mode a command or worker runs in, and where it was
     asked for: ``flag`` (``--auth``), else ``CANVAS_AUTH``, else ``auto``.
@@ -117,16 +116,15 @@ def auth_mode_from(
     """
     if flag:
         return auth_mode(flag, "--auth"), "--auth"
-    value = (os.environ if environ is None else environ).get(AUTH_VAR, "")
+    value = environ.get(AUTH_VAR, "")
     if not value.strip():
         return "auto", "the default"
     return auth_mode(value, AUTH_VAR), AUTH_VAR
 
 
-def env_from_environ(environ: Mapping[str, str] | None = None) -> str:
+def env_from_environ(environ: Mapping[str, str] = os.environ) -> str:
     """Return ``CANVAS_ENV`` when set, else ``"dev"``."""
-    env = os.environ if environ is None else environ
-    return env.get(ENV_VAR, "").strip() or "dev"
+    return environ.get(ENV_VAR, "").strip() or "dev"
 
 
 def proxy_option(proxy: str | yarl.URL | None) -> yarl.URL | None:
@@ -172,7 +170,7 @@ def ssl_option(value: _ssl.SSLContext | str | os.PathLike[str] | None) -> _ssl.S
 _configured = False
 
 
-def setup_logging_from_environ(environ: Mapping[str, str] | None = None) -> None:
+def setup_logging_from_environ(environ: Mapping[str, str] = os.environ) -> None:
     """Send the ``canvas_async`` logger's records to stderr when ``CANVAS_LOG``
     is ``debug``, ``info`` or ``warning``; done once per process.
 
@@ -182,8 +180,7 @@ def setup_logging_from_environ(environ: Mapping[str, str] | None = None) -> None
     if _configured:
         return
     _configured = True
-    env = os.environ if environ is None else environ
-    value = env.get(LOG_VAR, "").strip().casefold()
+    value = environ.get(LOG_VAR, "").strip().casefold()
     if not value:
         return
     level = _LOG_LEVELS.get(value)

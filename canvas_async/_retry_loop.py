@@ -22,7 +22,6 @@ from ._errors import (
     OutcomeUnknownError,
     RateLimitError,
     TransportError,
-    _header,
     envelope,
     error_for_answer,
     parse_retry_after,
@@ -96,7 +95,7 @@ def failure_of(exc: BaseException) -> Failure | None:
 
 def _answer_failure(answer: Answer, gate: PauseGate) -> Failure:
     """The failure an error answer (without the envelope) stands for."""
-    retry_after = parse_retry_after(_header(answer.headers, "Retry-After"))
+    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
     if answer.status == 429 and retry_after is not None:
         # Every task of the client waits this out, not only this one.
         gate.pause(retry_after)
