@@ -223,6 +223,7 @@ class Transport:
             self,
             route=route,
             url=url,
+            session=self.open(),
             account_id=account_id,
             params=params,
             body=body,
@@ -345,6 +346,7 @@ class _Call:
         *,
         route: _routes.Route,
         url: yarl.URL,
+        session: aiohttp.ClientSession,
         account_id: uuid.UUID | None,
         params: Mapping[str, str] | None,
         body: object,
@@ -354,7 +356,7 @@ class _Call:
         self.transport = transport
         self.route = route
         self.url = url
-        self.session = transport.open()
+        self.session = session
         self.params = params
         self.data = None if body is None else _encode(body)
         self.client_timeout = (
