@@ -40,9 +40,8 @@ def auth_mode(value: object, what: str = "auth") -> AuthMode:
             value (it may be a key passed in the wrong place).
     """
     name = value.strip().casefold() if isinstance(value, str) else None
-    for mode in AUTH_MODES:
-        if name == mode:
-            return mode
+    if name in AUTH_MODES:
+        return name
     raise ValidationError(f"{what} must be one of {', '.join(AUTH_MODES)}")
 
 
