@@ -91,6 +91,8 @@ def keys_from_environ(
         consumer = read_key_variable(CONSUMER_VAR, "consumer key", environ)
     if secret_key is None:
         secret_key = read_key_variable(SECRET_KEY_VAR, "secret key", environ)
+    if consumer is not None and secret_key is not None:
+        return consumer, secret_key
     missing = [
         f"{name}= (or {var} / {var}{FILE_SUFFIX})"
         for name, var, value in (
@@ -99,10 +101,7 @@ def keys_from_environ(
         )
         if value is None
     ]
-    if missing:
-        raise ValidationError("no credentials: pass " + " and ".join(missing))
-    assert consumer is not None and secret_key is not None  # noqa: PT018 - for mypy
-    return consumer, secret_key
+    raise ValidationError("no credentials: pass " + " and ".join(missing))
 
 
 def auth_mode_from(

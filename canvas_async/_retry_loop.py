@@ -35,14 +35,7 @@ logger: Final = logging.getLogger("canvas_async")
 
 
 class Answer(NamedTuple):
-    """What one attempt got back.
-
-    Attributes:
-        status: The HTTP status.
-        headers: The answer's headers.
-        payload: The decoded body.
-        sent: The authentication headers the request carried (for the 401 hook).
-    """
+    """What one attempt got back; ``sent``: the authentication headers it carried."""
 
     status: int
     headers: Mapping[str, str]
