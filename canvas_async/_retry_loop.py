@@ -69,11 +69,11 @@ def _paused(paused: ClientPausedError, policy: Retries, call: CallInfo) -> RateL
     return error
 
 
-def failure_of(exc: BaseException) -> Failure | None:
+def failure_of(exc: BaseException | None) -> Failure | None:
     """Return the failure an exception from sending a request stands for.
 
-    Returns ``None`` for an exception that is not a transport failure (a bug,
-    a cancellation), which must propagate as it is.
+    Returns ``None`` for no exception, or one that is not a transport failure
+    (a bug, a cancellation), which must propagate as it is.
     """
     # Order matters: the connect errors are subclasses of the broader ones.
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
@@ -164,7 +164,7 @@ async def run_attempts(
             failure = _answer_failure(outcome, gate)
             failed = str(outcome.status)
         else:
-            found = failure_of(outcome.__cause__) if outcome.__cause__ is not None else None
+            found = failure_of(outcome.__cause__)
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure, failed = found, type(outcome).__name__
