@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below are imported on first use (see __getattr__)
-    from ._auth import AuthMode, AuthStrategy, Flow, KeyAuth, TokenRequest
+    from ._auth import AuthStrategy, Flow, KeyAuth, TokenRequest
     from ._catalogue import Difference, DifferenceKind, DriftReport
     from ._client import AccountView, Canvas
     from ._deadline import DeadlineExceededError, deadline
-    from ._defaults import DEFAULT_MAX_CONCURRENCY
+    from ._defaults import DEFAULT_MAX_CONCURRENCY, AuthMode
     from ._errors import (
         APIError,
         AuthenticationError,

@@ -26,18 +26,6 @@ from ._defaults import AUTH_MODES, AuthMode
 from ._errors import CanvasError, ValidationError
 from ._retry import Retries
 
-__all__ = [
-    "AUTH_MODES",
-    "AuthMode",
-    "AuthStrategy",
-    "Flow",
-    "KeyAuth",
-    "Mode",
-    "TokenRequest",
-    "auth_mode",
-    "drive",
-]
-
 T = TypeVar("T")
 
 Mode: TypeAlias = Literal["keys", "token"]
@@ -52,9 +40,8 @@ def auth_mode(value: object, what: str = "auth") -> AuthMode:
             value (it may be a key passed in the wrong place).
     """
     name = value.strip().casefold() if isinstance(value, str) else None
-    for mode in AUTH_MODES:
-        if name == mode:
-            return mode
+    if name in AUTH_MODES:
+        return name
     raise ValidationError(f"{what} must be one of {', '.join(AUTH_MODES)}")
 
 
@@ -160,20 +147,11 @@ class KeyAuth:
         # One read-only mapping for the client's lifetime: no per-request copy.
         return cls(MappingProxyType(headers))
 
-    def headers_now(self, route: _routes.Route) -> Mapping[str, str]:
-        """Return the key headers, or none for an unauthenticated operation.
-
-        Key mode never waits for its headers: the transport asks here, without
-        a flow, on every request."""
-        if route.auth is _routes.Auth.NONE:
-            return NO_HEADERS
+    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
+        """Return the key headers, or none for an unauthenticated operation."""
         if route.auth is _routes.Auth.REFRESH:
             raise ValidationError(f"{route.operation} exists in token mode only")
-        return self._headers
-
-    def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
-        """:meth:`headers_now`, as a flow."""
-        return result(self.headers_now(route))
+        return result(NO_HEADERS if route.auth is _routes.Auth.NONE else self._headers)
 
     def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
         """Keys do not expire: a 401 is final."""

@@ -18,9 +18,9 @@ import attrs
 import yarl
 
 from . import _config, _operations, _resources, _routes, _validate, models
-from ._auth import AuthMode, AuthStrategy, KeyAuth, Mode, auth_mode
+from ._auth import AuthStrategy, KeyAuth, Mode, auth_mode
 from ._checks import check_concurrency
-from ._defaults import DEFAULT_MAX_CONCURRENCY
+from ._defaults import DEFAULT_MAX_CONCURRENCY, AuthMode
 from ._errors import AuthenticationError, ValidationError
 from ._hooks import Hooks
 from ._paths import check_params, check_pinned, custom_route

@@ -17,7 +17,8 @@ from typing import Final
 
 import yarl
 
-from ._auth import AuthMode, auth_mode
+from ._auth import auth_mode
+from ._defaults import AuthMode
 from ._errors import ValidationError
 
 CONSUMER_VAR: Final = "CANVAS_CONSUMER"
@@ -33,7 +34,7 @@ FILE_SUFFIX: Final = "_FILE"
 _LOG_LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
-def read_key_variable(var: str, what: str, environ: Mapping[str, str] | None = None) -> str | None:
+def read_key_variable(var: str, what: str, environ: Mapping[str, str] = os.environ) -> str | None:
     """Return the key in ``var``, or in the file ``var_FILE`` names; None if neither is set.
 
     The variable wins when both are set. A file is read as UTF-8 and stripped
@@ -43,11 +44,10 @@ def read_key_variable(var: str, what: str, environ: Mapping[str, str] | None = N
         ValidationError: The file cannot be read or is empty (the message
             names the variable and the path, never the content).
     """
-    env = os.environ if environ is None else environ
-    value = env.get(var, "").strip()
+    value = environ.get(var, "").strip()
     if value:
         return value
-    path = env.get(var + FILE_SUFFIX, "").strip()
+    path = environ.get(var + FILE_SUFFIX, "").strip()
     return read_key_file(path, what, var + FILE_SUFFIX) if path else None
 
 
@@ -78,7 +78,7 @@ def read_key_file(path: str, what: str, named_by: str, *, stdin: bool = False) -
 
 
 def keys_from_environ(
-    consumer: str | None, secret_key: str | None, environ: Mapping[str, str] | None = None
+    consumer: str | None, secret_key: str | None, environ: Mapping[str, str] = os.environ
 ) -> tuple[str, str]:
     """Fill in the keys not passed from ``CANVAS_CONSUMER`` / ``CANVAS_SECRET_KEY``
     (or their ``_FILE`` variants).
@@ -91,6 +91,8 @@ def keys_from_environ(
         consumer = read_key_variable(CONSUMER_VAR, "consumer key", environ)
     if secret_key is None:
         secret_key = read_key_variable(SECRET_KEY_VAR, "secret key", environ)
+    if consumer is not None and secret_key is not None:
+        return consumer, secret_key
     missing = [
         f"{name}= (or {var} / {var}{FILE_SUFFIX})"
         for name, var, value in (
@@ -99,14 +101,11 @@ def keys_from_environ(
         )
         if value is None
     ]
-    if missing:
-        raise ValidationError("no credentials: pass " + " and ".join(missing))
-    assert consumer is not None and secret_key is not None  # noqa: PT018 - for mypy
-    return consumer, secret_key
+    raise ValidationError("no credentials: pass " + " and ".join(missing))
 
 
 def auth_mode_from(
-    flag: str | None = None, environ: Mapping[str, str] | None = None
+    flag: str | None = None, environ: Mapping[str, str] = os.environ
 ) -> tuple[AuthMode, str]:
     """Return the auth mode a command or worker runs in, and where it was
     asked for: ``flag`` (``--auth``), else ``CANVAS_AUTH``, else ``auto``.
@@ -116,16 +115,15 @@ def auth_mode_from(
     """
     if flag:
         return auth_mode(flag, "--auth"), "--auth"
-    value = (os.environ if environ is None else environ).get(AUTH_VAR, "")
+    value = environ.get(AUTH_VAR, "")
     if not value.strip():
         return "auto", "the default"
     return auth_mode(value, AUTH_VAR), AUTH_VAR
 
 
-def env_from_environ(environ: Mapping[str, str] | None = None) -> str:
+def env_from_environ(environ: Mapping[str, str] = os.environ) -> str:
     """Return ``CANVAS_ENV`` when set, else ``"dev"``."""
-    env = os.environ if environ is None else environ
-    return env.get(ENV_VAR, "").strip() or "dev"
+    return environ.get(ENV_VAR, "").strip() or "dev"
 
 
 def proxy_option(proxy: str | yarl.URL | None) -> yarl.URL | None:
@@ -171,7 +169,7 @@ def ssl_option(value: _ssl.SSLContext | str | os.PathLike[str] | None) -> _ssl.S
 _configured = False
 
 
-def setup_logging_from_environ(environ: Mapping[str, str] | None = None) -> None:
+def setup_logging_from_environ(environ: Mapping[str, str] = os.environ) -> None:
     """Send the ``canvas_async`` logger's records to stderr when ``CANVAS_LOG``
     is ``debug``, ``info`` or ``warning``; done once per process.
 
@@ -181,8 +179,7 @@ def setup_logging_from_environ(environ: Mapping[str, str] | None = None) -> None
     if _configured:
         return
     _configured = True
-    env = os.environ if environ is None else environ
-    value = env.get(LOG_VAR, "").strip().casefold()
+    value = environ.get(LOG_VAR, "").strip().casefold()
     if not value:
         return
     level = _LOG_LEVELS.get(value)

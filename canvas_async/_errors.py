@@ -325,7 +325,8 @@ def error_for_answer(
 
     Args:
         status: The HTTP status code.
-        headers: The answer's headers (only ``Retry-After`` is read).
+        headers: The answer's headers, case-insensitive as aiohttp's (only
+            ``Retry-After`` is read).
         payload: The body as :func:`decode_body` returned it.
         operation: The operation's name, for the message.
         account_id: The request's ``ManagedAccountId``, for the message.
@@ -353,7 +354,7 @@ def error_for_answer(
         http_status=status,
     )
     if isinstance(error, RateLimitError):
-        error.retry_after = parse_retry_after(_header(headers, "Retry-After"))
+        error.retry_after = parse_retry_after(headers.get("Retry-After"))
     return error
 
 
@@ -375,11 +376,3 @@ def _text_of(payload: object) -> str:
     if payload is None:
         return ""
     return json.dumps(payload, ensure_ascii=False)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:  # plain dicts are case-sensitive; multidicts are not
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value

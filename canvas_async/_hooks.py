@@ -98,6 +98,20 @@ class CallEvent:
         return self.call.request_id
 
 
+def log_fields(
+    call: CallInfo, attempt: int, status: int | None, error: str | None
+) -> dict[str, object]:
+    """Return a log record's ``extra`` about an attempt of ``call``, for structured handlers."""
+    return {
+        "operation": call.operation,
+        "account": None if call.account_id is None else str(call.account_id),
+        "attempt": attempt,
+        "status": status,
+        "error": error,
+        "request_id": call.request_id,
+    }
+
+
 Hook: TypeAlias = Callable[[CallEvent], Awaitable[None]]
 """An async callback receiving an event."""
 

@@ -177,45 +177,31 @@ def transient(failure: Failure) -> bool:
     return not_sent(failure) or may_have_taken_effect(failure) or failure.status == _REQUEST_TIMEOUT
 
 
-def classify(idempotent: bool, failure: Failure) -> Verdict:
-    """Return what a failure calls for, budgets aside.
-
-    Args:
-        idempotent: Whether the operation may be repeated after an ambiguous
-            failure (``Route.idempotent``).
-        failure: How the attempt failed.
-    """
-    if failure.status == 429:
-        return Verdict.WAIT
-    if not_sent(failure) or (idempotent and transient(failure)):
-        return Verdict.RETRY
-    if may_have_taken_effect(failure):
-        return Verdict.OUTCOME_UNKNOWN
-    return Verdict.RAISE
-
-
 def decide(
     route: Route,
     failure: Failure,
     *,
-    retries_used: int,
-    rate_limited_used: int,
+    retries_used: int = 0,
+    rate_limited_used: int = 0,
     policy: Retries = DEFAULT_RETRIES,
 ) -> Verdict:
     """Return what to do after a failed attempt of ``route``.
 
     Args:
-        route: The operation.
+        route: The operation; ``route.idempotent`` says whether it may be
+            repeated after an ambiguous failure.
         failure: How the attempt failed.
         retries_used: Retries already made for this call (429 waits aside).
         rate_limited_used: 429 answers this call already waited out.
         policy: The call's retry settings.
     """
-    verdict = classify(route.idempotent, failure)
-    if verdict is Verdict.RETRY and retries_used >= policy.max_retries:
-        return Verdict.RAISE
-    if verdict is Verdict.WAIT:
+    if failure.status == 429:
         too_long = failure.retry_after is not None and failure.retry_after > policy.max_retry_after
         if too_long or rate_limited_used >= policy.max_rate_limited:
             return Verdict.RAISE
-    return verdict
+        return Verdict.WAIT
+    if not_sent(failure) or (route.idempotent and transient(failure)):
+        return Verdict.RETRY if retries_used < policy.max_retries else Verdict.RAISE
+    if may_have_taken_effect(failure):
+        return Verdict.OUTCOME_UNKNOWN
+    return Verdict.RAISE

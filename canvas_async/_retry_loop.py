@@ -12,24 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as _random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final, NamedTuple
 
 import aiohttp
-import attrs
 
 from . import _deadline, _routes
 from ._errors import (
     OutcomeUnknownError,
     RateLimitError,
     TransportError,
-    _header,
     envelope,
     error_for_answer,
     parse_retry_after,
     status_text,
 )
+from ._hooks import CallEvent, CallInfo, Hooks, log_fields
 from ._limits import ClientPausedError, PauseGate
 from ._retry import Failure, FailureKind, Retries, Verdict, decide
 
@@ -37,14 +35,7 @@ logger: Final = logging.getLogger("canvas_async")
 
 
 class Answer(NamedTuple):
-    """What one attempt got back.
-
-    Attributes:
-        status: The HTTP status.
-        headers: The answer's headers.
-        payload: The decoded body.
-        sent: The authentication headers the request carried (for the 401 hook).
-    """
+    """What one attempt got back; ``sent``: the authentication headers it carried."""
 
     status: int
     headers: Mapping[str, str]
@@ -65,79 +56,24 @@ def _why(failure: Failure) -> str:
     return "the connection was lost after the request was sent"
 
 
-@attrs.define
-class _Budget:
-    """One call's retry budgets and messages, over the policy's rules."""
-
-    policy: Retries
-    operation: str
-    account_id: uuid.UUID | None
-    request_id: str | None = None
-    retried: int = 0
-    rate_limited: int = 0
-
-    def delay(self, verdict: Verdict, failure: Failure, random: Callable[[], float]) -> float:
-        """Use up one retry (or one 429 wait) and return how long to wait first."""
-        if verdict is Verdict.WAIT:
-            self.rate_limited += 1
-            return self.policy.backoff(self.rate_limited, random)
-        self.retried += 1
-        # Retry-After on a 503 says when to come back: honour it, capped.
-        waited = min(failure.retry_after or 0.0, self.policy.max_retry_after)
-        return waited + self.policy.backoff(self.retried, random)
-
-    def paused(self, paused: ClientPausedError) -> RateLimitError:
-        error = RateLimitError(
-            f"the client is paused for another {paused.remaining:.3g} s after a 429, "
-            f"longer than this call waits ({paused.max_wait:.3g} s"
-            f"{'' if paused.max_wait >= self.policy.max_retry_after else ', to its deadline'})",
-            status=429,
-            operation=self.operation,
-            account_id=self.account_id,
-        )
-        error.retry_after = paused.remaining
-        return error
-
-    def outcome_unknown(self, failure: Failure) -> OutcomeUnknownError:
-        return OutcomeUnknownError(
-            f"{self.operation} may or may not have taken effect: {_why(failure)}. "
-            "It is not repeated, to avoid doing it twice; read the state back "
-            "before trying again",
-            operation=self.operation,
-            account_id=self.account_id,
-        )
-
-    def log(
-        self, verdict: Verdict, failure: Failure, delay: float, attempt: int, error: str
-    ) -> None:
-        # INFO: a retry is worth seeing in production; one line per retry, not per request.
-        if logger.isEnabledFor(logging.INFO):
-            waiting = verdict is Verdict.WAIT
-            logger.info(
-                "%s: %s (account=%s); %s %d in %.3f s",
-                self.operation,
-                _why(failure) if failure.kind is FailureKind.ANSWER else failure.kind.value,
-                self.account_id,
-                "rate limited, try" if waiting else "retry",
-                self.rate_limited if waiting else self.retried,
-                delay,
-                extra={
-                    "operation": self.operation,
-                    "account": None if self.account_id is None else str(self.account_id),
-                    "attempt": attempt,
-                    "status": failure.status,
-                    "error": error,
-                    "wait": delay,
-                    "request_id": self.request_id,
-                },
-            )
+def _paused(paused: ClientPausedError, policy: Retries, call: CallInfo) -> RateLimitError:
+    error = RateLimitError(
+        f"the client is paused for another {paused.remaining:.3g} s after a 429, "
+        f"longer than this call waits ({paused.max_wait:.3g} s"
+        f"{'' if paused.max_wait >= policy.max_retry_after else ', to its deadline'})",
+        status=429,
+        operation=call.operation,
+        account_id=call.account_id,
+    )
+    error.retry_after = paused.remaining
+    return error
 
 
-def failure_of(exc: BaseException) -> Failure | None:
+def failure_of(exc: BaseException | None) -> Failure | None:
     """Return the failure an exception from sending a request stands for.
 
-    Returns ``None`` for an exception that is not a transport failure (a bug,
-    a cancellation), which must propagate as it is.
+    Returns ``None`` for no exception, or one that is not a transport failure
+    (a bug, a cancellation), which must propagate as it is.
     """
     # Order matters: the connect errors are subclasses of the broader ones.
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
@@ -152,7 +88,7 @@ def failure_of(exc: BaseException) -> Failure | None:
 
 def _answer_failure(answer: Answer, gate: PauseGate) -> Failure:
     """The failure an error answer (without the envelope) stands for."""
-    retry_after = parse_retry_after(_header(answer.headers, "Retry-After"))
+    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
     if answer.status == 429 and retry_after is not None:
         # Every task of the client waits this out, not only this one.
         gate.pause(retry_after)
@@ -165,11 +101,9 @@ async def run_attempts(
     *,
     policy: Retries,
     gate: PauseGate,
-    operation: str,
-    account_id: uuid.UUID | None = None,
+    call: CallInfo,
+    hooks: Hooks | None = None,
     on_unauthorized: Callable[[Answer], Awaitable[bool]] | None = None,
-    on_retry: Callable[[Failure, float, str, int], Awaitable[None]] | None = None,
-    request_id: str | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     random: Callable[[], float] = _random.random,
 ) -> Answer:
@@ -186,15 +120,12 @@ async def run_attempts(
             :class:`ClientPausedError` when the client is paused too long.
         policy: The call's retry settings.
         gate: The client's pause; a 429 with ``Retry-After`` closes it.
-        operation: The operation's name, for messages.
-        account_id: The request's ``ManagedAccountId``, for messages.
+        call: The call, for messages, the log and the hooks' events.
+        hooks: Told each failure that will be retried (a ``retry`` event),
+            before the wait.
         on_unauthorized: Called on the first 401; True sends once more (a
             token mode that dropped a refused token). Not a retry: it uses
             up no budget and waits for nothing.
-        on_retry: Told each failure that will be retried, the wait chosen,
-            the failure's name (the transport error's type, or the status)
-            and the number of the attempt that failed, before the wait.
-        request_id: The call's request id, for the log.
         sleep: Waits a number of seconds.
         random: Uniform numbers in ``[0, 1)``, for the jitter.
 
@@ -205,16 +136,15 @@ async def run_attempts(
         RateLimitError: The client is paused for longer than
             ``policy.max_retry_after``.
     """
-    budget: _Budget | None = None  # made by the first failure
     reauthorize = on_unauthorized
-    attempts = 0
+    attempts = retried = rate_limited = 0
     last: Answer | TransportError | None = None  # what the previous attempt got
     while True:
         attempts += 1
         try:
             outcome: Answer | TransportError = await attempt()
         except ClientPausedError as paused:
-            raise _Budget(policy, operation, account_id).paused(paused) from None
+            raise _paused(paused, policy, call) from None
         except _deadline.DeadlineExceededError:
             # The wait overran the deadline (a loaded or paused process): give
             # up with what the previous attempt got, which says why.
@@ -234,29 +164,50 @@ async def run_attempts(
             failure = _answer_failure(outcome, gate)
             failed = str(outcome.status)
         else:
-            found = failure_of(outcome.__cause__) if outcome.__cause__ is not None else None
+            found = failure_of(outcome.__cause__)
             if found is None:
                 raise outcome  # not a transport failure: a bug or a cancellation
             failure, failed = found, type(outcome).__name__
-        if budget is None:
-            budget = _Budget(policy, operation, account_id, request_id)
         verdict = decide(
-            route,
-            failure,
-            retries_used=budget.retried,
-            rate_limited_used=budget.rate_limited,
-            policy=policy,
+            route, failure, retries_used=retried, rate_limited_used=rate_limited, policy=policy
         )
         if verdict is Verdict.OUTCOME_UNKNOWN:
-            raise budget.outcome_unknown(failure) from _cause(outcome, operation, account_id)
-        delay = 0.0 if verdict is Verdict.RAISE else budget.delay(verdict, failure, random)
+            raise OutcomeUnknownError(
+                f"{call.operation} may or may not have taken effect: {_why(failure)}. "
+                "It is not repeated, to avoid doing it twice; read the state back "
+                "before trying again",
+                operation=call.operation,
+                account_id=call.account_id,
+            ) from _cause(outcome, call)
+        if verdict is Verdict.RAISE:
+            return _given_up(outcome)
+        if verdict is Verdict.WAIT:
+            rate_limited += 1
+            delay = policy.backoff(rate_limited, random)
+        else:
+            retried += 1
+            # Retry-After on a 503 says when to come back: honour it, capped.
+            waited = min(failure.retry_after or 0.0, policy.max_retry_after)
+            delay = waited + policy.backoff(retried, random)
         left = _deadline.remaining()
         # No wait goes past the deadline: give up with what this attempt got.
-        if verdict is Verdict.RAISE or (left is not None and delay >= left):
+        if left is not None and delay >= left:
             return _given_up(outcome)
-        budget.log(verdict, failure, delay, attempts, failed)
-        if on_retry is not None:
-            await on_retry(failure, delay, failed, attempts)
+        # INFO: a retry is worth seeing in production; one line per retry, not per request.
+        if logger.isEnabledFor(logging.INFO):
+            waiting = verdict is Verdict.WAIT
+            logger.info(
+                "%s: %s (account=%s); %s %d in %.3f s",
+                call.operation,
+                _why(failure) if failure.kind is FailureKind.ANSWER else failure.kind.value,
+                call.account_id,
+                "rate limited, try" if waiting else "retry",
+                rate_limited if waiting else retried,
+                delay,
+                extra={**log_fields(call, attempts, failure.status, failed), "wait": delay},
+            )
+        if hooks is not None:
+            await hooks(CallEvent("retry", call, attempts, failure.status, None, delay, failed))
         last = outcome
         await sleep(delay)
 
@@ -269,15 +220,13 @@ def _given_up(outcome: Answer | TransportError) -> Answer:
     return outcome
 
 
-def _cause(
-    outcome: Answer | TransportError, operation: str, account_id: uuid.UUID | None
-) -> BaseException | None:
+def _cause(outcome: Answer | TransportError, call: CallInfo) -> BaseException | None:
     if isinstance(outcome, TransportError):
         return outcome
     return error_for_answer(
         outcome.status,
         outcome.headers,
         outcome.payload,
-        operation=operation,
-        account_id=account_id,
+        operation=call.operation,
+        account_id=call.account_id,
     )

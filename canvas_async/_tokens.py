@@ -206,14 +206,6 @@ async def _join(running: Awaitable[T]) -> T:
         raise mine from shared.__cause__
 
 
-@attrs.frozen
-class _Held:
-    """A pair in use, and when (by this client's clock) to renew it."""
-
-    pair: TokenPair
-    renew_at: datetime
-
-
 _EXCHANGE: Final = TokenRequest("authenticate")
 # Revoking on close is retried briefly, so that a flaky moment does not leave
 # a refresh token alive for a day; closing must not linger.
@@ -269,8 +261,10 @@ class TokenAuth:
     _keys: KeyAuth | None = attrs.field(default=None, init=False, repr=False)
     _mode: Mode | None = attrs.field(default=None, init=False)
     _now: Callable[[], datetime] = attrs.field(default=_now, init=False, repr=False)
-    _held: _Held | None = attrs.field(default=None, init=False, repr=False)
-    _renewal: asyncio.Future[_Held | None] | None = attrs.field(
+    _pair: TokenPair | None = attrs.field(default=None, init=False, repr=False)
+    _renew_at: datetime = attrs.field(default=_EXPIRED, init=False, repr=False)
+    """When, by this client's clock, to renew ``_pair``."""
+    _renewal: asyncio.Future[TokenPair | None] | None = attrs.field(
         default=None, init=False, repr=False
     )
     _closed: bool = attrs.field(default=False, init=False, repr=False)
@@ -295,7 +289,7 @@ class TokenAuth:
     @property
     def tokens(self) -> TokenPair | None:
         """The pair in use, if any."""
-        return None if self._held is None else self._held.pair
+        return self._pair
 
     def auth_flow(self, route: _routes.Route) -> Flow[Mapping[str, str]]:
         """Return the headers that authenticate a request for ``route``."""
@@ -305,10 +299,10 @@ class TokenAuth:
         if route.auth is _routes.Auth.NONE or route.auth is _routes.Auth.REFRESH:
             return NO_HEADERS  # the refresh token travels in the query string
         if route.auth is _routes.Auth.KEYS:
-            return keys.headers_now(route)
+            return (yield from keys.auth_flow(route))
         authorization = yield from self.authorization_flow()
         if authorization is None:
-            return keys.headers_now(route)
+            return (yield from keys.auth_flow(route))
         return {_routes.AUTHORIZATION_HEADER: authorization}
 
     def authorization_flow(self) -> Flow[str | None]:
@@ -322,26 +316,25 @@ class TokenAuth:
         while True:
             if self._closed:
                 raise ClientClosedError("this Canvas client is closed; its tokens were revoked")
-            held = self._held
-            if self._mode == "keys" or (held is not None and self._now() < held.renew_at):
-                return None if held is None else held.pair.authorization
+            tokens = self._pair
+            if self._mode == "keys" or (tokens is not None and self._now() < self._renew_at):
+                return None if tokens is None else tokens.authorization
             if self._renewal is None:
-                renewed = yield from self._renew(held)
+                renewed = yield from self._renew(tokens)
             else:
-                renewed = cast(_Held | None, (yield _join(self._renewal)))
+                renewed = cast(TokenPair | None, (yield _join(self._renewal)))
             # The renewal's pair is used even if it already looks due for renewal
             # (tokens shorter-lived than the margin): no renewal loop. None: the
             # server speaks key mode, or the renewal was abandoned (ask again).
             if renewed is not None and not self._closed:
-                return renewed.pair.authorization
+                return renewed.authorization
 
-    def _renew(self, held: _Held | None) -> Flow[_Held | None]:
+    def _renew(self, tokens: TokenPair | None) -> Flow[TokenPair | None]:
         """Run the renewal for every caller: those arriving meanwhile wait on
         ``_renewal``; if this caller goes away, they are sent None and ask again."""
         running = self._renewal = asyncio.get_running_loop().create_future()
         try:
-            renewed = yield from self._renewal_flow(None if held is None else held.pair)
-            self._held = renewed or self._held
+            renewed = yield from self._renewal_flow(tokens)
             running.set_result(renewed)
             return renewed
         except CanvasError as error:
@@ -353,7 +346,7 @@ class TokenAuth:
             if not running.done():
                 running.set_result(None)
 
-    def _renewal_flow(self, tokens: TokenPair | None) -> Flow[_Held | None]:
+    def _renewal_flow(self, tokens: TokenPair | None) -> Flow[TokenPair | None]:
         """Refresh ``tokens``, or exchange the keys if the refresh did not
         certainly bring a new pair; None if ``auto`` found key mode."""
         if tokens is not None and (
@@ -377,13 +370,15 @@ class TokenAuth:
             "Authenticate answered true: the server speaks key mode; use auth='keys' or auth='auto'"
         )
 
-    def _hold(self, pair: TokenPair) -> _Held:
+    def _hold(self, pair: TokenPair) -> TokenPair:
+        """Use ``pair`` from now on, and time its renewal."""
         received = self._now()
         lifetime = pair.lifetime
         if lifetime is None:
             lifetime = max(pair.access_expires - received, timedelta(0))
         margin = min(self.refresh_margin, lifetime / 2)
-        return _Held(pair, received + lifetime - margin)
+        self._pair, self._renew_at = pair, received + lifetime - margin
+        return pair
 
     def unauthorized_flow(self, route: _routes.Route, sent: Mapping[str, str]) -> Flow[bool]:
         """Drop the refused access token (if still in use): send once more.
@@ -396,9 +391,8 @@ class TokenAuth:
         value = sent.get(_routes.AUTHORIZATION_HEADER)
         if route.auth is not _routes.Auth.SESSION or value is None:
             return result(False)
-        held = self._held
-        if held is not None and held.pair.authorization == value:
-            self._held = _Held(held.pair, _EXPIRED)
+        if self._pair is not None and self._pair.authorization == value:
+            self._renew_at = _EXPIRED
         return result(True)
 
     def close_flow(self) -> Flow[None]:
@@ -413,10 +407,9 @@ class TokenAuth:
             # Let a renewal in flight finish, so the pair it brings is revoked.
             with contextlib.suppress(CanvasError):
                 yield _join(self._renewal)
-        held, self._held = self._held, None
-        if held is None:
+        tokens, self._pair = self._pair, None
+        if tokens is None:
             return
-        tokens = held.pair
         if tokens.refresh_expires is not None and self._now() >= tokens.refresh_expires:
             return  # the server has forgotten it already
         try:

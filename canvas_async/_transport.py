@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import functools
 import json
 import logging
@@ -24,7 +23,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import aiohttp
 import attrs
@@ -44,10 +43,10 @@ from ._errors import (
     decode_body,
     error_for_answer,
 )
-from ._hooks import CallEvent, CallInfo, Hooks
+from ._hooks import CallEvent, CallInfo, Hooks, log_fields
 from ._limits import Limits
 from ._paths import Paths
-from ._retry import DEFAULT_RETRIES, Failure, Retries
+from ._retry import DEFAULT_RETRIES, Retries
 from ._retry_loop import Answer, run_attempts
 from ._timeouts import USE_CLIENT_DEFAULT, Timeout, TimeoutTypes, UseClientDefault
 from ._version import __version__
@@ -68,16 +67,6 @@ DEFAULT_REQUEST_ID_HEADER: Final = "X-Request-Id"
 """The header carrying each call's client-generated id (see :class:`Transport`)."""
 
 
-class _State(enum.Enum):
-    UNOPENED = "unopened"
-    """No session yet. One is created, inside the running loop, by the first
-    request or by ``async with``; nothing to close."""
-    OPEN = "open"
-    """A session is in use (ours or the caller's); requests are sent."""
-    CLOSED = "closed"
-    """``aclose()`` ran; requests are refused. A closed client stays closed."""
-
-
 def _user_agent() -> str:
     return f"canvas-async/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -86,30 +75,12 @@ def _user_agent() -> str:
 class Transport:
     """Sends requests for one client and all its account views.
 
-    Args:
-        base_url: The API's base URL (``.../api``), already checked.
-        auth: The authentication strategy.
-        timeout: The default timeout.
-        max_concurrency: Most requests in flight at once; also the size of
-            the connection pool of a session created here, so no request
-            waits for a connection inside aiohttp (where the wait would count
-            against its timeout).
-        rate_limit: Most requests sent per second, evenly spaced; None for no
-            limit.
-        retries: The default retry settings.
-        session: A caller's session to use instead of creating one; it is
-            never closed here. The User-Agent is then sent with each request.
-        proxy: An ``http://`` proxy every request goes through, or None.
-        trust_env: Let a session created here read ``HTTP(S)_PROXY``,
-            ``NO_PROXY`` and ``.netrc`` from the environment.
-        ssl: The TLS context the server is verified with; None for the
-            system's default.
-        request_id_header: The header carrying a new random id per call (the
-            same on its retries), or None to send none. The id is logged and
-            kept on the call's exception as ``request_id``.
-        pinned_paths: Route key -> path, whatever the catalogue says.
-        follow_catalogue: Place operations where the server's GetMetaData
-            lists them (read once, when first needed).
+    Takes :class:`~canvas_async.Canvas`'s options, checked and converted:
+    ``base_url`` from ``env``, ``pinned_paths`` from ``paths``,
+    ``follow_catalogue`` from ``catalogue``. ``max_concurrency`` also sizes
+    the connection pool of a session created here, so no request waits for a
+    connection inside aiohttp (where the wait would count against its
+    timeout); a caller's ``session`` gets the User-Agent with each request.
     """
 
     base_url: yarl.URL
@@ -130,7 +101,10 @@ class Transport:
     pinned_paths: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     follow_catalogue: bool = True
     _owns_session: bool = attrs.field(init=False, repr=False)
-    _state: _State = attrs.field(init=False, default=_State.UNOPENED)
+    state: Literal["unopened", "open", "closed"] = attrs.field(init=False, default="unopened")
+    """``unopened``: no session yet (one is created, in the running loop, by the
+    first request or ``async with``); ``open``: a session (ours or the caller's)
+    is in use; ``closed``: ``aclose()`` ran, and requests are refused for good."""
     _closing: bool = attrs.field(init=False, default=False, repr=False)
     paths: Paths = attrs.field(init=False, repr=False)
     """Where each operation is sent."""
@@ -148,7 +122,7 @@ class Transport:
         # A session created here carries the User-Agent; a caller's gets it per request.
         self._fixed_headers = {}
         if self._session is not None:
-            self._state = _State.OPEN
+            self.state = "open"
             self._fixed_headers["User-Agent"] = _user_agent()
             if self.ssl is not None:
                 self._options["ssl"] = self.ssl
@@ -158,18 +132,13 @@ class Transport:
         self.limits = Limits(self.max_concurrency, self.rate_limit)
 
     @property
-    def state(self) -> str:
-        """``"unopened"``, ``"open"`` or ``"closed"``."""
-        return self._state.value
-
-    @property
     def owns_open_session(self) -> bool:
         """Whether a session created here is open (and so must be closed)."""
         return self._owns_session and self._session is not None and not self._session.closed
 
     def open(self) -> aiohttp.ClientSession:
         """Return the session, creating it on first use (in the running loop)."""
-        if self._state is _State.CLOSED:
+        if self.state == "closed":
             raise ClientClosedError(
                 "this Canvas client is closed; create a new one to send requests"
             )
@@ -186,7 +155,7 @@ class Transport:
                 json_serialize=json.dumps,
                 headers={"User-Agent": _user_agent(), "Accept": "application/json, text/plain"},
             )
-            self._state = _State.OPEN
+            self.state = "open"
         return self._session
 
     async def aclose(self) -> None:
@@ -196,14 +165,14 @@ class Transport:
         of its own, while the session is still open. It never raises; the
         session is closed whatever happens.
         """
-        if self._state is _State.CLOSED or self._closing:
+        if self.state == "closed" or self._closing:
             return
         self._closing = True
         try:
-            if self._state is _State.OPEN:
+            if self.state == "open":
                 await self.drive(self.auth.close_flow())
         finally:
-            self._state = _State.CLOSED
+            self.state = "closed"
             session, self._session = self._session, None
             if session is not None and self._owns_session:
                 await session.close()
@@ -415,27 +384,19 @@ class _Call:
 
     async def run(self) -> Answer:
         """Send the request through the retry loop; return the answer to act on."""
-        info = self.info
         return await run_attempts(
             self.route,
             self.send,
             policy=self.policy,
             gate=self.transport.limits.gate,
-            operation=info.operation,
-            account_id=info.account_id,
+            call=self.info,
+            hooks=self.hooks,
             on_unauthorized=self.on_unauthorized,
-            on_retry=self.on_retry,
-            request_id=info.request_id,
         )
 
     async def on_unauthorized(self, answer: Answer) -> bool:
         auth = self.transport.auth
         return await self.transport.drive(auth.unauthorized_flow(self.route, answer.sent))
-
-    async def on_retry(self, failure: Failure, wait: float, error: str, attempt: int) -> None:
-        if self.hooks is not None:
-            event = CallEvent("retry", self.info, attempt, failure.status, None, wait, error)
-            await self.hooks(event)
 
     async def send(self) -> Answer:
         """Send one attempt within the client's limits; return what came back."""
@@ -526,6 +487,7 @@ class _Call:
         if not logger.isEnabledFor(logging.DEBUG):
             return
         call = self.info
+        status, error = (outcome, None) if isinstance(outcome, int) else (None, outcome)
         logger.debug(
             "%s: %s %s account=%s -> %s %s %.1f ms request_id=%s",
             call.operation,
@@ -533,18 +495,10 @@ class _Call:
             call.path,
             call.account_id,
             outcome,
-            "in" if isinstance(outcome, int) else "after",
+            "after" if error else "in",
             took * 1e3,
             call.request_id,
-            extra={
-                "operation": call.operation,
-                "account": None if call.account_id is None else str(call.account_id),
-                "attempt": self.attempts,
-                "status": outcome if isinstance(outcome, int) else None,
-                "error": None if isinstance(outcome, int) else outcome,
-                "duration": took,
-                "request_id": call.request_id,
-            },
+            extra={**log_fields(call, self.attempts, status, error), "duration": took},
         )
 
     async def gave_up(self, error: CanvasError) -> None:

@@ -18,7 +18,7 @@ import aiohttp
 import attrs
 import yarl
 
-from canvas_async._auth import AuthMode, Mode
+from canvas_async._auth import Mode
 from canvas_async._client import (
     Canvas,
     organization_key,
@@ -34,7 +34,7 @@ from canvas_async._config import (
     read_key_file,
     read_key_variable,
 )
-from canvas_async._defaults import DEFAULT_MAX_CONCURRENCY
+from canvas_async._defaults import DEFAULT_MAX_CONCURRENCY, AuthMode
 from canvas_async._errors import (
     APIError,
     AuthenticationError,

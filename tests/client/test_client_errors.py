@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from multidict import CIMultiDict
 
 from canvas_async import (
     APIError,
@@ -37,8 +38,9 @@ ACCOUNT = uuid.UUID("a4ba9a9b-ce81-4f06-81c6-032bf7d648f5")
 
 
 def answer(status: int, payload: object, headers: dict[str, str] | None = None) -> APIError:
+    # As the transport passes them: case-insensitive, like aiohttp's.
     error = error_for_answer(
-        status, headers or {}, payload, operation="Workflow (POST)", account_id=ACCOUNT
+        status, CIMultiDict(headers or {}), payload, operation="Workflow (POST)", account_id=ACCOUNT
     )
     assert error is not None
     return error

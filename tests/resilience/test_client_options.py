@@ -8,8 +8,9 @@ from typing import cast
 import pytest
 
 from canvas_async import Canvas, Retries, TokenAuth, ValidationError, _routes
-from canvas_async._auth import AUTH_MODES, Flow, result
+from canvas_async._auth import Flow, result
 from canvas_async._config import auth_mode_from
+from canvas_async._defaults import AUTH_MODES
 from canvas_async.testing import CanvasEmulator
 
 

@@ -19,6 +19,7 @@ from canvas_async import (
     _routes,
 )
 from canvas_async._deadline import DeadlineExceededError, passed
+from canvas_async._hooks import CallInfo
 from canvas_async._limits import ClientPausedError, PauseGate
 from canvas_async._retry_loop import Answer, run_attempts
 
@@ -88,7 +89,7 @@ class Script:
             self.attempt,
             policy=policy or Retries(),
             gate=self.gate,
-            operation=route.operation,
+            call=CallInfo(route.operation, route.method, route.path, None, None, 0.0),
             on_unauthorized=None if reauthorize is None else on_unauthorized,
             sleep=self.sleep,
             random=lambda: random,

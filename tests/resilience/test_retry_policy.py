@@ -17,7 +17,6 @@ from canvas_async._retry import (
     Failure,
     FailureKind,
     Verdict,
-    classify,
     decide,
     may_have_taken_effect,
     not_sent,
@@ -73,6 +72,12 @@ class TestVocabulary:
         assert not_sent(failure) is not sent
         assert may_have_taken_effect(failure) is effect
         assert transient(failure) is passing
+
+
+def classify(idempotent: bool, failure: Failure) -> Verdict:
+    """What a failure of a read (idempotent) or a create calls for, budgets unused."""
+    route = _routes.ROUTES["list_workflows" if idempotent else "create_workflow"]
+    return decide(route, failure)
 
 
 class TestClassifyIdempotent:
