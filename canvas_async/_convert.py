@@ -208,10 +208,10 @@ _FIELD_RULES: Final[Mapping[tuple[type, str], Any]] = {
     (models.CredentialField, "options"): override(rename="Options", struct_hook=_structure_options),
 }
 
-# A model's fields set after structuring, never JSON: the account view it was
-# loaded through, and the fields the server sent that the model does not know.
-_EXTRA: Final = "extra"
-_NOT_JSON: Final = frozenset({"view", _EXTRA})
+# A model's private fields, set after structuring: never JSON.
+_VIEW: Final = "view"  # the account view it was loaded through
+_EXTRA: Final = "extra"  # the fields the server sent that the model does not know
+_NOT_JSON: Final = frozenset({_VIEW, _EXTRA})
 
 
 def _overrides(cls: type) -> dict[str, Any]:
@@ -237,6 +237,11 @@ def wire_keys(cls: type) -> dict[str, str]:
         for name, rule in _overrides(cls).items()
         if not rule.omit and rule.rename is not None
     }
+
+
+def _set_private(model: object, alias: str, value: object) -> None:
+    # How attrs itself sets a frozen instance's field; these are not data.
+    object.__setattr__(model, "_" + alias, value)
 
 
 # -- the converter ------------------------------------------------------------------
@@ -302,8 +307,7 @@ def _make_converter(*, detailed: bool = True, keep_unknown: bool = True) -> catt
             if keep and (len(value) > len(known) if required else not known.issuperset(value)):
                 # In key order, not by string hashing.
                 extra = {key: value[key] for key in sorted(value.keys() - known)}
-                # How attrs itself sets a frozen instance's field.
-                object.__setattr__(model, _EXTRA, MappingProxyType(extra))
+                _set_private(model, _EXTRA, MappingProxyType(extra))
             return model
 
         return structure_model
@@ -355,8 +359,8 @@ def structure(payload: object, cl: type[T], view: object = None) -> T:
             raise ValueError("; ".join(problems)) from error
     if view is not None:
         for model in result if isinstance(result, list) else (result,):
-            if hasattr(model, "_view"):  # a model that acts through a view
-                object.__setattr__(model, "_view", view)
+            if hasattr(model, "_" + _VIEW):  # a model that acts through a view
+                _set_private(model, _VIEW, view)
     return typing.cast("T", result)
 
 

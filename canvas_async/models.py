@@ -156,9 +156,15 @@ class Model:
     """
 
     # Not data the SDK understands: left out of equality (and of hashing).
-    extra: Mapping[str, Any] = attrs.field(default=NO_EXTRA, eq=False, repr=False, kw_only=True)
-    """The fields the server sent that this model has no attribute for, by
-    their JSON key (in key order), as sent (read-only; empty when none)."""
+    _extra: Mapping[str, Any] = attrs.field(
+        default=NO_EXTRA, eq=False, repr=False, kw_only=True, alias="extra"
+    )
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The fields the server sent that this model has no attribute for, by
+        their JSON key (in key order), as sent (read-only; empty when none)."""
+        return self._extra
 
 
 @attrs.frozen
