@@ -27,7 +27,7 @@ import attrs
 from aiohttp import web
 
 from canvas_async import _routes
-from canvas_async._routes import Auth, Route
+from canvas_async._routes import ROUTES, Auth, Route
 
 from ._answers import ApiAnswer, EnvelopeError
 from ._faults import (
@@ -76,6 +76,8 @@ _ENTRY: Final = web.RequestKey("canvas_log_entry", _Entry)
 
 def build_app(emulation: Emulation) -> web.Application:
     """Return the application serving ``emulation`` under :data:`API_PREFIX`."""
+    if HANDLERS.keys() != ROUTES.keys():
+        raise RuntimeError("the emulator's handlers do not match ROUTES")
     app = web.Application(middlewares=[_record_and_contain])
     app[_EMULATION] = emulation
     for route in emulation.served:
