@@ -30,6 +30,12 @@ INTERRUPTED: Final = 130
 in flight finish and reported what was done; a second Ctrl-C cancels it."""
 TERMINATED: Final = 143
 """Terminated (SIGTERM): as for :data:`INTERRUPTED`."""
+LEASE_PASSED: Final = 142
+"""Ended by the kernel (128 + SIGALRM): the process was paused while a write
+under a Kubernetes or Temporal lease was under way, and resumed after the
+lease had passed to another run; it sent nothing more (see
+:func:`canvas_async.provision.lease.watchdog`). Retry: the other run holds or
+finished the work."""
 PIPE_CLOSED: Final = 141
 """The reader of stdout went away (``canvas-async plan FILE | head -2``): 128 +
 SIGPIPE, what a Unix tool killed by it reports; quietly, with ``--report``

@@ -83,6 +83,7 @@ async def leased(
         LeaseHeldError,
         fenced_timeout,
         guarded_session,
+        watchdog,
     )
 
     if args.lease_wait is not None and args.lease_wait < 0:
@@ -102,8 +103,10 @@ async def leased(
     try:
         # A pool as large as the client's: aiohttp's default holds 100.
         connector = aiohttp.TCPConnector(limit=pool)
-        async with guarded_session(lease, connector=connector) as session:
-            yield session, fenced_timeout(lease)
+        # The process is the command's: a lease that expires may end it (see watchdog).
+        with watchdog():
+            async with guarded_session(lease, connector=connector) as session:
+                yield session, fenced_timeout(lease)
     finally:
         await lease.release()
 

@@ -73,13 +73,17 @@ async def worker(args: argparse.Namespace, out: Out) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+    from canvas_async.provision.lease import watchdog  # noqa: PLC0415 - aiohttp, for a worker only
+
     try:
-        async with running:
-            where = f"{client.service_client.config.target_host} (namespace {client.namespace})"
-            out.info(f"worker ready on task queue {args.task_queue!r} of {where}")
-            out.stderr.flush()
-            await stop.wait()
-            out.info("stopping: letting running shards finish or be retried elsewhere")
+        # The process is the command's: a shard's lease may end it (see watchdog).
+        with watchdog():
+            async with running:
+                where = f"{client.service_client.config.target_host} (namespace {client.namespace})"
+                out.info(f"worker ready on task queue {args.task_queue!r} of {where}")
+                out.stderr.flush()
+                await stop.wait()
+                out.info("stopping: letting running shards finish or be retried elsewhere")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -598,16 +598,17 @@ class KubernetesLease:
                 logger.exception("%s: renewal failed", self.name)
                 pause = retry
 
-    async def check(self) -> None:
+    async def check(self) -> float:
         """Raise :class:`LeaseLostError` unless a renewal was confirmed recently enough.
 
-        Reads the clock only: no request per check.
+        Reads the clock only: no request per check. Returns the last moment to
+        send by (:meth:`Fence.check <canvas_async.provision.lease.Fence.check>`).
         """
         if self._lost is not None:
             raise LeaseLostError(f"{self.name} was lost: {self._lost}")
         if self._api is None:
             raise LeaseLostError(f"{self.name} is not held")
-        self._fence.check()
+        return self._fence.check()
 
     async def release(self) -> None:
         """Leave the Lease (deleting it when this run was its last member); harmless when not held.

@@ -25,8 +25,11 @@ A :class:`Lease` is three calls and one figure:
   and sends nothing once the newest is older than the lease's duration less a
   margin; every request it sends times out within that margin
   (:attr:`Lease.request_timeout`, applied by :func:`fenced_timeout`). A holder
-  paused past its lease (SIGSTOP, a frozen VM) wakes up, checks, and stops
-  before its next request.
+  paused past its lease (SIGSTOP, a frozen container) wakes up, checks, and
+  stops before its next request. One pause the check cannot see: between the
+  check and the moment the request's bytes reach the socket. Under
+  :func:`watchdog`, the kernel ends such a process as it resumes, before it
+  writes them.
 
 What no lease can fence without the server's help: a request already sent
 that the server finishes after the lease passed on (the client's timeout ends
@@ -52,11 +55,12 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import time
 import types
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
@@ -80,6 +84,7 @@ __all__ = [
     "guarded_session",
     "holding",
     "read_record",
+    "watchdog",
 ]
 
 #: How often a held :class:`FileLease` writes its heartbeat into its record.
@@ -182,8 +187,13 @@ class Lease(Protocol):
             LeaseHeldError: Another run holds it after ``wait``.
         """
 
-    async def check(self) -> None:
+    async def check(self) -> float | None:
         """Return quickly if the lease is still ours.
+
+        Returns:
+            The last moment (``time.monotonic()``) at which a request checked now
+            may still be written (see :func:`watchdog`); None when the lease
+            cannot pass to another holder while this one lives.
 
         Raises:
             LeaseLostError: It is not; nothing more may be sent.
@@ -271,8 +281,13 @@ class Fence:
             return 0.0
         return max(0.0, self._confirmed + self.duration - self.margin - time.monotonic())
 
-    def check(self) -> None:
-        """Raise :class:`LeaseLostError` unless a confirmed renewal is fresh enough to send on."""
+    def check(self) -> float:
+        """Raise :class:`LeaseLostError` unless a confirmed renewal is fresh enough to send on.
+
+        Returns:
+            The last moment at which a request checked now may still be written:
+            halfway through the margin (the store's expiry is a whole margin away).
+        """
         if self._confirmed is None:
             raise LeaseLostError(f"{self.name} is not held")
         if self.remaining <= 0:
@@ -281,6 +296,7 @@ class Fence:
                 f"{self.name}: no renewal confirmed for {age:.1f} s (the lease lasts "
                 f"{self.duration:g} s); another run may hold it now"
             )
+        return self._confirmed + self.duration - self.margin / 2
 
 
 def fenced_timeout(lease: Lease, timeout: Timeout = DEFAULT_TIMEOUT) -> Timeout:
@@ -531,9 +547,12 @@ async def guarded_session(
         # the headers (a request without a body goes out in that step) and before
         # each chunk of a body (the buffered headers go with the first). A holder
         # paused in such a turn (frozen, or waiting for a connection) is stopped
-        # here; what is left is the synchronous step from the check to the socket.
+        # here. What is left is the synchronous step from here to the socket,
+        # which the watchdog's alarm covers.
         if getattr(context, "guarded", True):
-            await lease.check()
+            deadline = await lease.check()
+            if deadline is not None and _ALARM.users:
+                _ALARM.arm(deadline, lease.name)
 
     trace = aiohttp.TraceConfig()
     trace.on_request_start.append(before_request)
@@ -546,3 +565,90 @@ async def guarded_session(
         hook.append(before_sending)
     async with aiohttp.ClientSession(trace_configs=[trace], **session_options) as session:
         yield session
+
+
+#: How late the alarm may go off, at most, after the moment it was set for.
+_ALARM_SLACK: Final = 0.01
+
+
+@attrs.define
+class _Alarm:
+    """The process's ``SIGALRM``, set around each send under :func:`watchdog`."""
+
+    users: int = 0
+    #: The moment the alarm is set for, until the event loop turns.
+    until: float | None = None
+
+    def arm(self, deadline: float, name: str) -> None:
+        """Have the kernel end this process at ``deadline`` (monotonic) unless disarmed first.
+
+        Disarmed once the event loop turns: the check, the write and this are
+        one step of the loop, which no other task can enter. An alarm already
+        set for this moment or an earlier one is left as it is.
+
+        Raises:
+            LeaseLostError: ``deadline`` has passed.
+        """
+        if self.until is not None and self.until <= deadline:
+            return
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LeaseLostError(f"{name}: the moment to send by has passed")
+            signal.setitimer(signal.ITIMER_REAL, left)
+            # The alarm counts from when it was set: a pause since the clock was
+            # read would make it go off that much late. Then set it again.
+            if deadline - time.monotonic() >= left - _ALARM_SLACK:
+                break
+        if self.until is None:
+            asyncio.get_running_loop().call_soon(self.disarm)
+        self.until = deadline
+
+    def disarm(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.until = None
+
+
+_ALARM: Final = _Alarm()
+
+
+@contextlib.contextmanager
+def watchdog() -> Iterator[None]:
+    """Let a lease end this process should it resume past the lease in the middle of a send.
+
+    A holder checks its lease before each request, but a pause (SIGSTOP, a
+    frozen container) that begins after the check and before the request's
+    bytes reach the socket goes unseen: on resuming, the request goes out,
+    however long ago the lease passed to another run. Inside this block,
+    :func:`guarded_session` sets the process's alarm (``SIGALRM``, whose
+    default action ends the process) for the lease's last moment to send
+    (halfway through its margin) before each write, and unsets it right
+    after. A process paused in between and resumed later than that is ended
+    by the kernel before it runs another instruction: it exits with status
+    142 (a shell's ``128 + SIGALRM``), having written nothing more. A process
+    that runs on is never ended: it unsets the alarm long before it goes off.
+
+    Only leases with an expiry use the alarm (Kubernetes, Temporal
+    heartbeats); a :class:`FileLease` cannot pass while its holder lives.
+    The alarm is the process's own: use this where the process is yours (the
+    command line does, for ``apply`` and ``temporal worker``), not in a
+    library, and run the leases' sessions on one event loop.
+
+    Raises:
+        ValidationError: ``SIGALRM`` has a handler, or an alarm is set:
+            something else in this process uses the alarm.
+    """
+    if not _ALARM.users:
+        if signal.getsignal(signal.SIGALRM) != signal.SIG_DFL:
+            raise ValidationError(
+                "the lease watchdog needs SIGALRM's default action, but the signal has a handler"
+            )
+        if signal.getitimer(signal.ITIMER_REAL) != (0.0, 0.0):
+            raise ValidationError("the lease watchdog needs the process's alarm, but one is set")
+    _ALARM.users += 1
+    try:
+        yield
+    finally:
+        _ALARM.users -= 1
+        if not _ALARM.users:
+            _ALARM.disarm()

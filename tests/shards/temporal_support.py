@@ -79,6 +79,7 @@ class WorkerProcess:
         self.proc = proc
         self.lines: list[tuple[float, str]] = []
         self._news = asyncio.Condition()
+        self._ended = False
         assert proc.stderr is not None
         self._reader = asyncio.create_task(self._read(proc.stderr))
 
@@ -95,6 +96,9 @@ class WorkerProcess:
             async with self._news:
                 self.lines.append((time.monotonic(), line))
                 self._news.notify_all()
+        async with self._news:
+            self._ended = True  # its stderr is closed: it exited, or is about to
+            self._news.notify_all()
 
     async def line(self, *parts: str, timeout: float = PATIENCE) -> tuple[float, str]:
         """Wait for a line holding every one of ``parts``; return when it came and the line."""
@@ -103,10 +107,20 @@ class WorkerProcess:
             return next((x for x in self.lines if all(p in x[1] for p in parts)), None)
 
         async with asyncio.timeout(timeout), self._news:
-            await self._news.wait_for(lambda: found() is not None or self._reader.done())
+            await self._news.wait_for(lambda: found() is not None or self._ended)
         hit = found()
         assert hit is not None, f"no line with {parts} in {[x[1] for x in self.lines]}"
         return hit
+
+    async def ended_by_alarm(self, *parts: str, timeout: float = PATIENCE) -> bool:
+        """Wait for a line holding every one of ``parts`` or for the process to end;
+        return whether it ended without one, by SIGALRM."""
+        async with asyncio.timeout(timeout), self._news:
+            await self._news.wait_for(lambda: self.said(*parts) or self._ended)
+        if self.said(*parts):
+            return False
+        assert await self.proc.wait() == -signal.SIGALRM, self.lines
+        return True
 
     def said(self, *parts: str) -> bool:
         """Whether a line so far holds every one of ``parts``."""

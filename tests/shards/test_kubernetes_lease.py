@@ -80,7 +80,7 @@ async def until(condition: Callable[[], bool], timeout: float = 60) -> None:
             await asyncio.sleep(0.01)
 
 
-async def raises_lost(check: Callable[[], Awaitable[None]]) -> bool:
+async def raises_lost(check: Callable[[], Awaitable[object]]) -> bool:
     try:
         await check()
     except LeaseLostError:

@@ -231,16 +231,19 @@ class HeartbeatLease:
             await asyncio.wait_for(self._heard.wait(), limit)
         await self.check()
 
-    async def check(self) -> None:
-        """Raise :class:`LeaseLostError` unless this attempt may still send (no network)."""
+    async def check(self) -> float | None:
+        """Raise :class:`LeaseLostError` unless this attempt may still send (no network).
+
+        Returns the last moment to send by, or None when not fenced.
+        """
         try:
             if activity.is_cancelled():
                 raise LeaseLostError(f"{self.name} was cancelled")
             if self.fence is None:
-                return
+                return None
             if self._gone is not None:
                 raise LeaseLostError(f"{self.name}: {self._gone}")
-            self.fence.check()
+            return self.fence.check()
         except LeaseLostError as exc:
             if self.lost is None:  # once: the moment this attempt stopped sending
                 self.lost = str(exc)
