@@ -8,8 +8,9 @@ from converging the same accounts. :class:`KubernetesLease` holds the
 organization in the cluster instead::
 
     lease = KubernetesLease(Claim(canvas.organization, state.digest, Shard(2, 8)))
-    async with holding(lease), guarded_session(lease) as session:
-        ...  # Canvas(..., session=session, timeout=fenced_timeout(lease))
+    with watchdog():  # the process is yours: see provision.lease.watchdog
+        async with holding(lease), guarded_session(lease) as session:
+            ...  # Canvas(..., session=session, timeout=fenced_timeout(lease))
 
 One Lease object per organization, ``canvas-async-<organization>``, in the
 pod's own namespace (or the one given). Several shards of one split hold it
