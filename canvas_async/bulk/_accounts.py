@@ -6,24 +6,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from canvas_async._errors import ValidationError
+from canvas_async._validate import as_uuid
 
 if TYPE_CHECKING:
     from canvas_async._client import AccountView, Canvas
     from canvas_async.models import Account
 
 from ._engine import BulkReport, BulkRun, I, K, Progress, T, collect
-
-
-def _account_id(account: Account | uuid.UUID | str) -> uuid.UUID:
-    if isinstance(account, uuid.UUID):
-        return account
-    if isinstance(account, str):
-        try:
-            return uuid.UUID(account)
-        except ValueError:
-            raise ValidationError(f"not an account id: {account!r}") from None
-    return account.id
 
 
 def each_account(
@@ -47,7 +36,7 @@ def each_account(
         fail_fast: Stop at the first account that does not end ``DONE``.
         on_progress: Called with a :class:`Progress` after every account.
     """
-    ids = [_account_id(a) for a in accounts]
+    ids = [as_uuid(a, "account id") for a in accounts]
 
     async def call(account_id: uuid.UUID) -> T:
         return await fn(canvas.for_account(account_id))

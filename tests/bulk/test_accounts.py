@@ -126,7 +126,7 @@ async def test_accounts_are_checked_before_anything_runs(canvas: Canvas) -> None
     async def never(view: AccountView) -> None:
         raise AssertionError("ran")
 
-    with pytest.raises(ValidationError, match="not an account id"):
+    with pytest.raises(ValidationError, match=r"account id must be a GUID, got 'nope'"):
         await bulk.for_each_account(canvas, ["nope"], never)
 
 
