@@ -104,7 +104,7 @@ async def leased(
         # A pool as large as the client's: aiohttp's default holds 100.
         connector = aiohttp.TCPConnector(limit=pool)
         # The process is the command's: a lease that expires may end it (see watchdog).
-        with watchdog():
+        with watchdog() if lease.request_timeout is not None else contextlib.nullcontext():
             async with guarded_session(lease, connector=connector) as session:
                 yield session, fenced_timeout(lease)
     finally:

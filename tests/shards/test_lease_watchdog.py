@@ -17,7 +17,8 @@ from canvas_async._errors import ValidationError
 from canvas_async.cli import _exit
 from canvas_async.provision.lease import Lease, LeaseLostError, guarded_session, watchdog
 from canvas_async.testing import CanvasEmulator
-from tests.support import client_of
+from tests.shards.shard_support import cli_env, converged, write_file
+from tests.support import client_of, run_command
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=2)
 
@@ -140,3 +141,19 @@ def test_the_watchdog_needs_the_alarm_to_itself() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
     with watchdog():
         pass
+
+
+async def test_apply_under_a_file_lease_leaves_the_alarm_alone(
+    emu: CanvasEmulator, tmp_path: Path
+) -> None:
+    # A file lease cannot pass while its holder lives: the command needs no alarm, and
+    # runs where something else has SIGALRM (here: a handler in this process).
+    path = write_file(tmp_path / "accounts.json", emu.state.managed_ids[:2])
+    env = cli_env(emu, CANVAS_LEASE_DIR=str(tmp_path / "leases"))
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        code, _, err = await run_command("apply", str(path), env=env)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert code == _exit.OK, err
+    assert converged(emu, emu.state.managed_ids[:2]) == []
