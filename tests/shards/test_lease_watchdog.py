@@ -17,7 +17,7 @@ from canvas_async._errors import ValidationError
 from canvas_async.cli import _exit
 from canvas_async.provision.lease import Lease, LeaseLostError, guarded_session, watchdog
 from canvas_async.testing import CanvasEmulator
-from tests.shards.shard_support import cli_env, converged, write_file
+from tests.shards.shard_support import cli_env, converged, until, write_file
 from tests.support import client_of, run_command
 
 pytestmark = pytest.mark.canvas_emulator(seed="empty", synthetic_accounts=2)
@@ -43,12 +43,6 @@ def state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
-async def stopped(pid: int) -> None:
-    """Wait until process ``pid`` is stopped."""
-    while state(pid) != "T":  # noqa: ASYNC110 - no event to wait on
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize(("left", "written"), [(1.0, False), (600.0, True)], ids=["past", "within"])
 async def test_a_holder_resumed_past_its_last_moment_is_ended_before_it_writes(
     left: float, written: bool
@@ -61,7 +55,7 @@ async def test_a_holder_resumed_past_its_last_moment_is_ended_before_it_writes(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    await asyncio.wait_for(stopped(proc.pid), 60)
+    await asyncio.wait_for(until(lambda: state(proc.pid) == "T"), 60)
     # It set the alarm before it stopped: 1.5 s later, a last moment 1 s away has passed.
     await asyncio.sleep(1.5)
     proc.send_signal(signal.SIGCONT)
